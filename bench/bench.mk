@@ -1,0 +1,1 @@
+# Build rules for this area; included from the top-level Makefile.am.

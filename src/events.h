@@ -1,0 +1,21 @@
+/* Provisioning events, raised inside the write transaction that makes the
+ * change so that everything derived from users and groups (licence tiers and
+ * their counts, sessions, the audit log) changes atomically with it. Each
+ * returns 0, or a STORE_* error that rolls the whole change back. `actor`
+ * names who made the change for the audit log (for example "scim:<key id>"). */
+#ifndef IDGATE_EVENTS_H
+#define IDGATE_EVENTS_H
+
+#include "json.h"
+#include "store.h"
+
+/* `before` is NULL on create; `after` is NULL on delete. */
+int events_user_changed(store_txn *t, const char *actor, const char *account, const char *user_id,
+                        const json *before, const json *after);
+int events_group_changed(store_txn *t, const char *actor, const char *account,
+                         const char *group_id, const json *before, const json *after);
+/* One call per member added to or removed from a group. */
+int events_membership_changed(store_txn *t, const char *actor, const char *account,
+                              const char *group_id, const char *user_id, int added);
+
+#endif

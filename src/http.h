@@ -1,0 +1,114 @@
+/* HTTP server, exact-path router and per-request context on libevhtp.
+ *
+ * libevhtp matches callbacks by path prefix; this layer registers one
+ * catch-all callback and routes by exact path pattern and method itself.
+ * An unknown path gets 404, a known path with another method 405 with an
+ * Allow header. Patterns are literal segments, `{}` for exactly one
+ * non-empty segment (captured into http_req.params in order), or a final
+ * `*` matching the rest of the path (captured too, possibly empty).
+ *
+ * Every request gets one http_req, created when its headers are complete
+ * and the body has been read (bodies over the configured limit get 413
+ * before any handler runs). A handler either replies before returning or
+ * keeps the request for asynchronous work with http_req_hold. The client can
+ * disconnect at any time: libevhtp then frees its request, http_req.ev
+ * becomes NULL and every reply function becomes a no-op, but the http_req
+ * itself stays valid until the last http_req_release. Asynchronous work
+ * (store completions, outbound HTTP) must therefore hold the request, and
+ * may finish its writes whether or not anyone is left to reply to.
+ */
+#ifndef IDGATE_HTTP_H
+#define IDGATE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct app;
+struct evbuffer;
+struct evhtp_request;
+
+#define HTTP_MAX_PARAMS 4
+
+enum http_method_bit {
+    HTTP_GET = 1 << 0,
+    HTTP_HEAD = 1 << 1,
+    HTTP_POST = 1 << 2,
+    HTTP_PUT = 1 << 3,
+    HTTP_PATCH = 1 << 4,
+    HTTP_DELETE = 1 << 5,
+    HTTP_OPTIONS = 1 << 6,
+};
+
+typedef struct http_req {
+    struct evhtp_request *ev;   /* NULL once the client is gone or a reply was sent */
+    struct app *app;
+    char id[20];                /* request id for logs, also sent as X-Request-Id */
+    unsigned method;            /* one http_method_bit; HTTP_HEAD is routed as GET */
+    const char *method_name;
+    const char *path;           /* decoded path without the query string */
+    const char *route;          /* pattern that matched, for metrics; NULL before routing */
+    char *params[HTTP_MAX_PARAMS];  /* percent-decoded captures, NUL-terminated */
+    int nparams;
+    char *body;                 /* request body, NUL-terminated; NULL when empty */
+    size_t body_len;
+    uint64_t start_usec;        /* monotonic clock at arrival */
+    char account_id[40];        /* set by handlers so the access log names the account */
+    int status;                 /* status sent, 0 until a reply */
+    int refs;
+} http_req;
+
+typedef void (*http_handler)(http_req *r, void *arg);
+
+typedef struct http_server http_server;
+
+/* Creates the server on the app's event loop and binds the listener from
+ * the app's configuration. Returns 0, or -1 with the reason logged. */
+int http_server_start(struct app *app, http_server **out);
+/* Stops accepting new connections; requests in flight continue. */
+void http_server_stop_accepting(http_server *s);
+/* Requests created and not yet finished (replied and released). */
+unsigned http_server_inflight(const http_server *s);
+void http_server_free(http_server *s);
+
+/* Registers `fn` for `pattern` and the methods in `methods` (a mask of
+ * http_method_bit). Registering the same pattern again adds methods. */
+int http_route(http_server *s, const char *pattern, unsigned methods, http_handler fn, void *arg);
+
+/* Keeps the request alive across asynchronous work; pair with release. */
+void http_req_hold(http_req *r);
+void http_req_release(http_req *r);
+/* 1 while a reply can still be sent. */
+int http_req_alive(const http_req *r);
+
+/* Request accessors. Returned strings are owned by the request and valid
+ * until it is released. Header names are case-insensitive. */
+const char *http_header(http_req *r, const char *name);
+/* Value of a query-string parameter, percent-decoded and '+' as space; NULL
+ * when absent. The first occurrence wins. */
+const char *http_query(http_req *r, const char *name);
+/* The raw query string without '?', or "" when none. */
+const char *http_query_string(http_req *r);
+/* Parses an application/x-www-form-urlencoded body parameter (first wins). */
+const char *http_form(http_req *r, const char *name);
+/* Value of a request cookie, or NULL. */
+const char *http_cookie(http_req *r, const char *name);
+/* Peer address as text. */
+const char *http_peer(http_req *r);
+
+/* Adds a response header; call before the reply. Both strings are copied. */
+void http_set_header(http_req *r, const char *name, const char *value);
+
+/* Sends the reply and logs the access line. A `content_type` of NULL sends
+ * no body header. Exactly one reply per request; later calls do nothing. */
+void http_reply(http_req *r, int status, const char *content_type, const void *body, size_t len);
+/* Replies with a body taken from `buf` (drained). */
+void http_reply_buffer(http_req *r, int status, const char *content_type, struct evbuffer *buf);
+/* Replies with a plain-text body. */
+void http_reply_text(http_req *r, int status, const char *text);
+/* Replies 302/303 to `location`. */
+void http_redirect(http_req *r, int status, const char *location);
+
+/* Percent-encodes `in` for a query component into a malloc'd string. */
+char *http_urlencode(const char *in);
+
+#endif

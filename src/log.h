@@ -1,0 +1,25 @@
+/* Structured logging to stderr: one line per event, as JSON or logfmt
+ * depending on configuration. Every line has time, level and message; the
+ * caller adds fields. Values are escaped for the chosen format. Never pass a
+ * secret, token, code, password or key as a field. Thread-safe. */
+#ifndef IDGATE_LOG_H
+#define IDGATE_LOG_H
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+enum log_format { LOG_FORMAT_LOGFMT, LOG_FORMAT_JSON };
+
+void log_setup(enum log_level level, enum log_format format);
+int log_enabled(enum log_level level);
+/* Parses "error", "warn", "info" or "debug"; -1 otherwise. */
+int log_level_parse(const char *s);
+
+/* Writes one event. `fields` is a NULL-terminated list of key, value string
+ * pairs; NULL values are skipped. Example:
+ *   log_event(LOG_WARN, "scim key rejected", "request_id", r->id, "account", acc, NULL);
+ */
+void log_event(enum log_level level, const char *msg, ...);
+
+/* printf-style message without fields, for start-up and tools. */
+void log_msgf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,200 @@
+/* The key-value store behind every piece of persistent state.
+ *
+ * The interface is ordered keys and byte values in named tables, with
+ * read transactions on the caller's thread and write jobs that run on one
+ * writer thread. The writer runs every queued job inside one write
+ * transaction, each job in its own nested transaction so that a failing job
+ * rolls back alone, and commits once (group commit). Only after that commit
+ * has reached disk does it hand each job's completion back to the event loop,
+ * so a reply sent from a completion callback describes a durable write.
+ *
+ * The LMDB backend is the default. Backends sit behind struct store_backend
+ * (store_backend.h) so that another engine can be added without touching
+ * callers.
+ *
+ * Key layouts (all ids are 36-character lowercase UUID strings; ACC is the
+ * account id, `+` is concatenation, `\0` a zero byte):
+ *   T_META            name -> value
+ *   T_ACCOUNTS        ACC -> account JSON
+ *   T_DOMAINS         lowercased domain -> JSON {account, domain, token, verified, ...}
+ *   T_ACCOUNT_DOMAINS ACC + lowercased domain -> ""
+ *   T_SCIM_KEYS       SHA-256(token), 32 bytes -> key JSON {id, account, prefix, created, last_used, revoked}
+ *   T_SCIM_KEY_IDS    ACC + key id -> SHA-256(token)
+ *   T_ADMIN_TOKENS    SHA-256(token) -> JSON {id, account or null for an operator, created}
+ *   T_USERS           ACC + user id -> user JSON (without "groups")
+ *   T_USER_NAMES      ACC + lowercased userName -> user id (unique)
+ *   T_USER_EXTIDS     ACC + externalId + \0 + user id -> ""
+ *   T_USER_EMAILS     ACC + lowercased email + \0 + user id -> ""
+ *   T_GROUPS          ACC + group id -> group JSON (without "members")
+ *   T_GROUP_NAMES     ACC + lowercased displayName -> group id (unique)
+ *   T_GROUP_EXTIDS    ACC + externalId + \0 + group id -> ""
+ *   T_MEMBERS         ACC + group id + user id -> ""
+ *   T_MEMBER_OF       ACC + user id + group id -> ""
+ *   T_COUNTERS        name (for example ACC + "members:" + group id) -> uint64_t, host order
+ *   T_IDPS            ACC -> identity-provider settings JSON (secret encrypted)
+ *   T_ISSUERS         issuer URL, exactly as configured -> ACC
+ *   T_LOGINS          SHA-256(state) -> login transaction JSON
+ *   T_SESSIONS        SHA-256(session id) -> session JSON
+ *   T_USER_SESSIONS   ACC + user id + SHA-256(session id) -> ""
+ *   T_TOKENS_SEEN     SHA-256(ID token) -> expiry (int64_t, host order)
+ *   T_TIER_MAPS       ACC + group id -> mapping JSON {tier, created}
+ *   T_USER_TIERS      ACC + user id -> tier name
+ *   T_AUDIT           ACC + 8-byte big-endian microseconds + 4-byte big-endian sequence -> event JSON
+ */
+#ifndef IDGATE_STORE_H
+#define IDGATE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+
+enum store_table {
+    T_META,
+    T_ACCOUNTS,
+    T_DOMAINS,
+    T_ACCOUNT_DOMAINS,
+    T_SCIM_KEYS,
+    T_SCIM_KEY_IDS,
+    T_ADMIN_TOKENS,
+    T_USERS,
+    T_USER_NAMES,
+    T_USER_EXTIDS,
+    T_USER_EMAILS,
+    T_GROUPS,
+    T_GROUP_NAMES,
+    T_GROUP_EXTIDS,
+    T_MEMBERS,
+    T_MEMBER_OF,
+    T_COUNTERS,
+    T_IDPS,
+    T_ISSUERS,
+    T_LOGINS,
+    T_SESSIONS,
+    T_USER_SESSIONS,
+    T_TOKENS_SEEN,
+    T_TIER_MAPS,
+    T_USER_TIERS,
+    T_AUDIT,
+    T_COUNT
+};
+
+/* Length of every id used in keys. */
+#define STORE_ID_LEN 36
+
+/* Error codes. Functions return 0 on success or one of these. */
+#define STORE_OK 0
+#define STORE_NOTFOUND (-1)  /* no such key, or the cursor is past the end */
+#define STORE_EXISTS (-2)    /* STORE_NOOVERWRITE and the key exists */
+#define STORE_FULL (-3)      /* the map size is exhausted */
+#define STORE_IO (-4)        /* disk or backend failure */
+#define STORE_NOMEM (-5)
+#define STORE_CLOSED (-6)    /* the store is shutting down and accepts no jobs */
+#define STORE_INVALID (-7)   /* bad argument, such as an empty or too long key */
+#define STORE_RDONLY (-8)    /* a write on a read transaction */
+
+/* Flags for store_put. */
+#define STORE_NOOVERWRITE 0x1
+
+typedef struct store store;
+typedef struct store_txn store_txn;
+typedef struct store_cursor store_cursor;
+
+/* A borrowed byte range. Values returned by the store point into the
+ * backend's memory and are valid only until the transaction that returned
+ * them ends (or, in a write transaction, until the next write to that
+ * key): copy what must outlive it. */
+typedef struct store_val {
+    const void *data;
+    size_t len;
+} store_val;
+
+typedef struct store_options {
+    const char *path;        /* directory holding the store; created if missing */
+    size_t map_size;         /* bytes; the most the store can ever hold */
+    unsigned max_batch;      /* most jobs in one commit; 0 means the default (256) */
+    int read_only;           /* 1 for tools that only read */
+} store_options;
+
+/* Commit statistics, for /metrics. Counters only grow. */
+typedef struct store_stats {
+    uint64_t commits;
+    uint64_t jobs;
+    uint64_t failed_commits;
+    uint64_t queue_depth;            /* jobs waiting now */
+    uint64_t batch_hist[8];          /* batch sizes: <=1, <=2, <=4, <=8, <=16, <=64, <=256, more */
+    uint64_t commit_usec_hist[8];    /* commit times: <=100us, <=500us, <=1ms, <=5ms, <=10ms, <=50ms, <=100ms, more */
+    uint64_t commit_usec_sum;
+} store_stats;
+
+const char *store_strerror(int err);
+
+/* Opens (creating if needed) the store and starts its writer thread.
+ * With `base` non-NULL, job completions run on that event loop's thread;
+ * with `base` NULL (command-line tools) store_submit is unavailable and
+ * writes go through store_run. Returns 0 and sets `*out`, or an error. */
+int store_open(const store_options *opt, struct event_base *base, store **out);
+
+/* Stops accepting jobs, runs and commits every job already queued, delivers
+ * their completions if the event loop is still running, joins the writer and
+ * closes the backend. NULL is allowed. */
+void store_close(store *s);
+
+/* 1 when the store is open and a write transaction can be started. */
+int store_writable(store *s);
+
+void store_get_stats(store *s, store_stats *out);
+
+/* Read transactions, for the thread that calls them. Each must end with
+ * store_read_end on the same thread before that thread starts another. */
+int store_read_begin(store *s, store_txn **out);
+void store_read_end(store_txn *t);
+
+/* Point operations, valid on read and write transactions (writes on write
+ * transactions only). Keys are 1 to 511 bytes. */
+int store_get(store_txn *t, enum store_table tab, const void *key, size_t klen, store_val *out);
+int store_put(store_txn *t, enum store_table tab, const void *key, size_t klen, const void *val,
+              size_t vlen, unsigned flags);
+/* STORE_NOTFOUND when the key was absent. */
+int store_del(store_txn *t, enum store_table tab, const void *key, size_t klen);
+
+/* Ordered iteration. A cursor lives no longer than its transaction. */
+int store_cursor_open(store_txn *t, enum store_table tab, store_cursor **out);
+/* Positions at the first key >= `key` and returns it, or STORE_NOTFOUND. */
+int store_cursor_seek(store_cursor *c, const void *key, size_t klen, store_val *k, store_val *v);
+int store_cursor_next(store_cursor *c, store_val *k, store_val *v);
+/* Deletes the entry under the cursor (write transactions only). */
+int store_cursor_del(store_cursor *c);
+void store_cursor_close(store_cursor *c);
+
+/* Counts keys that start with `prefix` (a cursor walk). */
+int store_count_prefix(store_txn *t, enum store_table tab, const void *prefix, size_t plen,
+                       uint64_t *out);
+
+/* Adds `delta` to the uint64_t counter at `key` in T_COUNTERS (a missing
+ * counter is 0; a counter that reaches 0 is deleted) and returns the new
+ * value in `*out` when it is not NULL. */
+int store_counter_add(store_txn *t, const void *key, size_t klen, int64_t delta, uint64_t *out);
+int store_counter_get(store_txn *t, const void *key, size_t klen, uint64_t *out);
+
+/* A write job runs on the writer thread inside a nested write transaction.
+ * Returning nonzero rolls back this job's changes only; the value is passed
+ * to its completion. It must not touch the event loop or request state:
+ * it reads `arg` and writes its results into `arg`, copying any store_val it
+ * needs afterwards. */
+typedef int (*store_job_fn)(store_txn *t, void *arg);
+/* A completion runs on the event loop thread after the batch that held the
+ * job has committed durably (rc is the job's own return) or failed to commit
+ * (rc is a STORE_* error and none of the job's writes persisted). */
+typedef void (*store_done_fn)(int rc, void *arg);
+
+/* Queues a job. Returns 0, or STORE_CLOSED once shutdown has begun, in which
+ * case neither callback runs. Callable from the event loop thread only. */
+int store_submit(store *s, store_job_fn fn, store_done_fn done, void *arg);
+
+/* Runs one job in its own write transaction and commits it durably before
+ * returning the job's result (or a commit error). Blocks the caller: for
+ * command-line tools, start-up and tests, never on the event loop. */
+int store_run(store *s, store_job_fn fn, void *arg);
+
+#endif
