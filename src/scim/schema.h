@@ -151,7 +151,7 @@ typedef struct scim_error {
 
 /* Fills `err` (when not NULL) and returns -1, so callers can write
  * `return scim_error_set(err, 400, SCIM_ERR_INVALID_VALUE, "...", x);`. */
-int scim_error_set(scim_error *err, int status, const char *scim_type, const char *fmt, ...)
+int scim_error_set(scim_error *err, int status, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Builds the SCIM error response body (RFC 7644 section 3.12): schemas,

@@ -1,0 +1,737 @@
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_parse.h>
+
+#include "json.h"
+
+/* Numbers keep their source text so that output reproduces input exactly
+ * (no float rounding of large integers or long fractions). */
+struct json {
+    json_type type;
+    union {
+        int boolean;
+        struct {
+            char *text;
+            size_t len;
+        } str; /* JSON_STRING and JSON_NUMBER */
+        struct {
+            json **items;
+            size_t len, cap;
+        } arr;
+        struct {
+            char **keys;
+            json **values;
+            size_t len, cap;
+        } obj;
+    } u;
+};
+
+static json *node_new(json_type type)
+{
+    json *j = calloc(1, sizeof(*j));
+    if (j)
+        j->type = type;
+    return j;
+}
+
+void json_free(json *j)
+{
+    if (!j)
+        return;
+    switch (j->type) {
+    case JSON_STRING:
+    case JSON_NUMBER:
+        free(j->u.str.text);
+        break;
+    case JSON_ARRAY:
+        for (size_t i = 0; i < j->u.arr.len; i++)
+            json_free(j->u.arr.items[i]);
+        free(j->u.arr.items);
+        break;
+    case JSON_OBJECT:
+        for (size_t i = 0; i < j->u.obj.len; i++) {
+            free(j->u.obj.keys[i]);
+            json_free(j->u.obj.values[i]);
+        }
+        free(j->u.obj.keys);
+        free(j->u.obj.values);
+        break;
+    default:
+        break;
+    }
+    free(j);
+}
+
+json *json_null(void)
+{
+    return node_new(JSON_NULL);
+}
+
+json *json_bool(int value)
+{
+    json *j = node_new(JSON_BOOL);
+    if (j)
+        j->u.boolean = value != 0;
+    return j;
+}
+
+static json *text_node(json_type type, const char *s, size_t len)
+{
+    json *j = node_new(type);
+    if (!j)
+        return NULL;
+    j->u.str.text = malloc(len + 1);
+    if (!j->u.str.text) {
+        free(j);
+        return NULL;
+    }
+    memcpy(j->u.str.text, s, len);
+    j->u.str.text[len] = '\0';
+    j->u.str.len = len;
+    return j;
+}
+
+json *json_int(int64_t value)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%" PRId64, value);
+    return text_node(JSON_NUMBER, buf, (size_t)n);
+}
+
+json *json_double(double value)
+{
+    char buf[40];
+    int n;
+
+    /* JSON has no representation for these. */
+    if (!isfinite(value))
+        return json_null();
+    n = snprintf(buf, sizeof(buf), "%.17g", value);
+    return text_node(JSON_NUMBER, buf, (size_t)n);
+}
+
+json *json_string(const char *s)
+{
+    return text_node(JSON_STRING, s, strlen(s));
+}
+
+json *json_stringn(const char *s, size_t len)
+{
+    return text_node(JSON_STRING, s, len);
+}
+
+json *json_array(void)
+{
+    return node_new(JSON_ARRAY);
+}
+
+json *json_object(void)
+{
+    return node_new(JSON_OBJECT);
+}
+
+json *json_copy(const json *j)
+{
+    json *c = NULL;
+
+    if (!j)
+        return NULL;
+    switch (j->type) {
+    case JSON_NULL:
+        return json_null();
+    case JSON_BOOL:
+        return json_bool(j->u.boolean);
+    case JSON_NUMBER:
+    case JSON_STRING:
+        return text_node(j->type, j->u.str.text, j->u.str.len);
+    case JSON_ARRAY:
+        c = json_array();
+        for (size_t i = 0; c && i < j->u.arr.len; i++) {
+            if (json_array_append(c, json_copy(j->u.arr.items[i])) < 0)
+                goto fail;
+        }
+        return c;
+    case JSON_OBJECT:
+        c = json_object();
+        for (size_t i = 0; c && i < j->u.obj.len; i++) {
+            if (json_object_set(c, j->u.obj.keys[i], json_copy(j->u.obj.values[i])) < 0)
+                goto fail;
+        }
+        return c;
+    }
+fail:
+    json_free(c);
+    return NULL;
+}
+
+static int numbers_equal(const json *a, const json *b)
+{
+    if (a->u.str.len == b->u.str.len && memcmp(a->u.str.text, b->u.str.text, a->u.str.len) == 0)
+        return 1;
+    if (json_is_integer(a) && json_is_integer(b))
+        return json_int_value(a) == json_int_value(b);
+    return json_double_value(a) == json_double_value(b);
+}
+
+int json_equal(const json *a, const json *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (a->type != b->type)
+        return 0;
+    switch (a->type) {
+    case JSON_NULL:
+        return 1;
+    case JSON_BOOL:
+        return a->u.boolean == b->u.boolean;
+    case JSON_NUMBER:
+        return numbers_equal(a, b);
+    case JSON_STRING:
+        return a->u.str.len == b->u.str.len &&
+               memcmp(a->u.str.text, b->u.str.text, a->u.str.len) == 0;
+    case JSON_ARRAY:
+        if (a->u.arr.len != b->u.arr.len)
+            return 0;
+        for (size_t i = 0; i < a->u.arr.len; i++) {
+            if (!json_equal(a->u.arr.items[i], b->u.arr.items[i]))
+                return 0;
+        }
+        return 1;
+    case JSON_OBJECT:
+        if (a->u.obj.len != b->u.obj.len)
+            return 0;
+        for (size_t i = 0; i < a->u.obj.len; i++) {
+            const json *other = json_object_get(b, a->u.obj.keys[i]);
+            if (!other || !json_equal(a->u.obj.values[i], other))
+                return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+json_type json_typeof(const json *j)
+{
+    return j ? j->type : JSON_NULL;
+}
+
+int json_bool_value(const json *j)
+{
+    return j && j->type == JSON_BOOL ? j->u.boolean : 0;
+}
+
+int json_is_integer(const json *j)
+{
+    const char *s;
+    char *end;
+
+    if (!j || j->type != JSON_NUMBER)
+        return 0;
+    s = j->u.str.text;
+    if (strpbrk(s, ".eE"))
+        return 0;
+    errno = 0;
+    (void)strtoll(s, &end, 10);
+    return errno == 0 && *end == '\0';
+}
+
+int64_t json_int_value(const json *j)
+{
+    if (!j || j->type != JSON_NUMBER)
+        return 0;
+    if (json_is_integer(j))
+        return strtoll(j->u.str.text, NULL, 10);
+    double d = strtod(j->u.str.text, NULL);
+    if (d >= 9.2e18)
+        return INT64_MAX;
+    if (d <= -9.2e18)
+        return INT64_MIN;
+    return (int64_t)d;
+}
+
+double json_double_value(const json *j)
+{
+    if (!j || j->type != JSON_NUMBER)
+        return 0.0;
+    return strtod(j->u.str.text, NULL);
+}
+
+const char *json_string_value(const json *j)
+{
+    return j && j->type == JSON_STRING ? j->u.str.text : NULL;
+}
+
+size_t json_string_length(const json *j)
+{
+    return j && j->type == JSON_STRING ? j->u.str.len : 0;
+}
+
+size_t json_array_size(const json *j)
+{
+    return j && j->type == JSON_ARRAY ? j->u.arr.len : 0;
+}
+
+json *json_array_get(const json *j, size_t i)
+{
+    if (!j || j->type != JSON_ARRAY || i >= j->u.arr.len)
+        return NULL;
+    return j->u.arr.items[i];
+}
+
+int json_array_append(json *arr, json *item)
+{
+    if (!arr || !item || arr->type != JSON_ARRAY)
+        goto fail;
+    if (arr->u.arr.len == arr->u.arr.cap) {
+        size_t cap = arr->u.arr.cap ? arr->u.arr.cap * 2 : 4;
+        json **items = realloc(arr->u.arr.items, cap * sizeof(*items));
+        if (!items)
+            goto fail;
+        arr->u.arr.items = items;
+        arr->u.arr.cap = cap;
+    }
+    arr->u.arr.items[arr->u.arr.len++] = item;
+    return 0;
+fail:
+    json_free(item);
+    return -1;
+}
+
+json *json_array_take(json *arr, size_t i)
+{
+    json *item;
+
+    if (!arr || arr->type != JSON_ARRAY || i >= arr->u.arr.len)
+        return NULL;
+    item = arr->u.arr.items[i];
+    memmove(&arr->u.arr.items[i], &arr->u.arr.items[i + 1],
+            (arr->u.arr.len - i - 1) * sizeof(*arr->u.arr.items));
+    arr->u.arr.len--;
+    return item;
+}
+
+void json_array_remove(json *arr, size_t i)
+{
+    json_free(json_array_take(arr, i));
+}
+
+size_t json_object_size(const json *j)
+{
+    return j && j->type == JSON_OBJECT ? j->u.obj.len : 0;
+}
+
+const char *json_object_key_at(const json *j, size_t i)
+{
+    if (!j || j->type != JSON_OBJECT || i >= j->u.obj.len)
+        return NULL;
+    return j->u.obj.keys[i];
+}
+
+json *json_object_value_at(const json *j, size_t i)
+{
+    if (!j || j->type != JSON_OBJECT || i >= j->u.obj.len)
+        return NULL;
+    return j->u.obj.values[i];
+}
+
+/* Index of the member named `key`, or -1. */
+static ssize_t find_key(const json *obj, const char *key, int ignore_case)
+{
+    if (!obj || obj->type != JSON_OBJECT || !key)
+        return -1;
+    for (size_t i = 0; i < obj->u.obj.len; i++) {
+        const char *k = obj->u.obj.keys[i];
+        if (ignore_case ? strcasecmp(k, key) == 0 : strcmp(k, key) == 0)
+            return (ssize_t)i;
+    }
+    return -1;
+}
+
+json *json_object_get(const json *obj, const char *key)
+{
+    ssize_t i = find_key(obj, key, 0);
+    return i < 0 ? NULL : obj->u.obj.values[i];
+}
+
+json *json_object_geti(const json *obj, const char *key)
+{
+    ssize_t i = find_key(obj, key, 1);
+    return i < 0 ? NULL : obj->u.obj.values[i];
+}
+
+static int object_set(json *obj, const char *key, json *value, int ignore_case)
+{
+    ssize_t i;
+    char *k;
+
+    if (!obj || obj->type != JSON_OBJECT || !key || !value)
+        goto fail;
+    i = find_key(obj, key, ignore_case);
+    if (i >= 0) {
+        json_free(obj->u.obj.values[i]);
+        obj->u.obj.values[i] = value;
+        return 0;
+    }
+    if (obj->u.obj.len == obj->u.obj.cap) {
+        size_t cap = obj->u.obj.cap ? obj->u.obj.cap * 2 : 4;
+        char **keys = realloc(obj->u.obj.keys, cap * sizeof(*keys));
+        if (!keys)
+            goto fail;
+        obj->u.obj.keys = keys;
+        json **values = realloc(obj->u.obj.values, cap * sizeof(*values));
+        if (!values)
+            goto fail;
+        obj->u.obj.values = values;
+        obj->u.obj.cap = cap;
+    }
+    k = strdup(key);
+    if (!k)
+        goto fail;
+    obj->u.obj.keys[obj->u.obj.len] = k;
+    obj->u.obj.values[obj->u.obj.len] = value;
+    obj->u.obj.len++;
+    return 0;
+fail:
+    json_free(value);
+    return -1;
+}
+
+int json_object_set(json *obj, const char *key, json *value)
+{
+    return object_set(obj, key, value, 0);
+}
+
+int json_object_seti(json *obj, const char *key, json *value)
+{
+    return object_set(obj, key, value, 1);
+}
+
+static json *object_take(json *obj, const char *key, int ignore_case)
+{
+    ssize_t i = find_key(obj, key, ignore_case);
+    json *value;
+    size_t tail;
+
+    if (i < 0)
+        return NULL;
+    value = obj->u.obj.values[i];
+    free(obj->u.obj.keys[i]);
+    tail = obj->u.obj.len - (size_t)i - 1;
+    memmove(&obj->u.obj.keys[i], &obj->u.obj.keys[i + 1], tail * sizeof(char *));
+    memmove(&obj->u.obj.values[i], &obj->u.obj.values[i + 1], tail * sizeof(json *));
+    obj->u.obj.len--;
+    return value;
+}
+
+json *json_object_take(json *obj, const char *key)
+{
+    return object_take(obj, key, 0);
+}
+
+json *json_object_takei(json *obj, const char *key)
+{
+    return object_take(obj, key, 1);
+}
+
+void json_object_remove(json *obj, const char *key)
+{
+    json_free(object_take(obj, key, 0));
+}
+
+void json_object_removei(json *obj, const char *key)
+{
+    json_free(object_take(obj, key, 1));
+}
+
+const char *json_get_string(const json *obj, const char *key)
+{
+    return json_string_value(json_object_geti(obj, key));
+}
+
+/* Parsing: yajl's event callbacks build the tree on an explicit stack. */
+
+struct parse_state {
+    json *stack[JSON_MAX_DEPTH + 1];
+    size_t depth;
+    json *root;
+    char *key; /* pending object key */
+    const char *error;
+};
+
+static int attach(struct parse_state *st, json *node)
+{
+    json *parent;
+    int rc;
+
+    if (!node) {
+        st->error = "out of memory";
+        return 0;
+    }
+    if (st->depth == 0) {
+        st->root = node;
+        return 1;
+    }
+    parent = st->stack[st->depth - 1];
+    if (parent->type == JSON_ARRAY) {
+        rc = json_array_append(parent, node);
+    } else {
+        rc = json_object_set(parent, st->key, node);
+        free(st->key);
+        st->key = NULL;
+    }
+    if (rc < 0) {
+        st->error = "out of memory";
+        return 0;
+    }
+    return 1;
+}
+
+static int on_null(void *ctx)
+{
+    return attach(ctx, json_null());
+}
+
+static int on_boolean(void *ctx, int value)
+{
+    return attach(ctx, json_bool(value));
+}
+
+static int on_number(void *ctx, const char *s, size_t len)
+{
+    return attach(ctx, text_node(JSON_NUMBER, s, len));
+}
+
+static int on_string(void *ctx, const unsigned char *s, size_t len)
+{
+    struct parse_state *st = ctx;
+
+    if (memchr(s, '\0', len)) {
+        st->error = "string contains U+0000";
+        return 0;
+    }
+    return attach(st, json_stringn((const char *)s, len));
+}
+
+static int open_container(struct parse_state *st, json *node)
+{
+    if (st->depth >= JSON_MAX_DEPTH) {
+        json_free(node);
+        st->error = "nesting too deep";
+        return 0;
+    }
+    if (!attach(st, node))
+        return 0;
+    st->stack[st->depth++] = node;
+    return 1;
+}
+
+static int on_start_map(void *ctx)
+{
+    return open_container(ctx, json_object());
+}
+
+static int on_map_key(void *ctx, const unsigned char *s, size_t len)
+{
+    struct parse_state *st = ctx;
+
+    if (memchr(s, '\0', len)) {
+        st->error = "object key contains U+0000";
+        return 0;
+    }
+    free(st->key);
+    st->key = strndup((const char *)s, len);
+    if (!st->key) {
+        st->error = "out of memory";
+        return 0;
+    }
+    return 1;
+}
+
+static int on_end_container(void *ctx)
+{
+    struct parse_state *st = ctx;
+    st->depth--;
+    return 1;
+}
+
+static int on_start_array(void *ctx)
+{
+    return open_container(ctx, json_array());
+}
+
+static const yajl_callbacks parse_callbacks = {
+    .yajl_null = on_null,
+    .yajl_boolean = on_boolean,
+    .yajl_number = on_number,
+    .yajl_string = on_string,
+    .yajl_start_map = on_start_map,
+    .yajl_map_key = on_map_key,
+    .yajl_end_map = on_end_container,
+    .yajl_start_array = on_start_array,
+    .yajl_end_array = on_end_container,
+};
+
+static void set_error(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* Copies yajl's message without its trailing newline and context lines. */
+static void yajl_reason(yajl_handle h, const char *text, size_t len, char *buf, size_t buflen)
+{
+    unsigned char *msg = yajl_get_error(h, 0, (const unsigned char *)text, len);
+    size_t n;
+
+    snprintf(buf, buflen, "%s", msg ? (const char *)msg : "parse error");
+    n = strcspn(buf, "\n");
+    buf[n] = '\0';
+    if (msg)
+        yajl_free_error(h, msg);
+}
+
+json *json_parse(const char *text, size_t len, char *err, size_t errlen)
+{
+    struct parse_state st = {0};
+    yajl_handle h;
+    yajl_status status;
+    size_t offset;
+    char reason[128];
+
+    h = yajl_alloc(&parse_callbacks, NULL, &st);
+    if (!h) {
+        set_error(err, errlen, "invalid JSON: out of memory");
+        return NULL;
+    }
+    status = yajl_parse(h, (const unsigned char *)text, len);
+    offset = yajl_get_bytes_consumed(h);
+    if (status == yajl_status_ok) {
+        status = yajl_complete_parse(h);
+        offset = len;
+    }
+    if (status != yajl_status_ok) {
+        if (st.error)
+            snprintf(reason, sizeof(reason), "%s", st.error);
+        else
+            yajl_reason(h, text, len, reason, sizeof(reason));
+        set_error(err, errlen, "invalid JSON at byte %zu: %s", offset, reason);
+        json_free(st.root);
+        st.root = NULL;
+    }
+    free(st.key);
+    yajl_free(h);
+    return st.root;
+}
+
+/* Writing. */
+
+static int gen_node(yajl_gen g, const json *j)
+{
+    yajl_gen_status s = yajl_gen_status_ok;
+
+    switch (j->type) {
+    case JSON_NULL:
+        s = yajl_gen_null(g);
+        break;
+    case JSON_BOOL:
+        s = yajl_gen_bool(g, j->u.boolean);
+        break;
+    case JSON_NUMBER:
+        s = yajl_gen_number(g, j->u.str.text, j->u.str.len);
+        break;
+    case JSON_STRING:
+        s = yajl_gen_string(g, (const unsigned char *)j->u.str.text, j->u.str.len);
+        break;
+    case JSON_ARRAY:
+        s = yajl_gen_array_open(g);
+        for (size_t i = 0; s == yajl_gen_status_ok && i < j->u.arr.len; i++)
+            s = gen_node(g, j->u.arr.items[i]) == 0 ? yajl_gen_status_ok : yajl_gen_invalid_string;
+        if (s == yajl_gen_status_ok)
+            s = yajl_gen_array_close(g);
+        break;
+    case JSON_OBJECT:
+        s = yajl_gen_map_open(g);
+        for (size_t i = 0; s == yajl_gen_status_ok && i < j->u.obj.len; i++) {
+            const char *k = j->u.obj.keys[i];
+            s = yajl_gen_string(g, (const unsigned char *)k, strlen(k));
+            if (s == yajl_gen_status_ok && gen_node(g, j->u.obj.values[i]) < 0)
+                s = yajl_gen_invalid_string;
+        }
+        if (s == yajl_gen_status_ok)
+            s = yajl_gen_map_close(g);
+        break;
+    }
+    return s == yajl_gen_status_ok ? 0 : -1;
+}
+
+/* Generates `j` into a new yajl_gen; NULL on failure (for example a string
+ * that is not valid UTF-8). */
+static yajl_gen generate(const json *j)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+
+    if (!g)
+        return NULL;
+    /* Rejects invalid UTF-8 instead of writing it; the depth limit of
+     * yajl_gen (128) is above JSON_MAX_DEPTH but trees built in code could
+     * exceed it, which fails here too. */
+    yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+    if (!j || gen_node(g, j) < 0) {
+        yajl_gen_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+char *json_dump(const json *j, size_t *len)
+{
+    yajl_gen g = generate(j);
+    const unsigned char *buf;
+    size_t n;
+    char *out = NULL;
+
+    if (!g)
+        return NULL;
+    if (yajl_gen_get_buf(g, &buf, &n) == yajl_gen_status_ok) {
+        out = malloc(n + 1);
+        if (out) {
+            memcpy(out, buf, n);
+            out[n] = '\0';
+            if (len)
+                *len = n;
+        }
+    }
+    yajl_gen_free(g);
+    return out;
+}
+
+int json_dump_evbuffer(const json *j, struct evbuffer *out)
+{
+    yajl_gen g = generate(j);
+    const unsigned char *buf;
+    size_t n;
+    int rc = -1;
+
+    if (!g)
+        return -1;
+    if (yajl_gen_get_buf(g, &buf, &n) == yajl_gen_status_ok)
+        rc = evbuffer_add(out, buf, n);
+    yajl_gen_free(g);
+    return rc;
+}
