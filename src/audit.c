@@ -1,0 +1,395 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+
+#define SUFFIX_LEN 12
+#define KEY_LEN (STORE_ID_LEN + SUFFIX_LEN)
+#define DEFAULT_LIMIT 100
+#define MAX_LIMIT 1000
+#define MAX_PRUNE 100000
+
+static atomic_uint sequence;
+
+int64_t audit_now_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void audit_format_time(int64_t usec, char *out, size_t len)
+{
+    time_t secs = (time_t)(usec / 1000000);
+    struct tm tm;
+    char date[24];
+
+    gmtime_r(&secs, &tm);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, len, "%s.%06dZ", date, (int)(usec % 1000000));
+}
+
+static int parse_digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return -1;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+static int expect(const char **p, char c)
+{
+    if (**p != c)
+        return -1;
+    (*p)++;
+    return 0;
+}
+
+/* Parses "HH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)" after the 'T'. */
+static int parse_clock(const char *p, struct tm *tm, int64_t *frac_usec, long *offset)
+{
+    int oh, om, sign;
+
+    if (parse_digits(&p, 2, &tm->tm_hour) || expect(&p, ':') || parse_digits(&p, 2, &tm->tm_min) ||
+        expect(&p, ':') || parse_digits(&p, 2, &tm->tm_sec))
+        return -1;
+    if (*p == '.') {
+        int64_t scale = 100000;
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        while (isdigit((unsigned char)*p)) {
+            *frac_usec += (*p - '0') * scale;
+            scale /= 10;
+            p++;
+        }
+    }
+    if (*p == 'Z' || *p == 'z')
+        return p[1] ? -1 : 0;
+    if (*p != '+' && *p != '-')
+        return -1;
+    sign = *p++ == '-' ? -1 : 1;
+    if (parse_digits(&p, 2, &oh) || expect(&p, ':') || parse_digits(&p, 2, &om) || *p)
+        return -1;
+    *offset = sign * (oh * 3600L + om * 60L);
+    return 0;
+}
+
+int audit_parse_time(const char *s, int64_t *out)
+{
+    struct tm tm = {0};
+    int64_t frac = 0;
+    long offset = 0;
+    const char *p = s;
+    time_t secs;
+
+    if (!s || parse_digits(&p, 4, &tm.tm_year) || expect(&p, '-') ||
+        parse_digits(&p, 2, &tm.tm_mon) || expect(&p, '-') || parse_digits(&p, 2, &tm.tm_mday))
+        return -1;
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31)
+        return -1;
+    if (*p == 'T' || *p == 't') {
+        if (parse_clock(p + 1, &tm, &frac, &offset))
+            return -1;
+        if (tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+            return -1;
+    } else if (*p) {
+        return -1;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    secs = timegm(&tm);
+    *out = ((int64_t)secs - offset) * 1000000 + frac;
+    return 0;
+}
+
+static void put_be(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (uint8_t)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static uint64_t get_be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static void hex_encode(const uint8_t *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+static int hex_decode(const char *in, uint8_t *out, size_t n)
+{
+    if (strlen(in) != 2 * n)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (!isxdigit((unsigned char)in[2 * i]) || !isxdigit((unsigned char)in[2 * i + 1]) ||
+            sscanf(in + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+static json *build_event(const char *id, int64_t usec, const char *account, const char *kind,
+                         const char *actor, const json *details)
+{
+    char when[40];
+    json *ev = json_object();
+    json *copy = details ? json_copy(details) : json_object();
+
+    audit_format_time(usec, when, sizeof when);
+    if (!ev || !copy || json_object_set(ev, "id", json_string(id)) ||
+        json_object_set(ev, "time", json_string(when)) ||
+        json_object_set(ev, "kind", json_string(kind)) ||
+        json_object_set(ev, "actor", json_string(actor ? actor : "system")) ||
+        json_object_set(ev, "account", json_string(account))) {
+        json_free(ev);
+        json_free(copy);
+        return NULL;
+    }
+    if (json_object_set(ev, "details", copy)) {
+        json_free(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+int audit_record(store_txn *t, const char *account, const char *kind, const char *actor,
+                 const json *details)
+{
+    uint8_t key[KEY_LEN];
+    char id[AUDIT_ID_LEN + 1];
+    int64_t now = audit_now_usec();
+    char *text = NULL;
+    size_t len;
+    json *ev = NULL;
+    int rc = STORE_INVALID;
+
+    if (!account || strlen(account) != STORE_ID_LEN || !kind)
+        return STORE_INVALID;
+    memcpy(key, account, STORE_ID_LEN);
+    put_be(key + STORE_ID_LEN, (uint64_t)now, 8);
+
+    /* Two events in the same microsecond differ by their sequence; a clash
+     * with an existing key (a wrapped sequence) takes the next number. */
+    for (int attempt = 0; attempt < 16; attempt++) {
+        put_be(key + STORE_ID_LEN + 8, atomic_fetch_add(&sequence, 1), 4);
+        hex_encode(key + STORE_ID_LEN, SUFFIX_LEN, id);
+        json_free(ev);
+        free(text);
+        ev = build_event(id, now, account, kind, actor, details);
+        text = ev ? json_dump(ev, &len) : NULL;
+        if (!text) {
+            rc = STORE_NOMEM;
+            goto out;
+        }
+        rc = store_put(t, T_AUDIT, key, sizeof key, text, len, STORE_NOOVERWRITE);
+        if (rc != STORE_EXISTS)
+            break;
+    }
+out:
+    json_free(ev);
+    free(text);
+    return rc;
+}
+
+static int kind_matches(const json *ev, const char *kind)
+{
+    const char *k = json_get_string(ev, "kind");
+    size_t n = strlen(kind);
+
+    if (!k)
+        return 0;
+    if (n && kind[n - 1] == '.')
+        return strncmp(k, kind, n) == 0;
+    return strcmp(k, kind) == 0;
+}
+
+/* Positions `c` at the first event of the page and returns it in k/v. */
+static int seek_start(store_cursor *c, const char *account, const audit_query *q, store_val *k,
+                      store_val *v)
+{
+    uint8_t key[KEY_LEN];
+    int rc;
+
+    memcpy(key, account, STORE_ID_LEN);
+    memset(key + STORE_ID_LEN, 0, SUFFIX_LEN);
+    if (q->after && *q->after) {
+        if (hex_decode(q->after, key + STORE_ID_LEN, SUFFIX_LEN))
+            return STORE_INVALID;
+    } else if (q->since_usec > 0) {
+        put_be(key + STORE_ID_LEN, (uint64_t)q->since_usec, 8);
+    }
+    rc = store_cursor_seek(c, key, sizeof key, k, v);
+    if (rc == 0 && q->after && *q->after && k->len == KEY_LEN && !memcmp(k->data, key, KEY_LEN))
+        rc = store_cursor_next(c, k, v);
+    return rc;
+}
+
+static int in_range(const store_val *k, const char *account, const audit_query *q)
+{
+    if (k->len != KEY_LEN || memcmp(k->data, account, STORE_ID_LEN))
+        return 0;
+    if (q->until_usec > 0 &&
+        get_be((const uint8_t *)k->data + STORE_ID_LEN, 8) >= (uint64_t)q->until_usec)
+        return 0;
+    return 1;
+}
+
+int audit_list(store_txn *t, const char *account, const audit_query *q, json **out,
+               char next[AUDIT_ID_LEN + 1])
+{
+    unsigned limit = q->limit ? q->limit : DEFAULT_LIMIT;
+    store_cursor *c = NULL;
+    store_val k, v;
+    json *arr = json_array();
+    int rc;
+
+    next[0] = 0;
+    *out = NULL;
+    if (!arr)
+        return STORE_NOMEM;
+    if (limit > MAX_LIMIT)
+        limit = MAX_LIMIT;
+    rc = store_cursor_open(t, T_AUDIT, &c);
+    if (rc)
+        goto out;
+    for (rc = seek_start(c, account, q, &k, &v); rc == 0 && in_range(&k, account, q);
+         rc = store_cursor_next(c, &k, &v)) {
+        json *ev;
+
+        if (json_array_size(arr) == limit) {
+            const json *last = json_array_get(arr, limit - 1);
+            snprintf(next, AUDIT_ID_LEN + 1, "%s", json_get_string(last, "id"));
+            break;
+        }
+        ev = json_parse(v.data, v.len, NULL, 0);
+        if (!ev)
+            continue;
+        if (q->kind && *q->kind && !kind_matches(ev, q->kind)) {
+            json_free(ev);
+            continue;
+        }
+        if (json_array_append(arr, ev)) {
+            rc = STORE_NOMEM;
+            goto out;
+        }
+    }
+    if (rc == STORE_NOTFOUND || rc == 0)
+        rc = 0;
+out:
+    store_cursor_close(c);
+    if (rc)
+        json_free(arr);
+    else
+        *out = arr;
+    return rc;
+}
+
+/* Collects up to `max` keys of expired events, then deletes them, so that
+ * no cursor is open while the table changes. */
+int audit_prune(store_txn *t, int64_t before_usec, unsigned max, unsigned *deleted)
+{
+    store_cursor *c = NULL;
+    store_val k, v;
+    uint8_t *keys = NULL;
+    unsigned n = 0;
+    int rc;
+
+    *deleted = 0;
+    if (max == 0 || max > MAX_PRUNE)
+        max = MAX_PRUNE;
+    keys = malloc((size_t)max * KEY_LEN);
+    if (!keys)
+        return STORE_NOMEM;
+    rc = store_cursor_open(t, T_AUDIT, &c);
+    if (rc)
+        goto out;
+    rc = store_cursor_seek(c, "", 1, &k, &v);
+    while (rc == 0 && n < max) {
+        uint8_t skip[KEY_LEN];
+
+        if (k.len == KEY_LEN &&
+            get_be((const uint8_t *)k.data + STORE_ID_LEN, 8) < (uint64_t)before_usec) {
+            memcpy(keys + (size_t)n * KEY_LEN, k.data, KEY_LEN);
+            n++;
+            rc = store_cursor_next(c, &k, &v);
+            continue;
+        }
+        /* The rest of this account's events are newer: jump to the next account. */
+        if (k.len < STORE_ID_LEN)
+            break;
+        memcpy(skip, k.data, STORE_ID_LEN);
+        memset(skip + STORE_ID_LEN, 0xff, SUFFIX_LEN);
+        rc = store_cursor_seek(c, skip, sizeof skip, &k, &v);
+        if (rc == 0 && k.len == KEY_LEN && !memcmp(k.data, skip, KEY_LEN))
+            rc = store_cursor_next(c, &k, &v);
+    }
+    store_cursor_close(c);
+    c = NULL;
+    if (rc == STORE_NOTFOUND)
+        rc = 0;
+    for (unsigned i = 0; rc == 0 && i < n; i++) {
+        rc = store_del(t, T_AUDIT, keys + (size_t)i * KEY_LEN, KEY_LEN);
+        if (rc == STORE_NOTFOUND)
+            rc = 0;
+    }
+    if (rc == 0)
+        *deleted = n;
+out:
+    store_cursor_close(c);
+    free(keys);
+    return rc;
+}
+
+int audit_delete_account(store_txn *t, const char *account)
+{
+    for (;;) {
+        store_cursor *c = NULL;
+        store_val k, v;
+        uint8_t keys[256][KEY_LEN];
+        unsigned n = 0;
+        int rc = store_cursor_open(t, T_AUDIT, &c);
+
+        if (rc)
+            return rc;
+        for (rc = store_cursor_seek(c, account, STORE_ID_LEN, &k, &v);
+             rc == 0 && n < 256 && k.len == KEY_LEN && !memcmp(k.data, account, STORE_ID_LEN);
+             rc = store_cursor_next(c, &k, &v))
+            memcpy(keys[n++], k.data, KEY_LEN);
+        store_cursor_close(c);
+        if (rc && rc != STORE_NOTFOUND)
+            return rc;
+        for (unsigned i = 0; i < n; i++) {
+            rc = store_del(t, T_AUDIT, keys[i], KEY_LEN);
+            if (rc && rc != STORE_NOTFOUND)
+                return rc;
+        }
+        if (n < 256)
+            return 0;
+    }
+}
