@@ -12,6 +12,28 @@
  * (store_backend.h) so that another engine can be added without touching
  * callers.
  *
+ * Threads and shutdown, for `idgate serve`:
+ *   - store_open, store_submit and store_close run on the event loop thread
+ *     (the thread that runs `base`). Completions run on that thread too.
+ *   - Read transactions work on any thread. Each thread keeps one cached
+ *     read transaction per store: store_read_end resets it and the thread's
+ *     next store_read_begin renews it, so reads allocate nothing after the
+ *     first. A nested store_read_begin on the same thread gets a separate,
+ *     uncached transaction. Each cached transaction keeps one LMDB reader
+ *     slot until store_close.
+ *   - Job functions run on the writer thread; store_run blocks its caller
+ *     until the job's batch has committed.
+ *   - Shutdown: stop accepting requests, run the loop until in-flight
+ *     requests have their replies, then call store_close on the loop thread
+ *     before event_base_free. store_close commits every job still queued
+ *     and runs the remaining completions inside store_close, on the calling
+ *     thread, in submission order; none runs afterwards. A completion that
+ *     calls store_submit during store_close gets STORE_CLOSED. Do not call
+ *     store_close from a completion callback, and end every read
+ *     transaction (on every thread) before calling it.
+ * A command-line tool may open the same store while the server runs: LMDB's
+ * lock file serializes the two processes' writers.
+ *
  * Key layouts (all ids are 36-character lowercase UUID strings; ACC is the
  * account id, `+` is concatenation, `\0` a zero byte):
  *   T_META            name -> value
@@ -82,6 +104,12 @@ enum store_table {
 /* Length of every id used in keys. */
 #define STORE_ID_LEN 36
 
+/* Maximum key length in bytes (LMDB's default limit). */
+#define STORE_MAX_KEY 511
+/* store_options defaults. */
+#define STORE_DEFAULT_MAP_SIZE ((size_t)1 << 30)
+#define STORE_DEFAULT_MAX_BATCH 256
+
 /* Error codes. Functions return 0 on success or one of these. */
 #define STORE_OK 0
 #define STORE_NOTFOUND (-1)  /* no such key, or the cursor is past the end */
@@ -111,12 +139,17 @@ typedef struct store_val {
 
 typedef struct store_options {
     const char *path;        /* directory holding the store; created if missing */
-    size_t map_size;         /* bytes; the most the store can ever hold */
+    size_t map_size;         /* bytes; the most the store can ever hold; 0 means 1 GiB.
+                              * Every process opening the store should use the same. */
     unsigned max_batch;      /* most jobs in one commit; 0 means the default (256) */
     int read_only;           /* 1 for tools that only read */
 } store_options;
 
-/* Commit statistics, for /metrics. Counters only grow. */
+/* Commit statistics, for /metrics. Counters only grow (queue_depth aside).
+ * `jobs` counts every job the writer ran, `commits` the batches that
+ * committed, `failed_commits` those whose begin or commit failed. The commit
+ * time is the top-level commit call alone (writing pages and the fsync),
+ * recorded for successful commits. */
 typedef struct store_stats {
     uint64_t commits;
     uint64_t jobs;
@@ -132,7 +165,10 @@ const char *store_strerror(int err);
 /* Opens (creating if needed) the store and starts its writer thread.
  * With `base` non-NULL, job completions run on that event loop's thread;
  * with `base` NULL (command-line tools) store_submit is unavailable and
- * writes go through store_run. Returns 0 and sets `*out`, or an error. */
+ * writes go through store_run. Returns 0 and sets `*out`, or an error.
+ * With opt->read_only the store must exist, no writer starts, and every
+ * write returns STORE_RDONLY. LMDB forbids opening one directory twice in
+ * one process at a time (nothing here checks it); another process may. */
 int store_open(const store_options *opt, struct event_base *base, store **out);
 
 /* Stops accepting jobs, runs and commits every job already queued, delivers
@@ -140,13 +176,18 @@ int store_open(const store_options *opt, struct event_base *base, store **out);
  * closes the backend. NULL is allowed. */
 void store_close(store *s);
 
-/* 1 when the store is open and a write transaction can be started. */
+/* 1 when the store is open, not closing, and a write transaction could be
+ * started at the latest check. Never blocks: the result is the outcome of
+ * the latest batch or test, and a call more than a second after that makes
+ * the writer test again in the background. A full map still counts as
+ * writable. */
 int store_writable(store *s);
 
 void store_get_stats(store *s, store_stats *out);
 
 /* Read transactions, for the thread that calls them. Each must end with
- * store_read_end on the same thread before that thread starts another. */
+ * store_read_end on the same thread. A read returns the data as of its
+ * begin, including commits of other processes. */
 int store_read_begin(store *s, store_txn **out);
 void store_read_end(store_txn *t);
 
@@ -158,12 +199,17 @@ int store_put(store_txn *t, enum store_table tab, const void *key, size_t klen, 
 /* STORE_NOTFOUND when the key was absent. */
 int store_del(store_txn *t, enum store_table tab, const void *key, size_t klen);
 
-/* Ordered iteration. A cursor lives no longer than its transaction. */
+/* Ordered iteration, bytewise by key. A cursor lives no longer than its
+ * transaction: close every cursor before ending the transaction (and before
+ * a job returns). */
 int store_cursor_open(store_txn *t, enum store_table tab, store_cursor **out);
-/* Positions at the first key >= `key` and returns it, or STORE_NOTFOUND. */
+/* Positions at the first key >= `key` and returns it, or STORE_NOTFOUND.
+ * `klen` 0 positions at the first key of the table. `k` and `v` may be
+ * NULL. */
 int store_cursor_seek(store_cursor *c, const void *key, size_t klen, store_val *k, store_val *v);
 int store_cursor_next(store_cursor *c, store_val *k, store_val *v);
-/* Deletes the entry under the cursor (write transactions only). */
+/* Deletes the entry under the cursor (write transactions only); the next
+ * store_cursor_next returns the entry that followed it. */
 int store_cursor_del(store_cursor *c);
 void store_cursor_close(store_cursor *c);
 
@@ -173,7 +219,8 @@ int store_count_prefix(store_txn *t, enum store_table tab, const void *prefix, s
 
 /* Adds `delta` to the uint64_t counter at `key` in T_COUNTERS (a missing
  * counter is 0; a counter that reaches 0 is deleted) and returns the new
- * value in `*out` when it is not NULL. */
+ * value in `*out` when it is not NULL. A result below 0 is stored as 0 and
+ * logged as a warning. */
 int store_counter_add(store_txn *t, const void *key, size_t klen, int64_t delta, uint64_t *out);
 int store_counter_get(store_txn *t, const void *key, size_t klen, uint64_t *out);
 
@@ -189,12 +236,18 @@ typedef int (*store_job_fn)(store_txn *t, void *arg);
 typedef void (*store_done_fn)(int rc, void *arg);
 
 /* Queues a job. Returns 0, or STORE_CLOSED once shutdown has begun, in which
- * case neither callback runs. Callable from the event loop thread only. */
+ * case neither callback runs. Callable from the event loop thread only.
+ * STORE_INVALID when the store was opened without a base, STORE_RDONLY when
+ * read-only. `done` may be NULL. `arg` must stay valid until the completion
+ * has run: a request that can end first (a client disconnect) needs its own
+ * reference that the completion checks and drops. */
 int store_submit(store *s, store_job_fn fn, store_done_fn done, void *arg);
 
-/* Runs one job in its own write transaction and commits it durably before
- * returning the job's result (or a commit error). Blocks the caller: for
- * command-line tools, start-up and tests, never on the event loop. */
+/* Runs one job in its own nested write transaction and commits it durably
+ * (possibly in one batch with queued jobs) before returning the job's result
+ * (or a commit error). Blocks the caller: for command-line tools, start-up
+ * and tests, never on the event loop and never from a job (STORE_INVALID).
+ * STORE_CLOSED once store_close has begun. */
 int store_run(store *s, store_job_fn fn, void *arg);
 
 #endif

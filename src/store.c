@@ -1,0 +1,410 @@
+/* The store front end: opening and closing, read transactions with a
+ * per-thread cache, and the point, cursor and counter operations, each
+ * checked here and dispatched to the backend (store_backend.h). The writer
+ * thread and job queue live in store_writer.c. */
+#include "config.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store_internal.h"
+
+/* Each thread keeps the read transaction it used last, reset, and renews it
+ * on its next store_read_begin for the same store instead of allocating a
+ * new one. Store ids are never reused, so a cache entry left behind by a
+ * closed store can never match a later one; the transaction itself is owned
+ * and freed by its store (store->readers). */
+struct read_cache {
+    uint64_t store_id;
+    store_txn *txn;
+};
+
+static _Thread_local struct read_cache read_cache;
+static atomic_uint_fast64_t next_store_id = 1;
+
+const char *store_strerror(int err)
+{
+    switch (err) {
+    case STORE_OK:
+        return "success";
+    case STORE_NOTFOUND:
+        return "not found";
+    case STORE_EXISTS:
+        return "key already exists";
+    case STORE_FULL:
+        return "store is full (raise the map size)";
+    case STORE_IO:
+        return "store input/output error";
+    case STORE_NOMEM:
+        return "out of memory";
+    case STORE_CLOSED:
+        return "store is closed";
+    case STORE_INVALID:
+        return "invalid argument";
+    case STORE_RDONLY:
+        return "store is read-only";
+    default:
+        return "unknown store error";
+    }
+}
+
+static void store_free(store *s)
+{
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_cond_destroy(&s->done_cv);
+    free(s);
+}
+
+int store_open(const store_options *opt, struct event_base *base, store **out)
+{
+    store_options o;
+    store *s;
+    int rc;
+
+    if (!opt || !opt->path || !*opt->path || !out)
+        return STORE_INVALID;
+    o = *opt;
+    if (o.map_size == 0)
+        o.map_size = STORE_DEFAULT_MAP_SIZE;
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return STORE_NOMEM;
+    s->id = atomic_fetch_add(&next_store_id, 1);
+    s->be = &store_lmdb_backend;
+    s->read_only = o.read_only;
+    s->max_batch = o.max_batch ? o.max_batch : STORE_DEFAULT_MAX_BATCH;
+    s->base = base;
+    s->wake_fd = -1;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work_cv, NULL);
+    pthread_cond_init(&s->done_cv, NULL);
+
+    rc = s->be->env_open(&o, &s->env);
+    if (rc) {
+        store_free(s);
+        return rc;
+    }
+    s->writable = !s->read_only;
+    clock_gettime(CLOCK_MONOTONIC, &s->last_write_check);
+    if (!s->read_only) {
+        rc = store_writer_start(s);
+        if (rc) {
+            s->be->env_close(s->env);
+            store_free(s);
+            return rc;
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+/* Ends every cached read transaction of `s`. Their threads have finished
+ * their reads (store_close's contract), so each one is only reset. */
+static void drop_read_cache(store *s)
+{
+    store_txn *t = s->readers;
+
+    while (t) {
+        store_txn *next = t->next;
+
+        if (t->active)
+            log_msgf(LOG_WARN, "store: a read transaction was still open at close");
+        s->be->txn_abort(t->handle);
+        free(t);
+        t = next;
+    }
+    s->readers = NULL;
+    if (read_cache.store_id == s->id)
+        read_cache = (struct read_cache){0, NULL};
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    if (!s->read_only)
+        store_writer_stop(s);
+    drop_read_cache(s);
+    s->be->env_close(s->env);
+    store_free(s);
+}
+
+/* Finds the calling thread's idle cached transaction in `s`, or creates and
+ * registers one. Runs only when the thread-local cache misses. */
+static int cached_txn_lookup(store *s, store_txn **out)
+{
+    pthread_t self = pthread_self();
+    store_txn *t;
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    for (t = s->readers; t; t = t->next)
+        if (pthread_equal(t->owner, self) && !t->active)
+            break;
+    pthread_mutex_unlock(&s->mu);
+    if (t) {
+        rc = s->be->txn_renew(t->handle);
+        if (rc)
+            return rc;
+        goto out;
+    }
+
+    t = calloc(1, sizeof(*t));
+    if (!t)
+        return STORE_NOMEM;
+    rc = s->be->txn_begin(s->env, NULL, STORE_TXN_RDONLY, &t->handle);
+    if (rc) {
+        free(t);
+        return rc;
+    }
+    t->store = s;
+    t->cached = 1;
+    t->owner = self;
+    pthread_mutex_lock(&s->mu);
+    t->next = s->readers;
+    s->readers = t;
+    pthread_mutex_unlock(&s->mu);
+out:
+    t->active = 1;
+    read_cache = (struct read_cache){s->id, t};
+    *out = t;
+    return 0;
+}
+
+/* A read transaction outside the cache, for a thread that nests reads or
+ * for a backend without reset and renew. store_read_end aborts and frees
+ * it. */
+static int uncached_txn_begin(store *s, store_txn **out)
+{
+    store_txn *t = calloc(1, sizeof(*t));
+    int rc;
+
+    if (!t)
+        return STORE_NOMEM;
+    rc = s->be->txn_begin(s->env, NULL, STORE_TXN_RDONLY, &t->handle);
+    if (rc) {
+        free(t);
+        return rc;
+    }
+    t->store = s;
+    *out = t;
+    return 0;
+}
+
+int store_read_begin(store *s, store_txn **out)
+{
+    store_txn *t = read_cache.txn;
+    int rc;
+
+    if (!s || !out)
+        return STORE_INVALID;
+    if (!s->be->txn_reset || !s->be->txn_renew)
+        return uncached_txn_begin(s, out);
+    if (read_cache.store_id != s->id)
+        return cached_txn_lookup(s, out);
+    if (t->active)
+        return uncached_txn_begin(s, out);
+    rc = s->be->txn_renew(t->handle);
+    if (rc)
+        return rc;
+    t->active = 1;
+    *out = t;
+    return 0;
+}
+
+void store_read_end(store_txn *t)
+{
+    if (!t)
+        return;
+    if (t->cached) {
+        t->store->be->txn_reset(t->handle);
+        t->active = 0;
+        return;
+    }
+    t->store->be->txn_abort(t->handle);
+    free(t);
+}
+
+static int check_key(size_t klen)
+{
+    return (klen == 0 || klen > STORE_MAX_KEY) ? STORE_INVALID : 0;
+}
+
+/* Records the first hard failure of a write transaction, so that a job that
+ * ignores it still rolls back with that error (store_txn_job_result). */
+static int note_write_error(store_txn *t, int rc)
+{
+    if (rc && rc != STORE_NOTFOUND && rc != STORE_EXISTS && !t->error)
+        t->error = rc;
+    return rc;
+}
+
+int store_txn_job_result(const store_txn *t, int rc)
+{
+    return rc == 0 ? t->error : rc;
+}
+
+int store_get(store_txn *t, enum store_table tab, const void *key, size_t klen, store_val *out)
+{
+    store_val k = {key, klen};
+
+    if (!t || (unsigned)tab >= T_COUNT || !out || check_key(klen))
+        return STORE_INVALID;
+    return t->store->be->get(t->handle, tab, &k, out);
+}
+
+int store_put(store_txn *t, enum store_table tab, const void *key, size_t klen, const void *val,
+              size_t vlen, unsigned flags)
+{
+    store_val k = {key, klen};
+    store_val v = {val, vlen};
+
+    if (!t || (unsigned)tab >= T_COUNT || check_key(klen) || (!val && vlen))
+        return STORE_INVALID;
+    if (!t->write)
+        return STORE_RDONLY;
+    return note_write_error(t, t->store->be->put(t->handle, tab, &k, &v, flags));
+}
+
+int store_del(store_txn *t, enum store_table tab, const void *key, size_t klen)
+{
+    store_val k = {key, klen};
+
+    if (!t || (unsigned)tab >= T_COUNT || check_key(klen))
+        return STORE_INVALID;
+    if (!t->write)
+        return STORE_RDONLY;
+    return note_write_error(t, t->store->be->del(t->handle, tab, &k));
+}
+
+int store_cursor_open(store_txn *t, enum store_table tab, store_cursor **out)
+{
+    store_cursor *c;
+    int rc;
+
+    if (!t || (unsigned)tab >= T_COUNT || !out)
+        return STORE_INVALID;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        return STORE_NOMEM;
+    rc = t->store->be->cursor_open(t->handle, tab, &c->handle);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    c->txn = t;
+    *out = c;
+    return 0;
+}
+
+int store_cursor_seek(store_cursor *c, const void *key, size_t klen, store_val *k, store_val *v)
+{
+    store_val sk = {key, klen};
+
+    if (!c || klen > STORE_MAX_KEY)
+        return STORE_INVALID;
+    return c->txn->store->be->cursor_seek(c->handle, klen ? &sk : NULL, k, v);
+}
+
+int store_cursor_next(store_cursor *c, store_val *k, store_val *v)
+{
+    if (!c)
+        return STORE_INVALID;
+    return c->txn->store->be->cursor_next(c->handle, k, v);
+}
+
+int store_cursor_del(store_cursor *c)
+{
+    if (!c)
+        return STORE_INVALID;
+    if (!c->txn->write)
+        return STORE_RDONLY;
+    return note_write_error(c->txn, c->txn->store->be->cursor_del(c->handle));
+}
+
+void store_cursor_close(store_cursor *c)
+{
+    if (!c)
+        return;
+    c->txn->store->be->cursor_close(c->handle);
+    free(c);
+}
+
+int store_count_prefix(store_txn *t, enum store_table tab, const void *prefix, size_t plen,
+                       uint64_t *out)
+{
+    store_cursor *c;
+    store_val k;
+    uint64_t n = 0;
+    int rc;
+
+    if (!out)
+        return STORE_INVALID;
+    rc = store_cursor_open(t, tab, &c);
+    if (rc)
+        return rc;
+    for (rc = store_cursor_seek(c, prefix, plen, &k, NULL); rc == 0;
+         rc = store_cursor_next(c, &k, NULL)) {
+        if (k.len < plen || memcmp(k.data, prefix, plen) != 0)
+            break;
+        n++;
+    }
+    store_cursor_close(c);
+    if (rc && rc != STORE_NOTFOUND)
+        return rc;
+    *out = n;
+    return 0;
+}
+
+int store_counter_get(store_txn *t, const void *key, size_t klen, uint64_t *out)
+{
+    store_val v;
+    int rc;
+
+    if (!out)
+        return STORE_INVALID;
+    rc = store_get(t, T_COUNTERS, key, klen, &v);
+    if (rc == STORE_NOTFOUND) {
+        *out = 0;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (v.len != sizeof(uint64_t)) {
+        log_msgf(LOG_ERROR, "store: counter value has %zu bytes, expected 8", v.len);
+        return STORE_IO;
+    }
+    memcpy(out, v.data, sizeof(uint64_t));
+    return 0;
+}
+
+int store_counter_add(store_txn *t, const void *key, size_t klen, int64_t delta, uint64_t *out)
+{
+    uint64_t value;
+    int rc = store_counter_get(t, key, klen, &value);
+
+    if (rc)
+        return rc;
+    /* -(delta + 1) is |delta| - 1, which cannot overflow for INT64_MIN. */
+    if (delta < 0 && (uint64_t)-(delta + 1) >= value) {
+        /* Only a bug elsewhere takes a counter below 0. Failing the write
+         * would block the change that exposed it, so stop at 0. */
+        log_msgf(LOG_WARN, "store: counter would go below 0; set to 0");
+        value = 0;
+    } else {
+        value += (uint64_t)delta;
+    }
+    if (value == 0) {
+        rc = store_del(t, T_COUNTERS, key, klen);
+        if (rc == STORE_NOTFOUND)
+            rc = 0;
+    } else {
+        rc = store_put(t, T_COUNTERS, key, klen, &value, sizeof(value), 0);
+    }
+    if (rc == 0 && out)
+        *out = value;
+    return rc;
+}

@@ -1,0 +1,84 @@
+/* Private state of the store front end, shared by store.c (transactions,
+ * point operations, cursors) and store_writer.c (job queue, writer thread,
+ * completions). Not for use outside these files. */
+#ifndef IDGATE_STORE_INTERNAL_H
+#define IDGATE_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "store.h"
+#include "store_backend.h"
+
+struct event;
+
+struct store_txn {
+    struct store *store;
+    void *handle;           /* backend transaction */
+    unsigned char write;    /* 1 for a job's nested write transaction */
+    unsigned char cached;   /* 1 when owned by a thread's read cache */
+    unsigned char active;   /* cached only: 1 between read_begin and read_end */
+    int error;              /* first backend failure in a write transaction */
+    pthread_t owner;        /* cached only: the thread that uses it */
+    struct store_txn *next; /* cached only: next in store->readers */
+};
+
+struct store_cursor {
+    store_txn *txn;
+    void *handle; /* backend cursor */
+};
+
+struct store_job {
+    store_job_fn fn;
+    store_done_fn done;
+    void *arg;
+    int rc;
+    int sync;     /* 1 for store_run: the caller waits on done_cv */
+    int finished; /* sync only: set once rc is final */
+    struct store_job *next;
+};
+
+struct store {
+    uint64_t id; /* unique in the process, never reused; keys the read cache */
+    const struct store_backend *be;
+    void *env;
+    int read_only;
+    unsigned max_batch;
+    struct event_base *base;
+
+    /* Completion hand-off: the writer writes to wake_fd (an eventfd) and
+     * wake_ev, registered on `base`, runs the completions on the loop. */
+    int wake_fd;
+    struct event *wake_ev;
+
+    pthread_t writer;
+    int writer_started;
+
+    /* `mu` guards every field below. */
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv; /* the writer waits here for jobs or a probe */
+    pthread_cond_t done_cv; /* store_run callers wait here for their job */
+    struct store_job *pending, *pending_tail;
+    uint64_t pending_count;
+    struct store_job *completed, *completed_tail;
+    int wake_sent;   /* wake_fd written and not yet drained by the loop */
+    int closing;     /* store_close has begun: reject new jobs */
+    int probe_asked; /* store_writable wants the writer to test a write begin */
+    int writable;    /* outcome of the latest write begin and commit */
+    struct timespec last_write_check; /* CLOCK_MONOTONIC of that outcome */
+    store_stats stats;
+    store_txn *readers; /* cached read transactions, at most one per thread */
+};
+
+/* store_writer.c */
+int store_writer_start(store *s);
+/* Rejects new jobs, lets the writer drain the queue, joins it and runs every
+ * completion still waiting, on the calling thread. */
+void store_writer_stop(store *s);
+
+/* store.c: the result a write transaction must report for a job that
+ * returned `rc`: the first backend failure recorded on `t` overrides 0. */
+int store_txn_job_result(const store_txn *t, int rc);
+
+#endif

@@ -1,0 +1,402 @@
+/* The writer thread: a queue of write jobs, group commit, and the hand-off
+ * of completions to the event loop.
+ *
+ * The writer takes up to max_batch queued jobs and opens one write
+ * transaction. It runs each job in a nested transaction, committed when the
+ * job returns 0 and aborted otherwise, so a failing job rolls back alone.
+ * Then it commits the parent once, which costs one fsync for the batch. Jobs submitted
+ * while a batch commits wait and form the next batch, so batches grow with
+ * the load.
+ *
+ * Completions go to the loop through an eventfd watched by an event on the
+ * loop's base: the writer appends finished jobs to `completed` under the
+ * mutex and writes the eventfd once, and the loop runs them in submission
+ * order. This needs no libevent thread support, because the writer never
+ * calls into libevent.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "store_internal.h"
+
+/* Seconds between write-transaction tests that store_writable requests
+ * while no batch runs. */
+#define WRITABLE_CHECK_SEC 1
+
+static const uint64_t batch_bounds[7] = {1, 2, 4, 8, 16, 64, 256};
+static const uint64_t commit_usec_bounds[7] = {100, 500, 1000, 5000, 10000, 50000, 100000};
+
+static unsigned hist_bucket(const uint64_t bounds[7], uint64_t v)
+{
+    unsigned i = 0;
+
+    while (i < 7 && v > bounds[i])
+        i++;
+    return i;
+}
+
+static uint64_t elapsed_usec(const struct timespec *a, const struct timespec *b)
+{
+    return (uint64_t)(b->tv_sec - a->tv_sec) * 1000000u + (b->tv_nsec - a->tv_nsec) / 1000;
+}
+
+/* Runs every job of the batch in its own nested transaction of `parent`. */
+static void run_jobs(store *s, void *parent, struct store_job *batch)
+{
+    for (struct store_job *j = batch; j; j = j->next) {
+        store_txn t = {.store = s, .write = 1};
+
+        j->rc = s->be->txn_begin(s->env, parent, 0, &t.handle);
+        if (j->rc)
+            continue;
+        j->rc = store_txn_job_result(&t, j->fn(&t, j->arg));
+        if (j->rc) {
+            s->be->txn_abort(t.handle);
+            continue;
+        }
+        j->rc = s->be->txn_commit(t.handle);
+    }
+}
+
+/* Runs one batch in one write transaction and records the statistics.
+ * When the parent cannot begin or commit, every job gets that error. */
+static void run_batch(store *s, struct store_job *batch, unsigned n)
+{
+    struct timespec t0, t1;
+    void *parent;
+    int rc = s->be->txn_begin(s->env, NULL, 0, &parent);
+
+    if (rc == 0) {
+        run_jobs(s, parent, batch);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = s->be->txn_commit(parent);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+    } else {
+        t0 = t1 = (struct timespec){0, 0};
+    }
+    if (rc) {
+        log_event(LOG_ERROR, "store commit failed; the batch is rolled back", "error",
+                  store_strerror(rc), NULL);
+        for (struct store_job *j = batch; j; j = j->next)
+            j->rc = rc;
+    }
+
+    pthread_mutex_lock(&s->mu);
+    /* A full map still lets a write transaction begin, and deletes can
+     * free space, so only other failures make the store unwritable. */
+    s->writable = rc == 0 || rc == STORE_FULL;
+    s->last_write_check = t1;
+    s->probe_asked = 0;
+    s->stats.jobs += n;
+    if (rc) {
+        s->stats.failed_commits++;
+    } else {
+        uint64_t usec = elapsed_usec(&t0, &t1);
+
+        s->stats.commits++;
+        s->stats.batch_hist[hist_bucket(batch_bounds, n)]++;
+        s->stats.commit_usec_hist[hist_bucket(commit_usec_bounds, usec)]++;
+        s->stats.commit_usec_sum += usec;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Hands each finished job to its waiter: store_run callers through
+ * done_cv, the others to the loop through `completed` and the eventfd.
+ * Called with `mu` held. */
+static void hand_off(store *s, struct store_job *batch)
+{
+    int wake = 0;
+
+    while (batch) {
+        struct store_job *j = batch;
+
+        batch = j->next;
+        j->next = NULL;
+        if (j->sync) {
+            j->finished = 1;
+            continue;
+        }
+        if (s->completed_tail)
+            s->completed_tail->next = j;
+        else
+            s->completed = j;
+        s->completed_tail = j;
+        wake = 1;
+    }
+    pthread_cond_broadcast(&s->done_cv);
+    if (wake && !s->wake_sent && s->wake_fd >= 0) {
+        uint64_t one = 1;
+
+        s->wake_sent = 1;
+        if (write(s->wake_fd, &one, sizeof(one)) != sizeof(one))
+            log_msgf(LOG_ERROR, "store: waking the event loop failed: %s", strerror(errno));
+    }
+}
+
+/* Takes up to max_batch jobs off the queue. Called with `mu` held. */
+static struct store_job *take_batch(store *s, unsigned *n)
+{
+    struct store_job *head = s->pending, *last = NULL, *j = head;
+    unsigned count = 0;
+
+    while (j && count < s->max_batch) {
+        last = j;
+        j = j->next;
+        count++;
+    }
+    if (last)
+        last->next = NULL;
+    s->pending = j;
+    if (!j)
+        s->pending_tail = NULL;
+    s->pending_count -= count;
+    *n = count;
+    return head;
+}
+
+/* Tests whether a write transaction can begin, for store_writable. */
+static void probe_writable(store *s)
+{
+    void *txn;
+    int rc = s->be->txn_begin(s->env, NULL, 0, &txn);
+
+    if (rc == 0)
+        s->be->txn_abort(txn);
+    pthread_mutex_lock(&s->mu);
+    s->writable = rc == 0;
+    clock_gettime(CLOCK_MONOTONIC, &s->last_write_check);
+    s->probe_asked = 0;
+    pthread_mutex_unlock(&s->mu);
+    if (rc)
+        log_event(LOG_ERROR, "store write transaction could not begin", "error",
+                  store_strerror(rc), NULL);
+}
+
+static void *writer_main(void *arg)
+{
+    store *s = arg;
+    sigset_t all;
+
+    /* Signals belong to the event loop thread. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        struct store_job *batch;
+        unsigned n;
+
+        while (!s->pending && !s->closing && !s->probe_asked)
+            pthread_cond_wait(&s->work_cv, &s->mu);
+        if (!s->pending) {
+            if (s->closing)
+                break;
+            pthread_mutex_unlock(&s->mu);
+            probe_writable(s);
+            pthread_mutex_lock(&s->mu);
+            continue;
+        }
+        batch = take_batch(s, &n);
+        pthread_mutex_unlock(&s->mu);
+        run_batch(s, batch, n);
+        pthread_mutex_lock(&s->mu);
+        hand_off(s, batch);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* Runs every completion handed off so far, in submission order, on the
+ * calling thread (the loop thread, or store_close's caller). */
+static void run_completions(store *s)
+{
+    struct store_job *j;
+
+    pthread_mutex_lock(&s->mu);
+    j = s->completed;
+    s->completed = s->completed_tail = NULL;
+    s->wake_sent = 0;
+    pthread_mutex_unlock(&s->mu);
+
+    while (j) {
+        struct store_job *next = j->next;
+
+        if (j->done)
+            j->done(j->rc, j->arg);
+        free(j);
+        j = next;
+    }
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    uint64_t count;
+
+    /* Drain the counter before taking the list, so that a hand-off after
+     * the take writes the eventfd again and is not missed. */
+    if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+        log_msgf(LOG_ERROR, "store: reading the wake-up eventfd failed: %s", strerror(errno));
+    run_completions(arg);
+}
+
+static int wake_setup(store *s)
+{
+    s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->wake_fd < 0) {
+        log_msgf(LOG_ERROR, "store: eventfd failed: %s", strerror(errno));
+        return STORE_IO;
+    }
+    s->wake_ev = event_new(s->base, s->wake_fd, EV_READ | EV_PERSIST, on_wake, s);
+    if (!s->wake_ev || event_add(s->wake_ev, NULL) != 0) {
+        log_msgf(LOG_ERROR, "store: registering the completion event failed");
+        return STORE_NOMEM;
+    }
+    return 0;
+}
+
+static void wake_teardown(store *s)
+{
+    if (s->wake_ev)
+        event_free(s->wake_ev);
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
+    s->wake_ev = NULL;
+    s->wake_fd = -1;
+}
+
+int store_writer_start(store *s)
+{
+    int rc;
+
+    if (s->base && (rc = wake_setup(s)) != 0) {
+        wake_teardown(s);
+        return rc;
+    }
+    rc = pthread_create(&s->writer, NULL, writer_main, s);
+    if (rc) {
+        log_msgf(LOG_ERROR, "store: starting the writer thread failed: %s", strerror(rc));
+        wake_teardown(s);
+        return STORE_NOMEM;
+    }
+    s->writer_started = 1;
+    return 0;
+}
+
+void store_writer_stop(store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->closing = 1;
+    pthread_cond_signal(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+    if (s->writer_started)
+        pthread_join(s->writer, NULL);
+    s->writer_started = 0;
+
+    /* The writer has drained the queue; completions it handed off after
+     * the loop's last turn run here, before the base can be freed. */
+    run_completions(s);
+    wake_teardown(s);
+}
+
+static int enqueue(store *s, struct store_job *j)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->closing) {
+        pthread_mutex_unlock(&s->mu);
+        return STORE_CLOSED;
+    }
+    if (s->pending_tail)
+        s->pending_tail->next = j;
+    else
+        s->pending = j;
+    s->pending_tail = j;
+    s->pending_count++;
+    pthread_cond_signal(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+int store_submit(store *s, store_job_fn fn, store_done_fn done, void *arg)
+{
+    struct store_job *j;
+    int rc;
+
+    if (!s || !fn)
+        return STORE_INVALID;
+    if (s->read_only)
+        return STORE_RDONLY;
+    if (!s->base)
+        return STORE_INVALID;
+    j = calloc(1, sizeof(*j));
+    if (!j)
+        return STORE_NOMEM;
+    *j = (struct store_job){.fn = fn, .done = done, .arg = arg};
+    rc = enqueue(s, j);
+    if (rc)
+        free(j);
+    return rc;
+}
+
+int store_run(store *s, store_job_fn fn, void *arg)
+{
+    struct store_job j = {.fn = fn, .arg = arg, .sync = 1};
+    int rc;
+
+    if (!s || !fn)
+        return STORE_INVALID;
+    if (s->read_only)
+        return STORE_RDONLY;
+    /* A job that calls store_run would wait for itself. */
+    if (s->writer_started && pthread_equal(pthread_self(), s->writer))
+        return STORE_INVALID;
+    rc = enqueue(s, &j);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    while (!j.finished)
+        pthread_cond_wait(&s->done_cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    return j.rc;
+}
+
+int store_writable(store *s)
+{
+    struct timespec now;
+    int writable;
+
+    if (!s || s->read_only)
+        return 0;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&s->mu);
+    writable = s->writable && !s->closing;
+    if (!s->closing && !s->probe_asked &&
+        now.tv_sec - s->last_write_check.tv_sec >= WRITABLE_CHECK_SEC) {
+        s->probe_asked = 1;
+        pthread_cond_signal(&s->work_cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return writable;
+}
+
+void store_get_stats(store *s, store_stats *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof(*out));
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    out->queue_depth = s->pending_count;
+    pthread_mutex_unlock(&s->mu);
+}

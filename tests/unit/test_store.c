@@ -1,0 +1,898 @@
+/* Unit tests of the store against real LMDB files in a fresh temporary
+ * directory per test. Tests that need completions run a real event_base. */
+#include "config.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <event2/event.h>
+
+#include "store.h"
+
+static char dir[64];
+
+/* A job that holds the writer until released, so that the jobs submitted
+ * after it queue up and form one batch. */
+struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int entered;
+    int open;
+};
+
+static struct gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static int gate_fn(store_txn *t, void *arg)
+{
+    pthread_mutex_lock(&gate.mu);
+    gate.entered = 1;
+    pthread_cond_broadcast(&gate.cv);
+    while (!gate.open)
+        pthread_cond_wait(&gate.cv, &gate.mu);
+    pthread_mutex_unlock(&gate.mu);
+    return 0;
+}
+
+static void gate_wait_entered(void)
+{
+    pthread_mutex_lock(&gate.mu);
+    while (!gate.entered)
+        pthread_cond_wait(&gate.cv, &gate.mu);
+    pthread_mutex_unlock(&gate.mu);
+}
+
+static void gate_release(void)
+{
+    pthread_mutex_lock(&gate.mu);
+    gate.open = 1;
+    pthread_cond_broadcast(&gate.cv);
+    pthread_mutex_unlock(&gate.mu);
+}
+
+static void dir_setup(void)
+{
+    strcpy(dir, "/tmp/test_store.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    gate.entered = 0;
+    gate.open = 0;
+}
+
+static void dir_teardown(void)
+{
+    char path[sizeof(dir) + 256 + 2];
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+static store *open_store(struct event_base *base, size_t map_size)
+{
+    store_options opt = {.path = dir, .map_size = map_size};
+    store *s = NULL;
+
+    ck_assert_int_eq(store_open(&opt, base, &s), 0);
+    return s;
+}
+
+/* ---- jobs used by the tests ---- */
+
+struct put_job {
+    enum store_table tab;
+    const char *key;
+    const char *val;
+    unsigned flags;
+    int fail_after; /* nonzero: write, then return this to roll back */
+};
+
+static int put_fn(store_txn *t, void *arg)
+{
+    struct put_job *p = arg;
+    int rc = store_put(t, p->tab, p->key, strlen(p->key), p->val, strlen(p->val), p->flags);
+
+    if (rc)
+        return rc;
+    return p->fail_after;
+}
+
+static void put_sync(store *s, enum store_table tab, const char *key, const char *val)
+{
+    struct put_job p = {.tab = tab, .key = key, .val = val};
+
+    ck_assert_int_eq(store_run(s, put_fn, &p), 0);
+}
+
+/* Returns 1 and copies the value when `key` exists, 0 when it does not. */
+static int read_value(store *s, enum store_table tab, const char *key, char *buf, size_t size)
+{
+    store_txn *t;
+    store_val v;
+    int rc;
+
+    ck_assert_int_eq(store_read_begin(s, &t), 0);
+    rc = store_get(t, tab, key, strlen(key), &v);
+    if (rc == 0) {
+        ck_assert_uint_lt(v.len, size);
+        memcpy(buf, v.data, v.len);
+        buf[v.len] = '\0';
+    } else {
+        ck_assert_int_eq(rc, STORE_NOTFOUND);
+    }
+    store_read_end(t);
+    return rc == 0;
+}
+
+/* Completion log: the order in which completions ran, with their rc. */
+#define MAX_DONE 2048
+static int done_order[MAX_DONE];
+static int done_rc[MAX_DONE];
+static int done_count;
+
+struct tagged_job {
+    struct put_job put;
+    int tag;
+    char key[32];
+};
+
+static void record_done(int rc, void *arg)
+{
+    struct tagged_job *j = arg;
+
+    ck_assert_int_lt(done_count, MAX_DONE);
+    done_order[done_count] = j ? j->tag : -1;
+    done_rc[done_count] = rc;
+    done_count++;
+}
+
+static int tagged_fn(store_txn *t, void *arg)
+{
+    struct tagged_job *j = arg;
+
+    return put_fn(t, &j->put);
+}
+
+static void run_loop_until(struct event_base *base, int count)
+{
+    for (int i = 0; i < 100000 && done_count < count; i++)
+        event_base_loop(base, EVLOOP_ONCE);
+    ck_assert_int_eq(done_count, count);
+}
+
+static struct tagged_job *make_jobs(int n, const char *prefix)
+{
+    struct tagged_job *jobs = calloc(n, sizeof(*jobs));
+
+    ck_assert_ptr_nonnull(jobs);
+    for (int i = 0; i < n; i++) {
+        jobs[i].tag = i;
+        snprintf(jobs[i].key, sizeof(jobs[i].key), "%s%05d", prefix, i);
+        jobs[i].put = (struct put_job){.tab = T_USERS, .key = jobs[i].key, .val = "v"};
+    }
+    return jobs;
+}
+
+/* ---- point operations ---- */
+
+struct kv_case {
+    enum store_table tab;
+    const char *key;
+    const char *val;
+};
+
+static const struct kv_case kv_cases[] = {
+    {T_META, "schema", "1"},
+    {T_USERS, "acc-1/user-1", "{\"userName\":\"a\"}"},
+    {T_USER_NAMES, "acc-1/alice", ""},
+    {T_AUDIT, "acc-1\x00\x01", "{}"},
+};
+
+START_TEST(put_get_del_roundtrip)
+{
+    store *s = open_store(NULL, 0);
+    const struct kv_case *c = &kv_cases[_i];
+    char buf[256];
+
+    put_sync(s, c->tab, c->key, c->val);
+    ck_assert_int_eq(read_value(s, c->tab, c->key, buf, sizeof(buf)), 1);
+    ck_assert_str_eq(buf, c->val);
+    /* Same key, other table: absent. */
+    ck_assert_int_eq(read_value(s, T_GROUPS, c->key, buf, sizeof(buf)), 0);
+    store_close(s);
+}
+END_TEST
+
+static int del_fn(store_txn *t, void *arg)
+{
+    return store_del(t, T_USERS, arg, strlen(arg));
+}
+
+START_TEST(del_removes_and_reports_missing)
+{
+    store *s = open_store(NULL, 0);
+    char buf[16];
+
+    put_sync(s, T_USERS, "k1", "v1");
+    ck_assert_int_eq(store_run(s, del_fn, "k1"), 0);
+    ck_assert_int_eq(read_value(s, T_USERS, "k1", buf, sizeof(buf)), 0);
+    ck_assert_int_eq(store_run(s, del_fn, "k1"), STORE_NOTFOUND);
+    store_close(s);
+}
+END_TEST
+
+START_TEST(nooverwrite_reports_exists)
+{
+    store *s = open_store(NULL, 0);
+    struct put_job p = {.tab = T_USER_NAMES, .key = "acc/bob", .val = "id-2",
+                        .flags = STORE_NOOVERWRITE};
+    char buf[16];
+
+    put_sync(s, T_USER_NAMES, "acc/bob", "id-1");
+    ck_assert_int_eq(store_run(s, put_fn, &p), STORE_EXISTS);
+    ck_assert_int_eq(read_value(s, T_USER_NAMES, "acc/bob", buf, sizeof(buf)), 1);
+    ck_assert_str_eq(buf, "id-1");
+    store_close(s);
+}
+END_TEST
+
+static int invalid_ops_fn(store_txn *t, void *arg)
+{
+    char big[STORE_MAX_KEY + 1];
+
+    memset(big, 'k', sizeof(big));
+    ck_assert_int_eq(store_put(t, T_USERS, "", 0, "v", 1, 0), STORE_INVALID);
+    ck_assert_int_eq(store_put(t, T_USERS, big, sizeof(big), "v", 1, 0), STORE_INVALID);
+    ck_assert_int_eq(store_put(t, T_USERS, big, STORE_MAX_KEY, "v", 1, 0), 0);
+    ck_assert_int_eq(store_put(t, T_COUNT, "k", 1, "v", 1, 0), STORE_INVALID);
+    return 0;
+}
+
+START_TEST(invalid_keys_rejected)
+{
+    store *s = open_store(NULL, 0);
+    store_txn *t;
+    store_val v;
+
+    ck_assert_int_eq(store_run(s, invalid_ops_fn, NULL), 0);
+    ck_assert_int_eq(store_read_begin(s, &t), 0);
+    ck_assert_int_eq(store_get(t, T_USERS, "", 0, &v), STORE_INVALID);
+    ck_assert_int_eq(store_put(t, T_USERS, "k", 1, "v", 1, 0), STORE_RDONLY);
+    ck_assert_int_eq(store_del(t, T_USERS, "k", 1), STORE_RDONLY);
+    store_read_end(t);
+    store_close(s);
+}
+END_TEST
+
+/* ---- cursors ---- */
+
+static int fill_prefix_fn(store_txn *t, void *arg)
+{
+    /* Inserted out of order; iteration must return them sorted. */
+    static const char *const keys[] = {"b/3", "a/1", "b/1", "c/1", "b/2", "b", "b/10"};
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        int rc = store_put(t, T_MEMBERS, keys[i], strlen(keys[i]), "", 0, 0);
+
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+START_TEST(prefix_iteration_in_order)
+{
+    static const char *const expected[] = {"b/1", "b/10", "b/2", "b/3"};
+    store *s = open_store(NULL, 0);
+    store_txn *t;
+    store_cursor *c;
+    store_val k, v;
+    uint64_t n = 0;
+    size_t i = 0;
+    int rc;
+
+    ck_assert_int_eq(store_run(s, fill_prefix_fn, NULL), 0);
+    ck_assert_int_eq(store_read_begin(s, &t), 0);
+    ck_assert_int_eq(store_cursor_open(t, T_MEMBERS, &c), 0);
+    for (rc = store_cursor_seek(c, "b/", 2, &k, &v); rc == 0; rc = store_cursor_next(c, &k, &v)) {
+        if (k.len < 2 || memcmp(k.data, "b/", 2) != 0)
+            break;
+        ck_assert_uint_lt(i, 4);
+        ck_assert_uint_eq(k.len, strlen(expected[i]));
+        ck_assert_int_eq(memcmp(k.data, expected[i], k.len), 0);
+        ck_assert_uint_eq(v.len, 0);
+        i++;
+    }
+    ck_assert_uint_eq(i, 4);
+    store_cursor_close(c);
+
+    ck_assert_int_eq(store_count_prefix(t, T_MEMBERS, "b/", 2, &n), 0);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_int_eq(store_count_prefix(t, T_MEMBERS, "b", 1, &n), 0);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_int_eq(store_count_prefix(t, T_MEMBERS, "z", 1, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(store_count_prefix(t, T_GROUPS, "b", 1, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    store_read_end(t);
+    store_close(s);
+}
+END_TEST
+
+START_TEST(cursor_seek_past_end)
+{
+    store *s = open_store(NULL, 0);
+    store_txn *t;
+    store_cursor *c;
+    store_val k;
+
+    ck_assert_int_eq(store_run(s, fill_prefix_fn, NULL), 0);
+    ck_assert_int_eq(store_read_begin(s, &t), 0);
+    ck_assert_int_eq(store_cursor_open(t, T_MEMBERS, &c), 0);
+    ck_assert_int_eq(store_cursor_seek(c, "d", 1, &k, NULL), STORE_NOTFOUND);
+    ck_assert_int_eq(store_cursor_seek(c, "c/1", 3, &k, NULL), 0);
+    ck_assert_int_eq(store_cursor_next(c, &k, NULL), STORE_NOTFOUND);
+    ck_assert_int_eq(store_cursor_seek(c, NULL, 0, &k, NULL), 0);
+    ck_assert_uint_eq(k.len, 3);
+    ck_assert_int_eq(memcmp(k.data, "a/1", 3), 0);
+    ck_assert_int_eq(store_cursor_del(c), STORE_RDONLY);
+    store_cursor_close(c);
+    store_read_end(t);
+    store_close(s);
+}
+END_TEST
+
+/* Deletes every key under "b/" with a cursor, checking what follows. */
+static int cursor_del_fn(store_txn *t, void *arg)
+{
+    store_cursor *c;
+    store_val k;
+    int deleted = 0;
+    int rc = store_cursor_open(t, T_MEMBERS, &c);
+
+    ck_assert_int_eq(rc, 0);
+    for (rc = store_cursor_seek(c, "b/", 2, &k, NULL); rc == 0;) {
+        if (k.len < 2 || memcmp(k.data, "b/", 2) != 0)
+            break;
+        ck_assert_int_eq(store_cursor_del(c), 0);
+        deleted++;
+        rc = store_cursor_next(c, &k, NULL);
+    }
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(k.len, 3);
+    ck_assert_int_eq(memcmp(k.data, "c/1", 3), 0);
+    store_cursor_close(c);
+    *(int *)arg = deleted;
+    return 0;
+}
+
+START_TEST(cursor_del_moves_to_next)
+{
+    store *s = open_store(NULL, 0);
+    store_txn *t;
+    uint64_t n;
+    int deleted = 0;
+
+    ck_assert_int_eq(store_run(s, fill_prefix_fn, NULL), 0);
+    ck_assert_int_eq(store_run(s, cursor_del_fn, &deleted), 0);
+    ck_assert_int_eq(deleted, 4);
+    ck_assert_int_eq(store_read_begin(s, &t), 0);
+    ck_assert_int_eq(store_count_prefix(t, T_MEMBERS, "", 0, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    store_read_end(t);
+    store_close(s);
+}
+END_TEST
+
+/* ---- counters ---- */
+
+struct counter_case {
+    int64_t delta;
+    uint64_t expected;
+};
+
+static const struct counter_case counter_steps[] = {
+    {5, 5}, {-2, 3}, {0, 3}, {-3, 0}, {1, 1}, {-7, 0}, {INT64_MAX, INT64_MAX}, {INT64_MIN, 0},
+};
+
+static int counter_fn(store_txn *t, void *arg)
+{
+    const size_t n = sizeof(counter_steps) / sizeof(counter_steps[0]);
+
+    for (size_t i = 0; i < n; i++) {
+        uint64_t out = 99, got = 99;
+        store_val v;
+
+        ck_assert_int_eq(store_counter_add(t, "c", 1, counter_steps[i].delta, &out), 0);
+        ck_assert_uint_eq(out, counter_steps[i].expected);
+        ck_assert_int_eq(store_counter_get(t, "c", 1, &got), 0);
+        ck_assert_uint_eq(got, counter_steps[i].expected);
+        /* A counter at 0 has no record. */
+        ck_assert_int_eq(store_get(t, T_COUNTERS, "c", 1, &v) == STORE_NOTFOUND,
+                         counter_steps[i].expected == 0);
+    }
+    return store_counter_add(t, "c", 1, 42, NULL);
+}
+
+START_TEST(counter_add_and_get)
+{
+    store *s = open_store(NULL, 0);
+    store_txn *t;
+    uint64_t v = 0;
+
+    ck_assert_int_eq(store_run(s, counter_fn, NULL), 0);
+    ck_assert_int_eq(store_read_begin(s, &t), 0);
+    ck_assert_int_eq(store_counter_get(t, "c", 1, &v), 0);
+    ck_assert_uint_eq(v, 42);
+    ck_assert_int_eq(store_counter_get(t, "missing", 7, &v), 0);
+    ck_assert_uint_eq(v, 0);
+    ck_assert_int_eq(store_counter_add(t, "c", 1, 1, NULL), STORE_RDONLY);
+    store_read_end(t);
+    store_close(s);
+}
+END_TEST
+
+/* ---- read transactions ---- */
+
+START_TEST(read_txn_reused)
+{
+    store *s = open_store(NULL, 0);
+    store_txn *first, *t, *inner;
+    char key[16], buf[16];
+
+    ck_assert_int_eq(store_read_begin(s, &first), 0);
+    store_read_end(first);
+    for (int i = 0; i < 20000; i++) {
+        ck_assert_int_eq(store_read_begin(s, &t), 0);
+        ck_assert_ptr_eq(t, first);
+        store_read_end(t);
+    }
+
+    /* A renewed transaction sees commits made after the previous one. */
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        put_sync(s, T_META, key, "x");
+        ck_assert_int_eq(read_value(s, T_META, key, buf, sizeof(buf)), 1);
+    }
+
+    /* A nested read gets its own transaction. */
+    ck_assert_int_eq(store_read_begin(s, &t), 0);
+    ck_assert_int_eq(store_read_begin(s, &inner), 0);
+    ck_assert_ptr_ne(inner, t);
+    store_read_end(inner);
+    store_read_end(t);
+    store_close(s);
+}
+END_TEST
+
+static void *reader_thread(void *arg)
+{
+    store *s = arg;
+    store_txn *t, *first = NULL;
+    store_val v;
+
+    for (int i = 0; i < 1000; i++) {
+        if (store_read_begin(s, &t) != 0)
+            return (void *)1;
+        if (!first)
+            first = t;
+        if (t != first || store_get(t, T_META, "shared", 6, &v) != 0) {
+            store_read_end(t);
+            return (void *)1;
+        }
+        store_read_end(t);
+    }
+    return NULL;
+}
+
+START_TEST(read_txn_per_thread)
+{
+    store *s = open_store(NULL, 0);
+    pthread_t th[4];
+    void *ret;
+
+    put_sync(s, T_META, "shared", "1");
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, reader_thread, s), 0);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(pthread_join(th[i], &ret), 0);
+        ck_assert_ptr_null(ret);
+    }
+    store_close(s);
+}
+END_TEST
+
+START_TEST(read_cache_across_stores)
+{
+    store *s = open_store(NULL, 0);
+    store_txn *t1, *t2;
+    char buf[16];
+
+    put_sync(s, T_META, "k", "first");
+    store_close(s);
+    /* The closed store's cached transaction must not be reused. */
+    s = open_store(NULL, 0);
+    ck_assert_int_eq(store_read_begin(s, &t1), 0);
+    store_read_end(t1);
+    ck_assert_int_eq(store_read_begin(s, &t2), 0);
+    ck_assert_ptr_eq(t1, t2);
+    store_read_end(t2);
+    ck_assert_int_eq(read_value(s, T_META, "k", buf, sizeof(buf)), 1);
+    ck_assert_str_eq(buf, "first");
+    store_close(s);
+}
+END_TEST
+
+/* ---- writer, batches and completions ---- */
+
+START_TEST(failing_job_rolls_back_alone)
+{
+    struct event_base *base = event_base_new();
+    store *s = open_store(base, 0);
+    struct tagged_job *jobs = make_jobs(5, "fail");
+    struct tagged_job gate_job = {.tag = 100};
+    store_stats st;
+    char buf[16];
+
+    done_count = 0;
+    jobs[1].put.fail_after = STORE_INVALID;
+    jobs[3].put.fail_after = 7;
+    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
+    gate_wait_entered();
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(store_submit(s, tagged_fn, record_done, &jobs[i]), 0);
+    gate_release();
+    run_loop_until(base, 6);
+
+    ck_assert_int_eq(done_rc[0], 0);
+    ck_assert_int_eq(done_rc[1], 0);
+    ck_assert_int_eq(done_rc[2], STORE_INVALID);
+    ck_assert_int_eq(done_rc[3], 0);
+    ck_assert_int_eq(done_rc[4], 7);
+    ck_assert_int_eq(done_rc[5], 0);
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(read_value(s, T_USERS, jobs[i].key, buf, sizeof(buf)),
+                         jobs[i].put.fail_after == 0);
+
+    /* The five jobs after the gate committed as one batch. */
+    store_get_stats(s, &st);
+    ck_assert_uint_eq(st.commits, 2);
+    ck_assert_uint_eq(st.jobs, 6);
+    ck_assert_uint_eq(st.batch_hist[0], 1);
+    ck_assert_uint_eq(st.batch_hist[3], 1);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
+START_TEST(completions_in_submission_order)
+{
+    struct event_base *base = event_base_new();
+    store *s = open_store(base, 0);
+    struct tagged_job *jobs = make_jobs(300, "order");
+
+    done_count = 0;
+    for (int i = 0; i < 300; i++)
+        ck_assert_int_eq(store_submit(s, tagged_fn, record_done, &jobs[i]), 0);
+    run_loop_until(base, 300);
+    for (int i = 0; i < 300; i++) {
+        ck_assert_int_eq(done_order[i], i);
+        ck_assert_int_eq(done_rc[i], 0);
+    }
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
+START_TEST(group_commit_batches)
+{
+    struct event_base *base = event_base_new();
+    store *s = open_store(base, 0);
+    struct tagged_job *jobs = make_jobs(1000, "batch");
+    struct tagged_job gate_job = {.tag = -1};
+    store_stats st;
+    uint64_t hist_total = 0;
+
+    done_count = 0;
+    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
+    gate_wait_entered();
+    for (int i = 0; i < 1000; i++)
+        ck_assert_int_eq(store_submit(s, tagged_fn, record_done, &jobs[i]), 0);
+    store_get_stats(s, &st);
+    ck_assert_uint_eq(st.queue_depth, 1000);
+    gate_release();
+    run_loop_until(base, 1001);
+
+    store_get_stats(s, &st);
+    ck_assert_uint_eq(st.jobs, 1001);
+    ck_assert_uint_lt(st.commits, st.jobs);
+    /* The gate alone, then 1000 jobs in batches of at most 256. */
+    ck_assert_uint_eq(st.commits, 1 + 4);
+    ck_assert_uint_eq(st.batch_hist[6], 4);
+    ck_assert_uint_eq(st.batch_hist[7], 0);
+    for (int i = 0; i < 8; i++)
+        hist_total += st.commit_usec_hist[i];
+    ck_assert_uint_eq(hist_total, st.commits);
+    ck_assert_uint_eq(st.failed_commits, 0);
+    ck_assert_uint_eq(st.queue_depth, 0);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
+START_TEST(max_batch_option_limits_batch)
+{
+    struct event_base *base = event_base_new();
+    store_options opt = {.path = dir, .max_batch = 10};
+    struct tagged_job *jobs = make_jobs(100, "small");
+    struct tagged_job gate_job = {.tag = -1};
+    store_stats st;
+    store *s;
+
+    done_count = 0;
+    ck_assert_int_eq(store_open(&opt, base, &s), 0);
+    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
+    gate_wait_entered();
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_eq(store_submit(s, tagged_fn, record_done, &jobs[i]), 0);
+    gate_release();
+    run_loop_until(base, 101);
+    store_get_stats(s, &st);
+    ck_assert_uint_eq(st.commits, 11);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
+static store *resubmit_store;
+static int resubmit_rc = 1;
+
+static void resubmit_done(int rc, void *arg)
+{
+    record_done(rc, arg);
+    if (done_count == 1)
+        resubmit_rc = store_submit(resubmit_store, tagged_fn, record_done, arg);
+}
+
+START_TEST(close_drains_queued_jobs)
+{
+    struct event_base *base = event_base_new();
+    store *s = open_store(base, 0);
+    struct tagged_job *jobs = make_jobs(200, "drain");
+    struct tagged_job gate_job = {.tag = -1};
+    char buf[16];
+
+    done_count = 0;
+    resubmit_store = s;
+    ck_assert_int_eq(store_submit(s, gate_fn, resubmit_done, &gate_job), 0);
+    gate_wait_entered();
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(store_submit(s, tagged_fn, record_done, &jobs[i]), 0);
+    gate_release();
+    /* The loop never runs: every completion runs inside store_close. */
+    store_close(s);
+    ck_assert_int_eq(done_count, 201);
+    ck_assert_int_eq(resubmit_rc, STORE_CLOSED);
+    for (int i = 0; i < 200; i++) {
+        ck_assert_int_eq(done_order[i + 1], i);
+        ck_assert_int_eq(done_rc[i + 1], 0);
+    }
+    event_base_free(base);
+
+    /* Reopened, the store has every write. */
+    s = open_store(NULL, 0);
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(read_value(s, T_USERS, jobs[i].key, buf, sizeof(buf)), 1);
+    store_close(s);
+    free(jobs);
+}
+END_TEST
+
+START_TEST(reopen_sees_all_data)
+{
+    store *s = open_store(NULL, 0);
+    char key[32], buf[32];
+
+    for (int i = 0; i < 50; i++) {
+        snprintf(key, sizeof(key), "user-%d", i);
+        put_sync(s, (enum store_table)(i % T_COUNT), key, key);
+    }
+    store_close(s);
+    s = open_store(NULL, 0);
+    for (int i = 0; i < 50; i++) {
+        snprintf(key, sizeof(key), "user-%d", i);
+        ck_assert_int_eq(read_value(s, (enum store_table)(i % T_COUNT), key, buf, sizeof(buf)),
+                         1);
+        ck_assert_str_eq(buf, key);
+    }
+    store_close(s);
+}
+END_TEST
+
+static int nested_run_fn(store_txn *t, void *arg)
+{
+    return store_run(arg, put_fn, NULL);
+}
+
+START_TEST(run_inside_job_rejected)
+{
+    store *s = open_store(NULL, 0);
+
+    ck_assert_int_eq(store_run(s, nested_run_fn, s), STORE_INVALID);
+    ck_assert_int_eq(store_submit(s, put_fn, NULL, NULL), STORE_INVALID);
+    store_close(s);
+}
+END_TEST
+
+START_TEST(writable_and_read_only)
+{
+    store_options ro = {.path = dir, .read_only = 1};
+    store *s = open_store(NULL, 0);
+    store *r = NULL;
+    store_txn *t;
+    store_val v;
+
+    ck_assert_int_eq(store_writable(s), 1);
+    put_sync(s, T_META, "k", "v");
+    store_close(s);
+
+    ck_assert_int_eq(store_open(&ro, NULL, &r), 0);
+    ck_assert_int_eq(store_writable(r), 0);
+    ck_assert_int_eq(store_run(r, put_fn, NULL), STORE_RDONLY);
+    ck_assert_int_eq(store_read_begin(r, &t), 0);
+    ck_assert_int_eq(store_get(t, T_META, "k", 1, &v), 0);
+    store_read_end(t);
+    store_close(r);
+}
+END_TEST
+
+START_TEST(read_only_missing_store_fails)
+{
+    char path[96];
+    store_options ro = {.path = path, .read_only = 1};
+    store *r = NULL;
+
+    snprintf(path, sizeof(path), "%s/absent", dir);
+    ck_assert_int_ne(store_open(&ro, NULL, &r), 0);
+    ck_assert_ptr_null(r);
+}
+END_TEST
+
+/* ---- a full map ---- */
+
+static char big_value[64 * 1024];
+
+static int fill_fn(store_txn *t, void *arg)
+{
+    char key[32];
+
+    snprintf(key, sizeof(key), "big-%d", *(int *)arg);
+    return store_put(t, T_AUDIT, key, strlen(key), big_value, sizeof(big_value), 0);
+}
+
+/* Ignores the put error and returns 0: the store still reports it. */
+static int fill_ignoring_fn(store_txn *t, void *arg)
+{
+    fill_fn(t, arg);
+    return 0;
+}
+
+START_TEST(full_map_reported)
+{
+    store *s = open_store(NULL, 1 << 20);
+    int i, rc = 0;
+    char buf[16];
+
+    memset(big_value, 'x', sizeof(big_value));
+    for (i = 0; i < 64 && rc == 0; i++)
+        rc = store_run(s, fill_fn, &i);
+    ck_assert_int_eq(rc, STORE_FULL);
+    ck_assert_int_lt(i, 64);
+    ck_assert_int_eq(store_run(s, fill_ignoring_fn, &i), STORE_FULL);
+    /* Small writes and reads still work where space remains. */
+    put_sync(s, T_META, "after", "ok");
+    ck_assert_int_eq(read_value(s, T_META, "after", buf, sizeof(buf)), 1);
+    ck_assert_int_eq(store_writable(s), 1);
+    store_close(s);
+}
+END_TEST
+
+/* ---- two processes ---- */
+
+START_TEST(second_process_reads_and_writes)
+{
+    struct event_base *base = event_base_new();
+    store *s = open_store(base, 0);
+    char buf[32];
+    int status = -1;
+    pid_t pid;
+
+    put_sync(s, T_ACCOUNTS, "from-parent", "p");
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* The child opens its own store and never touches the parent's. */
+        store_options opt = {.path = dir};
+        struct put_job p = {.tab = T_ACCOUNTS, .key = "from-child", .val = "c"};
+        store *c = NULL;
+        store_txn *t = NULL;
+        store_val v;
+        int ok = store_open(&opt, NULL, &c) == 0 && store_read_begin(c, &t) == 0 &&
+                 store_get(t, T_ACCOUNTS, "from-parent", 11, &v) == 0 && v.len == 1;
+
+        store_read_end(t);
+        ok = ok && store_run(c, put_fn, &p) == 0;
+        store_close(c);
+        _exit(ok ? 0 : 1);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    ck_assert_int_eq(read_value(s, T_ACCOUNTS, "from-child", buf, sizeof(buf)), 1);
+    ck_assert_str_eq(buf, "c");
+    /* The parent's writer still works after the child's commit. */
+    put_sync(s, T_ACCOUNTS, "after-child", "p");
+    store_close(s);
+    event_base_free(base);
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+    Suite *suite = suite_create("store");
+    TCase *tc = tcase_create("store");
+
+    tcase_add_checked_fixture(tc, dir_setup, dir_teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, put_get_del_roundtrip, 0, sizeof(kv_cases) / sizeof(kv_cases[0]));
+    tcase_add_test(tc, del_removes_and_reports_missing);
+    tcase_add_test(tc, nooverwrite_reports_exists);
+    tcase_add_test(tc, invalid_keys_rejected);
+    tcase_add_test(tc, prefix_iteration_in_order);
+    tcase_add_test(tc, cursor_seek_past_end);
+    tcase_add_test(tc, cursor_del_moves_to_next);
+    tcase_add_test(tc, counter_add_and_get);
+    tcase_add_test(tc, read_txn_reused);
+    tcase_add_test(tc, read_txn_per_thread);
+    tcase_add_test(tc, read_cache_across_stores);
+    tcase_add_test(tc, failing_job_rolls_back_alone);
+    tcase_add_test(tc, completions_in_submission_order);
+    tcase_add_test(tc, group_commit_batches);
+    tcase_add_test(tc, max_batch_option_limits_batch);
+    tcase_add_test(tc, close_drains_queued_jobs);
+    tcase_add_test(tc, reopen_sees_all_data);
+    tcase_add_test(tc, run_inside_job_rejected);
+    tcase_add_test(tc, writable_and_read_only);
+    tcase_add_test(tc, read_only_missing_store_fails);
+    tcase_add_test(tc, full_map_reported);
+    tcase_add_test(tc, second_process_reads_and_writes);
+    suite_add_tcase(suite, tc);
+    return suite;
+}
+
+int main(void)
+{
+    SRunner *runner = srunner_create(store_suite());
+    int failed;
+
+    srunner_run_all(runner, CK_NORMAL);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
