@@ -148,7 +148,7 @@ int scim_filter_match_ex(const scim_filter *f, const json *resource,
 int scim_filter_find_eq(const scim_filter *f, const char *attr, const char **value);
 
 /* 1 when any node of `f` refers to attribute `attr` (any ASCII case,
- * top-level name only, core URN prefix ignored), else 0. Lets a handler
+ * top-level name only, any schema URN prefix ignored), else 0. Lets a handler
  * know whether it must load an attribute such as `members` to evaluate the
  * filter. */
 int scim_filter_uses_attr(const scim_filter *f, const char *attr);
