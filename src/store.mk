@@ -8,3 +8,9 @@ TESTS += tests/unit/test_store
 tests_unit_test_store_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_store_LDADD = $(UNIT_TEST_LINK)
 endif
+
+# Group-commit benchmark: built by `make check`, run by hand
+# (bench/store_bench [directory]).
+check_PROGRAMS += bench/store_bench
+bench_store_bench_SOURCES = bench/store_bench.c
+bench_store_bench_LDADD = src/libidgate.a $(IDGATE_LIBS)

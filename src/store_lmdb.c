@@ -197,6 +197,9 @@ static void lmdb_env_close(void *env)
     free(le);
 }
 
+/* NOTE: when another process opened the store with a larger map size, LMDB
+ * returns MDB_MAP_RESIZED here, which becomes STORE_IO until this process
+ * restarts; every process should use the same map size. */
 static int lmdb_txn_begin(void *env, void *parent, unsigned flags, void **out)
 {
     struct lmdb_env *le = env;
