@@ -23,6 +23,7 @@ struct conf {
     size_t max_body;            /* bytes, default 1 MiB */
     int request_timeout;        /* seconds */
     int idle_timeout;           /* seconds */
+    int shutdown_timeout;       /* seconds to wait for requests and writes on SIGTERM */
     /* [store] */
     char *store_path;
     size_t map_size;            /* bytes */
@@ -60,6 +61,9 @@ long conf_duration(conf *c, const char *section, const char *key, long def, long
 /* One of `allowed` (NULL-terminated); returns its index, or `def_index`. */
 int conf_enum(conf *c, const char *section, const char *key, int def_index,
               const char *const *allowed);
+/* Logs a warning for each key of the file that no getter has read. Call it
+ * after every module has read its keys. */
+void conf_warn_unknown(conf *c);
 /* Records an error for a value a module validated itself. */
 void conf_error(conf *c, const char *section, const char *key, const char *value,
                 const char *allowed);

@@ -1,1 +1,25 @@
-# Build rules for this area; included from the top-level Makefile.am.
+# Build rules for the service core; included from the top-level Makefile.am.
+src_libidgate_a_SOURCES += \
+	src/conf.c \
+	src/log.c \
+	src/crypto.c \
+	src/http.c src/http_route.c src/http_util.c src/http_internal.h \
+	src/metrics.c src/metrics.h \
+	src/health.c src/routes.h \
+	src/cli.c src/cli.h
+
+# Link the library whole into the daemon so that each area's start-up hooks
+# (src/routes.h) replace the weak defaults in main.c, and CLI_COMMAND
+# registrations (src/cli.h) in files nothing else references are kept.
+src_idgate_LDFLAGS = -Wl,--whole-archive,src/libidgate.a,--no-whole-archive
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_conf tests/unit/test_crypto tests/unit/test_http_route
+TESTS += tests/unit/test_conf tests/unit/test_crypto tests/unit/test_http_route
+tests_unit_test_conf_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_conf_LDADD = $(UNIT_TEST_LINK)
+tests_unit_test_crypto_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_crypto_LDADD = $(UNIT_TEST_LINK)
+tests_unit_test_http_route_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_http_route_LDADD = $(UNIT_TEST_LINK)
+endif

@@ -28,6 +28,9 @@ struct evbuffer;
 struct evhtp_request;
 
 #define HTTP_MAX_PARAMS 4
+/* Longest X-Request-Id taken from a client; longer or unusual ones are
+ * replaced by a generated id. */
+#define HTTP_REQUEST_ID_MAX 64
 
 enum http_method_bit {
     HTTP_GET = 1 << 0,
@@ -42,7 +45,7 @@ enum http_method_bit {
 typedef struct http_req {
     struct evhtp_request *ev;   /* NULL once the client is gone or a reply was sent */
     struct app *app;
-    char id[20];                /* request id for logs, also sent as X-Request-Id */
+    char id[HTTP_REQUEST_ID_MAX + 1]; /* request id for logs, also sent as X-Request-Id */
     unsigned method;            /* one http_method_bit; HTTP_HEAD is routed as GET */
     const char *method_name;
     const char *path;           /* decoded path without the query string */
@@ -107,6 +110,33 @@ void http_reply_buffer(http_req *r, int status, const char *content_type, struct
 void http_reply_text(http_req *r, int status, const char *text);
 /* Replies 302/303 to `location`. */
 void http_redirect(http_req *r, int status, const char *location);
+
+/* Error pages. A renderer writes the reply for an error the HTTP layer
+ * raises itself (404 unknown path, 405 wrong method, 413 body too large,
+ * 408/503 request timed out) for paths under the prefix it was registered
+ * for; handlers can send the same kind of page with http_reply_error. It
+ * must reply (http_reply and friends) before returning. `detail` is a short
+ * English sentence without secrets. The 405 reply already carries its Allow
+ * header when the renderer runs. */
+typedef void (*http_error_renderer)(http_req *r, int status, const char *detail);
+
+/* Uses `fn` for error pages of every path equal to `prefix` or below it
+ * (`/scim/v2` covers `/scim/v2` and `/scim/v2/Users`, not `/scim/v2x`). The
+ * longest matching prefix wins; paths without one get a text/plain page.
+ * `prefix` is copied. Returns 0, or -1 when out of memory. */
+int http_set_error_renderer(http_server *s, const char *prefix, http_error_renderer fn);
+
+/* Replies with the error page that applies to the request's path. */
+void http_reply_error(http_req *r, int status, const char *detail);
+
+/* Reason phrase for a status code ("Not Found"), or "Unknown". */
+const char *http_status_text(int status);
+
+/* Called after every reply with the route pattern (or NULL when no route
+ * matched), the status and the latency; used by the metrics module. */
+typedef void (*http_observer)(const char *route, const char *method, int status, double seconds,
+                              void *arg);
+void http_set_observer(http_server *s, http_observer fn, void *arg);
 
 /* Percent-encodes `in` for a query component into a malloc'd string. */
 char *http_urlencode(const char *in);

@@ -1,5 +1,222 @@
-/* Entry point; replaced by the service's real dispatcher. */
-int main(void)
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "app.h"
+#include "cli.h"
+#include "conf.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "routes.h"
+#include "store.h"
+
+/* Empty start-up hooks for areas that are not linked in. An area's own
+ * definition replaces these because src/idgate links libidgate.a whole. */
+__attribute__((weak)) int scim_routes(app *a)
 {
     return 0;
+}
+
+__attribute__((weak)) int oidc_routes(app *a)
+{
+    return 0;
+}
+
+__attribute__((weak)) int admin_routes(app *a)
+{
+    return 0;
+}
+
+__attribute__((weak)) void scim_stop(app *a)
+{
+}
+
+__attribute__((weak)) void oidc_stop(app *a)
+{
+}
+
+__attribute__((weak)) void admin_stop(app *a)
+{
+}
+
+typedef struct runtime {
+    app app;
+    struct event *sigterm;
+    struct event *sigint;
+    struct event *drain_timer;
+    uint64_t drain_ticks;
+} runtime;
+
+#define DRAIN_TICK_MS 50
+
+static int store_idle(store *s)
+{
+    store_stats st;
+    memset(&st, 0, sizeof(st));
+    store_get_stats(s, &st);
+    return st.queue_depth == 0;
+}
+
+/* Polls until every request has been answered and every write job has
+ * committed, or until shutdown_timeout passes, then leaves the loop. */
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    runtime *rt = arg;
+    app *a = &rt->app;
+    unsigned inflight = http_server_inflight(a->http);
+    int idle = store_idle(a->store);
+    uint64_t limit = (uint64_t)a->conf->shutdown_timeout * 1000 / DRAIN_TICK_MS;
+
+    if ((inflight == 0 && idle) || rt->drain_ticks++ >= limit) {
+        if (inflight > 0 || !idle) {
+            char n[16];
+            snprintf(n, sizeof(n), "%u", inflight);
+            log_event(LOG_WARN, "shutdown timeout reached", "requests_in_flight", n, NULL);
+        }
+        event_base_loopexit(a->base, NULL);
+        return;
+    }
+    struct timeval tv = {0, DRAIN_TICK_MS * 1000};
+    evtimer_add(rt->drain_timer, &tv);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    runtime *rt = arg;
+    app *a = &rt->app;
+
+    if (a->stopping)
+        return;
+    a->stopping = 1;
+    log_event(LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+    http_server_stop_accepting(a->http);
+    scim_stop(a);
+    oidc_stop(a);
+    admin_stop(a);
+    rt->drain_timer = evtimer_new(a->base, on_drain_tick, rt);
+    on_drain_tick(-1, 0, rt);
+}
+
+static int open_store(app *a)
+{
+    store_options opt = {0};
+    int rc;
+
+    opt.path = a->conf->store_path;
+    opt.map_size = a->conf->map_size;
+    rc = store_open(&opt, a->base, &a->store);
+    if (rc != 0) {
+        log_event(LOG_ERROR, "cannot open the store", "path", a->conf->store_path, "error",
+                  store_strerror(rc), NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static int register_routes(app *a)
+{
+    const char *errors;
+    if (core_routes(a) != 0 || scim_routes(a) != 0 || oidc_routes(a) != 0 ||
+        admin_routes(a) != 0)
+        return -1;
+    /* Areas read their own keys while registering; an invalid one stops here. */
+    if (!conf_ok(a->conf, &errors)) {
+        fprintf(stderr, "idgate: invalid configuration:\n%s", errors);
+        return -1;
+    }
+    conf_warn_unknown(a->conf);
+    return 0;
+}
+
+static int start(runtime *rt)
+{
+    app *a = &rt->app;
+    char port[16];
+
+    a->base = event_base_new();
+    a->metrics = metrics_new();
+    if (!a->base || !a->metrics)
+        return -1;
+    if (open_store(a) != 0 || http_server_start(a, &a->http) != 0)
+        return -1;
+    if (register_routes(a) != 0)
+        return -1;
+    rt->sigterm = evsignal_new(a->base, SIGTERM, on_signal, rt);
+    rt->sigint = evsignal_new(a->base, SIGINT, on_signal, rt);
+    if (!rt->sigterm || !rt->sigint || evsignal_add(rt->sigterm, NULL) != 0 ||
+        evsignal_add(rt->sigint, NULL) != 0)
+        return -1;
+    snprintf(port, sizeof(port), "%d", a->conf->port);
+    log_event(LOG_INFO, "listening", "address", a->conf->listen_address, "port", port, "base_url",
+              a->conf->base_url, "version", PACKAGE_VERSION, NULL);
+    return 0;
+}
+
+static void teardown(runtime *rt)
+{
+    app *a = &rt->app;
+    if (rt->sigterm)
+        event_free(rt->sigterm);
+    if (rt->sigint)
+        event_free(rt->sigint);
+    if (rt->drain_timer)
+        event_free(rt->drain_timer);
+    http_server_free(a->http);
+    store_close(a->store);
+    metrics_free(a->metrics);
+    if (a->base)
+        event_base_free(a->base);
+    conf_free(a->conf);
+}
+
+static int serve(const char *config_path)
+{
+    runtime rt;
+    const char *errors;
+    int rc = 1;
+
+    memset(&rt, 0, sizeof(rt));
+    rt.app.conf = conf_load(config_path);
+    if (!rt.app.conf) {
+        fprintf(stderr, "idgate: out of memory\n");
+        return 1;
+    }
+    if (!conf_ok(rt.app.conf, &errors)) {
+        fprintf(stderr, "idgate: invalid configuration:\n%s", errors);
+        goto out;
+    }
+    log_setup(rt.app.conf->log_level, rt.app.conf->log_format);
+    if (start(&rt) != 0)
+        goto out;
+    event_base_dispatch(rt.app.base);
+    log_event(LOG_INFO, "stopped", NULL);
+    rc = 0;
+
+out:
+    teardown(&rt);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config;
+
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+    if (argc >= 2 && strcmp(argv[1], "serve") == 0) {
+        config = cli_take_config(&argc, argv);
+        if (argc > 2) {
+            fprintf(stderr, "usage: idgate serve [--config FILE]\n");
+            return 2;
+        }
+        return serve(config);
+    }
+    return cli_main(argc, argv);
 }

@@ -1,0 +1,234 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "conf.h"
+#include "json.h"
+#include "log.h"
+#include "store.h"
+
+#define MAX_COMMANDS 128
+
+typedef struct command {
+    const char *noun;
+    const char *verb;
+    cli_fn fn;
+    const char *usage;
+    const char *help;
+} command;
+
+static command commands[MAX_COMMANDS];
+static size_t ncommands;
+
+int cli_register(const char *noun, const char *verb, cli_fn fn, const char *usage,
+                 const char *help)
+{
+    if (ncommands == MAX_COMMANDS)
+        return -1;
+    commands[ncommands++] = (command){noun, verb, fn, usage ? usage : "", help ? help : ""};
+    return 0;
+}
+
+static const command *find_command(const char *noun, const char *verb)
+{
+    for (size_t i = 0; i < ncommands; i++) {
+        if (strcmp(commands[i].noun, noun) == 0 && strcmp(commands[i].verb, verb) == 0)
+            return &commands[i];
+    }
+    return NULL;
+}
+
+static int noun_known(const char *noun)
+{
+    for (size_t i = 0; i < ncommands; i++) {
+        if (strcmp(commands[i].noun, noun) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+const char *cli_flag(cli_ctx *c, const char *name)
+{
+    size_t n = strlen(name);
+    const char *value = NULL;
+
+    for (int i = 0; i < c->argc; i++) {
+        const char *a = c->argv[i];
+        if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, n) != 0)
+            continue;
+        if (a[2 + n] == '=')
+            value = a + 3 + n;
+        else if (a[2 + n] == '\0' && i + 1 < c->argc)
+            value = c->argv[++i];
+    }
+    return value;
+}
+
+int cli_has_flag(cli_ctx *c, const char *name)
+{
+    for (int i = 0; i < c->argc; i++) {
+        if (strncmp(c->argv[i], "--", 2) == 0 && strcmp(c->argv[i] + 2, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int cli_store(cli_ctx *c, store **out)
+{
+    store_options opt = {0};
+    int rc;
+
+    if (c->store) {
+        *out = c->store;
+        return 0;
+    }
+    opt.path = c->conf->store_path;
+    opt.map_size = c->conf->map_size;
+    rc = store_open(&opt, NULL, &c->store);
+    if (rc != 0) {
+        cli_fail(c, "cannot open the store at %s: %s", c->conf->store_path, store_strerror(rc));
+        return -1;
+    }
+    *out = c->store;
+    return 0;
+}
+
+int cli_usage(cli_ctx *c)
+{
+    fprintf(stderr, "usage: idgate %s %s %s\n", c->noun, c->verb, c->usage ? c->usage : "");
+    return 2;
+}
+
+int cli_fail(cli_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "idgate %s %s: ", c->noun, c->verb);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
+int cli_print_json(const json *j)
+{
+    size_t len;
+    char *text = json_dump(j, &len);
+    if (!text) {
+        fprintf(stderr, "idgate: out of memory\n");
+        return 1;
+    }
+    fwrite(text, 1, len, stdout);
+    fputc('\n', stdout);
+    free(text);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+void cli_print_help(void *file)
+{
+    FILE *out = file;
+    fprintf(out,
+            "usage: idgate <command> [--config FILE]\n\n"
+            "  serve [--config FILE]   run the service in the foreground\n"
+            "  version                 print the version\n"
+            "  help                    print this help\n");
+    for (size_t i = 0; i < ncommands; i++) {
+        fprintf(out, "  %s %s %s\n      %s\n", commands[i].noun, commands[i].verb,
+                commands[i].usage, commands[i].help);
+    }
+    fprintf(out, "\nThe configuration file can also be given in IDGATE_CONFIG, and every key\n"
+                 "can be overridden by IDGATE_<SECTION>_<KEY>.\n");
+}
+
+const char *cli_take_config(int *argc, char **argv)
+{
+    const char *found = NULL;
+    int o = 1;
+
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < *argc) {
+            found = argv[++i];
+            continue;
+        }
+        if (strncmp(argv[i], "--config=", 9) == 0) {
+            found = argv[i] + 9;
+            continue;
+        }
+        argv[o++] = argv[i];
+    }
+    *argc = o;
+    argv[o] = NULL;
+    return found ? found : getenv("IDGATE_CONFIG");
+}
+
+static int run_command(const command *cmd, conf *cf, int argc, char **argv)
+{
+    cli_ctx c = {
+        .conf = cf,
+        .noun = cmd->noun,
+        .verb = cmd->verb,
+        .argc = argc,
+        .argv = argv,
+        .usage = cmd->usage,
+    };
+    int rc = cmd->fn(&c);
+    store_close(c.store);
+    return rc;
+}
+
+/* Loads the configuration for a tool: log lines go to stderr like the
+ * service's, at warn level so that they do not mix with results. */
+static conf *load_conf(const char *path)
+{
+    const char *errors;
+    conf *cf = conf_load(path);
+
+    if (!cf) {
+        fprintf(stderr, "idgate: out of memory\n");
+        return NULL;
+    }
+    if (!conf_ok(cf, &errors)) {
+        fprintf(stderr, "idgate: invalid configuration:\n%s", errors);
+        conf_free(cf);
+        return NULL;
+    }
+    log_setup(cf->log_level < LOG_WARN ? cf->log_level : LOG_WARN, cf->log_format);
+    return cf;
+}
+
+int cli_main(int argc, char **argv)
+{
+    const char *config = cli_take_config(&argc, argv);
+    const command *cmd;
+    conf *cf;
+    int rc;
+
+    if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
+        cli_print_help(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("idgate %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    if (!noun_known(argv[1])) {
+        fprintf(stderr, "idgate: unknown command \"%s\"; run \"idgate help\" for the list\n",
+                argv[1]);
+        return 2;
+    }
+    if (argc < 3 || !(cmd = find_command(argv[1], argv[2]))) {
+        fprintf(stderr, "idgate %s: unknown or missing verb; run \"idgate help\" for the list\n",
+                argv[1]);
+        return 2;
+    }
+    cf = load_conf(config);
+    if (!cf)
+        return 1;
+    rc = run_command(cmd, cf, argc - 3, argv + 3);
+    conf_free(cf);
+    return rc;
+}

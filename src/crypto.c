@@ -1,0 +1,221 @@
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "crypto.h"
+
+int crypto_random(void *buf, size_t len)
+{
+    if (len == 0)
+        return 0;
+    return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
+}
+
+static void format_uuid(const uint8_t b[16], char out[37])
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = digits[b[i] >> 4];
+        out[o++] = digits[b[i] & 0xf];
+    }
+    out[o] = '\0';
+}
+
+int crypto_uuid4(char out[37])
+{
+    uint8_t b[16];
+    if (crypto_random(b, sizeof(b)) != 0)
+        return -1;
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    format_uuid(b, out);
+    return 0;
+}
+
+/* UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then a 12-bit counter in
+ * rand_a that restarts at a random value below 2048 each millisecond. When
+ * the counter overflows, or the clock goes backwards, the timestamp is
+ * advanced by hand so that ids made by this process always sort in the
+ * order they were made. */
+static pthread_mutex_t uuid7_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t uuid7_last_ms;
+static uint16_t uuid7_counter;
+
+int crypto_uuid7(char out[37])
+{
+    uint8_t b[16];
+    struct timespec ts;
+    uint64_t ms;
+    uint16_t counter;
+
+    if (crypto_random(b, sizeof(b)) != 0)
+        return -1;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+
+    pthread_mutex_lock(&uuid7_lock);
+    if (ms > uuid7_last_ms) {
+        uuid7_last_ms = ms;
+        uuid7_counter = (uint16_t)(((b[6] << 8) | b[7]) & 0x7ff);
+    } else if (++uuid7_counter > 0xfff) {
+        uuid7_last_ms++;
+        uuid7_counter = 0;
+    }
+    ms = uuid7_last_ms;
+    counter = uuid7_counter;
+    pthread_mutex_unlock(&uuid7_lock);
+
+    for (int i = 0; i < 6; i++)
+        b[i] = (uint8_t)(ms >> (40 - 8 * i));
+    b[6] = (uint8_t)(0x70 | (counter >> 8));
+    b[7] = (uint8_t)(counter & 0xff);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    format_uuid(b, out);
+    return 0;
+}
+
+void crypto_sha256(const void *data, size_t len, uint8_t out[32])
+{
+    SHA256(data, len, out);
+}
+
+int crypto_equal(const void *a, const void *b, size_t len)
+{
+    return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+char *crypto_hex(const void *data, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    const uint8_t *p = data;
+    char *out = malloc(len * 2 + 1);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 0xf];
+    }
+    out[len * 2] = '\0';
+    return out;
+}
+
+static const char b64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+char *crypto_b64url(const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    char *out = malloc((len + 2) / 3 * 4 + 1);
+    size_t o = 0;
+    size_t i = 0;
+
+    if (!out)
+        return NULL;
+    for (; i + 2 < len; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        out[o++] = b64url_alphabet[v >> 18];
+        out[o++] = b64url_alphabet[(v >> 12) & 63];
+        out[o++] = b64url_alphabet[(v >> 6) & 63];
+        out[o++] = b64url_alphabet[v & 63];
+    }
+    if (len - i == 1) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        out[o++] = b64url_alphabet[v >> 18];
+        out[o++] = b64url_alphabet[(v >> 12) & 63];
+    } else if (len - i == 2) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+        out[o++] = b64url_alphabet[v >> 18];
+        out[o++] = b64url_alphabet[(v >> 12) & 63];
+        out[o++] = b64url_alphabet[(v >> 6) & 63];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int b64url_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+/* Rejects padding, characters outside the alphabet, a length of 1 mod 4
+ * and non-zero bits after the last full byte, so that every byte string
+ * has exactly one accepted encoding. */
+uint8_t *crypto_b64url_decode(const char *in, size_t inlen, size_t *outlen)
+{
+    uint8_t *out;
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+
+    if (inlen % 4 == 1)
+        return NULL;
+    out = malloc(inlen * 3 / 4 + 1);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < inlen; i++) {
+        int v = b64url_value(in[i]);
+        if (v < 0)
+            goto fail;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+        }
+    }
+    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+        goto fail;
+    *outlen = o;
+    return out;
+
+fail:
+    free(out);
+    return NULL;
+}
+
+char *crypto_token(const char *prefix, size_t nbytes)
+{
+    uint8_t *raw = malloc(nbytes ? nbytes : 1);
+    char *encoded = NULL;
+    char *out = NULL;
+
+    if (!raw || crypto_random(raw, nbytes) != 0)
+        goto out;
+    encoded = crypto_b64url(raw, nbytes);
+    if (!encoded)
+        goto out;
+    size_t plen = prefix ? strlen(prefix) : 0;
+    out = malloc(plen + strlen(encoded) + 1);
+    if (out) {
+        memcpy(out, prefix ? prefix : "", plen);
+        strcpy(out + plen, encoded);
+    }
+
+out:
+    if (raw)
+        OPENSSL_cleanse(raw, nbytes ? nbytes : 1);
+    free(raw);
+    free(encoded);
+    return out;
+}

@@ -1,0 +1,652 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <evhtp/evhtp.h>
+
+#include "app.h"
+#include "conf.h"
+#include "crypto.h"
+#include "http.h"
+#include "http_internal.h"
+#include "log.h"
+
+typedef struct error_page {
+    char *prefix;
+    size_t len;
+    http_error_renderer fn;
+} error_page;
+
+struct http_server {
+    app *app;
+    evhtp_t *htp;
+    route_table *routes;
+    error_page *pages;
+    size_t npages;
+    unsigned inflight;
+    int bound;
+    http_observer observer;
+    void *observer_arg;
+};
+
+/* The private part of a request. `pub` comes first so that the handlers'
+ * http_req pointer converts back. `evreq` stays set after the reply (unlike
+ * pub.ev) until libevhtp frees its request. */
+typedef struct req_impl {
+    http_req pub;
+    http_server *srv;
+    evhtp_request_t *evreq;
+    struct event *timer;
+    char *raw_path;
+    char *raw_query;
+    http_kv *headers;           /* copies of request headers looked up so far */
+    size_t nheaders;
+    http_kv *query;
+    size_t nquery;
+    int query_parsed;
+    http_kv *form;
+    size_t nform;
+    int form_parsed;
+    http_kv *cookies;
+    size_t ncookies;
+    int cookies_parsed;
+    char peer[64];
+    size_t body_seen;
+    int too_large;
+    int body_done;
+    int head;                   /* HEAD: send headers only */
+} req_impl;
+
+static uint64_t now_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static req_impl *impl_of(http_req *r)
+{
+    return (req_impl *)r;
+}
+
+static void req_free(req_impl *q)
+{
+    if (q->timer)
+        event_free(q->timer);
+    for (int i = 0; i < q->pub.nparams; i++)
+        free(q->pub.params[i]);
+    http_kv_free(q->headers, q->nheaders);
+    http_kv_free(q->query, q->nquery);
+    http_kv_free(q->form, q->nform);
+    http_kv_free(q->cookies, q->ncookies);
+    free((char *)q->pub.path);
+    free(q->raw_path);
+    free(q->raw_query);
+    free(q->pub.body);
+    q->srv->inflight--;
+    free(q);
+}
+
+void http_req_hold(http_req *r)
+{
+    r->refs++;
+}
+
+void http_req_release(http_req *r)
+{
+    if (--r->refs == 0)
+        req_free(impl_of(r));
+}
+
+int http_req_alive(const http_req *r)
+{
+    return r->ev != NULL && r->status == 0;
+}
+
+/* ---- access log and replies ------------------------------------------- */
+
+static void log_access(req_impl *q)
+{
+    char status[16];
+    char latency[32];
+    double secs = (double)(now_usec() - q->pub.start_usec) / 1e6;
+
+    snprintf(status, sizeof(status), "%d", q->pub.status);
+    snprintf(latency, sizeof(latency), "%.3f", secs * 1000.0);
+    log_event(LOG_INFO, "request", "request_id", q->pub.id, "method", q->pub.method_name, "path",
+              q->pub.path ? q->pub.path : q->raw_path, "status", status, "latency_ms", latency,
+              "account", q->pub.account_id[0] ? q->pub.account_id : NULL, NULL);
+    if (q->srv->observer)
+        q->srv->observer(q->pub.route, q->pub.method_name, q->pub.status, secs,
+                         q->srv->observer_arg);
+}
+
+void http_set_header(http_req *r, const char *name, const char *value)
+{
+    if (!r->ev || !name || !value)
+        return;
+    evhtp_headers_add_header(r->ev->headers_out, evhtp_header_new(name, value, 1, 1));
+}
+
+static void finish_reply(req_impl *q, int status)
+{
+    evhtp_request_t *ev = q->pub.ev;
+
+    q->pub.status = status;
+    q->pub.ev = NULL;
+    if (q->timer)
+        event_del(q->timer);
+    if (q->srv->app->stopping || q->too_large)
+        ev->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
+    evhtp_send_reply(ev, status);
+    log_access(q);
+}
+
+void http_reply(http_req *r, int status, const char *content_type, const void *body, size_t len)
+{
+    req_impl *q = impl_of(r);
+    evhtp_request_t *ev = r->ev;
+
+    if (!ev || r->status != 0)
+        return;
+    evhtp_headers_add_header(ev->headers_out, evhtp_header_new("X-Request-Id", r->id, 0, 1));
+    if (content_type)
+        evhtp_headers_add_header(ev->headers_out,
+                                 evhtp_header_new("Content-Type", content_type, 0, 1));
+    if (q->head) {
+        /* HEAD gets the GET reply's headers; libevhtp would otherwise send
+         * Content-Length: 0 for an empty buffer. */
+        char n[32];
+        snprintf(n, sizeof(n), "%zu", len);
+        evhtp_headers_add_header(ev->headers_out, evhtp_header_new("Content-Length", n, 0, 1));
+    } else if (body && len) {
+        evbuffer_add(ev->buffer_out, body, len);
+    }
+    finish_reply(q, status);
+}
+
+void http_reply_buffer(http_req *r, int status, const char *content_type, struct evbuffer *buf)
+{
+    size_t len = evbuffer_get_length(buf);
+    const void *data = evbuffer_pullup(buf, -1);
+    http_reply(r, status, content_type, data, len);
+    evbuffer_drain(buf, len);
+}
+
+void http_reply_text(http_req *r, int status, const char *text)
+{
+    http_reply(r, status, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+void http_redirect(http_req *r, int status, const char *location)
+{
+    http_set_header(r, "Location", location);
+    http_reply(r, status, NULL, NULL, 0);
+}
+
+/* ---- error pages ------------------------------------------------------ */
+
+int http_set_error_renderer(http_server *s, const char *prefix, http_error_renderer fn)
+{
+    error_page *grown = realloc(s->pages, (s->npages + 1) * sizeof(*grown));
+    if (!grown)
+        return -1;
+    s->pages = grown;
+    grown[s->npages].prefix = strdup(prefix);
+    if (!grown[s->npages].prefix)
+        return -1;
+    grown[s->npages].len = strlen(prefix);
+    while (grown[s->npages].len > 0 && prefix[grown[s->npages].len - 1] == '/')
+        grown[s->npages].len--;
+    grown[s->npages].fn = fn;
+    s->npages++;
+    return 0;
+}
+
+static http_error_renderer renderer_for(http_server *s, const char *path)
+{
+    http_error_renderer best = NULL;
+    size_t best_len = 0;
+    for (size_t i = 0; path && i < s->npages; i++) {
+        error_page *p = &s->pages[i];
+        if (strncmp(path, p->prefix, p->len) != 0)
+            continue;
+        if (path[p->len] != '\0' && path[p->len] != '/')
+            continue;
+        if (!best || p->len >= best_len) {
+            best = p->fn;
+            best_len = p->len;
+        }
+    }
+    return best;
+}
+
+void http_reply_error(http_req *r, int status, const char *detail)
+{
+    req_impl *q = impl_of(r);
+    http_error_renderer fn = renderer_for(q->srv, q->raw_path);
+    char text[512];
+
+    if (!http_req_alive(r))
+        return;
+    if (fn) {
+        fn(r, status, detail);
+        if (r->status != 0)
+            return;
+    }
+    snprintf(text, sizeof(text), "%s\n", detail ? detail : http_status_text(status));
+    http_reply_text(r, status, text);
+}
+
+/* ---- request lifecycle ------------------------------------------------ */
+
+static evhtp_res on_request_fini(evhtp_request_t *ev, void *arg)
+{
+    req_impl *q = arg;
+
+    if (q->pub.status == 0) {
+        /* The client went away before any reply: log it as 499, the usual
+         * code for a closed client request, and let pending work finish. */
+        q->pub.status = 499;
+        log_access(q);
+    }
+    q->pub.ev = NULL;
+    q->evreq = NULL;
+    http_req_release(&q->pub);
+    return EVHTP_RES_OK;
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    req_impl *q = arg;
+    if (!http_req_alive(&q->pub))
+        return;
+    log_event(LOG_WARN, "request timed out", "request_id", q->pub.id, "path", q->raw_path, NULL);
+    q->too_large = 1; /* close the connection after the reply */
+    if (!q->body_done)
+        http_reply_error(&q->pub, 408, "The request was not received in time.");
+    else
+        http_reply_error(&q->pub, 503, "The request timed out.");
+}
+
+static void set_request_id(req_impl *q, evhtp_request_t *ev)
+{
+    const char *incoming = evhtp_header_find(ev->headers_in, "X-Request-Id");
+    uint8_t rnd[8];
+    char *hex;
+
+    if (http_request_id_ok(incoming)) {
+        snprintf(q->pub.id, sizeof(q->pub.id), "%s", incoming);
+        return;
+    }
+    crypto_random(rnd, sizeof(rnd));
+    hex = crypto_hex(rnd, sizeof(rnd));
+    snprintf(q->pub.id, sizeof(q->pub.id), "%s", hex ? hex : "0");
+    free(hex);
+}
+
+static void set_peer(req_impl *q, evhtp_request_t *ev)
+{
+    struct sockaddr *sa = ev->conn ? ev->conn->saddr : NULL;
+    if (!sa)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, q->peer, sizeof(q->peer));
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, q->peer, sizeof(q->peer));
+}
+
+static const char *method_name(htp_method m, unsigned *bit)
+{
+    static const struct {
+        htp_method m;
+        unsigned bit;
+        const char *name;
+    } names[] = {
+        {htp_method_GET, HTTP_GET, "GET"},         {htp_method_HEAD, HTTP_HEAD, "HEAD"},
+        {htp_method_POST, HTTP_POST, "POST"},      {htp_method_PUT, HTTP_PUT, "PUT"},
+        {htp_method_PATCH, HTTP_PATCH, "PATCH"},   {htp_method_DELETE, HTTP_DELETE, "DELETE"},
+        {htp_method_OPTIONS, HTTP_OPTIONS, "OPTIONS"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (names[i].m == m) {
+            *bit = names[i].bit;
+            return names[i].name;
+        }
+    }
+    *bit = 0;
+    return "OTHER";
+}
+
+static req_impl *req_new(http_server *s, evhtp_request_t *ev)
+{
+    req_impl *q = calloc(1, sizeof(*q));
+    const char *path = ev->uri && ev->uri->path && ev->uri->path->full ? ev->uri->path->full : "/";
+    const char *query = ev->uri && ev->uri->query_raw ? (const char *)ev->uri->query_raw : "";
+
+    if (!q)
+        return NULL;
+    q->srv = s;
+    q->evreq = ev;
+    q->pub.ev = ev;
+    q->pub.app = s->app;
+    q->pub.refs = 1; /* dropped by on_request_fini */
+    q->pub.start_usec = now_usec();
+    q->pub.method_name = method_name(ev->method, &q->pub.method);
+    q->raw_path = strdup(path);
+    q->raw_query = strdup(query);
+    if (!q->raw_path || !q->raw_query) {
+        free(q->raw_path);
+        free(q->raw_query);
+        free(q);
+        return NULL;
+    }
+    q->pub.path = http_percent_decode(q->raw_path, strlen(q->raw_path), 0);
+    set_request_id(q, ev);
+    set_peer(q, ev);
+    s->inflight++;
+    evhtp_request_set_hook(ev, evhtp_hook_on_request_fini, (evhtp_hook)on_request_fini, q);
+    q->timer = evtimer_new(s->app->base, on_timeout, q);
+    if (q->timer) {
+        struct timeval tv = {s->app->conf->request_timeout, 0};
+        evtimer_add(q->timer, &tv);
+    }
+    return q;
+}
+
+static req_impl *req_of(evhtp_request_t *ev)
+{
+    return ev->hooks ? ev->hooks->on_request_fini_arg : NULL;
+}
+
+static void reject_too_large(req_impl *q)
+{
+    char detail[128];
+    q->too_large = 1;
+    snprintf(detail, sizeof(detail), "The request body is larger than the limit of %zu bytes.",
+             q->srv->app->conf->max_body);
+    http_reply_error(&q->pub, 413, detail);
+}
+
+/* Counts body bytes as they arrive. Once the limit is passed the rest of
+ * the body is discarded instead of buffered, and the reply is 413. */
+static evhtp_res on_read(evhtp_request_t *ev, struct evbuffer *buf, void *arg)
+{
+    req_impl *q = arg;
+    size_t n = evbuffer_get_length(buf);
+
+    q->body_seen += n;
+    if (q->too_large || q->body_seen > q->srv->app->conf->max_body) {
+        evbuffer_drain(buf, n);
+        if (!q->too_large)
+            reject_too_large(q);
+    }
+    return EVHTP_RES_OK;
+}
+
+/* Runs when the request headers are complete, before any body byte: the
+ * place to reject an announced body that is over the limit and to answer
+ * `Expect: 100-continue` ourselves (libevhtp's own answer would follow an
+ * early 413). */
+static evhtp_res on_headers(evhtp_request_t *ev, evhtp_headers_t *hdrs, void *arg)
+{
+    http_server *s = arg;
+    req_impl *q = req_new(s, ev);
+    const char *expect;
+
+    if (!q)
+        return EVHTP_RES_FATAL;
+    evhtp_request_set_hook(ev, evhtp_hook_on_read, (evhtp_hook)on_read, q);
+    if (evhtp_request_content_len(ev) > s->app->conf->max_body) {
+        reject_too_large(q);
+        return EVHTP_RES_OK;
+    }
+    expect = evhtp_header_find(hdrs, "Expect");
+    if (expect && strcasecmp(expect, "100-continue") == 0)
+        evbuffer_add_printf(bufferevent_get_output(ev->conn->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+    return EVHTP_RES_OK;
+}
+
+static evhtp_res on_post_accept(evhtp_connection_t *conn, void *arg)
+{
+    evhtp_connection_set_hook(conn, evhtp_hook_on_headers, (evhtp_hook)on_headers, arg);
+    return EVHTP_RES_OK;
+}
+
+static int take_body(req_impl *q, evhtp_request_t *ev)
+{
+    size_t len = evbuffer_get_length(ev->buffer_in);
+    if (len == 0)
+        return 0;
+    q->pub.body = malloc(len + 1);
+    if (!q->pub.body)
+        return -1;
+    evbuffer_remove(ev->buffer_in, q->pub.body, len);
+    q->pub.body[len] = '\0';
+    q->pub.body_len = len;
+    return 0;
+}
+
+static void reply_options(req_impl *q, unsigned allowed)
+{
+    char allow[128];
+    http_allow_header(allowed | HTTP_OPTIONS, allow, sizeof(allow));
+    http_set_header(&q->pub, "Allow", allow);
+    http_reply(&q->pub, 204, NULL, NULL, 0);
+}
+
+static void dispatch(req_impl *q)
+{
+    route_match m;
+    char allow[128];
+    int rc;
+
+    if (!q->pub.path) {
+        http_reply_error(&q->pub, 400, "The request path is not valid percent-encoding.");
+        return;
+    }
+    rc = route_table_find(q->srv->routes, q->raw_path, q->pub.method, &m);
+    if (rc == 2) {
+        http_reply_error(&q->pub, 404, "No resource exists at this path.");
+        return;
+    }
+    if (rc == 1) {
+        if (q->pub.method == HTTP_OPTIONS) {
+            reply_options(q, m.allowed);
+            return;
+        }
+        http_allow_header(m.allowed, allow, sizeof(allow));
+        http_set_header(&q->pub, "Allow", allow);
+        http_reply_error(&q->pub, 405, "The method is not allowed for this resource.");
+        return;
+    }
+    q->head = m.head_as_get || q->pub.method == HTTP_HEAD;
+    q->pub.route = m.pattern;
+    memcpy(q->pub.params, m.params, sizeof(m.params));
+    q->pub.nparams = m.nparams;
+    m.fn(&q->pub, m.arg);
+}
+
+/* The single libevhtp callback: every request lands here once its body is
+ * complete. */
+static void on_request(evhtp_request_t *ev, void *arg)
+{
+    http_server *s = arg;
+    req_impl *q = req_of(ev);
+
+    if (!q)
+        return; /* out of memory in on_headers; libevhtp closes the connection */
+    q->body_done = 1;
+    if (q->pub.status != 0)
+        return; /* 413 or a timeout already replied */
+    if (take_body(q, ev) != 0) {
+        http_reply_error(&q->pub, 500, "Out of memory.");
+        return;
+    }
+    http_req_hold(&q->pub);
+    dispatch(q);
+    http_req_release(&q->pub);
+    (void)s;
+}
+
+/* ---- accessors -------------------------------------------------------- */
+
+static const char *remember(http_kv **list, size_t *n, const char *name, const char *value)
+{
+    http_kv *grown = realloc(*list, (*n + 1) * sizeof(**list));
+    if (!grown)
+        return NULL;
+    *list = grown;
+    grown[*n].name = strdup(name);
+    grown[*n].value = strdup(value);
+    if (!grown[*n].name || !grown[*n].value) {
+        free(grown[*n].name);
+        free(grown[*n].value);
+        return NULL;
+    }
+    return grown[(*n)++].value;
+}
+
+const char *http_header(http_req *r, const char *name)
+{
+    req_impl *q = impl_of(r);
+    const char *v;
+
+    for (size_t i = 0; i < q->nheaders; i++) {
+        if (strcasecmp(q->headers[i].name, name) == 0)
+            return q->headers[i].value;
+    }
+    if (!q->evreq)
+        return NULL;
+    v = evhtp_header_find(q->evreq->headers_in, name);
+    return v ? remember(&q->headers, &q->nheaders, name, v) : NULL;
+}
+
+const char *http_query_string(http_req *r)
+{
+    return impl_of(r)->raw_query;
+}
+
+const char *http_query(http_req *r, const char *name)
+{
+    req_impl *q = impl_of(r);
+    if (!q->query_parsed) {
+        q->nquery = http_kv_parse(q->raw_query, strlen(q->raw_query), '&', 1, &q->query);
+        q->query_parsed = 1;
+    }
+    return http_kv_find(q->query, q->nquery, name);
+}
+
+const char *http_form(http_req *r, const char *name)
+{
+    req_impl *q = impl_of(r);
+    if (!q->form_parsed && r->body) {
+        q->nform = http_kv_parse(r->body, r->body_len, '&', 1, &q->form);
+        q->form_parsed = 1;
+    }
+    return http_kv_find(q->form, q->nform, name);
+}
+
+const char *http_cookie(http_req *r, const char *name)
+{
+    req_impl *q = impl_of(r);
+    if (!q->cookies_parsed) {
+        const char *h = http_header(r, "Cookie");
+        if (h)
+            q->ncookies = http_kv_parse(h, strlen(h), ';', 0, &q->cookies);
+        q->cookies_parsed = 1;
+    }
+    return http_kv_find(q->cookies, q->ncookies, name);
+}
+
+const char *http_peer(http_req *r)
+{
+    return impl_of(r)->peer;
+}
+
+/* ---- server ----------------------------------------------------------- */
+
+int http_route(http_server *s, const char *pattern, unsigned methods, http_handler fn, void *arg)
+{
+    int rc = route_table_add(s->routes, pattern, methods, fn, arg);
+    if (rc != 0)
+        log_event(LOG_ERROR, "invalid route", "pattern", pattern, NULL);
+    return rc;
+}
+
+void http_set_observer(http_server *s, http_observer fn, void *arg)
+{
+    s->observer = fn;
+    s->observer_arg = arg;
+}
+
+int http_server_start(app *a, http_server **out)
+{
+    http_server *s = calloc(1, sizeof(*s));
+    struct timeval idle = {a->conf->idle_timeout, 0};
+    char port[16];
+
+    if (!s)
+        return -1;
+    s->app = a;
+    s->routes = route_table_new();
+    s->htp = evhtp_new(a->base, s);
+    if (!s->routes || !s->htp)
+        goto fail;
+    /* 100-continue is answered in on_headers, after the size check. */
+    s->htp->flags &= ~EVHTP_FLAG_ENABLE_100_CONT;
+    evhtp_set_gencb(s->htp, on_request, s);
+    evhtp_set_post_accept_cb(s->htp, on_post_accept, s);
+    /* The read timeout closes idle keep-alive connections and stalled
+     * clients; request_timeout bounds the time to a reply. */
+    evhtp_set_timeouts(s->htp, &idle, &idle);
+    if (evhtp_bind_socket(s->htp, a->conf->listen_address, (uint16_t)a->conf->port, 1024) != 0) {
+        snprintf(port, sizeof(port), "%d", a->conf->port);
+        log_event(LOG_ERROR, "cannot listen", "address", a->conf->listen_address, "port", port,
+                  NULL);
+        goto fail;
+    }
+    s->bound = 1;
+    *out = s;
+    return 0;
+
+fail:
+    http_server_free(s);
+    return -1;
+}
+
+void http_server_stop_accepting(http_server *s)
+{
+    if (s && s->bound) {
+        evhtp_unbind_socket(s->htp);
+        s->bound = 0;
+    }
+}
+
+unsigned http_server_inflight(const http_server *s)
+{
+    return s ? s->inflight : 0;
+}
+
+void http_server_free(http_server *s)
+{
+    if (!s)
+        return;
+    http_server_stop_accepting(s);
+    if (s->htp)
+        evhtp_free(s->htp);
+    route_table_free(s->routes);
+    for (size_t i = 0; i < s->npages; i++)
+        free(s->pages[i].prefix);
+    free(s->pages);
+    free(s);
+}

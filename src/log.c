@@ -1,0 +1,181 @@
+#include "config.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+static enum log_level max_level = LOG_INFO;
+static enum log_format out_format = LOG_FORMAT_LOGFMT;
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+void log_setup(enum log_level level, enum log_format format)
+{
+    max_level = level;
+    out_format = format;
+}
+
+int log_enabled(enum log_level level)
+{
+    return level <= max_level;
+}
+
+int log_level_parse(const char *s)
+{
+    for (int i = 0; s && i < 4; i++) {
+        if (strcmp(s, level_names[i]) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* Growable line buffer; a line that does not fit is cut, never overflowed. */
+typedef struct line {
+    char buf[8192];
+    size_t len;
+} line;
+
+static void put(line *l, const char *s, size_t n)
+{
+    if (l->len + n >= sizeof(l->buf) - 2)
+        n = sizeof(l->buf) - 2 - l->len;
+    memcpy(l->buf + l->len, s, n);
+    l->len += n;
+}
+
+static void putc1(line *l, char c)
+{
+    put(l, &c, 1);
+}
+
+static void put_json_string(line *l, const char *s)
+{
+    putc1(l, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        if (*p == '"' || *p == '\\') {
+            putc1(l, '\\');
+            putc1(l, (char)*p);
+        } else if (*p == '\n') {
+            put(l, "\\n", 2);
+        } else if (*p < 0x20 || *p == 0x7f) {
+            snprintf(esc, sizeof(esc), "\\u%04x", *p);
+            put(l, esc, 6);
+        } else {
+            putc1(l, (char)*p);
+        }
+    }
+    putc1(l, '"');
+}
+
+/* logfmt quotes a value that is empty or contains a space, '=', a quote or
+ * a control character. */
+static int needs_quotes(const char *s)
+{
+    if (*s == '\0')
+        return 1;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p <= ' ' || *p == '=' || *p == '"' || *p == '\\' || *p == 0x7f)
+            return 1;
+    }
+    return 0;
+}
+
+static void put_logfmt_value(line *l, const char *s)
+{
+    if (needs_quotes(s))
+        put_json_string(l, s);
+    else
+        put(l, s, strlen(s));
+}
+
+static void put_field(line *l, const char *key, const char *value, int first)
+{
+    if (out_format == LOG_FORMAT_JSON) {
+        if (!first)
+            putc1(l, ',');
+        put_json_string(l, key);
+        putc1(l, ':');
+        put_json_string(l, value);
+    } else {
+        if (!first)
+            putc1(l, ' ');
+        put(l, key, strlen(key));
+        putc1(l, '=');
+        put_logfmt_value(l, value);
+    }
+}
+
+static void format_time(char *out, size_t outlen)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, outlen, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, outlen - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+static void write_event(enum log_level level, const char *msg, va_list ap)
+{
+    line l = {.len = 0};
+    char now[40];
+
+    format_time(now, sizeof(now));
+    if (out_format == LOG_FORMAT_JSON)
+        putc1(&l, '{');
+    put_field(&l, "time", now, 1);
+    put_field(&l, "level", level_names[level], 0);
+    put_field(&l, "msg", msg, 0);
+    for (;;) {
+        const char *key = va_arg(ap, const char *);
+        if (!key)
+            break;
+        const char *value = va_arg(ap, const char *);
+        if (value)
+            put_field(&l, key, value, 0);
+    }
+    if (out_format == LOG_FORMAT_JSON)
+        putc1(&l, '}');
+    l.buf[l.len++] = '\n';
+
+    pthread_mutex_lock(&out_lock);
+    fwrite(l.buf, 1, l.len, stderr);
+    fflush(stderr);
+    pthread_mutex_unlock(&out_lock);
+}
+
+void log_event(enum log_level level, const char *msg, ...)
+{
+    va_list ap;
+    if (!log_enabled(level))
+        return;
+    va_start(ap, msg);
+    write_event(level, msg, ap);
+    va_end(ap);
+}
+
+static void write_plain(enum log_level level, const char *msg, ...)
+{
+    va_list ap;
+    va_start(ap, msg);
+    write_event(level, msg, ap);
+    va_end(ap);
+}
+
+void log_msgf(enum log_level level, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    if (!log_enabled(level))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    write_plain(level, msg, NULL);
+}

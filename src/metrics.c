@@ -1,0 +1,367 @@
+#include "config.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "app.h"
+#include "http.h"
+#include "metrics.h"
+#include "store.h"
+
+enum metric_type { M_COUNTER, M_GAUGE, M_HISTOGRAM, M_GAUGE_FN };
+
+static const double latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                         0.1,   0.25,   0.5,   1,    2.5,   5,    10};
+#define NBUCKETS (sizeof(latency_buckets) / sizeof(latency_buckets[0]))
+
+typedef struct series {
+    char *labels;               /* rendered `a="x",b="y"`, or "" */
+    double value;               /* counter or gauge */
+    uint64_t buckets[NBUCKETS];
+    uint64_t count;
+    double sum;
+    struct series *next;
+} series;
+
+typedef struct metric {
+    char *name;
+    char *help;
+    enum metric_type type;
+    metrics_gauge_fn fn;
+    void *fn_arg;
+    series *series;
+    series *last;
+    struct metric *next;
+} metric;
+
+struct metrics {
+    pthread_mutex_t lock;
+    metric *first;
+    metric *last;
+};
+
+metrics *metrics_new(void)
+{
+    metrics *m = calloc(1, sizeof(*m));
+    if (m)
+        pthread_mutex_init(&m->lock, NULL);
+    return m;
+}
+
+void metrics_free(metrics *m)
+{
+    metric *next;
+    if (!m)
+        return;
+    for (metric *x = m->first; x; x = next) {
+        series *snext;
+        next = x->next;
+        for (series *s = x->series; s; s = snext) {
+            snext = s->next;
+            free(s->labels);
+            free(s);
+        }
+        free(x->name);
+        free(x->help);
+        free(x);
+    }
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+/* Renders the label pairs as `name="value",...` with Prometheus escaping. */
+static char *render_labels(va_list ap)
+{
+    char buf[1024];
+    size_t o = 0;
+    for (;;) {
+        const char *name = va_arg(ap, const char *);
+        const char *value;
+        if (!name)
+            break;
+        value = va_arg(ap, const char *);
+        if (!value)
+            value = "";
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s=\"", o ? "," : "", name);
+        for (const char *p = value; *p && o + 4 < sizeof(buf); p++) {
+            if (*p == '\\' || *p == '"') {
+                buf[o++] = '\\';
+                buf[o++] = *p;
+            } else if (*p == '\n') {
+                buf[o++] = '\\';
+                buf[o++] = 'n';
+            } else {
+                buf[o++] = *p;
+            }
+        }
+        if (o + 2 >= sizeof(buf))
+            break;
+        buf[o++] = '"';
+        buf[o] = '\0';
+    }
+    buf[o] = '\0';
+    return strdup(buf);
+}
+
+static metric *find_metric(metrics *m, const char *name, const char *help, enum metric_type type)
+{
+    metric *x;
+    for (x = m->first; x; x = x->next) {
+        if (strcmp(x->name, name) == 0)
+            return x->type == type ? x : NULL;
+    }
+    x = calloc(1, sizeof(*x));
+    if (!x)
+        return NULL;
+    x->name = strdup(name);
+    x->help = strdup(help ? help : "");
+    x->type = type;
+    if (!x->name || !x->help) {
+        free(x->name);
+        free(x->help);
+        free(x);
+        return NULL;
+    }
+    if (m->last)
+        m->last->next = x;
+    else
+        m->first = x;
+    m->last = x;
+    return x;
+}
+
+/* Finds or creates the series; takes ownership of `labels`. */
+static series *find_series(metric *x, char *labels)
+{
+    series *s;
+    if (!labels)
+        return NULL;
+    for (s = x->series; s; s = s->next) {
+        if (strcmp(s->labels, labels) == 0) {
+            free(labels);
+            return s;
+        }
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        free(labels);
+        return NULL;
+    }
+    s->labels = labels;
+    if (x->last)
+        x->last->next = s;
+    else
+        x->series = s;
+    x->last = s;
+    return s;
+}
+
+static void update(metrics *m, const char *name, const char *help, enum metric_type type,
+                   double value, va_list ap)
+{
+    metric *x;
+    series *s;
+    char *labels;
+
+    if (!m)
+        return;
+    labels = render_labels(ap);
+    pthread_mutex_lock(&m->lock);
+    x = find_metric(m, name, help, type);
+    s = x ? find_series(x, labels) : (free(labels), NULL);
+    if (s && type == M_COUNTER) {
+        s->value += value;
+    } else if (s && type == M_GAUGE) {
+        s->value = value;
+    } else if (s) {
+        for (size_t i = 0; i < NBUCKETS; i++) {
+            if (value <= latency_buckets[i])
+                s->buckets[i]++;
+        }
+        s->count++;
+        s->sum += value;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+void metrics_inc(metrics *m, const char *name, const char *help, uint64_t delta, ...)
+{
+    va_list ap;
+    va_start(ap, delta);
+    update(m, name, help, M_COUNTER, (double)delta, ap);
+    va_end(ap);
+}
+
+void metrics_set(metrics *m, const char *name, const char *help, double value, ...)
+{
+    va_list ap;
+    va_start(ap, value);
+    update(m, name, help, M_GAUGE, value, ap);
+    va_end(ap);
+}
+
+void metrics_observe(metrics *m, const char *name, const char *help, double value, ...)
+{
+    va_list ap;
+    va_start(ap, value);
+    update(m, name, help, M_HISTOGRAM, value, ap);
+    va_end(ap);
+}
+
+int metrics_gauge_fn_add(metrics *m, const char *name, const char *help, metrics_gauge_fn fn,
+                         void *arg)
+{
+    metric *x;
+    if (!m)
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    x = find_metric(m, name, help, M_GAUGE_FN);
+    if (x) {
+        x->fn = fn;
+        x->fn_arg = arg;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return x ? 0 : -1;
+}
+
+static const char *type_name(enum metric_type t)
+{
+    switch (t) {
+    case M_COUNTER: return "counter";
+    case M_HISTOGRAM: return "histogram";
+    default: return "gauge";
+    }
+}
+
+static void render_histogram(struct evbuffer *out, const metric *x, const series *s)
+{
+    const char *sep = s->labels[0] ? "," : "";
+    for (size_t i = 0; i < NBUCKETS; i++)
+        evbuffer_add_printf(out, "%s_bucket{%s%sle=\"%g\"} %llu\n", x->name, s->labels, sep,
+                            latency_buckets[i], (unsigned long long)s->buckets[i]);
+    evbuffer_add_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", x->name, s->labels, sep,
+                        (unsigned long long)s->count);
+    evbuffer_add_printf(out, "%s_sum%s%s%s %.6f\n", x->name, s->labels[0] ? "{" : "", s->labels,
+                        s->labels[0] ? "}" : "", s->sum);
+    evbuffer_add_printf(out, "%s_count%s%s%s %llu\n", x->name, s->labels[0] ? "{" : "",
+                        s->labels, s->labels[0] ? "}" : "", (unsigned long long)s->count);
+}
+
+static void render_metric(struct evbuffer *out, const metric *x)
+{
+    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", x->name, x->help, x->name,
+                        type_name(x->type));
+    if (x->type == M_GAUGE_FN) {
+        evbuffer_add_printf(out, "%s %.17g\n", x->name, x->fn(x->fn_arg));
+        return;
+    }
+    for (const series *s = x->series; s; s = s->next) {
+        if (x->type == M_HISTOGRAM) {
+            render_histogram(out, x, s);
+            continue;
+        }
+        evbuffer_add_printf(out, "%s%s%s%s %.17g\n", x->name, s->labels[0] ? "{" : "", s->labels,
+                            s->labels[0] ? "}" : "", s->value);
+    }
+}
+
+/* Store histograms have fixed upper bounds; the last bucket is unbounded. */
+static void render_store_hist(struct evbuffer *out, const char *name, const char *help,
+                              const uint64_t *hist, const char *const *bounds, double sum)
+{
+    uint64_t cumulative = 0;
+    uint64_t count = 0;
+    for (int i = 0; i < 8; i++)
+        count += hist[i];
+    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    for (int i = 0; i < 7; i++) {
+        cumulative += hist[i];
+        evbuffer_add_printf(out, "%s_bucket{le=\"%s\"} %llu\n", name, bounds[i],
+                            (unsigned long long)cumulative);
+    }
+    evbuffer_add_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)count);
+    evbuffer_add_printf(out, "%s_sum %.6f\n%s_count %llu\n", name, sum, name,
+                        (unsigned long long)count);
+}
+
+static void render_store(struct evbuffer *out, store *s)
+{
+    static const char *const batch_bounds[] = {"1", "2", "4", "8", "16", "64", "256"};
+    static const char *const time_bounds[] = {"0.0001", "0.0005", "0.001", "0.005",
+                                              "0.01",   "0.05",   "0.1"};
+    store_stats st;
+
+    memset(&st, 0, sizeof(st));
+    store_get_stats(s, &st);
+    evbuffer_add_printf(out,
+                        "# HELP idgate_store_commits_total Write transactions committed.\n"
+                        "# TYPE idgate_store_commits_total counter\n"
+                        "idgate_store_commits_total %llu\n"
+                        "# HELP idgate_store_jobs_total Write jobs run.\n"
+                        "# TYPE idgate_store_jobs_total counter\n"
+                        "idgate_store_jobs_total %llu\n"
+                        "# HELP idgate_store_failed_commits_total Commits that failed.\n"
+                        "# TYPE idgate_store_failed_commits_total counter\n"
+                        "idgate_store_failed_commits_total %llu\n"
+                        "# HELP idgate_store_queue_depth Write jobs waiting for the writer.\n"
+                        "# TYPE idgate_store_queue_depth gauge\n"
+                        "idgate_store_queue_depth %llu\n",
+                        (unsigned long long)st.commits, (unsigned long long)st.jobs,
+                        (unsigned long long)st.failed_commits,
+                        (unsigned long long)st.queue_depth);
+    /* The store keeps no sum of batch sizes; the jobs counter is that sum. */
+    render_store_hist(out, "idgate_store_batch_size", "Jobs per write transaction.",
+                      st.batch_hist, batch_bounds, (double)st.jobs);
+    render_store_hist(out, "idgate_store_commit_seconds", "Time to commit a write transaction.",
+                      st.commit_usec_hist, time_bounds, (double)st.commit_usec_sum / 1e6);
+}
+
+int metrics_render(metrics *m, app *a, struct evbuffer *out)
+{
+    if (a && a->http)
+        evbuffer_add_printf(out,
+                            "# HELP idgate_http_requests_in_flight Requests being served.\n"
+                            "# TYPE idgate_http_requests_in_flight gauge\n"
+                            "idgate_http_requests_in_flight %u\n",
+                            http_server_inflight(a->http));
+    if (a && a->store)
+        render_store(out, a->store);
+    if (!m)
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    for (const metric *x = m->first; x; x = x->next)
+        render_metric(out, x);
+    pthread_mutex_unlock(&m->lock);
+    return 0;
+}
+
+void metrics_http_observer(const char *route, const char *method, int status, double seconds,
+                           void *arg)
+{
+    metrics *m = arg;
+    char code[16];
+    const char *r = route ? route : "unmatched";
+
+    snprintf(code, sizeof(code), "%d", status);
+    metrics_inc(m, "idgate_http_requests_total", "HTTP requests by route, method and status.", 1,
+                "route", r, "method", method, "status", code, NULL);
+    metrics_observe(m, "idgate_http_request_duration_seconds",
+                    "Time from request headers to reply, by route.", seconds, "route", r, NULL);
+}
+
+void metrics_handle(http_req *r, void *arg)
+{
+    struct evbuffer *out = evbuffer_new();
+    if (!out) {
+        http_reply_error(r, 500, "Out of memory.");
+        return;
+    }
+    metrics_render(r->app->metrics, r->app, out);
+    http_reply_buffer(r, 200, "text/plain; version=0.0.4; charset=utf-8", out);
+    evbuffer_free(out);
+}
