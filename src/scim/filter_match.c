@@ -299,6 +299,8 @@ static int match_attr(const struct eval *ev, const scim_filter *f, const json *r
                json_typeof(f->value) != JSON_NULL;
     if (f->kind == SCIM_FILTER_VALUE_PATH)
         return match_value_path(ev, f, v, def);
+    if (f->kind == SCIM_FILTER_PRESENT && !f->path.sub)
+        return leaf_present(v);
     if (f->kind == SCIM_FILTER_PRESENT)
         return each_leaf(v, f, def, leaf_present_fn);
     if (f->op == SCIM_OP_NE) {

@@ -7,3 +7,10 @@ src_libidgate_a_SOURCES += \
 	src/scim/schema.c src/scim/schema.h \
 	src/scim/filter.c src/scim/filter_match.c src/scim/filter.h src/scim/filter_parse.h \
 	src/scim/path.c src/scim/path.h
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_filter
+TESTS += tests/unit/test_filter
+tests_unit_test_filter_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_filter_LDADD = $(UNIT_TEST_LINK)
+endif
