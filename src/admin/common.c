@@ -1,0 +1,63 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "admin/ops.h"
+#include "store.h"
+
+int admin_fail(admin_call *call, int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(call->error, sizeof call->error, fmt, ap);
+    va_end(ap);
+    call->status = status;
+    json_free(call->result);
+    call->result = NULL;
+    return -1;
+}
+
+int admin_store_fail(admin_call *call, int rc, const char *what)
+{
+    if (rc == STORE_NOTFOUND)
+        admin_fail(call, 404, "%s not found", what);
+    else
+        admin_fail(call, 500, "store error while reading or writing %s: %s", what,
+                   store_strerror(rc));
+    return rc ? rc : -1;
+}
+
+int admin_ok(admin_call *call, int status, json *result)
+{
+    if (!result)
+        return admin_fail(call, 500, "out of memory");
+    json_free(call->result);
+    call->result = result;
+    call->status = status;
+    call->error[0] = 0;
+    return 0;
+}
+
+void admin_call_clear(admin_call *call)
+{
+    json_free(call->result);
+    call->result = NULL;
+}
+
+int admin_account_exists(store_txn *t, admin_call *call)
+{
+    store_val v;
+    int rc;
+
+    if (!call->account || strlen(call->account) != STORE_ID_LEN)
+        return admin_fail(call, 404, "account not found: %s", call->account ? call->account : "");
+    rc = store_get(t, T_ACCOUNTS, call->account, STORE_ID_LEN, &v);
+    if (rc == STORE_NOTFOUND)
+        return admin_fail(call, 404, "account not found: %s", call->account);
+    if (rc)
+        return admin_store_fail(call, rc, "account");
+    return 0;
+}
