@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -853,6 +854,79 @@ START_TEST(second_process_reads_and_writes)
 }
 END_TEST
 
+/* ---- crash ---- */
+
+static int confirm_fd = -1;
+
+static void confirm_done(int rc, void *arg)
+{
+    int tag = ((struct tagged_job *)arg)->tag;
+
+    if (rc == 0 && write(confirm_fd, &tag, sizeof(tag)) != sizeof(tag))
+        _exit(3);
+}
+
+/* Submits `n` jobs and reports each confirmed tag on `fd` until killed. */
+static void run_writer_child(int fd, int n)
+{
+    struct event_base *base = event_base_new();
+    store_options opt = {.path = dir};
+    struct tagged_job *jobs = make_jobs(n, "crash");
+    store *s = NULL;
+
+    confirm_fd = fd;
+    if (!base || store_open(&opt, base, &s) != 0)
+        _exit(2);
+    for (int i = 0; i < n; i++)
+        if (store_submit(s, tagged_fn, confirm_done, &jobs[i]) != 0)
+            _exit(2);
+    event_base_dispatch(base);
+    _exit(0);
+}
+
+START_TEST(sigkill_keeps_confirmed_writes)
+{
+    enum { JOBS = 20000, KILL_AFTER = 2000 };
+    static unsigned char confirmed[JOBS];
+    int fds[2], tag, seen = 0, status;
+    struct tagged_job *jobs = make_jobs(JOBS, "crash");
+    char buf[16];
+    store *s;
+    pid_t pid;
+
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        run_writer_child(fds[1], JOBS);
+    }
+    close(fds[1]);
+    while (seen < KILL_AFTER && read(fds[0], &tag, sizeof(tag)) == sizeof(tag)) {
+        confirmed[tag] = 1;
+        seen++;
+    }
+    ck_assert_int_eq(seen, KILL_AFTER);
+    kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status));
+    /* Confirmations written before the kill count too. */
+    while (read(fds[0], &tag, sizeof(tag)) == sizeof(tag)) {
+        confirmed[tag] = 1;
+        seen++;
+    }
+    close(fds[0]);
+    ck_assert_int_lt(seen, JOBS);
+
+    s = open_store(NULL, 0);
+    for (int i = 0; i < JOBS; i++)
+        if (confirmed[i])
+            ck_assert_int_eq(read_value(s, T_USERS, jobs[i].key, buf, sizeof(buf)), 1);
+    store_close(s);
+    free(jobs);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *suite = suite_create("store");
@@ -882,6 +956,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, read_only_missing_store_fails);
     tcase_add_test(tc, full_map_reported);
     tcase_add_test(tc, second_process_reads_and_writes);
+    tcase_add_test(tc, sigkill_keeps_confirmed_writes);
     suite_add_tcase(suite, tc);
     return suite;
 }
