@@ -117,9 +117,8 @@ static void run(const char *dir, const char *label, int total, int in_flight)
     printf("%-14s jobs=%d in_flight=%-4d commits=%-5llu jobs/commit=%6.1f "
            "jobs/s=%8.0f commits/s=%6.0f mean_commit_us=%6.0f failed=%d\n",
            label, total, in_flight, (unsigned long long)st.commits,
-           st.commits ? (double)st.jobs / st.commits : 0.0, total / elapsed,
-           st.commits / elapsed, st.commits ? (double)st.commit_usec_sum / st.commits : 0.0,
-           b.failed);
+           st.commits ? (double)st.jobs / st.commits : 0.0, total / elapsed, st.commits / elapsed,
+           st.commits ? (double)st.commit_usec_sum / st.commits : 0.0, b.failed);
     store_close(b.s);
     event_base_free(b.base);
 }

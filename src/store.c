@@ -383,16 +383,20 @@ int store_counter_get(store_txn *t, const void *key, size_t klen, uint64_t *out)
 
 int store_counter_add(store_txn *t, const void *key, size_t klen, int64_t delta, uint64_t *out)
 {
+    /* |delta| - 1 for a negative delta, computed so that INT64_MIN does not
+     * overflow. */
+    uint64_t decrement_minus_one = delta < 0 ? (uint64_t)(-(delta + 1)) : 0;
     uint64_t value;
     int rc = store_counter_get(t, key, klen, &value);
 
     if (rc)
         return rc;
-    /* -(delta + 1) is |delta| - 1, which cannot overflow for INT64_MIN. */
-    if (delta < 0 && (uint64_t)-(delta + 1) >= value) {
+    if (delta < 0 && decrement_minus_one >= value) {
         /* Only a bug elsewhere takes a counter below 0. Failing the write
          * would block the change that exposed it, so stop at 0. */
-        log_msgf(LOG_WARN, "store: counter would go below 0; set to 0");
+        log_msgf(LOG_WARN,
+                 "store: counter %.*s would go below 0 (value %llu, delta %lld); set to 0",
+                 (int)klen, (const char *)key, (unsigned long long)value, (long long)delta);
         value = 0;
     } else {
         value += (uint64_t)delta;

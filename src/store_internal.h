@@ -62,10 +62,10 @@ struct store {
     struct store_job *pending, *pending_tail;
     uint64_t pending_count;
     struct store_job *completed, *completed_tail;
-    int wake_sent;   /* wake_fd written and not yet drained by the loop */
-    int closing;     /* store_close has begun: reject new jobs */
-    int probe_asked; /* store_writable wants the writer to test a write begin */
-    int writable;    /* outcome of the latest write begin and commit */
+    int wake_sent;                    /* wake_fd written and not yet drained by the loop */
+    int closing;                      /* store_close has begun: reject new jobs */
+    int probe_asked;                  /* store_writable wants the writer to test a write begin */
+    int writable;                     /* outcome of the latest write begin and commit */
     struct timespec last_write_check; /* CLOCK_MONOTONIC of that outcome */
     store_stats stats;
     store_txn *readers; /* cached read transactions, at most one per thread */

@@ -287,8 +287,7 @@ static int lmdb_cursor_open(void *txn, enum store_table tab, void **out)
     return 0;
 }
 
-static int cursor_get(MDB_cursor *c, MDB_val *k, MDB_cursor_op op, store_val *key,
-                      store_val *val)
+static int cursor_get(MDB_cursor *c, MDB_val *k, MDB_cursor_op op, store_val *key, store_val *val)
 {
     MDB_val v;
     int rc = mdb_cursor_get(c, k, &v, op);

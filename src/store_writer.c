@@ -178,8 +178,8 @@ static void probe_writable(store *s)
     s->probe_asked = 0;
     pthread_mutex_unlock(&s->mu);
     if (rc)
-        log_event(LOG_ERROR, "store write transaction could not begin", "error",
-                  store_strerror(rc), NULL);
+        log_event(LOG_ERROR, "store write transaction could not begin", "error", store_strerror(rc),
+                  NULL);
 }
 
 static void *writer_main(void *arg)

@@ -237,8 +237,8 @@ END_TEST
 START_TEST(nooverwrite_reports_exists)
 {
     store *s = open_store(NULL, 0);
-    struct put_job p = {.tab = T_USER_NAMES, .key = "acc/bob", .val = "id-2",
-                        .flags = STORE_NOOVERWRITE};
+    struct put_job p = {
+        .tab = T_USER_NAMES, .key = "acc/bob", .val = "id-2", .flags = STORE_NOOVERWRITE};
     char buf[16];
 
     put_sync(s, T_USER_NAMES, "acc/bob", "id-1");
@@ -718,8 +718,7 @@ START_TEST(reopen_sees_all_data)
     s = open_store(NULL, 0);
     for (int i = 0; i < 50; i++) {
         snprintf(key, sizeof(key), "user-%d", i);
-        ck_assert_int_eq(read_value(s, (enum store_table)(i % T_COUNT), key, buf, sizeof(buf)),
-                         1);
+        ck_assert_int_eq(read_value(s, (enum store_table)(i % T_COUNT), key, buf, sizeof(buf)), 1);
         ck_assert_str_eq(buf, key);
     }
     store_close(s);
