@@ -158,6 +158,8 @@ typedef struct store_stats {
     uint64_t batch_hist[8];          /* batch sizes: <=1, <=2, <=4, <=8, <=16, <=64, <=256, more */
     uint64_t commit_usec_hist[8];    /* commit times: <=100us, <=500us, <=1ms, <=5ms, <=10ms, <=50ms, <=100ms, more */
     uint64_t commit_usec_sum;
+    uint64_t in_flight;              /* jobs submitted whose completion has not run yet, or
+                                      * whose store_run has not returned; 0 means idle */
 } store_stats;
 
 const char *store_strerror(int err);

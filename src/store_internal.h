@@ -61,6 +61,7 @@ struct store {
     pthread_cond_t done_cv; /* store_run callers wait here for their job */
     struct store_job *pending, *pending_tail;
     uint64_t pending_count;
+    uint64_t in_flight; /* see store_stats.in_flight */
     struct store_job *completed, *completed_tail;
     int wake_sent;                    /* wake_fd written and not yet drained by the loop */
     int closing;                      /* store_close has begun: reject new jobs */

@@ -235,6 +235,9 @@ static void run_completions(store *s)
             j->done(j->rc, j->arg);
         free(j);
         j = next;
+        pthread_mutex_lock(&s->mu);
+        s->in_flight--;
+        pthread_mutex_unlock(&s->mu);
     }
 }
 
@@ -321,6 +324,7 @@ static int enqueue(store *s, struct store_job *j)
         s->pending = j;
     s->pending_tail = j;
     s->pending_count++;
+    s->in_flight++;
     pthread_cond_signal(&s->work_cv);
     pthread_mutex_unlock(&s->mu);
     return 0;
@@ -365,6 +369,7 @@ int store_run(store *s, store_job_fn fn, void *arg)
     pthread_mutex_lock(&s->mu);
     while (!j.finished)
         pthread_cond_wait(&s->done_cv, &s->mu);
+    s->in_flight--;
     pthread_mutex_unlock(&s->mu);
     return j.rc;
 }
@@ -398,5 +403,6 @@ void store_get_stats(store *s, store_stats *out)
     pthread_mutex_lock(&s->mu);
     *out = s->stats;
     out->queue_depth = s->pending_count;
+    out->in_flight = s->in_flight;
     pthread_mutex_unlock(&s->mu);
 }

@@ -615,6 +615,7 @@ START_TEST(group_commit_batches)
         ck_assert_int_eq(store_submit(s, tagged_fn, record_done, &jobs[i]), 0);
     store_get_stats(s, &st);
     ck_assert_uint_eq(st.queue_depth, 1000);
+    ck_assert_uint_eq(st.in_flight, 1001);
     gate_release();
     run_loop_until(base, 1001);
 
@@ -630,6 +631,7 @@ START_TEST(group_commit_batches)
     ck_assert_uint_eq(hist_total, st.commits);
     ck_assert_uint_eq(st.failed_commits, 0);
     ck_assert_uint_eq(st.queue_depth, 0);
+    ck_assert_uint_eq(st.in_flight, 0);
     store_close(s);
     event_base_free(base);
     free(jobs);
