@@ -125,10 +125,11 @@ test('confirmed writes survive SIGKILL', { timeout: 180000 }, async () => {
         assert.equal(list.status, 200);
         assert.ok(list.body.totalResults >= users.size,
             `totalResults ${list.body.totalResults} < ${users.size} confirmed users`);
+        assert.equal(await srv.stop(), 0);
     } catch (err) {
         console.error(srv.logs());
         throw err;
     } finally {
-        await srv.stop();
+        await srv.cleanup();
     }
 });
