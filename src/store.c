@@ -60,11 +60,17 @@ static void store_free(store *s)
 
 int store_open(const store_options *opt, struct event_base *base, store **out)
 {
+    return store_open_backend(opt, &store_lmdb_backend, base, out);
+}
+
+int store_open_backend(const store_options *opt, const struct store_backend *backend,
+                       struct event_base *base, store **out)
+{
     store_options o;
     store *s;
     int rc;
 
-    if (!opt || !opt->path || !*opt->path || !out)
+    if (!opt || !opt->path || !*opt->path || !backend || !out)
         return STORE_INVALID;
     o = *opt;
     if (o.map_size == 0)
@@ -73,7 +79,7 @@ int store_open(const store_options *opt, struct event_base *base, store **out)
     if (!s)
         return STORE_NOMEM;
     s->id = atomic_fetch_add(&next_store_id, 1);
-    s->be = &store_lmdb_backend;
+    s->be = backend;
     s->read_only = o.read_only;
     s->max_batch = o.max_batch ? o.max_batch : STORE_DEFAULT_MAX_BATCH;
     s->base = base;

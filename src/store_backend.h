@@ -90,4 +90,9 @@ struct store_backend {
 /* The LMDB backend (store_lmdb.c), the default. */
 extern const struct store_backend store_lmdb_backend;
 
+/* Opens a store on `backend` (which must outlive the store); otherwise the
+ * same as store_open, which calls this with &store_lmdb_backend. */
+int store_open_backend(const store_options *opt, const struct store_backend *backend,
+                       struct event_base *base, store **out);
+
 #endif

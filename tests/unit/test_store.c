@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "store.h"
+#include "store_backend.h"
 
 static char dir[64];
 
@@ -855,6 +856,152 @@ START_TEST(second_process_reads_and_writes)
 }
 END_TEST
 
+/* ---- failing commits, through a backend that wraps LMDB ---- */
+
+/* Top-level commits fail with STORE_IO while this is set. */
+static int fail_top_commits;
+
+struct wrapped_txn {
+    void *inner;
+    int top; /* 1 for a top-level write transaction */
+};
+
+static void *inner_txn(void *txn)
+{
+    return ((struct wrapped_txn *)txn)->inner;
+}
+
+static int wrap_txn_begin(void *env, void *parent, unsigned flags, void **out)
+{
+    struct wrapped_txn *w = calloc(1, sizeof(*w));
+    int rc;
+
+    ck_assert_ptr_nonnull(w);
+    rc = store_lmdb_backend.txn_begin(env, parent ? inner_txn(parent) : NULL, flags, &w->inner);
+    if (rc) {
+        free(w);
+        return rc;
+    }
+    w->top = !parent && !(flags & STORE_TXN_RDONLY);
+    *out = w;
+    return 0;
+}
+
+static int wrap_txn_commit(void *txn)
+{
+    struct wrapped_txn *w = txn;
+    int rc;
+
+    if (w->top && fail_top_commits) {
+        store_lmdb_backend.txn_abort(w->inner);
+        rc = STORE_IO;
+    } else {
+        rc = store_lmdb_backend.txn_commit(w->inner);
+    }
+    free(w);
+    return rc;
+}
+
+static void wrap_txn_abort(void *txn)
+{
+    store_lmdb_backend.txn_abort(inner_txn(txn));
+    free(txn);
+}
+
+static void wrap_txn_reset(void *txn)
+{
+    store_lmdb_backend.txn_reset(inner_txn(txn));
+}
+
+static int wrap_txn_renew(void *txn)
+{
+    return store_lmdb_backend.txn_renew(inner_txn(txn));
+}
+
+static int wrap_get(void *txn, enum store_table tab, const store_val *key, store_val *val)
+{
+    return store_lmdb_backend.get(inner_txn(txn), tab, key, val);
+}
+
+static int wrap_put(void *txn, enum store_table tab, const store_val *key, const store_val *val,
+                    unsigned flags)
+{
+    return store_lmdb_backend.put(inner_txn(txn), tab, key, val, flags);
+}
+
+static int wrap_del(void *txn, enum store_table tab, const store_val *key)
+{
+    return store_lmdb_backend.del(inner_txn(txn), tab, key);
+}
+
+static int wrap_cursor_open(void *txn, enum store_table tab, void **cursor)
+{
+    return store_lmdb_backend.cursor_open(inner_txn(txn), tab, cursor);
+}
+
+static const struct store_backend failing_backend = {
+    .name = "failing",
+    .env_open = NULL, /* filled in from LMDB in the test */
+    .txn_begin = wrap_txn_begin,
+    .txn_commit = wrap_txn_commit,
+    .txn_abort = wrap_txn_abort,
+    .txn_reset = wrap_txn_reset,
+    .txn_renew = wrap_txn_renew,
+    .get = wrap_get,
+    .put = wrap_put,
+    .del = wrap_del,
+    .cursor_open = wrap_cursor_open,
+};
+
+START_TEST(failed_commit_fails_whole_batch)
+{
+    struct store_backend backend = failing_backend;
+    struct event_base *base = event_base_new();
+    store_options opt = {.path = dir};
+    struct tagged_job *jobs = make_jobs(4, "io");
+    struct tagged_job gate_job = {.tag = -1};
+    store_stats st;
+    char buf[16];
+    store *s;
+
+    backend.env_open = store_lmdb_backend.env_open;
+    backend.env_close = store_lmdb_backend.env_close;
+    backend.cursor_seek = store_lmdb_backend.cursor_seek;
+    backend.cursor_next = store_lmdb_backend.cursor_next;
+    backend.cursor_del = store_lmdb_backend.cursor_del;
+    backend.cursor_close = store_lmdb_backend.cursor_close;
+    ck_assert_int_eq(store_open_backend(&opt, &backend, base, &s), 0);
+
+    done_count = 0;
+    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
+    gate_wait_entered();
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(store_submit(s, tagged_fn, record_done, &jobs[i]), 0);
+    fail_top_commits = 1;
+    gate_release();
+    run_loop_until(base, 4);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(done_rc[i], STORE_IO);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(read_value(s, T_USERS, jobs[i].key, buf, sizeof(buf)), 0);
+    store_get_stats(s, &st);
+    ck_assert_uint_eq(st.failed_commits, 2);
+    ck_assert_uint_eq(st.commits, 0);
+    ck_assert_int_eq(store_writable(s), 0);
+
+    /* The next batch commits again and the store is writable once more. */
+    fail_top_commits = 0;
+    ck_assert_int_eq(store_submit(s, tagged_fn, record_done, &jobs[3]), 0);
+    run_loop_until(base, 5);
+    ck_assert_int_eq(done_rc[4], 0);
+    ck_assert_int_eq(read_value(s, T_USERS, jobs[3].key, buf, sizeof(buf)), 1);
+    ck_assert_int_eq(store_writable(s), 1);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
 /* ---- crash ---- */
 
 static int confirm_fd = -1;
@@ -958,6 +1105,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, full_map_reported);
     tcase_add_test(tc, second_process_reads_and_writes);
     tcase_add_test(tc, sigkill_keeps_confirmed_writes);
+    tcase_add_test(tc, failed_commit_fails_whole_batch);
     suite_add_tcase(suite, tc);
     return suite;
 }
