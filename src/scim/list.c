@@ -1,0 +1,648 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "app.h"
+#include "conf.h"
+#include "scim/filter.h"
+#include "scim/scim_const.h"
+#include "scim/scim_http.h"
+
+/* sortBy needs every match in memory before the first page can be cut.
+ * NOTE: the bound is a guess at what one request may hold (each match is
+ * a parsed resource of a few kilobytes at most); a larger result set gets
+ * 400 tooMany with the advice to narrow the filter. */
+#define SORT_MAX_MATCHES 20000
+
+/* The parameters of one query, from the query string or a SearchRequest. */
+typedef struct list_query {
+    const char *filter;
+    long start;
+    long count;
+    const char *sort_by;
+    int descending;
+    const char *attributes;
+    const char *excluded;
+} list_query;
+
+/* One list request while it walks its candidates. */
+typedef struct list_run {
+    http_req *r;
+    store_txn *t;
+    const scim_kind *k;
+    const scim_schema_resource *schema;
+    const char *account;
+    scim_filter *filter;
+    list_query q;
+    const char *current_id; /* candidate under evaluation, for the resolver */
+    uint64_t total;
+    json *page;           /* matches inside the page window, in id order */
+    json **sorted;        /* every match, when sorting */
+    size_t n_sorted, cap_sorted;
+    const scim_attr *sort_attr, *sort_sub;
+    const scim_schema *sort_schema;
+    scim_error err;
+    int failed;           /* err holds the reply */
+} list_run;
+
+static int fail(list_run *run, int status, const char *type, const char *detail)
+{
+    run->err.status = status;
+    run->err.scim_type = type;
+    snprintf(run->err.detail, sizeof run->err.detail, "%s", detail);
+    run->failed = 1;
+    return -1;
+}
+
+/* ---- attributes held outside the resource json ---- */
+
+/* The resolver answers filters on a Group's `members` (T_MEMBERS) and a
+ * User's `groups` (T_MEMBER_OF). One element at a time is put into a
+ * stand-in resource {"<attr>": [{"value": id, "type": ...}]} and the
+ * filter node is evaluated on it, so every operator works; an equality
+ * test on the value costs a single point lookup. */
+typedef struct resolve_walk {
+    list_run *run;
+    const scim_filter *node;
+    int matched;
+} resolve_walk;
+
+static int related_attr(const list_run *run, const scim_filter *node)
+{
+    const char *want = run->k->users ? "groups" : "members";
+    return node->path.attr && strcasecmp(node->path.attr, want) == 0;
+}
+
+static int is_member(list_run *run, const char *other)
+{
+    return run->k->users ? scim_store_is_member(run->t, run->account, other, run->current_id)
+                         : scim_store_is_member(run->t, run->account, run->current_id, other);
+}
+
+/* Evaluates `node` against a stand-in resource that has exactly one
+ * related element. Returns 1, 0, or a negative error. */
+static int match_element(list_run *run, const scim_filter *node, const char *other)
+{
+    json *res = json_object(), *arr = json_array(), *elem = json_object();
+    int rc = -1;
+
+    if (res && arr && elem && json_object_set(elem, "value", json_string(other)) == 0 &&
+        json_object_set(elem, "type", json_string(run->k->users ? "direct" : "User")) == 0 &&
+        json_array_append(arr, elem) == 0) {
+        elem = NULL;
+        if (json_object_set(res, node->path.attr, arr) == 0) {
+            arr = NULL;
+            rc = scim_filter_match(node, res, run->schema);
+        }
+    }
+    json_free(elem);
+    json_free(arr);
+    json_free(res);
+    return rc;
+}
+
+static int walk_related(const char *other, void *arg)
+{
+    resolve_walk *w = arg;
+    int rc = match_element(w->run, w->node, other);
+    if (rc < 0)
+        return rc;
+    w->matched = rc;
+    return rc; /* 1 stops the walk */
+}
+
+/* Calls `fn` with every related id of the current resource. */
+static int each_related(list_run *run, scim_store_id_fn fn, void *ctx);
+
+/* The value an equality on the element's `value` names, if the node is one. */
+static const char *eq_value(const scim_filter *node)
+{
+    const char *v = NULL;
+    if (node->kind == SCIM_FILTER_VALUE_PATH)
+        return scim_filter_find_eq(node->left, "value", &v) == 1 ? v : NULL;
+    if (node->kind == SCIM_FILTER_COMPARE && node->op == SCIM_OP_EQ &&
+        json_typeof(node->value) == JSON_STRING &&
+        (!node->path.sub || strcasecmp(node->path.sub, "value") == 0))
+        return json_string_value(node->value);
+    return NULL;
+}
+
+static int resolve(void *ctx, const scim_filter *node)
+{
+    list_run *run = ctx;
+    resolve_walk w = {run, node, 0};
+    const char *v;
+    int rc;
+
+    if (!related_attr(run, node))
+        return 0;
+    if ((v = eq_value(node)) != NULL) {
+        rc = is_member(run, v);
+        return rc == 1 ? match_element(run, node, v) : rc;
+    }
+    rc = each_related(run, walk_related, &w);
+    return rc < 0 ? rc : w.matched;
+}
+
+/* ---- collecting matches ---- */
+
+static int append_page(list_run *run, json *res)
+{
+    if (json_array_append(run->page, res) != 0)
+        return STORE_NOMEM;
+    return 0;
+}
+
+static int keep_sorted(list_run *run, json *res)
+{
+    if (run->n_sorted == SORT_MAX_MATCHES) {
+        char detail[200];
+        json_free(res);
+        snprintf(detail, sizeof detail,
+                 "sortBy is limited to %d matching resources; narrow the filter or omit sortBy.",
+                 SORT_MAX_MATCHES);
+        return fail(run, 400, SCIM_ERR_TOO_MANY, detail);
+    }
+    if (run->n_sorted == run->cap_sorted) {
+        size_t cap = run->cap_sorted ? run->cap_sorted * 2 : 64;
+        json **p = realloc(run->sorted, cap * sizeof *p);
+        if (!p) {
+            json_free(res);
+            return STORE_NOMEM;
+        }
+        run->sorted = p;
+        run->cap_sorted = cap;
+    }
+    run->sorted[run->n_sorted++] = res;
+    return 0;
+}
+
+/* Takes `res` (owned): keeps it when it matches and falls on the page (or
+ * when sorting), frees it otherwise. */
+static int consider(list_run *run, const char *id, json *res)
+{
+    int rc = 1;
+
+    if (run->filter) {
+        run->current_id = id;
+        rc = scim_filter_match_ex(run->filter, res, run->schema, resolve, run);
+        if (rc < 0) {
+            json_free(res);
+            if (rc == -1)
+                return fail(run, 400, SCIM_ERR_INVALID_FILTER,
+                            "The filter cannot be evaluated on this resource's values.");
+            return rc;
+        }
+    }
+    if (rc == 0) {
+        json_free(res);
+        return 0;
+    }
+    run->total++;
+    if (run->q.sort_by)
+        return keep_sorted(run, res);
+    if (run->total >= (uint64_t)run->q.start &&
+        json_array_size(run->page) < (size_t)run->q.count)
+        return append_page(run, res);
+    json_free(res);
+    return 0;
+}
+
+static int visit_id(const char *id, void *arg)
+{
+    list_run *run = arg;
+    json *res = NULL;
+    int rc = run->k->users ? scim_store_user_load(run->t, run->account, id, &res)
+                           : scim_store_group_load(run->t, run->account, id, &res);
+    if (rc == STORE_NOTFOUND)
+        return 0; /* an index entry can outlive nothing, but be tolerant */
+    if (rc)
+        return rc;
+    return consider(run, id, res);
+}
+
+/* Without a filter or sort, only the page's resources are parsed. */
+static int visit_text(const char *id, const char *text, size_t len, void *arg)
+{
+    list_run *run = arg;
+    json *res;
+
+    if (!run->filter && !run->q.sort_by) {
+        run->total++;
+        if (run->total < (uint64_t)run->q.start ||
+            json_array_size(run->page) >= (size_t)run->q.count)
+            return 0;
+    }
+    res = json_parse(text, len, NULL, 0);
+    if (!res)
+        return STORE_IO;
+    if (!run->filter && !run->q.sort_by)
+        return append_page(run, res);
+    return consider(run, id, res);
+}
+
+static int each_related(list_run *run, scim_store_id_fn fn, void *ctx)
+{
+    if (run->k->users)
+        return scim_store_user_group_ids(run->t, run->account, run->current_id, fn, ctx);
+    return scim_store_group_member_ids(run->t, run->account, run->current_id, fn, ctx);
+}
+
+/* Picks the narrowest candidate set the filter allows, then evaluates the
+ * whole filter on each candidate. Falls back to a scan of the account. */
+static int collect(list_run *run)
+{
+    const scim_filter *f = run->filter;
+    const char *v;
+    char id[STORE_ID_LEN + 1];
+    int users = run->k->users;
+    int rc;
+
+    if (f && scim_filter_find_eq(f, "id", &v))
+        return strlen(v) == STORE_ID_LEN ? visit_id(v, run) : 0;
+    if (f && scim_filter_find_eq(f, users ? "userName" : "displayName", &v)) {
+        rc = users ? scim_store_user_by_name(run->t, run->account, v, id)
+                   : scim_store_group_by_name(run->t, run->account, v, id);
+        return rc == STORE_NOTFOUND ? 0 : rc ? rc : visit_id(id, run);
+    }
+    if (f && scim_filter_find_eq(f, "externalId", &v))
+        return scim_store_ids_by_extid(run->t, users, run->account, v, visit_id, run);
+    if (f && users &&
+        (scim_filter_find_eq(f, "emails.value", &v) || scim_filter_find_eq(f, "emails", &v)))
+        return scim_store_ids_by_email(run->t, run->account, v, visit_id, run);
+    if (f && !users &&
+        (scim_filter_find_eq(f, "members.value", &v) || scim_filter_find_eq(f, "members", &v)))
+        return strlen(v) == STORE_ID_LEN
+                   ? scim_store_user_group_ids(run->t, run->account, v, visit_id, run)
+                   : 0;
+    if (f && users &&
+        (scim_filter_find_eq(f, "groups.value", &v) || scim_filter_find_eq(f, "groups", &v)))
+        return strlen(v) == STORE_ID_LEN
+                   ? scim_store_group_member_ids(run->t, run->account, v, visit_id, run)
+                   : 0;
+    return scim_store_scan(run->t, users, run->account, visit_text, run);
+}
+
+/* ---- sorting ---- */
+
+/* The value sortBy names in `res`: the attribute, its sub-attribute, and
+ * for a multi-valued attribute the primary element or else the first. */
+static const json *sort_value(const list_run *run, const json *res)
+{
+    const json *v = res;
+    if (run->sort_schema && run->sort_schema != run->schema->core)
+        v = json_object_geti(v, run->sort_schema->id);
+    v = json_object_geti(v, run->sort_attr->name);
+    if (v && json_typeof(v) == JSON_ARRAY) {
+        const json *pick = json_array_get(v, 0);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            const json *p = json_object_geti(json_array_get(v, i), "primary");
+            if (p && json_bool_value(p))
+                pick = json_array_get(v, i);
+        }
+        v = pick;
+    }
+    if (v && run->sort_sub)
+        v = json_object_geti(v, run->sort_sub->name);
+    else if (v && json_typeof(v) == JSON_OBJECT)
+        v = json_object_geti(v, "value");
+    return v && json_typeof(v) != JSON_NULL ? v : NULL;
+}
+
+static int compare_values(const json *a, const json *b, int case_exact)
+{
+    if (json_typeof(a) == JSON_NUMBER && json_typeof(b) == JSON_NUMBER) {
+        double x = json_double_value(a), y = json_double_value(b);
+        return x < y ? -1 : x > y;
+    }
+    if (json_typeof(a) == JSON_BOOL && json_typeof(b) == JSON_BOOL)
+        return json_bool_value(a) - json_bool_value(b);
+    if (json_typeof(a) == JSON_STRING && json_typeof(b) == JSON_STRING)
+        return case_exact ? strcmp(json_string_value(a), json_string_value(b))
+                          : strcasecmp(json_string_value(a), json_string_value(b));
+    return (int)json_typeof(a) - (int)json_typeof(b);
+}
+
+static list_run *sorting_run; /* qsort has no context argument; the loop is single-threaded */
+
+/* Resources without a value sort last in either order; ties keep id order. */
+static int compare_resources(const void *pa, const void *pb)
+{
+    const list_run *run = sorting_run;
+    const json *a = *(json *const *)pa, *b = *(json *const *)pb;
+    const json *va = sort_value(run, a), *vb = sort_value(run, b);
+    const scim_attr *attr = run->sort_sub ? run->sort_sub : run->sort_attr;
+    int d;
+
+    if (!va || !vb)
+        d = va ? -1 : vb ? 1 : 0;
+    else
+        d = compare_values(va, vb, attr->case_exact) * (run->q.descending ? -1 : 1);
+    if (d == 0)
+        d = strcmp(json_get_string(a, "id"), json_get_string(b, "id"));
+    return d;
+}
+
+static int sort_page(list_run *run)
+{
+    sorting_run = run;
+    qsort(run->sorted, run->n_sorted, sizeof *run->sorted, compare_resources);
+    sorting_run = NULL;
+    for (size_t i = 0; i < run->n_sorted; i++) {
+        json *res = run->sorted[i];
+        run->sorted[i] = NULL;
+        if (i + 1 >= (size_t)run->q.start && json_array_size(run->page) < (size_t)run->q.count) {
+            if (append_page(run, res) != 0)
+                return STORE_NOMEM;
+        } else {
+            json_free(res);
+        }
+    }
+    return 0;
+}
+
+/* ---- request handling ---- */
+
+static void run_clear(list_run *run)
+{
+    scim_filter_free(run->filter);
+    json_free(run->page);
+    for (size_t i = 0; i < run->n_sorted; i++)
+        json_free(run->sorted[i]);
+    free(run->sorted);
+}
+
+static int prepare(list_run *run)
+{
+    char err[256];
+
+    if (run->q.filter && *run->q.filter) {
+        err[0] = '\0';
+        if (scim_filter_parse(run->q.filter, &run->filter, err, sizeof err) != 0 ||
+            scim_filter_check(run->filter, run->schema, err, sizeof err) != 0)
+            return fail(run, 400, SCIM_ERR_INVALID_FILTER, err);
+    }
+    if (run->q.sort_by && *run->q.sort_by) {
+        if (scim_schema_lookup(run->schema, run->q.sort_by, &run->sort_attr, &run->sort_sub,
+                               &run->sort_schema) != 0 ||
+            (run->sort_attr->type == SCIM_TYPE_COMPLEX && !run->sort_sub &&
+             !scim_schema_find_sub_attr(run->sort_attr, "value"))) {
+            snprintf(err, sizeof err, "sortBy \"%.100s\" is not a sortable attribute of %s.",
+                     run->q.sort_by, run->k->type);
+            return fail(run, 400, SCIM_ERR_INVALID_VALUE, err);
+        }
+        if (run->sort_attr->type == SCIM_TYPE_COMPLEX && !run->sort_sub)
+            run->sort_sub = scim_schema_find_sub_attr(run->sort_attr, "value");
+    } else {
+        run->q.sort_by = NULL;
+    }
+    run->page = json_array();
+    return run->page ? 0 : STORE_NOMEM;
+}
+
+static json *list_response(list_run *run)
+{
+    json *out = json_object(), *schemas = json_array();
+    size_t n = json_array_size(run->page);
+    int ok = out && schemas && json_array_append(schemas, json_string(SCIM_URN_LIST_RESPONSE)) == 0;
+
+    if (ok) {
+        ok = json_object_set(out, "schemas", schemas) == 0;
+        schemas = NULL;
+    }
+    ok = ok && json_object_set(out, "totalResults", json_int((int64_t)run->total)) == 0 &&
+         json_object_set(out, "startIndex", json_int(run->q.start)) == 0 &&
+         json_object_set(out, "itemsPerPage", json_int((int64_t)n)) == 0;
+    if (ok) {
+        ok = json_object_set(out, "Resources", run->page) == 0;
+        run->page = NULL;
+    }
+    json_free(schemas);
+    if (!ok) {
+        json_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static int render_page(list_run *run, const scim_projection *p)
+{
+    for (size_t i = 0; i < json_array_size(run->page); i++) {
+        int rc = scim_render(run->t, run->k, run->account, json_array_get(run->page, i), p);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void run_list(http_req *r, store_txn *t, const scim_caller *c, const scim_kind *k,
+                     const list_query *q)
+{
+    list_run run = {.r = r, .t = t, .k = k, .schema = k->schema(), .account = c->account, .q = *q};
+    scim_projection *p = NULL;
+    scim_error e = {0};
+    json *body = NULL;
+    int rc;
+
+    if (((q->attributes && *q->attributes) || (q->excluded && *q->excluded)) &&
+        scim_projection_parse(run.schema, q->attributes, q->excluded, &p, &e) != 0) {
+        scim_reply_error(r, &e);
+        return;
+    }
+    rc = prepare(&run);
+    if (rc == 0)
+        rc = collect(&run);
+    if (rc == 0 && run.q.sort_by)
+        rc = sort_page(&run);
+    if (rc == 0)
+        rc = render_page(&run, p);
+    if (rc == 0 && !(body = list_response(&run)))
+        rc = STORE_NOMEM;
+    if (run.failed)
+        scim_reply_error(r, &run.err);
+    else if (rc)
+        scim_reply_store_error(r, rc, "list");
+    else
+        scim_reply_json(r, 200, body);
+    json_free(body);
+    run_clear(&run);
+    scim_projection_free(p);
+}
+
+/* Parses an integer parameter; replies 400 and returns -1 when invalid. */
+static int parse_long(http_req *r, const char *name, const char *text, long *out)
+{
+    char *end;
+    long v;
+
+    if (!text || !*text)
+        return 0;
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (errno == ERANGE)
+        v = v < 0 ? -1 : 0x7fffffffL;
+    else if (*end || end == text) {
+        scim_reply_errorf(r, 400, SCIM_ERR_INVALID_VALUE, "%s \"%.40s\" is not an integer.",
+                          name, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Applies RFC 7644 section 3.4.2.4: startIndex below 1 means 1; count
+ * below 0 means 0; count is capped at the configured maximum. */
+static void clamp_paging(http_req *r, list_query *q)
+{
+    conf *c = r->app->conf;
+    long max = c->max_page_size > 0 ? c->max_page_size : 1000;
+
+    if (q->start < 1)
+        q->start = 1;
+    if (q->count < 0)
+        q->count = 0;
+    if (q->count > max)
+        q->count = max;
+}
+
+static int parse_sort_order(http_req *r, const char *order, list_query *q)
+{
+    if (!order || !*order || strcasecmp(order, "ascending") == 0)
+        return 0;
+    if (strcasecmp(order, "descending") == 0) {
+        q->descending = 1;
+        return 0;
+    }
+    scim_reply_errorf(r, 400, SCIM_ERR_INVALID_VALUE,
+                      "sortOrder \"%.40s\" is invalid; use ascending or descending.", order);
+    return -1;
+}
+
+static void handle_list(http_req *r, void *arg)
+{
+    const scim_kind *k = arg;
+    list_query q = {.start = 1, .count = r->app->conf->default_page_size};
+    scim_caller c;
+    store_txn *t;
+
+    if (scim_begin(r, &t, &c) != 0)
+        return;
+    q.filter = http_query(r, "filter");
+    q.sort_by = http_query(r, "sortBy");
+    q.attributes = http_query(r, "attributes");
+    q.excluded = http_query(r, "excludedAttributes");
+    if (parse_long(r, "startIndex", http_query(r, "startIndex"), &q.start) == 0 &&
+        parse_long(r, "count", http_query(r, "count"), &q.count) == 0 &&
+        parse_sort_order(r, http_query(r, "sortOrder"), &q) == 0) {
+        clamp_paging(r, &q);
+        run_list(r, t, &c, k, &q);
+    }
+    store_read_end(t);
+}
+
+/* Joins a SearchRequest's attribute list (an array of strings or one
+ * string) into the comma-separated form of the query parameter. */
+static int join_attributes(http_req *r, const json *v, const char *name, char **out)
+{
+    size_t len = 0;
+
+    *out = NULL;
+    if (!v || json_typeof(v) == JSON_NULL)
+        return 0;
+    if (json_typeof(v) == JSON_STRING) {
+        *out = strdup(json_string_value(v));
+        return *out ? 0 : -1;
+    }
+    for (size_t i = 0; json_typeof(v) == JSON_ARRAY && i < json_array_size(v); i++) {
+        const json *s = json_array_get(v, i);
+        if (json_typeof(s) != JSON_STRING)
+            break;
+        len += json_string_length(s) + 1;
+    }
+    if (json_typeof(v) != JSON_ARRAY) {
+        scim_reply_errorf(r, 400, SCIM_ERR_INVALID_VALUE, "%s must be an array of strings.", name);
+        return -1;
+    }
+    *out = calloc(1, len + 1);
+    for (size_t i = 0; *out && i < json_array_size(v); i++) {
+        const json *s = json_array_get(v, i);
+        if (json_typeof(s) != JSON_STRING) {
+            free(*out);
+            *out = NULL;
+            scim_reply_errorf(r, 400, SCIM_ERR_INVALID_VALUE, "%s must be an array of strings.",
+                              name);
+            return -1;
+        }
+        if (i)
+            strcat(*out, ",");
+        strcat(*out, json_string_value(s));
+    }
+    return 0;
+}
+
+static int search_number(http_req *r, const json *body, const char *name, long *out)
+{
+    const json *v = json_object_geti(body, name);
+    if (!v || json_typeof(v) == JSON_NULL)
+        return 0;
+    if (json_typeof(v) != JSON_NUMBER || !json_is_integer(v)) {
+        scim_reply_errorf(r, 400, SCIM_ERR_INVALID_VALUE, "%s must be an integer.", name);
+        return -1;
+    }
+    int64_t n = json_int_value(v);
+    *out = n < -1 ? -1 : n > 0x7fffffff ? 0x7fffffff : (long)n;
+    return 0;
+}
+
+/* POST /Users/.search and /Groups/.search (RFC 7644 section 3.4.3). */
+static void handle_search(http_req *r, void *arg)
+{
+    const scim_kind *k = arg;
+    list_query q = {.start = 1, .count = r->app->conf->default_page_size};
+    scim_caller c;
+    store_txn *t;
+    json *body = NULL;
+    char *attrs = NULL, *excluded = NULL;
+
+    if (scim_begin(r, &t, &c) != 0)
+        return;
+    if (scim_read_body(r, &body) != 0)
+        goto out;
+    q.filter = json_get_string(body, "filter");
+    q.sort_by = json_get_string(body, "sortBy");
+    if (search_number(r, body, "startIndex", &q.start) != 0 ||
+        search_number(r, body, "count", &q.count) != 0 ||
+        parse_sort_order(r, json_get_string(body, "sortOrder"), &q) != 0 ||
+        join_attributes(r, json_object_geti(body, "attributes"), "attributes", &attrs) != 0 ||
+        join_attributes(r, json_object_geti(body, "excludedAttributes"), "excludedAttributes",
+                        &excluded) != 0)
+        goto out;
+    q.attributes = attrs;
+    q.excluded = excluded;
+    clamp_paging(r, &q);
+    run_list(r, t, &c, k, &q);
+out:
+    store_read_end(t);
+    json_free(body);
+    free(attrs);
+    free(excluded);
+}
+
+int scim_list_routes(struct http_server *s, const scim_kind *k)
+{
+    char base[64], slash[64], search[64];
+
+    snprintf(base, sizeof base, "%s%s", SCIM_PREFIX, k->endpoint);
+    snprintf(slash, sizeof slash, "%s%s/", SCIM_PREFIX, k->endpoint);
+    snprintf(search, sizeof search, "%s%s/.search", SCIM_PREFIX, k->endpoint);
+    if (http_route(s, base, HTTP_GET, handle_list, (void *)k) != 0 ||
+        http_route(s, slash, HTTP_GET, handle_list, (void *)k) != 0 ||
+        http_route(s, search, HTTP_POST, handle_search, (void *)k) != 0)
+        return -1;
+    return 0;
+}

@@ -1,0 +1,311 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "log.h"
+#include "scim/patch.h"
+#include "scim/scim_const.h"
+#include "scim/scim_http.h"
+
+/* One write request in flight: the request is held until the store job's
+ * completion has replied. */
+typedef struct write_op {
+    http_req *r;
+    const scim_kind *kind;
+    scim_write w;
+    scim_patch *patch;
+    scim_projection *proj;
+    int status;   /* reply status on success: 200, 201 or 204 */
+    int location; /* 1 to send a Location header */
+} write_op;
+
+static void write_op_free(write_op *op)
+{
+    scim_write_clear(&op->w);
+    scim_patch_free(op->patch);
+    scim_projection_free(op->proj);
+    free(op);
+}
+
+static void reply_result(write_op *op)
+{
+    http_req *r = op->r;
+    json *res = op->w.result;
+    store_txn *t = NULL;
+    int rc;
+
+    scim_set_resource_headers(r, op->kind, res, op->location);
+    if (op->status == 204) {
+        http_reply(r, 204, NULL, NULL, 0);
+        return;
+    }
+    rc = store_read_begin(r->app->store, &t);
+    if (rc == 0) {
+        rc = scim_render(t, op->kind, op->w.account, res, op->proj);
+        store_read_end(t);
+    }
+    if (rc)
+        scim_reply_store_error(r, rc, "render");
+    else
+        scim_reply_json(r, op->status, res);
+}
+
+static void write_done(int rc, void *arg)
+{
+    write_op *op = arg;
+    http_req *r = op->r;
+
+    if (!http_req_alive(r))
+        ; /* the client left; the write stands or failed all the same */
+    else if (rc == SCIM_STORE_REJECTED)
+        scim_reply_error(r, &op->w.err);
+    else if (rc)
+        scim_reply_store_error(r, rc, op->kind->type);
+    else
+        reply_result(op);
+    http_req_release(r);
+    write_op_free(op);
+}
+
+static void submit(write_op *op, store_job_fn job)
+{
+    http_req *r = op->r;
+    http_req_hold(r);
+    int rc = store_submit(r->app->store, job, write_done, op);
+    if (rc) {
+        scim_reply_store_error(r, rc, op->kind->type);
+        http_req_release(r);
+        write_op_free(op);
+    }
+}
+
+static char *dup_header(http_req *r, const char *name)
+{
+    const char *v = http_header(r, name);
+    return v ? strdup(v) : NULL;
+}
+
+/* Builds the write for a request on one resource, after authentication.
+ * Replies and returns NULL on failure. */
+static write_op *write_op_new(http_req *r, const scim_kind *k, const scim_caller *c,
+                              const char *id)
+{
+    write_op *op = calloc(1, sizeof *op);
+
+    if (!op) {
+        scim_reply_errorf(r, 500, NULL, "Out of memory.");
+        return NULL;
+    }
+    op->r = r;
+    op->kind = k;
+    op->status = 200;
+    memcpy(op->w.account, c->account, sizeof op->w.account);
+    snprintf(op->w.actor, sizeof op->w.actor, "%s", c->actor);
+    if (id)
+        memcpy(op->w.id, id, STORE_ID_LEN + 1);
+    op->w.if_match = dup_header(r, "If-Match");
+    op->w.if_none_match = dup_header(r, "If-None-Match");
+    if (scim_request_projection(r, k, &op->proj) != 0) {
+        write_op_free(op);
+        return NULL;
+    }
+    return op;
+}
+
+/* Authenticates outside any long-lived transaction: writes only need the
+ * account. */
+static int authenticate(http_req *r, scim_caller *c)
+{
+    store_txn *t;
+    if (scim_begin(r, &t, c) != 0)
+        return -1;
+    store_read_end(t);
+    return 0;
+}
+
+/* The id path parameter, or NULL after a 404 when it cannot be an id. */
+static const char *id_param(http_req *r, const scim_kind *k)
+{
+    const char *id = r->nparams > 0 ? r->params[0] : NULL;
+    if (id && strlen(id) == STORE_ID_LEN)
+        return id;
+    scim_reply_errorf(r, 404, NULL, "%s %.100s not found.", k->type, id ? id : "");
+    return NULL;
+}
+
+static int normalize(http_req *r, const scim_kind *k, json *body, scim_normalize_mode mode)
+{
+    scim_error e = {0};
+    if (scim_resource_normalize(k->schema(), body, mode, &e) == 0)
+        return 0;
+    scim_reply_error(r, &e);
+    return -1;
+}
+
+static void handle_create(http_req *r, void *arg)
+{
+    const scim_kind *k = arg;
+    scim_caller c;
+    json *body = NULL;
+    write_op *op;
+
+    if (authenticate(r, &c) != 0 || scim_read_body(r, &body) != 0)
+        return;
+    if (normalize(r, k, body, SCIM_NORMALIZE_CREATE) != 0 || !(op = write_op_new(r, k, &c, NULL))) {
+        json_free(body);
+        return;
+    }
+    op->w.input = body;
+    op->status = 201;
+    op->location = 1;
+    submit(op, k->create);
+}
+
+static void handle_replace(http_req *r, void *arg)
+{
+    const scim_kind *k = arg;
+    scim_caller c;
+    json *body = NULL;
+    const char *id;
+    write_op *op;
+
+    if (authenticate(r, &c) != 0 || !(id = id_param(r, k)) || scim_read_body(r, &body) != 0)
+        return;
+    if (normalize(r, k, body, SCIM_NORMALIZE_REPLACE) != 0 || !(op = write_op_new(r, k, &c, id))) {
+        json_free(body);
+        return;
+    }
+    op->w.input = body;
+    op->w.replace_members = 1;
+    submit(op, k->replace);
+}
+
+/* A Group PATCH answers 204 unless the request names attributes to return,
+ * so that editing a large group never reads its member list back. A User
+ * PATCH answers 200 with the user. */
+static int patch_status(http_req *r, const scim_kind *k)
+{
+    const char *a = http_query(r, "attributes");
+    const char *x = http_query(r, "excludedAttributes");
+    if (k->users || (a && *a) || (x && *x))
+        return 200;
+    return 204;
+}
+
+static void handle_patch(http_req *r, void *arg)
+{
+    const scim_kind *k = arg;
+    scim_caller c;
+    scim_error e = {0};
+    json *body = NULL;
+    scim_patch *patch = NULL;
+    const char *id;
+    write_op *op;
+
+    if (authenticate(r, &c) != 0 || !(id = id_param(r, k)) || scim_read_body(r, &body) != 0)
+        return;
+    if (scim_patch_parse(body, &patch, &e) != 0) {
+        scim_reply_error(r, &e);
+        json_free(body);
+        return;
+    }
+    json_free(body);
+    if (!(op = write_op_new(r, k, &c, id))) {
+        scim_patch_free(patch);
+        return;
+    }
+    op->patch = patch;
+    op->w.patch = patch;
+    op->status = patch_status(r, k);
+    submit(op, k->patch);
+}
+
+static void handle_delete(http_req *r, void *arg)
+{
+    const scim_kind *k = arg;
+    scim_caller c;
+    const char *id;
+    write_op *op;
+
+    if (authenticate(r, &c) != 0 || !(id = id_param(r, k)) || !(op = write_op_new(r, k, &c, id)))
+        return;
+    op->status = 204;
+    submit(op, k->remove);
+}
+
+/* Replies 304 or 412 when the request's preconditions fail on a read. */
+static int read_preconditions(http_req *r, const json *res)
+{
+    const char *version = scim_store_version(res);
+    const char *im = http_header(r, "If-Match");
+    const char *inm = http_header(r, "If-None-Match");
+
+    if (!version)
+        version = "";
+    if (im && !scim_etag_matches(im, version)) {
+        scim_reply_errorf(r, 412, NULL, "If-Match does not match the current version %s",
+                          version);
+        return -1;
+    }
+    if (inm && scim_etag_matches(inm, version)) {
+        http_set_header(r, "ETag", version);
+        http_reply(r, 304, NULL, NULL, 0);
+        return -1;
+    }
+    return 0;
+}
+
+static void handle_get(http_req *r, void *arg)
+{
+    const scim_kind *k = arg;
+    scim_caller c;
+    store_txn *t;
+    scim_projection *p = NULL;
+    json *res = NULL;
+    const char *id;
+    int rc;
+
+    if (scim_begin(r, &t, &c) != 0)
+        return;
+    if (!(id = id_param(r, k)) || scim_request_projection(r, k, &p) != 0)
+        goto out;
+    rc = k->users ? scim_store_user_load(t, c.account, id, &res)
+                  : scim_store_group_load(t, c.account, id, &res);
+    if (rc == STORE_NOTFOUND) {
+        scim_reply_errorf(r, 404, NULL, "%s %s not found.", k->type, id);
+        goto out;
+    }
+    if (rc) {
+        scim_reply_store_error(r, rc, "read");
+        goto out;
+    }
+    if (read_preconditions(r, res) != 0)
+        goto out;
+    scim_set_resource_headers(r, k, res, 0);
+    if ((rc = scim_render(t, k, c.account, res, p)) != 0)
+        scim_reply_store_error(r, rc, "render");
+    else
+        scim_reply_json(r, 200, res);
+out:
+    store_read_end(t);
+    json_free(res);
+    scim_projection_free(p);
+}
+
+int scim_resource_routes(struct http_server *s, const scim_kind *k)
+{
+    char base[64], item[64];
+
+    snprintf(base, sizeof base, "%s%s", SCIM_PREFIX, k->endpoint);
+    snprintf(item, sizeof item, "%s%s/{}", SCIM_PREFIX, k->endpoint);
+    if (http_route(s, base, HTTP_POST, handle_create, (void *)k) != 0 ||
+        http_route(s, item, HTTP_GET, handle_get, (void *)k) != 0 ||
+        http_route(s, item, HTTP_PUT, handle_replace, (void *)k) != 0 ||
+        http_route(s, item, HTTP_PATCH, handle_patch, (void *)k) != 0 ||
+        http_route(s, item, HTTP_DELETE, handle_delete, (void *)k) != 0)
+        return -1;
+    return 0;
+}

@@ -1,0 +1,253 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+
+#include "app.h"
+#include "conf.h"
+#include "log.h"
+#include "routes.h"
+#include "scim/scim_const.h"
+#include "scim/scim_http.h"
+#include "scim_keys.h"
+
+static char *base_url;
+
+const char *scim_base_url(void)
+{
+    return base_url ? base_url : "";
+}
+
+void scim_reply_json(http_req *r, int status, const json *body)
+{
+    struct evbuffer *buf = evbuffer_new();
+    if (!buf || json_dump_evbuffer(body, buf) != 0) {
+        if (buf)
+            evbuffer_free(buf);
+        http_reply_text(r, 500, "Out of memory.");
+        return;
+    }
+    http_reply_buffer(r, status, SCIM_CONTENT_TYPE, buf);
+    evbuffer_free(buf);
+}
+
+void scim_reply_error(http_req *r, const scim_error *e)
+{
+    json *body = scim_error_json(e);
+    if (!body) {
+        http_reply_text(r, 500, "Out of memory.");
+        return;
+    }
+    scim_reply_json(r, e->status, body);
+    json_free(body);
+}
+
+void scim_reply_errorf(http_req *r, int status, const char *type, const char *fmt, ...)
+{
+    scim_error e = {.status = status, .scim_type = type};
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(e.detail, sizeof e.detail, fmt, ap);
+    va_end(ap);
+    scim_reply_error(r, &e);
+}
+
+void scim_reply_store_error(http_req *r, int rc, const char *what)
+{
+    log_event(LOG_ERROR, "scim store operation failed", "request_id", r->id, "operation", what,
+              "account", r->account_id, "error", store_strerror(rc), NULL);
+    if (rc == STORE_CLOSED || rc == STORE_FULL)
+        scim_reply_errorf(r, 503, NULL, "The store cannot accept writes now (%s).",
+                          store_strerror(rc));
+    else
+        scim_reply_errorf(r, 500, NULL, "The store failed: %s.", store_strerror(rc));
+}
+
+void scim_render_http_error(http_req *r, int status, const char *detail)
+{
+    scim_reply_errorf(r, status, NULL, "%s", detail);
+}
+
+/* Replies 401 with the bearer challenge of RFC 6750 section 3. */
+static void reply_unauthorized(http_req *r, int token_given, const char *detail)
+{
+    if (token_given)
+        http_set_header(r, "WWW-Authenticate", "Bearer realm=\"idgate\", error=\"invalid_token\"");
+    else
+        http_set_header(r, "WWW-Authenticate", "Bearer realm=\"idgate\"");
+    scim_reply_errorf(r, 401, NULL, "%s", detail);
+}
+
+int scim_authenticate(http_req *r, store_txn *t, scim_caller *out)
+{
+    const char *h = http_header(r, "Authorization");
+    const char *token;
+
+    if (!h || strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t')) {
+        reply_unauthorized(r, 0, "An Authorization header with a SCIM bearer key is required.");
+        return -1;
+    }
+    token = h + 7;
+    while (*token == ' ' || *token == '\t')
+        token++;
+    if (!*token || scim_key_authenticate(t, token, out->account, out->key_id) != 0) {
+        log_event(LOG_INFO, "scim key rejected", "request_id", r->id, "peer", http_peer(r), NULL);
+        reply_unauthorized(r, 1, "The bearer key is invalid or revoked.");
+        return -1;
+    }
+    snprintf(out->actor, sizeof out->actor, "scim:%s", out->key_id);
+    snprintf(r->account_id, sizeof r->account_id, "%s", out->account);
+    return 0;
+}
+
+int scim_begin(http_req *r, store_txn **t, scim_caller *out)
+{
+    int rc = store_read_begin(r->app->store, t);
+    if (rc) {
+        scim_reply_store_error(r, rc, "read");
+        return -1;
+    }
+    if (scim_authenticate(r, *t, out) != 0) {
+        store_read_end(*t);
+        *t = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when the media type (before any ';' parameters) is one SCIM accepts. */
+static int media_type_ok(const char *ct)
+{
+    static const char *const types[] = {SCIM_MEDIA_TYPE, SCIM_MEDIA_TYPE_JSON};
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        size_t n = strlen(types[i]);
+        if (strncasecmp(ct, types[i], n) != 0)
+            continue;
+        const char *rest = ct + n;
+        while (*rest == ' ' || *rest == '\t')
+            rest++;
+        if (*rest == '\0' || *rest == ';')
+            return 1;
+    }
+    return 0;
+}
+
+int scim_read_body(http_req *r, json **out)
+{
+    const char *ct = http_header(r, "Content-Type");
+    char err[200];
+
+    *out = NULL;
+    if (!ct || !media_type_ok(ct)) {
+        scim_reply_errorf(r, 415, NULL,
+                          "Content-Type \"%.100s\" is not supported; send application/scim+json "
+                          "or application/json.",
+                          ct ? ct : "");
+        return -1;
+    }
+    if (!r->body || r->body_len == 0) {
+        scim_reply_errorf(r, 400, SCIM_ERR_INVALID_SYNTAX, "The request body is empty.");
+        return -1;
+    }
+    err[0] = '\0';
+    *out = json_parse(r->body, r->body_len, err, sizeof err);
+    if (!*out) {
+        scim_reply_errorf(r, 400, SCIM_ERR_INVALID_SYNTAX, "The request body is not valid JSON: %s",
+                          err);
+        return -1;
+    }
+    if (json_typeof(*out) != JSON_OBJECT) {
+        json_free(*out);
+        *out = NULL;
+        scim_reply_errorf(r, 400, SCIM_ERR_INVALID_SYNTAX,
+                          "The request body must be a JSON object.");
+        return -1;
+    }
+    return 0;
+}
+
+int scim_request_projection(http_req *r, const scim_kind *k, scim_projection **out)
+{
+    const char *attrs = http_query(r, "attributes");
+    const char *excluded = http_query(r, "excludedAttributes");
+    scim_error e = {0};
+
+    *out = NULL;
+    if ((!attrs || !*attrs) && (!excluded || !*excluded))
+        return 0;
+    if (scim_projection_parse(k->schema(), attrs, excluded, out, &e) != 0) {
+        scim_reply_error(r, &e);
+        return -1;
+    }
+    return 0;
+}
+
+int scim_render(store_txn *t, const scim_kind *k, const char *account, json *res,
+                const scim_projection *p)
+{
+    char location[512];
+    const char *id = json_get_string(res, "id");
+    json *meta = json_object_get(res, "meta");
+    int rc;
+
+    snprintf(location, sizeof location, "%s%s/%s", scim_base_url(), k->endpoint, id ? id : "");
+    if (meta && json_object_set(meta, "location", json_string(location)) != 0)
+        return STORE_NOMEM;
+    if (t && (rc = k->decorate(t, account, res, p)) != 0)
+        return rc;
+    return scim_projection_apply(p, res) == 0 ? 0 : STORE_NOMEM;
+}
+
+void scim_set_resource_headers(http_req *r, const scim_kind *k, const json *res, int location)
+{
+    const char *version = scim_store_version(res);
+    const char *id = json_get_string(res, "id");
+
+    if (version)
+        http_set_header(r, "ETag", version);
+    if (location && id) {
+        char url[512];
+        snprintf(url, sizeof url, "%s%s/%s", scim_base_url(), k->endpoint, id);
+        http_set_header(r, "Location", url);
+    }
+}
+
+/* Joins the configured base URL and the SCIM prefix once at start-up. */
+static int set_base_url(const char *configured)
+{
+    const char *b = configured ? configured : "";
+    size_t n = strlen(b);
+    while (n > 0 && b[n - 1] == '/')
+        n--;
+    free(base_url);
+    base_url = malloc(n + sizeof SCIM_PREFIX);
+    if (!base_url)
+        return -1;
+    memcpy(base_url, b, n);
+    memcpy(base_url + n, SCIM_PREFIX, sizeof SCIM_PREFIX);
+    return 0;
+}
+
+int scim_routes(struct app *a)
+{
+    conf *c = a->conf;
+
+    if (set_base_url(c->base_url) != 0 ||
+        http_set_error_renderer(a->http, SCIM_PREFIX, scim_render_http_error) != 0 ||
+        scim_resource_routes(a->http, &scim_kind_user) != 0 ||
+        scim_resource_routes(a->http, &scim_kind_group) != 0 ||
+        scim_list_routes(a->http, &scim_kind_user) != 0 ||
+        scim_list_routes(a->http, &scim_kind_group) != 0 ||
+        scim_discovery_routes(a->http, base_url, c->max_page_size) != 0) {
+        log_msgf(LOG_ERROR, "scim: registering the /scim/v2 routes failed");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,1178 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "events.h"
+#include "scim/patch.h"
+#include "scim/scim_const.h"
+#include "scim/scim_store.h"
+
+/* A key under construction. Every key built here starts with the account
+ * id; a value that would push it past the store's limit is rejected before
+ * any write. */
+typedef struct key {
+    char buf[512];
+    size_t len;
+    int overflow;
+} key;
+
+/* Membership changes of one group inside a write job. */
+typedef struct member_ops {
+    store_txn *txn;
+    const char *account;
+    const char *group_id;
+    const char *actor;
+    unsigned long changed;
+    int store_rc;
+} member_ops;
+
+/* A growable list of 36-character ids, each NUL-terminated. */
+typedef struct id_list {
+    char (*ids)[STORE_ID_LEN + 1];
+    size_t n;
+    size_t cap;
+} id_list;
+
+static void key_init(key *k, const char *account)
+{
+    memcpy(k->buf, account, STORE_ID_LEN);
+    k->len = STORE_ID_LEN;
+    k->overflow = 0;
+}
+
+static void key_add(key *k, const void *p, size_t n)
+{
+    if (k->len + n >= sizeof k->buf) {
+        k->overflow = 1;
+        return;
+    }
+    memcpy(k->buf + k->len, p, n);
+    k->len += n;
+}
+
+/* SCIM compares userName, displayName and email values without regard to
+ * case. NOTE: only ASCII letters are folded, so "Ä" and "ä" are different
+ * index keys. */
+static void key_add_lower(key *k, const char *s)
+{
+    size_t n = strlen(s);
+    if (k->len + n >= sizeof k->buf) {
+        k->overflow = 1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        k->buf[k->len + i] = (char)tolower((unsigned char)s[i]);
+    k->len += n;
+}
+
+static void key_add_byte(key *k, char c)
+{
+    key_add(k, &c, 1);
+}
+
+static void key_add_str(key *k, const char *s)
+{
+    key_add(k, s, strlen(s));
+}
+
+static int id_valid(const char *id)
+{
+    if (!id || strlen(id) != STORE_ID_LEN)
+        return 0;
+    for (size_t i = 0; i < STORE_ID_LEN; i++) {
+        char c = id[i];
+        int dash = (i == 8 || i == 13 || i == 18 || i == 23);
+        if (dash ? c != '-' : !isxdigit((unsigned char)c) || isupper((unsigned char)c))
+            return 0;
+    }
+    return 1;
+}
+
+static int id_list_add(id_list *l, const char *id)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        void *p = realloc(l->ids, cap * sizeof *l->ids);
+        if (!p)
+            return STORE_NOMEM;
+        l->ids = p;
+        l->cap = cap;
+    }
+    memcpy(l->ids[l->n], id, STORE_ID_LEN);
+    l->ids[l->n][STORE_ID_LEN] = '\0';
+    l->n++;
+    return 0;
+}
+
+static void id_list_free(id_list *l)
+{
+    free(l->ids);
+    memset(l, 0, sizeof *l);
+}
+
+static int cmp_ids(const void *a, const void *b)
+{
+    return memcmp(a, b, STORE_ID_LEN);
+}
+
+/* Sorts and removes duplicates. */
+static void id_list_sort_unique(id_list *l)
+{
+    if (l->n < 2)
+        return;
+    qsort(l->ids, l->n, sizeof *l->ids, cmp_ids);
+    size_t out = 1;
+    for (size_t i = 1; i < l->n; i++) {
+        if (memcmp(l->ids[i], l->ids[out - 1], STORE_ID_LEN) != 0)
+            memcpy(l->ids[out++], l->ids[i], sizeof *l->ids);
+    }
+    l->n = out;
+}
+
+static int reject(scim_write *w, int status, const char *type, const char *fmt, const char *arg)
+{
+    w->err.status = status;
+    w->err.scim_type = type;
+    snprintf(w->err.detail, sizeof w->err.detail, fmt, arg ? arg : "");
+    return SCIM_STORE_REJECTED;
+}
+
+void scim_write_clear(scim_write *w)
+{
+    json_free(w->input);
+    json_free(w->result);
+    free(w->if_match);
+    free(w->if_none_match);
+    memset(w, 0, sizeof *w);
+}
+
+void scim_store_now(char out[32])
+{
+    struct timespec ts;
+    struct tm tm;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+/* Skips optional whitespace and commas; returns the start of the next entity
+ * tag and its length through `len`, or NULL at the end. */
+static const char *next_etag(const char *p, size_t *len)
+{
+    while (*p == ' ' || *p == '\t' || *p == ',')
+        p++;
+    if (!*p)
+        return NULL;
+    const char *start = p;
+    if (p[0] == 'W' && p[1] == '/')
+        p += 2;
+    if (*p == '"') {
+        const char *end = strchr(p + 1, '"');
+        p = end ? end + 1 : p + strlen(p);
+    } else {
+        while (*p && *p != ',' && *p != ' ' && *p != '\t')
+            p++;
+    }
+    *len = (size_t)(p - start);
+    return start;
+}
+
+/* Entity tags compare weakly: W/"3" and "3" are the same version. */
+static void strip_weak(const char **p, size_t *n)
+{
+    if (*n >= 2 && (*p)[0] == 'W' && (*p)[1] == '/') {
+        *p += 2;
+        *n -= 2;
+    }
+}
+
+int scim_etag_matches(const char *header, const char *version)
+{
+    const char *v = version;
+    size_t vlen = strlen(version);
+    const char *tag;
+    size_t len;
+
+    strip_weak(&v, &vlen);
+    while ((tag = next_etag(header, &len)) != NULL) {
+        header = tag + len;
+        if (len == 1 && tag[0] == '*')
+            return 1;
+        strip_weak(&tag, &len);
+        if (len == vlen && memcmp(tag, v, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int load_json(store_txn *t, enum store_table tab, const key *k, json **out)
+{
+    store_val v;
+    int rc = store_get(t, tab, k->buf, k->len, &v);
+    if (rc)
+        return rc;
+    *out = json_parse(v.data, v.len, NULL, 0);
+    return *out ? 0 : STORE_IO;
+}
+
+static int load_resource(store_txn *t, enum store_table tab, const char *account, const char *id,
+                         json **out)
+{
+    key k;
+
+    *out = NULL;
+    if (!id_valid(id))
+        return STORE_NOTFOUND;
+    key_init(&k, account);
+    key_add(&k, id, STORE_ID_LEN);
+    return load_json(t, tab, &k, out);
+}
+
+int scim_store_user_load(store_txn *t, const char *account, const char *id, json **out)
+{
+    return load_resource(t, T_USERS, account, id, out);
+}
+
+int scim_store_group_load(store_txn *t, const char *account, const char *id, json **out)
+{
+    return load_resource(t, T_GROUPS, account, id, out);
+}
+
+static int put_resource(store_txn *t, enum store_table tab, const char *account, const char *id,
+                        const json *res)
+{
+    key k;
+    size_t len;
+    char *text = json_dump(res, &len);
+    if (!text)
+        return STORE_NOMEM;
+    key_init(&k, account);
+    key_add(&k, id, STORE_ID_LEN);
+    int rc = store_put(t, tab, k.buf, k.len, text, len, 0);
+    free(text);
+    return rc;
+}
+
+static int del_resource(store_txn *t, enum store_table tab, const char *account, const char *id)
+{
+    key k;
+    key_init(&k, account);
+    key_add(&k, id, STORE_ID_LEN);
+    return store_del(t, tab, k.buf, k.len);
+}
+
+/* Version numbers count modifications; meta.version carries W/"<n>". */
+static long version_number(const json *res)
+{
+    json *meta = json_object_get(res, "meta");
+    const char *v = json_get_string(meta, "version");
+    if (!v)
+        return 0;
+    while (*v && !isdigit((unsigned char)*v))
+        v++;
+    return strtol(v, NULL, 10);
+}
+
+const char *scim_store_version(const json *res)
+{
+    return json_get_string(json_object_get(res, "meta"), "version");
+}
+
+/* Attributes the store never keeps inline: computed, read-only or held in
+ * their own records. */
+static int skipped_attr(const char *name)
+{
+    static const char *const names[] = {"schemas", "id", "meta", "groups", "members", "password"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcasecmp(name, names[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Builds the stored form of `input`: schemas, id, the attributes, then meta
+ * with created kept from `before` (NULL on create) and the version one past
+ * it. */
+static json *build_stored(const json *input, const char *id, const char *core_urn,
+                          const char *resource_type, const json *before)
+{
+    char now[32], version[32];
+    json *out = json_object();
+    json *meta = json_object();
+    json *schemas = json_object_geti(input, "schemas");
+    const char *created = before ? json_get_string(json_object_get(before, "meta"), "created") : NULL;
+    int ok = out && meta;
+
+    scim_store_now(now);
+    snprintf(version, sizeof version, "W/\"%ld\"", before ? version_number(before) + 1 : 1);
+    if (ok && schemas && json_typeof(schemas) == JSON_ARRAY && json_array_size(schemas) > 0) {
+        ok = json_object_set(out, "schemas", json_copy(schemas)) == 0;
+    } else if (ok) {
+        json *arr = json_array();
+        ok = arr && json_array_append(arr, json_string(core_urn)) == 0 &&
+             json_object_set(out, "schemas", arr) == 0;
+    }
+    ok = ok && json_object_set(out, "id", json_string(id)) == 0;
+    for (size_t i = 0; ok && i < json_object_size(input); i++) {
+        const char *name = json_object_key_at(input, i);
+        if (!skipped_attr(name))
+            ok = json_object_set(out, name, json_copy(json_object_value_at(input, i))) == 0;
+    }
+    ok = ok && json_object_set(meta, "resourceType", json_string(resource_type)) == 0 &&
+         json_object_set(meta, "created", json_string(created ? created : now)) == 0 &&
+         json_object_set(meta, "lastModified", json_string(now)) == 0 &&
+         json_object_set(meta, "version", json_string(version)) == 0;
+    if (ok) {
+        ok = json_object_set(out, "meta", meta) == 0;
+        meta = NULL;
+    }
+    json_free(meta);
+    if (!ok) {
+        json_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* True when the resources differ in anything but meta. */
+static int attrs_changed(const json *a, const json *b)
+{
+    json *ca = json_copy(a), *cb = json_copy(b);
+    int changed = 1;
+    if (ca && cb) {
+        json_object_remove(ca, "meta");
+        json_object_remove(cb, "meta");
+        changed = !json_equal(ca, cb);
+    }
+    json_free(ca);
+    json_free(cb);
+    return changed;
+}
+
+static int check_length(scim_write *w, const char *attr, const char *value)
+{
+    char detail[64];
+    if (!value || strlen(value) <= SCIM_STORE_MAX_KEY_VALUE)
+        return 0;
+    snprintf(detail, sizeof detail, "%s is longer than %d bytes", attr, SCIM_STORE_MAX_KEY_VALUE);
+    return reject(w, 400, SCIM_ERR_INVALID_VALUE, "%s", detail);
+}
+
+/* Checks If-Match and If-None-Match against the stored version inside the
+ * job, so that the check and the write see the same state. */
+static int check_preconditions(scim_write *w, const json *before)
+{
+    const char *version = scim_store_version(before);
+    if (!version)
+        version = "";
+    if (w->if_match && !scim_etag_matches(w->if_match, version))
+        return reject(w, 412, NULL, "If-Match does not match the current version %s", version);
+    if (w->if_none_match && scim_etag_matches(w->if_none_match, version))
+        return reject(w, 412, NULL, "If-None-Match matches the current version %s", version);
+    return 0;
+}
+
+/* Claims `name` in a unique name index for `id`. Returns 0, STORE_EXISTS
+ * when another resource holds it, or a STORE_* error. */
+static int name_claim(store_txn *t, enum store_table tab, const char *account, const char *name,
+                      const char *id)
+{
+    key k;
+    key_init(&k, account);
+    key_add_lower(&k, name);
+    if (k.overflow)
+        return STORE_INVALID;
+    return store_put(t, tab, k.buf, k.len, id, STORE_ID_LEN, STORE_NOOVERWRITE);
+}
+
+static int name_release(store_txn *t, enum store_table tab, const char *account, const char *name)
+{
+    key k;
+    key_init(&k, account);
+    key_add_lower(&k, name);
+    int rc = store_del(t, tab, k.buf, k.len);
+    return rc == STORE_NOTFOUND ? 0 : rc;
+}
+
+/* Moves the unique name index entry from the name in `before` to the one in
+ * `after` when they differ other than in case. */
+static int name_update(store_txn *t, scim_write *w, enum store_table tab, const char *attr,
+                       const json *before, const json *after)
+{
+    const char *old = before ? json_get_string(before, attr) : NULL;
+    const char *new = json_get_string(after, attr);
+    int rc;
+
+    if (!new || !*new)
+        return reject(w, 400, SCIM_ERR_INVALID_VALUE, "%s is required", attr);
+    if ((rc = check_length(w, attr, new)) != 0)
+        return rc;
+    if (old && strcasecmp(old, new) == 0)
+        return 0;
+    rc = name_claim(t, tab, w->account, new, w->id);
+    if (rc == STORE_EXISTS) {
+        char detail[SCIM_STORE_MAX_KEY_VALUE + 64];
+        snprintf(detail, sizeof detail, "%s \"%s\" is already taken", attr, new);
+        return reject(w, 409, SCIM_ERR_UNIQUENESS, "%s", detail);
+    }
+    if (rc)
+        return rc;
+    return old ? name_release(t, tab, w->account, old) : 0;
+}
+
+/* Writes (put = 1) or deletes the key ACC + value + \0 + id. */
+static int index_entry(store_txn *t, enum store_table tab, const char *account, const char *value,
+                       int lower, const char *id, int put)
+{
+    key k;
+    key_init(&k, account);
+    if (lower)
+        key_add_lower(&k, value);
+    else
+        key_add_str(&k, value);
+    key_add_byte(&k, '\0');
+    key_add(&k, id, STORE_ID_LEN);
+    if (k.overflow)
+        return STORE_INVALID;
+    if (put)
+        return store_put(t, tab, k.buf, k.len, "", 0, 0);
+    int rc = store_del(t, tab, k.buf, k.len);
+    return rc == STORE_NOTFOUND ? 0 : rc;
+}
+
+/* Adds (put = 1) or removes the externalId and email index entries of one
+ * stored resource. */
+static int index_resource(store_txn *t, int users, const char *account, const char *id,
+                          const json *res, int put)
+{
+    const char *ext = json_get_string(res, "externalId");
+    int rc = 0;
+
+    if (ext && *ext)
+        rc = index_entry(t, users ? T_USER_EXTIDS : T_GROUP_EXTIDS, account, ext, 0, id, put);
+    json *emails = users ? json_object_geti(res, "emails") : NULL;
+    for (size_t i = 0; rc == 0 && i < json_array_size(emails); i++) {
+        const char *v = json_get_string(json_array_get(emails, i), "value");
+        if (v && *v)
+            rc = index_entry(t, T_USER_EMAILS, account, v, 1, id, put);
+    }
+    return rc;
+}
+
+static int check_index_lengths(scim_write *w, int users, const json *res)
+{
+    int rc = check_length(w, "externalId", json_get_string(res, "externalId"));
+    json *emails = users ? json_object_geti(res, "emails") : NULL;
+    for (size_t i = 0; rc == 0 && i < json_array_size(emails); i++)
+        rc = check_length(w, "emails.value", json_get_string(json_array_get(emails, i), "value"));
+    return rc;
+}
+
+/* Stores `after` in place of `before` (NULL on create) with every index
+ * and the change event, all in the job's transaction. */
+static int write_resource(store_txn *t, scim_write *w, int users, const json *before,
+                          const json *after)
+{
+    enum store_table tab = users ? T_USERS : T_GROUPS;
+    enum store_table names = users ? T_USER_NAMES : T_GROUP_NAMES;
+    const char *name_attr = users ? "userName" : "displayName";
+    int rc;
+
+    if ((rc = name_update(t, w, names, name_attr, before, after)) != 0)
+        return rc;
+    if ((rc = check_index_lengths(w, users, after)) != 0)
+        return rc;
+    if (before && (rc = index_resource(t, users, w->account, w->id, before, 0)) != 0)
+        return rc;
+    if ((rc = index_resource(t, users, w->account, w->id, after, 1)) != 0)
+        return rc;
+    if ((rc = put_resource(t, tab, w->account, w->id, after)) != 0)
+        return rc;
+    if (before && !attrs_changed(before, after))
+        return 0; /* only the version moved, for a membership change */
+    if (users)
+        return events_user_changed(t, w->actor, w->account, w->id, before, after);
+    return events_group_changed(t, w->actor, w->account, w->id, before, after);
+}
+
+/* Removes a stored resource, its name and index entries. */
+static int erase_resource(store_txn *t, scim_write *w, int users, const json *before)
+{
+    const char *name = json_get_string(before, users ? "userName" : "displayName");
+    int rc = 0;
+
+    if (name)
+        rc = name_release(t, users ? T_USER_NAMES : T_GROUP_NAMES, w->account, name);
+    if (rc == 0)
+        rc = index_resource(t, users, w->account, w->id, before, 0);
+    if (rc == 0)
+        rc = del_resource(t, users ? T_USERS : T_GROUPS, w->account, w->id);
+    return rc;
+}
+
+static int load_for_write(store_txn *t, scim_write *w, int users, json **before)
+{
+    int rc = load_resource(t, users ? T_USERS : T_GROUPS, w->account, w->id, before);
+    if (rc == STORE_NOTFOUND)
+        return reject(w, 404, NULL, users ? "User %s not found" : "Group %s not found", w->id);
+    if (rc)
+        return rc;
+    rc = check_preconditions(w, *before);
+    if (rc) {
+        json_free(*before);
+        *before = NULL;
+    }
+    return rc;
+}
+
+/* ---- memberships ---- */
+
+static void member_key(key *k, const char *account, const char *a, const char *b)
+{
+    key_init(k, account);
+    key_add(k, a, STORE_ID_LEN);
+    key_add(k, b, STORE_ID_LEN);
+}
+
+static void counter_key(key *k, const char *account, const char *group_id)
+{
+    key_init(k, account);
+    key_add_str(k, "members:");
+    key_add(k, group_id, STORE_ID_LEN);
+}
+
+static int user_exists(store_txn *t, const char *account, const char *id)
+{
+    key k;
+    store_val v;
+    if (!id_valid(id))
+        return STORE_NOTFOUND;
+    key_init(&k, account);
+    key_add(&k, id, STORE_ID_LEN);
+    return store_get(t, T_USERS, k.buf, k.len, &v);
+}
+
+static int member_add(member_ops *ops, const char *user_id, scim_error *err)
+{
+    key k, c;
+    int rc = user_exists(ops->txn, ops->account, user_id);
+
+    if (rc == STORE_NOTFOUND) {
+        err->status = 400;
+        err->scim_type = SCIM_ERR_INVALID_VALUE;
+        snprintf(err->detail, sizeof err->detail,
+                 "members: \"%.80s\" is not the id of a user of this account", user_id);
+        return SCIM_STORE_REJECTED;
+    }
+    if (rc)
+        return ops->store_rc = rc;
+    member_key(&k, ops->account, ops->group_id, user_id);
+    rc = store_put(ops->txn, T_MEMBERS, k.buf, k.len, "", 0, STORE_NOOVERWRITE);
+    if (rc == STORE_EXISTS)
+        return 0;
+    if (rc)
+        return ops->store_rc = rc;
+    member_key(&k, ops->account, user_id, ops->group_id);
+    counter_key(&c, ops->account, ops->group_id);
+    if ((rc = store_put(ops->txn, T_MEMBER_OF, k.buf, k.len, "", 0, 0)) != 0 ||
+        (rc = store_counter_add(ops->txn, c.buf, c.len, 1, NULL)) != 0 ||
+        (rc = events_membership_changed(ops->txn, ops->actor, ops->account, ops->group_id,
+                                        user_id, 1)) != 0)
+        return ops->store_rc = rc;
+    ops->changed++;
+    return 0;
+}
+
+static int member_remove(member_ops *ops, const char *user_id)
+{
+    key k, c;
+    int rc;
+
+    if (!id_valid(user_id))
+        return 0;
+    member_key(&k, ops->account, ops->group_id, user_id);
+    rc = store_del(ops->txn, T_MEMBERS, k.buf, k.len);
+    if (rc == STORE_NOTFOUND)
+        return 0;
+    if (rc)
+        return ops->store_rc = rc;
+    member_key(&k, ops->account, user_id, ops->group_id);
+    counter_key(&c, ops->account, ops->group_id);
+    rc = store_del(ops->txn, T_MEMBER_OF, k.buf, k.len);
+    if (rc && rc != STORE_NOTFOUND)
+        return ops->store_rc = rc;
+    if ((rc = store_counter_add(ops->txn, c.buf, c.len, -1, NULL)) != 0 ||
+        (rc = events_membership_changed(ops->txn, ops->actor, ops->account, ops->group_id,
+                                        user_id, 0)) != 0)
+        return ops->store_rc = rc;
+    ops->changed++;
+    return 0;
+}
+
+static int walk_second_ids(store_txn *t, enum store_table tab, const char *account,
+                           const char *first, scim_store_id_fn fn, void *ctx);
+
+static int collect_one(const char *id, void *ctx)
+{
+    return id_list_add(ctx, id);
+}
+
+/* Collects the second id of every key ACC + `first` + id in `tab`, so that
+ * the records can be changed after the cursor is closed. */
+static int collect_ids(store_txn *t, enum store_table tab, const char *account, const char *first,
+                       id_list *out)
+{
+    return walk_second_ids(t, tab, account, first, collect_one, out);
+}
+
+static int members_remove_all(member_ops *ops)
+{
+    id_list ids = {0};
+    int rc = collect_ids(ops->txn, T_MEMBERS, ops->account, ops->group_id, &ids);
+    for (size_t i = 0; rc == 0 && i < ids.n; i++)
+        rc = member_remove(ops, ids.ids[i]);
+    id_list_free(&ids);
+    return rc;
+}
+
+/* Reads the member ids of a members value: each element an object with a
+ * string `value` and, when given, type "User". */
+static int member_values(const json *values, id_list *out, scim_error *err)
+{
+    for (size_t i = 0; i < json_array_size(values); i++) {
+        const json *m = json_array_get(values, i);
+        const char *id = json_get_string(m, "value");
+        const char *type = json_get_string(m, "type");
+        int rc;
+
+        err->status = 400;
+        err->scim_type = SCIM_ERR_INVALID_VALUE;
+        if (!id) {
+            snprintf(err->detail, sizeof err->detail, "members[%zu] has no string \"value\"", i);
+            return SCIM_STORE_REJECTED;
+        }
+        if (type && strcasecmp(type, "User") != 0) {
+            snprintf(err->detail, sizeof err->detail,
+                     "members: \"%.80s\" has type \"%.40s\", but only users can be members", id,
+                     type);
+            return SCIM_STORE_REJECTED;
+        }
+        if (!id_valid(id)) {
+            snprintf(err->detail, sizeof err->detail,
+                     "members: \"%.80s\" is not the id of a user of this account", id);
+            return SCIM_STORE_REJECTED;
+        }
+        if ((rc = id_list_add(out, id)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int members_add_values(member_ops *ops, const json *values, scim_error *err)
+{
+    id_list ids = {0};
+    int rc = member_values(values, &ids, err);
+    for (size_t i = 0; rc == 0 && i < ids.n; i++)
+        rc = member_add(ops, ids.ids[i], err);
+    id_list_free(&ids);
+    return rc;
+}
+
+/* Sets the membership to exactly `values`, touching only the memberships
+ * that change: both lists are sorted and walked together. */
+static int members_replace(member_ops *ops, const json *values, scim_error *err)
+{
+    id_list want = {0}, have = {0};
+    size_t i = 0, j = 0;
+    int rc = member_values(values, &want, err);
+
+    if (rc == 0)
+        rc = collect_ids(ops->txn, T_MEMBERS, ops->account, ops->group_id, &have);
+    id_list_sort_unique(&want);
+    while (rc == 0 && (i < want.n || j < have.n)) {
+        int d = i == want.n ? 1 : j == have.n ? -1 : memcmp(want.ids[i], have.ids[j], STORE_ID_LEN);
+        if (d < 0)
+            rc = member_add(ops, want.ids[i++], err);
+        else if (d > 0)
+            rc = member_remove(ops, have.ids[j++]);
+        else
+            i++, j++;
+    }
+    id_list_free(&want);
+    id_list_free(&have);
+    return rc;
+}
+
+/* PATCH hooks: the applier hands over every operation on `members`. */
+static int hook_add(void *ctx, const json *values, scim_error *err)
+{
+    return members_add_values(ctx, values, err);
+}
+
+static int remove_if_match(member_ops *ops, const scim_filter *filter, const char *id)
+{
+    json *elem = json_object();
+    int rc = STORE_NOMEM;
+
+    if (elem && json_object_set(elem, "value", json_string(id)) == 0 &&
+        json_object_set(elem, "type", json_string("User")) == 0) {
+        rc = scim_filter_match(filter, elem, NULL);
+        rc = rc == 1 ? member_remove(ops, id) : rc == 0 ? 0 : STORE_INVALID;
+    }
+    json_free(elem);
+    return rc;
+}
+
+/* Removes the members a `members[...]` filter selects. The usual
+ * `value eq "<id>"` costs one point lookup; any other filter is evaluated
+ * on every member. */
+static int members_remove_filter(member_ops *ops, const scim_filter *filter)
+{
+    const char *id;
+    id_list ids = {0};
+    int rc;
+
+    if (scim_filter_find_eq(filter, "value", &id) == 1)
+        return id_valid(id) ? remove_if_match(ops, filter, id) : 0;
+    rc = collect_ids(ops->txn, T_MEMBERS, ops->account, ops->group_id, &ids);
+    for (size_t i = 0; rc == 0 && i < ids.n; i++)
+        rc = remove_if_match(ops, filter, ids.ids[i]);
+    id_list_free(&ids);
+    return rc;
+}
+
+static int hook_remove(void *ctx, const json *values, const scim_filter *filter, scim_error *err)
+{
+    member_ops *ops = ctx;
+    if (filter)
+        return members_remove_filter(ops, filter);
+    if (!values)
+        return members_remove_all(ops);
+
+    id_list ids = {0};
+    int rc = member_values(values, &ids, err);
+    for (size_t i = 0; rc == 0 && i < ids.n; i++)
+        rc = member_remove(ops, ids.ids[i]);
+    id_list_free(&ids);
+    return rc;
+}
+
+static int hook_replace(void *ctx, const json *values, scim_error *err)
+{
+    return members_replace(ctx, values, err);
+}
+
+/* ---- user jobs ---- */
+
+int scim_store_user_create(store_txn *t, void *arg)
+{
+    scim_write *w = arg;
+    int rc;
+
+    if (crypto_uuid7(w->id) != 0)
+        return STORE_IO;
+    w->result = build_stored(w->input, w->id, SCIM_URN_USER, "User", NULL);
+    if (!w->result)
+        return STORE_NOMEM;
+    rc = write_resource(t, w, 1, NULL, w->result);
+    if (rc) {
+        json_free(w->result);
+        w->result = NULL;
+    }
+    return rc;
+}
+
+int scim_store_user_replace(store_txn *t, void *arg)
+{
+    scim_write *w = arg;
+    json *before = NULL;
+    int rc = load_for_write(t, w, 1, &before);
+
+    if (rc)
+        return rc;
+    w->result = build_stored(w->input, w->id, SCIM_URN_USER, "User", before);
+    rc = w->result ? write_resource(t, w, 1, before, w->result) : STORE_NOMEM;
+    json_free(before);
+    return rc;
+}
+
+/* Applies the PATCH to the latest stored state. A PATCH that changes
+ * nothing writes nothing and keeps the version. */
+static int patch_job(store_txn *t, scim_write *w, int users)
+{
+    const scim_schema_resource *schema = users ? scim_schema_user() : scim_schema_group();
+    member_ops ops = {t, w->account, w->id, w->actor, 0, 0};
+    scim_patch_hooks hooks = {&ops, hook_add, hook_remove, hook_replace};
+    json *before = NULL, *patched = NULL;
+    int rc = load_for_write(t, w, users, &before);
+
+    if (rc)
+        return rc;
+    if (scim_patch_apply(w->patch, schema, before, users ? NULL : &hooks, &patched, &w->err)) {
+        rc = ops.store_rc ? ops.store_rc : SCIM_STORE_REJECTED;
+    } else if (!attrs_changed(before, patched) && ops.changed == 0) {
+        w->result = before;
+        before = NULL;
+    } else {
+        const char *urn = users ? SCIM_URN_USER : SCIM_URN_GROUP;
+        w->result = build_stored(patched, w->id, urn, users ? "User" : "Group", before);
+        rc = w->result ? write_resource(t, w, users, before, w->result) : STORE_NOMEM;
+    }
+    json_free(before);
+    json_free(patched);
+    return rc;
+}
+
+int scim_store_user_patch(store_txn *t, void *arg)
+{
+    return patch_job(t, arg, 1);
+}
+
+/* Removes the user's memberships in both directions, then the user. */
+int scim_store_user_delete(store_txn *t, void *arg)
+{
+    scim_write *w = arg;
+    json *before = NULL;
+    id_list groups = {0};
+    int rc = load_for_write(t, w, 1, &before);
+
+    if (rc)
+        return rc;
+    rc = collect_ids(t, T_MEMBER_OF, w->account, w->id, &groups);
+    for (size_t i = 0; rc == 0 && i < groups.n; i++) {
+        member_ops ops = {t, w->account, groups.ids[i], w->actor, 0, 0};
+        rc = member_remove(&ops, w->id);
+    }
+    if (rc == 0)
+        rc = erase_resource(t, w, 1, before);
+    if (rc == 0)
+        rc = events_user_changed(t, w->actor, w->account, w->id, before, NULL);
+    id_list_free(&groups);
+    json_free(before);
+    return rc;
+}
+
+/* ---- group jobs ---- */
+
+int scim_store_group_create(store_txn *t, void *arg)
+{
+    scim_write *w = arg;
+    member_ops ops = {t, w->account, w->id, w->actor, 0, 0};
+    const json *members = json_object_geti(w->input, "members");
+    int rc;
+
+    if (crypto_uuid7(w->id) != 0)
+        return STORE_IO;
+    w->result = build_stored(w->input, w->id, SCIM_URN_GROUP, "Group", NULL);
+    if (!w->result)
+        return STORE_NOMEM;
+    rc = write_resource(t, w, 0, NULL, w->result);
+    if (rc == 0 && members)
+        rc = members_add_values(&ops, members, &w->err);
+    if (rc) {
+        json_free(w->result);
+        w->result = NULL;
+    }
+    return rc;
+}
+
+int scim_store_group_replace(store_txn *t, void *arg)
+{
+    scim_write *w = arg;
+    member_ops ops = {t, w->account, w->id, w->actor, 0, 0};
+    json *before = NULL;
+    json *members = json_object_geti(w->input, "members");
+    int rc = load_for_write(t, w, 0, &before);
+
+    if (rc)
+        return rc;
+    w->result = build_stored(w->input, w->id, SCIM_URN_GROUP, "Group", before);
+    rc = w->result ? write_resource(t, w, 0, before, w->result) : STORE_NOMEM;
+    if (rc == 0 && w->replace_members) {
+        json *empty = members ? NULL : json_array();
+        rc = members_replace(&ops, members ? members : empty, &w->err);
+        json_free(empty);
+    }
+    json_free(before);
+    return rc;
+}
+
+int scim_store_group_patch(store_txn *t, void *arg)
+{
+    return patch_job(t, arg, 0);
+}
+
+int scim_store_group_delete(store_txn *t, void *arg)
+{
+    scim_write *w = arg;
+    member_ops ops = {t, w->account, w->id, w->actor, 0, 0};
+    json *before = NULL;
+    int rc = load_for_write(t, w, 0, &before);
+
+    if (rc)
+        return rc;
+    rc = members_remove_all(&ops);
+    if (rc == 0)
+        rc = erase_resource(t, w, 0, before);
+    if (rc == 0)
+        rc = events_group_changed(t, w->actor, w->account, w->id, before, NULL);
+    json_free(before);
+    return rc;
+}
+
+/* ---- reads ---- */
+
+static int by_name(store_txn *t, enum store_table tab, const char *account, const char *name,
+                   char id[STORE_ID_LEN + 1])
+{
+    key k;
+    store_val v;
+    key_init(&k, account);
+    key_add_lower(&k, name);
+    if (k.overflow)
+        return STORE_NOTFOUND;
+    int rc = store_get(t, tab, k.buf, k.len, &v);
+    if (rc)
+        return rc;
+    if (v.len != STORE_ID_LEN)
+        return STORE_IO;
+    memcpy(id, v.data, STORE_ID_LEN);
+    id[STORE_ID_LEN] = '\0';
+    return 0;
+}
+
+int scim_store_user_by_name(store_txn *t, const char *account, const char *user_name,
+                            char id[STORE_ID_LEN + 1])
+{
+    return by_name(t, T_USER_NAMES, account, user_name, id);
+}
+
+int scim_store_group_by_name(store_txn *t, const char *account, const char *display_name,
+                             char id[STORE_ID_LEN + 1])
+{
+    return by_name(t, T_GROUP_NAMES, account, display_name, id);
+}
+
+/* Calls `fn` with the id at the end of each key ACC + value + \0 + id. */
+static int ids_by_index(store_txn *t, enum store_table tab, const char *account, const char *value,
+                        int lower, scim_store_id_fn fn, void *ctx)
+{
+    key prefix;
+    store_cursor *c;
+    store_val k, v;
+    int rc;
+
+    key_init(&prefix, account);
+    if (lower)
+        key_add_lower(&prefix, value);
+    else
+        key_add_str(&prefix, value);
+    key_add_byte(&prefix, '\0');
+    if (prefix.overflow)
+        return 0;
+    if ((rc = store_cursor_open(t, tab, &c)) != 0)
+        return rc;
+    rc = store_cursor_seek(c, prefix.buf, prefix.len, &k, &v);
+    while (rc == 0 && k.len == prefix.len + STORE_ID_LEN &&
+           memcmp(k.data, prefix.buf, prefix.len) == 0) {
+        char id[STORE_ID_LEN + 1];
+        memcpy(id, (const char *)k.data + prefix.len, STORE_ID_LEN);
+        id[STORE_ID_LEN] = '\0';
+        if ((rc = fn(id, ctx)) != 0)
+            break;
+        rc = store_cursor_next(c, &k, &v);
+    }
+    store_cursor_close(c);
+    return rc == STORE_NOTFOUND ? 0 : rc;
+}
+
+int scim_store_ids_by_extid(store_txn *t, int users, const char *account, const char *value,
+                            scim_store_id_fn fn, void *ctx)
+{
+    return ids_by_index(t, users ? T_USER_EXTIDS : T_GROUP_EXTIDS, account, value, 0, fn, ctx);
+}
+
+int scim_store_ids_by_email(store_txn *t, const char *account, const char *value,
+                            scim_store_id_fn fn, void *ctx)
+{
+    return ids_by_index(t, T_USER_EMAILS, account, value, 1, fn, ctx);
+}
+
+int scim_store_scan(store_txn *t, int users, const char *account, scim_store_scan_fn fn, void *ctx)
+{
+    store_cursor *c;
+    store_val k, v;
+    int rc;
+
+    if ((rc = store_cursor_open(t, users ? T_USERS : T_GROUPS, &c)) != 0)
+        return rc;
+    rc = store_cursor_seek(c, account, STORE_ID_LEN, &k, &v);
+    while (rc == 0 && k.len == 2 * STORE_ID_LEN && memcmp(k.data, account, STORE_ID_LEN) == 0) {
+        char id[STORE_ID_LEN + 1];
+        memcpy(id, (const char *)k.data + STORE_ID_LEN, STORE_ID_LEN);
+        id[STORE_ID_LEN] = '\0';
+        if ((rc = fn(id, v.data, v.len, ctx)) != 0)
+            break;
+        rc = store_cursor_next(c, &k, &v);
+    }
+    store_cursor_close(c);
+    return rc == STORE_NOTFOUND ? 0 : rc;
+}
+
+int scim_store_count(store_txn *t, int users, const char *account, uint64_t *out)
+{
+    return store_count_prefix(t, users ? T_USERS : T_GROUPS, account, STORE_ID_LEN, out);
+}
+
+/* Appends {value, display, $ref, type} for one related resource. */
+static int append_ref(json *arr, const char *id, const char *display, const char *base_url,
+                      const char *endpoint, const char *type)
+{
+    char ref[512];
+    json *o = json_object();
+    int ok = o != NULL;
+
+    snprintf(ref, sizeof ref, "%s%s/%s", base_url, endpoint, id);
+    ok = ok && json_object_set(o, "value", json_string(id)) == 0;
+    if (ok && display)
+        ok = json_object_set(o, "display", json_string(display)) == 0;
+    ok = ok && json_object_set(o, "$ref", json_string(ref)) == 0 &&
+         json_object_set(o, "type", json_string(type)) == 0;
+    if (ok)
+        return json_array_append(arr, o) == 0 ? 0 : STORE_NOMEM;
+    json_free(o);
+    return STORE_NOMEM;
+}
+
+int scim_store_user_groups(store_txn *t, const char *account, const char *user_id,
+                           const char *base_url, json **out)
+{
+    id_list ids = {0};
+    json *arr = json_array();
+    int rc = arr ? collect_ids(t, T_MEMBER_OF, account, user_id, &ids) : STORE_NOMEM;
+
+    for (size_t i = 0; rc == 0 && i < ids.n; i++) {
+        json *g = NULL;
+        if (load_resource(t, T_GROUPS, account, ids.ids[i], &g) != 0)
+            continue;
+        rc = append_ref(arr, ids.ids[i], json_get_string(g, "displayName"), base_url, "/Groups",
+                        "direct");
+        json_free(g);
+    }
+    id_list_free(&ids);
+    if (rc) {
+        json_free(arr);
+        arr = NULL;
+    }
+    *out = arr;
+    return rc;
+}
+
+/* Calls `fn` with the second id of each key ACC + `first` + id in `tab`. */
+static int walk_second_ids(store_txn *t, enum store_table tab, const char *account,
+                           const char *first, scim_store_id_fn fn, void *ctx)
+{
+    key prefix;
+    store_cursor *c;
+    store_val k, v;
+    int rc;
+
+    key_init(&prefix, account);
+    key_add(&prefix, first, STORE_ID_LEN);
+    if ((rc = store_cursor_open(t, tab, &c)) != 0)
+        return rc;
+    rc = store_cursor_seek(c, prefix.buf, prefix.len, &k, &v);
+    while (rc == 0 && k.len == prefix.len + STORE_ID_LEN &&
+           memcmp(k.data, prefix.buf, prefix.len) == 0) {
+        char id[STORE_ID_LEN + 1];
+        memcpy(id, (const char *)k.data + prefix.len, STORE_ID_LEN);
+        id[STORE_ID_LEN] = '\0';
+        if ((rc = fn(id, ctx)) != 0)
+            break;
+        rc = store_cursor_next(c, &k, &v);
+    }
+    store_cursor_close(c);
+    return rc == STORE_NOTFOUND ? 0 : rc;
+}
+
+int scim_store_group_member_ids(store_txn *t, const char *account, const char *group_id,
+                                scim_store_id_fn fn, void *ctx)
+{
+    return walk_second_ids(t, T_MEMBERS, account, group_id, fn, ctx);
+}
+
+int scim_store_user_group_ids(store_txn *t, const char *account, const char *user_id,
+                              scim_store_id_fn fn, void *ctx)
+{
+    return walk_second_ids(t, T_MEMBER_OF, account, user_id, fn, ctx);
+}
+
+typedef struct members_ctx {
+    store_txn *txn;
+    const char *account;
+    const char *base_url;
+    json *arr;
+} members_ctx;
+
+static int append_member(const char *id, void *arg)
+{
+    members_ctx *m = arg;
+    json *u = NULL;
+    const char *display = NULL;
+
+    if (load_resource(m->txn, T_USERS, m->account, id, &u) == 0) {
+        display = json_get_string(u, "displayName");
+        if (!display)
+            display = json_get_string(u, "userName");
+    }
+    int rc = append_ref(m->arr, id, display, m->base_url, "/Users", "User");
+    json_free(u);
+    return rc;
+}
+
+int scim_store_group_members(store_txn *t, const char *account, const char *group_id,
+                             const char *base_url, json **out)
+{
+    members_ctx m = {t, account, base_url, json_array()};
+    int rc = m.arr ? scim_store_group_member_ids(t, account, group_id, append_member, &m)
+                   : STORE_NOMEM;
+    if (rc) {
+        json_free(m.arr);
+        m.arr = NULL;
+    }
+    *out = m.arr;
+    return rc;
+}
+
+int scim_store_is_member(store_txn *t, const char *account, const char *group_id,
+                         const char *user_id)
+{
+    key k;
+    store_val v;
+    if (!id_valid(group_id) || !id_valid(user_id))
+        return 0;
+    member_key(&k, account, group_id, user_id);
+    int rc = store_get(t, T_MEMBERS, k.buf, k.len, &v);
+    return rc == 0 ? 1 : rc == STORE_NOTFOUND ? 0 : rc;
+}
+
+int scim_store_member_count(store_txn *t, const char *account, const char *group_id,
+                            uint64_t *out)
+{
+    key k;
+    counter_key(&k, account, group_id);
+    int rc = store_counter_get(t, k.buf, k.len, out);
+    if (rc == STORE_NOTFOUND) {
+        *out = 0;
+        rc = 0;
+    }
+    return rc;
+}

@@ -1,0 +1,134 @@
+/* SCIM users, groups and memberships in the store: the write jobs that
+ * create, replace, patch and delete them with their indexes, and the reads
+ * the HTTP handlers use to render them.
+ *
+ * Key layouts are those of store.h. Every key starts with the 36-character
+ * account id, so nothing here can reach another account's records. Stored
+ * resources carry `id`, `schemas`, their attributes and `meta` with
+ * resourceType, created, lastModified and version; `meta.location`, a
+ * user's `groups` and a group's `members` are added when rendering.
+ *
+ * Write jobs run on the store's writer thread (store_submit) or through
+ * store_run. They read the current record inside the write transaction, so
+ * uniqueness checks, If-Match checks and PATCH apply to the latest state.
+ * A job that fails for a client-visible reason fills `w->err` and returns
+ * SCIM_STORE_REJECTED, which rolls back everything the job wrote.
+ */
+#ifndef IDGATE_SCIM_STORE_H
+#define IDGATE_SCIM_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "json.h"
+#include "scim/schema.h"
+#include "store.h"
+
+struct scim_patch;
+
+/* A job returned this after filling `err` with the HTTP status to send. */
+#define SCIM_STORE_REJECTED (-100)
+
+/* Longest userName, displayName, externalId or email value accepted, in
+ * bytes, so that every index key fits the store's 511-byte key limit. */
+#define SCIM_STORE_MAX_KEY_VALUE 400
+
+/* One write: inputs, then outputs. Owned by the caller, who frees it with
+ * scim_write_clear after the completion has run. */
+typedef struct scim_write {
+    char account[STORE_ID_LEN + 1];
+    char actor[80];                /* "scim:<key id>" for the audit log */
+    char id[STORE_ID_LEN + 1];     /* target id; set by create jobs */
+    json *input;                   /* create and replace: normalized resource (owned) */
+    char *if_match;                /* If-Match header value, or NULL (owned) */
+    char *if_none_match;           /* If-None-Match header value, or NULL (owned) */
+    const struct scim_patch *patch; /* patch jobs: parsed request, owned by the caller */
+    int replace_members;           /* group replace: 1 to replace the member list */
+
+    json *result;   /* the stored resource after the write (owned); NULL after a delete */
+    scim_error err; /* filled when the job returned SCIM_STORE_REJECTED */
+} scim_write;
+
+/* Frees the owned members of `w` and zeroes it. */
+void scim_write_clear(scim_write *w);
+
+/* Write jobs (store_job_fn); `arg` is a scim_write. Each returns 0,
+ * SCIM_STORE_REJECTED with `err` filled (404 unknown id, 409 uniqueness,
+ * 412 stale If-Match, 400 invalid members or patch), or a STORE_* error. */
+int scim_store_user_create(store_txn *t, void *arg);
+int scim_store_user_replace(store_txn *t, void *arg);
+int scim_store_user_patch(store_txn *t, void *arg);
+int scim_store_user_delete(store_txn *t, void *arg);
+int scim_store_group_create(store_txn *t, void *arg);
+int scim_store_group_replace(store_txn *t, void *arg);
+int scim_store_group_patch(store_txn *t, void *arg);
+int scim_store_group_delete(store_txn *t, void *arg);
+
+/* Reads, on any transaction. Loaded resources are new trees that the caller
+ * frees with json_free; they do not depend on the transaction. */
+int scim_store_user_load(store_txn *t, const char *account, const char *id, json **out);
+int scim_store_group_load(store_txn *t, const char *account, const char *id, json **out);
+
+/* The stored meta.version (W/"<n>") of a resource, borrowed from it, or
+ * NULL. */
+const char *scim_store_version(const json *res);
+
+/* Looks up ids through the unique name indexes (case-insensitive). Writes
+ * the id into `id` and returns 0, or STORE_NOTFOUND. */
+int scim_store_user_by_name(store_txn *t, const char *account, const char *user_name,
+                            char id[STORE_ID_LEN + 1]);
+int scim_store_group_by_name(store_txn *t, const char *account, const char *display_name,
+                             char id[STORE_ID_LEN + 1]);
+
+/* Calls `fn` with each id that the externalId (exact) or email
+ * (case-insensitive) index maps `value` to, in id order, until `fn` returns
+ * nonzero (which is then returned). `users` selects T_USER_EXTIDS or
+ * T_GROUP_EXTIDS for externalIds. */
+typedef int (*scim_store_id_fn)(const char *id, void *ctx);
+int scim_store_ids_by_extid(store_txn *t, int users, const char *account, const char *value,
+                            scim_store_id_fn fn, void *ctx);
+int scim_store_ids_by_email(store_txn *t, const char *account, const char *value,
+                            scim_store_id_fn fn, void *ctx);
+
+/* Walks the account's users or groups in id order from the first id
+ * greater than or equal to `from` (NULL for the start), calling `fn` with
+ * each id and stored JSON text (borrowed, valid during the call) until
+ * `fn` returns nonzero (returned as is). */
+typedef int (*scim_store_scan_fn)(const char *id, const char *text, size_t len, void *ctx);
+int scim_store_scan(store_txn *t, int users, const char *account, scim_store_scan_fn fn,
+                    void *ctx);
+
+/* Number of users or groups of the account. */
+int scim_store_count(store_txn *t, int users, const char *account, uint64_t *out);
+
+/* Builds the user's read-only `groups` attribute: an array of {value,
+ * display, $ref, type "direct"} from T_MEMBER_OF. `base_url` is the SCIM
+ * base ("https://host/scim/v2"). */
+int scim_store_user_groups(store_txn *t, const char *account, const char *user_id,
+                           const char *base_url, json **out);
+/* Builds a group's `members` attribute: an array of {value, display,
+ * $ref, type "User"} from T_MEMBERS, in user id order. */
+int scim_store_group_members(store_txn *t, const char *account, const char *group_id,
+                             const char *base_url, json **out);
+/* Calls `fn` with each member id of the group, in id order. */
+int scim_store_group_member_ids(store_txn *t, const char *account, const char *group_id,
+                                scim_store_id_fn fn, void *ctx);
+/* Calls `fn` with each group id of the user (T_MEMBER_OF), in id order. */
+int scim_store_user_group_ids(store_txn *t, const char *account, const char *user_id,
+                              scim_store_id_fn fn, void *ctx);
+/* 1 when the membership record exists, 0 when not, or a STORE_* error. */
+int scim_store_is_member(store_txn *t, const char *account, const char *group_id,
+                         const char *user_id);
+/* The group's member count from T_COUNTERS. */
+int scim_store_member_count(store_txn *t, const char *account, const char *group_id,
+                            uint64_t *out);
+
+/* Writes the current UTC time as RFC 3339 with milliseconds
+ * ("2026-12-04T16:12:31.123Z") into `out`. */
+void scim_store_now(char out[32]);
+
+/* 1 when an If-Match or If-None-Match header value (a list of entity tags
+ * or "*") matches `version` under weak comparison, else 0. */
+int scim_etag_matches(const char *header, const char *version);
+
+#endif

@@ -1,0 +1,563 @@
+/* Unit tests of the SCIM store jobs against a real store in a fresh
+ * temporary directory per test: indexes, uniqueness, memberships in both
+ * directions, member counters, clean-up on delete and account isolation. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "scim/patch.h"
+#include "scim/scim_store.h"
+
+#define ACC1 "0191a000-0000-7000-8000-000000000001"
+#define ACC2 "0191a000-0000-7000-8000-000000000002"
+
+static char dir[64];
+static store *st;
+
+/* Licence events read the account record, so each test account exists. */
+static int put_accounts(store_txn *t, void *arg)
+{
+    static const char *const ids[] = {ACC1, ACC2};
+    for (size_t i = 0; i < 2; i++) {
+        char text[128];
+        int n = snprintf(text, sizeof text, "{\"id\":\"%s\",\"name\":\"Test %zu\"}", ids[i], i);
+        int rc = store_put(t, T_ACCOUNTS, ids[i], STORE_ID_LEN, text, (size_t)n, 0);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void setup(void)
+{
+    store_options opt = {0};
+
+    snprintf(dir, sizeof dir, "/tmp/idgate-scim-store-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    opt.path = dir;
+    opt.map_size = 64u << 20;
+    ck_assert_int_eq(store_open(&opt, NULL, &st), 0);
+    ck_assert_int_eq(store_run(st, put_accounts, NULL), 0);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    store_close(st);
+    st = NULL;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static json *parse(const char *text)
+{
+    json *j = json_parse(text, strlen(text), NULL, 0);
+    ck_assert_ptr_nonnull(j);
+    return j;
+}
+
+/* Runs one job on `input` (taken) for `account` and target `id`; copies the
+ * resulting id to `id_out` and the error to `err` when not NULL. */
+static int run_job(store_job_fn fn, const char *account, const char *id, json *input,
+                   const scim_patch *patch, char *id_out, scim_error *err)
+{
+    scim_write w = {0};
+    int rc;
+
+    snprintf(w.account, sizeof w.account, "%s", account);
+    snprintf(w.actor, sizeof w.actor, "scim:test");
+    if (id)
+        snprintf(w.id, sizeof w.id, "%s", id);
+    w.input = input;
+    w.patch = patch;
+    w.replace_members = 1;
+    rc = store_run(st, fn, &w);
+    if (id_out)
+        memcpy(id_out, w.id, STORE_ID_LEN + 1);
+    if (err)
+        *err = w.err;
+    scim_write_clear(&w);
+    return rc;
+}
+
+static void create_user(const char *account, const char *name, const char *email, char id[37])
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "{\"userName\":\"%s\",\"displayName\":\"D %s\",\"externalId\":\"ext-%s\","
+             "\"emails\":[{\"value\":\"%s\",\"type\":\"work\"}],\"active\":true}",
+             name, name, name, email);
+    ck_assert_int_eq(run_job(scim_store_user_create, account, NULL, parse(text), NULL, id, NULL),
+                     0);
+}
+
+static int create_group(const char *account, const char *name, const char **members, size_t n,
+                        char id[37], scim_error *err)
+{
+    char text[4096];
+    size_t len = (size_t)snprintf(text, sizeof text, "{\"displayName\":\"%s\",\"members\":[", name);
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s{\"value\":\"%s\"}",
+                                i ? "," : "", members[i]);
+    snprintf(text + len, sizeof text - len, "]}");
+    return run_job(scim_store_group_create, account, NULL, parse(text), NULL, id, err);
+}
+
+/* Looks up a raw key built from parts (NUL bytes allowed through lengths). */
+static int key_exists(enum store_table tab, const char *a, const char *b, size_t blen,
+                      const char *c)
+{
+    char k[512];
+    size_t n = 0;
+    store_txn *t;
+    store_val v;
+
+    memcpy(k, a, strlen(a));
+    n += strlen(a);
+    memcpy(k + n, b, blen);
+    n += blen;
+    if (c) {
+        memcpy(k + n, c, strlen(c));
+        n += strlen(c);
+    }
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    int rc = store_get(t, tab, k, n, &v);
+    store_read_end(t);
+    return rc == 0;
+}
+
+static int member_pair(const char *acc, const char *g, const char *u)
+{
+    int fwd = key_exists(T_MEMBERS, acc, g, 36, u);
+    int back = key_exists(T_MEMBER_OF, acc, u, 36, g);
+    ck_assert_int_eq(fwd, back);
+    return fwd;
+}
+
+static uint64_t member_count(const char *acc, const char *g)
+{
+    store_txn *t;
+    uint64_t n = 99;
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(scim_store_member_count(t, acc, g, &n), 0);
+    store_read_end(t);
+    return n;
+}
+
+static int find_user(const char *acc, const char *name, char id[37])
+{
+    store_txn *t;
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    int rc = scim_store_user_by_name(t, acc, name, id);
+    store_read_end(t);
+    return rc;
+}
+
+START_TEST(user_create_writes_indexes)
+{
+    char id[37], found[37];
+    create_user(ACC1, "Alice@Example.com", "Alice@Example.COM", id);
+
+    ck_assert_int_eq(strlen(id), 36);
+    ck_assert_int_eq(find_user(ACC1, "alice@EXAMPLE.com", found), 0);
+    ck_assert_str_eq(found, id);
+    ck_assert(key_exists(T_USERS, ACC1, id, 36, NULL));
+    ck_assert(key_exists(T_USER_EXTIDS, ACC1, "ext-Alice@Example.com\0", 22, id));
+    ck_assert(key_exists(T_USER_EMAILS, ACC1, "alice@example.com\0", 18, id));
+}
+END_TEST
+
+START_TEST(user_meta_and_version)
+{
+    char id[37];
+    store_txn *t;
+    json *u = NULL;
+
+    create_user(ACC1, "meta", "meta@example.com", id);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(scim_store_user_load(t, ACC1, id, &u), 0);
+    store_read_end(t);
+    json *meta = json_object_get(u, "meta");
+    ck_assert_str_eq(json_get_string(meta, "resourceType"), "User");
+    ck_assert_str_eq(json_get_string(meta, "version"), "W/\"1\"");
+    ck_assert_int_eq(strlen(json_get_string(meta, "created")), 24);
+    ck_assert_str_eq(json_get_string(u, "id"), id);
+    json_free(u);
+}
+END_TEST
+
+/* Same userName in any case is one user per account, but free in another. */
+static const char *const duplicate_names[] = {"bob@example.com", "BOB@example.com",
+                                              "Bob@Example.Com"};
+
+START_TEST(user_name_unique_per_account)
+{
+    char id[37], other[37];
+    scim_error err = {0};
+    create_user(ACC1, "bob@example.com", "bob@example.com", id);
+
+    json *dup = parse("{}");
+    json_object_set(dup, "userName", json_string(duplicate_names[_i]));
+    ck_assert_int_eq(run_job(scim_store_user_create, ACC1, NULL, dup, NULL, NULL, &err),
+                     SCIM_STORE_REJECTED);
+    ck_assert_int_eq(err.status, 409);
+    ck_assert_str_eq(err.scim_type, "uniqueness");
+    ck_assert_ptr_nonnull(strstr(err.detail, "userName"));
+
+    create_user(ACC2, duplicate_names[_i], "bob@example.com", other);
+    ck_assert_str_ne(other, id);
+}
+END_TEST
+
+START_TEST(user_replace_moves_indexes)
+{
+    char id[37], found[37];
+    create_user(ACC1, "carol", "carol@example.com", id);
+
+    json *in = parse("{\"userName\":\"caroline\",\"emails\":[{\"value\":\"c2@example.com\"}]}");
+    ck_assert_int_eq(run_job(scim_store_user_replace, ACC1, id, in, NULL, NULL, NULL), 0);
+    ck_assert_int_eq(find_user(ACC1, "carol", found), STORE_NOTFOUND);
+    ck_assert_int_eq(find_user(ACC1, "CAROLINE", found), 0);
+    ck_assert_str_eq(found, id);
+    ck_assert(!key_exists(T_USER_EMAILS, ACC1, "carol@example.com\0", 18, id));
+    ck_assert(key_exists(T_USER_EMAILS, ACC1, "c2@example.com\0", 15, id));
+    ck_assert(!key_exists(T_USER_EXTIDS, ACC1, "ext-carol\0", 10, id));
+}
+END_TEST
+
+START_TEST(user_replace_to_taken_name)
+{
+    char a[37], b[37], found[37];
+    scim_error err = {0};
+    create_user(ACC1, "dave", "dave@example.com", a);
+    create_user(ACC1, "erin", "erin@example.com", b);
+
+    json *in = parse("{\"userName\":\"DAVE\"}");
+    ck_assert_int_eq(run_job(scim_store_user_replace, ACC1, b, in, NULL, NULL, &err),
+                     SCIM_STORE_REJECTED);
+    ck_assert_int_eq(err.status, 409);
+    ck_assert_int_eq(find_user(ACC1, "erin", found), 0);
+    ck_assert_str_eq(found, b);
+}
+END_TEST
+
+START_TEST(user_replace_stale_version)
+{
+    char id[37];
+    scim_write w = {0};
+    create_user(ACC1, "frank", "frank@example.com", id);
+
+    memcpy(w.account, ACC1, 37);
+    memcpy(w.id, id, 37);
+    w.input = parse("{\"userName\":\"frank\"}");
+    w.if_match = strdup("W/\"7\"");
+    ck_assert_int_eq(store_run(st, scim_store_user_replace, &w), SCIM_STORE_REJECTED);
+    ck_assert_int_eq(w.err.status, 412);
+    free(w.if_match);
+    w.if_match = strdup("W/\"1\"");
+    ck_assert_int_eq(store_run(st, scim_store_user_replace, &w), 0);
+    ck_assert_str_eq(scim_store_version(w.result), "W/\"2\"");
+    scim_write_clear(&w);
+}
+END_TEST
+
+START_TEST(unknown_id_is_not_found)
+{
+    scim_error err = {0};
+    const char *missing = "0191a000-0000-7000-8000-00000000ffff";
+    ck_assert_int_eq(run_job(scim_store_user_delete, ACC1, missing, NULL, NULL, NULL, &err),
+                     SCIM_STORE_REJECTED);
+    ck_assert_int_eq(err.status, 404);
+    ck_assert_int_eq(run_job(scim_store_group_delete, ACC1, "not-an-id", NULL, NULL, NULL, &err),
+                     SCIM_STORE_REJECTED);
+    ck_assert_int_eq(err.status, 404);
+}
+END_TEST
+
+START_TEST(other_account_cannot_touch)
+{
+    char id[37];
+    scim_error err = {0};
+    store_txn *t;
+    json *u = NULL;
+    create_user(ACC1, "grace", "grace@example.com", id);
+
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(scim_store_user_load(t, ACC2, id, &u), STORE_NOTFOUND);
+    store_read_end(t);
+    ck_assert_int_eq(run_job(scim_store_user_delete, ACC2, id, NULL, NULL, NULL, &err),
+                     SCIM_STORE_REJECTED);
+    ck_assert_int_eq(err.status, 404);
+    ck_assert(key_exists(T_USERS, ACC1, id, 36, NULL));
+
+    /* A user of ACC1 cannot join a group of ACC2. */
+    const char *members[] = {id};
+    char g[37];
+    ck_assert_int_eq(create_group(ACC2, "Eng", members, 1, g, &err), SCIM_STORE_REJECTED);
+    ck_assert_int_eq(err.status, 400);
+}
+END_TEST
+
+START_TEST(group_create_with_members)
+{
+    char u1[37], u2[37], g[37];
+    create_user(ACC1, "u1", "u1@example.com", u1);
+    create_user(ACC1, "u2", "u2@example.com", u2);
+    const char *members[] = {u1, u2, u1};
+
+    ck_assert_int_eq(create_group(ACC1, "Engineering", members, 3, g, NULL), 0);
+    ck_assert(member_pair(ACC1, g, u1));
+    ck_assert(member_pair(ACC1, g, u2));
+    ck_assert_int_eq(member_count(ACC1, g), 2);
+    ck_assert(key_exists(T_GROUP_NAMES, ACC1, "engineering", 11, NULL));
+}
+END_TEST
+
+START_TEST(group_unknown_member_changes_nothing)
+{
+    char u1[37], g[37];
+    scim_error err = {0};
+    create_user(ACC1, "u1", "u1@example.com", u1);
+    const char *members[] = {u1, "0191a000-0000-7000-8000-00000000dead"};
+
+    ck_assert_int_eq(create_group(ACC1, "Sales", members, 2, g, &err), SCIM_STORE_REJECTED);
+    ck_assert_int_eq(err.status, 400);
+    ck_assert_str_eq(err.scim_type, "invalidValue");
+    ck_assert_ptr_nonnull(strstr(err.detail, "0191a000-0000-7000-8000-00000000dead"));
+    ck_assert(!key_exists(T_GROUP_NAMES, ACC1, "sales", 5, NULL));
+    ck_assert(!key_exists(T_MEMBER_OF, ACC1, u1, 36, g));
+}
+END_TEST
+
+START_TEST(group_name_unique)
+{
+    char g1[37], g2[37];
+    scim_error err = {0};
+    ck_assert_int_eq(create_group(ACC1, "Ops", NULL, 0, g1, NULL), 0);
+    ck_assert_int_eq(create_group(ACC1, "OPS", NULL, 0, g2, &err), SCIM_STORE_REJECTED);
+    ck_assert_int_eq(err.status, 409);
+    ck_assert_int_eq(create_group(ACC2, "ops", NULL, 0, g2, NULL), 0);
+}
+END_TEST
+
+START_TEST(group_replace_computes_difference)
+{
+    char u[3][37], g[37];
+    for (int i = 0; i < 3; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "m%d", i);
+        create_user(ACC1, name, "m@example.com", u[i]);
+    }
+    const char *first[] = {u[0], u[1]};
+    ck_assert_int_eq(create_group(ACC1, "Team", first, 2, g, NULL), 0);
+
+    char text[512];
+    snprintf(text, sizeof text,
+             "{\"displayName\":\"Team Renamed\",\"members\":[{\"value\":\"%s\"},{\"value\":\"%s\"}]}",
+             u[1], u[2]);
+    ck_assert_int_eq(run_job(scim_store_group_replace, ACC1, g, parse(text), NULL, NULL, NULL), 0);
+    ck_assert(!member_pair(ACC1, g, u[0]));
+    ck_assert(member_pair(ACC1, g, u[1]));
+    ck_assert(member_pair(ACC1, g, u[2]));
+    ck_assert_int_eq(member_count(ACC1, g), 2);
+    ck_assert(!key_exists(T_GROUP_NAMES, ACC1, "team", 4, NULL));
+    ck_assert(key_exists(T_GROUP_NAMES, ACC1, "team renamed", 12, NULL));
+}
+END_TEST
+
+START_TEST(user_delete_removes_memberships)
+{
+    char u1[37], u2[37], g1[37], g2[37], found[37];
+    create_user(ACC1, "gone", "gone@example.com", u1);
+    create_user(ACC1, "stays", "stays@example.com", u2);
+    const char *both[] = {u1, u2};
+    ck_assert_int_eq(create_group(ACC1, "A", both, 2, g1, NULL), 0);
+    ck_assert_int_eq(create_group(ACC1, "B", both, 1, g2, NULL), 0);
+
+    ck_assert_int_eq(run_job(scim_store_user_delete, ACC1, u1, NULL, NULL, NULL, NULL), 0);
+    ck_assert(!member_pair(ACC1, g1, u1));
+    ck_assert(!member_pair(ACC1, g2, u1));
+    ck_assert(member_pair(ACC1, g1, u2));
+    ck_assert_int_eq(member_count(ACC1, g1), 1);
+    ck_assert_int_eq(member_count(ACC1, g2), 0);
+    ck_assert_int_eq(find_user(ACC1, "gone", found), STORE_NOTFOUND);
+    ck_assert(!key_exists(T_USERS, ACC1, u1, 36, NULL));
+    ck_assert(!key_exists(T_USER_EMAILS, ACC1, "gone@example.com\0", 17, u1));
+    ck_assert(!key_exists(T_USER_EXTIDS, ACC1, "ext-gone\0", 9, u1));
+}
+END_TEST
+
+START_TEST(group_delete_removes_memberships)
+{
+    char u1[37], g[37];
+    create_user(ACC1, "member", "member@example.com", u1);
+    const char *members[] = {u1};
+    ck_assert_int_eq(create_group(ACC1, "Temp", members, 1, g, NULL), 0);
+
+    ck_assert_int_eq(run_job(scim_store_group_delete, ACC1, g, NULL, NULL, NULL, NULL), 0);
+    ck_assert(!member_pair(ACC1, g, u1));
+    ck_assert_int_eq(member_count(ACC1, g), 0);
+    ck_assert(!key_exists(T_GROUPS, ACC1, g, 36, NULL));
+    ck_assert(!key_exists(T_GROUP_NAMES, ACC1, "temp", 4, NULL));
+    ck_assert(key_exists(T_USERS, ACC1, u1, 36, NULL));
+}
+END_TEST
+
+/* PATCH operations on members, in the shapes Okta and Entra ID send. */
+typedef struct patch_case {
+    const char *name;
+    const char *ops; /* %1$s and %2$s are the two user ids */
+    int has_first, has_second;
+    uint64_t count;
+} patch_case;
+
+static const patch_case member_patches[] = {
+    {"okta add", "{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"value\":\"%2$s\",\"display\":\"x\"}]}",
+     1, 1, 2},
+    {"okta remove", "{\"op\":\"remove\",\"path\":\"members[value eq \\\"%1$s\\\"]\"}", 0, 0, 0},
+    {"entra remove", "{\"op\":\"Remove\",\"path\":\"members\",\"value\":[{\"value\":\"%1$s\"}]}",
+     0, 0, 0},
+    {"remove all", "{\"op\":\"remove\",\"path\":\"members\"}", 0, 0, 0},
+    {"replace", "{\"op\":\"replace\",\"path\":\"members\",\"value\":[{\"value\":\"%2$s\"}]}", 0, 1,
+     1},
+    {"rename only", "{\"op\":\"replace\",\"value\":{\"id\":\"x\",\"displayName\":\"Renamed\"}}", 1,
+     0, 1},
+};
+
+START_TEST(group_patch_members)
+{
+    const patch_case *pc = &member_patches[_i];
+    char u1[37], u2[37], g[37], ops[512], body[1024];
+    scim_patch *patch = NULL;
+    scim_error err = {0};
+
+    create_user(ACC1, "p1", "p1@example.com", u1);
+    create_user(ACC1, "p2", "p2@example.com", u2);
+    const char *members[] = {u1};
+    ck_assert_int_eq(create_group(ACC1, "Patched", members, 1, g, NULL), 0);
+
+    snprintf(ops, sizeof ops, pc->ops, u1, u2);
+    snprintf(body, sizeof body,
+             "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+             "\"Operations\":[%s]}",
+             ops);
+    json *j = parse(body);
+    ck_assert_msg(scim_patch_parse(j, &patch, &err) == 0, "%s: %s", pc->name, err.detail);
+    json_free(j);
+    ck_assert_msg(run_job(scim_store_group_patch, ACC1, g, NULL, patch, NULL, &err) == 0, "%s: %s",
+                  pc->name, err.detail);
+    scim_patch_free(patch);
+    ck_assert_msg(member_pair(ACC1, g, u1) == pc->has_first, "%s: first member", pc->name);
+    ck_assert_msg(member_pair(ACC1, g, u2) == pc->has_second, "%s: second member", pc->name);
+    ck_assert_msg(member_count(ACC1, g) == pc->count, "%s: count", pc->name);
+}
+END_TEST
+
+START_TEST(group_patch_unknown_member_rolls_back)
+{
+    char u1[37], u2[37], g[37], body[1024];
+    scim_patch *patch = NULL;
+    scim_error err = {0};
+
+    create_user(ACC1, "r1", "r1@example.com", u1);
+    create_user(ACC1, "r2", "r2@example.com", u2);
+    ck_assert_int_eq(create_group(ACC1, "Rollback", NULL, 0, g, NULL), 0);
+    snprintf(body, sizeof body,
+             "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":["
+             "{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"value\":\"%s\"}]},"
+             "{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"value\":\"%s\"}]}]}",
+             u1, "0191a000-0000-7000-8000-00000000beef");
+    json *j = parse(body);
+    ck_assert_int_eq(scim_patch_parse(j, &patch, &err), 0);
+    json_free(j);
+    ck_assert_int_eq(run_job(scim_store_group_patch, ACC1, g, NULL, patch, NULL, &err),
+                     SCIM_STORE_REJECTED);
+    scim_patch_free(patch);
+    ck_assert_int_eq(err.status, 400);
+    ck_assert(!member_pair(ACC1, g, u1));
+    ck_assert_int_eq(member_count(ACC1, g), 0);
+}
+END_TEST
+
+START_TEST(user_patch_deactivates)
+{
+    char id[37];
+    scim_patch *patch = NULL;
+    scim_error err = {0};
+    scim_write w = {0};
+
+    create_user(ACC1, "deact", "deact@example.com", id);
+    json *j = parse("{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+                    "\"Operations\":[{\"op\":\"Replace\",\"value\":{\"active\":\"False\"}}]}");
+    ck_assert_int_eq(scim_patch_parse(j, &patch, &err), 0);
+    json_free(j);
+    memcpy(w.account, ACC1, 37);
+    memcpy(w.id, id, 37);
+    w.patch = patch;
+    ck_assert_int_eq(store_run(st, scim_store_user_patch, &w), 0);
+    ck_assert_int_eq(json_typeof(json_object_get(w.result, "active")), JSON_BOOL);
+    ck_assert_int_eq(json_bool_value(json_object_get(w.result, "active")), 0);
+    ck_assert_str_eq(scim_store_version(w.result), "W/\"2\"");
+    scim_write_clear(&w);
+    scim_patch_free(patch);
+}
+END_TEST
+
+static const struct {
+    const char *header;
+    int match;
+} etags[] = {
+    {"W/\"3\"", 1}, {"\"3\"", 1}, {"*", 1}, {"W/\"2\", W/\"3\"", 1}, {"W/\"4\"", 0}, {"", 0},
+    {"W/\"33\"", 0},
+};
+
+START_TEST(etag_matching)
+{
+    ck_assert_int_eq(scim_etag_matches(etags[_i].header, "W/\"3\""), etags[_i].match);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("scim_store");
+    TCase *tc = tcase_create("jobs");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, user_create_writes_indexes);
+    tcase_add_test(tc, user_meta_and_version);
+    tcase_add_loop_test(tc, user_name_unique_per_account, 0,
+                        sizeof duplicate_names / sizeof duplicate_names[0]);
+    tcase_add_test(tc, user_replace_moves_indexes);
+    tcase_add_test(tc, user_replace_to_taken_name);
+    tcase_add_test(tc, user_replace_stale_version);
+    tcase_add_test(tc, unknown_id_is_not_found);
+    tcase_add_test(tc, other_account_cannot_touch);
+    tcase_add_test(tc, group_create_with_members);
+    tcase_add_test(tc, group_unknown_member_changes_nothing);
+    tcase_add_test(tc, group_name_unique);
+    tcase_add_test(tc, group_replace_computes_difference);
+    tcase_add_test(tc, user_delete_removes_memberships);
+    tcase_add_test(tc, group_delete_removes_memberships);
+    tcase_add_loop_test(tc, group_patch_members, 0,
+                        sizeof member_patches / sizeof member_patches[0]);
+    tcase_add_test(tc, group_patch_unknown_member_rolls_back);
+    tcase_add_test(tc, user_patch_deactivates);
+    tcase_add_loop_test(tc, etag_matching, 0, sizeof etags / sizeof etags[0]);
+    tcase_set_timeout(tc, 30);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
