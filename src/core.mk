@@ -6,7 +6,10 @@ src_libidgate_a_SOURCES += \
 	src/http.c src/http_route.c src/http_util.c src/http_internal.h \
 	src/metrics.c src/metrics.h \
 	src/health.c src/routes.h \
-	src/cli.c src/cli.h
+	src/cli.c src/cli.h \
+	src/accounts.c src/accounts.h \
+	src/scim_keys.c src/scim_keys.h \
+	src/accounts_cli.c
 
 # Link the library whole into the daemon so that each area's start-up hooks
 # (src/routes.h) replace the weak defaults in main.c, and CLI_COMMAND
