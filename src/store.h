@@ -22,10 +22,17 @@
  *     uncached transaction. Each cached transaction keeps one LMDB reader
  *     slot until store_close.
  *   - Job functions run on the writer thread; store_run blocks its caller
- *     until the job's batch has committed.
+ *     until the job's batch has committed. store_writable and
+ *     store_get_stats are safe on any thread.
+ *   - The writer hands completions to the loop through an eventfd watched
+ *     by an event on `base`, so the store itself needs no libevent thread
+ *     support (evthread_use_pthreads).
  *   - Shutdown: stop accepting requests, run the loop until in-flight
- *     requests have their replies, then call store_close on the loop thread
- *     before event_base_free. store_close commits every job still queued
+ *     requests have their replies (store_stats.in_flight reaches 0 once
+ *     every submitted job's completion has run; queue_depth alone misses a
+ *     batch that is committing), then call store_close on the loop thread
+ *     before event_base_free and before freeing anything a completion's
+ *     `arg` refers to. store_close commits every job still queued
  *     and runs the remaining completions inside store_close, on the calling
  *     thread, in submission order; none runs afterwards. A completion that
  *     calls store_submit during store_close gets STORE_CLOSED. Do not call
