@@ -9,6 +9,7 @@
 
 #include "json.h"
 #include "scim/filter.h"
+#include "scim/filter_parse.h"
 #include "scim/schema.h"
 
 /* Evaluation context. `scope` is the complex attribute whose elements are
@@ -416,4 +417,11 @@ int scim_filter_check(const scim_filter *f, const scim_schema_resource *schema, 
     if (!f || !schema)
         return 0;
     return check_node(f, schema, NULL, err, errlen);
+}
+
+int filter_match_element(const scim_filter *f, const json *element, const scim_attr *scope)
+{
+    struct eval ev = {NULL, scope, NULL, NULL};
+    int rc = match_node(&ev, f, element);
+    return rc < 0 ? -1 : rc > 0;
 }

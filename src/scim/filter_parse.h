@@ -39,4 +39,9 @@ void filter_attr_path_clear(scim_attr_path *path);
 /* 1 for characters that may appear in an attribute path word. */
 int filter_is_path_char(char c);
 
+/* Evaluates a value filter (as found between brackets) against one element
+ * of the complex multi-valued attribute `scope`. Returns 1, 0 or -1 like
+ * scim_filter_match. */
+int filter_match_element(const scim_filter *f, const json *element, const scim_attr *scope);
+
 #endif

@@ -6,11 +6,20 @@ src_libidgate_a_SOURCES += \
 	src/scim/scim_const.h \
 	src/scim/schema.c src/scim/schema.h \
 	src/scim/filter.c src/scim/filter_match.c src/scim/filter.h src/scim/filter_parse.h \
-	src/scim/path.c src/scim/path.h
+	src/scim/path.c src/scim/path.h \
+	src/scim/patch.c src/scim/patch.h \
+	src/scim/values.c src/scim/values.h
 
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_filter
 TESTS += tests/unit/test_filter
 tests_unit_test_filter_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_filter_LDADD = $(UNIT_TEST_LINK)
+endif
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_patch
+TESTS += tests/unit/test_patch
+tests_unit_test_patch_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_patch_LDADD = $(UNIT_TEST_LINK)
 endif

@@ -1,0 +1,659 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "json.h"
+#include "scim/schema.h"
+#include "scim/scim_const.h"
+#include "scim/values.h"
+
+int scim_bool_parse(const char *s, int *out)
+{
+    if (!s)
+        return -1;
+    if (strcasecmp(s, "true") == 0)
+        *out = 1;
+    else if (strcasecmp(s, "false") == 0)
+        *out = 0;
+    else
+        return -1;
+    return 0;
+}
+
+static const char *type_word(json_type t)
+{
+    static const char *const words[] = {"null", "a boolean", "a number",
+                                        "a string", "an array", "an object"};
+    return words[t];
+}
+
+static int wrong_type(const char *name, const char *expected, const json *v, scim_error *err)
+{
+    return scim_error_set(err, 400, SCIM_ERR_INVALID_VALUE, "attribute '%s' must be %s, not %s",
+                          name, expected, type_word(json_typeof(v)));
+}
+
+static int coerce_boolean(const char *name, json **value, scim_error *err)
+{
+    json *v = *value;
+    int b;
+
+    if (json_typeof(v) == JSON_BOOL)
+        return 0;
+    if (json_typeof(v) != JSON_STRING)
+        return wrong_type(name, "true or false", v, err);
+    if (scim_bool_parse(json_string_value(v), &b) < 0)
+        return scim_error_set(err, 400, SCIM_ERR_INVALID_VALUE,
+                              "attribute '%s' must be true or false, not \"%.64s\"", name,
+                              json_string_value(v));
+    *value = json_bool(b);
+    if (!*value) {
+        *value = v;
+        return scim_error_set(err, 500, NULL, "out of memory");
+    }
+    json_free(v);
+    return 0;
+}
+
+/* Strings, references, dateTimes and binary values are JSON strings; a
+ * number is accepted and kept as its text. */
+static int coerce_string(const char *name, json **value, scim_error *err)
+{
+    json *v = *value, *s;
+    char *text;
+
+    if (json_typeof(v) == JSON_STRING)
+        return 0;
+    if (json_typeof(v) != JSON_NUMBER)
+        return wrong_type(name, "a string", v, err);
+    text = json_dump(v, NULL);
+    s = text ? json_string(text) : NULL;
+    free(text);
+    if (!s)
+        return scim_error_set(err, 500, NULL, "out of memory");
+    json_free(v);
+    *value = s;
+    return 0;
+}
+
+static int coerce_single(const scim_attr *attr, const char *name, json **value, scim_error *err);
+
+/* A complex value: a bare string becomes {"value": s} when the attribute
+ * has a `value` sub-attribute; object members are matched to the
+ * sub-attributes (renamed to the schema's spelling, unknown and null ones
+ * dropped) and coerced. */
+static int coerce_complex(const scim_attr *attr, const char *name, json **value, scim_error *err)
+{
+    json *v = *value, *out;
+    char sub_name[160];
+
+    if (json_typeof(v) == JSON_STRING && scim_schema_find_sub_attr(attr, "value")) {
+        out = json_object();
+        if (!out || json_object_set(out, "value", v) < 0) {
+            json_free(out);
+            *value = NULL;
+            return scim_error_set(err, 500, NULL, "out of memory");
+        }
+        *value = out;
+        return 0;
+    }
+    if (json_typeof(v) != JSON_OBJECT)
+        return wrong_type(name, "an object", v, err);
+    out = json_object();
+    if (!out)
+        return scim_error_set(err, 500, NULL, "out of memory");
+    for (size_t i = 0; i < json_object_size(v); i++) {
+        const scim_attr *sub = scim_schema_find_sub_attr(attr, json_object_key_at(v, i));
+        json *sv = json_object_value_at(v, i);
+        if (!sub || json_typeof(sv) == JSON_NULL)
+            continue;
+        sv = json_copy(sv);
+        snprintf(sub_name, sizeof(sub_name), "%s.%s", name, sub->name);
+        if (!sv) {
+            json_free(out);
+            return scim_error_set(err, 500, NULL, "out of memory");
+        }
+        if (coerce_single(sub, sub_name, &sv, err) < 0) {
+            json_free(sv);
+            json_free(out);
+            return -1;
+        }
+        if (json_object_set(out, sub->name, sv) < 0) {
+            json_free(out);
+            return scim_error_set(err, 500, NULL, "out of memory");
+        }
+    }
+    json_free(v);
+    *value = out;
+    return 0;
+}
+
+static int coerce_single(const scim_attr *attr, const char *name, json **value, scim_error *err)
+{
+    switch (attr->type) {
+    case SCIM_TYPE_BOOLEAN:
+        return coerce_boolean(name, value, err);
+    case SCIM_TYPE_COMPLEX:
+        return coerce_complex(attr, name, value, err);
+    case SCIM_TYPE_INTEGER:
+    case SCIM_TYPE_DECIMAL:
+        if (json_typeof(*value) != JSON_NUMBER)
+            return wrong_type(name, "a number", *value, err);
+        return 0;
+    default:
+        return coerce_string(name, value, err);
+    }
+}
+
+int scim_value_coerce(const scim_attr *attr, const char *name, json **value, scim_error *err)
+{
+    json *arr;
+
+    if (json_typeof(*value) == JSON_NULL)
+        return 0;
+    if (!attr->multi_valued) {
+        if (json_typeof(*value) == JSON_ARRAY)
+            return wrong_type(name, "a single value", *value, err);
+        return coerce_single(attr, name, value, err);
+    }
+    if (json_typeof(*value) != JSON_ARRAY) {
+        arr = json_array();
+        if (!arr || json_array_append(arr, *value) < 0) {
+            json_free(arr);
+            *value = NULL;
+            return scim_error_set(err, 500, NULL, "out of memory");
+        }
+        *value = arr;
+    }
+    arr = json_array();
+    if (!arr)
+        return scim_error_set(err, 500, NULL, "out of memory");
+    for (size_t i = 0; i < json_array_size(*value); i++) {
+        json *elem = json_array_get(*value, i);
+        if (json_typeof(elem) == JSON_NULL)
+            continue;
+        elem = json_copy(elem);
+        if (!elem) {
+            json_free(arr);
+            return scim_error_set(err, 500, NULL, "out of memory");
+        }
+        if (coerce_single(attr, name, &elem, err) < 0) {
+            json_free(elem);
+            json_free(arr);
+            return -1;
+        }
+        if (json_array_append(arr, elem) < 0) {
+            json_free(arr);
+            return scim_error_set(err, 500, NULL, "out of memory");
+        }
+    }
+    json_free(*value);
+    *value = arr;
+    return 0;
+}
+
+/* Normalisation of create and replace bodies. */
+
+/* Stores `value` (taken) for attribute `a` (sub-attribute `sub` when not
+ * NULL) of schema `schema` in `out`, inside the extension object for
+ * extension attributes. */
+static int place(json *out, const scim_schema_resource *res, const scim_schema *schema,
+                 const scim_attr *a, const scim_attr *sub, json *value, scim_error *err)
+{
+    json *container = out, *parent;
+
+    if (schema && schema != res->core) {
+        container = json_object_geti(out, schema->id);
+        if (json_typeof(container) != JSON_OBJECT) {
+            container = json_object();
+            if (!container || json_object_set(out, schema->id, container) < 0)
+                goto oom;
+        }
+    }
+    if (!sub) {
+        if (json_object_set(container, a->name, value) < 0) {
+            value = NULL;
+            goto oom;
+        }
+        return 0;
+    }
+    parent = json_object_geti(container, a->name);
+    if (json_typeof(parent) != JSON_OBJECT) {
+        parent = json_object();
+        if (!parent || json_object_set(container, a->name, parent) < 0)
+            goto oom;
+    }
+    if (json_object_set(parent, sub->name, value) < 0) {
+        value = NULL;
+        goto oom;
+    }
+    return 0;
+oom:
+    json_free(value);
+    return scim_error_set(err, 500, NULL, "out of memory");
+}
+
+static int client_settable(const scim_attr *a)
+{
+    return a->mutability != SCIM_MUT_READ_ONLY && a->mutability != SCIM_MUT_WRITE_ONLY;
+}
+
+/* Removes readOnly sub-attributes (for example manager.displayName) from a
+ * coerced complex value or from each element of a multi-valued one. */
+static void drop_read_only_subs(const scim_attr *a, json *value)
+{
+    if (a->type != SCIM_TYPE_COMPLEX)
+        return;
+    if (json_typeof(value) == JSON_ARRAY) {
+        for (size_t i = 0; i < json_array_size(value); i++)
+            drop_read_only_subs(a, json_array_get(value, i));
+        return;
+    }
+    for (size_t i = 0; i < a->n_sub_attrs; i++) {
+        if (!client_settable(&a->sub_attrs[i]))
+            json_object_removei(value, a->sub_attrs[i].name);
+    }
+}
+
+/* Coerces and places one client member (`key`, `value` borrowed). Keys
+ * that name no attribute, or a readOnly or writeOnly one, are skipped. */
+static int normalize_member(const scim_schema_resource *res, json *out, const char *key,
+                            const scim_schema *ext, const json *value, scim_error *err)
+{
+    const scim_schema *schema = ext;
+    const scim_attr *a = NULL, *sub = NULL;
+    char fullname[512];
+    json *v;
+
+    if (ext)
+        snprintf(fullname, sizeof(fullname), "%s:%s", ext->id, key);
+    else
+        snprintf(fullname, sizeof(fullname), "%s", key);
+    if (scim_schema_lookup(res, fullname, &a, &sub, &schema) < 0)
+        return 0;
+    if (!client_settable(a) || (sub && !client_settable(sub)) || json_typeof(value) == JSON_NULL)
+        return 0;
+    v = json_copy(value);
+    if (!v)
+        return scim_error_set(err, 500, NULL, "out of memory");
+    if (scim_value_coerce(sub ? sub : a, fullname, &v, err) < 0) {
+        json_free(v);
+        return -1;
+    }
+    drop_read_only_subs(sub ? sub : a, v);
+    return place(out, res, schema, a, sub, v, err);
+}
+
+static const scim_schema *extension_by_urn(const scim_schema_resource *res, const char *urn)
+{
+    for (size_t i = 0; i < res->n_extensions; i++) {
+        if (strcasecmp(res->extensions[i].schema->id, urn) == 0)
+            return res->extensions[i].schema;
+    }
+    return NULL;
+}
+
+static int normalize_members(const scim_schema_resource *res, const json *in, json *out,
+                             scim_error *err)
+{
+    for (size_t i = 0; i < json_object_size(in); i++) {
+        const char *key = json_object_key_at(in, i);
+        const json *value = json_object_value_at(in, i);
+        const scim_schema *ext = extension_by_urn(res, key);
+
+        if (strcasecmp(key, "schemas") == 0)
+            continue;
+        if (!ext) {
+            if (normalize_member(res, out, key, NULL, value, err) < 0)
+                return -1;
+            continue;
+        }
+        if (json_typeof(value) != JSON_OBJECT)
+            return wrong_type(ext->id, "an object", value, err);
+        for (size_t k = 0; k < json_object_size(value); k++) {
+            if (normalize_member(res, out, json_object_key_at(value, k), ext,
+                                 json_object_value_at(value, k), err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int is_empty(const json *v)
+{
+    return !v || json_typeof(v) == JSON_NULL ||
+           (json_typeof(v) == JSON_STRING && json_string_length(v) == 0);
+}
+
+/* Builds `schemas`: the core URN, then each extension with a non-empty
+ * object; empty extension objects are removed. */
+static json *build_schemas(const scim_schema_resource *res, json *out)
+{
+    json *schemas = json_array();
+
+    if (!schemas || json_array_append(schemas, json_string(res->core->id)) < 0)
+        goto fail;
+    for (size_t i = 0; i < res->n_extensions; i++) {
+        const char *urn = res->extensions[i].schema->id;
+        json *ext = json_object_get(out, urn);
+        if (!ext)
+            continue;
+        if (json_object_size(ext) == 0) {
+            json_object_remove(out, urn);
+            continue;
+        }
+        if (json_array_append(schemas, json_string(urn)) < 0)
+            goto fail;
+    }
+    return schemas;
+fail:
+    json_free(schemas);
+    return NULL;
+}
+
+static int check_required(const scim_schema_resource *res, const json *out, scim_error *err)
+{
+    for (size_t i = 0; i < res->core->n_attrs; i++) {
+        const scim_attr *a = &res->core->attrs[i];
+        if (a->required && is_empty(json_object_get(out, a->name)))
+            return scim_error_set(err, 400, SCIM_ERR_INVALID_VALUE,
+                                  "required attribute '%s' is missing", a->name);
+    }
+    return 0;
+}
+
+/* Moves every member of `from` into `to`, which is emptied first. */
+static int replace_members(json *to, json *from)
+{
+    while (json_object_size(to) > 0) {
+        char *key = strdup(json_object_key_at(to, 0));
+        if (!key)
+            return -1;
+        json_object_remove(to, key);
+        free(key);
+    }
+    for (size_t i = 0; i < json_object_size(from); i++) {
+        const char *key = json_object_key_at(from, i);
+        if (json_object_set(to, key, json_copy(json_object_value_at(from, i))) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int scim_resource_normalize(const scim_schema_resource *res, json *resource,
+                            scim_normalize_mode mode, scim_error *err)
+{
+    json *out = NULL, *schemas;
+    int rc = -1;
+
+    (void)mode;
+    if (json_typeof(resource) != JSON_OBJECT)
+        return scim_error_set(err, 400, SCIM_ERR_INVALID_SYNTAX,
+                              "the request body must be a JSON object");
+    out = json_object();
+    if (!out || json_object_set(out, "schemas", json_array()) < 0) {
+        scim_error_set(err, 500, NULL, "out of memory");
+        goto out;
+    }
+    if (normalize_members(res, resource, out, err) < 0 || check_required(res, out, err) < 0)
+        goto out;
+    schemas = build_schemas(res, out);
+    if (!schemas || json_object_set(out, "schemas", schemas) < 0 ||
+        replace_members(resource, out) < 0) {
+        scim_error_set(err, 500, NULL, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    json_free(out);
+    return rc;
+}
+
+/* Projection. */
+
+/* One listed name: attribute `attr` (NULL for a whole extension) of
+ * `schema`, optionally one sub-attribute. */
+struct projection_entry {
+    const scim_schema *schema;
+    const scim_attr *attr;
+    const scim_attr *sub;
+};
+
+enum projection_mode { PROJECT_DEFAULT, PROJECT_ONLY, PROJECT_EXCLUDE };
+
+struct scim_projection {
+    const scim_schema_resource *res;
+    enum projection_mode mode;
+    struct projection_entry *entries;
+    size_t n_entries;
+};
+
+void scim_projection_free(scim_projection *p)
+{
+    if (!p)
+        return;
+    free(p->entries);
+    free(p);
+}
+
+/* Adds the entry for one trimmed name; unknown names are ignored. */
+static int add_entry(scim_projection *p, char *name, scim_error *err)
+{
+    struct projection_entry e = {0}, *grown;
+    char *bracket = strchr(name, '[');
+
+    /* TODO: value-filtered names such as emails[type eq "work"] select the
+     * whole attribute; the filter is not applied yet. */
+    if (bracket) {
+        char *close = strrchr(bracket, ']');
+        if (!close)
+            return scim_error_set(err, 400, SCIM_ERR_INVALID_VALUE,
+                                  "invalid attribute name '%.100s': missing ']'", name);
+        memmove(bracket, close + 1, strlen(close + 1) + 1);
+    }
+    e.schema = scim_schema_by_urn(name);
+    if (e.schema) {
+        if (!scim_schema_resource_has_urn(p->res, name))
+            return 0;
+    } else if (scim_schema_lookup(p->res, name, &e.attr, &e.sub, &e.schema) < 0) {
+        return 0;
+    }
+    grown = realloc(p->entries, (p->n_entries + 1) * sizeof(*grown));
+    if (!grown)
+        return scim_error_set(err, 500, NULL, "out of memory");
+    p->entries = grown;
+    p->entries[p->n_entries++] = e;
+    return 0;
+}
+
+static int parse_list(scim_projection *p, const char *list, scim_error *err)
+{
+    char *copy = strdup(list), *save = NULL, *tok;
+    int rc = 0;
+
+    if (!copy)
+        return scim_error_set(err, 500, NULL, "out of memory");
+    for (tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
+        char *end;
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        end = tok + strlen(tok);
+        while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+            *--end = '\0';
+        if (*tok)
+            rc = add_entry(p, tok, err);
+    }
+    free(copy);
+    return rc;
+}
+
+int scim_projection_parse(const scim_schema_resource *res, const char *attributes,
+                          const char *excluded, scim_projection **out, scim_error *err)
+{
+    scim_projection *p = calloc(1, sizeof(*p));
+    const char *list = NULL;
+
+    *out = NULL;
+    if (!p)
+        return scim_error_set(err, 500, NULL, "out of memory");
+    p->res = res;
+    if (attributes && *attributes) {
+        p->mode = PROJECT_ONLY;
+        list = attributes;
+    } else if (excluded && *excluded) {
+        p->mode = PROJECT_EXCLUDE;
+        list = excluded;
+    }
+    if (list && parse_list(p, list, err) < 0) {
+        scim_projection_free(p);
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+/* How a listed name covers attribute `a` of `schema`: 2 when the whole
+ * attribute is listed, 1 when only some sub-attributes are, 0 when not. */
+static int listed(const scim_projection *p, const scim_schema *schema, const scim_attr *a)
+{
+    int found = 0;
+
+    for (size_t i = 0; p && i < p->n_entries; i++) {
+        const struct projection_entry *e = &p->entries[i];
+        if (e->schema != schema && !(e->schema == p->res->core && schema == NULL))
+            continue;
+        if (!e->attr || (e->attr == a && !e->sub))
+            return 2;
+        if (e->attr == a)
+            found = 1;
+    }
+    return found;
+}
+
+static int sub_listed(const scim_projection *p, const scim_attr *a, const scim_attr *sub)
+{
+    for (size_t i = 0; i < p->n_entries; i++) {
+        if (p->entries[i].attr == a && p->entries[i].sub == sub)
+            return 1;
+    }
+    return 0;
+}
+
+/* Keeps (only = 1) or removes (only = 0) the listed sub-attributes of each
+ * object in `value`; returned "always" sub-attributes stay. */
+static void filter_subs(const scim_projection *p, const scim_attr *a, json *value, int only)
+{
+    if (json_typeof(value) == JSON_ARRAY) {
+        for (size_t i = 0; i < json_array_size(value); i++)
+            filter_subs(p, a, json_array_get(value, i), only);
+        return;
+    }
+    for (size_t i = 0; i < json_object_size(value);) {
+        const scim_attr *sub = scim_schema_find_sub_attr(a, json_object_key_at(value, i));
+        int keep = sub && (sub->returned == SCIM_RET_ALWAYS || sub_listed(p, a, sub) == only);
+        if (sub && sub->returned == SCIM_RET_NEVER)
+            keep = 0;
+        if (keep) {
+            i++;
+            continue;
+        }
+        json_free(json_object_take(value, json_object_key_at(value, i)));
+    }
+}
+
+/* Decides for one attribute: returns 1 to keep `value` (possibly trimmed
+ * in place), 0 to drop it. `a` NULL means an unknown member. */
+static int project_attr(const scim_projection *p, const scim_schema *schema, const scim_attr *a,
+                        json *value)
+{
+    int how;
+
+    if (!a)
+        return !p || p->mode != PROJECT_ONLY;
+    if (a->returned == SCIM_RET_NEVER)
+        return 0;
+    if (a->returned == SCIM_RET_ALWAYS)
+        return 1;
+    how = listed(p, schema, a);
+    if (!p || p->mode == PROJECT_DEFAULT)
+        return a->returned != SCIM_RET_REQUEST;
+    if (p->mode == PROJECT_ONLY) {
+        if (how == 1)
+            filter_subs(p, a, value, 1);
+        return how != 0;
+    }
+    if (how == 2 || a->returned == SCIM_RET_REQUEST)
+        return 0;
+    if (how == 1)
+        filter_subs(p, a, value, 0);
+    return 1;
+}
+
+/* Applies the projection to the members of `obj` that belong to `schema`. */
+static void project_members(const scim_projection *p, const scim_schema *schema, json *obj)
+{
+    const scim_schema_resource *res = p ? p->res : NULL;
+
+    for (size_t i = 0; i < json_object_size(obj);) {
+        const char *key = json_object_key_at(obj, i);
+        json *value = json_object_value_at(obj, i);
+        const scim_attr *a = NULL;
+        const scim_schema *ext = NULL;
+        int keep;
+
+        if (res && schema == res->core && (ext = scim_schema_by_urn(key)) &&
+            scim_schema_resource_has_urn(res, key) && json_typeof(value) == JSON_OBJECT) {
+            int whole = listed(p, ext, NULL) == 2 && p->mode == PROJECT_ONLY;
+            if (!whole)
+                project_members(p, ext, value);
+            keep = json_object_size(value) > 0;
+        } else {
+            if (res)
+                a = scim_schema_find_attr(res, schema->id, key, NULL);
+            keep = project_attr(p, schema, a, value);
+        }
+        if (keep)
+            i++;
+        else
+            json_free(json_object_take(obj, key));
+    }
+}
+
+int scim_projection_apply(const scim_projection *p, json *resource)
+{
+    if (!p) {
+        /* Only returned "never" attributes go; with no resource type known,
+         * that is the password of a User. */
+        json_object_removei(resource, "password");
+        return 0;
+    }
+    project_members(p, p->res->core, resource);
+    return 0;
+}
+
+int scim_projection_includes(const scim_projection *p, const char *name)
+{
+    const scim_schema *schema = NULL;
+    const scim_attr *a;
+
+    if (!p)
+        return 1;
+    a = scim_schema_find_attr(p->res, NULL, name, &schema);
+    if (!a)
+        return p->mode != PROJECT_ONLY;
+    if (a->returned == SCIM_RET_NEVER)
+        return 0;
+    if (a->returned == SCIM_RET_ALWAYS)
+        return 1;
+    switch (p->mode) {
+    case PROJECT_ONLY:
+        return listed(p, schema, a) != 0;
+    case PROJECT_EXCLUDE:
+        return listed(p, schema, a) != 2 && a->returned != SCIM_RET_REQUEST;
+    default:
+        return a->returned != SCIM_RET_REQUEST;
+    }
+}
