@@ -35,6 +35,7 @@ async function createUntil(target, makeRequest, onCreated, stop) {
     let next = 0;
     let created = 0;
     let stopped = false;
+    let lastRejection = 'none';
     const maxRequests = target * 2;
     const worker = async () => {
         while (!stopped && next < maxRequests) {
@@ -45,8 +46,10 @@ async function createUntil(target, makeRequest, onCreated, stop) {
             } catch {
                 continue; // connection reset by the kill
             }
-            if (res.status !== 201)
+            if (res.status !== 201) {
+                lastRejection = `${res.status} ${JSON.stringify(res.body)}`;
                 continue;
+            }
             onCreated(i, res.body);
             created++;
             if (created === target && !stopped) {
@@ -56,7 +59,8 @@ async function createUntil(target, makeRequest, onCreated, stop) {
         }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    assert.ok(created >= target, `only ${created} of ${target} creates succeeded`);
+    assert.ok(created >= target,
+        `only ${created} of ${target} creates succeeded; last rejection: ${lastRejection}`);
 }
 
 function userBody(round, i) {
