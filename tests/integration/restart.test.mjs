@@ -23,7 +23,11 @@ function scimClient(baseUrl, token) {
             signal: AbortSignal.timeout(10000),
         });
         const text = await res.text();
-        return { status: res.status, body: text ? JSON.parse(text) : null };
+        let parsed = text || null;
+        try {
+            parsed = JSON.parse(text);
+        } catch { /* not JSON: keep the text for error messages */ }
+        return { status: res.status, body: parsed };
     };
 }
 
