@@ -10,7 +10,27 @@ src_libidgate_a_SOURCES += \
 	src/admin/tokens.c \
 	src/admin/domains.c \
 	src/admin/dirgroups.c \
-	src/admin/users.c
+	src/admin/users.c \
+	src/admin/accounts_admin.c \
+	src/admin/keys.c \
+	src/admin/idp.c \
+	src/admin/dns_txt.c src/admin/dns_txt.h \
+	src/admin/admin.c src/admin/admin.h \
+	src/admin/api.c \
+	src/admin/console.c src/admin/console.h \
+	src/admin/cli_admin.c
+
+# The console's files are embedded into the binary as byte arrays.
+ADMIN_CONSOLE_FILES = \
+	$(srcdir)/src/admin/console/index.html \
+	$(srcdir)/src/admin/console/console.css \
+	$(srcdir)/src/admin/console/console.js
+nodist_src_libidgate_a_SOURCES = src/admin/console_assets.c
+src/admin/console_assets.c: $(ADMIN_CONSOLE_FILES) $(srcdir)/src/admin/embed.sh
+	$(AM_V_GEN)mkdir -p src/admin && \
+	$(SHELL) $(srcdir)/src/admin/embed.sh $(ADMIN_CONSOLE_FILES) > $@.tmp && mv $@.tmp $@
+CLEANFILES += src/admin/console_assets.c
+EXTRA_DIST += $(ADMIN_CONSOLE_FILES) src/admin/embed.sh
 
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_license

@@ -1,0 +1,400 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+
+#include "admin/admin.h"
+#include "admin/admin_const.h"
+#include "admin/dns_txt.h"
+#include "admin/ops.h"
+#include "app.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+
+/* The admin API: JSON under /admin/v1, authenticated with an admin token
+ * in `Authorization: Bearer`. Operator tokens act on every account; an
+ * account-scoped token acts only on its own account (403 otherwise) and
+ * cannot create or delete accounts. */
+
+enum route_flags {
+    WRITE = 1,          /* runs as a store job */
+    OPERATOR = 2,       /* operator tokens only */
+    ACCOUNT = 4,        /* the first path parameter is the account id */
+};
+
+typedef struct api_route {
+    const char *pattern;
+    unsigned method;
+    admin_op_fn fn;
+    unsigned flags;
+} api_route;
+
+/* Query parameters copied into the call's input for GET requests. */
+static const char *const query_names[] = {"tier", "after", "limit", "kind", "since", "until", NULL};
+
+static const api_route routes[] = {
+    {"/admin/v1/accounts", HTTP_GET, admin_account_list, 0},
+    {"/admin/v1/accounts", HTTP_POST, admin_account_create, WRITE | OPERATOR},
+    {"/admin/v1/accounts/{}", HTTP_GET, admin_account_get, ACCOUNT},
+    {"/admin/v1/accounts/{}", HTTP_PATCH, admin_account_rename, WRITE | ACCOUNT},
+    {"/admin/v1/accounts/{}", HTTP_DELETE, admin_account_delete, WRITE | ACCOUNT | OPERATOR},
+    {"/admin/v1/accounts/{}/settings", HTTP_GET, admin_account_get, ACCOUNT},
+    {"/admin/v1/accounts/{}/settings", HTTP_PATCH, admin_account_settings, WRITE | ACCOUNT},
+    {"/admin/v1/accounts/{}/domains", HTTP_GET, admin_domain_list, ACCOUNT},
+    {"/admin/v1/accounts/{}/domains", HTTP_POST, admin_domain_add, WRITE | ACCOUNT},
+    {"/admin/v1/accounts/{}/domains/{}", HTTP_GET, admin_domain_get, ACCOUNT},
+    {"/admin/v1/accounts/{}/domains/{}", HTTP_DELETE, admin_domain_remove, WRITE | ACCOUNT},
+    {"/admin/v1/accounts/{}/idp", HTTP_GET, admin_idp_get, ACCOUNT},
+    {"/admin/v1/accounts/{}/idp", HTTP_PUT, admin_idp_set, WRITE | ACCOUNT},
+    {"/admin/v1/accounts/{}/scim-keys", HTTP_GET, admin_key_list, ACCOUNT},
+    {"/admin/v1/accounts/{}/scim-keys", HTTP_POST, admin_key_create, WRITE | ACCOUNT},
+    {"/admin/v1/accounts/{}/scim-keys/{}", HTTP_DELETE, admin_key_revoke, WRITE | ACCOUNT},
+    {"/admin/v1/accounts/{}/groups", HTTP_GET, admin_dirgroup_list, ACCOUNT},
+    {"/admin/v1/accounts/{}/groups", HTTP_POST, admin_dirgroup_add, WRITE | ACCOUNT},
+    {"/admin/v1/accounts/{}/groups/{}", HTTP_PATCH, admin_dirgroup_set, WRITE | ACCOUNT},
+    {"/admin/v1/accounts/{}/groups/{}", HTTP_DELETE, admin_dirgroup_remove, WRITE | ACCOUNT},
+    {"/admin/v1/accounts/{}/users", HTTP_GET, admin_user_list, ACCOUNT},
+    {"/admin/v1/accounts/{}/licenses", HTTP_GET, admin_license_counts, ACCOUNT},
+    {"/admin/v1/accounts/{}/audit", HTTP_GET, admin_audit_list, ACCOUNT},
+    {"/admin/v1/tokens", HTTP_GET, admin_token_list, 0},
+    {"/admin/v1/tokens", HTTP_POST, admin_token_create, WRITE},
+    {"/admin/v1/tokens/{}", HTTP_DELETE, admin_token_revoke, WRITE},
+};
+
+typedef struct api_ctx {
+    http_req *req;
+    admin_call call;
+    json *input;
+    char actor[48];
+    char scope[40];         /* account of a scoped token, "" for an operator */
+    char account[40];
+    const api_route *route;
+    admin_op_fn fn;         /* the operation to run, normally route->fn */
+    char domain[260];
+    char expected[128];
+} api_ctx;
+
+static void admin_ctx_finish(api_ctx *ctx);
+
+void admin_reply_json(http_req *r, int status, const json *body)
+{
+    struct evbuffer *buf = evbuffer_new();
+
+    if (!buf || json_dump_evbuffer(body, buf)) {
+        if (buf)
+            evbuffer_free(buf);
+        http_reply_text(r, 500, "out of memory");
+        return;
+    }
+    http_set_header(r, "Cache-Control", "no-store");
+    http_reply_buffer(r, status, ADMIN_JSON, buf);
+    evbuffer_free(buf);
+}
+
+void admin_reply_error(http_req *r, int status, const char *message)
+{
+    json *body = json_object();
+
+    json_object_set(body, "status", json_int(status));
+    json_object_set(body, "error", json_string(message));
+    if (status == 401)
+        http_set_header(r, "WWW-Authenticate", "Bearer realm=\"idgate admin\"");
+    admin_reply_json(r, status, body);
+    json_free(body);
+}
+
+static void render_error(http_req *r, int status, const char *detail)
+{
+    admin_reply_error(r, status, detail);
+}
+
+static void reply_call(api_ctx *ctx)
+{
+    admin_call *call = &ctx->call;
+
+    if (call->status >= 400 || !call->result) {
+        if (call->status >= 500)
+            log_event(LOG_ERROR, "admin request failed", "request_id", ctx->req->id, "account",
+                      ctx->account, "error", call->error, NULL);
+        admin_reply_error(ctx->req, call->status >= 400 ? call->status : 500,
+                          call->error[0] ? call->error : "internal error");
+        return;
+    }
+    admin_reply_json(ctx->req, call->status ? call->status : 200, call->result);
+}
+
+static void ctx_free(api_ctx *ctx)
+{
+    admin_call_clear(&ctx->call);
+    json_free(ctx->input);
+    free(ctx);
+}
+
+/* Authenticates the bearer token. Returns 0, or replies 401 and returns -1. */
+static int authenticate(http_req *r, api_ctx *ctx)
+{
+    const char *auth = http_header(r, "Authorization");
+    char id[40];
+    store_txn *t;
+    int rc;
+
+    if (!auth || strncasecmp(auth, "Bearer ", 7)) {
+        admin_reply_error(r, 401, "missing admin token: send Authorization: Bearer <token>");
+        return -1;
+    }
+    rc = store_read_begin(r->app->store, &t);
+    if (rc) {
+        admin_reply_error(r, 503, "store unavailable");
+        return -1;
+    }
+    rc = admin_token_check(t, auth + 7, id, ctx->scope);
+    store_read_end(t);
+    if (rc) {
+        log_event(LOG_INFO, "admin token rejected", "request_id", r->id, NULL);
+        admin_reply_error(r, 401, "invalid admin token");
+        return -1;
+    }
+    snprintf(ctx->actor, sizeof ctx->actor, "admin:%s", id);
+    return 0;
+}
+
+/* Checks the token's scope against the route. Returns 0, or replies 403. */
+static int authorize(http_req *r, api_ctx *ctx)
+{
+    int operator = ctx->scope[0] == 0;
+
+    if ((ctx->route->flags & OPERATOR) && !operator) {
+        admin_reply_error(r, 403, "this action needs an operator token");
+        return -1;
+    }
+    if ((ctx->route->flags & ACCOUNT) && !operator && strcmp(ctx->scope, ctx->account)) {
+        admin_reply_error(r, 403, "this admin token may not act on that account");
+        return -1;
+    }
+    return 0;
+}
+
+/* Parses the body (writes) or the query (reads) into ctx->input. */
+static int read_input(http_req *r, api_ctx *ctx)
+{
+    char err[160];
+
+    if (ctx->route->method == HTTP_GET || !r->body || r->body_len == 0) {
+        ctx->input = json_object();
+        for (int i = 0; ctx->input && query_names[i]; i++) {
+            const char *v = http_query(r, query_names[i]);
+            if (v)
+                json_object_set(ctx->input, query_names[i], json_string(v));
+        }
+        return ctx->input ? 0 : -1;
+    }
+    ctx->input = json_parse(r->body, r->body_len, err, sizeof err);
+    if (!ctx->input || json_typeof(ctx->input) != JSON_OBJECT) {
+        char msg[220];
+        snprintf(msg, sizeof msg, "invalid JSON body: %s", ctx->input ? "expected an object" : err);
+        admin_reply_error(r, 400, msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int run_job(store_txn *t, void *arg)
+{
+    api_ctx *ctx = arg;
+    return ctx->fn(t, &ctx->call) ? 1 : 0;
+}
+
+static void job_done(int rc, void *arg)
+{
+    api_ctx *ctx = arg;
+
+    /* A commit failure undoes a job that had succeeded. */
+    if (rc < 0 && ctx->call.status < 400)
+        admin_fail(&ctx->call, 500, "the change could not be saved: %s", store_strerror(rc));
+    reply_call(ctx);
+    http_req_release(ctx->req);
+    ctx_free(ctx);
+}
+
+/* Runs ctx->fn for the request: on a read transaction now, or as a store
+ * job when `write` is set. Takes ownership of `ctx`. */
+static void admin_run(api_ctx *ctx, int write)
+{
+    http_req *r = ctx->req;
+    store_txn *t;
+    int rc;
+
+    if (write) {
+        http_req_hold(r);
+        rc = store_submit(r->app->store, run_job, job_done, ctx);
+        if (rc) {
+            admin_reply_error(r, 503, "the store is shutting down; try again");
+            http_req_release(r);
+            ctx_free(ctx);
+        }
+        return;
+    }
+    rc = store_read_begin(r->app->store, &t);
+    if (rc) {
+        admin_reply_error(r, 503, "store unavailable");
+        ctx_free(ctx);
+        return;
+    }
+    ctx->fn(t, &ctx->call);
+    store_read_end(t);
+    reply_call(ctx);
+    ctx_free(ctx);
+}
+
+/* Authenticates and prepares a call for `route`; replies and returns NULL
+ * on failure. */
+static api_ctx *begin(http_req *r, const api_route *route)
+{
+    api_ctx *ctx = calloc(1, sizeof *ctx);
+    int first = 0;
+
+    if (!ctx) {
+        admin_reply_error(r, 500, "out of memory");
+        return NULL;
+    }
+    ctx->req = r;
+    ctx->route = route;
+    ctx->fn = route->fn;
+    if (route->flags & ACCOUNT) {
+        snprintf(ctx->account, sizeof ctx->account, "%s", r->nparams > 0 ? r->params[0] : "");
+        snprintf(r->account_id, sizeof r->account_id, "%s", ctx->account);
+        first = 1;
+    }
+    if (authenticate(r, ctx) || authorize(r, ctx) || read_input(r, ctx)) {
+        ctx_free(ctx);
+        return NULL;
+    }
+    ctx->call.app = r->app;
+    ctx->call.actor = ctx->actor;
+    ctx->call.input = ctx->input;
+    ctx->call.status = 200;
+    /* A scoped token's own account applies where the path names none. */
+    if (route->flags & ACCOUNT)
+        ctx->call.account = ctx->account;
+    else if (ctx->scope[0])
+        ctx->call.account = ctx->scope;
+    for (int i = first; i < r->nparams && i - first < ADMIN_MAX_ARGS; i++)
+        ctx->call.args[i - first] = r->params[i];
+    return ctx;
+}
+
+static void handle(http_req *r, void *arg)
+{
+    const api_route *match = NULL;
+    api_ctx *ctx;
+
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (!strcmp(routes[i].pattern, r->route) && routes[i].method == r->method)
+            match = &routes[i];
+    if (!match) {
+        admin_reply_error(r, 405, "method not allowed");
+        return;
+    }
+    ctx = begin(r, match);
+    if (ctx)
+        admin_run(ctx, match->flags & WRITE);
+}
+
+/* Replies with the outcome of a call run on the loop and frees it. */
+static void admin_ctx_finish(api_ctx *ctx)
+{
+    reply_call(ctx);
+    ctx_free(ctx);
+}
+
+/* POST /admin/v1/accounts/{}/domains/{}/verify reads the domain, looks its
+ * TXT record up without blocking, then marks it verified in a store job. */
+static void verify_looked_up(int err, const char *expected, int matched, void *arg)
+{
+    api_ctx *ctx = arg;
+    char name[300];
+
+    snprintf(name, sizeof name, "%s%s", ADMIN_CHALLENGE_LABEL, ctx->call.args[0]);
+    if (err == DNS_TXT_TIMEOUT) {
+        admin_fail(&ctx->call, 504, "DNS lookup of %s timed out; try again", name);
+    } else if (err && err != DNS_TXT_NXDOMAIN) {
+        admin_fail(&ctx->call, 502, "DNS lookup of %s failed: %s", name, dns_txt_strerror(err));
+    } else if (!matched) {
+        admin_fail(&ctx->call, 400,
+                   "verification failed: no TXT record at %s contains the expected value; "
+                   "publish it, wait for DNS to update and try again",
+                   name);
+    } else {
+        snprintf(ctx->expected, sizeof ctx->expected, "%s", expected);
+        ctx->call.args[1] = ctx->expected;
+        ctx->fn = admin_domain_mark;
+        admin_run(ctx, 1);
+        return;
+    }
+    log_event(LOG_INFO, "domain verification failed", "request_id", ctx->req->id, "account",
+              ctx->account, "domain", ctx->call.args[0], "error", ctx->call.error, NULL);
+    reply_call(ctx);
+    http_req_release(ctx->req);
+    ctx_free(ctx);
+}
+
+static void handle_verify(http_req *r, void *arg)
+{
+    static const api_route verify = {"/admin/v1/accounts/{}/domains/{}/verify", HTTP_POST,
+                                     admin_domain_get, ACCOUNT};
+    api_ctx *ctx = begin(r, &verify);
+    const json *record;
+    store_txn *t;
+
+    if (!ctx)
+        return;
+    if (store_read_begin(r->app->store, &t)) {
+        admin_reply_error(r, 503, "store unavailable");
+        ctx_free(ctx);
+        return;
+    }
+    admin_domain_get(t, &ctx->call);
+    store_read_end(t);
+    record = json_object_get(ctx->call.result, "record");
+    if (!ctx->call.result || json_bool_value(json_object_get(ctx->call.result, "verified")) ||
+        !record) {
+        admin_ctx_finish(ctx);
+        return;
+    }
+    /* The domain may have been given in another case: use the stored one. */
+    snprintf(ctx->domain, sizeof ctx->domain, "%s", json_get_string(ctx->call.result, "domain"));
+    ctx->call.args[0] = ctx->domain;
+    http_req_hold(r);
+    if (admin_dns_verify(r->app, ctx->domain, json_get_string(record, "value"), verify_looked_up,
+                         ctx)) {
+        admin_fail(&ctx->call, 500, "could not start the DNS lookup");
+        reply_call(ctx);
+        http_req_release(r);
+        ctx_free(ctx);
+    }
+}
+
+int admin_api_routes(struct app *a)
+{
+    unsigned methods[sizeof routes / sizeof routes[0]] = {0};
+
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        for (size_t j = 0; j <= i; j++)
+            if (!strcmp(routes[j].pattern, routes[i].pattern)) {
+                methods[j] |= routes[i].method;
+                break;
+            }
+    }
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (methods[i] && http_route(a->http, routes[i].pattern, methods[i], handle, NULL))
+            return -1;
+    if (http_route(a->http, "/admin/v1/accounts/{}/domains/{}/verify", HTTP_POST, handle_verify,
+                   NULL))
+        return -1;
+    return http_set_error_renderer(a->http, ADMIN_API_PREFIX, render_error);
+}

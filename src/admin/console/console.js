@@ -1,0 +1,410 @@
+// The idgate console: a thin page over the /admin/v1 JSON API. Every value
+// from the server is written with textContent, never as HTML.
+'use strict';
+
+const state = { token: '', account: '', scope: null, usersNext: null, auditNext: null };
+
+const $ = (id) => document.getElementById(id);
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Authorization: `Bearer ${state.token}` };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(`/admin/v1${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data = null;
+  try { data = await res.json(); } catch { data = null; }
+  if (!res.ok) {
+    throw new ApiError(res.status, (data && data.error) || `request failed with status ${res.status}`);
+  }
+  return data;
+}
+
+const accountPath = (suffix = '') => `/accounts/${encodeURIComponent(state.account)}${suffix}`;
+
+// Runs `fn`, showing its error (or clearing the old one) in element `errorId`.
+async function guarded(errorId, fn) {
+  const box = $(errorId);
+  box.textContent = '';
+  try {
+    await fn();
+  } catch (err) {
+    box.textContent = err.message;
+    if (err.status === 401) signOut('Your admin token is no longer valid. Sign in again.');
+  }
+}
+
+function cell(row, text, className) {
+  const td = document.createElement('td');
+  td.textContent = text === undefined || text === null ? '' : String(text);
+  if (className) td.className = className;
+  row.appendChild(td);
+  return td;
+}
+
+function button(label, onClick, ariaLabel) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = label;
+  if (ariaLabel) b.setAttribute('aria-label', ariaLabel);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function formValues(form) {
+  return Object.fromEntries(new FormData(form).entries());
+}
+
+// Sign-in and account choice.
+
+function signOut(message) {
+  state.token = '';
+  state.account = '';
+  sessionStorage.removeItem('idgate-admin-token');
+  $('workspace').hidden = true;
+  $('accounts').hidden = true;
+  $('signin').hidden = false;
+  $('signout').hidden = true;
+  $('whoami').hidden = true;
+  $('signin-error').textContent = message || '';
+}
+
+async function signIn(token) {
+  state.token = token;
+  const accounts = await api('GET', '/accounts');
+  sessionStorage.setItem('idgate-admin-token', token);
+  $('signin').hidden = true;
+  $('accounts').hidden = false;
+  $('signout').hidden = false;
+  fillAccounts(accounts);
+  // Only operator tokens may create accounts; try a harmless probe.
+  try {
+    await api('GET', '/tokens');
+    $('account-create').hidden = false;
+  } catch {
+    $('account-create').hidden = true;
+  }
+  if (accounts.length === 1) await openAccount(accounts[0].id);
+}
+
+function fillAccounts(accounts) {
+  const select = $('account');
+  select.replaceChildren();
+  for (const acc of accounts) {
+    const opt = document.createElement('option');
+    opt.value = acc.id;
+    opt.textContent = `${acc.name} (${acc.id})`;
+    select.appendChild(opt);
+  }
+}
+
+async function openAccount(id) {
+  state.account = id;
+  $('account').value = id;
+  const acc = await api('GET', accountPath());
+  $('whoami').textContent = `Account: ${acc.name}`;
+  $('whoami').hidden = false;
+  $('workspace').hidden = false;
+  $('default-tier').value = acc.settings.default_tier;
+  await Promise.all([
+    loadDomains(), loadIdp(), loadKeys(), loadGroups(), loadCounts(), loadUsers(true),
+    loadAudit(true),
+  ]);
+}
+
+// Domains.
+
+async function loadDomains() {
+  await guarded('domains-error', async () => {
+    const domains = await api('GET', accountPath('/domains'));
+    const rows = $('domain-rows');
+    rows.replaceChildren();
+    for (const d of domains) {
+      const tr = document.createElement('tr');
+      cell(tr, d.domain);
+      cell(tr, d.verified ? 'Verified' : 'Not verified');
+      cell(tr, d.record.name, 'code');
+      cell(tr, d.record.value, 'code');
+      const actions = cell(tr, '');
+      if (!d.verified) {
+        actions.appendChild(button('Verify', () => verifyDomain(d.domain), `Verify ${d.domain}`));
+      }
+      actions.appendChild(button('Remove', () => removeDomain(d.domain), `Remove ${d.domain}`));
+      rows.appendChild(tr);
+    }
+  });
+}
+
+async function verifyDomain(domain) {
+  await guarded('domains-error', async () => {
+    await api('POST', accountPath(`/domains/${encodeURIComponent(domain)}/verify`));
+    await loadDomains();
+    await loadAudit(true);
+  });
+}
+
+async function removeDomain(domain) {
+  await guarded('domains-error', async () => {
+    await api('DELETE', accountPath(`/domains/${encodeURIComponent(domain)}`));
+    await loadDomains();
+  });
+}
+
+// Incoming keys.
+
+async function loadIdp() {
+  await guarded('idp-error', async () => {
+    let idp = null;
+    try {
+      idp = await api('GET', accountPath('/idp'));
+    } catch (err) {
+      if (err.status !== 404) throw err;
+    }
+    if (!idp || !idp.issuer) {
+      $('idp-current').textContent = 'No identity provider is set up yet.';
+      return;
+    }
+    $('idp-current').textContent =
+      `Issuer ${idp.issuer}, client ID ${idp.client_id}, client secret ending in ${idp.client_secret_last4}`;
+    $('idp-issuer').value = idp.issuer;
+    $('idp-client-id').value = idp.client_id;
+  });
+}
+
+async function saveIdp(form) {
+  $('idp-status').textContent = '';
+  await guarded('idp-error', async () => {
+    await api('PUT', accountPath('/idp'), formValues(form));
+    $('idp-client-secret').value = '';
+    $('idp-status').textContent = 'Incoming keys saved.';
+    await loadIdp();
+  });
+}
+
+// SCIM access keys.
+
+async function loadKeys() {
+  await guarded('keys-error', async () => {
+    const keys = await api('GET', accountPath('/scim-keys'));
+    const rows = $('key-rows');
+    rows.replaceChildren();
+    for (const k of keys) {
+      const tr = document.createElement('tr');
+      cell(tr, k.prefix, 'code');
+      cell(tr, k.created);
+      cell(tr, k.last_used || 'Never');
+      cell(tr, k.revoked ? 'Revoked' : 'Active');
+      const actions = cell(tr, '');
+      if (!k.revoked) {
+        actions.appendChild(button('Revoke', () => revokeKey(k.id), `Revoke key ${k.prefix}`));
+      }
+      rows.appendChild(tr);
+    }
+  });
+}
+
+async function createKey() {
+  await guarded('keys-error', async () => {
+    const key = await api('POST', accountPath('/scim-keys'));
+    $('key-token').value = key.token;
+    $('key-once').hidden = false;
+    $('key-token').focus();
+    $('key-token').select();
+    await loadKeys();
+  });
+}
+
+async function revokeKey(id) {
+  await guarded('keys-error', async () => {
+    await api('DELETE', accountPath(`/scim-keys/${encodeURIComponent(id)}`));
+    await loadKeys();
+  });
+}
+
+function forgetShownKey() {
+  $('key-token').value = '';
+  $('key-once').hidden = true;
+}
+
+// Directory groups.
+
+async function loadGroups() {
+  await guarded('groups-error', async () => {
+    const groups = await api('GET', accountPath('/groups'));
+    const rows = $('group-rows');
+    rows.replaceChildren();
+    for (const g of groups) {
+      const tr = document.createElement('tr');
+      const name = g.displayName || `(deleted group ${g.group_id})`;
+      cell(tr, name);
+      const tierCell = cell(tr, '');
+      const select = document.createElement('select');
+      select.setAttribute('aria-label', `Tier of ${name}`);
+      for (const t of ['basic', 'pro']) {
+        const opt = document.createElement('option');
+        opt.value = t;
+        opt.textContent = t === 'pro' ? 'Pro' : 'Basic';
+        select.appendChild(opt);
+      }
+      select.value = g.tier;
+      select.addEventListener('change', () => setGroupTier(g.group_id, select.value));
+      tierCell.appendChild(select);
+      cell(tr, g.members);
+      cell(tr, '').appendChild(button('Remove', () => removeGroup(g.group_id), `Remove ${name}`));
+      rows.appendChild(tr);
+    }
+  });
+}
+
+async function afterLicenceChange() {
+  await Promise.all([loadGroups(), loadCounts(), loadUsers(true), loadAudit(true)]);
+}
+
+async function addGroup(form) {
+  await guarded('groups-error', async () => {
+    await api('POST', accountPath('/groups'), formValues(form));
+    $('group-name').value = '';
+    await afterLicenceChange();
+  });
+}
+
+async function setGroupTier(id, tier) {
+  await guarded('groups-error', async () => {
+    await api('PATCH', accountPath(`/groups/${encodeURIComponent(id)}`), { tier });
+    await afterLicenceChange();
+  });
+}
+
+async function removeGroup(id) {
+  await guarded('groups-error', async () => {
+    await api('DELETE', accountPath(`/groups/${encodeURIComponent(id)}`));
+    await afterLicenceChange();
+  });
+}
+
+// Licences and users.
+
+async function loadCounts() {
+  await guarded('licenses-error', async () => {
+    const c = await api('GET', accountPath('/licenses'));
+    $('count-pro').textContent = c.pro;
+    $('count-basic').textContent = c.basic;
+    $('count-none').textContent = c.none;
+    $('count-billable').textContent = c.billable;
+    $('default-tier').value = c.default_tier;
+  });
+}
+
+async function saveDefaultTier(form) {
+  await guarded('licenses-error', async () => {
+    await api('PATCH', accountPath('/settings'), formValues(form));
+    await afterLicenceChange();
+  });
+}
+
+async function loadUsers(fromStart) {
+  await guarded('users-error', async () => {
+    const params = new URLSearchParams({ limit: '50' });
+    const tier = $('user-tier').value;
+    if (tier) params.set('tier', tier);
+    if (!fromStart && state.usersNext) params.set('after', state.usersNext);
+    const page = await api('GET', accountPath(`/users?${params}`));
+    const rows = $('user-rows');
+    if (fromStart) rows.replaceChildren();
+    for (const u of page.users) {
+      const tr = document.createElement('tr');
+      cell(tr, u.userName);
+      cell(tr, u.displayName);
+      cell(tr, u.active ? 'Yes' : 'No');
+      cell(tr, u.tier);
+      rows.appendChild(tr);
+    }
+    state.usersNext = page.next;
+    $('users-more').hidden = !page.next;
+  });
+}
+
+// Audit log.
+
+function describe(details) {
+  return Object.entries(details || {}).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ');
+}
+
+async function loadAudit(fromStart) {
+  await guarded('audit-error', async () => {
+    const params = new URLSearchParams({ limit: '100' });
+    const kind = $('audit-kind').value.trim();
+    const since = $('audit-since').value;
+    if (kind) params.set('kind', kind);
+    if (since) params.set('since', since);
+    if (!fromStart && state.auditNext) params.set('after', state.auditNext);
+    const page = await api('GET', accountPath(`/audit?${params}`));
+    const rows = $('audit-rows');
+    if (fromStart) rows.replaceChildren();
+    for (const e of page.events) {
+      const tr = document.createElement('tr');
+      cell(tr, e.time);
+      cell(tr, e.kind);
+      cell(tr, e.actor);
+      cell(tr, describe(e.details));
+      rows.appendChild(tr);
+    }
+    state.auditNext = page.next;
+    $('audit-more').hidden = !page.next;
+  });
+}
+
+// Wiring.
+
+function onSubmit(id, fn) {
+  $(id).addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    fn(ev.target);
+  });
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  onSubmit('signin-form', () => guarded('signin-error', () => signIn($('token').value.trim())));
+  onSubmit('account-pick', () => guarded('accounts-error', () => openAccount($('account').value)));
+  onSubmit('account-create', (form) => guarded('accounts-error', async () => {
+    const acc = await api('POST', '/accounts', formValues(form));
+    fillAccounts(await api('GET', '/accounts'));
+    $('account-name').value = '';
+    await openAccount(acc.id);
+  }));
+  onSubmit('domain-add', (form) => guarded('domains-error', async () => {
+    await api('POST', accountPath('/domains'), formValues(form));
+    $('domain-name').value = '';
+    await loadDomains();
+  }));
+  onSubmit('idp-form', saveIdp);
+  onSubmit('group-add', addGroup);
+  onSubmit('default-tier-form', saveDefaultTier);
+  onSubmit('user-filter', () => loadUsers(true));
+  onSubmit('audit-filter', () => loadAudit(true));
+  $('key-create').addEventListener('click', createKey);
+  $('key-copy').addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText($('key-token').value);
+    } catch {
+      $('key-token').select();
+    }
+  });
+  $('key-done').addEventListener('click', forgetShownKey);
+  $('users-more').addEventListener('click', () => loadUsers(false));
+  $('users-refresh').addEventListener('click', () => Promise.all([loadUsers(true), loadCounts(), loadGroups()]));
+  $('audit-more').addEventListener('click', () => loadAudit(false));
+  $('signout').addEventListener('click', () => signOut(''));
+
+  const saved = sessionStorage.getItem('idgate-admin-token');
+  if (saved) guarded('signin-error', () => signIn(saved));
+});

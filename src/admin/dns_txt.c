@@ -1,0 +1,277 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "admin/dns_txt.h"
+#include "crypto.h"
+
+#define TYPE_TXT 16
+#define CLASS_IN 1
+#define MAX_MSG 4096
+#define MAX_RECORDS 64
+
+struct dns_txt_query {
+    struct event *read_ev;
+    struct event *resend_ev;
+    struct event *timeout_ev;
+    evutil_socket_t fd;
+    uint16_t id;
+    uint8_t msg[512];
+    size_t msg_len;
+    dns_txt_done done;
+    void *arg;
+};
+
+const char *dns_txt_strerror(int err)
+{
+    switch (err) {
+    case DNS_TXT_OK:
+        return "ok";
+    case DNS_TXT_NXDOMAIN:
+        return "the name does not exist";
+    case DNS_TXT_TIMEOUT:
+        return "the DNS lookup timed out";
+    default:
+        return "the DNS lookup failed";
+    }
+}
+
+int dns_txt_encode_query(const char *name, uint16_t id, uint8_t *buf, size_t cap, size_t *len)
+{
+    size_t n = 12, nlen = strlen(name);
+    const char *p = name;
+
+    if (nlen == 0 || nlen > 253 || cap < 12 + nlen + 2 + 4)
+        return -1;
+    memset(buf, 0, 12);
+    buf[0] = (uint8_t)(id >> 8);
+    buf[1] = (uint8_t)id;
+    buf[2] = 0x01; /* recursion desired */
+    buf[5] = 1;    /* one question */
+    while (*p) {
+        const char *dot = strchr(p, '.');
+        size_t label = dot ? (size_t)(dot - p) : strlen(p);
+
+        if (label == 0 || label > 63)
+            return -1;
+        buf[n++] = (uint8_t)label;
+        memcpy(buf + n, p, label);
+        n += label;
+        p += label;
+        if (*p == '.')
+            p++;
+    }
+    buf[n++] = 0;
+    buf[n++] = 0;
+    buf[n++] = TYPE_TXT;
+    buf[n++] = 0;
+    buf[n++] = CLASS_IN;
+    *len = n;
+    return 0;
+}
+
+/* Moves *pos past a (possibly compressed) name. Returns 0 or -1. */
+static int skip_name(const uint8_t *msg, size_t len, size_t *pos)
+{
+    size_t p = *pos;
+
+    for (int labels = 0; labels < 128; labels++) {
+        if (p >= len)
+            return -1;
+        if ((msg[p] & 0xc0) == 0xc0) {
+            if (p + 2 > len)
+                return -1;
+            *pos = p + 2;
+            return 0;
+        }
+        if (msg[p] & 0xc0)
+            return -1;
+        if (msg[p] == 0) {
+            *pos = p + 1;
+            return 0;
+        }
+        p += 1 + msg[p];
+    }
+    return -1;
+}
+
+/* Joins the character strings of one TXT record's data. */
+static char *read_txt(const uint8_t *rdata, size_t rlen)
+{
+    char *out = malloc(rlen + 1);
+    size_t o = 0, p = 0;
+
+    if (!out)
+        return NULL;
+    while (p < rlen) {
+        size_t l = rdata[p++];
+        if (p + l > rlen) {
+            free(out);
+            return NULL;
+        }
+        memcpy(out + o, rdata + p, l);
+        o += l;
+        p += l;
+    }
+    out[o] = 0;
+    return out;
+}
+
+void dns_txt_free(char **records, size_t n)
+{
+    for (size_t i = 0; records && i < n; i++)
+        free(records[i]);
+    free(records);
+}
+
+int dns_txt_decode_reply(const uint8_t *msg, size_t len, uint16_t id, char ***records, size_t *n)
+{
+    size_t pos = 12, count = 0;
+    unsigned qd, an, rcode;
+    char **out = NULL;
+
+    *records = NULL;
+    *n = 0;
+    if (len < 12 || msg[0] != (uint8_t)(id >> 8) || msg[1] != (uint8_t)id || !(msg[2] & 0x80))
+        return DNS_TXT_FAILED;
+    rcode = msg[3] & 0x0f;
+    if (rcode == 3)
+        return DNS_TXT_NXDOMAIN;
+    if (rcode != 0)
+        return DNS_TXT_FAILED;
+    qd = (unsigned)(msg[4] << 8 | msg[5]);
+    an = (unsigned)(msg[6] << 8 | msg[7]);
+    for (unsigned i = 0; i < qd; i++) {
+        if (skip_name(msg, len, &pos) || pos + 4 > len)
+            return DNS_TXT_FAILED;
+        pos += 4;
+    }
+    out = calloc(MAX_RECORDS, sizeof *out);
+    if (!out)
+        return DNS_TXT_FAILED;
+    for (unsigned i = 0; i < an && count < MAX_RECORDS; i++) {
+        unsigned type, rlen;
+
+        if (skip_name(msg, len, &pos) || pos + 10 > len)
+            goto fail;
+        type = (unsigned)(msg[pos] << 8 | msg[pos + 1]);
+        rlen = (unsigned)(msg[pos + 8] << 8 | msg[pos + 9]);
+        pos += 10;
+        if (pos + rlen > len)
+            goto fail;
+        if (type == TYPE_TXT) {
+            out[count] = read_txt(msg + pos, rlen);
+            if (!out[count])
+                goto fail;
+            count++;
+        }
+        pos += rlen;
+    }
+    *records = out;
+    *n = count;
+    return DNS_TXT_OK;
+fail:
+    dns_txt_free(out, count);
+    return DNS_TXT_FAILED;
+}
+
+static void finish(dns_txt_query *q, int err, char **records, size_t n)
+{
+    dns_txt_done done = q->done;
+    void *arg = q->arg;
+
+    dns_txt_cancel(q);
+    done(err, records, n, arg);
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+    dns_txt_query *q = arg;
+    uint8_t buf[MAX_MSG];
+    char **records;
+    size_t n;
+    ssize_t got = recv(fd, buf, sizeof buf, 0);
+    int err;
+
+    if (got < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (got < 0) {
+        finish(q, DNS_TXT_FAILED, NULL, 0);
+        return;
+    }
+    /* A reply to another query id is ignored: it may be a spoofing attempt
+     * or a late answer to an earlier lookup. */
+    if (got < 2 || buf[0] != (uint8_t)(q->id >> 8) || buf[1] != (uint8_t)q->id)
+        return;
+    err = dns_txt_decode_reply(buf, (size_t)got, q->id, &records, &n);
+    finish(q, err, err ? NULL : records, err ? 0 : n);
+    if (!err)
+        dns_txt_free(records, n);
+}
+
+static void on_resend(evutil_socket_t fd, short what, void *arg)
+{
+    dns_txt_query *q = arg;
+    (void)send(q->fd, q->msg, q->msg_len, 0);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    finish(arg, DNS_TXT_TIMEOUT, NULL, 0);
+}
+
+int dns_txt_lookup(struct event_base *base, const struct sockaddr *server, socklen_t slen,
+                   const char *name, int timeout_ms, dns_txt_done done, void *arg,
+                   dns_txt_query **out)
+{
+    dns_txt_query *q = calloc(1, sizeof *q);
+    struct timeval half = {timeout_ms / 2000, (timeout_ms / 2 % 1000) * 1000};
+    struct timeval full = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+
+    if (!q)
+        return -1;
+    q->fd = -1;
+    q->done = done;
+    q->arg = arg;
+    if (crypto_random(&q->id, sizeof q->id) ||
+        dns_txt_encode_query(name, q->id, q->msg, sizeof q->msg, &q->msg_len))
+        goto fail;
+    q->fd = socket(server->sa_family, SOCK_DGRAM, 0);
+    if (q->fd < 0 || evutil_make_socket_nonblocking(q->fd) ||
+        evutil_make_socket_closeonexec(q->fd) || connect(q->fd, server, slen))
+        goto fail;
+    q->read_ev = event_new(base, q->fd, EV_READ | EV_PERSIST, on_read, q);
+    q->resend_ev = evtimer_new(base, on_resend, q);
+    q->timeout_ev = evtimer_new(base, on_timeout, q);
+    if (!q->read_ev || !q->resend_ev || !q->timeout_ev || event_add(q->read_ev, NULL) ||
+        evtimer_add(q->resend_ev, &half) || evtimer_add(q->timeout_ev, &full))
+        goto fail;
+    if (send(q->fd, q->msg, q->msg_len, 0) < 0)
+        goto fail;
+    *out = q;
+    return 0;
+fail:
+    dns_txt_cancel(q);
+    return -1;
+}
+
+void dns_txt_cancel(dns_txt_query *q)
+{
+    if (!q)
+        return;
+    if (q->read_ev)
+        event_free(q->read_ev);
+    if (q->resend_ev)
+        event_free(q->resend_ev);
+    if (q->timeout_ev)
+        event_free(q->timeout_ev);
+    if (q->fd >= 0)
+        close(q->fd);
+    free(q);
+}
