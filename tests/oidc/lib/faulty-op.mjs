@@ -1,4 +1,4 @@
-// A fake OpenID Provider built with jose that hands out whatever ID token the test asks for.
+// A fake OpenID Provider built with jose that hands out whatever ID token the test requests.
 // Its authorization endpoint approves at once (no login page), remembers the nonce and PKCE
 // challenge of the request, and its token endpoint checks the client secret, the code and the
 // PKCE verifier before returning the next ID token. It counts every request, so a test can

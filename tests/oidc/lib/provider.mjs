@@ -1,7 +1,7 @@
 // A real OpenID Provider (the npm package oidc-provider) standing in for Okta in the sign-in
-// tests. It serves https on 127.0.0.1 with a certificate from ca.mjs, renders its own minimal
-// login and logout pages (the package's built-in pages load fonts from a public host) and
-// keeps every grant in memory so a test can revoke a user's grants.
+// tests. It serves https on 127.0.0.1 with a certificate from ca.mjs. It renders its own
+// minimal login and logout pages because the package's built-in pages load fonts from a public
+// host. It keeps every grant in memory, so a test can revoke a user's grants.
 import { createServer } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';

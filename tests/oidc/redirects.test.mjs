@@ -1,0 +1,229 @@
+// The login transaction and the redirect target. Replayed, unknown and foreign states get a
+// clear 4xx page. Every open-redirect form of target_link_uri is rejected before the browser
+// is sent to the provider. An unknown `iss` fetches nothing, and an `iss` on the callback
+// never starts a new login.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { assertClientError, describeFlow, newAgent, signIn } from './lib/flows.mjs';
+import { initiateUrl, provisionUser, startStack, stopStack, tail } from './lib/stack.mjs';
+import { freePort } from '../integration/lib/idgate.mjs';
+
+const USER = { sub: 'redirect-sub-1', email: 'rae@acme.test', preferred_username: 'rae@acme.test',
+    name: 'Rae Example' };
+
+// Targets a browser or proxy could read as another host. Each is the decoded value of
+// target_link_uri; URLSearchParams encodes it on the way.
+const BAD_TARGETS = [
+    '//evil.example',
+    '///evil.example',
+    '/\\evil.example',
+    '\\\\evil.example',
+    '\\/evil.example',
+    'https:evil.example',
+    'https:/evil.example',
+    'https://evil.example/',
+    'http://evil.example',
+    'HTTPS://EVIL.EXAMPLE',
+    '/%2F%2Fevil.example',
+    '/%2f%2fevil.example',
+    '%2F%2Fevil.example',
+    '/%5Cevil.example',
+    '/%5cevil.example',
+    '/%5C%5Cevil.example',
+    '/%255C%255Cevil.example',
+    'https://user@evil.example',
+    'https://user:pass@evil.example/',
+    'http://127.0.0.1.evil.example/',
+    'http://127.0.0.1@evil.example/',
+    'javascript:alert(1)',
+    'JaVaScRiPt:alert(1)',
+    'data:text/html,<script>alert(1)</script>',
+    '/\t/evil.example',
+    '/\n/evil.example',
+    '\t//evil.example',
+    ' //evil.example',
+    '/\r\n/evil.example',
+    '/%09/evil.example',
+    '/%0a/evil.example',
+    'evil.example',
+];
+
+describe('login transaction and redirect target', () => {
+    let stack;
+    let allowedOrigin;
+
+    before(async () => {
+        allowedOrigin = `http://127.0.0.1:${await freePort()}`;
+        stack = await startStack({
+            provider: 'faulty',
+            config: { oidc: { allowed_redirect_origins: allowedOrigin } },
+        });
+        stack.op.user = { ...USER };
+        await provisionUser(stack, { userName: USER.email, externalId: USER.sub,
+            displayName: USER.name });
+    });
+
+    after(async () => {
+        await stopStack(stack);
+    });
+
+    // Runs the flow up to the provider's redirect back; returns { agent, callbackUrl }.
+    async function untilCallback(agent = newAgent(stack)) {
+        const res = await agent.follow(initiateUrl(stack, { loginHint: USER.email,
+            target: '/app' }), {}, {
+            maxRedirects: 4,
+            stopAt: (next) => next.startsWith(stack.redirectUri),
+        });
+        assert.ok(res.stoppedAt, `the flow did not reach the callback: ${res.status} `
+            + `${res.body.slice(0, 200)}\n${tail(stack.srv.logs())}`);
+        return { agent, callbackUrl: res.stoppedAt };
+    }
+
+    function assertErrorPage(res, expected = 400) {
+        assert.equal(res.status, expected, `${res.method} ${res.url} returned ${res.status}: `
+            + `${res.body.slice(0, 300)}\nserver log:\n${tail(stack.srv.logs())}`);
+        assert.match(res.headers['content-type'] ?? '', /text\/html/);
+        assert.equal(res.headers.location, undefined);
+    }
+
+    async function assertNoSession(agent) {
+        const session = await agent.request(`${stack.publicUrl}/session`);
+        assert.equal(session.status, 401);
+    }
+
+    test('good login works as control', async () => {
+        const flow = await signIn(stack, { loginHint: USER.email });
+        assert.equal(flow.session.status, 200, describeFlow(stack, flow));
+    });
+
+    test('replayed state gets 400 page', async () => {
+        const { agent, callbackUrl } = await untilCallback();
+        const tokenRequests = stack.op.tokenRequests.length;
+        const first = await agent.request(callbackUrl);
+        assert.equal(first.status, 302, `first callback: ${first.status} ${first.body}`);
+        assert.equal(new URL(first.headers.location, stack.publicUrl).pathname, '/app');
+
+        const second = await agent.request(callbackUrl);
+        assertErrorPage(second);
+        assert.equal(stack.op.tokenRequests.length, tokenRequests + 1,
+            'the replay exchanged the code again');
+
+        const stranger = newAgent(stack);
+        assertErrorPage(await stranger.request(callbackUrl));
+        await assertNoSession(stranger);
+    });
+
+    test('state from another browser rejected', async () => {
+        const { callbackUrl } = await untilCallback();
+        const tokenRequests = stack.op.tokenRequests.length;
+        const attacker = newAgent(stack);
+        const res = await attacker.request(callbackUrl);
+        assertClientError(res.status, `callback in another browser\n${tail(stack.srv.logs())}`);
+        await assertNoSession(attacker);
+        assert.equal(stack.op.tokenRequests.length, tokenRequests,
+            'the code was exchanged for a browser that did not start the login');
+    });
+
+    test('unknown state gets 400 page', async () => {
+        const agent = newAgent(stack);
+        const tokenRequests = stack.op.tokenRequests.length;
+        assertErrorPage(await agent.request(`${stack.redirectUri}?code=abc&state=unknown`));
+        assertErrorPage(await agent.request(`${stack.redirectUri}?code=abc`));
+        assertErrorPage(await agent.request(stack.redirectUri));
+        assertErrorPage(await agent.request(stack.redirectUri, { method: 'POST',
+            form: { code: 'abc', state: 'unknown' } }));
+        assert.equal(stack.op.tokenRequests.length, tokenRequests);
+        await assertNoSession(agent);
+    });
+
+    test('provider error response gets 4xx page', async () => {
+        const { agent, callbackUrl } = await untilCallback();
+        const url = new URL(callbackUrl);
+        url.searchParams.delete('code');
+        url.searchParams.set('error', 'access_denied');
+        url.searchParams.set('error_description', 'User is not assigned to the client');
+        const res = await agent.request(url.href);
+        assertClientError(res.status, `error callback\n${tail(stack.srv.logs())}`);
+        assert.doesNotMatch(res.body, /<script>/);
+        await assertNoSession(agent);
+    });
+
+    test('callback with matching iss accepted', async () => {
+        const { agent, callbackUrl } = await untilCallback();
+        const url = new URL(callbackUrl);
+        url.searchParams.set('iss', stack.issuer);
+        const res = await agent.request(url.href);
+        assert.equal(res.status, 302, `${res.status} ${res.body}\n${tail(stack.srv.logs())}`);
+        const session = await agent.request(`${stack.publicUrl}/session`);
+        assert.equal(session.status, 200);
+    });
+
+    test('callback with foreign iss rejected', async () => {
+        const { agent, callbackUrl } = await untilCallback();
+        const tokenRequests = stack.op.tokenRequests.length;
+        const url = new URL(callbackUrl);
+        url.searchParams.set('iss', `${stack.issuer}/other`);
+        const res = await agent.request(url.href);
+        assertClientError(res.status, `callback with a foreign iss\n${tail(stack.srv.logs())}`);
+        assert.equal(stack.op.tokenRequests.length, tokenRequests,
+            'the code was exchanged although the response came from another issuer');
+        await assertNoSession(agent);
+    });
+
+    test('iss on callback starts no login', async () => {
+        const agent = newAgent(stack);
+        const requests = stack.op.requests.length;
+        const url = new URL(stack.redirectUri);
+        url.searchParams.set('iss', stack.issuer);
+        url.searchParams.set('login_hint', USER.email);
+        url.searchParams.set('target_link_uri', '/app');
+        const res = await agent.request(url.href);
+        assertErrorPage(res);
+        assert.equal(stack.op.requests.length, requests, 'idgate contacted the provider');
+    });
+
+    test('unknown iss gets 400, nothing fetched', async () => {
+        const agent = newAgent(stack);
+        const unknownIssuers = [
+            `${stack.issuer}/`,
+            `${stack.issuer}/other`,
+            stack.issuer.replace('https:', 'http:'),
+            stack.issuer.toUpperCase(),
+            'https://127.0.0.1:1',
+        ];
+        for (const iss of unknownIssuers) {
+            const requests = stack.op.requests.length;
+            const res = await agent.request(initiateUrl(stack, { iss, loginHint: USER.email,
+                target: '/app' }));
+            assertErrorPage(res);
+            assert.equal(stack.op.requests.length, requests, `idgate contacted the provider `
+                + `for iss ${iss}`);
+        }
+    });
+
+    for (const target of BAD_TARGETS) {
+        test(`target ${JSON.stringify(target)} rejected`, async () => {
+            const agent = newAgent(stack);
+            const authorizations = stack.op.authorizations.length;
+            const res = await agent.request(initiateUrl(stack, { loginHint: USER.email,
+                target }));
+            assertErrorPage(res);
+            assert.equal(stack.op.authorizations.length, authorizations,
+                'the browser was sent to the provider');
+        });
+    }
+
+    const goodTargets = () => [
+        '/app',
+        '/app/reports?month=2026-11&view=table',
+        `${stack.publicUrl}/app/deep`,
+        `${allowedOrigin}/dashboard`,
+    ];
+    test('safe targets reached after login', async () => {
+        for (const target of goodTargets()) {
+            const flow = await signIn(stack, { loginHint: USER.email, target });
+            assert.equal(flow.callback.stoppedAt, new URL(target, stack.publicUrl).href,
+                `target ${target}\n${describeFlow(stack, flow)}`);
+        }
+    });
+});

@@ -1,0 +1,190 @@
+// ID token validation against a provider that hands out broken tokens on request. Each bad
+// token must be rejected with a 4xx page and no session. Good tokens, and tokens within the
+// allowed clock skew, still sign the user in, so every rejection test can fail.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createSigningKey, FAULTS } from './lib/faulty-op.mjs';
+import {
+    assertClientError, describeFlow, newAgent, signIn, TARGET,
+} from './lib/flows.mjs';
+import { provisionUser, sleep, startStack, stopStack, tail } from './lib/stack.mjs';
+
+const USER = { sub: 'faulty-sub-1', email: 'pat@acme.test', preferred_username: 'pat@acme.test',
+    name: 'Pat Example' };
+
+function assertAccepted(stack, flow) {
+    const targetUrl = new URL(TARGET, stack.publicUrl).href;
+    assert.equal(flow.callback.stoppedAt, targetUrl, describeFlow(stack, flow));
+    assert.equal(flow.session.status, 200, describeFlow(stack, flow));
+    assert.equal(JSON.parse(flow.session.body).userName, USER.email);
+}
+
+function assertRejected(stack, flow) {
+    assert.ok(flow.tokenRequested, `the flow never reached the token endpoint, so the token `
+        + `was not tested\n${describeFlow(stack, flow)}`);
+    assert.equal(flow.callback.stoppedAt, undefined, `redirected to the target\n`
+        + describeFlow(stack, flow));
+    assertClientError(flow.callback.status, describeFlow(stack, flow));
+    assert.equal(flow.session.status, 401, describeFlow(stack, flow));
+}
+
+async function startTokenStack(config = {}) {
+    const stack = await startStack({ provider: 'faulty', config });
+    stack.op.user = { ...USER };
+    await provisionUser(stack, { userName: USER.email, externalId: USER.sub,
+        displayName: USER.name });
+    return stack;
+}
+
+function shiftClaims(change) {
+    return ({ claims }) => ({ claims: { ...claims, ...change(claims) } });
+}
+
+describe('ID token checks', () => {
+    let stack;
+
+    before(async () => {
+        stack = await startTokenStack({ oidc: { clock_skew: 60, jwks_min_refetch: 30 } });
+    });
+
+    after(async () => {
+        await stopStack(stack);
+    });
+
+    test('good token signs in', async () => {
+        stack.op.nextIdToken(null);
+        assertAccepted(stack, await signIn(stack));
+    });
+
+    const rejected = [
+        ['expired', FAULTS.expired],
+        ['nbf in future', FAULTS.notYetValid],
+        ['iat in future', FAULTS.issuedInFuture],
+        ['wrong issuer', FAULTS.wrongIssuer],
+        ['wrong audience', FAULTS.wrongAudience],
+        ['several audiences without azp', FAULTS.severalAudiencesWithoutAzp],
+        ['azp of another client', FAULTS.severalAudiencesWrongAzp],
+        ['wrong nonce', FAULTS.wrongNonce],
+        ['missing nonce', FAULTS.missingNonce],
+        ['missing sub', FAULTS.missingSub],
+        ['bad signature', FAULTS.badSignature],
+        ['alg none', FAULTS.algNone],
+        ['HS256 with RSA public key', FAULTS.hs256WithPublicKey],
+        ['exp beyond skew', shiftClaims((c) => ({ iat: c.iat - 600, exp: c.iat - 61 - 5 }))],
+    ];
+    for (const [name, fault] of rejected) {
+        test(`${name} rejected`, async () => {
+            stack.op.nextIdToken(fault);
+            assertRejected(stack, await signIn(stack));
+        });
+    }
+
+    const acceptedWithinSkew = [
+        ['exp just past within skew', shiftClaims((c) => ({ iat: c.iat - 120,
+            exp: c.iat - 30 }))],
+        ['nbf just ahead within skew', shiftClaims((c) => ({ nbf: c.iat + 30 }))],
+        ['several audiences with azp', ({ claims }) => ({ claims: { ...claims,
+            aud: [claims.aud, 'some-other-client'], azp: claims.aud } })],
+    ];
+    for (const [name, fault] of acceptedWithinSkew) {
+        test(`${name} accepted`, async () => {
+            stack.op.nextIdToken(fault);
+            assertAccepted(stack, await signIn(stack));
+        });
+    }
+
+    test('good token still signs in', async () => {
+        stack.op.nextIdToken(null);
+        assertAccepted(stack, await signIn(stack));
+    });
+
+    test('rotated key fetched once, rate-limited', async () => {
+        stack.op.nextIdToken(null);
+        assertAccepted(stack, await signIn(stack));
+        const original = stack.op.signingKey;
+        const fetchesBefore = stack.op.countRequests('/jwks');
+        assert.ok(fetchesBefore >= 1, 'idgate never fetched the JWKS');
+
+        // The provider rotates: a new key is published and signs the next token.
+        const rotated = await createSigningKey('key-rotated');
+        stack.op.publishedKeys = [original, rotated];
+        stack.op.signingKey = rotated;
+        assertAccepted(stack, await signIn(stack));
+        assert.equal(stack.op.countRequests('/jwks'), fetchesBefore + 1,
+            'expected exactly one JWKS refetch for the new kid');
+
+        // A kid that was never published, within jwks_min_refetch of the last fetch: no new fetch.
+        stack.op.signingKey = await createSigningKey('key-unpublished-1');
+        assertRejected(stack, await signIn(stack));
+        stack.op.signingKey = await createSigningKey('key-unpublished-2');
+        assertRejected(stack, await signIn(stack));
+        assert.equal(stack.op.countRequests('/jwks'), fetchesBefore + 1,
+            'unknown kids within the refetch window caused JWKS fetches');
+
+        stack.op.signingKey = original;
+        assertAccepted(stack, await signIn(stack));
+    });
+
+    test('direct ID token POST rejected when not enabled', async () => {
+        const agent = newAgent(stack);
+        const idToken = await stack.op.makeIdToken({});
+        const res = await agent.request(`${stack.publicUrl}/auth/okta`, {
+            method: 'POST',
+            form: { id_token: idToken },
+        });
+        assertClientError(res.status, `POST /auth/okta with id_token: `
+            + `${res.body.slice(0, 200)}\n${tail(stack.srv.logs())}`);
+        const session = await agent.request(`${stack.publicUrl}/session`);
+        assert.equal(session.status, 401);
+    });
+});
+
+describe('JWKS key removal', () => {
+    const MIN_REFETCH_SECONDS = 1;
+    let stack;
+
+    before(async () => {
+        stack = await startTokenStack({ oidc: { jwks_min_refetch: MIN_REFETCH_SECONDS } });
+    });
+
+    after(async () => {
+        await stopStack(stack);
+    });
+
+    test('removed key stops being trusted', async () => {
+        assertAccepted(stack, await signIn(stack));
+        const original = stack.op.signingKey;
+
+        const replacement = await createSigningKey('key-replacement');
+        stack.op.publishedKeys = [replacement];
+        await sleep(MIN_REFETCH_SECONDS * 1000 + 500);
+        stack.op.signingKey = replacement;
+        assertAccepted(stack, await signIn(stack));
+
+        stack.op.signingKey = original;
+        assertRejected(stack, await signIn(stack));
+    });
+});
+
+describe('discovery issuer mismatch', () => {
+    let stack;
+
+    before(async () => {
+        stack = await startTokenStack();
+        // Discovery names the issuer with a trailing slash: a configuration error.
+        stack.op.discoveryIssuer = `${stack.issuer}/`;
+    });
+
+    after(async () => {
+        await stopStack(stack);
+    });
+
+    test('login fails before authorization', async () => {
+        const flow = await signIn(stack);
+        assert.equal(stack.op.authorizations.length, 0,
+            `the browser was sent to the provider\n${describeFlow(stack, flow)}`);
+        assert.ok(flow.callback.status >= 400, describeFlow(stack, flow));
+        assert.equal(flow.session.status, 401);
+        assert.match(stack.srv.logs(), /issuer/i);
+    });
+});
