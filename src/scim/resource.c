@@ -11,11 +11,12 @@
 #include "scim/scim_http.h"
 
 /* One write request in flight: the request is held until the store job's
- * completion has replied. */
+ * completion has replied. The job and its completion get the same pointer,
+ * so the scim_write the job reads must be the first member. */
 typedef struct write_op {
+    scim_write w;
     http_req *r;
     const scim_kind *kind;
-    scim_write w;
     scim_patch *patch;
     scim_projection *proj;
     int status;   /* reply status on success: 200, 201 or 204 */

@@ -102,6 +102,7 @@ int scim_authenticate(http_req *r, store_txn *t, scim_caller *out)
     }
     snprintf(out->actor, sizeof out->actor, "scim:%s", out->key_id);
     snprintf(r->account_id, sizeof r->account_id, "%s", out->account);
+    scim_key_touch(r->app->store, out->account, out->key_id);
     return 0;
 }
 

@@ -419,9 +419,11 @@ static int name_update(store_txn *t, scim_write *w, enum store_table tab, const 
         return 0;
     rc = name_claim(t, tab, w->account, new, w->id);
     if (rc == STORE_EXISTS) {
-        char detail[SCIM_STORE_MAX_KEY_VALUE + 64];
-        snprintf(detail, sizeof detail, "%s \"%s\" is already taken", attr, new);
-        return reject(w, 409, SCIM_ERR_UNIQUENESS, "%s", detail);
+        w->err.status = 409;
+        w->err.scim_type = SCIM_ERR_UNIQUENESS;
+        snprintf(w->err.detail, sizeof w->err.detail, "%s \"%.200s\" is already taken", attr,
+                 new);
+        return SCIM_STORE_REJECTED;
     }
     if (rc)
         return rc;
