@@ -1,1 +1,14 @@
 # Build rules for this area; included from the top-level Makefile.am.
+# SCIM resources: users, groups, memberships, listing and discovery.
+src_libidgate_a_SOURCES += \
+	src/scim/scim_store.c src/scim/scim_store.h \
+	src/scim/scim_http.c src/scim/scim_http.h \
+	src/scim/resource.c src/scim/users.c src/scim/groups.c \
+	src/scim/list.c src/scim/discovery.c
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_scim_store
+TESTS += tests/unit/test_scim_store
+tests_unit_test_scim_store_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_scim_store_LDADD = $(UNIT_TEST_LINK)
+endif
