@@ -1,1 +1,18 @@
-# Build rules for this area; included from the top-level Makefile.am.
+# Test infrastructure shipped in the distribution: the runners, the
+# integration tests with their helper, and the fuzz targets with their
+# seed corpora. The unit tests are listed by each area's own fragment.
+EXTRA_DIST += \
+	tests/ci.sh \
+	tests/run-all.sh \
+	tests/package.json \
+	tests/package-lock.json \
+	tests/integration \
+	tests/fuzz \
+	tests/unit \
+	.ci/run \
+	contrib/deps.sh \
+	contrib/demo.sh \
+	contrib/Dockerfile \
+	contrib/idgate.service \
+	README.md \
+	.clang-format
