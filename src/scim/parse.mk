@@ -23,3 +23,24 @@ TESTS += tests/unit/test_patch
 tests_unit_test_patch_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_patch_LDADD = $(UNIT_TEST_LINK)
 endif
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_json
+TESTS += tests/unit/test_json
+tests_unit_test_json_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_json_LDADD = $(UNIT_TEST_LINK)
+endif
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_path
+TESTS += tests/unit/test_path
+tests_unit_test_path_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_path_LDADD = $(UNIT_TEST_LINK)
+endif
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_schema
+TESTS += tests/unit/test_schema
+tests_unit_test_schema_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_schema_LDADD = $(UNIT_TEST_LINK)
+endif

@@ -1,0 +1,237 @@
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "json.h"
+
+/* Inputs that must come back byte for byte from json_dump. */
+static const char *const roundtrips[] = {
+    "{}",
+    "[]",
+    "null",
+    "true",
+    "\"text\"",
+    "{\"a\":1,\"b\":[true,false,null],\"c\":{\"d\":\"e\"}}",
+    "[12345678901234567890123]",
+    "[0.1000000000000000055511151231257827]",
+    "[-0,1e400,1E-7,2.50]",
+    "{\"z\":1,\"a\":2,\"m\":3}",
+    "[\"caf\xc3\xa9\",\"\xf0\x9f\x98\x80\"]",
+    "[\"quote\\\" backslash\\\\ tab\\t newline\\n\"]",
+};
+
+START_TEST(json_roundtrip_table)
+{
+    const char *text = roundtrips[_i];
+    char err[128] = "";
+    json *j = json_parse(text, strlen(text), err, sizeof(err));
+    size_t len = 0;
+    char *out;
+
+    ck_assert_msg(j != NULL, "%s: %s", text, err);
+    out = json_dump(j, &len);
+    ck_assert_str_eq(out, text);
+    ck_assert_uint_eq(len, strlen(text));
+    free(out);
+    json_free(j);
+}
+END_TEST
+
+/* Offsets are where yajl stopped, just after the offending token. */
+struct error_case {
+    const char *text;
+    size_t len;
+    const char *message;
+};
+
+static const struct error_case errors[] = {
+    {"", 0, "invalid JSON at byte 0"},
+    {"{", 1, "invalid JSON at byte 1"},
+    {"{\"a\":}", 6, "invalid JSON at byte 6: parse error"},
+    {"[1,]", 4, "invalid JSON at byte 4: parse error"},
+    {"{} x", 4, "invalid JSON at byte 4: parse error: trailing garbage"},
+    {"[\"a\\u0000b\"]", 12, "invalid JSON at byte 11: string contains U+0000"},
+    {"{\"a\\u0000\":1}", 13, "invalid JSON at byte 10: object key contains U+0000"},
+    {"[\"\xff\"]", 5, "invalid JSON at byte"},
+    {"[1] // comment", 14, "invalid JSON at byte"},
+    {"{'a':1}", 7, "invalid JSON at byte 2: lexical error"},
+};
+
+START_TEST(json_error_table)
+{
+    const struct error_case *c = &errors[_i];
+    char err[160] = "";
+
+    ck_assert_ptr_null(json_parse(c->text, c->len, err, sizeof(err)));
+    ck_assert_msg(strncmp(err, c->message, strlen(c->message)) == 0, "%s: got '%s'", c->text,
+                  err);
+}
+END_TEST
+
+START_TEST(json_depth_limit)
+{
+    char text[2 * (JSON_MAX_DEPTH + 2)];
+    char err[160] = "";
+    json *j;
+    size_t n;
+
+    for (n = JSON_MAX_DEPTH; n <= JSON_MAX_DEPTH + 1; n++) {
+        memset(text, '[', n);
+        memset(text + n, ']', n);
+        j = json_parse(text, 2 * n, err, sizeof(err));
+        if (n == JSON_MAX_DEPTH) {
+            ck_assert_msg(j != NULL, "%s", err);
+            json_free(j);
+        } else {
+            ck_assert_ptr_null(j);
+            ck_assert_msg(strstr(err, "nesting too deep") != NULL, "%s", err);
+        }
+    }
+}
+END_TEST
+
+START_TEST(json_numbers)
+{
+    const char *text = "[42,-7,3.5,9223372036854775807,1e3,12345678901234567890]";
+    json *j = json_parse(text, strlen(text), NULL, 0);
+
+    ck_assert_int_eq(json_is_integer(json_array_get(j, 0)), 1);
+    ck_assert_int_eq(json_int_value(json_array_get(j, 0)), 42);
+    ck_assert_int_eq(json_int_value(json_array_get(j, 1)), -7);
+    ck_assert_int_eq(json_is_integer(json_array_get(j, 2)), 0);
+    ck_assert_double_eq(json_double_value(json_array_get(j, 2)), 3.5);
+    ck_assert_int_eq(json_int_value(json_array_get(j, 3)), INT64_MAX);
+    ck_assert_int_eq(json_is_integer(json_array_get(j, 4)), 0);
+    ck_assert_int_eq(json_int_value(json_array_get(j, 4)), 1000);
+    ck_assert_int_eq(json_is_integer(json_array_get(j, 5)), 0);
+    ck_assert(json_equal(json_array_get(j, 4), json_array_get(j, 4)));
+    json_free(j);
+
+    j = json_int(INT64_MIN);
+    ck_assert_int_eq(json_int_value(j), INT64_MIN);
+    json_free(j);
+    j = json_double(0.25);
+    ck_assert_double_eq(json_double_value(j), 0.25);
+    json_free(j);
+    j = json_double(1.0 / 0.0);
+    ck_assert_int_eq(json_typeof(j), JSON_NULL);
+    json_free(j);
+}
+END_TEST
+
+START_TEST(json_object_operations)
+{
+    json *o = json_object(), *v;
+    char *out;
+
+    ck_assert_int_eq(json_object_set(o, "userName", json_string("a")), 0);
+    ck_assert_int_eq(json_object_set(o, "active", json_bool(1)), 0);
+    ck_assert_ptr_null(json_object_get(o, "username"));
+    ck_assert_str_eq(json_get_string(o, "USERNAME"), "a");
+    ck_assert_int_eq(json_object_seti(o, "USERNAME", json_string("b")), 0);
+    ck_assert_str_eq(json_object_key_at(o, 0), "userName");
+    ck_assert_str_eq(json_get_string(o, "userName"), "b");
+    ck_assert_uint_eq(json_object_size(o), 2);
+    v = json_object_takei(o, "ACTIVE");
+    ck_assert_int_eq(json_bool_value(v), 1);
+    json_free(v);
+    ck_assert_uint_eq(json_object_size(o), 1);
+    json_object_removei(o, "username");
+    ck_assert_uint_eq(json_object_size(o), 0);
+    ck_assert_int_eq(json_object_set(o, "k", json_null()), 0);
+    out = json_dump(o, NULL);
+    ck_assert_str_eq(out, "{\"k\":null}");
+    free(out);
+    ck_assert_int_eq(json_object_set(NULL, "k", json_null()), -1);
+    json_free(o);
+}
+END_TEST
+
+START_TEST(json_array_operations)
+{
+    json *a = json_array(), *v;
+
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(json_array_append(a, json_int(i)), 0);
+    ck_assert_uint_eq(json_array_size(a), 10);
+    v = json_array_take(a, 3);
+    ck_assert_int_eq(json_int_value(v), 3);
+    json_free(v);
+    ck_assert_int_eq(json_int_value(json_array_get(a, 3)), 4);
+    json_array_remove(a, 0);
+    ck_assert_int_eq(json_int_value(json_array_get(a, 0)), 1);
+    ck_assert_ptr_null(json_array_get(a, 100));
+    ck_assert_ptr_null(json_array_take(a, 100));
+    json_free(a);
+}
+END_TEST
+
+START_TEST(json_copy_and_equal)
+{
+    const char *a_text = "{\"a\":[1,{\"b\":\"c\"}],\"d\":true}";
+    const char *b_text = "{\"d\":true,\"a\":[1.0,{\"b\":\"c\"}]}";
+    json *a = json_parse(a_text, strlen(a_text), NULL, 0);
+    json *b = json_parse(b_text, strlen(b_text), NULL, 0);
+    json *c = json_copy(a);
+
+    ck_assert(json_equal(a, c));
+    ck_assert(json_equal(a, b));
+    json_object_set(c, "d", json_bool(0));
+    ck_assert(!json_equal(a, c));
+    ck_assert(json_equal(NULL, NULL));
+    ck_assert(!json_equal(a, NULL));
+    json_free(a);
+    json_free(b);
+    json_free(c);
+}
+END_TEST
+
+START_TEST(json_string_with_length)
+{
+    json *s = json_stringn("abc\0def", 7);
+    char *out;
+
+    ck_assert_uint_eq(json_string_length(s), 7);
+    out = json_dump(s, NULL);
+    ck_assert_str_eq(out, "\"abc\\u0000def\"");
+    free(out);
+    json_free(s);
+
+    s = json_string("\xff");
+    ck_assert_ptr_null(json_dump(s, NULL));
+    json_free(s);
+}
+END_TEST
+
+static Suite *json_suite(void)
+{
+    Suite *s = suite_create("json");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_loop_test(tc, json_roundtrip_table, 0,
+                        (int)(sizeof(roundtrips) / sizeof(roundtrips[0])));
+    tcase_add_loop_test(tc, json_error_table, 0, (int)(sizeof(errors) / sizeof(errors[0])));
+    tcase_add_test(tc, json_depth_limit);
+    tcase_add_test(tc, json_numbers);
+    tcase_add_test(tc, json_object_operations);
+    tcase_add_test(tc, json_array_operations);
+    tcase_add_test(tc, json_copy_and_equal);
+    tcase_add_test(tc, json_string_with_length);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(json_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
