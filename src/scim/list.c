@@ -13,10 +13,10 @@
 #include "scim/scim_const.h"
 #include "scim/scim_http.h"
 
-/* sortBy needs every match in memory before the first page can be cut.
- * NOTE: the bound is a guess at what one request may hold (each match is
- * a parsed resource of a few kilobytes at most); a larger result set gets
- * 400 tooMany with the advice to narrow the filter. */
+/* sortBy needs every match in memory before the first page can be cut, so
+ * a larger result set gets 400 tooMany with the advice to narrow the
+ * filter. NOTE: the bound is an estimate of what one request may keep,
+ * because each match is a parsed resource of a few kilobytes at most. */
 #define SORT_MAX_MATCHES 20000
 
 /* The parameters of one query, from the query string or a SearchRequest. */
@@ -47,7 +47,7 @@ typedef struct list_run {
     const scim_attr *sort_attr, *sort_sub;
     const scim_schema *sort_schema;
     scim_error err;
-    int failed;           /* err holds the reply */
+    int failed;           /* err contains the reply */
 } list_run;
 
 static int fail(list_run *run, int status, const char *type, const char *detail)
@@ -61,7 +61,7 @@ static int fail(list_run *run, int status, const char *type, const char *detail)
 
 /* ---- attributes held outside the resource json ---- */
 
-/* The resolver answers filters on a Group's `members` (T_MEMBERS) and a
+/* The resolver evaluates filters on a Group's `members` (T_MEMBERS) and a
  * User's `groups` (T_MEMBER_OF). One element at a time is put into a
  * stand-in resource {"<attr>": [{"value": id, "type": ...}]} and the
  * filter node is evaluated on it, so every operator works; an equality
@@ -268,7 +268,9 @@ static int collect(list_run *run)
     if (f && scim_filter_find_eq(f, users ? "userName" : "displayName", &v)) {
         rc = users ? scim_store_user_by_name(run->t, run->account, v, id)
                    : scim_store_group_by_name(run->t, run->account, v, id);
-        return rc == STORE_NOTFOUND ? 0 : rc ? rc : visit_id(id, run);
+        if (rc == STORE_NOTFOUND)
+            return 0;
+        return rc ? rc : visit_id(id, run);
     }
     if (f && scim_filter_find_eq(f, "externalId", &v))
         return scim_store_ids_by_extid(run->t, users, run->account, v, visit_id, run);
@@ -340,7 +342,7 @@ static int compare_resources(const void *pa, const void *pb)
     int d;
 
     if (!va || !vb)
-        d = va ? -1 : vb ? 1 : 0;
+        d = va ? -1 : (vb ? 1 : 0);
     else
         d = compare_values(va, vb, attr->case_exact) * (run->q.descending ? -1 : 1);
     if (d == 0)
@@ -595,7 +597,11 @@ static int search_number(http_req *r, const json *body, const char *name, long *
         return -1;
     }
     int64_t n = json_int_value(v);
-    *out = n < -1 ? -1 : n > 0x7fffffff ? 0x7fffffff : (long)n;
+    if (n < -1)
+        n = -1;
+    if (n > 0x7fffffff)
+        n = 0x7fffffff;
+    *out = (long)n;
     return 0;
 }
 

@@ -60,7 +60,7 @@ static void write_done(int rc, void *arg)
     http_req *r = op->r;
 
     if (!http_req_alive(r))
-        ; /* the client left; the write stands or failed all the same */
+        ; /* the client left, and the write persisted or failed regardless */
     else if (rc == SCIM_STORE_REJECTED)
         scim_reply_error(r, &op->w.err);
     else if (rc)
@@ -184,9 +184,9 @@ static void handle_replace(http_req *r, void *arg)
     submit(op, k->replace);
 }
 
-/* A Group PATCH answers 204 unless the request names attributes to return,
+/* A Group PATCH replies 204 unless the request names attributes to return,
  * so that editing a large group never reads its member list back. A User
- * PATCH answers 200 with the user. */
+ * PATCH replies 200 with the user. */
 static int patch_status(http_req *r, const scim_kind *k)
 {
     const char *a = http_query(r, "attributes");

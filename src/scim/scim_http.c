@@ -57,9 +57,9 @@ void scim_reply_errorf(http_req *r, int status, const char *type, const char *fm
     scim_reply_error(r, &e);
 }
 
-void scim_reply_store_error(http_req *r, int rc, const char *what)
+void scim_reply_store_error(http_req *r, int rc, const char *operation)
 {
-    log_event(LOG_ERROR, "scim store operation failed", "request_id", r->id, "operation", what,
+    log_event(LOG_ERROR, "scim store operation failed", "request_id", r->id, "operation", operation,
               "account", r->account_id, "error", store_strerror(rc), NULL);
     if (rc == STORE_CLOSED || rc == STORE_FULL)
         scim_reply_errorf(r, 503, NULL, "The store cannot accept writes now (%s).",

@@ -67,7 +67,7 @@ void scim_reply_error(http_req *r, const scim_error *e);
 void scim_reply_errorf(http_req *r, int status, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Replies 500 or 503 for a STORE_* error and logs it. */
-void scim_reply_store_error(http_req *r, int rc, const char *what);
+void scim_reply_store_error(http_req *r, int rc, const char *operation);
 
 /* Serializes `body` and replies with `status`. */
 void scim_reply_json(http_req *r, int status, const json *body);

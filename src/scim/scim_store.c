@@ -381,7 +381,7 @@ static int check_preconditions(scim_write *w, const json *before)
 }
 
 /* Claims `name` in a unique name index for `id`. Returns 0, STORE_EXISTS
- * when another resource holds it, or a STORE_* error. */
+ * when another resource has it, or a STORE_* error. */
 static int name_claim(store_txn *t, enum store_table tab, const char *account, const char *name,
                       const char *id)
 {
@@ -700,7 +700,13 @@ static int members_replace(member_ops *ops, const json *values, scim_error *err)
         rc = collect_ids(ops->txn, T_MEMBERS, ops->account, ops->group_id, &have);
     id_list_sort_unique(&want);
     while (rc == 0 && (i < want.n || j < have.n)) {
-        int d = i == want.n ? 1 : j == have.n ? -1 : memcmp(want.ids[i], have.ids[j], STORE_ID_LEN);
+        int d;
+        if (i == want.n)
+            d = 1;
+        else if (j == have.n)
+            d = -1;
+        else
+            d = memcmp(want.ids[i], have.ids[j], STORE_ID_LEN);
         if (d < 0)
             rc = member_add(ops, want.ids[i++], err);
         else if (d > 0)
@@ -1163,7 +1169,9 @@ int scim_store_is_member(store_txn *t, const char *account, const char *group_id
         return 0;
     member_key(&k, account, group_id, user_id);
     int rc = store_get(t, T_MEMBERS, k.buf, k.len, &v);
-    return rc == 0 ? 1 : rc == STORE_NOTFOUND ? 0 : rc;
+    if (rc == STORE_NOTFOUND)
+        return 0;
+    return rc == 0 ? 1 : rc;
 }
 
 int scim_store_member_count(store_txn *t, const char *account, const char *group_id,

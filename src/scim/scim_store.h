@@ -5,8 +5,8 @@
  * Key layouts are those of store.h. Every key starts with the 36-character
  * account id, so nothing here can reach another account's records. Stored
  * resources carry `id`, `schemas`, their attributes and `meta` with
- * resourceType, created, lastModified and version; `meta.location`, a
- * user's `groups` and a group's `members` are added when rendering.
+ * resourceType, created, lastModified and version. Rendering adds
+ * `meta.location`, a user's `groups` and a group's `members`.
  *
  * Write jobs run on the store's writer thread (store_submit) or through
  * store_run. They read the current record inside the write transaction, so
@@ -29,7 +29,7 @@ struct scim_patch;
 /* A job returned this after filling `err` with the HTTP status to send. */
 #define SCIM_STORE_REJECTED (-100)
 
-/* Longest userName, displayName, externalId or email value accepted, in
+/* Maximum length of a userName, displayName, externalId or email value, in
  * bytes, so that every index key fits the store's 511-byte key limit. */
 #define SCIM_STORE_MAX_KEY_VALUE 400
 
@@ -90,10 +90,9 @@ int scim_store_ids_by_extid(store_txn *t, int users, const char *account, const 
 int scim_store_ids_by_email(store_txn *t, const char *account, const char *value,
                             scim_store_id_fn fn, void *ctx);
 
-/* Walks the account's users or groups in id order from the first id
- * greater than or equal to `from` (NULL for the start), calling `fn` with
- * each id and stored JSON text (borrowed, valid during the call) until
- * `fn` returns nonzero (returned as is). */
+/* Walks the account's users or groups in id order, calling `fn` with each
+ * id and stored JSON text (borrowed, valid during the call). Stops when
+ * `fn` returns nonzero and returns that value. */
 typedef int (*scim_store_scan_fn)(const char *id, const char *text, size_t len, void *ctx);
 int scim_store_scan(store_txn *t, int users, const char *account, scim_store_scan_fn fn,
                     void *ctx);

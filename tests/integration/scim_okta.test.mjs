@@ -1,6 +1,6 @@
-// Okta's SCIM 2.0 provisioning against the real binary, request by request:
-// the connector test, user lookup and create, profile updates and
-// deactivation by PUT and by PATCH, and a group push in both the
+// Okta's SCIM 2.0 provisioning against the real binary, request by request.
+// It covers the connector test, user lookup and create, and profile updates
+// and deactivation by PUT and by PATCH. A group push runs in both the
 // integration wizard's PUT style and the catalog apps' PATCH style.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -227,7 +227,7 @@ describe('Okta provisioning', () => {
     res = await scim('GET', `/Users/${u1}`);
     assert.deepEqual(res.json.groups, []);
 
-    // A PATCH that names attributes to return answers 200 with them.
+    // A PATCH that names attributes to return gets 200 with them.
     res = await scim('PATCH', `/Groups/${group.id}?excludedAttributes=members`, {
       schemas: [PATCH_URN], Operations: [{ op: 'add', path: 'members', value: [{ value: u1 }] }],
     });
