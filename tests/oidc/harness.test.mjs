@@ -3,11 +3,13 @@
 // checked with jose. When these pass and an idgate test fails, the fault is in idgate.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { promises as dnsPromises } from 'node:dns';
 import { after, before, describe, test } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { UserAgent } from './lib/agent.mjs';
 import { launchBrowser, pageText, withScreenshot } from './lib/browser.mjs';
 import { createTestCa } from './lib/ca.mjs';
+import { startDnsServer } from './lib/dns.mjs';
 import { createSigningKey, FAULTS, startFaultyOp } from './lib/faulty-op.mjs';
 import { startMiniRp } from './lib/mini-rp.mjs';
 import { startProvider } from './lib/provider.mjs';
@@ -215,5 +217,32 @@ describe('fault-injecting provider', () => {
         assert.equal(payload.sub, op.user.sub);
         op.signingKey = original;
         op.publishedKeys = [original];
+    });
+});
+
+describe('test DNS server', () => {
+    let dns;
+    let resolver;
+
+    before(async () => {
+        dns = await startDnsServer();
+        resolver = new dnsPromises.Resolver({ timeout: 2000, tries: 1 });
+        resolver.setServers([dns.address]);
+    });
+
+    after(async () => {
+        await dns?.stop();
+    });
+
+    test('TXT record served', async () => {
+        const long = 'x'.repeat(300);
+        dns.setTxt('_idgate-challenge.Acme.test', ['token-1', long]);
+        const records = await resolver.resolveTxt('_idgate-challenge.acme.test');
+        const joined = records.map((chunks) => chunks.join('')).sort();
+        assert.deepEqual(joined, ['token-1', long].sort());
+    });
+
+    test('unknown name is NXDOMAIN', async () => {
+        await assert.rejects(resolver.resolveTxt('missing.acme.test'), { code: 'ENOTFOUND' });
     });
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startIdgate } from '../../integration/lib/idgate.mjs';
 import { createTestCa } from './ca.mjs';
+import { startDnsServer } from './dns.mjs';
 import { startFaultyOp } from './faulty-op.mjs';
 import { startProvider } from './provider.mjs';
 
@@ -73,7 +74,11 @@ async function setUp(stack, { provider, users, config, domain, idpArgs }) {
     stack.issuer = stack.op.issuer;
     const opHost = new URL(stack.issuer).host;
 
+    stack.dns = await startDnsServer();
+    stack.cleanups.push(() => stack.dns.stop());
+
     const defaults = {
+        admin: { dns_resolver: stack.dns.address },
         oidc: {
             allowed_hosts: opHost,
             ca_file: stack.ca.caFile,
@@ -98,6 +103,9 @@ async function setUp(stack, { provider, users, config, domain, idpArgs }) {
     }
 
     stack.account = await stack.srv.createAccount('Acme', { domain });
+    if (domain) {
+        await verifyDomain(stack, domain);
+    }
     stack.secretDir = mkdtempSync(join(tmpdir(), 'idgate-secret-'));
     stack.cleanups.push(() => rmSync(stack.secretDir, { recursive: true, force: true }));
     const secretFile = join(stack.secretDir, 'client-secret');
@@ -106,6 +114,18 @@ async function setUp(stack, { provider, users, config, domain, idpArgs }) {
         '--issuer', stack.issuer, '--client-id', stack.clientId,
         '--client-secret-file', secretFile, ...idpArgs]);
     stack.scimKey = await stack.srv.createScimKey(stack.account.id);
+}
+
+/** Publishes the account's TXT challenge on the test DNS server and verifies the domain. */
+export async function verifyDomain(stack, domain) {
+    const claim = await stack.srv.cliJson(['domain', 'get', '--account', stack.account.id,
+        '--domain', domain]);
+    if (!claim.record?.name || !claim.record?.value) {
+        throw new Error(`domain get returned no TXT record to publish: ${JSON.stringify(claim)}`);
+    }
+    stack.dns.setTxt(claim.record.name, [claim.record.value]);
+    return stack.srv.cliJson(['domain', 'verify', '--account', stack.account.id,
+        '--domain', domain]);
 }
 
 /** Stops everything the stack started, in reverse order, and removes its files. */
