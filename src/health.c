@@ -1,6 +1,11 @@
 #include "config.h"
 
+#include <stdlib.h>
+
+#include <event2/event.h>
+
 #include "app.h"
+#include "conf.h"
 #include "http.h"
 #include "metrics.h"
 #include "routes.h"
@@ -29,9 +34,54 @@ static void handle_readyz(http_req *r, void *arg)
     http_reply_text(r, 200, "ready\n");
 }
 
+/* GET /debug/sleep?ms=N replies "slept" after N milliseconds (at most 60000)
+ * from a timer, holding the request the way a handler waiting for the store
+ * does. Registered only with [server] debug_routes = true, so that tests can
+ * exercise client disconnects, timeouts and shutdown with a request in
+ * flight. */
+typedef struct sleeper {
+    http_req *r;
+    struct event *timer;
+} sleeper;
+
+static void sleep_done(evutil_socket_t fd, short what, void *arg)
+{
+    sleeper *s = arg;
+    http_reply_text(s->r, 200, "slept\n");
+    http_req_release(s->r);
+    event_free(s->timer);
+    free(s);
+}
+
+static void handle_sleep(http_req *r, void *arg)
+{
+    const char *ms_text = http_query(r, "ms");
+    long ms = ms_text ? strtol(ms_text, NULL, 10) : 0;
+    sleeper *s = calloc(1, sizeof(*s));
+    struct timeval tv;
+
+    if (ms < 0 || ms > 60000) {
+        http_reply_error(r, 400, "ms must be from 0 to 60000.");
+        free(s);
+        return;
+    }
+    if (!s || !(s->timer = evtimer_new(r->app->base, sleep_done, s))) {
+        free(s);
+        http_reply_error(r, 500, "Out of memory.");
+        return;
+    }
+    s->r = r;
+    http_req_hold(r);
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+    evtimer_add(s->timer, &tv);
+}
+
 int core_routes(app *a)
 {
     int rc = 0;
+    if (conf_bool(a->conf, "server", "debug_routes", 0))
+        rc |= http_route(a->http, "/debug/sleep", HTTP_GET, handle_sleep, NULL);
     rc |= http_route(a->http, "/healthz", HTTP_GET, handle_healthz, NULL);
     rc |= http_route(a->http, "/readyz", HTTP_GET, handle_readyz, NULL);
     rc |= http_route(a->http, "/metrics", HTTP_GET, metrics_handle, NULL);

@@ -250,3 +250,55 @@ describe('shutdown', () => {
     await srv.cleanup();
   });
 });
+
+describe('requests held across asynchronous work', () => {
+  let srv;
+  before(async () => {
+    srv = await startIdgate({ config: { server: { debug_routes: 'true', request_timeout: '2s' } } });
+  });
+  after(async () => {
+    if (srv.child.exitCode === null) assert.equal(await srv.stop(), 0);
+    await srv.cleanup();
+  });
+
+  test('delayed reply arrives', async () => {
+    const res = await srv.fetch('/debug/sleep?ms=100');
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'slept\n');
+  });
+
+  test('client disconnect while a handler waits is survived', async () => {
+    for (let i = 0; i < 20; i++) {
+      const ctl = new AbortController();
+      const pending = srv.fetch('/debug/sleep?ms=200', { signal: ctl.signal }).catch((e) => e);
+      await new Promise((r) => setTimeout(r, 20));
+      ctl.abort();
+      await pending;
+    }
+    // The aborted requests finish their timers after the clients left.
+    await new Promise((r) => setTimeout(r, 400));
+    const res = await srv.fetch('/healthz');
+    assert.equal(res.status, 200);
+    await srv.waitForLog('status=499');
+    const metrics = await (await srv.fetch('/metrics')).text();
+    assert.match(metrics, /idgate_http_requests_in_flight 1\n/);
+  });
+
+  test('request_timeout answers 503 and the late reply is dropped', async () => {
+    const started = Date.now();
+    const res = await srv.fetch('/debug/sleep?ms=3000');
+    assert.equal(res.status, 503);
+    await res.text();
+    assert.ok(Date.now() - started < 2900, 'timeout reply came after the handler finished');
+  });
+
+  test('SIGTERM lets a waiting handler reply before exit', async () => {
+    const pending = srv.fetch('/debug/sleep?ms=700');
+    await new Promise((r) => setTimeout(r, 150));
+    const exited = srv.stop();
+    const res = await pending;
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'slept\n');
+    assert.equal(await exited, 0);
+  });
+});
