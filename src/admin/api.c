@@ -12,9 +12,15 @@
 #include "admin/dns_txt.h"
 #include "admin/ops.h"
 #include "app.h"
+#include "audit.h"
 #include "http.h"
 #include "log.h"
+#include "oidc/idp.h"
 #include "store.h"
+
+/* NOTE: weak until the sign-in module's idp.c is part of every build;
+ * without it PUT .../idp reports 501. */
+#pragma weak oidc_idp_set
 
 /* The admin API: JSON under /admin/v1, authenticated with an admin token
  * in `Authorization: Bearer`. Operator tokens act on every account; an
@@ -50,7 +56,6 @@ static const api_route routes[] = {
     {"/admin/v1/accounts/{}/domains/{}", HTTP_GET, admin_domain_get, ACCOUNT},
     {"/admin/v1/accounts/{}/domains/{}", HTTP_DELETE, admin_domain_remove, WRITE | ACCOUNT},
     {"/admin/v1/accounts/{}/idp", HTTP_GET, admin_idp_get, ACCOUNT},
-    {"/admin/v1/accounts/{}/idp", HTTP_PUT, admin_idp_set, WRITE | ACCOUNT},
     {"/admin/v1/accounts/{}/scim-keys", HTTP_GET, admin_key_list, ACCOUNT},
     {"/admin/v1/accounts/{}/scim-keys", HTTP_POST, admin_key_create, WRITE | ACCOUNT},
     {"/admin/v1/accounts/{}/scim-keys/{}", HTTP_DELETE, admin_key_revoke, WRITE | ACCOUNT},
@@ -379,6 +384,80 @@ static void handle_verify(http_req *r, void *arg)
     }
 }
 
+/* PUT /admin/v1/accounts/{}/idp hands the settings to the sign-in module,
+ * which validates the issuer (fetching its discovery document) and stores
+ * them; the change is then recorded in the audit log. */
+static int audit_idp_job(store_txn *t, void *arg)
+{
+    api_ctx *ctx = arg;
+    json *d = json_object();
+    int rc;
+
+    json_object_set(d, "issuer", json_copy(json_object_get(ctx->call.result, "issuer")));
+    json_object_set(d, "client_id", json_copy(json_object_get(ctx->call.result, "client_id")));
+    rc = audit_record(t, ctx->account, AUDIT_IDP_CHANGED, ctx->actor, d);
+    json_free(d);
+    return rc;
+}
+
+static void audit_idp_done(int rc, void *arg)
+{
+    api_ctx *ctx = arg;
+
+    if (rc)
+        log_event(LOG_ERROR, "could not record the identity-provider change", "request_id",
+                  ctx->req->id, "account", ctx->account, "error", store_strerror(rc), NULL);
+    reply_call(ctx);
+    http_req_release(ctx->req);
+    ctx_free(ctx);
+}
+
+static void idp_set_done(int status, const char *message, const json *result, void *arg)
+{
+    api_ctx *ctx = arg;
+
+    if (status != 200 || !result) {
+        admin_fail(&ctx->call, status >= 400 ? status : 500, "%s",
+                   message ? message : "could not save the identity-provider settings");
+    } else {
+        admin_ok(&ctx->call, 200, json_copy(result));
+        if (store_submit(ctx->req->app->store, audit_idp_job, audit_idp_done, ctx) == 0)
+            return;
+    }
+    reply_call(ctx);
+    http_req_release(ctx->req);
+    ctx_free(ctx);
+}
+
+static void handle_idp_set(http_req *r, void *arg)
+{
+    static const api_route set = {"/admin/v1/accounts/{}/idp", HTTP_PUT, admin_idp_get,
+                                  ACCOUNT};
+    api_ctx *ctx = begin(r, &set);
+    oidc_idp_input in;
+
+    if (!ctx)
+        return;
+    in.issuer = json_get_string(ctx->input, "issuer");
+    in.client_id = json_get_string(ctx->input, "client_id");
+    in.client_secret = json_get_string(ctx->input, "client_secret");
+    if (in.client_secret && !*in.client_secret)
+        in.client_secret = NULL;
+    if (!in.issuer || !*in.issuer || !in.client_id || !*in.client_id) {
+        admin_fail(&ctx->call, 400, "issuer and client_id are required%s",
+                   in.client_secret ? "" : ", and client_secret when none is stored yet");
+        admin_ctx_finish(ctx);
+        return;
+    }
+    if (!oidc_idp_set) {
+        admin_fail(&ctx->call, 501, "identity-provider settings are not available in this build");
+        admin_ctx_finish(ctx);
+        return;
+    }
+    http_req_hold(r);
+    oidc_idp_set(r->app, ctx->account, &in, idp_set_done, ctx);
+}
+
 int admin_api_routes(struct app *a)
 {
     unsigned methods[sizeof routes / sizeof routes[0]] = {0};
@@ -395,6 +474,8 @@ int admin_api_routes(struct app *a)
             return -1;
     if (http_route(a->http, "/admin/v1/accounts/{}/domains/{}/verify", HTTP_POST, handle_verify,
                    NULL))
+        return -1;
+    if (http_route(a->http, "/admin/v1/accounts/{}/idp", HTTP_PUT, handle_idp_set, NULL))
         return -1;
     return http_set_error_renderer(a->http, ADMIN_API_PREFIX, render_error);
 }

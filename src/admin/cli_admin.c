@@ -14,7 +14,9 @@
 
 /* Command-line forms of the admin API, each calling the same operation as
  * its endpoint: admin-token, account rename|delete|settings, domain,
- * idp, directory-group, user, license and audit commands. */
+ * directory-group, user, license and audit commands. The sign-in module
+ * provides `idp get|set|delete`, and the core `account create|get|list` and
+ * `scim-key create|list|revoke`. */
 
 #define CLI_ACTOR "cli"
 
@@ -137,10 +139,6 @@ static const flag_map page_input[] = {
 static const flag_map audit_input[] = {{"kind", "kind", 0},   {"since", "since", 0},
                                        {"until", "until", 0}, {"after", "after", 0},
                                        {"limit", "limit", 0}, {0}};
-static const flag_map idp_input[] = {{"issuer", "issuer", 0},
-                                     {"client-id", "client_id", 0},
-                                     {"client-secret", "client_secret", 0},
-                                     {0}};
 
 OP(token_create, admin_token_create, 1, 0, {0}, NULL)
 OP(token_list, admin_token_list, 0, 0, {0}, NULL)
@@ -152,8 +150,6 @@ OP(domain_add, admin_domain_add, 1, 1, {0}, domain_input)
 OP(domain_list, admin_domain_list, 0, 1, {0}, NULL)
 OP(domain_get, admin_domain_get, 0, 1, {"domain"}, NULL)
 OP(domain_remove, admin_domain_remove, 1, 1, {"domain"}, NULL)
-OP(idp_get, admin_idp_get, 0, 1, {0}, NULL)
-OP(idp_set, admin_idp_set, 1, 1, {0}, idp_input)
 OP(group_add, admin_dirgroup_add, 1, 1, {0}, group_input)
 OP(group_list, admin_dirgroup_list, 0, 1, {0}, NULL)
 OP(group_set, admin_dirgroup_set, 1, 1, {"group"}, tier_input)
@@ -244,12 +240,6 @@ CLI_COMMAND(admin_domain_verify, "domain", "verify", "--account ID --domain NAME
             "Looks up the domain's TXT record and marks the domain verified.", cmd_domain_verify)
 CLI_COMMAND(admin_domain_remove, "domain", "remove", "--account ID --domain NAME",
             "Removes a claimed domain.", cmd_domain_remove)
-CLI_COMMAND(admin_idp_get, "idp", "get", "--account ID",
-            "Shows the identity-provider settings (the secret's last four characters only).",
-            cmd_idp_get)
-CLI_COMMAND(admin_idp_set, "idp", "set",
-            "--account ID --issuer URL --client-id ID --client-secret SECRET",
-            "Sets the identity-provider settings (incoming keys).", cmd_idp_set)
 CLI_COMMAND(admin_group_add, "directory-group", "add", "--account ID --name NAME --tier basic|pro",
             "Maps a pushed group, by its exact name, to a licence tier.", cmd_group_add)
 CLI_COMMAND(admin_group_list, "directory-group", "list", "--account ID",

@@ -67,7 +67,9 @@ int admin_domain_add(store_txn *t, admin_call *call);     /* input: {domain} */
 int admin_domain_list(store_txn *t, admin_call *call);
 int admin_domain_get(store_txn *t, admin_call *call);     /* args[0]: domain */
 int admin_domain_remove(store_txn *t, admin_call *call);  /* args[0]: domain */
-/* args[0]: domain, args[1]: "1" when the TXT record matched. */
+/* Marks a domain verified after its TXT record matched. args[0]: domain,
+ * args[1]: the verification token that matched, which must still be the
+ * one on record. */
 int admin_domain_mark(store_txn *t, admin_call *call);
 /* Normalizes a domain name into `out` (lowercase, no trailing dot).
  * Returns 0, or -1 when it is not a valid DNS name with at least two
@@ -90,8 +92,8 @@ int admin_key_create(store_txn *t, admin_call *call);
 int admin_key_list(store_txn *t, admin_call *call);
 int admin_key_revoke(store_txn *t, admin_call *call);    /* args[0]: key id */
 
-/* Incoming keys: the identity-provider settings (idp.c). */
+/* Incoming keys: the identity-provider settings (idp.c). Setting them is
+ * asynchronous and handled by the API through oidc_idp_set. */
 int admin_idp_get(store_txn *t, admin_call *call);
-int admin_idp_set(store_txn *t, admin_call *call);       /* input: {client_id, client_secret, issuer} */
 
 #endif

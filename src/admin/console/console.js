@@ -174,7 +174,7 @@ async function loadIdp() {
       return;
     }
     $('idp-current').textContent =
-      `Issuer ${idp.issuer}, client ID ${idp.client_id}, client secret ending in ${idp.client_secret_last4}`;
+      `Issuer ${idp.issuer}, client ID ${idp.client_id}, client secret ${idp.client_secret}`;
     $('idp-issuer').value = idp.issuer;
     $('idp-client-id').value = idp.client_id;
   });
@@ -183,9 +183,9 @@ async function loadIdp() {
 async function saveIdp(form) {
   $('idp-status').textContent = '';
   await guarded('idp-error', async () => {
-    await api('PUT', accountPath('/idp'), formValues(form));
+    const saved = await api('PUT', accountPath('/idp'), formValues(form));
     $('idp-client-secret').value = '';
-    $('idp-status').textContent = 'Incoming keys saved.';
+    $('idp-status').textContent = saved.warning ? `Incoming keys saved. ${saved.warning}` : 'Incoming keys saved.';
     await loadIdp();
   });
 }

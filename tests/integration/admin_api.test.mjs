@@ -1,0 +1,476 @@
+// Admin API: tokens and scopes, accounts and settings, domains, SCIM access
+// keys, directory groups, users with their licence tier, counts and the
+// audit log, each with its errors, against the real binary.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { startIdgate } from './lib/idgate.mjs';
+import {
+  adminCall, adminClient, adminToken, scimCall, scimGroup, scimPatch, scimUser,
+} from './admin_helpers.mjs';
+
+const NOT_SYNCED =
+  'group not found: the directory may not have finished syncing; try again in a few minutes';
+
+describe('admin API', () => {
+  let srv;
+  let op;          // operator client
+  let opToken;
+  let acc;         // { id, name }
+  let other;
+
+  before(async () => {
+    // The resolver points at a closed port so verification fails fast.
+    srv = await startIdgate({ config: { admin: { dns_resolver: '127.0.0.1:9', dns_timeout: '2s' } } });
+    opToken = await adminToken(srv);
+    op = adminClient(srv, opToken);
+    acc = (await op('POST', '/accounts', { name: 'Acme' })).body;
+    other = (await op('POST', '/accounts', { name: 'Other' })).body;
+  });
+  after(async () => {
+    assert.equal(await srv.stop(), 0);
+    await srv.cleanup();
+  });
+
+  describe('authentication', () => {
+    test('missing token is 401', async () => {
+      const res = await adminCall(srv, null, 'GET', '/accounts');
+      assert.equal(res.status, 401);
+      assert.match(res.headers.get('www-authenticate'), /^Bearer/);
+      assert.match(res.body.error, /missing admin token/);
+    });
+
+    test('invalid token is 401', async () => {
+      const res = await adminCall(srv, 'idga_not-a-real-token', 'GET', '/accounts');
+      assert.equal(res.status, 401);
+      assert.equal(res.body.error, 'invalid admin token');
+      const scimKeyLike = await adminCall(srv, 'scim_abc', 'GET', '/accounts');
+      assert.equal(scimKeyLike.status, 401);
+    });
+
+    test('scoped token limited to its account', async () => {
+      const scoped = adminClient(srv, await adminToken(srv, acc.id));
+      const own = await scoped('GET', `/accounts/${acc.id}`);
+      assert.equal(own.status, 200);
+      const foreign = await scoped('GET', `/accounts/${other.id}`);
+      assert.equal(foreign.status, 403);
+      assert.match(foreign.body.error, /may not act on that account/);
+      const listed = await scoped('GET', '/accounts');
+      assert.deepEqual(listed.body.map((a) => a.id), [acc.id]);
+      const create = await scoped('POST', '/accounts', { name: 'Nope' });
+      assert.equal(create.status, 403);
+      const del = await scoped('DELETE', `/accounts/${acc.id}`);
+      assert.equal(del.status, 403);
+    });
+
+    test('admin token create, list, revoke', async () => {
+      const created = await op('POST', '/tokens');
+      assert.equal(created.status, 201);
+      assert.match(created.body.token, /^idga_/);
+      const list = await op('GET', '/tokens');
+      const row = list.body.find((t) => t.id === created.body.id);
+      assert.ok(row);
+      assert.equal(row.token, undefined);
+      const revoked = await op('DELETE', `/tokens/${created.body.id}`);
+      assert.equal(revoked.status, 200);
+      const again = await op('DELETE', `/tokens/${created.body.id}`);
+      assert.equal(again.status, 404);
+      const use = await adminCall(srv, created.body.token, 'GET', '/accounts');
+      assert.equal(use.status, 401);
+    });
+
+    test('malformed JSON body is 400', async () => {
+      const res = await srv.fetch(`/admin/v1/accounts/${acc.id}/domains`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${opToken}`, 'Content-Type': 'application/json' },
+        body: '{"domain":',
+      });
+      assert.equal(res.status, 400);
+      assert.match((await res.json()).error, /invalid JSON body/);
+    });
+
+    test('unknown admin path is JSON 404', async () => {
+      const res = await op('GET', '/nothing-here');
+      assert.equal(res.status, 404);
+      assert.equal(typeof res.body.error, 'string');
+    });
+  });
+
+  describe('accounts', () => {
+    test('create requires a valid name', async () => {
+      assert.equal((await op('POST', '/accounts', {})).status, 400);
+      assert.equal((await op('POST', '/accounts', { name: '' })).status, 400);
+      assert.equal((await op('POST', '/accounts', { name: 'x'.repeat(300) })).status, 400);
+    });
+
+    test('get shows default settings', async () => {
+      const res = await op('GET', `/accounts/${acc.id}`);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.name, 'Acme');
+      assert.equal(res.body.settings.default_tier, 'basic');
+      assert.equal(res.body.settings.refresh_tokens, false);
+    });
+
+    test('unknown account is 404', async () => {
+      const res = await op('GET', '/accounts/00000000-0000-4000-8000-000000000000');
+      assert.equal(res.status, 404);
+      assert.match(res.body.error, /account not found/);
+    });
+
+    test('rename and its audit event', async () => {
+      const res = await op('PATCH', `/accounts/${other.id}`, { name: 'Other Corp' });
+      assert.equal(res.status, 200);
+      assert.equal(res.body.name, 'Other Corp');
+      const bad = await op('PATCH', `/accounts/${other.id}`, { name: 'a\u0001b' });
+      assert.equal(bad.status, 400);
+      const missing = await op('PATCH', `/accounts/${other.id}`, {});
+      assert.equal(missing.status, 400);
+      const audit = await op('GET', `/accounts/${other.id}/audit?kind=account.renamed`);
+      assert.equal(audit.body.events.length, 1);
+      assert.equal(audit.body.events[0].details.to, 'Other Corp');
+    });
+
+    test('settings validate each value', async () => {
+      const path = `/accounts/${other.id}/settings`;
+      const ok = await op('PATCH', path, {
+        refresh_tokens: true, idle_timeout: 3600, provider_logout: true, direct_id_token: false,
+      });
+      assert.equal(ok.status, 200);
+      assert.equal(ok.body.settings.refresh_tokens, true);
+      assert.equal(ok.body.settings.idle_timeout, 3600);
+      const cases = [
+        [{ default_tier: 'gold' }, /invalid default_tier/],
+        [{ refresh_tokens: 'yes' }, /invalid refresh_tokens/],
+        [{ absolute_lifetime: 5 }, /invalid absolute_lifetime/],
+        [{ colour: 'blue' }, /unknown setting: colour/],
+        [{}, /no settings given/],
+      ];
+      for (const [body, message] of cases) {
+        const res = await op('PATCH', path, body);
+        assert.equal(res.status, 400, JSON.stringify(body));
+        assert.match(res.body.error, message);
+      }
+      const read = await op('GET', `${path}`);
+      assert.equal(read.body.settings.provider_logout, true);
+    });
+  });
+
+  describe('domains', () => {
+    test('add returns the TXT record to publish', async () => {
+      const res = await op('POST', `/accounts/${acc.id}/domains`, { domain: 'Acme.Example.' });
+      assert.equal(res.status, 201);
+      assert.equal(res.body.domain, 'acme.example');
+      assert.equal(res.body.verified, false);
+      assert.equal(res.body.record.type, 'TXT');
+      assert.equal(res.body.record.name, '_idgate-challenge.acme.example');
+      assert.match(res.body.record.value, /^idgate-verification=[A-Za-z0-9_-]{20,}$/);
+    });
+
+    test('add rejects invalid and taken domains', async () => {
+      const path = `/accounts/${acc.id}/domains`;
+      for (const domain of ['localhost', 'bad domain.com', '-x.com', 'a..b', '']) {
+        const res = await op('POST', path, { domain });
+        assert.equal(res.status, 400, domain);
+      }
+      assert.equal((await op('POST', path, {})).status, 400);
+      const again = await op('POST', path, { domain: 'acme.example' });
+      assert.equal(again.status, 409);
+      assert.match(again.body.error, /already claimed by this account/);
+      const taken = await op('POST', `/accounts/${other.id}/domains`, { domain: 'ACME.example' });
+      assert.equal(taken.status, 409);
+      assert.match(taken.body.error, /another account/);
+    });
+
+    test('list, get and remove', async () => {
+      await op('POST', `/accounts/${acc.id}/domains`, { domain: 'gone.example' });
+      const list = await op('GET', `/accounts/${acc.id}/domains`);
+      assert.deepEqual(list.body.map((d) => d.domain).sort(), ['acme.example', 'gone.example']);
+      const get = await op('GET', `/accounts/${acc.id}/domains/gone.example`);
+      assert.equal(get.status, 200);
+      const foreign = await op('GET', `/accounts/${other.id}/domains/gone.example`);
+      assert.equal(foreign.status, 404);
+      assert.equal((await op('DELETE', `/accounts/${acc.id}/domains/gone.example`)).status, 200);
+      assert.equal((await op('DELETE', `/accounts/${acc.id}/domains/gone.example`)).status, 404);
+      const audit = await op('GET', `/accounts/${acc.id}/audit?kind=domain.`);
+      assert.deepEqual(audit.body.events.map((e) => e.kind),
+        ['domain.added', 'domain.added', 'domain.removed']);
+    });
+
+    test('verify fails cleanly without DNS', async () => {
+      const res = await op('POST', `/accounts/${acc.id}/domains/acme.example/verify`);
+      assert.ok([502, 504].includes(res.status), `status ${res.status}`);
+      assert.match(res.body.error, /DNS lookup of _idgate-challenge\.acme\.example/);
+      const unknown = await op('POST', `/accounts/${acc.id}/domains/nope.example/verify`);
+      assert.equal(unknown.status, 404);
+    });
+  });
+
+  describe('SCIM access keys', () => {
+    test('at most two active, third is 409', async () => {
+      const path = `/accounts/${other.id}/scim-keys`;
+      const k1 = await op('POST', path);
+      assert.equal(k1.status, 201);
+      assert.match(k1.body.token, /^scim_/);
+      assert.equal(k1.body.token.slice(5, 13), k1.body.prefix);
+      const k2 = await op('POST', path);
+      assert.equal(k2.status, 201);
+      const k3 = await op('POST', path);
+      assert.equal(k3.status, 409);
+      assert.match(k3.body.error, /revoke one first/);
+
+      const list = await op('GET', path);
+      assert.equal(list.body.length, 2);
+      for (const k of list.body) {
+        assert.equal(k.token, undefined);
+        assert.ok(k.prefix && k.created);
+        assert.ok('last_used' in k);
+      }
+
+      // A key works over SCIM until it is revoked.
+      const before = await scimCall(srv, k1.body.token, 'GET', '/Users?startIndex=1&count=2');
+      assert.equal(before.status, 200);
+      const revoked = await op('DELETE', `${path}/${k1.body.id}`);
+      assert.equal(revoked.status, 200);
+      assert.equal(revoked.body.revoked, true);
+      const afterRevoke = await scimCall(srv, k1.body.token, 'GET', '/Users?startIndex=1&count=2');
+      assert.equal(afterRevoke.status, 401);
+      assert.equal((await op('DELETE', `${path}/${k1.body.id}`)).status, 409);
+      assert.equal((await op('DELETE', `${path}/00000000-0000-4000-8000-000000000000`)).status, 404);
+      assert.equal((await op('POST', path)).status, 201);
+    });
+  });
+
+  describe('directory groups and licences', () => {
+    let key;
+    let alice;
+    let bob;
+    let carol;
+    let eng;
+    let staff;
+
+    before(async () => {
+      key = (await op('POST', `/accounts/${acc.id}/scim-keys`)).body.token;
+      alice = await scimUser(srv, key, 'alice@acme.example');
+      bob = await scimUser(srv, key, 'bob@acme.example');
+      carol = await scimUser(srv, key, 'carol@acme.example');
+      eng = await scimGroup(srv, key, 'Engineering', [alice.id, bob.id]);
+      staff = await scimGroup(srv, key, 'Staff', [bob.id, carol.id]);
+    });
+
+    test('unknown group name is 404 with advice', async () => {
+      const res = await op('POST', `/accounts/${acc.id}/groups`, { displayName: 'Sales', tier: 'pro' });
+      assert.equal(res.status, 404);
+      assert.equal(res.body.error, NOT_SYNCED);
+      const wrongCase = await op('POST', `/accounts/${acc.id}/groups`, { displayName: 'engineering', tier: 'pro' });
+      assert.equal(wrongCase.status, 404);
+      assert.equal(wrongCase.body.error, NOT_SYNCED);
+    });
+
+    test('invalid tier and missing name are 400', async () => {
+      const path = `/accounts/${acc.id}/groups`;
+      assert.equal((await op('POST', path, { displayName: 'Engineering', tier: 'gold' })).status, 400);
+      assert.equal((await op('POST', path, { displayName: 'Engineering', tier: 'none' })).status, 400);
+      assert.equal((await op('POST', path, { displayName: 'Engineering' })).status, 400);
+      assert.equal((await op('POST', path, { tier: 'pro' })).status, 400);
+    });
+
+    test('everyone starts on the default tier', async () => {
+      const counts = await op('GET', `/accounts/${acc.id}/licenses`);
+      assert.deepEqual(counts.body, { basic: 3, pro: 0, none: 0, billable: 3, default_tier: 'basic' });
+    });
+
+    test('mapping a group changes its members', async () => {
+      const res = await op('POST', `/accounts/${acc.id}/groups`, { displayName: 'Engineering', tier: 'pro' });
+      assert.equal(res.status, 201);
+      assert.equal(res.body.group_id, eng.id);
+      assert.equal(res.body.members, 2);
+      assert.equal(res.body.tier, 'pro');
+      const dup = await op('POST', `/accounts/${acc.id}/groups`, { displayName: 'Engineering', tier: 'basic' });
+      assert.equal(dup.status, 409);
+      const counts = await op('GET', `/accounts/${acc.id}/licenses`);
+      assert.equal(counts.body.pro, 2);
+      assert.equal(counts.body.basic, 1);
+      const pro = await op('GET', `/accounts/${acc.id}/users?tier=pro`);
+      assert.deepEqual(pro.body.users.map((u) => u.userName).sort(), ['alice@acme.example', 'bob@acme.example']);
+    });
+
+    test('pro wins over basic', async () => {
+      const res = await op('POST', `/accounts/${acc.id}/groups`, { displayName: 'Staff', tier: 'basic' });
+      assert.equal(res.status, 201);
+      const users = await op('GET', `/accounts/${acc.id}/users`);
+      const tiers = Object.fromEntries(users.body.users.map((u) => [u.userName, u.tier]));
+      assert.deepEqual(tiers, {
+        'alice@acme.example': 'pro', 'bob@acme.example': 'pro', 'carol@acme.example': 'basic',
+      });
+    });
+
+    test('membership change over SCIM moves a user', async () => {
+      await scimPatch(srv, key, `/Groups/${eng.id}`, [
+        { op: 'add', path: 'members', value: [{ value: carol.id }] },
+      ]);
+      let counts = await op('GET', `/accounts/${acc.id}/licenses`);
+      assert.equal(counts.body.pro, 3);
+      await scimPatch(srv, key, `/Groups/${eng.id}`, [
+        { op: 'remove', path: `members[value eq "${carol.id}"]` },
+      ]);
+      counts = await op('GET', `/accounts/${acc.id}/licenses`);
+      assert.equal(counts.body.pro, 2);
+      assert.equal(counts.body.basic, 1);
+    });
+
+    test('tier change and list with members', async () => {
+      const list = await op('GET', `/accounts/${acc.id}/groups`);
+      assert.equal(list.status, 200);
+      const row = list.body.find((g) => g.group_id === staff.id);
+      assert.equal(row.displayName, 'Staff');
+      assert.equal(row.members, 2);
+      const changed = await op('PATCH', `/accounts/${acc.id}/groups/${staff.id}`, { tier: 'pro' });
+      assert.equal(changed.status, 200);
+      assert.equal(changed.body.tier, 'pro');
+      let counts = await op('GET', `/accounts/${acc.id}/licenses`);
+      assert.equal(counts.body.pro, 3);
+      await op('PATCH', `/accounts/${acc.id}/groups/${staff.id}`, { tier: 'basic' });
+      counts = await op('GET', `/accounts/${acc.id}/licenses`);
+      assert.equal(counts.body.pro, 2);
+      const bad = await op('PATCH', `/accounts/${acc.id}/groups/${staff.id}`, { tier: 'gold' });
+      assert.equal(bad.status, 400);
+      const unknown = await op('PATCH', `/accounts/${acc.id}/groups/00000000-0000-4000-8000-000000000000`, { tier: 'pro' });
+      assert.equal(unknown.status, 404);
+    });
+
+    test('rename over SCIM keeps the mapping', async () => {
+      await scimPatch(srv, key, `/Groups/${eng.id}`, [
+        { op: 'replace', value: { id: eng.id, displayName: 'Engineering Team' } },
+      ]);
+      const list = await op('GET', `/accounts/${acc.id}/groups`);
+      const row = list.body.find((g) => g.group_id === eng.id);
+      assert.equal(row.displayName, 'Engineering Team');
+      assert.equal(row.tier, 'pro');
+      const counts = await op('GET', `/accounts/${acc.id}/licenses`);
+      assert.equal(counts.body.pro, 2);
+    });
+
+    test('deactivated users stop counting', async () => {
+      await scimPatch(srv, key, `/Users/${alice.id}`, [{ op: 'replace', value: { active: false } }]);
+      let counts = await op('GET', `/accounts/${acc.id}/licenses`);
+      assert.equal(counts.body.pro, 1);
+      assert.equal(counts.body.billable, 2);
+      const users = await op('GET', `/accounts/${acc.id}/users`);
+      const a = users.body.users.find((u) => u.id === alice.id);
+      assert.equal(a.active, false);
+      assert.equal(a.tier, 'none');
+      await scimPatch(srv, key, `/Users/${alice.id}`, [{ op: 'replace', value: { active: true } }]);
+      counts = await op('GET', `/accounts/${acc.id}/licenses`);
+      assert.equal(counts.body.pro, 2);
+    });
+
+    test('default tier change recounts', async () => {
+      const path = `/accounts/${acc.id}/settings`;
+      // carol is only in Staff (basic); a new user in no group follows the default.
+      const dave = await scimUser(srv, key, 'dave@acme.example');
+      assert.equal((await op('PATCH', path, { default_tier: 'none' })).status, 200);
+      let users = await op('GET', `/accounts/${acc.id}/users?tier=none`);
+      assert.deepEqual(users.body.users.map((u) => u.id), [dave.id]);
+      assert.equal((await op('PATCH', path, { default_tier: 'pro' })).status, 200);
+      users = await op('GET', `/accounts/${acc.id}/users?tier=pro`);
+      assert.ok(users.body.users.some((u) => u.id === dave.id));
+      assert.equal((await op('PATCH', path, { default_tier: 'basic' })).status, 200);
+      const counts = await op('GET', `/accounts/${acc.id}/licenses`);
+      assert.equal(counts.body.none, 0);
+      assert.equal(counts.body.basic, 2);
+    });
+
+    test('group deleted over SCIM drops mapping', async () => {
+      const res = await scimCall(srv, key, 'DELETE', `/Groups/${eng.id}`);
+      assert.equal(res.status, 204);
+      const list = await op('GET', `/accounts/${acc.id}/groups`);
+      assert.equal(list.body.find((g) => g.group_id === eng.id), undefined);
+      const counts = await op('GET', `/accounts/${acc.id}/licenses`);
+      assert.equal(counts.body.pro, 0);
+      const audit = await op('GET', `/accounts/${acc.id}/audit?kind=mapping.dropped`);
+      assert.equal(audit.body.events.length, 1);
+      assert.equal(audit.body.events[0].details.group_id, eng.id);
+      assert.equal(audit.body.events[0].details.tier, 'pro');
+    });
+
+    test('remove mapping falls back to default', async () => {
+      const res = await op('DELETE', `/accounts/${acc.id}/groups/${staff.id}`);
+      assert.equal(res.status, 200);
+      assert.equal((await op('DELETE', `/accounts/${acc.id}/groups/${staff.id}`)).status, 404);
+      const counts = await op('GET', `/accounts/${acc.id}/licenses`);
+      assert.equal(counts.body.basic, 4);
+    });
+
+    test('users list pages and validates', async () => {
+      const first = await op('GET', `/accounts/${acc.id}/users?limit=2`);
+      assert.equal(first.body.users.length, 2);
+      assert.ok(first.body.next);
+      const second = await op('GET', `/accounts/${acc.id}/users?limit=2&after=${first.body.next}`);
+      assert.equal(second.body.users.length, 2);
+      const ids = new Set([...first.body.users, ...second.body.users].map((u) => u.id));
+      assert.equal(ids.size, 4);
+      assert.equal((await op('GET', `/accounts/${acc.id}/users?tier=gold`)).status, 400);
+      assert.equal((await op('GET', `/accounts/${acc.id}/users?limit=0`)).status, 400);
+      assert.equal((await op('GET', `/accounts/${acc.id}/users?limit=abc`)).status, 400);
+    });
+  });
+
+  describe('audit log', () => {
+    test('records provisioning and admin changes', async () => {
+      const res = await op('GET', `/accounts/${acc.id}/audit?limit=1000`);
+      assert.equal(res.status, 200);
+      const kinds = new Set(res.body.events.map((e) => e.kind));
+      for (const k of ['user.created', 'group.created', 'membership.added', 'membership.removed',
+        'mapping.added', 'mapping.changed', 'mapping.removed', 'mapping.dropped',
+        'license.changed', 'user.deactivated', 'user.reactivated', 'group.updated',
+        'group.deleted', 'key.created', 'settings.changed', 'domain.added']) {
+        assert.ok(kinds.has(k), `missing ${k}`);
+      }
+      const ev = res.body.events.find((e) => e.kind === 'mapping.added');
+      assert.match(ev.actor, /^admin:/);
+      assert.match(ev.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+      const scim = res.body.events.find((e) => e.kind === 'user.created');
+      assert.match(scim.actor, /scim/);
+    });
+
+    test('filters by kind and time, pages', async () => {
+      const path = `/accounts/${acc.id}/audit`;
+      const users = await op('GET', `${path}?kind=user.created`);
+      assert.equal(users.body.events.length, 4);
+      const future = await op('GET', `${path}?since=2999-01-01`);
+      assert.equal(future.body.events.length, 0);
+      const past = await op('GET', `${path}?until=2000-01-01T00:00:00Z`);
+      assert.equal(past.body.events.length, 0);
+      const page1 = await op('GET', `${path}?limit=3`);
+      assert.equal(page1.body.events.length, 3);
+      const page2 = await op('GET', `${path}?limit=3&after=${page1.body.next}`);
+      assert.notEqual(page2.body.events[0].id, page1.body.events[2].id);
+      assert.ok(page2.body.events[0].id > page1.body.events[2].id);
+      assert.equal((await op('GET', `${path}?since=yesterday`)).status, 400);
+      assert.equal((await op('GET', `${path}?after=zz`)).status, 400);
+    });
+  });
+
+  describe('account deletion', () => {
+    test('delete removes all its data', async () => {
+      const doomed = (await op('POST', '/accounts', { name: 'Doomed' })).body;
+      const k = (await op('POST', `/accounts/${doomed.id}/scim-keys`)).body.token;
+      const u = await scimUser(srv, k, 'zed@doomed.example');
+      await scimGroup(srv, k, 'Doomed Group', [u.id]);
+      await op('POST', `/accounts/${doomed.id}/groups`, { displayName: 'Doomed Group', tier: 'pro' });
+      await op('POST', `/accounts/${doomed.id}/domains`, { domain: 'doomed.example' });
+      const scoped = await adminToken(srv, doomed.id);
+
+      const res = await op('DELETE', `/accounts/${doomed.id}`);
+      assert.equal(res.status, 200);
+      assert.equal((await op('GET', `/accounts/${doomed.id}`)).status, 404);
+      assert.equal((await op('DELETE', `/accounts/${doomed.id}`)).status, 404);
+      const scim = await scimCall(srv, k, 'GET', '/Users');
+      assert.equal(scim.status, 401);
+      assert.equal((await adminCall(srv, scoped, 'GET', '/accounts')).status, 401);
+      // The domain is free again for another account.
+      const claim = await op('POST', `/accounts/${other.id}/domains`, { domain: 'doomed.example' });
+      assert.equal(claim.status, 201);
+    });
+  });
+});
