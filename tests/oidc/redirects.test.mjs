@@ -5,8 +5,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { assertClientError, describeFlow, newAgent, signIn } from './lib/flows.mjs';
-import { initiateUrl, provisionUser, startStack, stopStack, tail } from './lib/stack.mjs';
+import {
+    initiateUrl, provisionUser, sleep, startStack, stopStack, tail,
+} from './lib/stack.mjs';
 import { freePort } from '../integration/lib/idgate.mjs';
+
+// The shortest login_timeout idgate accepts, in seconds.
+const LOGIN_TIMEOUT = 30;
 
 const USER = { sub: 'redirect-sub-1', email: 'rae@acme.test', preferred_username: 'rae@acme.test',
     name: 'Rae Example' };
@@ -56,7 +61,8 @@ describe('login transaction and redirect target', () => {
         allowedOrigin = `http://127.0.0.1:${await freePort()}`;
         stack = await startStack({
             provider: 'faulty',
-            config: { oidc: { allowed_redirect_origins: allowedOrigin } },
+            config: { oidc: { allowed_redirect_origins: allowedOrigin,
+                login_timeout: LOGIN_TIMEOUT } },
         });
         stack.op.user = { ...USER };
         await provisionUser(stack, { userName: USER.email, externalId: USER.sub,
@@ -122,6 +128,16 @@ describe('login transaction and redirect target', () => {
         await assertNoSession(attacker);
         assert.equal(stack.op.tokenRequests.length, tokenRequests,
             'the code was exchanged for a browser that did not start the login');
+    });
+
+    test('expired transaction gets 400 page', async () => {
+        const { agent, callbackUrl } = await untilCallback();
+        const tokenRequests = stack.op.tokenRequests.length;
+        await sleep(LOGIN_TIMEOUT * 1000 + 1500);
+        assertErrorPage(await agent.request(callbackUrl));
+        assert.equal(stack.op.tokenRequests.length, tokenRequests,
+            'the code of an expired login was exchanged');
+        await assertNoSession(agent);
     });
 
     test('unknown state gets 400 page', async () => {

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, pageText, withScreenshot } from './lib/browser.mjs';
 import {
-    deactivateUser, initiateUrl, provisionUser, sleep, startStack, stopStack, tail,
+    deactivateUser, initiateUrl, provisionUser, setAccountSettings, sleep, startStack, stopStack,
+    tail,
 } from './lib/stack.mjs';
 
 const PEOPLE = {
@@ -76,18 +77,6 @@ async function assertSignedOut(stack, context) {
     const session = await sessionOf(stack, context);
     assert.equal(session.status, 401, `GET /session returned ${session.status}: `
         + `${session.text}\nserver log:\n${tail(stack.srv.logs())}`);
-}
-
-// Makes the browser ask the provider for response_mode=form_post, so the callback arrives
-// as a cross-site POST from the provider's page.
-async function forceFormPost(stack, page) {
-    const issuer = new URL(stack.issuer);
-    await page.route((url) => url.origin === issuer.origin && url.pathname === '/auth',
-        async (route) => {
-            const url = new URL(route.request().url());
-            url.searchParams.set('response_mode', 'form_post');
-            await route.continue({ url: url.href });
-        });
 }
 
 function callbackResponse(stack, page, method) {
@@ -160,24 +149,18 @@ describe('sign-in with a real provider', () => {
         await context.close();
     });
 
-    test('form_post response mode', async () => {
-        const context = await browser.newContext();
-        const page = await context.newPage();
-        await withScreenshot(page, 'signin-form-post', async () => {
-            await forceFormPost(stack, page);
-            const callback = callbackResponse(stack, page, 'POST');
-            await page.goto(initiateUrl(stack, { loginHint: PEOPLE.alice.login,
-                target: '/app' }));
-            await loginAtProvider(stack, page, PEOPLE.alice);
-            const res = await callback;
-            assert.ok([302, 303].includes(res.status()), `POST callback returned `
-                + `${res.status()}: ${await res.text()}\nserver log:\n${tail(stack.srv.logs())}`);
-            await page.waitForURL(isOn(stack, '/app'));
-            await assertSignedIn(stack, context, users.alice);
-        });
-        const authorize = stack.op.requests.filter((r) => r.path === '/auth').at(-1);
-        assert.equal(new URLSearchParams(authorize.query).get('response_mode'), 'form_post');
-        await context.close();
+    test('account form-post setting applies', async () => {
+        await setAccountSettings(stack, { 'form-post': true });
+        try {
+            const res = await fetch(initiateUrl(stack, { loginHint: PEOPLE.alice.login,
+                target: '/app' }), { redirect: 'manual' });
+            assert.equal(res.status, 302, `GET /auth/okta returned ${res.status}`);
+            const location = new URL(res.headers.get('location'));
+            assert.equal(location.searchParams.get('response_mode'), 'form_post',
+                `authorization request: ${location.href}`);
+        } finally {
+            await setAccountSettings(stack, { 'form-post': false });
+        }
     });
 
     test('two tabs sign in at once', async () => {
@@ -297,6 +280,44 @@ describe('sign-in with a real provider', () => {
     }
 });
 
+describe('form_post response mode', () => {
+    let stack;
+    let browser;
+    let alice;
+
+    before(async () => {
+        stack = await startStack({ provider: 'real', users: [PEOPLE.alice],
+            config: { oidc: { response_mode: 'form_post' } } });
+        browser = await launchBrowser({ trustCert: stack.ca.cert });
+        alice = await provisionUser(stack, { userName: PEOPLE.alice.login,
+            externalId: PEOPLE.alice.sub, displayName: PEOPLE.alice.name });
+    });
+
+    after(async () => {
+        await browser?.close();
+        await stopStack(stack);
+    });
+
+    test('cross-site POST callback signs in', async () => {
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        await withScreenshot(page, 'signin-form-post', async () => {
+            const callback = callbackResponse(stack, page, 'POST');
+            await page.goto(initiateUrl(stack, { loginHint: PEOPLE.alice.login,
+                target: '/app' }));
+            await loginAtProvider(stack, page, PEOPLE.alice);
+            const res = await callback;
+            assert.ok([302, 303].includes(res.status()), `POST callback returned `
+                + `${res.status()}: ${await res.text()}\nserver log:\n${tail(stack.srv.logs())}`);
+            await page.waitForURL(isOn(stack, '/app'));
+            await assertSignedIn(stack, context, alice);
+        });
+        const authorize = stack.op.requests.filter((r) => r.path === '/auth').at(-1);
+        assert.equal(new URLSearchParams(authorize.query).get('response_mode'), 'form_post');
+        await context.close();
+    });
+});
+
 describe('session refresh with the provider', () => {
     const RECHECK_SECONDS = 2;
     let stack;
@@ -308,6 +329,7 @@ describe('session refresh with the provider', () => {
             provider: 'real',
             users: [PEOPLE.frank],
             config: { session: { recheck_interval: RECHECK_SECONDS } },
+            accountSettings: { 'refresh-tokens': true },
         });
         browser = await launchBrowser({ trustCert: stack.ca.cert });
         frank = await provisionUser(stack, { userName: PEOPLE.frank.login,
@@ -346,6 +368,9 @@ describe('session refresh with the provider', () => {
             await page.waitForURL(isOn(stack, '/app'));
             await assertSignedIn(stack, context, frank);
         });
+        const authorize = stack.op.requests.filter((r) => r.path === '/auth').at(-1);
+        assert.match(new URLSearchParams(authorize.query).get('scope') ?? '',
+            /\boffline_access\b/);
 
         const refreshed = await pollSession(context,
             () => refreshEvents('grant.success').length > 0, RECHECK_SECONDS + 8);

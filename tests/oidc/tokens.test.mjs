@@ -7,7 +7,9 @@ import { createSigningKey, FAULTS } from './lib/faulty-op.mjs';
 import {
     assertClientError, describeFlow, newAgent, signIn, TARGET,
 } from './lib/flows.mjs';
-import { provisionUser, sleep, startStack, stopStack, tail } from './lib/stack.mjs';
+import {
+    provisionUser, setAccountSettings, sleep, startStack, stopStack, tail,
+} from './lib/stack.mjs';
 
 const USER = { sub: 'faulty-sub-1', email: 'pat@acme.test', preferred_username: 'pat@acme.test',
     name: 'Pat Example' };
@@ -187,4 +189,52 @@ describe('discovery issuer mismatch', () => {
         assert.equal(flow.session.status, 401);
         assert.match(stack.srv.logs(), /issuer/i);
     });
+});
+
+describe('ID token sent directly to /auth/okta', () => {
+    let stack;
+
+    before(async () => {
+        stack = await startTokenStack();
+        await setAccountSettings(stack, { 'direct-id-token': true });
+    });
+
+    after(async () => {
+        await stopStack(stack);
+    });
+
+    async function postIdToken(fault) {
+        const agent = newAgent(stack);
+        const idToken = await stack.op.makeIdToken({ fault });
+        const res = await agent.request(`${stack.publicUrl}/auth/okta`, {
+            method: 'POST',
+            form: { id_token: idToken },
+        });
+        const session = await agent.request(`${stack.publicUrl}/session`);
+        return { res, session };
+    }
+
+    test('good token signs in', async () => {
+        const { res, session } = await postIdToken(null);
+        assert.ok([302, 303].includes(res.status), `POST /auth/okta returned ${res.status}: `
+            + `${res.body.slice(0, 200)}\n${tail(stack.srv.logs())}`);
+        assert.equal(session.status, 200, session.body);
+        assert.equal(JSON.parse(session.body).userName, USER.email);
+    });
+
+    const rejected = [
+        ['expired', FAULTS.expired],
+        ['wrong audience', FAULTS.wrongAudience],
+        ['wrong issuer', FAULTS.wrongIssuer],
+        ['bad signature', FAULTS.badSignature],
+        ['alg none', FAULTS.algNone],
+    ];
+    for (const [name, fault] of rejected) {
+        test(`${name} rejected`, async () => {
+            const { res, session } = await postIdToken(fault);
+            assertClientError(res.status, `POST /auth/okta: ${res.body.slice(0, 200)}\n`
+                + tail(stack.srv.logs()));
+            assert.equal(session.status, 401);
+        });
+    }
 });

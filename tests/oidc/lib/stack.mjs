@@ -40,6 +40,7 @@ export function tail(text, lines = 40) {
  * options.config: idgate configuration merged over the sign-in defaults.
  * options.domain: email domain the account claims at creation.
  * options.idpArgs: extra arguments for `idgate idp set`.
+ * options.accountSettings: flags for `idgate account settings`, e.g. { 'refresh-tokens': true }.
  */
 export async function startStack({
     provider = 'real',
@@ -47,10 +48,14 @@ export async function startStack({
     config = {},
     domain = 'acme.test',
     idpArgs = [],
+    accountSettings = {},
 } = {}) {
     const stack = { cleanups: [] };
     try {
         await setUp(stack, { provider, users, config, domain, idpArgs });
+        if (Object.keys(accountSettings).length) {
+            await setAccountSettings(stack, accountSettings);
+        }
     } catch (err) {
         await stopStack(stack);
         throw err;
@@ -114,6 +119,15 @@ async function setUp(stack, { provider, users, config, domain, idpArgs }) {
         '--issuer', stack.issuer, '--client-id', stack.clientId,
         '--client-secret-file', secretFile, ...idpArgs]);
     stack.scimKey = await stack.srv.createScimKey(stack.account.id);
+}
+
+/** Changes account settings through `idgate account settings --<flag> <value>`. */
+export async function setAccountSettings(stack, settings) {
+    const args = ['account', 'settings', '--account', stack.account.id];
+    for (const [flag, value] of Object.entries(settings)) {
+        args.push(`--${flag}`, String(value));
+    }
+    return stack.srv.cliJson(args);
 }
 
 /** Publishes the account's TXT challenge on the test DNS server and verifies the domain. */
