@@ -40,6 +40,7 @@ async function createUntil(target, makeRequest, onCreated, stop) {
     let created = 0;
     let stopped = false;
     let lastRejection = 'none';
+    let cutOff = 0;
     const maxRequests = target * 2;
     const worker = async () => {
         while (!stopped && next < maxRequests) {
@@ -48,7 +49,8 @@ async function createUntil(target, makeRequest, onCreated, stop) {
             try {
                 res = await makeRequest(i);
             } catch {
-                continue; // connection reset by the kill
+                cutOff++; // connection reset by the kill
+                continue;
             }
             if (res.status !== 201) {
                 lastRejection = `${res.status} ${JSON.stringify(res.body)}`;
@@ -65,6 +67,7 @@ async function createUntil(target, makeRequest, onCreated, stop) {
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     assert.ok(created >= target,
         `only ${created} of ${target} creates succeeded; last rejection: ${lastRejection}`);
+    return { created, cutOff };
 }
 
 function userBody(round, i) {
@@ -98,7 +101,7 @@ async function verifyGroups(scim, groups) {
     }
 }
 
-test('confirmed writes survive SIGKILL', { timeout: 180000 }, async () => {
+test('confirmed writes survive SIGKILL', { timeout: 180000 }, async (t) => {
     const srv = await startIdgate({});
     try {
         const acc = await srv.createAccount('Restart Test');
@@ -108,8 +111,9 @@ test('confirmed writes survive SIGKILL', { timeout: 180000 }, async () => {
         const groups = new Map(); // id -> { displayName, members }
 
         // Round 1: users, killed right after the 300th 201.
-        await createUntil(300, (i) => scim('POST', '/Users', userBody(1, i)),
+        const round1 = await createUntil(300, (i) => scim('POST', '/Users', userBody(1, i)),
             (i, body) => users.set(body.id, body.userName), () => srv.kill9());
+        t.diagnostic(`users: ${round1.created} confirmed, ${round1.cutOff} cut off by the kill`);
         await srv.restart();
         scim = scimClient(srv.baseUrl, key.token);
         await verifyUsers(scim, users);
@@ -117,12 +121,13 @@ test('confirmed writes survive SIGKILL', { timeout: 180000 }, async () => {
         // Round 2: groups with members, killed right after the 40th 201.
         const userIds = [...users.keys()];
         const membersOf = (i) => userIds.slice((i * 5) % userIds.length, (i * 5) % userIds.length + 5);
-        await createUntil(40, (i) => scim('POST', '/Groups', {
+        const round2 = await createUntil(40, (i) => scim('POST', '/Groups', {
             schemas: [GROUP_SCHEMA],
             displayName: `Group ${i}`,
             members: membersOf(i).map((value) => ({ value })),
         }), (i, body) => groups.set(body.id, { displayName: `Group ${i}`, members: membersOf(i) }),
         () => srv.kill9());
+        t.diagnostic(`groups: ${round2.created} confirmed, ${round2.cutOff} cut off by the kill`);
         await srv.restart();
         scim = scimClient(srv.baseUrl, key.token);
         await verifyUsers(scim, users);
