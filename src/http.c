@@ -26,8 +26,17 @@ typedef struct error_page {
     http_error_renderer fn;
 } error_page;
 
+/* An open client connection, tracked so that shutdown can close the idle
+ * keep-alive connections libevhtp would otherwise leave allocated. */
+typedef struct conn_node {
+    evhtp_connection_t *conn;
+    struct conn_node *prev;
+    struct conn_node *next;
+} conn_node;
+
 struct http_server {
     app *app;
+    conn_node *conns;
     evhtp_t *htp;
     route_table *routes;
     error_page *pages;
@@ -416,8 +425,35 @@ static evhtp_res on_headers(evhtp_request_t *ev, evhtp_headers_t *hdrs, void *ar
     return EVHTP_RES_OK;
 }
 
+static evhtp_res on_connection_fini(evhtp_connection_t *conn, void *arg)
+{
+    conn_node *n = arg;
+    http_server *s = conn->htp->arg;
+
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        s->conns = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    free(n);
+    return EVHTP_RES_OK;
+}
+
 static evhtp_res on_post_accept(evhtp_connection_t *conn, void *arg)
 {
+    http_server *s = arg;
+    conn_node *n = calloc(1, sizeof(*n));
+
+    if (!n)
+        return EVHTP_RES_ERROR;
+    n->conn = conn;
+    n->next = s->conns;
+    if (s->conns)
+        s->conns->prev = n;
+    s->conns = n;
+    evhtp_connection_set_hook(conn, evhtp_hook_on_connection_fini, (evhtp_hook)on_connection_fini,
+                              n);
     evhtp_connection_set_hook(conn, evhtp_hook_on_headers, (evhtp_hook)on_headers, arg);
     return EVHTP_RES_OK;
 }
@@ -642,6 +678,9 @@ void http_server_free(http_server *s)
     if (!s)
         return;
     http_server_stop_accepting(s);
+    /* Each free runs on_connection_fini, which unlinks the head. */
+    while (s->conns)
+        evhtp_connection_free(s->conns->conn);
     if (s->htp)
         evhtp_free(s->htp);
     route_table_free(s->routes);
