@@ -403,7 +403,7 @@ static evhtp_res on_read(evhtp_request_t *ev, struct evbuffer *buf, void *arg)
 }
 
 /* Runs when the request headers are complete, before any body byte: the
- * place to reject an announced body that is over the limit and to answer
+ * place to reject an announced body that is over the limit and to reply to
  * `Expect: 100-continue` ourselves (libevhtp's own answer would follow an
  * early 413). */
 static evhtp_res on_headers(evhtp_request_t *ev, evhtp_headers_t *hdrs, void *arg)
@@ -638,7 +638,7 @@ int http_server_start(app *a, http_server **out)
     s->htp = evhtp_new(a->base, s);
     if (!s->routes || !s->htp)
         goto fail;
-    /* 100-continue is answered in on_headers, after the size check. */
+    /* on_headers sends 100 Continue itself, after the size check. */
     s->htp->flags &= ~EVHTP_FLAG_ENABLE_100_CONT;
     evhtp_set_gencb(s->htp, on_request, s);
     evhtp_set_post_accept_cb(s->htp, on_post_accept, s);

@@ -64,7 +64,7 @@ static int store_idle(store *s)
     return st.queue_depth == 0;
 }
 
-/* Polls until every request has been answered and every write job has
+/* Polls until every request has a reply and every write job has
  * committed, or until shutdown_timeout passes, then leaves the loop. */
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
