@@ -335,10 +335,14 @@ static void verify_looked_up(int err, const char *expected, int matched, void *a
                    "publish it, wait for DNS to update and try again",
                    name);
     } else {
+        http_req *r = ctx->req;
+
         snprintf(ctx->expected, sizeof ctx->expected, "%s", expected);
         ctx->call.args[1] = ctx->expected;
         ctx->fn = admin_domain_mark;
+        /* The store job holds the request itself; drop the lookup's hold. */
         admin_run(ctx, 1);
+        http_req_release(r);
         return;
     }
     log_event(LOG_INFO, "domain verification failed", "request_id", ctx->req->id, "account",
