@@ -25,7 +25,8 @@
  * numerically and dateTime values as instants; a multi-valued attribute
  * matches when any of its values matches; a complex multi-valued attribute
  * without a sub-attribute compares its "value" sub-attribute. An attribute
- * that is absent or unknown matches nothing (except `not`).
+ * that is absent or unknown matches no operator except `ne`, which holds
+ * when no value equals the literal (so it holds for an absent attribute).
  */
 #ifndef IDGATE_SCIM_FILTER_H
 #define IDGATE_SCIM_FILTER_H

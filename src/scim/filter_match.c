@@ -343,7 +343,7 @@ int scim_filter_match_ex(const scim_filter *f, const json *resource,
     if (!f || !resource)
         return 0;
     rc = match_node(&ev, f, resource);
-    return rc < 0 ? -1 : rc > 0;
+    return rc < 0 ? rc : rc > 0;
 }
 
 int scim_filter_match(const scim_filter *f, const json *resource,

@@ -342,6 +342,7 @@ static int set_whole(struct apply *ap, json *c, const struct target *t, scim_pat
         cur = json_object_geti(c, t->attr->name);
         if (enforce_primary(cur, last_primary(cur, 0)) < 0)
             return oom(ap);
+        drop_if_empty(c, t->attr->name);
     }
     return 0;
 fail:
