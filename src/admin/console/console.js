@@ -39,7 +39,10 @@ async function guarded(errorId, fn) {
     await fn();
   } catch (err) {
     box.textContent = err.message;
-    if (err.status === 401) signOut('Your admin token is no longer valid. Sign in again.');
+    // A token that stops working while in use (revoked) ends the session.
+    if (err.status === 401 && errorId !== 'signin-error') {
+      signOut('Your admin token is no longer valid. Sign in again.');
+    }
   }
 }
 
@@ -80,7 +83,14 @@ function signOut(message) {
 
 async function signIn(token) {
   state.token = token;
-  const accounts = await api('GET', '/accounts');
+  let accounts;
+  try {
+    accounts = await api('GET', '/accounts');
+  } catch (err) {
+    state.token = '';
+    sessionStorage.removeItem('idgate-admin-token');
+    throw err;
+  }
   sessionStorage.setItem('idgate-admin-token', token);
   $('signin').hidden = true;
   $('accounts').hidden = false;

@@ -1,0 +1,192 @@
+// The administrator's whole journey clicked through the console in headless
+// Chromium: sign in with an admin token, create the account, claim and
+// verify a domain, set incoming keys against a test OpenID provider, create
+// a SCIM access key, provision users and a group over SCIM, see the
+// not-found message for a group not yet pushed, map the pushed group to Pro
+// and see a user's tier and the counts change.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+
+import { startIdgate } from '../integration/lib/idgate.mjs';
+import { scimGroup, scimUser } from '../integration/admin_helpers.mjs';
+import { launchBrowser, withScreenshot } from '../oidc/lib/browser.mjs';
+import { createTestCa } from '../oidc/lib/ca.mjs';
+import { startDnsServer } from '../oidc/lib/dns.mjs';
+import { startProvider } from '../oidc/lib/provider.mjs';
+
+const NOT_SYNCED =
+  'group not found: the directory may not have finished syncing; try again in a few minutes';
+
+describe('admin console journey', () => {
+  let ca;
+  let op;
+  let dns;
+  let srv;
+  let browser;
+  let page;
+  let operatorToken;
+  const clientId = 'idgate-console-client';
+  const clientSecret = randomBytes(24).toString('base64url');
+
+  before(async () => {
+    ca = createTestCa();
+    op = await startProvider({ tls: ca });
+    dns = await startDnsServer();
+    srv = await startIdgate({
+      config: {
+        admin: { dns_resolver: dns.address, dns_timeout: '3s' },
+        oidc: { allowed_hosts: new URL(op.issuer).host, ca_file: ca.caFile },
+      },
+      env: { IDGATE_OIDC_MASTER_KEY: randomBytes(32).toString('hex') },
+    });
+    await op.registerClient({
+      clientId, clientSecret, redirectUris: [`${srv.baseUrl}/auth/okta/callback`],
+    });
+    operatorToken = (await srv.cliJson(['admin-token', 'create'])).token;
+    browser = await launchBrowser();
+    page = await browser.newPage();
+  });
+
+  after(async () => {
+    if (browser) await browser.close();
+    if (srv) {
+      assert.equal(await srv.stop(), 0);
+      await srv.cleanup();
+    }
+    if (dns) await dns.stop();
+    if (op) await op.stop();
+    if (ca) ca.remove();
+  });
+
+  const step = (name, fn) => test(name, () => withScreenshot(page, name, fn));
+
+  step('page is served with a strict policy', async () => {
+    const res = await page.goto(`${srv.baseUrl}/console`);
+    assert.equal(res.status(), 200);
+    const csp = res.headers()['content-security-policy'];
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline/);
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'idgate console');
+  });
+
+  step('wrong token shows an error', async () => {
+    await page.getByLabel('Admin token').fill('idga_wrong');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#signin-error').filter({ hasText: 'invalid admin token' }).waitFor();
+  });
+
+  step('sign in and create the account', async () => {
+    await page.getByLabel('Admin token').fill(operatorToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('New account name').fill('Acme');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.locator('#whoami').filter({ hasText: 'Account: Acme' }).waitFor();
+    assert.match(await page.locator('#account').textContent(), /Acme/);
+  });
+
+  step('claim and verify a domain', async () => {
+    await page.getByLabel('Domain', { exact: true }).fill('acme.test');
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    const row = page.locator('#domain-rows tr').filter({ hasText: 'acme.test' });
+    await row.filter({ hasText: 'Not verified' }).waitFor();
+    const name = await row.locator('td').nth(2).textContent();
+    const value = await row.locator('td').nth(3).textContent();
+    assert.equal(name, '_idgate-challenge.acme.test');
+    assert.match(value, /^idgate-verification=/);
+
+    // Verifying before the record exists shows why it failed.
+    await page.getByRole('button', { name: 'Verify acme.test' }).click();
+    await page.locator('#domains-error').filter({ hasText: 'verification failed' }).waitFor();
+
+    dns.setTxt(name, [value]);
+    await page.getByRole('button', { name: 'Verify acme.test' }).click();
+    await row.filter({ hasText: /^acme\.testVerified/ }).waitFor();
+    assert.equal(await page.locator('#domains-error').textContent(), '');
+  });
+
+  step('set incoming keys with validation', async () => {
+    await page.getByLabel('Issuer URI').fill('https://login.evil.example');
+    await page.getByLabel('Client ID').fill(clientId);
+    await page.getByLabel('Client secret').fill(clientSecret);
+    await page.getByRole('button', { name: 'Save incoming keys' }).click();
+    await page.locator('#idp-error').filter({ hasText: /\S/ }).waitFor();
+    assert.equal(await page.locator('#idp-status').textContent(), '');
+
+    await page.getByLabel('Issuer URI').fill(op.issuer);
+    await page.getByLabel('Client secret').fill(clientSecret);
+    await page.getByRole('button', { name: 'Save incoming keys' }).click();
+    await page.locator('#idp-status').filter({ hasText: 'Incoming keys saved.' }).waitFor();
+    assert.equal(await page.locator('#idp-error').textContent(), '');
+    const current = await page.locator('#idp-current').textContent();
+    assert.ok(current.includes(clientSecret.slice(-4)), current);
+    assert.ok(!current.includes(clientSecret), 'the whole secret must never be shown');
+    assert.equal(await page.getByLabel('Client secret').inputValue(), '');
+  });
+
+  let scimToken;
+
+  step('create a SCIM access key shown once', async () => {
+    await page.getByRole('button', { name: 'Create access key' }).click();
+    await page.locator('#key-once').waitFor();
+    scimToken = await page.getByLabel('New access key').inputValue();
+    assert.match(scimToken, /^scim_/);
+    await page.locator('#key-rows tr').filter({ hasText: 'Active' }).waitFor();
+    await page.getByRole('button', { name: 'Done' }).click();
+    await page.locator('#key-once').waitFor({ state: 'hidden' });
+    assert.equal(await page.getByLabel('New access key', { exact: true }).inputValue(), '');
+  });
+
+  let alice;
+
+  step('provision users and push a group', async () => {
+    alice = await scimUser(srv, scimToken, 'alice@acme.test');
+    await scimUser(srv, scimToken, 'bob@acme.test');
+    await scimGroup(srv, scimToken, 'Engineering', [alice.id]);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.locator('#user-rows tr').filter({ hasText: 'alice@acme.test' })
+      .filter({ hasText: 'basic' }).waitFor();
+    assert.equal(await page.locator('#count-basic').textContent(), '2');
+    assert.equal(await page.locator('#count-pro').textContent(), '0');
+  });
+
+  step('group not yet pushed shows advice', async () => {
+    await page.getByLabel('Group name').fill('Designers');
+    await page.getByLabel('Tier', { exact: true }).first().selectOption('pro');
+    await page.getByRole('button', { name: 'Add directory group' }).click();
+    await page.locator('#groups-error').filter({ hasText: NOT_SYNCED }).waitFor();
+  });
+
+  step('map the pushed group to Pro', async () => {
+    await page.getByLabel('Group name').fill('Engineering');
+    await page.locator('#group-tier').selectOption('pro');
+    await page.getByRole('button', { name: 'Add directory group' }).click();
+    const row = page.locator('#group-rows tr').filter({ hasText: 'Engineering' });
+    await row.waitFor();
+    assert.equal(await row.locator('td').nth(2).textContent(), '1');
+    assert.equal(await page.locator('#groups-error').textContent(), '');
+    await page.locator('#user-rows tr').filter({ hasText: 'alice@acme.test' })
+      .filter({ hasText: 'pro' }).waitFor();
+    await page.locator('#count-pro').filter({ hasText: '1' }).waitFor();
+    assert.equal(await page.locator('#count-basic').textContent(), '1');
+    assert.equal(await page.locator('#count-billable').textContent(), '2');
+  });
+
+  step('tier change in the table updates counts', async () => {
+    await page.getByLabel('Tier of Engineering').selectOption('basic');
+    await page.locator('#count-pro').filter({ hasText: '0' }).waitFor();
+    assert.equal(await page.locator('#count-basic').textContent(), '2');
+    await page.getByLabel('Tier of Engineering').selectOption('pro');
+    await page.locator('#count-pro').filter({ hasText: '1' }).waitFor();
+  });
+
+  step('audit log lists the journey', async () => {
+    await page.getByRole('button', { name: 'Show' }).last().click();
+    const kinds = await page.locator('#audit-rows tr td:nth-child(2)').allTextContents();
+    for (const kind of ['account.created', 'domain.added', 'domain.verified', 'idp.changed',
+      'key.created', 'user.created', 'group.created', 'mapping.added', 'mapping.changed']) {
+      assert.ok(kinds.includes(kind), `audit log lacks ${kind}: ${kinds.join(', ')}`);
+    }
+  });
+});
