@@ -146,3 +146,33 @@ test('confirmed writes survive SIGKILL', { timeout: 180000 }, async (t) => {
         await srv.cleanup();
     }
 });
+
+// A graceful stop under load: SIGTERM lands while creates are in flight.
+// The server must exit 0, and every create answered 201 before or during
+// the shutdown must be there after a restart.
+test('confirmed writes survive SIGTERM under load', { timeout: 180000 }, async (t) => {
+    const srv = await startIdgate({});
+    try {
+        const acc = await srv.createAccount('Stop Test');
+        const key = await srv.createScimKey(acc.id);
+        let scim = scimClient(srv.baseUrl, key.token);
+        const users = new Map();
+        let exitCode;
+
+        const round = await createUntil(200, (i) => scim('POST', '/Users', userBody(3, i)),
+            (i, body) => users.set(body.id, body.userName), async () => {
+                exitCode = await srv.stop();
+            });
+        t.diagnostic(`users: ${round.created} confirmed, ${round.cutOff} cut off by the stop`);
+        assert.equal(exitCode, 0);
+        await srv.restart();
+        scim = scimClient(srv.baseUrl, key.token);
+        await verifyUsers(scim, users);
+        assert.equal(await srv.stop(), 0);
+    } catch (err) {
+        console.error(srv.logs());
+        throw err;
+    } finally {
+        await srv.cleanup();
+    }
+});
