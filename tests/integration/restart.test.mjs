@@ -148,7 +148,7 @@ test('confirmed writes survive SIGKILL', { timeout: 180000 }, async (t) => {
 });
 
 // A graceful stop under load: SIGTERM lands while creates are in flight.
-// The server must exit 0, and every create answered 201 before or during
+// The server must exit 0, and every create that got a 201 before or during
 // the shutdown must be there after a restart.
 test('confirmed writes survive SIGTERM under load', { timeout: 180000 }, async (t) => {
     const srv = await startIdgate({});
