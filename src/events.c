@@ -141,7 +141,16 @@ static int user_updated(store_txn *t, const char *actor, const char *account, co
     } else if (!was && is) {
         rc = record(t, account, AUDIT_USER_REACTIVATED, actor, d);
     } else {
-        if (d && json_object_set(d, "changed", changed_attributes(before, after))) {
+        json *changed = changed_attributes(before, after);
+
+        /* Okta sends a full PUT for every update, often with nothing changed:
+         * record only real changes. */
+        if (changed && json_array_size(changed) == 0) {
+            json_free(changed);
+            json_free(d);
+            return 0;
+        }
+        if (d && json_object_set(d, "changed", changed)) {
             json_free(d);
             d = NULL;
         }
@@ -215,6 +224,32 @@ static int drop_mapping(store_txn *t, const char *actor, const char *account,
     return rc;
 }
 
+/* Records a group update that changed something, with the previous name
+ * on a rename. Takes ownership of `d`. */
+static int group_updated(store_txn *t, const char *actor, const char *account, const json *before,
+                         const json *after, json *d)
+{
+    const char *old = json_get_string(before, "displayName");
+    const char *name = json_get_string(after, "displayName");
+    json *changed = changed_attributes(before, after);
+
+    if (changed && json_array_size(changed) == 0) {
+        json_free(changed);
+        json_free(d);
+        return 0;
+    }
+    if (d && json_object_set(d, "changed", changed)) {
+        json_free(d);
+        d = NULL;
+    }
+    if (d && old && name && strcmp(old, name) &&
+        json_object_set(d, "previous_displayName", json_string(old))) {
+        json_free(d);
+        d = NULL;
+    }
+    return record(t, account, AUDIT_GROUP_UPDATED, actor, d);
+}
+
 int events_group_changed(store_txn *t, const char *actor, const char *account,
                          const char *group_id, const json *before, const json *after)
 {
@@ -236,15 +271,7 @@ int events_group_changed(store_txn *t, const char *actor, const char *account,
             rc = drop_mapping(t, actor, account, group_id, name);
         return rc;
     }
-    {
-        const char *old = json_get_string(before, "displayName");
-        if (d && old && name && strcmp(old, name) &&
-            json_object_set(d, "previous_displayName", json_string(old))) {
-            json_free(d);
-            d = NULL;
-        }
-    }
-    return record(t, account, AUDIT_GROUP_UPDATED, actor, d);
+    return group_updated(t, actor, account, before, after, d);
 }
 
 int events_membership_changed(store_txn *t, const char *actor, const char *account,

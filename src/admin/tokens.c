@@ -40,6 +40,10 @@ int admin_token_create(store_txn *t, admin_call *call)
     json *rec = NULL;
     int rc = -1;
 
+    /* An operator may name the account of a scoped token in the input; a
+     * scoped caller's own account always applies. */
+    if (!call->account && json_get_string(call->input, "account"))
+        call->account = json_get_string(call->input, "account");
     if (call->account && admin_account_exists(t, call))
         return -1;
     token = crypto_token(TOKEN_PREFIX, TOKEN_BYTES);

@@ -77,6 +77,14 @@ describe('admin API', () => {
       assert.equal(again.status, 404);
       const use = await adminCall(srv, created.body.token, 'GET', '/accounts');
       assert.equal(use.status, 401);
+
+      const scoped = await op('POST', '/tokens', { account: acc.id });
+      assert.equal(scoped.status, 201);
+      assert.equal(scoped.body.account, acc.id);
+      const denied = await adminCall(srv, scoped.body.token, 'GET', `/accounts/${other.id}`);
+      assert.equal(denied.status, 403);
+      const unknown = await op('POST', '/tokens', { account: '00000000-0000-4000-8000-000000000000' });
+      assert.equal(unknown.status, 404);
     });
 
     test('malformed JSON body is 400', async () => {
