@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include <cjose/cjose.h>
-#include <jansson.h>
 
+#include "json.h"
 #include "oidc/idtoken.h"
 
 void oidc_claims_clear(oidc_claims *c)
@@ -20,17 +20,17 @@ void oidc_claims_clear(oidc_claims *c)
 }
 
 /* Decodes one base64url segment of a compact JWS into a JSON object. */
-static json_t *decode_segment(const char *seg, size_t len)
+static json *decode_segment(const char *seg, size_t len)
 {
     uint8_t *raw = NULL;
     size_t rawlen = 0;
     cjose_err cerr;
     if (len == 0 || !cjose_base64url_decode(seg, len, &raw, &rawlen, &cerr))
         return NULL;
-    json_t *j = json_loadb((const char *)raw, rawlen, JSON_REJECT_DUPLICATES, NULL);
+    json *j = json_parse((const char *)raw, rawlen, NULL, 0);
     cjose_get_dealloc()(raw);
-    if (j != NULL && !json_is_object(j)) {
-        json_decref(j);
+    if (j != NULL && json_typeof(j) != JSON_OBJECT) {
+        json_free(j);
         return NULL;
     }
     return j;
@@ -57,14 +57,14 @@ static int split_token(const char *token, size_t len, size_t *hlen, size_t *plen
     return 0;
 }
 
-static char *dup_claim(const json_t *claims, const char *name)
+static char *dup_claim(const json *claims, const char *name)
 {
-    const json_t *v = json_object_get(claims, name);
-    return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+    const char *v = json_string_value(json_object_get(claims, name));
+    return v ? strdup(v) : NULL;
 }
 
 /* Chooses the key from the header. Sets `*key` or returns an error. */
-static int check_header(const json_t *hdr, const oidc_jwks *keys, unsigned allowed,
+static int check_header(const json *hdr, const oidc_jwks *keys, unsigned allowed,
                         const oidc_jwk **key, char alg_out[8], const char **reason)
 {
     const char *alg = json_string_value(json_object_get(hdr, "alg"));
@@ -81,8 +81,8 @@ static int check_header(const json_t *hdr, const oidc_jwks *keys, unsigned allow
         *reason = "token header has critical extensions";
         return OIDC_IDT_INVALID;
     }
-    const json_t *kidv = json_object_get(hdr, "kid");
-    if (kidv != NULL && !json_is_string(kidv)) {
+    const json *kidv = json_object_get(hdr, "kid");
+    if (kidv != NULL && json_typeof(kidv) != JSON_STRING) {
         *reason = "token header kid is not a string";
         return OIDC_IDT_INVALID;
     }
@@ -117,22 +117,20 @@ static int verify_signature(const char *token, size_t len, const oidc_jwk *key,
 }
 
 /* Checks `aud` (string or array of strings) and `azp`. */
-static int check_audience(const json_t *claims, const char *client_id, const char **reason)
+static int check_audience(const json *claims, const char *client_id, const char **reason)
 {
-    const json_t *aud = json_object_get(claims, "aud");
-    const json_t *azp = json_object_get(claims, "azp");
+    const json *aud = json_object_get(claims, "aud");
+    const json *azp = json_object_get(claims, "azp");
     int found = 0;
     size_t count = 0;
 
-    if (json_is_string(aud)) {
+    if (json_typeof(aud) == JSON_STRING) {
         count = 1;
         found = strcmp(json_string_value(aud), client_id) == 0;
-    } else if (json_is_array(aud)) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(aud, i, v)
-        {
-            if (!json_is_string(v)) {
+    } else if (json_typeof(aud) == JSON_ARRAY) {
+        for (size_t i = 0; i < json_array_size(aud); i++) {
+            const json *v = json_array_get(aud, i);
+            if (json_typeof(v) != JSON_STRING) {
                 *reason = "token aud contains a value that is not a string";
                 return OIDC_IDT_INVALID;
             }
@@ -148,7 +146,8 @@ static int check_audience(const json_t *claims, const char *client_id, const cha
         *reason = "token has several audiences and no azp";
         return OIDC_IDT_INVALID;
     }
-    if (azp != NULL && !(json_is_string(azp) && strcmp(json_string_value(azp), client_id) == 0)) {
+    if (azp != NULL && !(json_typeof(azp) == JSON_STRING &&
+                         strcmp(json_string_value(azp), client_id) == 0)) {
         *reason = "token azp is not the client id";
         return OIDC_IDT_INVALID;
     }
@@ -156,21 +155,28 @@ static int check_audience(const json_t *claims, const char *client_id, const cha
 }
 
 /* Reads an integer NumericDate claim; fractional seconds are truncated. */
-static int get_time(const json_t *claims, const char *name, int required, int64_t *out)
+static int get_time(const json *claims, const char *name, int required, int64_t *out)
 {
-    const json_t *v = json_object_get(claims, name);
+    const json *v = json_object_get(claims, name);
     if (v == NULL)
         return required ? -1 : 1;
-    if (json_is_integer(v))
-        *out = json_integer_value(v);
-    else if (json_is_real(v) && json_real_value(v) > -9e15 && json_real_value(v) < 9e15)
-        *out = (int64_t)json_real_value(v);
-    else
+    if (json_typeof(v) != JSON_NUMBER)
+        return -1;
+    if (json_is_integer(v)) {
+        *out = json_int_value(v);
+    } else {
+        double d = json_double_value(v);
+        if (!(d > -9e15 && d < 9e15))
+            return -1;
+        *out = (int64_t)d;
+    }
+    /* Keep later arithmetic with the skew far from overflow. */
+    if (*out < -((int64_t)1 << 53) || *out > ((int64_t)1 << 53))
         return -1;
     return 0;
 }
 
-static int check_times(const json_t *claims, const oidc_idtoken_params *p, oidc_claims *out,
+static int check_times(const json *claims, const oidc_idtoken_params *p, oidc_claims *out,
                        const char **reason)
 {
     int64_t nbf = 0;
@@ -202,7 +208,7 @@ static int check_times(const json_t *claims, const oidc_idtoken_params *p, oidc_
     return OIDC_IDT_OK;
 }
 
-static int check_claims(const json_t *claims, const oidc_idtoken_params *p, oidc_claims *out,
+static int check_claims(const json *claims, const oidc_idtoken_params *p, oidc_claims *out,
                         const char **reason)
 {
     const char *iss = json_string_value(json_object_get(claims, "iss"));
@@ -230,7 +236,7 @@ static int check_claims(const json_t *claims, const oidc_idtoken_params *p, oidc
     return OIDC_IDT_OK;
 }
 
-static int copy_claims(const json_t *claims, oidc_claims *out)
+static int copy_claims(const json *claims, oidc_claims *out)
 {
     out->iss = dup_claim(claims, "iss");
     out->sub = dup_claim(claims, "sub");
@@ -245,7 +251,7 @@ int oidc_idtoken_validate(const char *token, size_t len, const oidc_jwks *keys,
                           const oidc_idtoken_params *p, oidc_claims *out, const char **reason)
 {
     size_t hlen, plen;
-    json_t *hdr = NULL, *claims = NULL;
+    json *hdr = NULL, *claims = NULL;
     const oidc_jwk *key = NULL;
     int rc = OIDC_IDT_INVALID;
 
@@ -277,8 +283,8 @@ int oidc_idtoken_validate(const char *token, size_t len, const oidc_jwks *keys,
 out:
     if (rc != OIDC_IDT_OK)
         oidc_claims_clear(out);
-    json_decref(hdr);
-    json_decref(claims);
+    json_free(hdr);
+    json_free(claims);
     return rc;
 }
 
@@ -287,8 +293,8 @@ char *oidc_idtoken_peek_issuer(const char *token, size_t len)
     size_t hlen, plen;
     if (len > OIDC_IDTOKEN_MAX || split_token(token, len, &hlen, &plen) != 0)
         return NULL;
-    json_t *claims = decode_segment(token + hlen + 1, plen);
+    json *claims = decode_segment(token + hlen + 1, plen);
     char *iss = dup_claim(claims, "iss");
-    json_decref(claims);
+    json_free(claims);
     return iss;
 }

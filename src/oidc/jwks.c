@@ -4,8 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
+#include "json.h"
 #include "oidc/jwks.h"
 
 static const struct {
@@ -76,21 +75,22 @@ int oidc_b64url_valid(const char *s, size_t len)
 }
 
 /* 1 when every key parameter cjose decodes is a valid base64url string. */
-static int key_members_valid(const json_t *entry)
+static int key_members_valid(const json *entry)
 {
     static const char *const members[] = {"n", "e", "x", "y", "d", "p", "q", "dp", "dq", "qi", "k"};
     for (size_t i = 0; i < sizeof members / sizeof members[0]; i++) {
-        const json_t *v = json_object_get(entry, members[i]);
+        const json *v = json_object_get(entry, members[i]);
         if (v == NULL)
             continue;
-        if (!json_is_string(v) || !oidc_b64url_valid(json_string_value(v), json_string_length(v)))
+        if (json_typeof(v) != JSON_STRING ||
+            !oidc_b64url_valid(json_string_value(v), json_string_length(v)))
             return 0;
     }
     return 1;
 }
 
 /* Algorithms a key can verify, from its type, curve and optional "alg". */
-static unsigned key_algs(const json_t *entry, cjose_jwk_t *key)
+static unsigned key_algs(const json *entry, cjose_jwk_t *key)
 {
     unsigned algs = 0;
     cjose_err cerr;
@@ -111,30 +111,29 @@ static unsigned key_algs(const json_t *entry, cjose_jwk_t *key)
         break;
     }
 
-    const json_t *alg = json_object_get(entry, "alg");
+    const json *alg = json_object_get(entry, "alg");
     if (alg != NULL)
-        algs &= json_is_string(alg) ? oidc_alg_from_name(json_string_value(alg)) : 0;
-    const json_t *use = json_object_get(entry, "use");
-    if (use != NULL && !(json_is_string(use) && strcmp(json_string_value(use), "sig") == 0))
+        algs &= oidc_alg_from_name(json_string_value(alg));
+    const char *use = json_string_value(json_object_get(entry, "use"));
+    if (json_object_get(entry, "use") != NULL && (use == NULL || strcmp(use, "sig") != 0))
         algs = 0;
     return algs;
 }
 
 /* Imports one entry of "keys". Returns 1 when a usable key was added, 0 when
  * the entry was skipped, -1 when out of memory. */
-static int add_key(oidc_jwks *set, const json_t *entry)
+static int add_key(oidc_jwks *set, const json *entry)
 {
-    const json_t *kty = json_object_get(entry, "kty");
-    if (!json_is_object(entry) || !json_is_string(kty))
+    const char *t = json_typeof(entry) == JSON_OBJECT ? json_get_string(entry, "kty") : NULL;
+    if (t == NULL)
         return 0;
-    const char *t = json_string_value(kty);
     if (strcmp(t, "RSA") != 0 && strcmp(t, "EC") != 0)
         return 0;
 
-    const json_t *kid = json_object_get(entry, "kid");
-    if ((kid != NULL && !json_is_string(kid)) || !key_members_valid(entry))
+    const json *kid = json_object_get(entry, "kid");
+    if ((kid != NULL && json_typeof(kid) != JSON_STRING) || !key_members_valid(entry))
         return 0;
-    char *text = json_dumps(entry, JSON_COMPACT);
+    char *text = json_dump(entry, NULL);
     if (text == NULL)
         return -1;
     cjose_err cerr;
@@ -159,9 +158,8 @@ static int add_key(oidc_jwks *set, const json_t *entry)
 
 int oidc_jwks_parse(const char *text, size_t len, oidc_jwks **out, char *err, size_t errlen)
 {
-    json_error_t jerr;
     oidc_jwks *set = NULL;
-    json_t *doc = NULL;
+    json *doc = NULL;
     int rc = -1;
 
     *out = NULL;
@@ -169,9 +167,9 @@ int oidc_jwks_parse(const char *text, size_t len, oidc_jwks **out, char *err, si
         snprintf(err, errlen, "JWKS document is larger than %d bytes", OIDC_JWKS_MAX_BYTES);
         goto out;
     }
-    doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    const json_t *keys = json_object_get(doc, "keys");
-    if (doc == NULL || !json_is_array(keys)) {
+    doc = json_parse(text, len, NULL, 0);
+    const json *keys = json_typeof(doc) == JSON_OBJECT ? json_object_get(doc, "keys") : NULL;
+    if (json_typeof(keys) != JSON_ARRAY) {
         snprintf(err, errlen, "JWKS document is not a JSON object with a \"keys\" array");
         goto out;
     }
@@ -200,7 +198,7 @@ int oidc_jwks_parse(const char *text, size_t len, oidc_jwks **out, char *err, si
     rc = 0;
 out:
     oidc_jwks_free(set);
-    json_decref(doc);
+    json_free(doc);
     return rc;
 }
 

@@ -1,0 +1,248 @@
+/* GET|POST /auth/okta/callback: the authorization response. Checks the
+ * state against a stored login transaction bound to this browser, takes the
+ * transaction (single use), redeems the code at the token endpoint with the
+ * PKCE verifier, and hands the ID token to the shared sign-in steps. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "app.h"
+#include "crypto.h"
+#include "http.h"
+#include "http_client.h"
+#include "json.h"
+#include "log.h"
+#include "oidc/endpoints.h"
+#include "oidc/oidc_const.h"
+#include "oidc/pages.h"
+#include "oidc/signin.h"
+#include "oidc/token.h"
+#include "oidc/tx.h"
+
+typedef struct callback {
+    oidc_signin *s;
+    char *state;
+    char *code;
+    char *verifier;
+} callback;
+
+static void callback_free(callback *cb)
+{
+    free(cb->state);
+    free(cb->code);
+    free(cb->verifier);
+    free(cb);
+}
+
+static void callback_fail(callback *cb, int status, const char *title, const char *text,
+                          const char *why)
+{
+    oidc_signin_fail(cb->s, status, title, text, why);
+    callback_free(cb);
+}
+
+static void on_token(const oidc_token_response *res, void *arg)
+{
+    callback *cb = arg;
+    oidc_signin *s = cb->s;
+    if (!http_req_alive(s->r)) {
+        oidc_signin_free(s);
+        callback_free(cb);
+        return;
+    }
+    if (res->error != NULL || res->id_token == NULL) {
+        int expired = res->error && strcmp(res->error, OIDC_T_INVALID_GRANT) == 0;
+        callback_fail(cb, expired ? 400 : 502, "Sign-in failed",
+                      expired ? "The sign-in code expired or was already used. Please sign in "
+                                "again."
+                              : "Your organization's identity provider did not complete the "
+                                "sign-in. Please try again.",
+                      res->log_reason);
+        return;
+    }
+    s->id_token = strdup(res->id_token);
+    s->refresh_token = res->refresh_token ? strdup(res->refresh_token) : NULL;
+    callback_free(cb);
+    oidc_signin_verify(s);
+}
+
+static void on_provider(oidc_provider *p, const char *error, void *arg)
+{
+    callback *cb = arg;
+    oidc_signin *s = cb->s;
+    if (!http_req_alive(s->r)) {
+        oidc_signin_free(s);
+        callback_free(cb);
+        return;
+    }
+    if (error != NULL) {
+        callback_fail(cb, 502, "Identity provider unavailable",
+                      "Your organization's identity provider could not be reached. Please try "
+                      "again.",
+                      error);
+        return;
+    }
+    s->prov = p;
+    char redirect[1024];
+    snprintf(redirect, sizeof redirect, "%s%s", s->st->cfg.base_url, OIDC_PATH_CALLBACK);
+    oidc_token_request req = {.idp = &s->idp, .disc = oidc_provider_discovery(p),
+                              .grant_type = "authorization_code", .code = cb->code,
+                              .redirect_uri = redirect, .code_verifier = cb->verifier,
+                              .waiter = s->r};
+    if (oidc_token_fetch(s->st, &req, on_token, cb) != 0)
+        callback_fail(cb, 500, "Sign-in failed", "The sign-in could not be completed.",
+                      "token request could not start");
+}
+
+static void on_taken(int rc, void *arg)
+{
+    callback *cb = arg;
+    if (rc == STORE_NOTFOUND) {
+        callback_fail(cb, 400, "Sign-in link used",
+                      "This sign-in was already completed or has expired. Please sign in again.",
+                      "login transaction replayed");
+        return;
+    }
+    if (rc != 0) {
+        callback_fail(cb, 503, "Sign-in unavailable", "Please try again in a moment.",
+                      store_strerror(rc));
+        return;
+    }
+    oidc_provider_get(cb->s->st, cb->s->idp.issuer, on_provider, cb);
+}
+
+static int take_tx(store_txn *t, void *arg)
+{
+    callback *cb = arg;
+    return oidc_tx_take(t, cb->state);
+}
+
+/* Checks that the transaction is live, belongs to this browser and to the
+ * responding issuer. Returns 0, or -1 after replying. */
+static int check_tx(callback *cb, const oidc_tx *tx, const char *iss)
+{
+    oidc_signin *s = cb->s;
+    char cookie[32], hash[65];
+    if (tx->expires < oidc_now()) {
+        callback_fail(cb, 400, "Sign-in expired",
+                      "This sign-in took too long and has expired. Please sign in again.",
+                      "login transaction expired");
+        return -1;
+    }
+    oidc_tx_cookie_name(cb->state, cookie);
+    snprintf(s->tx_cookie, sizeof s->tx_cookie, "%s", cookie);
+    const char *binding = oidc_get_cookie(s->r, &s->st->cfg, cookie);
+    if (binding)
+        oidc_sha256_hex(binding, hash);
+    if (binding == NULL || !crypto_equal(hash, tx->binding, 64)) {
+        callback_fail(cb, 400, "Sign-in from another browser",
+                      "This sign-in did not start in this browser, or its cookie was blocked. "
+                      "Please sign in again from this browser.",
+                      "binding cookie missing or wrong");
+        return -1;
+    }
+    /* RFC 9207: an authorization response naming another issuer is a mix-up. */
+    if (iss != NULL && strcmp(iss, tx->issuer) != 0) {
+        callback_fail(cb, 400, "Sign-in failed",
+                      "The response came from a different identity provider than the one the "
+                      "sign-in started with.",
+                      "iss in the authorization response does not match");
+        return -1;
+    }
+    return 0;
+}
+
+/* Loads the transaction and the account's current settings. */
+static int load(callback *cb, oidc_tx *tx)
+{
+    oidc_signin *s = cb->s;
+    store_txn *t;
+    if (store_read_begin(s->st->app->store, &t) != 0) {
+        callback_fail(cb, 503, "Sign-in unavailable", "Please try again in a moment.", "store");
+        return -1;
+    }
+    int rc = oidc_tx_get(t, cb->state, tx);
+    int idp_rc = rc == 0 ? oidc_idp_load(s->st, t, tx->account, &s->idp) : -1;
+    if (idp_rc == 0)
+        oidc_account_settings_read(t, &s->st->cfg, tx->account, &s->settings);
+    store_read_end(t);
+    if (rc != 0) {
+        callback_fail(cb, 400, "Sign-in link expired",
+                      "This sign-in link has expired or was already used. Please sign in again.",
+                      "unknown state");
+        return -1;
+    }
+    snprintf(s->r->account_id, sizeof s->r->account_id, "%s", tx->account);
+    snprintf(s->idp.account, sizeof s->idp.account, "%s", tx->account);
+    if (idp_rc != 0 || strcmp(s->idp.issuer, tx->issuer) != 0) {
+        callback_fail(cb, 400, "Sign-in not set up",
+                      "Your organization's sign-in settings changed during the sign-in. Please "
+                      "sign in again.",
+                      "identity provider settings missing or changed");
+        return -1;
+    }
+    return 0;
+}
+
+static void provider_error(http_req *r, const char *error, const char *description)
+{
+    char text[600];
+    if (strcmp(error, "access_denied") == 0)
+        snprintf(text, sizeof text,
+                 "Your organization's identity provider did not allow this sign-in. If you "
+                 "should have access, ask your administrator to assign you to this "
+                 "application.");
+    else
+        snprintf(text, sizeof text, "Your organization's identity provider reported: %s%s%s",
+                 error, description ? " - " : "", description ? description : "");
+    log_event(LOG_WARN, "sign-in failed at the provider", "request_id", r->id, "error", error,
+              NULL);
+    oidc_page_message(r, 400, "Sign-in failed", text);
+}
+
+void oidc_handle_callback(http_req *r, void *arg)
+{
+    oidc_state *st = arg;
+    const char *error = oidc_param(r, OIDC_P_ERROR), *state = oidc_param(r, OIDC_P_STATE);
+    const char *code = oidc_param(r, OIDC_P_CODE), *iss = oidc_param(r, OIDC_P_ISS);
+    oidc_tx tx = {0};
+
+    if (error != NULL) {
+        provider_error(r, error, oidc_param(r, OIDC_P_ERROR_DESCRIPTION));
+        return;
+    }
+    if (state == NULL || code == NULL || strlen(state) > 512 || strlen(code) > 4096) {
+        log_event(LOG_WARN, "callback without state or code", "request_id", r->id, NULL);
+        oidc_page_message(r, 400, "Invalid sign-in response",
+                          "The sign-in response is incomplete. Please sign in again.");
+        return;
+    }
+    callback *cb = calloc(1, sizeof *cb);
+    if (cb == NULL || (cb->s = oidc_signin_new(r, st)) == NULL) {
+        free(cb);
+        http_reply_text(r, 500, "out of memory\n");
+        return;
+    }
+    cb->state = strdup(state);
+    cb->code = strdup(code);
+    if (cb->state == NULL || cb->code == NULL) {
+        callback_fail(cb, 500, "Sign-in failed", "Please try again.", "out of memory");
+        goto out;
+    }
+    if (load(cb, &tx) != 0 || check_tx(cb, &tx, iss) != 0)
+        goto out;
+    cb->verifier = strdup(tx.verifier);
+    cb->s->nonce = strdup(tx.nonce);
+    cb->s->target = strdup(tx.target);
+    if (!cb->verifier || !cb->s->nonce || !cb->s->target)
+        callback_fail(cb, 500, "Sign-in failed", "Please try again.", "out of memory");
+    else if (store_submit(st->app->store, take_tx, on_taken, cb) != 0)
+        callback_fail(cb, 503, "Sign-in unavailable", "Please try again in a moment.",
+                      "store closed");
+out:
+    oidc_tx_clear(&tx);
+}

@@ -1,0 +1,292 @@
+/* GET|POST /auth/okta: starts a sign-in, either from this service (with
+ * `account` or `login_hint`) or from the identity provider's dashboard (with
+ * `iss`, as OpenID Connect Core section 4 describes), and stores a login
+ * transaction before sending the browser to the authorization endpoint. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "app.h"
+#include "crypto.h"
+#include "http.h"
+#include "log.h"
+#include "oidc/endpoints.h"
+#include "oidc/idp.h"
+#include "oidc/oidc_const.h"
+#include "oidc/pages.h"
+#include "oidc/provider.h"
+#include "oidc/tx.h"
+
+typedef struct login {
+    http_req *r;
+    oidc_state *st;
+    char account[40];
+    char *issuer;
+    char *client_id;
+    char *login_hint;
+    char *target;
+    oidc_account_settings settings;
+    char *state;
+    char *binding;                  /* cookie value; its hash goes into the transaction */
+    oidc_tx tx;
+    char *location;
+} login;
+
+static void login_free(login *l)
+{
+    if (l->r)
+        http_req_release(l->r);
+    free(l->issuer);
+    free(l->client_id);
+    free(l->login_hint);
+    free(l->target);
+    free(l->state);
+    free(l->binding);
+    free(l->location);
+    oidc_tx_clear(&l->tx);
+    free(l);
+}
+
+static void login_fail(login *l, int status, const char *title, const char *text,
+                       const char *why)
+{
+    log_event(LOG_WARN, "sign-in not started", "request_id", l->r->id, "account",
+              l->account[0] ? l->account : NULL, "reason", why, NULL);
+    if (http_req_alive(l->r))
+        oidc_page_message(l->r, status, title, text);
+    login_free(l);
+}
+
+static void add_param(struct evbuffer *b, int *first, const char *name, const char *value)
+{
+    char *enc = http_urlencode(value);
+    evbuffer_add_printf(b, "%c%s=%s", *first ? '?' : '&', name, enc ? enc : "");
+    *first = 0;
+    free(enc);
+}
+
+static char *pkce_challenge(const char *verifier)
+{
+    uint8_t h[32];
+    crypto_sha256(verifier, strlen(verifier), h);
+    return crypto_b64url(h, sizeof h);
+}
+
+/* Builds the authorization request URL (RFC 6749 4.1.1, RFC 7636 4.3). */
+static char *authorization_url(login *l, const oidc_discovery *d)
+{
+    struct evbuffer *b = evbuffer_new();
+    char *challenge = pkce_challenge(l->tx.verifier);
+    char redirect[1024];
+    int first = strchr(d->authorization_endpoint, '?') == NULL;
+    char *out = NULL;
+
+    if (b == NULL || challenge == NULL)
+        goto out;
+    snprintf(redirect, sizeof redirect, "%s%s", l->st->cfg.base_url, OIDC_PATH_CALLBACK);
+    evbuffer_add_printf(b, "%s", d->authorization_endpoint);
+    add_param(b, &first, "response_type", "code");
+    add_param(b, &first, "client_id", l->client_id);
+    add_param(b, &first, "redirect_uri", redirect);
+    add_param(b, &first, "scope",
+              l->settings.refresh_tokens ? OIDC_SCOPE " " OIDC_SCOPE_OFFLINE : OIDC_SCOPE);
+    add_param(b, &first, "state", l->state);
+    add_param(b, &first, "nonce", l->tx.nonce);
+    add_param(b, &first, "code_challenge", challenge);
+    add_param(b, &first, "code_challenge_method", "S256");
+    if (l->settings.form_post)
+        add_param(b, &first, "response_mode", "form_post");
+    if (l->login_hint && *l->login_hint)
+        add_param(b, &first, "login_hint", l->login_hint);
+    size_t len = evbuffer_get_length(b);
+    out = malloc(len + 1);
+    if (out) {
+        evbuffer_remove(b, out, len);
+        out[len] = '\0';
+    }
+out:
+    if (b)
+        evbuffer_free(b);
+    free(challenge);
+    return out;
+}
+
+static void on_tx_stored(int rc, void *arg)
+{
+    login *l = arg;
+    if (rc != 0) {
+        login_fail(l, 500, "Sign-in unavailable",
+                   "The sign-in could not be started. Please try again in a moment.",
+                   store_strerror(rc));
+        return;
+    }
+    char cookie[32];
+    oidc_tx_cookie_name(l->state, cookie);
+    oidc_set_cookie(l->r, &l->st->cfg, cookie, l->binding, l->st->cfg.login_timeout, 1);
+    oidc_security_headers(l->r);
+    log_event(LOG_INFO, "sign-in started", "request_id", l->r->id, "account", l->account, NULL);
+    http_redirect(l->r, 302, l->location);
+    login_free(l);
+}
+
+static int store_tx(store_txn *t, void *arg)
+{
+    login *l = arg;
+    return oidc_tx_put(t, l->state, &l->tx);
+}
+
+static int make_tx(login *l)
+{
+    char binding_hash[65];
+    l->state = crypto_token("", 32);
+    l->binding = crypto_token("", 32);
+    l->tx.nonce = crypto_token("", 32);
+    l->tx.verifier = crypto_token("", 32);
+    l->tx.issuer = strdup(l->issuer);
+    l->tx.target = strdup(l->target ? l->target : "");
+    if (!l->state || !l->binding || !l->tx.nonce || !l->tx.verifier || !l->tx.issuer ||
+        !l->tx.target)
+        return -1;
+    oidc_sha256_hex(l->binding, binding_hash);
+    l->tx.binding = strdup(binding_hash);
+    memcpy(l->tx.account, l->account, sizeof l->account);
+    l->tx.expires = oidc_now() + l->st->cfg.login_timeout;
+    return l->tx.binding ? 0 : -1;
+}
+
+static void on_provider(oidc_provider *p, const char *error, void *arg)
+{
+    login *l = arg;
+    if (!http_req_alive(l->r)) {
+        login_free(l);
+        return;
+    }
+    if (error != NULL) {
+        login_fail(l, 502, "Identity provider unavailable",
+                   "Your organization's identity provider could not be reached. Please try "
+                   "again in a moment.",
+                   error);
+        return;
+    }
+    if (make_tx(l) != 0 || (l->location = authorization_url(l, oidc_provider_discovery(p))) == NULL) {
+        login_fail(l, 500, "Sign-in unavailable", "The sign-in could not be started.",
+                   "out of memory");
+        return;
+    }
+    if (store_submit(l->st->app->store, store_tx, on_tx_stored, l) != 0)
+        login_fail(l, 503, "Sign-in unavailable", "The service is restarting. Please try again.",
+                   "store closed");
+}
+
+/* Finds the account from `iss`, `account` or `login_hint`, in that order.
+ * Returns 0, or -1 after replying. */
+static int resolve_account(login *l, store_txn *t, const char *iss, const char *account)
+{
+    if (iss != NULL) {
+        if (oidc_idp_account_by_issuer(t, iss, l->account) != 0) {
+            login_fail(l, 400, "Unknown identity provider",
+                       "This sign-in link names an identity provider that is not connected to "
+                       "this service. Ask your administrator to check the application's "
+                       "settings.",
+                       "iss matches no account");
+            return -1;
+        }
+        return 0;
+    }
+    if (account != NULL) {
+        if (!oidc_account_exists(t, account)) {
+            login_fail(l, 400, "Unknown organization",
+                       "This sign-in link names an organization that does not exist.",
+                       "unknown account");
+            return -1;
+        }
+        snprintf(l->account, sizeof l->account, "%s", account);
+        return 0;
+    }
+    if (oidc_account_by_email(t, l->login_hint, l->account) != 0) {
+        login_fail(l, 400, "Unknown organization",
+                   "No organization has claimed the domain of this email address. Check the "
+                   "address, or ask your administrator.",
+                   "login_hint domain is not claimed");
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads everything the login needs in one read transaction. Returns 0, or
+ * -1 after replying. */
+static int load_account(login *l, const char *iss, const char *account)
+{
+    store_txn *t;
+    oidc_idp idp;
+    if (store_read_begin(l->st->app->store, &t) != 0) {
+        login_fail(l, 503, "Sign-in unavailable", "Please try again in a moment.", "store");
+        return -1;
+    }
+    int rc = resolve_account(l, t, iss, account);
+    if (rc == 0 && oidc_idp_load(l->st, t, l->account, &idp) != 0) {
+        login_fail(l, 400, "Sign-in not set up",
+                   "Your organization has not finished setting up sign-in. Ask your "
+                   "administrator to connect the identity provider.",
+                   "no usable identity provider settings");
+        rc = -1;
+    }
+    if (rc == 0) {
+        l->issuer = idp.issuer;
+        l->client_id = idp.client_id;
+        idp.issuer = idp.client_id = NULL;
+        oidc_idp_clear(&idp);
+        oidc_account_settings_read(t, &l->st->cfg, l->account, &l->settings);
+    }
+    store_read_end(t);
+    return rc;
+}
+
+static int check_target(login *l, const char *target)
+{
+    const char *reason;
+    const oidc_config *cfg = &l->st->cfg;
+    if (oidc_target_check(target, cfg->self_origin, (const char *const *)cfg->redirect_origins,
+                          cfg->nredirect_origins, &reason) != 0) {
+        login_fail(l, 400, "Invalid sign-in link",
+                   "This sign-in link asks to continue at an address outside this service, so "
+                   "it was rejected.",
+                   reason);
+        return -1;
+    }
+    return 0;
+}
+
+void oidc_handle_initiate(http_req *r, void *arg)
+{
+    oidc_state *st = arg;
+    if (r->method == HTTP_POST && http_form(r, OIDC_P_ID_TOKEN) != NULL) {
+        oidc_handle_direct_token(r, st);
+        return;
+    }
+    const char *iss = oidc_param(r, OIDC_P_ISS), *account = oidc_param(r, OIDC_P_ACCOUNT);
+    const char *hint = oidc_param(r, OIDC_P_LOGIN_HINT), *target = oidc_param(r, OIDC_P_TARGET);
+    if (iss == NULL && account == NULL && (hint == NULL || *hint == '\0')) {
+        oidc_security_headers(r);
+        http_redirect(r, 302, OIDC_PATH_SIGNIN);
+        return;
+    }
+    login *l = calloc(1, sizeof *l);
+    if (l == NULL) {
+        http_reply_text(r, 500, "out of memory\n");
+        return;
+    }
+    l->r = r;
+    l->st = st;
+    http_req_hold(r);
+    l->login_hint = hint ? strndup(hint, 320) : NULL;
+    l->target = target ? strdup(target) : NULL;
+    if (check_target(l, target) != 0 || load_account(l, iss, account) != 0)
+        return;
+    snprintf(r->account_id, sizeof r->account_id, "%s", l->account);
+    oidc_provider_get(st, l->issuer, on_provider, l);
+}

@@ -1,0 +1,126 @@
+/* Internal interface of the sign-in area: configuration, shared state in
+ * app->oidc, and the helpers the endpoint files share. Not for other areas;
+ * they use idp.h and session.h. */
+#ifndef IDGATE_OIDC_OIDC_H
+#define IDGATE_OIDC_OIDC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "json.h"
+#include "oidc/redirect.h"
+#include "secretbox.h"
+#include "store.h"
+
+struct app;
+struct conf;
+struct http_req;
+
+/* Settings read from [oidc] and [session]; see etc/idgate.ini. */
+typedef struct oidc_config {
+    const char *base_url;           /* no trailing slash */
+    char self_origin[OIDC_ORIGIN_MAX];
+    char **allowed_hosts;           /* extra issuer hosts ("host" or "host:port") */
+    size_t nallowed_hosts;
+    char **redirect_origins;        /* extra origins for target_link_uri */
+    size_t nredirect_origins;
+    long clock_skew;                /* seconds */
+    long discovery_ttl;             /* seconds a discovery document is reused */
+    long jwks_ttl;                  /* seconds a JWKS is reused */
+    long jwks_min_refetch;          /* seconds between refetches on an unknown kid */
+    long login_timeout;             /* seconds a login transaction lives */
+    int form_post;                  /* default response_mode is form_post */
+    unsigned algs;                  /* accepted ID token algorithms */
+    int check_discovery;            /* idp set fetches discovery to validate */
+    long absolute_lifetime;         /* [session] seconds */
+    long idle_timeout;              /* [session] seconds */
+    long recheck_interval;          /* [session] seconds between refresh-token checks */
+    int cookie_secure;              /* [session] Secure cookies with the __Host- prefix */
+} oidc_config;
+
+/* Reads the configuration. Invalid values are recorded in `c` (conf_ok then
+ * fails start-up). Returns 0, or -1 when out of memory. Free with
+ * oidc_config_clear. */
+int oidc_config_load(struct conf *c, oidc_config *out);
+void oidc_config_clear(oidc_config *cfg);
+
+/* 1 when `issuer` is an https URL on an allowed host, with no userinfo,
+ * query or fragment; otherwise 0 with a sentence for an administrator in
+ * `err`. */
+int oidc_issuer_allowed(const oidc_config *cfg, const char *issuer, char *err, size_t errlen);
+
+/* Per-account sign-in settings from the account JSON ("settings"). */
+typedef struct oidc_account_settings {
+    int refresh_tokens;
+    int provider_logout;
+    int direct_id_token;
+    int form_post;
+    long absolute_lifetime;
+    long idle_timeout;
+} oidc_account_settings;
+
+/* Reads the account's settings, with defaults from `cfg` for anything
+ * absent or of the wrong type. Returns 0, STORE_NOTFOUND for an unknown
+ * account, or a STORE_* error. */
+int oidc_account_settings_read(store_txn *t, const oidc_config *cfg, const char *account,
+                               oidc_account_settings *out);
+
+/* Identity-provider settings of one account, decrypted for use. */
+typedef struct oidc_idp {
+    char account[40];
+    char *issuer;
+    char *client_id;
+    char *client_secret;            /* wiped by oidc_idp_clear */
+} oidc_idp;
+
+void oidc_idp_clear(oidc_idp *idp);
+
+struct oidc_providers;
+
+/* State in app->oidc. */
+typedef struct oidc_state {
+    struct app *app;
+    oidc_config cfg;
+    struct oidc_providers *providers;
+    secretbox_key key;
+    int key_state;                  /* 0 not loaded, 1 loaded, -1 failed */
+    struct event *sweeper;
+} oidc_state;
+
+oidc_state *oidc_get(struct app *a);
+
+/* Returns the master key, loading it on first use. NULL when it is missing
+ * or invalid; the reason is logged once. */
+const secretbox_key *oidc_master_key(oidc_state *st);
+
+/* Seconds since the epoch. */
+int64_t oidc_now(void);
+
+/* Lower-cases ASCII in place and returns `s`. */
+char *oidc_lower(char *s);
+
+/* Hex SHA-256 of a string, 64 characters and a NUL. */
+void oidc_sha256_hex(const char *s, char out[65]);
+
+/* A request parameter: the query string first, then a form body. */
+const char *oidc_param(struct http_req *r, const char *name);
+
+/* Cookie helpers. `name` is without the prefix. A max_age of 0 deletes. */
+void oidc_cookie_name(const oidc_config *cfg, const char *name, char *out, size_t outlen);
+void oidc_set_cookie(struct http_req *r, const oidc_config *cfg, const char *name,
+                     const char *value, long max_age, int cross_site);
+const char *oidc_get_cookie(struct http_req *r, const oidc_config *cfg, const char *name);
+
+/* Finds the account whose email domain is claimed and verified. Returns 0
+ * and copies the account id, or STORE_NOTFOUND. */
+int oidc_account_by_email(store_txn *t, const char *email, char account[40]);
+
+/* 1 when the account exists. */
+int oidc_account_exists(store_txn *t, const char *account);
+
+/* Reads and decrypts the account's identity-provider settings. Returns 0,
+ * STORE_NOTFOUND, or -1 with the reason logged (no master key, corrupt
+ * record). */
+int oidc_idp_load(oidc_state *st, store_txn *t, const char *account, oidc_idp *out);
+
+#endif

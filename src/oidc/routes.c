@@ -1,0 +1,88 @@
+/* Start-up and shutdown of the sign-in area (see routes.h). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "app.h"
+#include "conf.h"
+#include "http.h"
+#include "http_client.h"
+#include "log.h"
+#include "oidc/endpoints.h"
+#include "oidc/oidc_const.h"
+#include "oidc/pages.h"
+#include "oidc/provider.h"
+#include "oidc/sweep.h"
+#include "routes.h"
+
+static void render_error(http_req *r, int status, const char *detail)
+{
+    oidc_page_message(r, status, http_status_text(status), detail);
+}
+
+static int start_client(app *a)
+{
+    http_client_options opt;
+    if (a->client != NULL)
+        return 0;
+    http_client_options_from_conf(a->conf, &opt);
+    return http_client_new(a->base, &opt, &a->client);
+}
+
+static int add_routes(app *a, oidc_state *st)
+{
+    http_server *s = a->http;
+    return http_route(s, "/", HTTP_GET, oidc_handle_home, st) ||
+           http_route(s, OIDC_PATH_SIGNIN, HTTP_GET | HTTP_POST, oidc_handle_signin, st) ||
+           http_route(s, OIDC_PATH_INITIATE, HTTP_GET | HTTP_POST, oidc_handle_initiate, st) ||
+           http_route(s, OIDC_PATH_CALLBACK, HTTP_GET | HTTP_POST, oidc_handle_callback, st) ||
+           http_route(s, OIDC_PATH_LOGOUT, HTTP_POST, oidc_handle_logout, st) ||
+           http_route(s, OIDC_PATH_SESSION, HTTP_GET, oidc_handle_session, st) ||
+           http_set_error_renderer(s, "/auth", render_error) ||
+           http_set_error_renderer(s, OIDC_PATH_SIGNIN, render_error);
+}
+
+int oidc_routes(app *a)
+{
+    oidc_state *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return -1;
+    st->app = a;
+    a->oidc = st;
+    if (oidc_config_load(a->conf, &st->cfg) != 0)
+        return -1;
+    if (st->cfg.self_origin[0] == '\0')
+        log_event(LOG_WARN, "base_url has no usable origin; sign-out and redirect checks "
+                            "will reject every request",
+                  "base_url", st->cfg.base_url, NULL);
+    if (start_client(a) != 0) {
+        log_event(LOG_ERROR, "outbound HTTP client could not start", NULL);
+        return -1;
+    }
+    if (add_routes(a, st) != 0) {
+        log_event(LOG_ERROR, "sign-in routes could not be registered", NULL);
+        return -1;
+    }
+    /* Load the master key now so that a missing key shows at start-up. */
+    if (oidc_master_key(st) == NULL)
+        log_event(LOG_WARN, "sign-in needs a master key before identity providers can be used",
+                  NULL);
+    oidc_sweep_start(st);
+    return 0;
+}
+
+void oidc_stop(app *a)
+{
+    oidc_state *st = a->oidc;
+    if (st == NULL)
+        return;
+    oidc_sweep_stop(st);
+    /* Ends outbound transfers; their callbacks reply with an error. */
+    struct http_client *client = a->client;
+    a->client = NULL;
+    http_client_free(client);
+    oidc_providers_free(st);
+}

@@ -1,0 +1,234 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "crypto.h"
+#include "http.h"
+#include "json.h"
+#include "license.h"
+#include "log.h"
+#include "oidc/oidc_const.h"
+#include "oidc/pages.h"
+#include "oidc/session.h"
+#include "oidc/signin.h"
+#include "oidc/users.h"
+
+oidc_signin *oidc_signin_new(http_req *r, oidc_state *st)
+{
+    oidc_signin *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    s->r = r;
+    s->st = st;
+    http_req_hold(r);
+    return s;
+}
+
+void oidc_signin_free(oidc_signin *s)
+{
+    if (s == NULL)
+        return;
+    http_req_release(s->r);
+    oidc_idp_clear(&s->idp);
+    oidc_claims_clear(&s->claims);
+    free(s->nonce);
+    free(s->target);
+    free(s->id_token);
+    if (s->refresh_token)
+        secretbox_wipe(s->refresh_token, strlen(s->refresh_token));
+    free(s->session_id);
+    free(s->refresh_box);
+    free(s);
+}
+
+void oidc_signin_fail(oidc_signin *s, int status, const char *title, const char *text,
+                      const char *log_reason)
+{
+    log_event(status >= 500 ? LOG_ERROR : LOG_WARN, "sign-in failed", "request_id", s->r->id,
+              "account", s->idp.account[0] ? s->idp.account : NULL, "user",
+              s->user_id[0] ? s->user_id : NULL, "reason", log_reason, NULL);
+    if (http_req_alive(s->r)) {
+        if (s->tx_cookie[0])
+            oidc_set_cookie(s->r, &s->st->cfg, s->tx_cookie, "", 0, 1);
+        oidc_page_message(s->r, status, title, text);
+    }
+    oidc_signin_free(s);
+}
+
+static void on_session_stored(int rc, void *arg)
+{
+    oidc_signin *s = arg;
+    if (rc != 0 || s->status != 0) {
+        oidc_signin_fail(s, s->status ? s->status : 503, "Sign-in failed",
+                         s->status == 400 ? "This sign-in token was already used. Please sign "
+                                            "in again."
+                                          : "The session could not be created. Please try "
+                                            "again.",
+                         s->reason[0] ? s->reason : store_strerror(rc));
+        return;
+    }
+    log_event(LOG_INFO, "signed in", "request_id", s->r->id, "account", s->idp.account, "user",
+              s->user_id, "tier", s->tier, NULL);
+    if (http_req_alive(s->r)) {
+        const oidc_config *cfg = &s->st->cfg;
+        if (s->tx_cookie[0])
+            oidc_set_cookie(s->r, cfg, s->tx_cookie, "", 0, 1);
+        oidc_set_cookie(s->r, cfg, OIDC_COOKIE_SESSION, s->session_id,
+                        s->settings.absolute_lifetime, 0);
+        oidc_security_headers(s->r);
+        http_redirect(s->r, s->r->method == HTTP_POST ? 303 : 302,
+                      s->target && *s->target ? s->target : "/");
+    }
+    oidc_signin_free(s);
+}
+
+/* Records an unsolicited ID token so that it is accepted only once. */
+static int record_token(store_txn *t, oidc_signin *s)
+{
+    uint8_t hash[32];
+    int64_t until = s->claims.exp + s->st->cfg.clock_skew;
+    crypto_sha256(s->id_token, strlen(s->id_token), hash);
+    int rc = store_put(t, T_TOKENS_SEEN, hash, sizeof hash, &until, sizeof until,
+                       STORE_NOOVERWRITE);
+    if (rc == STORE_EXISTS) {
+        s->status = 400;
+        snprintf(s->reason, sizeof s->reason, "ID token replayed");
+    }
+    return rc;
+}
+
+static int store_session(store_txn *t, void *arg)
+{
+    oidc_signin *s = arg;
+    oidc_session sess = {0};
+    int64_t now = oidc_now();
+    int rc;
+
+    if (s->replay_check && (rc = record_token(t, s)) != 0)
+        return rc;
+    memcpy(sess.account, s->idp.account, sizeof sess.account);
+    memcpy(sess.user, s->user_id, sizeof sess.user);
+    sess.issuer = s->idp.issuer;
+    sess.id_token = s->id_token;
+    sess.created = sess.last_seen = now;
+    sess.expires = now + s->settings.absolute_lifetime;
+    sess.idle = s->settings.idle_timeout;
+    if (s->refresh_box != NULL) {
+        sess.refresh = s->refresh_box;
+        sess.next_check = now + s->st->cfg.recheck_interval;
+    }
+    return oidc_session_put(t, s->session_id, &sess);
+}
+
+/* Seals the refresh token on the loop thread, where the master key lives. */
+static void seal_refresh(oidc_signin *s)
+{
+    if (s->refresh_token == NULL || !s->settings.refresh_tokens ||
+        s->st->cfg.recheck_interval == 0)
+        return;
+    const secretbox_key *key = oidc_master_key(s->st);
+    char aad[64];
+    snprintf(aad, sizeof aad, "%s%s", OIDC_AAD_REFRESH, s->idp.account);
+    if (key == NULL ||
+        secretbox_seal(key, aad, s->refresh_token, strlen(s->refresh_token), &s->refresh_box) != 0)
+        log_event(LOG_WARN, "refresh token not kept", "request_id", s->r->id, "account",
+                  s->idp.account, NULL);
+}
+
+static void create_session(oidc_signin *s)
+{
+    seal_refresh(s);
+    s->session_id = crypto_token("", 32);
+    if (s->session_id == NULL) {
+        oidc_signin_fail(s, 500, "Sign-in failed", "Please try again.", "out of memory");
+        return;
+    }
+    if (store_submit(s->st->app->store, store_session, on_session_stored, s) != 0)
+        oidc_signin_fail(s, 503, "Sign-in unavailable", "Please try again in a moment.",
+                         "store closed");
+}
+
+static void authorize_user(oidc_signin *s)
+{
+    store_txn *t;
+    const char *why = NULL;
+    if (store_read_begin(s->st->app->store, &t) != 0) {
+        oidc_signin_fail(s, 503, "Sign-in unavailable", "Please try again in a moment.", "store");
+        return;
+    }
+    int rc = oidc_user_authorize(t, s->idp.account, &s->claims, s->user_id, &s->tier, &why);
+    store_read_end(t);
+    if (rc != 0) {
+        oidc_signin_fail(s, 403, "No access",
+                         "You signed in successfully, but your administrator has not given you "
+                         "access to this application. Ask them to assign it to you.",
+                         why);
+        return;
+    }
+    create_session(s);
+}
+
+static void validate(oidc_signin *s);
+
+static void on_keys(oidc_provider *p, const char *error, void *arg)
+{
+    oidc_signin *s = arg;
+    if (!http_req_alive(s->r)) {
+        oidc_signin_free(s);
+        return;
+    }
+    if (error != NULL) {
+        oidc_signin_fail(s, 502, "Identity provider unavailable",
+                         "The identity provider's signing keys could not be loaded. Please try "
+                         "again.",
+                         error);
+        return;
+    }
+    validate(s);
+}
+
+static void validate(oidc_signin *s)
+{
+    const char *reason = NULL;
+    oidc_idtoken_params p = {.issuer = s->idp.issuer, .client_id = s->idp.client_id,
+                             .nonce = s->nonce, .now = oidc_now(),
+                             .skew = s->st->cfg.clock_skew, .algs = s->st->cfg.algs};
+    const oidc_jwks *keys = oidc_provider_jwks(s->prov);
+    int rc = oidc_idtoken_validate(s->id_token, strlen(s->id_token), keys, &p, &s->claims,
+                                   &reason);
+    if (rc == OIDC_IDT_UNKNOWN_KID && !s->keys_refetched) {
+        s->keys_refetched = 1;
+        oidc_provider_keys(s->st, s->prov, 1, on_keys, s);
+        return;
+    }
+    if (rc != OIDC_IDT_OK) {
+        oidc_signin_fail(s, 401, "Sign-in could not be verified",
+                         "The identity provider's answer could not be verified, so you were not "
+                         "signed in. Please try again, or ask your administrator.",
+                         reason);
+        return;
+    }
+    authorize_user(s);
+}
+
+static void on_first_keys(oidc_provider *p, const char *error, void *arg)
+{
+    oidc_signin *s = arg;
+    if (error != NULL || !http_req_alive(s->r)) {
+        on_keys(p, error, arg);
+        return;
+    }
+    validate(s);
+}
+
+void oidc_signin_verify(oidc_signin *s)
+{
+    if (s->id_token == NULL) {
+        oidc_signin_fail(s, 500, "Sign-in failed", "Please try again.", "out of memory");
+        return;
+    }
+    oidc_provider_keys(s->st, s->prov, 0, on_first_keys, s);
+}

@@ -1,0 +1,51 @@
+/* The part of a sign-in shared by the callback (authorization code) and the
+ * unsolicited ID token POST: validating the ID token, finding the user,
+ * creating the session and sending the browser on. */
+#ifndef IDGATE_OIDC_SIGNIN_H
+#define IDGATE_OIDC_SIGNIN_H
+
+#include <stdint.h>
+
+#include "oidc/idtoken.h"
+#include "oidc/oidc.h"
+#include "oidc/provider.h"
+
+struct http_req;
+
+typedef struct oidc_signin {
+    struct http_req *r;             /* held until oidc_signin_free */
+    oidc_state *st;
+    oidc_idp idp;
+    oidc_account_settings settings;
+    char *nonce;                    /* NULL for an unsolicited ID token */
+    char *target;                   /* where to go afterwards; "" for "/" */
+    char *id_token;
+    char *refresh_token;            /* NULL when the provider sent none */
+    char *refresh_box;              /* refresh_token sealed for the session, or NULL */
+    char tx_cookie[32];             /* binding cookie to delete, "" when none */
+    int replay_check;               /* record the token in T_TOKENS_SEEN, once only */
+    oidc_provider *prov;
+    int keys_refetched;
+    oidc_claims claims;
+    char user_id[40];
+    const char *tier;               /* static string from license_user_tier */
+    char *session_id;
+    int status;                     /* job outcome */
+    char reason[160];
+} oidc_signin;
+
+/* Allocates a sign-in for `r` and holds the request. NULL when out of memory. */
+oidc_signin *oidc_signin_new(struct http_req *r, oidc_state *st);
+/* Releases the request and frees everything. */
+void oidc_signin_free(oidc_signin *s);
+
+/* Replies with an error page (when the browser is still there), logs
+ * `log_reason` with the account, and frees the sign-in. */
+void oidc_signin_fail(oidc_signin *s, int status, const char *title, const char *text,
+                      const char *log_reason);
+
+/* Validates s->id_token with s->prov's keys and finishes the sign-in;
+ * always ends by replying and freeing `s`. */
+void oidc_signin_verify(oidc_signin *s);
+
+#endif

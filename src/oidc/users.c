@@ -1,0 +1,135 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "license.h"
+#include "oidc/oidc.h"
+#include "oidc/users.h"
+
+int oidc_user_read(store_txn *t, const char *account, const char *user_id, json **out)
+{
+    char key[2 * STORE_ID_LEN];
+    store_val v;
+    *out = NULL;
+    memcpy(key, account, STORE_ID_LEN);
+    memcpy(key + STORE_ID_LEN, user_id, STORE_ID_LEN);
+    int rc = store_get(t, T_USERS, key, sizeof key, &v);
+    if (rc != 0)
+        return rc;
+    *out = json_parse(v.data, v.len, NULL, 0);
+    return *out ? 0 : STORE_IO;
+}
+
+int oidc_user_active(const json *user)
+{
+    const json *a = json_object_geti(user, "active");
+    if (json_typeof(a) == JSON_BOOL)
+        return json_bool_value(a);
+    if (json_typeof(a) == JSON_STRING)
+        return strcasecmp(json_string_value(a), "false") != 0;
+    return 1;
+}
+
+const char *oidc_user_email(const json *user)
+{
+    const json *emails = json_object_geti(user, "emails");
+    const char *first = NULL;
+    for (size_t i = 0; i < json_array_size(emails); i++) {
+        const json *e = json_array_get(emails, i);
+        const char *value = json_get_string(e, "value");
+        if (value == NULL)
+            continue;
+        if (first == NULL)
+            first = value;
+        if (json_bool_value(json_object_geti(e, "primary")))
+            return value;
+    }
+    return first;
+}
+
+/* T_USER_EXTIDS: ACC + externalId + \0 + user id. */
+static int by_external_id(store_txn *t, const char *account, const char *sub, char user_id[40])
+{
+    size_t slen = strlen(sub), plen = STORE_ID_LEN + slen + 1;
+    if (slen == 0 || plen + STORE_ID_LEN > 511)
+        return STORE_NOTFOUND;
+    char *prefix = malloc(plen);
+    if (prefix == NULL)
+        return STORE_NOMEM;
+    memcpy(prefix, account, STORE_ID_LEN);
+    memcpy(prefix + STORE_ID_LEN, sub, slen + 1);
+    store_cursor *c;
+    store_val k, v;
+    int rc = store_cursor_open(t, T_USER_EXTIDS, &c);
+    if (rc == 0) {
+        rc = store_cursor_seek(c, prefix, plen, &k, &v);
+        if (rc == 0 && (k.len != plen + STORE_ID_LEN || memcmp(k.data, prefix, plen) != 0))
+            rc = STORE_NOTFOUND;
+        if (rc == 0) {
+            memcpy(user_id, (const char *)k.data + plen, STORE_ID_LEN);
+            user_id[STORE_ID_LEN] = '\0';
+        }
+        store_cursor_close(c);
+    }
+    free(prefix);
+    return rc;
+}
+
+/* T_USER_NAMES: ACC + lowercased userName -> user id. */
+static int by_user_name(store_txn *t, const char *account, const char *name, char user_id[40])
+{
+    char key[512];
+    size_t nlen = name ? strlen(name) : 0;
+    store_val v;
+    if (nlen == 0 || STORE_ID_LEN + nlen >= sizeof key)
+        return STORE_NOTFOUND;
+    memcpy(key, account, STORE_ID_LEN);
+    memcpy(key + STORE_ID_LEN, name, nlen + 1);
+    oidc_lower(key + STORE_ID_LEN);
+    int rc = store_get(t, T_USER_NAMES, key, STORE_ID_LEN + nlen, &v);
+    if (rc != 0)
+        return rc;
+    if (v.len != STORE_ID_LEN)
+        return STORE_IO;
+    memcpy(user_id, v.data, STORE_ID_LEN);
+    user_id[STORE_ID_LEN] = '\0';
+    return 0;
+}
+
+int oidc_user_authorize(store_txn *t, const char *account, const oidc_claims *c,
+                        char user_id[40], const char **tier, const char **why)
+{
+    json *user = NULL;
+    int rc = -1;
+
+    if (by_external_id(t, account, c->sub, user_id) != 0 &&
+        by_user_name(t, account, c->preferred_username, user_id) != 0 &&
+        by_user_name(t, account, c->email, user_id) != 0) {
+        *why = "no provisioned user matches sub, preferred_username or email";
+        user_id[0] = '\0';
+        return -1;
+    }
+    if (oidc_user_read(t, account, user_id, &user) != 0) {
+        *why = "user record missing";
+        goto out;
+    }
+    if (!oidc_user_active(user)) {
+        *why = "user is deactivated";
+        goto out;
+    }
+    *tier = license_user_tier(t, account, user_id);
+    if (*tier == NULL || strcmp(*tier, "none") == 0) {
+        *why = "user has no licence tier (none)";
+        goto out;
+    }
+    if (c->email != NULL && license_domain_allowed(t, account, c->email) != 1) {
+        *why = "signed-in email is outside the account's verified domains";
+        goto out;
+    }
+    rc = 0;
+out:
+    json_free(user);
+    return rc;
+}

@@ -1,0 +1,27 @@
+/* Matching a signed-in identity to a provisioned user of the account. */
+#ifndef IDGATE_OIDC_USERS_H
+#define IDGATE_OIDC_USERS_H
+
+#include "json.h"
+#include "oidc/idtoken.h"
+#include "store.h"
+
+/* Finds the user of `account` for the claims: `sub` equal to a user's
+ * externalId first, else `preferred_username`, else `email` equal to a
+ * userName without regard to case. The user must be active, have a tier
+ * other than none, and a signed-in email inside the account's verified
+ * domains. Returns 0 with the user id and the static tier name, or -1 with
+ * `*why` set to a phrase for the log. */
+int oidc_user_authorize(store_txn *t, const char *account, const oidc_claims *c,
+                        char user_id[40], const char **tier, const char **why);
+
+/* Reads the user JSON (caller frees). Returns 0, STORE_NOTFOUND or STORE_IO. */
+int oidc_user_read(store_txn *t, const char *account, const char *user_id, json **out);
+
+/* 1 unless the user JSON says active is false ("false" strings included). */
+int oidc_user_active(const json *user);
+
+/* The primary email of a user JSON, else its first email, else NULL. */
+const char *oidc_user_email(const json *user);
+
+#endif
