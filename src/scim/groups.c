@@ -23,6 +23,7 @@ const scim_kind scim_kind_group = {
     .users = 0,
     .type = "Group",
     .endpoint = "/Groups",
+    .alias = "/groups",
     .schema = scim_schema_group,
     .create = scim_store_group_create,
     .replace = scim_store_group_replace,

@@ -639,13 +639,13 @@ out:
     free(excluded);
 }
 
-int scim_list_routes(struct http_server *s, const scim_kind *k)
+int scim_list_routes(struct http_server *s, const scim_kind *k, const char *endpoint)
 {
     char base[64], slash[64], search[64];
 
-    snprintf(base, sizeof base, "%s%s", SCIM_PREFIX, k->endpoint);
-    snprintf(slash, sizeof slash, "%s%s/", SCIM_PREFIX, k->endpoint);
-    snprintf(search, sizeof search, "%s%s/.search", SCIM_PREFIX, k->endpoint);
+    snprintf(base, sizeof base, "%s%s", SCIM_PREFIX, endpoint);
+    snprintf(slash, sizeof slash, "%s%s/", SCIM_PREFIX, endpoint);
+    snprintf(search, sizeof search, "%s%s/.search", SCIM_PREFIX, endpoint);
     if (http_route(s, base, HTTP_GET, handle_list, (void *)k) != 0 ||
         http_route(s, slash, HTTP_GET, handle_list, (void *)k) != 0 ||
         http_route(s, search, HTTP_POST, handle_search, (void *)k) != 0)

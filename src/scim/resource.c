@@ -296,12 +296,12 @@ out:
     scim_projection_free(p);
 }
 
-int scim_resource_routes(struct http_server *s, const scim_kind *k)
+int scim_resource_routes(struct http_server *s, const scim_kind *k, const char *endpoint)
 {
     char base[64], item[64];
 
-    snprintf(base, sizeof base, "%s%s", SCIM_PREFIX, k->endpoint);
-    snprintf(item, sizeof item, "%s%s/{}", SCIM_PREFIX, k->endpoint);
+    snprintf(base, sizeof base, "%s%s", SCIM_PREFIX, endpoint);
+    snprintf(item, sizeof item, "%s%s/{}", SCIM_PREFIX, endpoint);
     if (http_route(s, base, HTTP_POST, handle_create, (void *)k) != 0 ||
         http_route(s, item, HTTP_GET, handle_get, (void *)k) != 0 ||
         http_route(s, item, HTTP_PUT, handle_replace, (void *)k) != 0 ||

@@ -236,16 +236,26 @@ static int set_base_url(const char *configured)
     return 0;
 }
 
+/* Routes Users and Groups under their RFC names and in lower case, which
+ * some clients send (Microsoft's SCIM reference collection uses "/users"). */
+static int kind_routes(struct http_server *s, const scim_kind *k)
+{
+    const char *endpoints[] = {k->endpoint, k->alias};
+    for (size_t i = 0; i < 2; i++) {
+        if (scim_resource_routes(s, k, endpoints[i]) != 0 ||
+            scim_list_routes(s, k, endpoints[i]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int scim_routes(struct app *a)
 {
     conf *c = a->conf;
 
     if (set_base_url(c->base_url) != 0 ||
         http_set_error_renderer(a->http, SCIM_PREFIX, scim_render_http_error) != 0 ||
-        scim_resource_routes(a->http, &scim_kind_user) != 0 ||
-        scim_resource_routes(a->http, &scim_kind_group) != 0 ||
-        scim_list_routes(a->http, &scim_kind_user) != 0 ||
-        scim_list_routes(a->http, &scim_kind_group) != 0 ||
+        kind_routes(a->http, &scim_kind_user) != 0 || kind_routes(a->http, &scim_kind_group) != 0 ||
         scim_discovery_routes(a->http, base_url, c->max_page_size) != 0) {
         log_msgf(LOG_ERROR, "scim: registering the /scim/v2 routes failed");
         return -1;

@@ -33,6 +33,7 @@ typedef struct scim_kind {
     int users;               /* 1 for Users, 0 for Groups */
     const char *type;        /* "User" or "Group" */
     const char *endpoint;    /* "/Users" or "/Groups" */
+    const char *alias;       /* "/users" or "/groups", also routed for lenient clients */
     const scim_schema_resource *(*schema)(void);
     store_job_fn create, replace, patch, remove;
     /* Adds the attributes kept outside the stored json (a user's groups, a
@@ -89,9 +90,10 @@ int scim_render(store_txn *t, const scim_kind *k, const char *account, json *res
  * resource. */
 void scim_set_resource_headers(http_req *r, const scim_kind *k, const json *res, int location);
 
-/* Registers the routes of one area; called by scim_routes. */
-int scim_resource_routes(struct http_server *s, const scim_kind *k);
-int scim_list_routes(struct http_server *s, const scim_kind *k);
+/* Registers the routes of one area under `endpoint` (k->endpoint or
+ * k->alias); called by scim_routes. */
+int scim_resource_routes(struct http_server *s, const scim_kind *k, const char *endpoint);
+int scim_list_routes(struct http_server *s, const scim_kind *k, const char *endpoint);
 int scim_discovery_routes(struct http_server *s, const char *base_url, int max_results);
 
 #endif

@@ -22,6 +22,7 @@ const scim_kind scim_kind_user = {
     .users = 1,
     .type = "User",
     .endpoint = "/Users",
+    .alias = "/users",
     .schema = scim_schema_user,
     .create = scim_store_user_create,
     .replace = scim_store_user_replace,

@@ -2,7 +2,7 @@
 // dialects. Without the aadOptscim062020 flag Entra sends capitalised ops,
 // booleans as strings and member removal as a value list. With the flag it
 // sends RFC-style requests, with dotted and URN-prefixed keys in path-less
-// replaces. idgate accepts both without being told which one is in use.
+// replaces. idgate accepts both and needs no setting to tell them apart.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

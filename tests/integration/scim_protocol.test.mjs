@@ -194,6 +194,8 @@ describe('SCIM protocol', () => {
 
   test('unknown path and wrong method are SCIM errors', async () => {
     assertScimError(await scim('GET', '/UsersX'), 404);
+    assert.equal((await scim('GET', '/users?count=1')).status, 200, 'lower-case alias');
+    assert.equal((await scim('GET', '/groups?count=1')).status, 200, 'lower-case alias');
     assertScimError(await scim('GET', '/Users/not-a-real-id'), 404);
     assertScimError(await scim('GET', '/Users/0191a000-0000-7000-8000-000000000000'), 404);
     const res = await scim('DELETE', '/Users');
