@@ -688,9 +688,8 @@ static yajl_gen generate(const json *j)
 
     if (!g)
         return NULL;
-    /* Rejects invalid UTF-8 instead of writing it; the depth limit of
-     * yajl_gen (128) is above JSON_MAX_DEPTH but trees built in code could
-     * exceed it, which fails here too. */
+    /* Invalid UTF-8 fails instead of being written. yajl_gen also fails
+     * on trees deeper than its own limit of 128 levels. */
     yajl_gen_config(g, yajl_gen_validate_utf8, 1);
     if (!j || gen_node(g, j) < 0) {
         yajl_gen_free(g);

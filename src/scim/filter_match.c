@@ -67,7 +67,11 @@ static int parse_instant(const char *s, struct instant *out)
     if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return -1;
     out->sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
-    out->sec -= (sign == '-' ? -1 : sign == '+' ? 1 : 0) * (oh * 3600 + om * 60);
+    /* Local time = UTC + offset, so subtract a positive offset. */
+    if (sign == '+')
+        out->sec -= oh * 3600 + om * 60;
+    else if (sign == '-')
+        out->sec += oh * 3600 + om * 60;
     out->nsec = nsec;
     return 0;
 }

@@ -150,8 +150,8 @@ struct apply {
     scim_error *err;
 };
 
-/* What one operation addresses. `attr` NULL with `schema` an extension
- * means the whole extension object. */
+/* Target of one operation. `attr` NULL with `schema` an extension means
+ * the whole extension object. */
 struct target {
     const scim_schema *schema;
     const scim_attr *attr;
@@ -165,7 +165,7 @@ static int oom(struct apply *ap)
     return scim_error_set(ap->err, 500, NULL, "out of memory");
 }
 
-/* The object that holds the target's attribute: the resource, or its
+/* The object that contains the target's attribute: the resource, or its
  * extension object (created when `create` is set). NULL when absent. */
 static json *container(struct apply *ap, const scim_schema *schema, int create)
 {

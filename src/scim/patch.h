@@ -103,7 +103,7 @@ typedef struct scim_patch_hooks {
 /* Applies `p` to a copy of `resource` according to the attribute
  * definitions of `res`. On success returns 0 and the new resource in
  * `*out` (caller frees with json_free); `resource` is never modified. On
- * failure returns -1, `*out` is NULL and `err` holds the SCIM error (status
+ * failure returns -1, `*out` is NULL and `err` contains the SCIM error (status
  * 400 with scimType invalidPath, noTarget, mutability, invalidValue or
  * invalidSyntax; 500 when out of memory).
  *

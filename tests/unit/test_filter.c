@@ -386,6 +386,27 @@ START_TEST(filter_group_inline_members)
 }
 END_TEST
 
+static int failing_resolver(void *ctx, const scim_filter *node)
+{
+    return -5;
+}
+
+START_TEST(filter_resolver_error_passed_through)
+{
+    json *group = load("{\"id\":\"g1\"}");
+    scim_filter *f = NULL;
+    char err[256];
+
+    ck_assert_int_eq(scim_filter_parse("members[value eq \"u1\"] or id eq \"g1\"", &f, err,
+                                       sizeof(err)),
+                     0);
+    ck_assert_int_eq(scim_filter_match_ex(f, group, scim_schema_group(), failing_resolver, NULL),
+                     -5);
+    scim_filter_free(f);
+    json_free(group);
+}
+END_TEST
+
 static Suite *filter_suite(void)
 {
     Suite *s = suite_create("filter");
@@ -403,6 +424,7 @@ static Suite *filter_suite(void)
     tcase_add_test(tc, filter_boolean_ordering_rejected);
     tcase_add_test(tc, filter_resolver_members);
     tcase_add_test(tc, filter_group_inline_members);
+    tcase_add_test(tc, filter_resolver_error_passed_through);
     suite_add_tcase(s, tc);
     return s;
 }
