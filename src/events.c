@@ -1,12 +1,12 @@
 #include "config.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "audit.h"
 #include "events.h"
 #include "license.h"
+#include "oidc/session.h"
 
 #define ID STORE_ID_LEN
 
@@ -76,56 +76,6 @@ static json *changed_attributes(const json *before, const json *after)
     return names;
 }
 
-/* Ends every session of the user.
- * TODO: call oidc_sessions_revoke_user (src/oidc/session.h) once the
- * sign-in module provides it; until then the session records are deleted
- * here directly, using the key layouts in store.h. */
-static int revoke_sessions(store_txn *t, const char *account, const char *user_id)
-{
-    char prefix[2 * ID];
-    uint8_t (*hashes)[32] = NULL;
-    size_t n = 0, cap = 0;
-    store_cursor *c = NULL;
-    store_val k, v;
-    int rc;
-
-    memcpy(prefix, account, ID);
-    memcpy(prefix + ID, user_id, ID);
-    rc = store_cursor_open(t, T_USER_SESSIONS, &c);
-    if (rc)
-        return rc;
-    for (rc = store_cursor_seek(c, prefix, sizeof prefix, &k, &v);
-         rc == 0 && k.len == sizeof prefix + 32 && !memcmp(k.data, prefix, sizeof prefix);
-         rc = store_cursor_next(c, &k, &v)) {
-        if (n == cap) {
-            void *grown = realloc(hashes, (cap ? 2 * cap : 8) * 32);
-            if (!grown) {
-                rc = STORE_NOMEM;
-                break;
-            }
-            hashes = grown;
-            cap = cap ? 2 * cap : 8;
-        }
-        memcpy(hashes[n++], (const char *)k.data + sizeof prefix, 32);
-    }
-    store_cursor_close(c);
-    if (rc == STORE_NOTFOUND)
-        rc = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        char key[sizeof prefix + 32];
-
-        memcpy(key, prefix, sizeof prefix);
-        memcpy(key + sizeof prefix, hashes[i], 32);
-        rc = store_del(t, T_SESSIONS, hashes[i], 32);
-        if (rc == 0 || rc == STORE_NOTFOUND)
-            rc = store_del(t, T_USER_SESSIONS, key, sizeof key);
-        if (rc == STORE_NOTFOUND)
-            rc = 0;
-    }
-    free(hashes);
-    return rc;
-}
-
 static int user_updated(store_txn *t, const char *actor, const char *account, const char *user_id,
                         const json *before, const json *after)
 {
@@ -137,7 +87,7 @@ static int user_updated(store_txn *t, const char *actor, const char *account, co
     if (was && !is) {
         rc = record(t, account, AUDIT_USER_DEACTIVATED, actor, d);
         if (rc == 0)
-            rc = revoke_sessions(t, account, user_id);
+            rc = oidc_sessions_revoke_user(t, account, user_id);
     } else if (!was && is) {
         rc = record(t, account, AUDIT_USER_REACTIVATED, actor, d);
     } else {
@@ -177,7 +127,7 @@ int events_user_changed(store_txn *t, const char *actor, const char *account, co
         rc = record(t, account, AUDIT_USER_DELETED, actor,
                     details_for("user_id", user_id, "userName", name));
         if (rc == 0)
-            rc = revoke_sessions(t, account, user_id);
+            rc = oidc_sessions_revoke_user(t, account, user_id);
     } else {
         rc = user_updated(t, actor, account, user_id, before, after);
     }

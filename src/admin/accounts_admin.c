@@ -8,6 +8,7 @@
 #include "admin/ops.h"
 #include "audit.h"
 #include "license.h"
+#include "oidc/session.h"
 
 /* Account operations of the admin API. Create, get and list use the core
  * accounts module; rename, settings and delete live here. Settings are kept
@@ -340,13 +341,6 @@ static int drop_domain(store_txn *t, const store_val *k, const store_val *v)
     return rc == STORE_NOTFOUND ? 0 : rc;
 }
 
-/* T_USER_SESSIONS keys end with the session hash that keys T_SESSIONS. */
-static int drop_session(store_txn *t, const store_val *k, const store_val *v)
-{
-    int rc = store_del(t, T_SESSIONS, (const char *)k->data + 2 * ID, k->len - 2 * ID);
-    return rc == STORE_NOTFOUND ? 0 : rc;
-}
-
 /* Deletes the records of tables not keyed by account whose JSON value
  * names the account, or (T_ISSUERS) whose value is the account id. */
 static int delete_by_value(store_txn *t, enum store_table tab, const char *account)
@@ -408,7 +402,7 @@ int admin_account_delete(store_txn *t, admin_call *call)
     if (rc == 0)
         rc = delete_prefix(t, T_ACCOUNT_DOMAINS, acc, ID, drop_domain);
     if (rc == 0)
-        rc = delete_prefix(t, T_USER_SESSIONS, acc, ID, drop_session);
+        rc = oidc_sessions_revoke_account(t, acc);
     for (size_t i = 0; rc == 0 && i < sizeof by_prefix / sizeof by_prefix[0]; i++)
         rc = delete_prefix(t, by_prefix[i], acc, ID, NULL);
     for (size_t i = 0; rc == 0 && i < sizeof by_value / sizeof by_value[0]; i++)
