@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -84,8 +85,11 @@ static void run_batch(store *s, struct store_job *batch, unsigned n)
         t0 = t1 = (struct timespec){0, 0};
     }
     if (rc) {
-        log_event(LOG_ERROR, "store commit failed; the batch is rolled back", "error",
-                  store_strerror(rc), NULL);
+        char jobs[16];
+
+        snprintf(jobs, sizeof(jobs), "%u", n);
+        log_event(LOG_ERROR, "store write transaction failed; every job of the batch fails",
+                  "error", store_strerror(rc), "jobs", jobs, NULL);
         for (struct store_job *j = batch; j; j = j->next)
             j->rc = rc;
     }
