@@ -7,6 +7,7 @@
 
 #include "json.h"
 #include "scim/schema.h"
+#include "scim/filter_parse.h"
 #include "scim/scim_const.h"
 #include "scim/values.h"
 
@@ -420,6 +421,7 @@ struct projection_entry {
     const scim_schema *schema;
     const scim_attr *attr;
     const scim_attr *sub;
+    scim_filter *filter; /* from `emails[type eq "work"]`, or NULL; owned */
 };
 
 enum projection_mode { PROJECT_DEFAULT, PROJECT_ONLY, PROJECT_EXCLUDE };
@@ -435,6 +437,8 @@ void scim_projection_free(scim_projection *p)
 {
     if (!p)
         return;
+    for (size_t i = 0; i < p->n_entries; i++)
+        scim_filter_free(p->entries[i].filter);
     free(p->entries);
     free(p);
 }
@@ -443,29 +447,40 @@ void scim_projection_free(scim_projection *p)
 static int add_entry(scim_projection *p, char *name, scim_error *err)
 {
     struct projection_entry e = {0}, *grown;
-    char *bracket = strchr(name, '[');
+    char *bracket = strchr(name, '['), msg[200];
 
-    /* TODO: value-filtered names such as emails[type eq "work"] select the
-     * whole attribute; the filter is not applied yet. */
+    /* A value filter (`emails[type eq "work"]`) keeps only the matching
+     * elements of the attribute. */
     if (bracket) {
         char *close = strrchr(bracket, ']');
         if (!close)
             return scim_error_set(err, 400, SCIM_ERR_INVALID_VALUE,
                                   "invalid attribute name '%.100s': missing ']'", name);
+        if (scim_filter_parsen(bracket + 1, (size_t)(close - bracket - 1), &e.filter, msg,
+                               sizeof(msg)) < 0)
+            return scim_error_set(err, 400, SCIM_ERR_INVALID_VALUE,
+                                  "invalid attribute name '%.60s': %s", name, msg);
         memmove(bracket, close + 1, strlen(close + 1) + 1);
     }
     e.schema = scim_schema_by_urn(name);
     if (e.schema) {
         if (!scim_schema_resource_has_urn(p->res, name))
-            return 0;
+            goto ignore;
     } else if (scim_schema_lookup(p->res, name, &e.attr, &e.sub, &e.schema) < 0) {
-        return 0;
+        goto ignore;
     }
+    if (e.filter && (!e.attr || !e.attr->multi_valued || e.attr->type != SCIM_TYPE_COMPLEX))
+        goto ignore;
     grown = realloc(p->entries, (p->n_entries + 1) * sizeof(*grown));
-    if (!grown)
+    if (!grown) {
+        scim_filter_free(e.filter);
         return scim_error_set(err, 500, NULL, "out of memory");
+    }
     p->entries = grown;
     p->entries[p->n_entries++] = e;
+    return 0;
+ignore:
+    scim_filter_free(e.filter);
     return 0;
 }
 
@@ -564,6 +579,27 @@ static void filter_subs(const scim_projection *p, const scim_attr *a, json *valu
     }
 }
 
+/* With `attributes=emails[type eq "work"]`, removes the elements of
+ * `value` that no listed filter selects. Nothing is removed when the
+ * attribute is also listed without a filter. */
+static void keep_selected_elements(const scim_projection *p, const scim_attr *a, json *value)
+{
+    for (size_t i = 0; i < p->n_entries; i++) {
+        if (p->entries[i].attr == a && !p->entries[i].filter)
+            return;
+    }
+    for (size_t k = json_array_size(value); k-- > 0;) {
+        int selected = 0;
+        for (size_t i = 0; i < p->n_entries && !selected; i++) {
+            const struct projection_entry *e = &p->entries[i];
+            selected = e->attr == a && e->filter &&
+                       filter_match_element(e->filter, json_array_get(value, k), a) == 1;
+        }
+        if (!selected)
+            json_array_remove(value, k);
+    }
+}
+
 /* Decides for one attribute: returns 1 to keep `value` (possibly trimmed
  * in place), 0 to drop it. `a` NULL means an unknown member. */
 static int project_attr(const scim_projection *p, const scim_schema *schema, const scim_attr *a,
@@ -581,9 +617,13 @@ static int project_attr(const scim_projection *p, const scim_schema *schema, con
     if (!p || p->mode == PROJECT_DEFAULT)
         return a->returned != SCIM_RET_REQUEST;
     if (p->mode == PROJECT_ONLY) {
+        /* Elements are selected before sub-attributes are trimmed, because
+         * the filter may test a sub-attribute that is not returned. */
+        if (how != 0)
+            keep_selected_elements(p, a, value);
         if (how == 1)
             filter_subs(p, a, value, 1);
-        return how != 0;
+        return how != 0 && !(json_typeof(value) == JSON_ARRAY && json_array_size(value) == 0);
     }
     if (how == 2 || a->returned == SCIM_RET_REQUEST)
         return 0;

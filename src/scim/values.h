@@ -58,7 +58,9 @@ typedef struct scim_projection scim_projection;
 /* Builds a projection from the query parameters `attributes` and
  * `excludedAttributes` (comma-separated attribute paths such as
  * "userName,name.givenName,urn:...:enterprise:2.0:User:manager"; either
- * may be NULL or empty). Unknown names are ignored. RFC 7644 says a request
+ * may be NULL or empty). In `attributes`, a name with a value filter such as
+ * `emails[type eq "work"]` keeps only the matching elements; a filter may not
+ * contain a comma. Unknown names are ignored. RFC 7644 says a request
  * gives at most one of the two; when both are given `attributes` wins.
  * Returns 0 and a new projection in `*out` (free with
  * scim_projection_free), or -1 with 400 invalidValue in `err` when a name

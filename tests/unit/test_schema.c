@@ -308,8 +308,12 @@ static const struct projection_case projection_cases[] = {
      "{'schemas':['" CORE "','" ENT "'],'id':'u1','" ENT
      "':{'department':'D','employeeNumber':'7'}}"},
     {"password,id,nosuch", NULL, "{'schemas':['" CORE "','" ENT "'],'id':'u1'}"},
-    {"emails[type eq \\\"work\\\"]", NULL,
+    {"emails[type eq \"work\"]", NULL,
      "{'schemas':['" CORE "','" ENT "'],'id':'u1','emails':[{'value':'e@x','type':'work'}]}"},
+    {"emails[type eq \"home\"]", NULL, "{'schemas':['" CORE "','" ENT "'],'id':'u1'}"},
+    {"emails[type eq \"work\"].value", NULL,
+     "{'schemas':['" CORE "','" ENT "'],'id':'u1','emails':[{'value':'e@x'}]}"},
+    {"emails[type eq", NULL, NULL},
     {NULL, "emails,meta,id,schemas",
      "{'schemas':['" CORE "','" ENT "'],'id':'u1','externalId':'e1','userName':'a',"
      "'name':{'givenName':'G','familyName':'F'},'active':true,'" ENT
@@ -328,11 +332,19 @@ static const struct projection_case projection_cases[] = {
 START_TEST(projection_table)
 {
     const struct projection_case *c = &projection_cases[_i];
-    json *user = parse_quoted(stored_user), *expected = parse_quoted(c->expected);
+    json *user = parse_quoted(stored_user);
+    json *expected = c->expected ? parse_quoted(c->expected) : NULL;
     scim_projection *p = NULL;
     scim_error err = {0};
     char *got;
 
+    if (!c->expected) {
+        ck_assert_int_eq(
+            scim_projection_parse(scim_schema_user(), c->attributes, c->excluded, &p, &err), -1);
+        ck_assert_str_eq(err.scim_type, SCIM_ERR_INVALID_VALUE);
+        json_free(user);
+        return;
+    }
     ck_assert_int_eq(
         scim_projection_parse(scim_schema_user(), c->attributes, c->excluded, &p, &err), 0);
     ck_assert_int_eq(scim_projection_apply(p, user), 0);
