@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,8 +29,17 @@ static oidc_jwks *keys;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[200];
-    if (keys == NULL && oidc_jwks_parse(jwks_doc, strlen(jwks_doc), &keys, err, sizeof err) != 0)
+    /* Both keys must load, or the target would only ever see "unknown kid". They fail to
+     * load when the binary exports the project's json_* functions, which share names with
+     * jansson's: cjose then calls the wrong ones. Linking the project archive with
+     * -Wl,--exclude-libs,ALL keeps them hidden. */
+    if (keys == NULL &&
+        (oidc_jwks_parse(jwks_doc, strlen(jwks_doc), &keys, err, sizeof err) != 0 ||
+         keys->nkeys != 2)) {
+        fprintf(stderr, "fuzz_idtoken: the fixed JWKS did not load; link with "
+                        "-Wl,--exclude-libs,ALL so that cjose binds to jansson\n");
         abort();
+    }
 
     char *token = malloc(size + 1);
     if (token == NULL)
