@@ -32,9 +32,15 @@ src/admin/console_assets.c: $(ADMIN_CONSOLE_FILES) $(srcdir)/src/admin/embed.sh
 CLEANFILES += src/admin/console_assets.c
 EXTRA_DIST += $(ADMIN_CONSOLE_FILES) src/admin/embed.sh
 
+EXTRA_DIST += tests/fuzz/fuzz_dns_txt.c tests/fuzz/corpus/dns_txt/two_records.bin
+
 if HAVE_CHECK
-check_PROGRAMS += tests/unit/test_license
-TESTS += tests/unit/test_license
+check_PROGRAMS += tests/unit/test_license tests/unit/test_audit tests/unit/test_dns_txt
+TESTS += tests/unit/test_license tests/unit/test_audit tests/unit/test_dns_txt
 tests_unit_test_license_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_license_LDADD = $(UNIT_TEST_LINK)
+tests_unit_test_audit_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_audit_LDADD = $(UNIT_TEST_LINK)
+tests_unit_test_dns_txt_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_dns_txt_LDADD = $(UNIT_TEST_LINK)
 endif
