@@ -48,10 +48,10 @@
 #define AUDIT_ID_LEN 24
 
 /* Appends one event for `account` inside the write transaction `t`.
- * `kind` is one of the AUDIT_* names, `actor` who acted (for example
- * "scim:<key id>", "admin:<token id>", "user:<user id>" or "system"), and
- * `details` an object with the ids involved (for a sign-in failure, its
- * "reason"); it is copied, stays owned by the caller and may be NULL.
+ * `kind` is one of the AUDIT_* names. `actor` names who acted, for example
+ * "scim:<key id>", "admin:<token id>", "user:<user id>" or "system".
+ * `details` is an object with the ids involved (for a sign-in failure, its
+ * "reason"). It is copied, stays owned by the caller and may be NULL.
  * Returns 0 or a STORE_* error. Never pass a secret or token in `details`. */
 int audit_record(store_txn *t, const char *account, const char *kind, const char *actor,
                  const json *details);
@@ -74,8 +74,8 @@ int audit_list(store_txn *t, const char *account, const audit_query *q, json **o
 
 /* Deletes events older than `before_usec` from every account, at most
  * `max` of them, and stores how many it deleted in `*deleted`. Called in
- * bounded batches from a store job so that one prune never holds the writer
- * for long. Returns 0 or a STORE_* error. */
+ * bounded batches from a store job so that one prune never keeps the
+ * writer busy for long. Returns 0 or a STORE_* error. */
 int audit_prune(store_txn *t, int64_t before_usec, unsigned max, unsigned *deleted);
 
 /* Deletes every event of `account`. Returns 0 or a STORE_* error. */

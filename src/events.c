@@ -10,9 +10,9 @@
 
 #define ID STORE_ID_LEN
 
-/* A user is active unless "active" is false. Booleans are normally real
- * JSON booleans by the time a user is stored; a "false" string is accepted
- * as well so that a tier is never counted for a deactivated user. */
+/* A user is active unless "active" is false. The SCIM service stores real
+ * JSON booleans, but a "false" string is read as false too, so that a
+ * deactivated user is never counted. */
 static int user_active(const json *user)
 {
     const json *a = json_object_get(user, "active");

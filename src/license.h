@@ -7,7 +7,7 @@
  * or "none"). Mappings live in T_TIER_MAPS (ACC + group id -> {tier,
  * created}), so a mapping follows its group across renames.
  *
- * Only active users count. T_USER_TIERS holds an entry for every active
+ * Only active users count. T_USER_TIERS contains an entry for every active
  * user and none for a deactivated one, and the counters
  * ACC + "tier:basic", ACC + "tier:pro" and ACC + "tier:none" in T_COUNTERS
  * count those entries, so reading the counts costs three lookups whatever
@@ -46,11 +46,11 @@ int license_account_default(store_txn *t, const char *account, enum license_tier
  * out[LICENSE_BASIC] and out[LICENSE_PRO]. Returns 0 or a STORE_* error. */
 int license_counts(store_txn *t, const char *account, uint64_t out[LICENSE_TIER_COUNT]);
 
-/* Sets a user's stored tier from scratch: with `active` 0 the user stops
- * counting, with 1 the tier is computed from their memberships and
- * mappings, and with -1 (a membership change) it is recomputed only when
- * the user already counts, that is, is active. Adjusts the counters and
- * records AUDIT_LICENSE_CHANGED (with `actor`) when the tier changed.
+/* Sets a user's stored tier from scratch. With `active` 0 the user stops
+ * counting. With 1 the tier is computed from their memberships and
+ * mappings. With -1 (a membership change) it is recomputed only when the
+ * user already counts, because only active users do. Adjusts the counters
+ * and records AUDIT_LICENSE_CHANGED (with `actor`) when the tier changed.
  * Returns 0 or a STORE_* error. */
 int license_update_user(store_txn *t, const char *actor, const char *account,
                         const char *user_id, int active);
@@ -70,10 +70,10 @@ int license_update_account(store_txn *t, const char *account, int only_tier);
 int license_delete_account(store_txn *t, const char *account);
 
 /* Checks an email address or userName against the account's claimed
- * domains. Returns 1 when the value may be used: the account has no
- * verified domain, or the part after the last '@' is one of its verified
- * domains (compared without regard to ASCII case; subdomains do not
- * match). Returns 0 when the account has verified domains and the value
+ * domains. Returns 1 when the value may be used, that is, when the account
+ * has no verified domain or the part after the last '@' is one of its
+ * verified domains. Domains compare without regard to ASCII case, and a
+ * subdomain does not match its parent. Returns 0 when the account has verified domains and the value
  * lies outside them (including a value without '@'), or a negative STORE_*
  * error. Works on read and write transactions.
  *

@@ -119,7 +119,7 @@ int admin_account_list(store_txn *t, admin_call *call)
     if (!call->account)
         return admin_ok(call, 200, all);
 
-    /* An account-scoped token sees its own account only. */
+    /* An account-scoped token lists its own account only. */
     out = json_array();
     for (size_t i = 0; out && i < json_array_size(all); i++) {
         json *acc = json_array_get(all, i);

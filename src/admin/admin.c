@@ -18,8 +18,9 @@
 #include "routes.h"
 #include "store.h"
 
-/* Most audit events one prune job deletes; a full batch schedules the next
- * one a second later, so that pruning never holds the writer for long. */
+/* Maximum audit events one prune job deletes. A full batch schedules the
+ * next one a second later, so that pruning never keeps the writer busy for
+ * long. */
 #define PRUNE_BATCH 10000
 #define RESOLV_CONF "/etc/resolv.conf"
 

@@ -340,7 +340,8 @@ static void verify_looked_up(int err, const char *expected, int matched, void *a
         snprintf(ctx->expected, sizeof ctx->expected, "%s", expected);
         ctx->call.args[1] = ctx->expected;
         ctx->fn = admin_domain_mark;
-        /* The store job holds the request itself; drop the lookup's hold. */
+        /* The store job keeps the request alive itself, so release the
+         * reference taken for the lookup. */
         admin_run(ctx, 1);
         http_req_release(r);
         return;

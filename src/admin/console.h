@@ -13,8 +13,8 @@ typedef struct console_asset {
 } console_asset;
 
 /* Terminated by an entry whose name is NULL. Declared weak so that tools
- * that link the library without the generated file still link; the
- * console then answers 404. */
+ * that link the library without the generated file still link, and the
+ * console then replies 404. */
 extern const console_asset admin_console_assets[] __attribute__((weak));
 
 #endif

@@ -205,8 +205,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         finish(q, DNS_TXT_FAILED, NULL, 0);
         return;
     }
-    /* A reply to another query id is ignored: it may be a spoofing attempt
-     * or a late answer to an earlier lookup. */
+    /* A reply to another query id is ignored, because it may be a spoofing
+     * attempt or a late reply to an earlier lookup. */
     if (got < 2 || buf[0] != (uint8_t)(q->id >> 8) || buf[1] != (uint8_t)q->id)
         return;
     err = dns_txt_decode_reply(buf, (size_t)got, q->id, &records, &n);

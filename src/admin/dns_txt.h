@@ -1,10 +1,12 @@
 /* Non-blocking DNS TXT lookups on the event loop, for domain verification.
  *
- * libevent's evdns resolves only A, AAAA and PTR records, so this module
- * sends its own TXT query over UDP to one name server (taken from the
- * configuration or from evdns's reading of /etc/resolv.conf) and reads the
- * reply with an event on the same loop. The query is resent once at half
- * the timeout. A truncated reply is not retried over TCP.
+ * libevent's evdns (2.1) resolves only A, AAAA and PTR records. This module
+ * therefore sends its own TXT query over UDP to one name server, taken from
+ * the configuration or from evdns's reading of /etc/resolv.conf, and reads
+ * the reply with an event on the same loop. The query is resent once at
+ * half the timeout.
+ * NOTE: a truncated (TC) reply is not retried over TCP, so a TXT record set
+ * larger than one UDP reply cannot be verified.
  */
 #ifndef IDGATE_DNS_TXT_H
 #define IDGATE_DNS_TXT_H

@@ -9,9 +9,9 @@
 #pragma weak oidc_idp_set
 
 /* Incoming keys: the account's identity-provider settings, kept by the
- * sign-in module. Setting them is asynchronous (the issuer's discovery
- * document is fetched to validate it), so the API calls oidc_idp_set from
- * its own handler (api.c); reading goes through this operation. */
+ * sign-in module. Setting them is asynchronous because the issuer's
+ * discovery document is fetched to validate it, so the API calls
+ * oidc_idp_set from its own handler in api.c. Reading is this operation. */
 
 int admin_idp_get(store_txn *t, admin_call *call)
 {

@@ -1,7 +1,7 @@
 /* Admin operations shared by the admin API and the command line.
  *
  * Each operation is one function over a store transaction and an
- * admin_call. Read operations work on a read transaction; write operations
+ * admin_call. Read operations work on a read transaction. Write operations
  * run as a store job (API) or through store_run (command line), so a
  * failing operation rolls back all of its writes. An operation returns 0
  * with call->result set (and call->status 200 or 201), or nonzero with

@@ -1,9 +1,10 @@
 // The administrator's whole journey clicked through the console in headless
-// Chromium: sign in with an admin token, create the account, claim and
-// verify a domain, set incoming keys against a test OpenID provider, create
-// a SCIM access key, provision users and a group over SCIM, see the
-// not-found message for a group not yet pushed, map the pushed group to Pro
-// and see a user's tier and the counts change.
+// Chromium. The test signs in with an admin token, creates the account,
+// claims and verifies a domain, and sets incoming keys against a test
+// OpenID provider. It creates a SCIM access key and provisions users and a
+// group over SCIM. It sees the not-found message for a group not yet
+// pushed, maps the pushed group to Pro, and sees a user's tier and the
+// counts change.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';

@@ -230,7 +230,8 @@ describe('admin API', () => {
       assert.equal(list.body.length, 2);
       for (const k of list.body) {
         assert.equal(k.token, undefined);
-        assert.ok(k.prefix && k.created);
+        assert.ok(k.prefix);
+        assert.ok(k.created);
         assert.ok('last_used' in k);
       }
 

@@ -11,7 +11,7 @@ import { adminClient, adminToken } from './admin_helpers.mjs';
 const DNSMASQ = ['/usr/sbin/dnsmasq', '/usr/bin/dnsmasq'].find((p) => existsSync(p));
 
 // Starts dnsmasq on `port` with `records` ([name, value] pairs) and resolves
-// once it answers. Values go unquoted: dnsmasq strips quotes only in its
+// once it has started. Values go unquoted: dnsmasq strips quotes only in its
 // configuration file, and on the command line would serve them literally.
 // A value must not contain a comma, which separates character strings.
 async function startDnsmasq(port, records) {
