@@ -48,7 +48,9 @@ void oidc_security_headers(http_req *r)
                     "frame-ancestors 'none'; base-uri 'none'");
     http_set_header(r, "X-Frame-Options", "DENY");
     http_set_header(r, "X-Content-Type-Options", "nosniff");
-    http_set_header(r, "Referrer-Policy", "no-referrer");
+    /* same-origin, not no-referrer: with no-referrer a browser sends "Origin: null"
+     * on the sign-out POST, which the CSRF check must then reject. */
+    http_set_header(r, "Referrer-Policy", "same-origin");
     http_set_header(r, "Cache-Control", "no-store");
 }
 

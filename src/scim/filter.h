@@ -20,11 +20,11 @@
  * extension of the RFC grammar; it is parsed into a value path whose inner
  * filter is `type eq "work" and value co "@x"`.
  *
- * Evaluation follows RFC 7644: string comparison honours the attribute's
- * caseExact; gt/ge/lt/le compare strings lexicographically, numbers
- * numerically and dateTime values as instants; a multi-valued attribute
- * matches when any of its values matches; a complex multi-valued attribute
- * without a sub-attribute compares its "value" sub-attribute. An attribute
+ * Evaluation follows RFC 7644. String comparison honours the attribute's
+ * caseExact. gt/ge/lt/le compare strings lexicographically, numbers
+ * numerically and dateTime values as instants. A multi-valued attribute
+ * matches when any of its values matches. A complex attribute without a
+ * sub-attribute compares its "value" sub-attribute. An attribute
  * that is absent or unknown matches no operator except `ne`, which holds
  * when no value equals the literal (so it holds for an absent attribute).
  */
@@ -123,8 +123,8 @@ typedef int (*scim_filter_resolver)(void *ctx, const scim_filter *node);
 /* Evaluates `f` against `resource` using the attribute definitions of
  * `schema` (NULL treats every attribute as a case-insensitive string).
  * Returns 1 on a match, 0 on no match, or -1 when the filter is invalid for
- * the data (for example gt on a boolean value: 400 invalidFilter; run
- * scim_filter_check first to catch these before any data is read). */
+ * the data, such as gt on a boolean value (400 invalidFilter). Run
+ * scim_filter_check first to catch these before any data is read. */
 int scim_filter_match(const scim_filter *f, const json *resource,
                       const scim_schema_resource *schema);
 

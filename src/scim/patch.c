@@ -443,9 +443,9 @@ fail:
     return oom(ap);
 }
 
-/* 1 when element `e` of a multi-valued attribute is one of `listed` (Entra
- * ID's remove with a value): complex elements compare their `value`
- * sub-attribute, honouring its caseExact; others compare as JSON. */
+/* 1 when element `e` of a multi-valued attribute is one of `listed`, as in
+ * Entra ID's remove with a value. Complex elements compare their `value`
+ * sub-attribute, honouring its caseExact. Other elements compare as JSON. */
 static int element_listed(const scim_attr *attr, const json *e, const json *listed)
 {
     const scim_attr *vdef = scim_schema_find_sub_attr(attr, "value");

@@ -62,9 +62,10 @@ typedef struct scim_patch {
  * `Operations` must be a non-empty array (at most SCIM_PATCH_MAX_OPERATIONS)
  * of objects with `op`, optional `path` and `value` (member names in any
  * case). add and replace need a `value`. Returns 0 and a new patch in
- * `*out` (free with scim_patch_free; it does not borrow from `body`), or -1
- * with `*out` NULL and `err` filled: 400 invalidSyntax for a malformed body,
- * 400 invalidPath for a bad path, 400 invalidValue for a missing value. */
+ * `*out`, which the caller frees with scim_patch_free and which does not
+ * borrow from `body`. On failure returns -1 with `*out` NULL and `err` set
+ * to 400 invalidSyntax (malformed body), invalidPath (bad path), noTarget
+ * (remove without a path), invalidValue (missing value) or tooMany. */
 int scim_patch_parse(const json *body, scim_patch **out, scim_error *err);
 
 void scim_patch_free(scim_patch *p);
@@ -88,10 +89,10 @@ void scim_patch_free(scim_patch *p);
  *   remove every member.
  * replace_members: set the membership to exactly `values` (possibly empty).
  *
- * The hooks are called only after every operation of the request has been
- * validated and applied to the copy of the resource, in operation order,
- * so a caller that runs them inside one store transaction and aborts it on
- * failure gets all-or-nothing behaviour. */
+ * The hooks are called in operation order, and only after every operation
+ * of the request has been validated and applied to the copy of the
+ * resource. A caller that runs them inside one store transaction, and
+ * aborts it on failure, therefore gets all-or-nothing behaviour. */
 typedef struct scim_patch_hooks {
     void *ctx;
     int (*add_members)(void *ctx, const json *values, scim_error *err);
@@ -107,10 +108,10 @@ typedef struct scim_patch_hooks {
  * 400 with scimType invalidPath, noTarget, mutability, invalidValue or
  * invalidSyntax; 500 when out of memory).
  *
- * With `hooks` not NULL and `res` the Group type, `members` is delegated:
- * every operation on it (a path of "members" or "members[...]", or a
- * `members` key in a path-less value) becomes a hook call and `members`
- * is never read from or written to the json. With `hooks` NULL, members are
+ * With `hooks` not NULL and `res` the Group type, `members` is delegated.
+ * Every operation on it becomes a hook call: a path of "members" or
+ * "members[...]", or a `members` key in a path-less value. `members` is
+ * then never read from or written to the json. With `hooks` NULL, members are
  * edited in the json like any other attribute. */
 int scim_patch_apply(const scim_patch *p, const scim_schema_resource *res, const json *resource,
                      const scim_patch_hooks *hooks, json **out, scim_error *err);

@@ -530,8 +530,9 @@ int scim_projection_parse(const scim_schema_resource *res, const char *attribute
     return 0;
 }
 
-/* How a listed name covers attribute `a` of `schema`: 2 when the whole
- * attribute is listed, 1 when only some sub-attributes are, 0 when not. */
+/* Coverage of attribute `a` of `schema` by the listed names: 2 when the
+ * whole attribute is listed, 1 when only some sub-attributes are, 0 when
+ * it is not listed. */
 static int listed(const scim_projection *p, const scim_schema *schema, const scim_attr *a)
 {
     int found = 0;
