@@ -48,7 +48,7 @@ typedef struct transfer {
     struct transfer *prev, *next;
 } transfer;
 
-/* Per-socket state libcurl asks the loop to watch. */
+/* Event-loop watch on one socket that libcurl uses. */
 typedef struct sock_watch {
     struct event *ev;
     http_client *client;
@@ -228,7 +228,7 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
-/* Aborts the transfer once nobody waits for its result. */
+/* Aborts the transfer once the request waiting for its result has ended. */
 static int progress_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {

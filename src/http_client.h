@@ -1,10 +1,10 @@
 /* Outbound HTTPS client on libcurl's multi-socket interface, driven by the
  * application's libevent loop, so no request ever blocks the loop.
  *
- * Only https URLs are fetched, certificates and host names are always
- * verified (against the system CA store or a configured CA file), redirects
- * are not followed, and each transfer has a connect timeout, a total timeout
- * and a response size limit. Proxies come from the standard environment
+ * Only https URLs are fetched. Certificates and host names are always
+ * verified, against the system CA store or a configured CA file. Redirects
+ * are not followed. Each transfer has a connect timeout, a total timeout and
+ * a response size limit. Proxies come from the standard environment
  * variables (https_proxy, no_proxy), which libcurl honours.
  *
  * Every call must come from the event loop thread.

@@ -13,7 +13,7 @@
 #include "conf.h"
 #include "secretbox.h"
 
-/* Longest key file accepted; a key is at most 64 hex digits plus whitespace. */
+/* Maximum size of a key file in bytes. A key is at most 64 hex digits plus whitespace. */
 #define KEY_FILE_MAX 512
 
 const char *secretbox_strerror(int err)

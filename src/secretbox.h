@@ -58,9 +58,8 @@ int secretbox_seal(const secretbox_key *key, const char *aad, const void *plain,
                    char **out);
 
 /* Decrypts a box made by secretbox_seal with the same `aad`. On success `*out`
- * is a malloc'd buffer of `*outlen` bytes followed by a NUL (so text secrets
- * can be used as strings); the caller should clear it with secretbox_wipe and
- * then free it. */
+ * is a malloc'd buffer of `*outlen` bytes followed by a NUL, so text secrets
+ * can be used as strings. The caller releases it with secretbox_wipe. */
 int secretbox_open(const secretbox_key *key, const char *aad, const char *box, uint8_t **out,
                    size_t *outlen);
 

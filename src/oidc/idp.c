@@ -19,7 +19,7 @@
 #include "oidc/provider.h"
 #include "secretbox.h"
 
-/* Longest client id and client secret accepted. */
+/* Maximum lengths of a client id and a client secret. */
 #define CLIENT_ID_MAX 256
 #define CLIENT_SECRET_MAX 1024
 

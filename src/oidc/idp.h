@@ -2,7 +2,7 @@
  * secret, for the command line (`idgate idp set|get|delete`) and the admin
  * API.
  *
- * T_IDPS holds ACC -> {account, issuer, client_id, client_secret (a
+ * T_IDPS maps ACC -> {account, issuer, client_id, client_secret (a
  * secretbox box bound to the account), secret_hint (last four characters),
  * updated}. T_ISSUERS maps each issuer, exactly as configured, to its one
  * account. The secret is never returned, printed or logged: readers get

@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-/* Longest target accepted, in bytes. */
+/* Maximum length of a target, in bytes. */
 #define OIDC_TARGET_MAX 2048
 /* Room for a normalized origin ("https://" + host + ":" + port). */
 #define OIDC_ORIGIN_MAX 300

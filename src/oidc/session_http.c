@@ -219,7 +219,7 @@ static void recheck_free(recheck *c)
     free(c);
 }
 
-/* The provider could not answer: keep the session and try again soon. */
+/* The provider did not reply usefully, so keep the session and retry soon. */
 static void recheck_later(recheck *c, const char *why)
 {
     log_event(LOG_WARN, "session re-check postponed", "request_id", c->r->id, "account",
@@ -345,7 +345,8 @@ void oidc_handle_home(http_req *r, void *arg)
         return;
     }
     const char *display = json_get_string(v.body, "displayName");
-    oidc_page_signed_in(r, display ? display : v.user_name ? v.user_name : v.s.user, v.email,
-                        v.tier);
+    if (display == NULL)
+        display = v.user_name ? v.user_name : v.s.user;
+    oidc_page_signed_in(r, display, v.email, v.tier);
     view_clear(&v);
 }

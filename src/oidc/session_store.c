@@ -162,7 +162,7 @@ static int revoke_prefix(store_txn *t, const uint8_t *prefix, size_t plen)
         rc = store_cursor_del(c);
         if (rc != 0)
             break;
-        /* After a delete the cursor stands on the next entry. */
+        /* Seek again because a delete leaves the cursor position backend-defined. */
         rc = store_cursor_seek(c, prefix, plen, &k, &v);
     }
     store_cursor_close(c);

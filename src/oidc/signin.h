@@ -34,7 +34,7 @@ typedef struct oidc_signin {
     char reason[160];
 } oidc_signin;
 
-/* Allocates a sign-in for `r` and holds the request. NULL when out of memory. */
+/* Allocates a sign-in for `r` and keeps the request alive with http_req_hold. NULL when out of memory. */
 oidc_signin *oidc_signin_new(struct http_req *r, oidc_state *st);
 /* Releases the request and frees everything. */
 void oidc_signin_free(oidc_signin *s);

@@ -14,7 +14,7 @@
 #include "oidc/oidc_const.h"
 #include "oidc/pages.h"
 
-/* Longest email address accepted (RFC 5321 path limit). */
+/* Maximum length of an email address (RFC 5321 path limit). */
 #define EMAIL_MAX 254
 
 void oidc_handle_signin(http_req *r, void *arg)

@@ -17,8 +17,8 @@ typedef struct sweep_job {
     unsigned removed;
 } sweep_job;
 
-/* 1 when a stored value has expired: T_TOKENS_SEEN holds an int64_t, the
- * other tables JSON with "expires" (and for sessions an idle limit). */
+/* 1 when a stored value has expired. A T_TOKENS_SEEN value is an int64_t;
+ * the other tables store JSON with "expires" (and for sessions an idle limit). */
 static int expired(enum store_table tab, const store_val *v, int64_t now)
 {
     if (tab == T_TOKENS_SEEN) {

@@ -23,7 +23,7 @@ typedef struct oidc_token_request {
 
 /* Borrowed strings, valid during the callback. On failure `error` is the
  * OAuth error code from the provider (such as "invalid_grant") or
- * "transport" when no usable reply arrived, and `log_reason` says more. */
+ * "transport" when no usable reply arrived, and `log_reason` describes it for the log. */
 typedef struct oidc_token_response {
     const char *id_token;
     const char *access_token;

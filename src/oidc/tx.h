@@ -1,6 +1,6 @@
 /* Login transactions: one per authorization request, stored in T_LOGINS
  * under SHA-256(state) so that several logins (tabs) can run at once. Each
- * holds the nonce, the PKCE verifier, the account, the issuer, the target
+ * contains the nonce, the PKCE verifier, the account, the issuer, the target
  * and the hash of the browser-binding cookie, expires after [oidc]
  * login_timeout seconds and is deleted when a callback uses it. */
 #ifndef IDGATE_OIDC_TX_H

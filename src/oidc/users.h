@@ -18,7 +18,7 @@ int oidc_user_authorize(store_txn *t, const char *account, const oidc_claims *c,
 /* Reads the user JSON (caller frees). Returns 0, STORE_NOTFOUND or STORE_IO. */
 int oidc_user_read(store_txn *t, const char *account, const char *user_id, json **out);
 
-/* 1 unless the user JSON says active is false ("false" strings included). */
+/* 1 unless the user JSON sets active to false (the string "false" included). */
 int oidc_user_active(const json *user);
 
 /* The primary email of a user JSON, else its first email, else NULL. */
