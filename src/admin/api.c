@@ -43,7 +43,22 @@ typedef struct api_route {
 /* Query parameters copied into the call's input for GET requests. */
 static const char *const query_names[] = {"tier", "after", "limit", "kind", "since", "until", NULL};
 
+/* GET /admin/v1/whoami describes the caller's token, so that the console
+ * can offer operator-only actions to operators only. */
+static int whoami(store_txn *t, admin_call *call)
+{
+    json *out = json_object();
+
+    if (!out)
+        return admin_fail(call, 500, "out of memory");
+    json_object_set(out, "token_id", json_string(call->actor + strlen("admin:")));
+    json_object_set(out, "operator", json_bool(call->account == NULL));
+    json_object_set(out, "account", call->account ? json_string(call->account) : json_null());
+    return admin_ok(call, 200, out);
+}
+
 static const api_route routes[] = {
+    {"/admin/v1/whoami", HTTP_GET, whoami, 0},
     {"/admin/v1/accounts", HTTP_GET, admin_account_list, 0},
     {"/admin/v1/accounts", HTTP_POST, admin_account_create, WRITE | OPERATOR},
     {"/admin/v1/accounts/{}", HTTP_GET, admin_account_get, ACCOUNT},

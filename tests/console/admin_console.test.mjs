@@ -182,6 +182,17 @@ describe('admin console journey', () => {
     await page.locator('#count-pro').filter({ hasText: '1' }).waitFor();
   });
 
+  step('account token opens its account only', async () => {
+    const accountId = await page.locator('#account').inputValue();
+    const scoped = (await srv.cliJson(['admin-token', 'create', '--account', accountId])).token;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin token').fill(scoped);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#whoami').filter({ hasText: 'Account: Acme' }).waitFor();
+    assert.equal(await page.locator('#account-create').isHidden(), true);
+    await page.locator('#count-pro').filter({ hasText: '1' }).waitFor();
+  });
+
   step('audit log lists the journey', async () => {
     await page.getByRole('button', { name: 'Show' }).last().click();
     const kinds = await page.locator('#audit-rows tr td:nth-child(2)').allTextContents();

@@ -48,6 +48,16 @@ describe('admin API', () => {
       assert.equal(scimKeyLike.status, 401);
     });
 
+    test('whoami describes the token', async () => {
+      const me = await op('GET', '/whoami');
+      assert.equal(me.status, 200);
+      assert.equal(me.body.operator, true);
+      assert.equal(me.body.account, null);
+      const scoped = await adminCall(srv, await adminToken(srv, acc.id), 'GET', '/whoami');
+      assert.equal(scoped.body.operator, false);
+      assert.equal(scoped.body.account, acc.id);
+    });
+
     test('scoped token limited to its account', async () => {
       const scoped = adminClient(srv, await adminToken(srv, acc.id));
       const own = await scoped('GET', `/accounts/${acc.id}`);

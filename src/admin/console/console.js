@@ -96,13 +96,9 @@ async function signIn(token) {
   $('accounts').hidden = false;
   $('signout').hidden = false;
   fillAccounts(accounts);
-  // Only operator tokens may create accounts; try a harmless probe.
-  try {
-    await api('GET', '/tokens');
-    $('account-create').hidden = false;
-  } catch {
-    $('account-create').hidden = true;
-  }
+  // Only operator tokens may create accounts.
+  const me = await api('GET', '/whoami');
+  $('account-create').hidden = !me.operator;
   if (accounts.length === 1) await openAccount(accounts[0].id);
 }
 
