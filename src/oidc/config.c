@@ -223,6 +223,7 @@ int oidc_account_settings_read(store_txn *t, const oidc_config *cfg, const char 
         out->refresh_tokens = setting_bool(s, OIDC_S_REFRESH, 0);
         out->provider_logout = setting_bool(s, OIDC_S_PROVIDER_LOGOUT, 0);
         out->direct_id_token = setting_bool(s, OIDC_S_DIRECT_ID_TOKEN, 0);
+        out->form_post = setting_bool(s, OIDC_S_FORM_POST, out->form_post);
         const char *mode = json_get_string(s, OIDC_S_RESPONSE_MODE);
         if (mode != NULL && strcmp(mode, "form_post") == 0)
             out->form_post = 1;

@@ -45,9 +45,10 @@
 #define OIDC_S_REFRESH "refresh_tokens"
 #define OIDC_S_PROVIDER_LOGOUT "provider_logout"
 #define OIDC_S_DIRECT_ID_TOKEN "direct_id_token"
-#define OIDC_S_RESPONSE_MODE "response_mode"
-#define OIDC_S_ABSOLUTE "session_absolute_lifetime"
-#define OIDC_S_IDLE "session_idle_timeout"
+#define OIDC_S_FORM_POST "form_post"          /* bool */
+#define OIDC_S_RESPONSE_MODE "response_mode"  /* "query" or "form_post", also accepted */
+#define OIDC_S_ABSOLUTE "absolute_lifetime"   /* seconds; 0 or absent means [session] */
+#define OIDC_S_IDLE "idle_timeout"
 
 /* Associated data for secretbox, followed by the account id. */
 #define OIDC_AAD_SECRET "idp-client-secret:"
