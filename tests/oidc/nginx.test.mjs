@@ -194,6 +194,8 @@ describe('nginx auth_request example', () => {
         assert.equal(seen.url, '/app/page?x=1');
         assert.equal(seen.headers['x-idgate-user'], USER.email);
         assert.equal(seen.headers['x-idgate-account'], stack.account.id);
+        assert.equal(seen.headers['x-idgate-email'], USER.email);
+        assert.equal(seen.headers['x-idgate-tier'], 'basic');
 
         await deactivateUser(stack, user.id);
         await assertSentToSignin(flow.agent);

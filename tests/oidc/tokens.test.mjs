@@ -43,10 +43,12 @@ function shiftClaims(change) {
 }
 
 describe('ID token checks', () => {
+    const MIN_REFETCH_SECONDS = 3;
     let stack;
 
     before(async () => {
-        stack = await startTokenStack({ oidc: { clock_skew: 60, jwks_min_refetch: 30 } });
+        stack = await startTokenStack({ oidc: { clock_skew: 60,
+            jwks_min_refetch: MIN_REFETCH_SECONDS } });
     });
 
     after(async () => {
@@ -107,7 +109,9 @@ describe('ID token checks', () => {
         const fetchesBefore = stack.op.countRequests('/jwks');
         assert.ok(fetchesBefore >= 1, 'idgate never fetched the JWKS');
 
-        // The provider rotates: a new key is published and signs the next token.
+        // The provider rotates: a new key is published and signs the next token. The wait
+        // lets the refetch interval pass since the last fetch.
+        await sleep(MIN_REFETCH_SECONDS * 1000 + 500);
         const rotated = await createSigningKey('key-rotated');
         stack.op.publishedKeys = [original, rotated];
         stack.op.signingKey = rotated;

@@ -22,6 +22,19 @@ const CHROMIUM_FLAGS = [
 
 let screenshotDir;
 
+// Console errors per page (CSP violations, blocked requests), quoted in failure messages.
+const consoleErrors = new WeakMap();
+
+function recordConsoleErrors(page) {
+    const errors = [];
+    consoleErrors.set(page, errors);
+    page.on('console', (message) => {
+        if (message.type() === 'error' && errors.length < 20) {
+            errors.push(message.text());
+        }
+    });
+}
+
 /** Returns the folder that failure screenshots go to, created on first use. */
 export function screenshotFolder() {
     if (!screenshotDir) {
@@ -61,6 +74,7 @@ export async function launchBrowser({ trustCert } = {}) {
     });
     async function newContext() {
         const context = await browser.newContext();
+        context.on('page', recordConsoleErrors);
         context.setDefaultTimeout(15000);
         context.setDefaultNavigationTimeout(15000);
         return context;
@@ -91,10 +105,17 @@ export async function withScreenshot(page, name, fn) {
         try {
             await page.screenshot({ path: file, fullPage: true });
             note = `\n  screenshot: ${file}\n  page URL: ${page.url()}`;
+            for (const text of consoleErrors.get(page) ?? []) {
+                note += `\n  console error: ${text}`;
+            }
         } catch (shotErr) {
             note = `\n  (no screenshot: ${shotErr.message})`;
         }
         err.message += note;
+        // The stack was rendered when the error was made, and test reporters print it.
+        if (typeof err.stack === 'string') {
+            err.stack += note;
+        }
         throw err;
     }
 }

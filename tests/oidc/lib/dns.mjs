@@ -1,6 +1,6 @@
-// A DNS server on 127.0.0.1 (UDP) that answers TXT queries from a test-controlled map, so
+// A DNS server on 127.0.0.1 (UDP) that serves TXT records from a test-controlled map, so
 // that `idgate domain verify` can prove an email domain without any outside name server.
-// Every other name gets NXDOMAIN; other record types get an empty answer.
+// Every other name gets NXDOMAIN, and other record types of a known name get no records.
 import { createSocket } from 'node:dgram';
 
 const TYPE_TXT = 16;
