@@ -5,4 +5,5 @@ import '../oidc/harness.test.mjs';
 import '../oidc/signin.test.mjs';
 import '../oidc/tokens.test.mjs';
 import '../oidc/redirects.test.mjs';
+import '../oidc/sessions.test.mjs';
 import '../oidc/nginx.test.mjs';

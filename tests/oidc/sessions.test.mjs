@@ -1,0 +1,152 @@
+// Sessions after a sign-in through the fault-injecting provider: the cookie's attributes and
+// lifetime (from the server configuration and from the account setting), GET /session for
+// missing or forged cookies, logout protected against cross-site requests, and no code,
+// token or session id in the server log.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { describeFlow, newAgent, signIn } from './lib/flows.mjs';
+import {
+    provisionUser, setAccountSettings, startStack, stopStack, tail,
+} from './lib/stack.mjs';
+
+const USER = { sub: 'session-sub-1', email: 'sam@acme.test', preferred_username: 'sam@acme.test',
+    name: 'Sam Example' };
+const SERVER_LIFETIME = 900;
+const ACCOUNT_LIFETIME = 600;
+
+// Returns the attributes of the Set-Cookie line for the session cookie in the callback's
+// response, keyed by lower-case name, with the cookie's own name and value.
+function sessionCookie(flow) {
+    const line = flow.callback.setCookies.find((c) => /^(__Host-)?idgate_session=[^;]/.test(c));
+    assert.ok(line, `no session cookie set\n${flow.callback.setCookies.join('\n')}`);
+    const [pair, ...attributes] = line.split(';').map((part) => part.trim());
+    const cookie = { name: pair.slice(0, pair.indexOf('=')),
+        value: pair.slice(pair.indexOf('=') + 1) };
+    for (const attribute of attributes) {
+        const [key, ...rest] = attribute.split('=');
+        cookie[key.toLowerCase()] = rest.length ? rest.join('=') : true;
+    }
+    return cookie;
+}
+
+describe('session cookie and lifetime', () => {
+    let stack;
+
+    before(async () => {
+        stack = await startStack({ provider: 'faulty',
+            config: { session: { absolute_lifetime: SERVER_LIFETIME } } });
+        stack.op.user = { ...USER };
+        await provisionUser(stack, { userName: USER.email, externalId: USER.sub,
+            displayName: USER.name });
+    });
+
+    after(async () => {
+        await stopStack(stack);
+    });
+
+    async function signedIn() {
+        const flow = await signIn(stack, { loginHint: USER.email });
+        assert.equal(flow.session.status, 200, describeFlow(stack, flow));
+        return flow;
+    }
+
+    test('cookie attributes', async () => {
+        const cookie = sessionCookie(await signedIn());
+        assert.equal(cookie.name, '__Host-idgate_session');
+        assert.equal(cookie.path, '/');
+        assert.equal(cookie.httponly, true);
+        assert.equal(cookie.secure, true);
+        assert.equal(cookie.samesite?.toLowerCase(), 'lax');
+        assert.equal(cookie.domain, undefined);
+        assert.ok(cookie.value.length >= 32, 'session id shorter than 32 characters');
+    });
+
+    test('server lifetime sets cookie Max-Age', async () => {
+        const cookie = sessionCookie(await signedIn());
+        const maxAge = Number(cookie['max-age']);
+        assert.ok(maxAge > 0, `Max-Age is ${cookie['max-age']}`);
+        assert.ok(maxAge <= SERVER_LIFETIME, `Max-Age ${maxAge} exceeds ${SERVER_LIFETIME}`);
+    });
+
+    test('account lifetime setting applies', async () => {
+        await setAccountSettings(stack, { 'absolute-lifetime': ACCOUNT_LIFETIME });
+        try {
+            const cookie = sessionCookie(await signedIn());
+            const maxAge = Number(cookie['max-age']);
+            assert.ok(maxAge > 0, `Max-Age is ${cookie['max-age']}`);
+            assert.ok(maxAge <= ACCOUNT_LIFETIME, `Max-Age ${maxAge} exceeds the account's `
+                + `absolute_lifetime of ${ACCOUNT_LIFETIME}`);
+        } finally {
+            await setAccountSettings(stack, { 'absolute-lifetime': 0 });
+        }
+    });
+
+    test('missing or forged cookie gets 401', async () => {
+        const flow = await signedIn();
+        const cookie = sessionCookie(flow);
+        const forged = [
+            undefined,
+            `${cookie.name}=`,
+            `${cookie.name}=${'A'.repeat(cookie.value.length)}`,
+            `${cookie.name}=${cookie.value.slice(0, -1)}`,
+            `${cookie.name}=${cookie.value}x`,
+            `idgate_session=${cookie.value.toUpperCase()}`,
+            `${cookie.name}=${'x'.repeat(5000)}`,
+        ];
+        for (const header of forged) {
+            const res = await fetch(`${stack.publicUrl}/session`, {
+                headers: header === undefined ? {} : { cookie: header },
+                signal: AbortSignal.timeout(5000),
+            });
+            assert.equal(res.status, 401, `cookie ${String(header).slice(0, 60)}`);
+            assert.equal(res.headers.get('x-idgate-user'), null);
+        }
+    });
+
+    test('cross-site logout rejected', async () => {
+        const { agent } = await signedIn();
+        const attempts = [
+            { origin: 'http://evil.example' },
+            { origin: `${stack.publicUrl}.evil.example` },
+            { origin: 'null' },
+            { referer: 'http://evil.example/page' },
+            { referer: `${stack.publicUrl}.evil.example/` },
+            {},
+        ];
+        for (const headers of attempts) {
+            const res = await agent.request(`${stack.publicUrl}/auth/logout`, { method: 'POST',
+                headers });
+            const session = await agent.request(`${stack.publicUrl}/session`);
+            assert.equal(session.status, 200, `POST /auth/logout with ${JSON.stringify(headers)} `
+                + `returned ${res.status} and ended the session`);
+        }
+
+        const res = await agent.request(`${stack.publicUrl}/auth/logout`, { method: 'POST',
+            headers: { origin: stack.publicUrl } });
+        assert.equal(res.status, 303, `same-origin logout returned ${res.status}`);
+        const session = await agent.request(`${stack.publicUrl}/session`);
+        assert.equal(session.status, 401);
+    });
+
+    test('logout by GET does nothing', async () => {
+        const { agent } = await signedIn();
+        await agent.request(`${stack.publicUrl}/auth/logout`);
+        const session = await agent.request(`${stack.publicUrl}/session`);
+        assert.equal(session.status, 200);
+    });
+
+    test('no secrets in server log', async () => {
+        const flow = await signedIn();
+        const cookie = sessionCookie(flow);
+        const callbackUrl = flow.chain.find((res) => res.url.includes('/auth/okta/callback')).url;
+        const code = new URL(callbackUrl).searchParams.get('code');
+        const idToken = stack.op.issuedTokens.at(-1);
+        const logs = stack.srv.logs();
+        assert.ok(!logs.includes(code), 'the authorization code is in the log');
+        assert.ok(!logs.includes(idToken.split('.')[2]), 'the ID token is in the log');
+        assert.ok(!logs.includes(cookie.value), 'the session id is in the log');
+        assert.ok(!logs.includes(stack.clientSecret), 'the client secret is in the log');
+        assert.ok(!logs.includes(stack.masterKey), 'the master key is in the log');
+        assert.ok(!logs.includes(stack.scimKey.token), `the SCIM key is in the log\n${tail(logs)}`);
+    });
+});
