@@ -242,6 +242,18 @@ static const struct patch_case cases[] = {
     {"entra remove listed inline", 1, group0,
      "[{'op':'Remove','path':'members','value':[{'value':'u2'}]}]",
      "{'schemas':['" GROUP_URN "'],'id':'g1','displayName':'Eng','members':[{'value':'u1'}]}"},
+    {"rfc remove then add members inline", 1, group0,
+     "[{'op':'remove','path':'members[value eq \\'u1\\']'},{'op':'remove','path':"
+     "'members[value eq \\'u2\\']'},{'op':'add','path':'members','value':[{'value':'u9'}]}]",
+     "{'schemas':['" GROUP_URN "'],'id':'g1','displayName':'Eng','members':[{'value':'u9'}]}"},
+    {"rfc replace members inline", 1, group0,
+     "[{'op':'replace','path':'members','value':[{'display':'James Smith','value':'08e1d05d'}]}]",
+     "{'schemas':['" GROUP_URN "'],'id':'g1','displayName':'Eng','members':[{'display':'James "
+     "Smith','value':'08e1d05d'}]}"},
+    {"rfc remove certificate", 0,
+     "{'userName':'a','x509Certificates':[{'value':'MIIDQzCCAqygAwIBAgICEAAw'},{'value':'MIIB'}]}",
+     "[{'op':'remove','path':'x509Certificates[value eq \\'MIIDQzCCAqygAwIBAgICEAAw\\']'}]",
+     "{'schemas':['" CORE "'],'userName':'a','x509Certificates':[{'value':'MIIB'}]}"},
     {"member value case exact", 1, group0,
      "[{'op':'remove','path':'members[value eq \\'U1\\']'}]", NULL, 400, SCIM_ERR_NO_TARGET},
     {"group displayName remove", 1, group0, "[{'op':'remove','path':'displayName'}]", NULL, 400,
