@@ -1,7 +1,8 @@
-/* libFuzzer target: SCIM request bodies. The input is parsed as JSON, then
- * normalised as a User and a Group, parsed as a PATCH request and applied
- * to a stored User and to a Group with member hooks, and its
- * "attributes"/"excludedAttributes" strings are used as a projection. */
+/* libFuzzer target: SCIM request bodies. The input is parsed as JSON and
+ * normalised as a User and as a Group. Its "attributes" and
+ * "excludedAttributes" strings are used as a projection. It is also parsed
+ * as a PATCH request and applied to a stored User and to a stored Group,
+ * with and without member hooks. */
 #include "config.h"
 
 #include <stddef.h>

@@ -331,7 +331,7 @@ struct resolver_state {
     char member[64];
 };
 
-/* Answers "members[value eq X]" from a single known member id. */
+/* Resolves "members[value eq X]" against a single known member id. */
 static int members_resolver(void *ctx, const scim_filter *node)
 {
     struct resolver_state *st = ctx;
