@@ -89,17 +89,21 @@ static int is_member(list_run *run, const char *other)
 static int match_element(list_run *run, const scim_filter *node, const char *other)
 {
     json *res = json_object(), *arr = json_array(), *elem = json_object();
+    int ok = res && arr && elem && json_object_set(elem, "value", json_string(other)) == 0 &&
+             json_object_set(elem, "type", json_string(run->k->users ? "direct" : "User")) == 0;
     int rc = -1;
 
-    if (res && arr && elem && json_object_set(elem, "value", json_string(other)) == 0 &&
-        json_object_set(elem, "type", json_string(run->k->users ? "direct" : "User")) == 0 &&
-        json_array_append(arr, elem) == 0) {
+    /* Appending and setting take ownership, also when they fail. */
+    if (ok) {
+        ok = json_array_append(arr, elem) == 0;
         elem = NULL;
-        if (json_object_set(res, node->path.attr, arr) == 0) {
-            arr = NULL;
-            rc = scim_filter_match(node, res, run->schema);
-        }
     }
+    if (ok) {
+        ok = json_object_set(res, node->path.attr, arr) == 0;
+        arr = NULL;
+    }
+    if (ok)
+        rc = scim_filter_match(node, res, run->schema);
     json_free(elem);
     json_free(arr);
     json_free(res);

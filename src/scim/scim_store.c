@@ -331,7 +331,7 @@ static json *build_stored(const json *input, const char *id, const char *core_ur
          json_object_set(meta, "lastModified", json_string(now)) == 0 &&
          json_object_set(meta, "version", json_string(version)) == 0;
     if (ok) {
-        ok = json_object_set(out, "meta", meta) == 0;
+        ok = json_object_set(out, "meta", meta) == 0; /* takes meta, also on failure */
         meta = NULL;
     }
     json_free(meta);
@@ -342,19 +342,27 @@ static json *build_stored(const json *input, const char *id, const char *core_ur
     return out;
 }
 
+/* Counts an object's members other than meta. */
+static size_t attrs_count(const json *res)
+{
+    size_t n = json_object_size(res);
+    return json_object_get(res, "meta") ? n - 1 : n;
+}
+
 /* True when the resources differ in anything but meta. */
 static int attrs_changed(const json *a, const json *b)
 {
-    json *ca = json_copy(a), *cb = json_copy(b);
-    int changed = 1;
-    if (ca && cb) {
-        json_object_remove(ca, "meta");
-        json_object_remove(cb, "meta");
-        changed = !json_equal(ca, cb);
+    if (attrs_count(a) != attrs_count(b))
+        return 1;
+    for (size_t i = 0; i < json_object_size(a); i++) {
+        const char *name = json_object_key_at(a, i);
+        const json *other = json_object_get(b, name);
+        if (strcmp(name, "meta") == 0)
+            continue;
+        if (!other || !json_equal(json_object_value_at(a, i), other))
+            return 1;
     }
-    json_free(ca);
-    json_free(cb);
-    return changed;
+    return 0;
 }
 
 static int check_length(scim_write *w, const char *attr, const char *value)
@@ -1130,16 +1138,93 @@ typedef struct members_ctx {
     json *arr;
 } members_ctx;
 
+/* Finds the string value of top-level member `name` in compact JSON object
+ * text as json_dump writes it, without building a tree: a group of 100,000
+ * members needs that many display names. Returns 1 with the raw bytes in
+ * `*value` and `*len`, 0 when the member is absent, or -1 when the value
+ * has escapes or is not a string, so that the caller parses the text. */
+static int top_level_string(const char *text, size_t len, const char *name, const char **value,
+                            size_t *vlen)
+{
+    size_t nlen = strlen(name);
+    int depth = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        } else if (c == '"') {
+            size_t start = i + 1;
+            int escaped = 0;
+            for (i = start; i < len && text[i] != '"'; i++) {
+                if (text[i] == '\\') {
+                    escaped = 1;
+                    i++;
+                }
+            }
+            if (i >= len)
+                return -1;
+            int is_key = depth == 1 && i + 1 < len && text[i + 1] == ':';
+            if (!is_key || escaped || i - start != nlen || memcmp(text + start, name, nlen) != 0)
+                continue;
+            if (i + 2 >= len || text[i + 2] != '"')
+                return -1;
+            start = i + 3;
+            for (i = start; i < len && text[i] != '"'; i++) {
+                if (text[i] == '\\')
+                    return -1;
+            }
+            if (i >= len)
+                return -1;
+            *value = text + start;
+            *vlen = i - start;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Copies a user's displayName, else userName, from the stored text into
+ * `out`. Returns 1 when found, 0 when neither is set, -1 when the text must
+ * be parsed. */
+static int quick_display(const store_val *v, char *out, size_t size)
+{
+    static const char *const names[] = {"displayName", "userName"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *value;
+        size_t n;
+        int rc = top_level_string(v->data, v->len, names[i], &value, &n);
+        if (rc < 0 || (rc == 1 && n >= size))
+            return -1;
+        if (rc == 1) {
+            memcpy(out, value, n);
+            out[n] = '\0';
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int append_member(const char *id, void *arg)
 {
     members_ctx *m = arg;
-    json *u = NULL;
+    char buf[256];
     const char *display = NULL;
+    json *u = NULL;
+    store_val v;
+    key k;
 
-    if (load_resource(m->txn, T_USERS, m->account, id, &u) == 0) {
-        display = json_get_string(u, "displayName");
-        if (!display)
-            display = json_get_string(u, "userName");
+    key_init(&k, m->account);
+    key_add(&k, id, STORE_ID_LEN);
+    if (store_get(m->txn, T_USERS, k.buf, k.len, &v) == 0) {
+        int rc = quick_display(&v, buf, sizeof buf);
+        if (rc == 1)
+            display = buf;
+        else if (rc < 0 && (u = json_parse(v.data, v.len, NULL, 0)) != NULL)
+            display = json_get_string(u, "displayName") ? json_get_string(u, "displayName")
+                                                          : json_get_string(u, "userName");
     }
     int rc = append_ref(m->arr, id, display, m->base_url, "/Users", "User");
     json_free(u);

@@ -508,6 +508,44 @@ START_TEST(user_patch_deactivates)
 }
 END_TEST
 
+/* Member display names come from displayName, else userName, and ignore a
+ * nested displayName such as the Enterprise manager's. */
+static const struct {
+    const char *user;
+    const char *display;
+} display_cases[] = {
+    {"{\"userName\":\"plain\",\"displayName\":\"Plain Name\"}", "Plain Name"},
+    {"{\"userName\":\"only.user@example.com\"}", "only.user@example.com"},
+    {"{\"userName\":\"quoted\",\"displayName\":\"Say \\\"hi\\\"\"}", "Say \"hi\""},
+    {"{\"userName\":\"nested\",\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":"
+     "{\"manager\":{\"value\":\"m\",\"displayName\":\"Boss\"}},\"displayName\":\"Own\"}",
+     "Own"},
+    {"{\"userName\":\"unicode\",\"displayName\":\"J\u00f6rg \u00c5berg\"}", "J\u00f6rg \u00c5berg"},
+};
+
+START_TEST(group_members_display)
+{
+    char id[37], g[37];
+    store_txn *t;
+    json *members = NULL;
+
+    ck_assert_int_eq(run_job(scim_store_user_create, ACC1, NULL, parse(display_cases[_i].user), NULL,
+                             id, NULL),
+                     0);
+    const char *list[] = {id};
+    ck_assert_int_eq(create_group(ACC1, "Display", list, 1, g, NULL), 0);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(scim_store_group_members(t, ACC1, g, "https://x/scim/v2", &members), 0);
+    store_read_end(t);
+    ck_assert_int_eq(json_array_size(members), 1);
+    json *m = json_array_get(members, 0);
+    ck_assert_str_eq(json_get_string(m, "display"), display_cases[_i].display);
+    ck_assert_str_eq(json_get_string(m, "value"), id);
+    ck_assert_str_eq(json_get_string(m, "type"), "User");
+    json_free(members);
+}
+END_TEST
+
 static const struct {
     const char *header;
     int match;
@@ -547,6 +585,8 @@ static Suite *suite(void)
                         sizeof member_patches / sizeof member_patches[0]);
     tcase_add_test(tc, group_patch_unknown_member_rolls_back);
     tcase_add_test(tc, user_patch_deactivates);
+    tcase_add_loop_test(tc, group_members_display, 0,
+                        sizeof display_cases / sizeof display_cases[0]);
     tcase_add_loop_test(tc, etag_matching, 0, sizeof etags / sizeof etags[0]);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
