@@ -9,7 +9,12 @@
 #include "json.h"
 #include "store.h"
 
-/* `before` is NULL on create; `after` is NULL on delete. */
+/* `before` is NULL on create; `after` is NULL on delete. A user change
+ * keeps the user's licence tier and the tier counts current (deactivated
+ * users are not counted) and ends the user's sessions on deactivation or
+ * deletion. Deleting a group drops its directory-group mapping and
+ * recounts the users it gave a tier, whether its membership records are
+ * removed before or after this call. */
 int events_user_changed(store_txn *t, const char *actor, const char *account, const char *user_id,
                         const json *before, const json *after);
 int events_group_changed(store_txn *t, const char *actor, const char *account,
