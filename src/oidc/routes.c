@@ -45,12 +45,23 @@ static int add_routes(app *a, oidc_state *st)
            http_set_error_renderer(s, OIDC_PATH_SIGNIN, render_error);
 }
 
+/* The area's state lives for the whole process: requests and store
+ * completions may still use it after oidc_stop, while shutdown drains. */
+static oidc_state state;
+
+static void free_state(void)
+{
+    oidc_providers_free(&state);
+    oidc_config_clear(&state.cfg);
+}
+
 int oidc_routes(app *a)
 {
-    oidc_state *st = calloc(1, sizeof *st);
-    if (st == NULL)
+    oidc_state *st = &state;
+    if (st->app != NULL)
         return -1;
     st->app = a;
+    atexit(free_state);
     a->oidc = st;
     if (oidc_config_load(a->conf, &st->cfg) != 0)
         return -1;
