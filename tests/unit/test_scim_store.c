@@ -425,6 +425,11 @@ static const patch_case member_patches[] = {
     {"remove all", "{\"op\":\"remove\",\"path\":\"members\"}", 0, 0, 0},
     {"replace", "{\"op\":\"replace\",\"path\":\"members\",\"value\":[{\"value\":\"%2$s\"}]}", 0, 1,
      1},
+    {"pathless replace", "{\"op\":\"replace\",\"value\":{\"members\":[{\"value\":\"%2$s\"}]}}",
+     0, 1, 1},
+    {"add twice", "{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"value\":\"%1$s\"}]}", 1, 0,
+     1},
+    {"remove absent", "{\"op\":\"remove\",\"path\":\"members[value eq \\\"%2$s\\\"]\"}", 1, 0, 1},
     {"rename only", "{\"op\":\"replace\",\"value\":{\"id\":\"x\",\"displayName\":\"Renamed\"}}", 1,
      0, 1},
 };
