@@ -243,3 +243,55 @@ describe('login transaction and redirect target', () => {
         }
     });
 });
+
+describe('email sign-in page', () => {
+    let stack;
+
+    before(async () => {
+        stack = await startStack({ provider: 'faulty' });
+        await stack.srv.createAccount('Pending Corp', { domain: 'pending.test' });
+    });
+
+    after(async () => {
+        await stopStack(stack);
+    });
+
+    function assertSentToInitiate(res, email) {
+        const location = new URL(res.headers.location ?? '/', stack.publicUrl);
+        assert.equal(location.pathname, '/auth/okta', `${res.status} ${res.body.slice(0, 200)}`);
+        assert.equal(location.searchParams.get('account'), stack.account.id);
+        assert.equal(location.searchParams.get('login_hint'), email);
+    }
+
+    test('form page renders', async () => {
+        const res = await newAgent(stack).request(`${stack.publicUrl}/signin`);
+        assert.equal(res.status, 200);
+        assert.match(res.body, /<input[^>]*name="email"/);
+    });
+
+    test('GET with email redirects', async () => {
+        const url = `${stack.publicUrl}/signin?email=${encodeURIComponent('Rae@ACME.test')}`;
+        const res = await newAgent(stack).request(url);
+        assert.equal(res.status, 302);
+        assertSentToInitiate(res, 'Rae@ACME.test');
+    });
+
+    test('POST with email redirects', async () => {
+        const res = await newAgent(stack).request(`${stack.publicUrl}/signin`, {
+            method: 'POST', form: { email: 'rae@acme.test' } });
+        assert.equal(res.status, 303);
+        assertSentToInitiate(res, 'rae@acme.test');
+    });
+
+    const unknownEmails = ['rae@other.test', 'rae@pending.test', 'rae@sub.acme.test',
+        'rae@acme.test.evil.example', 'rae@', 'acme.test'];
+    for (const email of unknownEmails) {
+        test(`email ${email} not sent to a provider`, async () => {
+            const res = await newAgent(stack).request(`${stack.publicUrl}/signin`, {
+                method: 'POST', form: { email } });
+            assertClientError(res.status, res.body.slice(0, 200));
+            assert.equal(res.headers.location, undefined);
+            assert.match(res.body, /<input[^>]*name="email"/);
+        });
+    }
+});

@@ -1,12 +1,16 @@
-// Sessions after a sign-in through the fault-injecting provider: the cookie's attributes and
-// lifetime (from the server configuration and from the account setting), GET /session for
-// missing or forged cookies, logout protected against cross-site requests, and no code,
-// token or session id in the server log.
+// Sessions after a sign-in through the fault-injecting provider. It covers the cookie's
+// attributes and lifetime (from the server configuration and from the account setting), GET
+// /session for missing or forged cookies, logout protected against cross-site requests, no
+// secret in the server log or in plain text in the store, sessions ending when SCIM
+// deactivates or deletes the user, users of other accounts, and the licence tier.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { describeFlow, newAgent, signIn } from './lib/flows.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
-    provisionUser, setAccountSettings, startStack, stopStack, tail,
+    deactivateUser, provisionUser, scim, setAccountSettings, startStack, stopStack, tail,
+    USER_SCHEMA,
 } from './lib/stack.mjs';
 
 const USER = { sub: 'session-sub-1', email: 'sam@acme.test', preferred_username: 'sam@acme.test',
@@ -148,5 +152,118 @@ describe('session cookie and lifetime', () => {
         assert.ok(!logs.includes(stack.clientSecret), 'the client secret is in the log');
         assert.ok(!logs.includes(stack.masterKey), 'the master key is in the log');
         assert.ok(!logs.includes(stack.scimKey.token), `the SCIM key is in the log\n${tail(logs)}`);
+    });
+
+    test('no secrets in plain text in store', async () => {
+        const cookie = sessionCookie(await signedIn());
+        const store = readFileSync(join(stack.srv.dir, 'data', 'data.mdb')).toString('latin1');
+        assert.ok(store.includes(USER.email), 'control: the user name is not in the store file');
+        assert.ok(!store.includes(cookie.value), 'the session id is stored in plain text');
+        assert.ok(!store.includes(stack.clientSecret), 'the client secret is stored in plain text');
+        assert.ok(!store.includes(stack.masterKey), 'the master key is in the store');
+        assert.ok(!store.includes(stack.scimKey.token), 'the SCIM key is stored in plain text');
+    });
+});
+
+describe('session and directory changes', () => {
+    let stack;
+    let counter = 0;
+
+    before(async () => {
+        stack = await startStack({ provider: 'faulty' });
+    });
+
+    after(async () => {
+        await stopStack(stack);
+    });
+
+    // Provisions a fresh user, makes the provider issue tokens for them and signs them in.
+    async function newSignedInUser() {
+        counter += 1;
+        const email = `user${counter}@acme.test`;
+        stack.op.user = { sub: `directory-sub-${counter}`, email, preferred_username: email,
+            name: `User ${counter}` };
+        const user = await provisionUser(stack, { userName: email,
+            externalId: stack.op.user.sub, displayName: `User ${counter}` });
+        const flow = await signIn(stack, { loginHint: email });
+        assert.equal(flow.session.status, 200, describeFlow(stack, flow));
+        return { user, flow };
+    }
+
+    async function sessionStatus(agent) {
+        return (await agent.request(`${stack.publicUrl}/session`)).status;
+    }
+
+    test('SCIM PATCH deactivation ends session', async () => {
+        const { user, flow } = await newSignedInUser();
+        await deactivateUser(stack, user.id);
+        assert.equal(await sessionStatus(flow.agent), 401);
+    });
+
+    test('SCIM PUT deactivation ends session', async () => {
+        const { user, flow } = await newSignedInUser();
+        const res = await scim(stack, 'PUT', `/Users/${user.id}`, {
+            schemas: [USER_SCHEMA],
+            userName: user.userName,
+            externalId: user.externalId,
+            displayName: user.displayName,
+            emails: user.emails,
+            active: false,
+        });
+        assert.equal(res.status, 200, res.text);
+        assert.equal(await sessionStatus(flow.agent), 401);
+    });
+
+    test('SCIM DELETE ends session', async () => {
+        const { user, flow } = await newSignedInUser();
+        const res = await scim(stack, 'DELETE', `/Users/${user.id}`);
+        assert.equal(res.status, 204, res.text);
+        assert.equal(await sessionStatus(flow.agent), 401);
+    });
+
+    test('other users keep their sessions', async () => {
+        const first = await newSignedInUser();
+        const second = await newSignedInUser();
+        await deactivateUser(stack, first.user.id);
+        assert.equal(await sessionStatus(first.flow.agent), 401);
+        assert.equal(await sessionStatus(second.flow.agent), 200);
+    });
+
+    test('user of another account gets 403', async () => {
+        const other = await stack.srv.createAccount('Other Corp');
+        const otherKey = await stack.srv.createScimKey(other.id);
+        stack.op.user = { sub: 'other-account-sub', email: 'oz@other.test',
+            preferred_username: 'oz@other.test', name: 'Oz Other' };
+        const res = await fetch(`${stack.baseUrl}/scim/v2/Users`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${otherKey.token}`,
+                'content-type': 'application/scim+json' },
+            body: JSON.stringify({ schemas: [USER_SCHEMA], userName: 'oz@other.test',
+                externalId: 'other-account-sub', active: true,
+                emails: [{ value: 'oz@other.test', primary: true }] }),
+            signal: AbortSignal.timeout(5000),
+        });
+        assert.equal(res.status, 201, await res.text());
+
+        const flow = await signIn(stack, { loginHint: 'oz@other.test' });
+        assert.equal(flow.callback.status, 403, describeFlow(stack, flow));
+        assert.equal(flow.session.status, 401);
+    });
+
+    test('pro group sets session tier', async () => {
+        const { user } = await newSignedInUser();
+        const group = await scim(stack, 'POST', '/Groups', {
+            schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+            displayName: 'Pro Users',
+            members: [{ value: user.id }],
+        });
+        assert.equal(group.status, 201, group.text);
+        await stack.srv.cliJson(['directory-group', 'add', '--account', stack.account.id,
+            '--name', 'Pro Users', '--tier', 'pro']);
+
+        const flow = await signIn(stack, { loginHint: user.userName });
+        assert.equal(flow.session.status, 200, describeFlow(stack, flow));
+        assert.equal(JSON.parse(flow.session.body).tier, 'pro');
+        assert.equal(flow.session.headers['x-idgate-tier'], 'pro');
     });
 });
