@@ -79,6 +79,15 @@ async function assertSignedOut(stack, context) {
         + `${session.text}\nserver log:\n${tail(stack.srv.logs())}`);
 }
 
+// Opens idgate's home page, which shows the signed-in user, and presses its sign-out button.
+// Returns the response to POST /auth/logout.
+async function signOutFromHome(stack, page) {
+    await page.goto(`${stack.publicUrl}/`);
+    const logout = page.waitForResponse((res) => res.url() === `${stack.publicUrl}/auth/logout`);
+    await page.click('#logout');
+    return logout;
+}
+
 function callbackResponse(stack, page, method) {
     return page.waitForResponse((res) => res.url().startsWith(stack.redirectUri)
         && res.request().method() === method);
@@ -192,17 +201,9 @@ describe('sign-in with a real provider', () => {
             await assertSignedIn(stack, context, users.alice);
             const cookiesBefore = await context.cookies(stack.baseUrl);
 
-            const logout = page.waitForResponse((res) =>
-                res.url() === `${stack.publicUrl}/auth/logout`);
-            await page.evaluate(() => {
-                const form = document.createElement('form');
-                form.method = 'post';
-                form.action = '/auth/logout';
-                document.body.appendChild(form);
-                form.submit();
-            });
-            const res = await logout;
-            assert.ok(res.status() < 400, `POST /auth/logout returned ${res.status()}`);
+            const res = await signOutFromHome(stack, page);
+            assert.equal(res.status(), 303, `POST /auth/logout returned ${res.status()}`);
+            await page.waitForURL(isOn(stack, '/signin'));
             await assertSignedOut(stack, context);
 
             // The old cookie must be dead on the server, not only deleted in the browser.
@@ -212,6 +213,42 @@ describe('sign-in with a real provider', () => {
             await replay.close();
         });
         await context.close();
+    });
+
+    test('provider logout ends provider session', async () => {
+        await setAccountSettings(stack, { 'provider-logout': true });
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        try {
+            await withScreenshot(page, 'signin-provider-logout', async () => {
+                await page.goto(initiateUrl(stack, { loginHint: PEOPLE.alice.login,
+                    target: '/app' }));
+                await loginAtProvider(stack, page, PEOPLE.alice);
+                await page.waitForURL(isOn(stack, '/app'));
+
+                const res = await signOutFromHome(stack, page);
+                assert.equal(res.status(), 303, `POST /auth/logout returned ${res.status()}`);
+                const endSession = new URL(res.headers().location);
+                assert.equal(endSession.origin, new URL(stack.issuer).origin,
+                    `logout went to ${endSession.href}, not to the provider`);
+                assert.ok(endSession.searchParams.get('id_token_hint'), 'no id_token_hint');
+                assert.equal(endSession.searchParams.get('post_logout_redirect_uri'),
+                    `${stack.publicUrl}/signin`);
+                await page.waitForURL(isOn(stack, '/signin'));
+                await assertSignedOut(stack, context);
+
+                // With the provider's session gone, the next sign-in shows its login form.
+                await page.goto(initiateUrl(stack, { loginHint: PEOPLE.alice.login,
+                    target: '/again' }));
+                await page.waitForURL((url) => url.pathname.startsWith('/interaction/')
+                    || isOn(stack, '/again')(url));
+                assert.ok(page.url().startsWith(`${stack.issuer}/interaction/`),
+                    `signed in again without the provider's login form: ${page.url()}`);
+            });
+        } finally {
+            await context.close();
+            await setAccountSettings(stack, { 'provider-logout': false });
+        }
     });
 
     test('SCIM deactivation ends session at once', async () => {
