@@ -186,11 +186,14 @@ static void handle_replace(http_req *r, void *arg)
 
 /* A Group PATCH replies 204 unless the request names attributes to return,
  * so that editing a large group never reads its member list back. A User
- * PATCH replies 200 with the user. */
+ * PATCH replies 200 with the user. Either replies 204 to an empty
+ * `attributes=` parameter, which asks for no attributes. */
 static int patch_status(http_req *r, const scim_kind *k)
 {
     const char *a = http_query(r, "attributes");
     const char *x = http_query(r, "excludedAttributes");
+    if (a && !*a)
+        return 204;
     if (k->users || (a && *a) || (x && *x))
         return 200;
     return 204;

@@ -157,6 +157,14 @@ describe('Okta provisioning', () => {
     res = await scim('PATCH', `/Users/${user.id}`, reactivate);
     assert.equal(res.status, 200);
     assert.equal(res.json.active, true);
+
+    // An empty attributes parameter asks for no body.
+    res = await scim('PATCH', `/Users/${user.id}?attributes=`, deactivate);
+    assert.equal(res.status, 204);
+    assert.equal(res.text, '');
+    assert.match(res.headers.get('etag'), /^W\/"\d+"$/);
+    res = await scim('PATCH', `/Users/${user.id}?attributes=`, reactivate);
+    assert.equal(res.status, 204);
   });
 
   test('group push with PUT and PATCH', async () => {
