@@ -65,7 +65,7 @@ struct store {
     struct store_job *completed, *completed_tail;
     int wake_sent;                    /* wake_fd written and not yet drained by the loop */
     int closing;                      /* store_close has begun: reject new jobs */
-    int probe_asked;                  /* store_writable wants the writer to test a write begin */
+    int probe_requested;              /* store_writable wants the writer to test a write begin */
     int writable;                     /* outcome of the latest write begin and commit */
     struct timespec last_write_check; /* CLOCK_MONOTONIC of that outcome */
     store_stats stats;

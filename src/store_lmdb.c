@@ -115,7 +115,7 @@ static int make_dirs(const char *path)
         rc = STORE_IO;
 out:
     if (rc)
-        log_event(LOG_ERROR, "store directory could not be created", "path", copy, "error",
+        log_event(LOG_ERROR, "creating the store directory failed", "path", copy, "error",
                   strerror(errno), NULL);
     free(copy);
     return rc;
@@ -132,8 +132,8 @@ static int open_tables(struct lmdb_env *le, int read_only)
     for (int tab = 0; tab < T_COUNT; tab++) {
         rc = mdb_dbi_open(txn, table_names[tab], flags, &le->dbi[tab]);
         if (rc) {
-            log_event(LOG_ERROR, "store table could not be opened", "table", table_names[tab],
-                      "error", mdb_strerror(rc), NULL);
+            log_event(LOG_ERROR, "opening a store table failed", "table", table_names[tab], "error",
+                      mdb_strerror(rc), NULL);
             mdb_txn_abort(txn);
             return rc;
         }
@@ -176,7 +176,7 @@ static int lmdb_env_open(const store_options *opt, void **out)
     rc = open_tables(le, opt->read_only);
 out:
     if (rc) {
-        log_event(LOG_ERROR, "store could not be opened", "path", opt->path, "error",
+        log_event(LOG_ERROR, "opening the store failed", "path", opt->path, "error",
                   mdb_strerror(rc), NULL);
         if (le->env)
             mdb_env_close(le->env);
@@ -197,9 +197,9 @@ static void lmdb_env_close(void *env)
     free(le);
 }
 
-/* NOTE: when another process opened the store with a larger map size, LMDB
- * returns MDB_MAP_RESIZED here, which becomes STORE_IO until this process
- * restarts; every process should use the same map size. */
+/* NOTE: after another process opens the store with a larger map size, LMDB
+ * returns MDB_MAP_RESIZED here. That becomes STORE_IO until this process
+ * restarts, so every process should use the same map size. */
 static int lmdb_txn_begin(void *env, void *parent, unsigned flags, void **out)
 {
     struct lmdb_env *le = env;

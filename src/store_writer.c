@@ -99,7 +99,7 @@ static void run_batch(store *s, struct store_job *batch, unsigned n)
      * free space, so only other failures make the store unwritable. */
     s->writable = rc == 0 || rc == STORE_FULL;
     s->last_write_check = t1;
-    s->probe_asked = 0;
+    s->probe_requested = 0;
     s->stats.jobs += n;
     if (rc) {
         s->stats.failed_commits++;
@@ -179,7 +179,7 @@ static void probe_writable(store *s)
     pthread_mutex_lock(&s->mu);
     s->writable = rc == 0;
     clock_gettime(CLOCK_MONOTONIC, &s->last_write_check);
-    s->probe_asked = 0;
+    s->probe_requested = 0;
     pthread_mutex_unlock(&s->mu);
     if (rc)
         log_event(LOG_ERROR, "store write transaction could not begin", "error", store_strerror(rc),
@@ -200,7 +200,7 @@ static void *writer_main(void *arg)
         struct store_job *batch;
         unsigned n;
 
-        while (!s->pending && !s->closing && !s->probe_asked)
+        while (!s->pending && !s->closing && !s->probe_requested)
             pthread_cond_wait(&s->work_cv, &s->mu);
         if (!s->pending) {
             if (s->closing)
@@ -388,9 +388,9 @@ int store_writable(store *s)
     clock_gettime(CLOCK_MONOTONIC, &now);
     pthread_mutex_lock(&s->mu);
     writable = s->writable && !s->closing;
-    if (!s->closing && !s->probe_asked &&
+    if (!s->closing && !s->probe_requested &&
         now.tv_sec - s->last_write_check.tv_sec >= WRITABLE_CHECK_SEC) {
-        s->probe_asked = 1;
+        s->probe_requested = 1;
         pthread_cond_signal(&s->work_cv);
     }
     pthread_mutex_unlock(&s->mu);
