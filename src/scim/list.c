@@ -224,7 +224,7 @@ static int visit_id(const char *id, void *arg)
     int rc = run->k->users ? scim_store_user_load(run->t, run->account, id, &res)
                            : scim_store_group_load(run->t, run->account, id, &res);
     if (rc == STORE_NOTFOUND)
-        return 0; /* an index entry can outlive nothing, but be tolerant */
+        return 0; /* writes keep indexes exact; skip rather than fail on a stale entry */
     if (rc)
         return rc;
     return consider(run, id, res);
