@@ -187,7 +187,7 @@ static void handle_replace(http_req *r, void *arg)
 /* A Group PATCH replies 204 unless the request names attributes to return,
  * so that editing a large group never reads its member list back. A User
  * PATCH replies 200 with the user. Either replies 204 to an empty
- * `attributes=` parameter, which asks for no attributes. */
+ * `attributes=` parameter, which requests no attributes. */
 static int patch_status(http_req *r, const scim_kind *k)
 {
     const char *a = http_query(r, "attributes");

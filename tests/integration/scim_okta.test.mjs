@@ -158,7 +158,7 @@ describe('Okta provisioning', () => {
     assert.equal(res.status, 200);
     assert.equal(res.json.active, true);
 
-    // An empty attributes parameter asks for no body.
+    // An empty attributes parameter requests no body.
     res = await scim('PATCH', `/Users/${user.id}?attributes=`, deactivate);
     assert.equal(res.status, 204);
     assert.equal(res.text, '');
