@@ -175,6 +175,10 @@ describe('SCIM protocol', () => {
     assert.deepEqual(r.Resources.map((u) => u.userName), ['page6@example.com', 'page5@example.com', 'page4@example.com']);
     r = await list(`sortBy=userName&startIndex=3&count=2`);
     assert.deepEqual(r.Resources.map((u) => u.userName), ['page2@example.com', 'page3@example.com']);
+    r = await list(`sortBy=meta.created&sortOrder=descending&count=1`);
+    assert.equal(r.Resources[0].id, sorted[6]);
+    assertScimError(await pages('GET', '/Users?sortBy=noSuchAttribute'), 400, 'invalidValue');
+    assertScimError(await pages('GET', '/Users?sortOrder=sideways'), 400, 'invalidValue');
     assertScimError(await pages('GET', '/Users?startIndex=abc'), 400, 'invalidValue');
   });
 
@@ -294,6 +298,8 @@ describe('SCIM protocol', () => {
     assertScimError(await scim('PATCH', `/Users/${id}`, patch, { 'If-Match': v1 }), 412);
     res = await scim('PATCH', `/Users/${id}`, patch, { 'If-Match': v2 });
     assert.equal(res.status, 200);
+    assertScimError(await scim('PATCH', `/Users/${id}`, patch, { 'If-None-Match': '*' }), 412);
+    assertScimError(await scim('GET', `/Users/${id}`, undefined, { 'If-Match': v1 }), 412);
     assertScimError(await scim('DELETE', `/Users/${id}`, undefined, { 'If-Match': v2 }), 412);
     assert.equal((await scim('DELETE', `/Users/${id}`, undefined, { 'If-Match': '*' })).status, 204);
   });
@@ -337,6 +343,11 @@ describe('SCIM protocol', () => {
     assert.equal(res.json.totalResults, 1);
     assert.equal(res.json.Resources[0].userName, 'searched@example.com');
     assert.equal(res.json.Resources[0].active, undefined);
+
+    const groups = await scim('POST', '/Groups/.search', { filter: 'displayName eq "nothing here"' });
+    assert.equal(groups.status, 200);
+    assert.equal(groups.json.totalResults, 0);
+    assertScimError(await scim('POST', '/Users/.search', { count: 'ten' }), 400, 'invalidValue');
   });
 
   test('discovery endpoints', async () => {
