@@ -27,6 +27,11 @@ make -C "$BUILD" -j"$(nproc)" src/idgate
 IDGATE=$BUILD/src/idgate
 
 mkdir -p "$DATA"
+# The master key encrypts identity-provider client secrets at rest; the demo
+# keeps one next to its store.
+if [ ! -s "$DATA/master.key" ]; then
+    (umask 077 && openssl rand -hex 32 >"$DATA/master.key")
+fi
 cat >"$CONFIG" <<INI
 [server]
 listen_address = 127.0.0.1
@@ -35,6 +40,9 @@ base_url = http://127.0.0.1:$PORT
 
 [store]
 path = $DATA/store
+
+[oidc]
+master_key_file = $DATA/master.key
 INI
 export IDGATE_CONFIG=$CONFIG
 

@@ -12,4 +12,4 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
     build-essential autoconf automake libtool pkg-config \
     libevent-dev libevhtp-dev libssl-dev libyajl-dev liblmdb-dev lmdb-utils \
-    libcurl4-openssl-dev libcjose-dev libjansson-dev ca-certificates curl
+    libcurl4-openssl-dev libcjose-dev libjansson-dev ca-certificates curl openssl
