@@ -102,6 +102,38 @@ describe('login transaction and redirect target', () => {
         assert.equal(flow.session.status, 200, describeFlow(stack, flow));
     });
 
+    test('IdP-initiated without login_hint works', async () => {
+        const flow = await signIn(stack, { url: initiateUrl(stack, { target: '/app' }) });
+        assert.equal(flow.session.status, 200, describeFlow(stack, flow));
+        const sent = new URLSearchParams(stack.op.authorizations.at(-1));
+        assert.equal(sent.get('login_hint'), null);
+    });
+
+    test('app-initiated with account works', async () => {
+        const url = `${stack.publicUrl}/auth/okta?account=${stack.account.id}`
+            + `&login_hint=${encodeURIComponent(USER.email)}&target_link_uri=%2Fapp`;
+        const flow = await signIn(stack, { url });
+        assert.equal(flow.session.status, 200, describeFlow(stack, flow));
+    });
+
+    test('unknown account gets 400 page', async () => {
+        const agent = newAgent(stack);
+        const authorizations = stack.op.authorizations.length;
+        const bogus = stack.account.id.replace(/[0-9a-f]$/, (c) => (c === '0' ? '1' : '0'));
+        for (const account of [bogus, 'x', '../..', '']) {
+            const res = await agent.request(`${stack.publicUrl}/auth/okta?account=`
+                + `${encodeURIComponent(account)}&target_link_uri=%2Fapp`);
+            assertClientError(res.status, `account ${JSON.stringify(account)}: ${res.body}`);
+        }
+        assert.equal(stack.op.authorizations.length, authorizations);
+    });
+
+    test('initiate without parameters shows signin', async () => {
+        const res = await newAgent(stack).request(`${stack.publicUrl}/auth/okta`);
+        assert.equal(res.status, 302);
+        assert.equal(new URL(res.headers.location, stack.publicUrl).pathname, '/signin');
+    });
+
     test('replayed state gets 400 page', async () => {
         const { agent, callbackUrl } = await untilCallback();
         const tokenRequests = stack.op.tokenRequests.length;

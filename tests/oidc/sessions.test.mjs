@@ -55,7 +55,8 @@ describe('session cookie and lifetime', () => {
     }
 
     test('cookie attributes', async () => {
-        const cookie = sessionCookie(await signedIn());
+        const flow = await signedIn();
+        const cookie = sessionCookie(flow);
         assert.equal(cookie.name, '__Host-idgate_session');
         assert.equal(cookie.path, '/');
         assert.equal(cookie.httponly, true);
@@ -63,6 +64,11 @@ describe('session cookie and lifetime', () => {
         assert.equal(cookie.samesite?.toLowerCase(), 'lax');
         assert.equal(cookie.domain, undefined);
         assert.ok(cookie.value.length >= 32, 'session id shorter than 32 characters');
+        for (const res of flow.chain) {
+            for (const line of res.setCookies) {
+                assert.ok(line.length < 300, `cookie of ${line.length} bytes from ${res.url}`);
+            }
+        }
     });
 
     test('server lifetime sets cookie Max-Age', async () => {
