@@ -1,8 +1,8 @@
-// Sessions after a sign-in through the fault-injecting provider. It covers the cookie's
-// attributes and lifetime (from the server configuration and from the account setting), GET
-// /session for missing or forged cookies, logout protected against cross-site requests, no
-// secret in the server log or in plain text in the store, sessions ending when SCIM
-// deactivates or deletes the user, users of other accounts, and the licence tier.
+// Sessions after a sign-in through the fault-injecting provider. The first suite checks the
+// cookie's attributes and lifetime, GET /session with missing or forged cookies, logout
+// against cross-site requests, and that no secret reaches the log or the store in plain
+// text. The second checks that SCIM deactivation and deletion end sessions, that users of
+// other accounts are rejected, and that a pro group sets the session's tier.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { describeFlow, newAgent, signIn } from './lib/flows.mjs';

@@ -293,8 +293,8 @@ describe('sign-in with a real provider', () => {
     });
 
     for (const name of ['bob', 'dave']) {
-        const why = name === 'bob' ? 'unprovisioned' : 'deactivated';
-        test(`${why} user gets 403 page`, async () => {
+        const userState = name === 'bob' ? 'unprovisioned' : 'deactivated';
+        test(`${userState} user gets 403 page`, async () => {
             const context = await browser.newContext();
             const page = await context.newPage();
             await withScreenshot(page, `signin-403-${name}`, async () => {
