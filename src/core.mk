@@ -17,12 +17,20 @@ src_libidgate_a_SOURCES += \
 src_idgate_LDFLAGS = -Wl,--whole-archive,src/libidgate.a,--no-whole-archive
 
 if HAVE_CHECK
-check_PROGRAMS += tests/unit/test_conf tests/unit/test_crypto tests/unit/test_http_route
-TESTS += tests/unit/test_conf tests/unit/test_crypto tests/unit/test_http_route
+check_PROGRAMS += tests/unit/test_conf tests/unit/test_crypto tests/unit/test_http_route \
+	tests/unit/test_log tests/unit/test_metrics tests/unit/test_scim_keys
+TESTS += tests/unit/test_conf tests/unit/test_crypto tests/unit/test_http_route \
+	tests/unit/test_log tests/unit/test_metrics tests/unit/test_scim_keys
 tests_unit_test_conf_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_conf_LDADD = $(UNIT_TEST_LINK)
 tests_unit_test_crypto_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_crypto_LDADD = $(UNIT_TEST_LINK)
 tests_unit_test_http_route_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_http_route_LDADD = $(UNIT_TEST_LINK)
+tests_unit_test_log_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_log_LDADD = $(UNIT_TEST_LINK)
+tests_unit_test_metrics_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_metrics_LDADD = $(UNIT_TEST_LINK)
+tests_unit_test_scim_keys_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_scim_keys_LDADD = $(UNIT_TEST_LINK)
 endif

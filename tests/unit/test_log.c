@@ -1,0 +1,111 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "log.h"
+
+/* Runs `fn` with stderr sent to a temporary file and returns what it wrote. */
+static char *capture(void (*fn)(void))
+{
+    static char buf[8192];
+    FILE *tmp = tmpfile();
+    int saved = dup(STDERR_FILENO);
+    size_t n;
+
+    fflush(stderr);
+    dup2(fileno(tmp), STDERR_FILENO);
+    fn();
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    rewind(tmp);
+    n = fread(buf, 1, sizeof(buf) - 1, tmp);
+    buf[n] = '\0';
+    fclose(tmp);
+    return buf;
+}
+
+static void emit_fields(void)
+{
+    log_event(LOG_INFO, "request done", "request_id", "abc", "path", "/a b", "quote", "say \"hi\"",
+              "skipped", NULL, "empty", "", NULL);
+}
+
+static void emit_debug(void)
+{
+    log_event(LOG_DEBUG, "hidden", NULL);
+    log_msgf(LOG_WARN, "count %d", 3);
+}
+
+START_TEST(logfmt_quotes_when_needed)
+{
+    log_setup(LOG_INFO, LOG_FORMAT_LOGFMT);
+    char *out = capture(emit_fields);
+    ck_assert_ptr_nonnull(strstr(out, "level=info msg=\"request done\" request_id=abc"));
+    ck_assert_ptr_nonnull(strstr(out, "path=\"/a b\""));
+    ck_assert_ptr_nonnull(strstr(out, "quote=\"say \\\"hi\\\"\""));
+    ck_assert_ptr_nonnull(strstr(out, "empty=\"\""));
+    ck_assert_ptr_null(strstr(out, "skipped"));
+    ck_assert_int_eq(out[strlen(out) - 1], '\n');
+    ck_assert(strncmp(out, "time=", 5) == 0);
+}
+END_TEST
+
+START_TEST(json_lines_are_objects)
+{
+    log_setup(LOG_INFO, LOG_FORMAT_JSON);
+    char *out = capture(emit_fields);
+    ck_assert(strncmp(out, "{\"time\":\"", 9) == 0);
+    ck_assert_ptr_nonnull(strstr(out, "\"level\":\"info\",\"msg\":\"request done\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"quote\":\"say \\\"hi\\\"\""));
+    ck_assert_ptr_nonnull(strstr(out, "}\n"));
+    /* RFC 3339 with milliseconds in UTC: 2026-01-02T03:04:05.678Z */
+    ck_assert_int_eq(out[9 + 10], 'T');
+    ck_assert_int_eq(out[9 + 19], '.');
+    ck_assert_int_eq(out[9 + 23], 'Z');
+}
+END_TEST
+
+START_TEST(level_filters_events)
+{
+    log_setup(LOG_WARN, LOG_FORMAT_LOGFMT);
+    char *out = capture(emit_debug);
+    ck_assert_ptr_null(strstr(out, "hidden"));
+    ck_assert_ptr_nonnull(strstr(out, "level=warn msg=\"count 3\""));
+    ck_assert_int_eq(log_enabled(LOG_ERROR), 1);
+    ck_assert_int_eq(log_enabled(LOG_INFO), 0);
+}
+END_TEST
+
+START_TEST(level_names_parse)
+{
+    ck_assert_int_eq(log_level_parse("error"), LOG_ERROR);
+    ck_assert_int_eq(log_level_parse("debug"), LOG_DEBUG);
+    ck_assert_int_eq(log_level_parse("verbose"), -1);
+    ck_assert_int_eq(log_level_parse(NULL), -1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("log");
+    TCase *tc = tcase_create("core");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, logfmt_quotes_when_needed);
+    tcase_add_test(tc, json_lines_are_objects);
+    tcase_add_test(tc, level_filters_events);
+    tcase_add_test(tc, level_names_parse);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
