@@ -2,10 +2,10 @@
  *   {"id", "name", "created"}
  * keyed by the account id (a UUIDv7, so accounts list in creation order).
  *
- * Write functions come in two forms: `*_txn` runs inside a write
- * transaction (a store job, so the caller can combine it with other writes),
- * and the plain form runs one job through store_run (command-line tools;
- * never on the event loop). Results are new json trees the caller frees.
+ * Write functions come in two forms. `*_txn` runs inside a write
+ * transaction, so a store job can combine it with other writes. The plain
+ * form runs one job through store_run, for command-line tools, and never on
+ * the event loop. Results are new json trees the caller frees.
  */
 #ifndef IDGATE_ACCOUNTS_H
 #define IDGATE_ACCOUNTS_H
@@ -13,7 +13,7 @@
 #include "json.h"
 #include "store.h"
 
-/* Longest account name in bytes. */
+/* Maximum account name length in bytes. */
 #define ACCOUNT_NAME_MAX 200
 
 /* Errors beyond the STORE_* codes. */

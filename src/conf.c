@@ -11,7 +11,7 @@
 #include "log.h"
 
 /* One `key = value` line of the file. `used` is set when a getter reads it,
- * so that conf_warn_unknown can name the keys nobody reads. */
+ * so that conf_warn_unknown can name the keys no module reads. */
 typedef struct entry {
     char *section;
     char *key;
@@ -25,7 +25,6 @@ typedef struct ini {
     size_t count;
     size_t cap;
     char *path;
-    char *env_value;    /* last environment value returned, owned here */
 } ini;
 
 static char *trim(char *s)
@@ -472,7 +471,6 @@ void conf_free(conf *c)
         }
         free(f->entries);
         free(f->path);
-        free(f->env_value);
         free(f);
     }
     free(c->listen_address);

@@ -34,7 +34,7 @@ int log_level_parse(const char *s)
     return -1;
 }
 
-/* Growable line buffer; a line that does not fit is cut, never overflowed. */
+/* Fixed-size line buffer. put() truncates a line that does not fit. */
 typedef struct line {
     char buf[8192];
     size_t len;

@@ -57,9 +57,9 @@ int scim_key_revoke(store *s, const char *actor, const char *account, const char
  * for an unknown, malformed or revoked token, or another STORE_* error. */
 int scim_key_authenticate(store_txn *t, const char *bearer, char account[37], char key_id[37]);
 
-/* Records that a key was used now, at most once a minute per key: the
- * update is a store job submitted from the event loop thread, and calls
- * within a minute of the last one for the same key do nothing. */
+/* Records that a key was used now, at most once a minute per key. The
+ * update is a store job submitted from the event loop thread. Calls within
+ * a minute of the last update for the same key do nothing. */
 void scim_key_touch(store *s, const char *account, const char *key_id);
 
 #endif
