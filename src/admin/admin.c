@@ -32,6 +32,7 @@ typedef struct admin_state {
     long prune_interval;
     struct event *prune_ev;
     int prune_running;
+    int stopped;                /* admin_stop ran; a running prune frees the state */
     struct app *app;
 } admin_state;
 
@@ -189,6 +190,10 @@ static void prune_done(int rc, void *arg)
     else if (job[1] > 0)
         log_msgf(LOG_INFO, "audit prune deleted %lld events", (long long)job[1]);
     st->prune_running = 0;
+    if (st->stopped) {
+        free(st);
+        goto out;
+    }
     if (st->app->stopping)
         goto out;
     schedule_prune(st, rc == 0 && job[1] == PRUNE_BATCH ? 1 : st->prune_interval);
@@ -231,8 +236,11 @@ int admin_routes(struct app *a)
         log_event(LOG_WARN, "no DNS resolver found; domain verification is unavailable", NULL);
     }
     st->prune_ev = evtimer_new(a->base, on_prune, st);
-    if (!st->prune_ev)
+    if (!st->prune_ev) {
+        a->admin = NULL;
+        free(st);
         return -1;
+    }
     /* The first prune runs soon after start-up, then every prune_interval. */
     schedule_prune(st, 5);
     if (admin_api_routes(a) || admin_console_routes(a)) {
@@ -252,4 +260,11 @@ void admin_stop(struct app *a)
         event_free(st->prune_ev);
         st->prune_ev = NULL;
     }
+    /* A verification that starts after this point finds no resolver and
+     * fails. A prune job still queued owns the state until its completion
+     * runs, which store_close guarantees. */
+    a->admin = NULL;
+    st->stopped = 1;
+    if (!st->prune_running)
+        free(st);
 }
