@@ -1,8 +1,12 @@
 # Build rules for the service core; included from the top-level Makefile.am.
+# The shared interface headers without an owning module elsewhere are listed
+# here so that they reach the distribution tarball.
 src_libidgate_a_SOURCES += \
-	src/conf.c \
-	src/log.c \
-	src/crypto.c \
+	src/app.h src/events.h \
+	src/conf.c src/conf.h \
+	src/log.c src/log.h \
+	src/crypto.c src/crypto.h \
+	src/http.h \
 	src/http.c src/http_route.c src/http_util.c src/http_internal.h \
 	src/metrics.c src/metrics.h \
 	src/health.c src/routes.h \

@@ -5,7 +5,6 @@ EXTRA_DIST += \
 	tests/ci.sh \
 	tests/run-all.sh \
 	tests/package.json \
-	tests/package-lock.json \
 	tests/integration \
 	tests/fuzz \
 	tests/unit \
