@@ -9,7 +9,7 @@
 
 #include "oidc/jwks.h"
 
-/* A 2048-bit RSA public key and a P-256 public key, written out once. */
+/* Public keys written out once: RSA 2048 and 1024 bits, EC P-256 and P-521. */
 static char rsa_pub[2048], ec_pub[512], small_rsa_pub[1024], p521_pub[1024];
 
 static void make_keys(void)
