@@ -45,8 +45,12 @@
  * account id, `+` is concatenation, `\0` a zero byte):
  *   T_META            name -> value
  *   T_ACCOUNTS        ACC -> account JSON
- *   T_DOMAINS         lowercased domain -> JSON {account, domain, token, verified, ...}
- *   T_ACCOUNT_DOMAINS ACC + lowercased domain -> ""
+ *   T_DOMAINS         lowercased domain -> JSON {account, domain, token, verified, ...} of
+ *                     the account that verified it. Older stores, and account create
+ *                     with a domain, may also keep one unverified claim here.
+ *   T_ACCOUNT_DOMAINS ACC + lowercased domain -> the account's claim JSON (same fields;
+ *                     any number of accounts may hold an unverified claim), or "" when
+ *                     the claim is the record in T_DOMAINS
  *   T_SCIM_KEYS       SHA-256(token), 32 bytes -> key JSON {id, account, prefix, created, last_used, revoked}
  *   T_SCIM_KEY_IDS    ACC + key id -> SHA-256(token)
  *   T_ADMIN_TOKENS    SHA-256(token) -> JSON {id, account or null for an operator, created}

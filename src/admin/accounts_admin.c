@@ -334,10 +334,27 @@ static int drop_scim_key(store_txn *t, const store_val *k, const store_val *v)
     return rc == STORE_NOTFOUND ? 0 : rc;
 }
 
-/* T_ACCOUNT_DOMAINS keys end with the domain that keys T_DOMAINS. */
+/* T_ACCOUNT_DOMAINS keys end with the domain that keys T_DOMAINS, whose
+ * record is deleted only when it names this account: another account may
+ * have verified the domain this one claimed. */
 static int drop_domain(store_txn *t, const store_val *k, const store_val *v)
 {
-    int rc = store_del(t, T_DOMAINS, (const char *)k->data + ID, k->len - ID);
+    const char *domain = (const char *)k->data + ID;
+    size_t len = k->len - ID;
+    store_val owner;
+    json *rec;
+    const char *id;
+    int rc = store_get(t, T_DOMAINS, domain, len, &owner), mine;
+
+    if (rc)
+        return rc == STORE_NOTFOUND ? 0 : rc;
+    rec = json_parse(owner.data, owner.len, NULL, 0);
+    id = json_get_string(rec, "account");
+    mine = id && strlen(id) == ID && !memcmp(id, k->data, ID);
+    json_free(rec);
+    if (!mine)
+        return 0;
+    rc = store_del(t, T_DOMAINS, domain, len);
     return rc == STORE_NOTFOUND ? 0 : rc;
 }
 

@@ -371,7 +371,7 @@ static void verify_looked_up(int err, const char *expected, int matched, void *a
 static void handle_verify(http_req *r, void *arg)
 {
     static const api_route verify = {"/admin/v1/accounts/{}/domains/{}/verify", HTTP_POST,
-                                     admin_domain_get, ACCOUNT};
+                                     admin_domain_verify_start, ACCOUNT};
     api_ctx *ctx = begin(r, &verify);
     const json *record;
     store_txn *t;
@@ -383,7 +383,7 @@ static void handle_verify(http_req *r, void *arg)
         ctx_free(ctx);
         return;
     }
-    admin_domain_get(t, &ctx->call);
+    admin_domain_verify_start(t, &ctx->call);
     store_read_end(t);
     record = json_object_get(ctx->call.result, "record");
     if (!ctx->call.result || json_bool_value(json_object_get(ctx->call.result, "verified")) ||

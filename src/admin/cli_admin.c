@@ -162,7 +162,7 @@ OP(audit_list, admin_audit_list, 0, 1, {0}, audit_input)
  * marks the domain verified like the API does. */
 static int cmd_domain_verify(cli_ctx *c)
 {
-    static const cli_op get = {admin_domain_get, 0, 1, {"domain"}, NULL};
+    static const cli_op get = {admin_domain_verify_start, 0, 1, {"domain"}, NULL};
     static const cli_op mark = {admin_domain_mark, 1, 1, {"domain", "token"}, NULL};
     admin_call call = {.actor = CLI_ACTOR, .status = 200};
     const json *record;

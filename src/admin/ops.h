@@ -67,9 +67,14 @@ int admin_domain_add(store_txn *t, admin_call *call);     /* input: {domain} */
 int admin_domain_list(store_txn *t, admin_call *call);
 int admin_domain_get(store_txn *t, admin_call *call);     /* args[0]: domain */
 int admin_domain_remove(store_txn *t, admin_call *call);  /* args[0]: domain */
-/* Marks a domain verified after its TXT record matched. args[0]: domain,
- * args[1]: the verification token that matched, which must still be the
- * one on record. */
+/* Reads the account's claim on args[0] like admin_domain_get before a DNS
+ * lookup, and fails with 409 when another account has verified the domain. */
+int admin_domain_verify_start(store_txn *t, admin_call *call);
+/* Marks the account's claim on a domain verified after its TXT record
+ * matched, and makes the account the domain's owner in T_DOMAINS. args[0]:
+ * domain, args[1]: the verification token that matched, which must still be
+ * the one on record. Fails with 409 when another account has verified the
+ * domain meanwhile; pending claims of other accounts stay as they are. */
 int admin_domain_mark(store_txn *t, admin_call *call);
 /* Normalizes a domain name into `out` (lowercase, no trailing dot).
  * Returns 0, or -1 when it is not a valid DNS name with at least two

@@ -184,7 +184,7 @@ describe('admin API', () => {
       assert.match(res.body.record.value, /^idgate-verification=[A-Za-z0-9_-]{20,}$/);
     });
 
-    test('add rejects invalid and taken domains', async () => {
+    test('add rejects invalid domains', async () => {
       const path = `/accounts/${acc.id}/domains`;
       for (const domain of ['localhost', 'bad domain.com', '-x.com', 'a..b', '']) {
         const res = await op('POST', path, { domain });
@@ -194,9 +194,32 @@ describe('admin API', () => {
       const again = await op('POST', path, { domain: 'acme.example' });
       assert.equal(again.status, 409);
       assert.match(again.body.error, /already claimed by this account/);
-      const taken = await op('POST', `/accounts/${other.id}/domains`, { domain: 'ACME.example' });
-      assert.equal(taken.status, 409);
-      assert.match(taken.body.error, /another account/);
+    });
+
+    test('pending claims of two accounts coexist', async () => {
+      const mine = await op('GET', `/accounts/${acc.id}/domains/acme.example`);
+      const theirs = await op('POST', `/accounts/${other.id}/domains`, { domain: 'ACME.example' });
+      assert.equal(theirs.status, 201, JSON.stringify(theirs.body));
+      assert.equal(theirs.body.verified, false);
+      assert.notEqual(theirs.body.record.value, mine.body.record.value);
+      const again = await op('GET', `/accounts/${acc.id}/domains/acme.example`);
+      assert.equal(again.body.record.value, mine.body.record.value);
+      const removed = await op('DELETE', `/accounts/${other.id}/domains/acme.example`);
+      assert.equal(removed.status, 200);
+      const still = await op('GET', `/accounts/${acc.id}/domains/acme.example`);
+      assert.equal(still.status, 200);
+    });
+
+    test('claim from account create coexists', async () => {
+      const out = await srv.cliJson(['account', 'create', '--name', 'Founder', '--domain', 'founded.example']);
+      const own = await op('GET', `/accounts/${out.id}/domains/founded.example`);
+      assert.equal(own.status, 200);
+      assert.equal(own.body.verified, false);
+      const theirs = await op('POST', `/accounts/${other.id}/domains`, { domain: 'founded.example' });
+      assert.equal(theirs.status, 201, JSON.stringify(theirs.body));
+      assert.equal((await op('DELETE', `/accounts/${other.id}/domains/founded.example`)).status, 200);
+      const kept = await op('GET', `/accounts/${out.id}/domains/founded.example`);
+      assert.equal(kept.body.record.value, own.body.record.value);
     });
 
     test('list, get and remove', async () => {

@@ -46,7 +46,9 @@ describe('domain verification over DNS', { skip: !DNSMASQ && 'dnsmasq is not ins
   let op;
   let acc;
   let other;
+  let third;
   const records = {};
+  let contested;   // the TXT record `other` publishes for contested.test
 
   before(async () => {
     const dnsPort = await freePort();
@@ -61,6 +63,11 @@ describe('domain verification over DNS', { skip: !DNSMASQ && 'dnsmasq is not ins
       assert.equal(res.status, 201);
       records[domain] = res.body.record;
     }
+    // Two accounts claim contested.test, and only `other` publishes its token.
+    third = (await op('POST', '/accounts', { name: 'Third' })).body;
+    assert.equal((await op('POST', `/accounts/${acc.id}/domains`, { domain: 'contested.test' })).status, 201);
+    contested = (await op('POST', `/accounts/${other.id}/domains`, { domain: 'contested.test' })).body.record;
+    assert.equal((await op('POST', `/accounts/${third.id}/domains`, { domain: 'contested.test' })).status, 201);
     dns = await startDnsmasq(dnsPort, [
       [records['match.test'].name, records['match.test'].value],
       // A second, unrelated TXT record at the same name must not confuse the check.
@@ -68,6 +75,7 @@ describe('domain verification over DNS', { skip: !DNSMASQ && 'dnsmasq is not ins
       [records['mismatch.test'].name, 'idgate-verification=not-the-token'],
       [records['cli.test'].name, records['cli.test'].value],
       [records['cli-bad.test'].name, 'idgate-verification=wrong'],
+      [contested.name, contested.value],
     ]);
   });
   after(async () => {
@@ -108,6 +116,40 @@ describe('domain verification over DNS', { skip: !DNSMASQ && 'dnsmasq is not ins
   test('verified domain cannot be claimed elsewhere', async () => {
     const res = await op('POST', `/accounts/${other.id}/domains`, { domain: 'match.test' });
     assert.equal(res.status, 409);
+  });
+
+  test('contested domain verifies for the publisher only', async () => {
+    const before = await op('POST', `/accounts/${acc.id}/domains/contested.test/verify`);
+    assert.equal(before.status, 400);
+    assert.match(before.body.error, /verification failed/);
+
+    const res = await op('POST', `/accounts/${other.id}/domains/contested.test/verify`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.verified, true);
+
+    const after = await op('POST', `/accounts/${acc.id}/domains/contested.test/verify`);
+    assert.equal(after.status, 409);
+    assert.equal(after.body.error, 'domain contested.test is verified by another account');
+    const pending = await op('GET', `/accounts/${acc.id}/domains/contested.test`);
+    assert.equal(pending.status, 200);
+    assert.equal(pending.body.verified, false);
+    const cli = await srv.cli(['domain', 'verify', '--account', acc.id, '--domain', 'contested.test']);
+    assert.equal(cli.code, 1);
+    assert.match(cli.stderr, /verified by another account/);
+
+    const blocked = await op('POST', '/accounts', { name: 'Late' });
+    const claim = await op('POST', `/accounts/${blocked.body.id}/domains`, { domain: 'contested.test' });
+    assert.equal(claim.status, 409);
+    assert.match(claim.body.error, /verified by another account/);
+  });
+
+  test('deleting a pending claimer keeps the owner', async () => {
+    assert.equal((await op('DELETE', `/accounts/${third.id}`)).status, 200);
+    const owner = await op('GET', `/accounts/${other.id}/domains/contested.test`);
+    assert.equal(owner.body.verified, true);
+    const fourth = (await op('POST', '/accounts', { name: 'Fourth' })).body;
+    const claim = await op('POST', `/accounts/${fourth.id}/domains`, { domain: 'contested.test' });
+    assert.equal(claim.status, 409);
   });
 
   test('command line verifies too', async () => {
