@@ -322,6 +322,52 @@ int store_cursor_next(store_cursor *c, store_val *k, store_val *v)
     return c->txn->store->be->cursor_next(c->handle, k, v);
 }
 
+int store_cursor_seek_before(store_cursor *c, const void *key, size_t klen, store_val *k,
+                             store_val *v)
+{
+    store_val sk = {key, klen};
+
+    if (!c || klen > STORE_MAX_KEY || !c->txn->store->be->cursor_seek_before)
+        return STORE_INVALID;
+    return c->txn->store->be->cursor_seek_before(c->handle, klen ? &sk : NULL, k, v);
+}
+
+int store_cursor_seek_last_prefix(store_cursor *c, const void *prefix, size_t plen, store_val *k,
+                                  store_val *v)
+{
+    uint8_t bound[STORE_MAX_KEY];
+    store_val found;
+    size_t n = plen;
+    int rc;
+
+    if (!c || plen > STORE_MAX_KEY)
+        return STORE_INVALID;
+    /* The keys with the prefix end right before the smallest key that is
+     * greater than all of them: the prefix with its last byte below 0xff
+     * incremented and the bytes after it dropped. A prefix of only 0xff
+     * bytes has no such key, so its keys run to the end of the table. */
+    memcpy(bound, prefix, plen);
+    while (n > 0 && bound[n - 1] == 0xff)
+        n--;
+    if (n > 0)
+        bound[n - 1]++;
+    rc = store_cursor_seek_before(c, bound, n, &found, v);
+    if (rc)
+        return rc;
+    if (found.len < plen || memcmp(found.data, prefix, plen))
+        return STORE_NOTFOUND;
+    if (k)
+        *k = found;
+    return 0;
+}
+
+int store_cursor_prev(store_cursor *c, store_val *k, store_val *v)
+{
+    if (!c || !c->txn->store->be->cursor_prev)
+        return STORE_INVALID;
+    return c->txn->store->be->cursor_prev(c->handle, k, v);
+}
+
 int store_cursor_del(store_cursor *c)
 {
     if (!c)

@@ -221,6 +221,18 @@ int store_cursor_open(store_txn *t, enum store_table tab, store_cursor **out);
  * NULL. */
 int store_cursor_seek(store_cursor *c, const void *key, size_t klen, store_val *k, store_val *v);
 int store_cursor_next(store_cursor *c, store_val *k, store_val *v);
+/* Reverse iteration. store_cursor_seek_before positions at the last key
+ * < `key` and returns it, or STORE_NOTFOUND; `klen` 0 positions at the
+ * last key of the table. store_cursor_seek_last_prefix positions at the
+ * last key that starts with `prefix` (`plen` 0: the last key of the table)
+ * and returns it, or STORE_NOTFOUND when no key has that prefix.
+ * store_cursor_prev moves to the previous key, STORE_NOTFOUND before the
+ * first. `k` and `v` may be NULL. */
+int store_cursor_seek_before(store_cursor *c, const void *key, size_t klen, store_val *k,
+                             store_val *v);
+int store_cursor_seek_last_prefix(store_cursor *c, const void *prefix, size_t plen, store_val *k,
+                                  store_val *v);
+int store_cursor_prev(store_cursor *c, store_val *k, store_val *v);
 /* Deletes the entry under the cursor (write transactions only); the next
  * store_cursor_next returns the entry that followed it. */
 int store_cursor_del(store_cursor *c);

@@ -85,6 +85,15 @@ struct store_backend {
      * the entry after the deleted one. */
     int (*cursor_del)(void *cursor);
     void (*cursor_close)(void *cursor);
+
+    /* Reverse iteration; optional (NULL when the engine lacks it, and the
+     * front end then returns STORE_INVALID). cursor_seek_before positions
+     * at the last key < `key`, or at the last key of the table when `key`
+     * is NULL, and returns that entry; STORE_NOTFOUND when there is none.
+     * cursor_prev moves to the previous entry and returns it;
+     * STORE_NOTFOUND before the first. */
+    int (*cursor_seek_before)(void *cursor, const store_val *key, store_val *k, store_val *v);
+    int (*cursor_prev)(void *cursor, store_val *k, store_val *v);
 };
 
 /* The LMDB backend (store_lmdb.c), the default. */

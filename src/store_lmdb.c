@@ -318,6 +318,33 @@ static int lmdb_cursor_next(void *cursor, store_val *k, store_val *v)
     return cursor_get(cursor, &mk, MDB_NEXT, k, v);
 }
 
+static int lmdb_cursor_seek_before(void *cursor, const store_val *key, store_val *k,
+                                   store_val *v)
+{
+    MDB_val mk = {0, NULL};
+    int rc;
+
+    if (!key)
+        return cursor_get(cursor, &mk, MDB_LAST, k, v);
+    /* MDB_SET_RANGE finds the first key >= `key`; the entry before it is
+     * the answer. With no such key, every key is smaller and the last one
+     * is the answer. */
+    to_mdb(key, &mk);
+    rc = cursor_get(cursor, &mk, MDB_SET_RANGE, NULL, NULL);
+    if (rc == STORE_NOTFOUND)
+        return cursor_get(cursor, &mk, MDB_LAST, k, v);
+    if (rc)
+        return rc;
+    return cursor_get(cursor, &mk, MDB_PREV, k, v);
+}
+
+static int lmdb_cursor_prev(void *cursor, store_val *k, store_val *v)
+{
+    MDB_val mk = {0, NULL};
+
+    return cursor_get(cursor, &mk, MDB_PREV, k, v);
+}
+
 static int lmdb_cursor_del(void *cursor)
 {
     return map_error(mdb_cursor_del(cursor, 0));
@@ -345,4 +372,6 @@ const struct store_backend store_lmdb_backend = {
     .cursor_next = lmdb_cursor_next,
     .cursor_del = lmdb_cursor_del,
     .cursor_close = lmdb_cursor_close,
+    .cursor_seek_before = lmdb_cursor_seek_before,
+    .cursor_prev = lmdb_cursor_prev,
 };

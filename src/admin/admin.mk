@@ -43,4 +43,8 @@ tests_unit_test_audit_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_audit_LDADD = $(UNIT_TEST_LINK)
 tests_unit_test_dns_txt_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_dns_txt_LDADD = $(UNIT_TEST_LINK)
+check_PROGRAMS += tests/unit/test_store_reverse
+TESTS += tests/unit/test_store_reverse
+tests_unit_test_store_reverse_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_store_reverse_LDADD = $(UNIT_TEST_LINK)
 endif
