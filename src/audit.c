@@ -229,9 +229,9 @@ static int kind_matches(const json *ev, const char *kind)
     return strcmp(k, kind) == 0;
 }
 
-/* Positions `c` at the first event of the page and returns it in k/v. */
-static int seek_start(store_cursor *c, const char *account, const audit_query *q, store_val *k,
-                      store_val *v)
+/* Positions `c` at the first event of an oldest-first page. */
+static int seek_oldest(store_cursor *c, const char *account, const audit_query *q, store_val *k,
+                       store_val *v)
 {
     uint8_t key[KEY_LEN];
     int rc;
@@ -250,14 +250,45 @@ static int seek_start(store_cursor *c, const char *account, const audit_query *q
     return rc;
 }
 
+/* Positions `c` at the first event of a newest-first page: the event right
+ * before `after`, else the last one before `until`, else the account's
+ * newest. */
+static int seek_newest(store_cursor *c, const char *account, const audit_query *q, store_val *k,
+                       store_val *v)
+{
+    uint8_t key[KEY_LEN];
+
+    memcpy(key, account, STORE_ID_LEN);
+    memset(key + STORE_ID_LEN, 0, SUFFIX_LEN);
+    if (q->after && *q->after) {
+        if (hex_decode(q->after, key + STORE_ID_LEN, SUFFIX_LEN))
+            return STORE_INVALID;
+        return store_cursor_seek_before(c, key, sizeof key, k, v);
+    }
+    if (q->until_usec > 0) {
+        put_be(key + STORE_ID_LEN, (uint64_t)q->until_usec, 8);
+        return store_cursor_seek_before(c, key, sizeof key, k, v);
+    }
+    return store_cursor_seek_last_prefix(c, account, STORE_ID_LEN, k, v);
+}
+
 static int in_range(const store_val *k, const char *account, const audit_query *q)
 {
+    uint64_t usec;
+
     if (k->len != KEY_LEN || memcmp(k->data, account, STORE_ID_LEN))
         return 0;
-    if (q->until_usec > 0 &&
-        get_be((const uint8_t *)k->data + STORE_ID_LEN, 8) >= (uint64_t)q->until_usec)
+    usec = get_be((const uint8_t *)k->data + STORE_ID_LEN, 8);
+    if (q->until_usec > 0 && usec >= (uint64_t)q->until_usec)
+        return 0;
+    if (q->since_usec > 0 && usec < (uint64_t)q->since_usec)
         return 0;
     return 1;
+}
+
+static int step(store_cursor *c, const audit_query *q, store_val *k, store_val *v)
+{
+    return q->newest_first ? store_cursor_prev(c, k, v) : store_cursor_next(c, k, v);
 }
 
 int audit_list(store_txn *t, const char *account, const audit_query *q, json **out,
@@ -278,8 +309,8 @@ int audit_list(store_txn *t, const char *account, const audit_query *q, json **o
     rc = store_cursor_open(t, T_AUDIT, &c);
     if (rc)
         goto out;
-    for (rc = seek_start(c, account, q, &k, &v); rc == 0 && in_range(&k, account, q);
-         rc = store_cursor_next(c, &k, &v)) {
+    rc = q->newest_first ? seek_newest(c, account, q, &k, &v) : seek_oldest(c, account, q, &k, &v);
+    for (; rc == 0 && in_range(&k, account, q); rc = step(c, q, &k, &v)) {
         json *ev;
 
         if (json_array_size(arr) == limit) {

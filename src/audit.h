@@ -63,12 +63,15 @@ typedef struct audit_query {
     const char *kind;          /* exact kind, or a family prefix ending in '.' */
     const char *after;         /* id of the last event of the previous page */
     unsigned limit;            /* page size; 0 means 100, capped at 1000 */
+    int newest_first;          /* 1: newest event first; 0: oldest first */
 } audit_query;
 
-/* Lists an account's events, oldest first, into a new JSON array `*out`
- * the caller frees. `next` (AUDIT_ID_LEN + 1 bytes) receives the cursor for
- * the next page, or "" when this page is the last. Returns 0, STORE_INVALID
- * for a malformed `after`, or a STORE_* error. */
+/* Lists an account's events, oldest or newest first, into a new JSON array
+ * `*out` the caller frees. `next` (AUDIT_ID_LEN + 1 bytes) receives the
+ * cursor for the next page, or "" when this page is the last. Paging is
+ * stable: the next page starts right after `after` in the chosen order, so
+ * newer events written meanwhile do not shift a newest-first listing.
+ * Returns 0, STORE_INVALID for a malformed `after`, or a STORE_* error. */
 int audit_list(store_txn *t, const char *account, const audit_query *q, json **out,
                char next[AUDIT_ID_LEN + 1]);
 

@@ -41,7 +41,8 @@ typedef struct api_route {
 } api_route;
 
 /* Query parameters copied into the call's input for GET requests. */
-static const char *const query_names[] = {"tier", "after", "limit", "kind", "since", "until", NULL};
+static const char *const query_names[] = {"tier",  "after", "limit", "kind",
+                                          "since", "until", "order", NULL};
 
 /* GET /admin/v1/whoami describes the caller's token, so that the console
  * can offer operator-only actions to operators only. */

@@ -137,8 +137,9 @@ static const flag_map tier_input[] = {{"tier", "tier", 0}, {0}};
 static const flag_map page_input[] = {
     {"tier", "tier", 0}, {"after", "after", 0}, {"limit", "limit", 0}, {0}};
 static const flag_map audit_input[] = {{"kind", "kind", 0},   {"since", "since", 0},
-                                       {"until", "until", 0}, {"after", "after", 0},
-                                       {"limit", "limit", 0}, {0}};
+                                       {"until", "until", 0}, {"order", "order", 0},
+                                       {"after", "after", 0}, {"limit", "limit", 0},
+                                       {0}};
 
 OP(token_create, admin_token_create, 1, 0, {0}, NULL)
 OP(token_list, admin_token_list, 0, 0, {0}, NULL)
@@ -256,5 +257,6 @@ CLI_COMMAND(admin_user_list, "user", "list",
 CLI_COMMAND(admin_license_counts, "license", "counts", "--account ID",
             "Prints the number of active users per licence tier.", cmd_license_counts)
 CLI_COMMAND(admin_audit_list, "audit", "list",
-            "--account ID [--kind KIND] [--since TIME] [--until TIME] [--after ID] [--limit N]",
-            "Lists audit events, oldest first.", cmd_audit_list)
+            "--account ID [--kind KIND] [--since TIME] [--until TIME] [--order asc|desc] "
+            "[--after ID] [--limit N]",
+            "Lists audit events, newest first unless --order asc.", cmd_audit_list)

@@ -90,7 +90,8 @@ int admin_dirgroup_remove(store_txn *t, admin_call *call); /* args[0]: group id 
 /* Users and licences (users.c). */
 int admin_user_list(store_txn *t, admin_call *call);  /* args: tier filter, after, limit */
 int admin_license_counts(store_txn *t, admin_call *call);
-int admin_audit_list(store_txn *t, admin_call *call); /* args: kind, since, until; input: after/limit */
+/* input: kind, since, until, order ("asc" or "desc", the default), after, limit */
+int admin_audit_list(store_txn *t, admin_call *call);
 
 /* SCIM access keys (keys.c). */
 int admin_key_create(store_txn *t, admin_call *call);

@@ -170,6 +170,7 @@ static int parse_time_arg(admin_call *call, const char *name, int64_t *out)
 int admin_audit_list(store_txn *t, admin_call *call)
 {
     audit_query q = {0};
+    const char *order;
     char next[AUDIT_ID_LEN + 1];
     json *events = NULL, *out;
     int rc;
@@ -179,6 +180,10 @@ int admin_audit_list(store_txn *t, admin_call *call)
         return -1;
     q.kind = json_get_string(call->input, "kind");
     q.after = json_get_string(call->input, "after");
+    order = json_get_string(call->input, "order");
+    if (order && strcmp(order, "asc") && strcmp(order, "desc"))
+        return admin_fail(call, 400, "invalid order: %s (expected asc or desc)", order);
+    q.newest_first = !order || !strcmp(order, "desc");
     rc = audit_list(t, call->account, &q, &events, next);
     if (rc == STORE_INVALID)
         return admin_fail(call, 400, "invalid after: %s (use the \"next\" value of a previous page)",

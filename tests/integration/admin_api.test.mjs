@@ -232,7 +232,7 @@ describe('admin API', () => {
       assert.equal(foreign.status, 404);
       assert.equal((await op('DELETE', `/accounts/${acc.id}/domains/gone.example`)).status, 200);
       assert.equal((await op('DELETE', `/accounts/${acc.id}/domains/gone.example`)).status, 404);
-      const audit = await op('GET', `/accounts/${acc.id}/audit?kind=domain.`);
+      const audit = await op('GET', `/accounts/${acc.id}/audit?kind=domain.&order=asc`);
       assert.deepEqual(audit.body.events.map((e) => e.kind),
         ['domain.added', 'domain.added', 'domain.removed']);
     });
@@ -458,6 +458,33 @@ describe('admin API', () => {
   });
 
   describe('audit log', () => {
+    test('lists newest first by default', async () => {
+      const desc = await op('GET', `/accounts/${acc.id}/audit?limit=1000`);
+      const asc = await op('GET', `/accounts/${acc.id}/audit?limit=1000&order=asc`);
+      assert.equal(desc.status, 200);
+      assert.equal(asc.status, 200);
+      assert.ok(desc.body.events.length > 2);
+      assert.deepEqual(desc.body.events.map((e) => e.id), asc.body.events.map((e) => e.id).reverse());
+      const explicit = await op('GET', `/accounts/${acc.id}/audit?limit=1000&order=desc`);
+      assert.deepEqual(explicit.body.events, desc.body.events);
+      const bad = await op('GET', `/accounts/${acc.id}/audit?order=newest`);
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.error, 'invalid order: newest (expected asc or desc)');
+    });
+
+    test('newest-first pages stay stable', async () => {
+      const all = (await op('GET', `/accounts/${acc.id}/audit?limit=1000`)).body.events;
+      const first = await op('GET', `/accounts/${acc.id}/audit?limit=2`);
+      assert.deepEqual(first.body.events.map((e) => e.id), all.slice(0, 2).map((e) => e.id));
+      assert.ok(first.body.next);
+      // A change between pages adds a newer event, which must not shift page two.
+      assert.equal((await op('POST', `/accounts/${acc.id}/domains`, { domain: 'paging.example' })).status, 201);
+      const second = await op('GET', `/accounts/${acc.id}/audit?limit=2&after=${first.body.next}`);
+      assert.deepEqual(second.body.events.map((e) => e.id), all.slice(2, 4).map((e) => e.id));
+      const newest = await op('GET', `/accounts/${acc.id}/audit?limit=1`);
+      assert.equal(newest.body.events[0].kind, 'domain.added');
+    });
+
     test('records provisioning and admin changes', async () => {
       const res = await op('GET', `/accounts/${acc.id}/audit?limit=1000`);
       assert.equal(res.status, 200);
@@ -487,7 +514,11 @@ describe('admin API', () => {
       assert.equal(page1.body.events.length, 3);
       const page2 = await op('GET', `${path}?limit=3&after=${page1.body.next}`);
       assert.notEqual(page2.body.events[0].id, page1.body.events[2].id);
-      assert.ok(page2.body.events[0].id > page1.body.events[2].id);
+      // Newest first: the next page holds older events.
+      assert.ok(page2.body.events[0].id < page1.body.events[2].id);
+      const asc1 = await op('GET', `${path}?limit=3&order=asc`);
+      const asc2 = await op('GET', `${path}?limit=3&order=asc&after=${asc1.body.next}`);
+      assert.ok(asc2.body.events[0].id > asc1.body.events[2].id);
       assert.equal((await op('GET', `${path}?since=yesterday`)).status, 400);
       assert.equal((await op('GET', `${path}?after=zz`)).status, 400);
     });

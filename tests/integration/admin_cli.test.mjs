@@ -136,7 +136,11 @@ describe('admin command line', () => {
     assert.ok(all.events.length > 5);
     const mapping = await ok(['audit', 'list', '--account', acc.id, '--kind', 'mapping.']);
     assert.deepEqual(mapping.events.map((e) => e.kind),
+      ['mapping.removed', 'mapping.changed', 'mapping.added']);
+    const oldest = await ok(['audit', 'list', '--account', acc.id, '--kind', 'mapping.', '--order', 'asc']);
+    assert.deepEqual(oldest.events.map((e) => e.kind),
       ['mapping.added', 'mapping.changed', 'mapping.removed']);
+    await fails(['audit', 'list', '--account', acc.id, '--order', 'up'], 1, /invalid order: up/);
     assert.ok(mapping.events.every((e) => e.actor === 'cli'));
     const none = await ok(['audit', 'list', '--account', acc.id, '--since', '2999-01-01']);
     assert.equal(none.events.length, 0);

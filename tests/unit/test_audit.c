@@ -160,6 +160,149 @@ START_TEST(delete_account_events)
 }
 END_TEST
 
+#define ACC3 "aaaaaaaa-0000-4000-8000-000000000003"
+
+/* Writes an ACC3 event at second `sec` with a real id, as audit_record
+ * would have then. */
+static int put_numbered(store_txn *t, void *arg)
+{
+    int sec = *(int *)arg;
+    uint64_t usec = (uint64_t)sec * 1000000;
+    uint8_t key[48];
+    char id[AUDIT_ID_LEN + 1], val[128];
+
+    memcpy(key, ACC3, 36);
+    for (int i = 0; i < 8; i++)
+        key[36 + i] = (uint8_t)(usec >> (56 - 8 * i));
+    memset(key + 44, 0, 4);
+    for (int i = 0; i < 12; i++)
+        snprintf(id + 2 * i, 3, "%02x", key[36 + i]);
+    snprintf(val, sizeof val, "{\"id\":\"%s\",\"kind\":\"user.created\",\"sec\":%d}", id, sec);
+    return store_put(t, T_AUDIT, key, sizeof key, val, strlen(val), 0);
+}
+
+static void add_numbered(int sec)
+{
+    ck_assert_int_eq(store_run(st, put_numbered, &sec), 0);
+}
+
+/* Lists one ACC3 page and writes the events' seconds into `secs`. */
+static size_t list_secs(const audit_query *q, int *secs, char next[AUDIT_ID_LEN + 1])
+{
+    store_txn *t;
+    json *events = NULL;
+    size_t n;
+
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(audit_list(t, ACC3, q, &events, next), 0);
+    store_read_end(t);
+    n = json_array_size(events);
+    for (size_t i = 0; i < n; i++)
+        secs[i] = (int)json_int_value(json_object_get(json_array_get(events, i), "sec"));
+    json_free(events);
+    return n;
+}
+
+static const struct {
+    int newest_first;
+    int64_t since, until;      /* seconds, 0 for none */
+    size_t n;
+    int secs[5];
+} order_cases[] = {
+    {1, 0, 0, 5, {50, 40, 30, 20, 10}},
+    {0, 0, 0, 5, {10, 20, 30, 40, 50}},
+    {1, 20, 0, 4, {50, 40, 30, 20}},
+    {1, 0, 40, 3, {30, 20, 10}},
+    {1, 20, 40, 2, {30, 20}},
+    {0, 20, 40, 2, {20, 30}},
+    {1, 60, 0, 0, {0}},
+};
+
+START_TEST(list_order_and_range)
+{
+    audit_query q = {.limit = 10, .newest_first = order_cases[_i].newest_first};
+    char next[AUDIT_ID_LEN + 1];
+    int secs[10];
+    size_t n;
+
+    q.since_usec = order_cases[_i].since * 1000000;
+    q.until_usec = order_cases[_i].until * 1000000;
+    for (int sec = 10; sec <= 50; sec += 10)
+        add_numbered(sec);
+    n = list_secs(&q, secs, next);
+    ck_assert_uint_eq(n, order_cases[_i].n);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(secs[i], order_cases[_i].secs[i]);
+    ck_assert_str_eq(next, "");
+}
+END_TEST
+
+START_TEST(newest_first_paging_is_stable)
+{
+    audit_query q = {.limit = 2, .newest_first = 1};
+    char next[AUDIT_ID_LEN + 1], after[AUDIT_ID_LEN + 1];
+    int secs[10];
+
+    for (int sec = 10; sec <= 50; sec += 10)
+        add_numbered(sec);
+    ck_assert_uint_eq(list_secs(&q, secs, next), 2);
+    ck_assert_int_eq(secs[0], 50);
+    ck_assert_int_eq(secs[1], 40);
+    ck_assert_str_ne(next, "");
+
+    /* A newer event written between pages does not shift the next page. */
+    add_numbered(60);
+    snprintf(after, sizeof after, "%s", next);
+    q.after = after;
+    ck_assert_uint_eq(list_secs(&q, secs, next), 2);
+    ck_assert_int_eq(secs[0], 30);
+    ck_assert_int_eq(secs[1], 20);
+
+    snprintf(after, sizeof after, "%s", next);
+    ck_assert_uint_eq(list_secs(&q, secs, next), 1);
+    ck_assert_int_eq(secs[0], 10);
+    ck_assert_str_eq(next, "");
+}
+END_TEST
+
+START_TEST(newest_first_skips_other_accounts)
+{
+    audit_query q = {.limit = 10, .newest_first = 1};
+    char next[AUDIT_ID_LEN + 1];
+    store_txn *t;
+    json *events = NULL;
+
+    /* ACC1 sorts before ACC2, so its newest event sits right before ACC2's
+     * first one. */
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(audit_list(t, ACC1, &q, &events, next), 0);
+    store_read_end(t);
+    ck_assert_uint_eq(json_array_size(events), 4);
+    ck_assert_str_eq(json_get_string(json_array_get(events, 0), "kind"), AUDIT_GROUP_CREATED);
+    ck_assert_str_eq(json_get_string(json_array_get(events, 0), "account"), ACC1);
+    json_free(events);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(audit_list(t, ACC3, &q, &events, next), 0);
+    store_read_end(t);
+    ck_assert_uint_eq(json_array_size(events), 0);
+    json_free(events);
+}
+END_TEST
+
+START_TEST(newest_first_rejects_bad_after)
+{
+    audit_query q = {.newest_first = 1, .after = "not-hex"};
+    char next[AUDIT_ID_LEN + 1];
+    store_txn *t;
+    json *events = NULL;
+
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(audit_list(t, ACC1, &q, &events, next), STORE_INVALID);
+    store_read_end(t);
+    ck_assert_ptr_null(events);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("audit");
@@ -172,6 +315,10 @@ int main(void)
     tcase_add_test(tc, prune_by_age_all_accounts);
     tcase_add_test(tc, prune_in_batches);
     tcase_add_test(tc, delete_account_events);
+    tcase_add_loop_test(tc, list_order_and_range, 0, sizeof order_cases / sizeof order_cases[0]);
+    tcase_add_test(tc, newest_first_paging_is_stable);
+    tcase_add_test(tc, newest_first_skips_other_accounts);
+    tcase_add_test(tc, newest_first_rejects_bad_after);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
