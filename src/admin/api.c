@@ -407,7 +407,11 @@ static void handle_verify(http_req *r, void *arg)
 
 /* PUT /admin/v1/accounts/{}/idp hands the settings to the sign-in module,
  * which validates the issuer (fetching its discovery document) and stores
- * them; the change is then recorded in the audit log. */
+ * them; the change is then recorded in the audit log.
+ * NOTE: the audit event is a second store job after the settings job has
+ * committed, so a crash in between keeps the new settings without their
+ * idp.changed event. oidc_idp_set offers neither a hook that runs inside
+ * its store job nor a variant that takes the caller's transaction. */
 static int audit_idp_job(store_txn *t, void *arg)
 {
     api_ctx *ctx = arg;
