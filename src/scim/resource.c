@@ -6,6 +6,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "scim/cleanup.h"
 #include "scim/patch.h"
 #include "scim/scim_const.h"
 #include "scim/scim_http.h"
@@ -67,6 +68,8 @@ static void write_done(int rc, void *arg)
         scim_reply_store_error(r, rc, op->kind->type);
     else
         reply_result(op);
+    if (rc == 0 && op->w.cleanup_pending)
+        scim_cleanup_start(r->app, op->w.account, op->w.id);
     http_req_release(r);
     write_op_free(op);
 }
@@ -237,6 +240,7 @@ static void handle_delete(http_req *r, void *arg)
     if (authenticate(r, &c) != 0 || !(id = id_param(r, k)) || !(op = write_op_new(r, k, &c, id)))
         return;
     op->status = 204;
+    op->w.cleanup_limit = scim_cleanup_limit();
     submit(op, k->remove);
 }
 

@@ -4,7 +4,8 @@ src_libidgate_a_SOURCES += \
 	src/scim/scim_store.c src/scim/scim_store.h \
 	src/scim/scim_http.c src/scim/scim_http.h \
 	src/scim/resource.c src/scim/users.c src/scim/groups.c \
-	src/scim/list.c src/scim/discovery.c
+	src/scim/list.c src/scim/discovery.c \
+	src/scim/cleanup.c src/scim/cleanup.h
 
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_scim_store

@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "log.h"
 #include "routes.h"
+#include "scim/cleanup.h"
 #include "scim/scim_const.h"
 #include "scim/scim_http.h"
 #include "scim_keys.h"
@@ -260,5 +261,18 @@ int scim_routes(struct app *a)
         log_msgf(LOG_ERROR, "scim: registering the /scim/v2 routes failed");
         return -1;
     }
+    scim_cleanup_configure(c);
+    int rc = scim_cleanup_resume(a);
+    if (rc) {
+        log_msgf(LOG_ERROR, "scim: reading the pending group clean-ups failed: %s",
+                 store_strerror(rc));
+        return -1;
+    }
     return 0;
+}
+
+void scim_stop(struct app *a)
+{
+    (void)a;
+    scim_cleanup_stop();
 }

@@ -9,6 +9,7 @@
 
 #include "crypto.h"
 #include "events.h"
+#include "license.h"
 #include "scim/patch.h"
 #include "scim/scim_const.h"
 #include "scim/scim_store.h"
@@ -486,6 +487,76 @@ static int check_index_lengths(scim_write *w, int users, const json *res)
     return rc;
 }
 
+/* The email address the claimed-domain rule applies to: the primary one,
+ * else the first. Borrowed from `user`; NULL when the user has none. */
+static const char *main_email(const json *user)
+{
+    json *emails = json_object_geti(user, "emails");
+    const char *first = NULL;
+
+    for (size_t i = 0; i < json_array_size(emails); i++) {
+        const json *e = json_array_get(emails, i);
+        const char *v = json_get_string(e, "value");
+        const json *primary = json_object_geti(e, "primary");
+        if (!v)
+            continue;
+        if (!first)
+            first = v;
+        if (primary && json_typeof(primary) == JSON_BOOL && json_bool_value(primary))
+            return v;
+    }
+    return first;
+}
+
+/* Rejects `value` of `attr` with 400 invalidValue when it lies outside the
+ * account's verified domains. A value equal to `old` (ignoring ASCII case)
+ * is not checked, so that users stored before a domain was verified can
+ * still be updated and deactivated as long as the value stays. */
+static int domain_check(store_txn *t, scim_write *w, const char *attr, const char *value,
+                        const char *old)
+{
+    int rc;
+
+    if (!value || (old && strcasecmp(old, value) == 0))
+        return 0;
+    rc = license_domain_allowed(t, w->account, value);
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        return 0;
+    const char *at = strrchr(value, '@');
+    w->err.status = 400;
+    w->err.scim_type = SCIM_ERR_INVALID_VALUE;
+    if (at)
+        snprintf(w->err.detail, sizeof w->err.detail,
+                 "%s \"%.80s\": the domain \"%.64s\" is not a verified domain of this account",
+                 attr, value, at + 1);
+    else
+        snprintf(w->err.detail, sizeof w->err.detail,
+                 "%s \"%.80s\" has no domain, and this account accepts only addresses in its "
+                 "verified domains",
+                 attr, value);
+    return SCIM_STORE_REJECTED;
+}
+
+/* Applies the claimed-domain rule to a user about to be stored: once the
+ * account has a verified domain, a userName that contains '@' and the main
+ * email must lie in one of them. A userName without '@' is allowed, because
+ * some Okta setups use plain login names. */
+static int user_domains_check(store_txn *t, scim_write *w, const json *before, const json *after)
+{
+    const char *name = json_get_string(after, "userName");
+    const char *old_name = before ? json_get_string(before, "userName") : NULL;
+    const char *old_email = before ? main_email(before) : NULL;
+    int rc = 0;
+
+    if (name && strchr(name, '@'))
+        rc = domain_check(t, w, "userName", name, old_name);
+    if (rc == 0)
+        rc = domain_check(t, w, "emails", main_email(after), old_email);
+    return rc;
+}
+
 /* Stores `after` in place of `before` (NULL on create) with every index
  * and the change event, all in the job's transaction. */
 static int write_resource(store_txn *t, scim_write *w, int users, const json *before,
@@ -798,7 +869,9 @@ int scim_store_user_create(store_txn *t, void *arg)
     w->result = build_stored(w->input, w->id, SCIM_URN_USER, "User", NULL);
     if (!w->result)
         return STORE_NOMEM;
-    rc = write_resource(t, w, 1, NULL, w->result);
+    rc = user_domains_check(t, w, NULL, w->result);
+    if (rc == 0)
+        rc = write_resource(t, w, 1, NULL, w->result);
     if (rc) {
         json_free(w->result);
         w->result = NULL;
@@ -815,7 +888,9 @@ int scim_store_user_replace(store_txn *t, void *arg)
     if (rc)
         return rc;
     w->result = build_stored(w->input, w->id, SCIM_URN_USER, "User", before);
-    rc = w->result ? write_resource(t, w, 1, before, w->result) : STORE_NOMEM;
+    rc = w->result ? user_domains_check(t, w, before, w->result) : STORE_NOMEM;
+    if (rc == 0)
+        rc = write_resource(t, w, 1, before, w->result);
     json_free(before);
     return rc;
 }
@@ -840,7 +915,11 @@ static int patch_job(store_txn *t, scim_write *w, int users)
     } else {
         const char *urn = users ? SCIM_URN_USER : SCIM_URN_GROUP;
         w->result = build_stored(patched, w->id, urn, users ? "User" : "Group", before);
-        rc = w->result ? write_resource(t, w, users, before, w->result) : STORE_NOMEM;
+        rc = w->result ? 0 : STORE_NOMEM;
+        if (rc == 0 && users)
+            rc = user_domains_check(t, w, before, w->result);
+        if (rc == 0)
+            rc = write_resource(t, w, users, before, w->result);
     }
     json_free(before);
     json_free(patched);
@@ -926,22 +1005,144 @@ int scim_store_group_patch(store_txn *t, void *arg)
     return patch_job(t, arg, 0);
 }
 
+/* Builds the T_META key of a deleted group's pending clean-up. */
+static void cleanup_key(key *k, const char *account, const char *group_id)
+{
+    k->len = 0;
+    k->overflow = 0;
+    key_add_str(k, SCIM_STORE_CLEANUP_PREFIX);
+    key_add(k, account, STORE_ID_LEN);
+    key_add(k, group_id, STORE_ID_LEN);
+}
+
 int scim_store_group_delete(store_txn *t, void *arg)
 {
     scim_write *w = arg;
     member_ops ops = {t, w->account, w->id, w->actor, 0, 0};
+    unsigned limit = w->cleanup_limit ? w->cleanup_limit : SCIM_STORE_CLEANUP_LIMIT;
     json *before = NULL;
+    uint64_t members = 0;
+    key k;
     int rc = load_for_write(t, w, 0, &before);
 
     if (rc)
         return rc;
-    rc = members_remove_all(&ops);
+    rc = scim_store_member_count(t, w->account, w->id, &members);
+    if (rc == 0 && members <= limit) {
+        rc = members_remove_all(&ops);
+    } else if (rc == 0) {
+        cleanup_key(&k, w->account, w->id);
+        rc = store_put(t, T_META, k.buf, k.len, w->actor, strlen(w->actor), 0);
+        w->cleanup_pending = rc == 0;
+    }
     if (rc == 0)
         rc = erase_resource(t, w, 0, before);
     if (rc == 0)
         rc = events_group_changed(t, w->actor, w->account, w->id, before, NULL);
+    if (rc)
+        w->cleanup_pending = 0;
     json_free(before);
     return rc;
+}
+
+typedef struct limited_ids {
+    id_list *list;
+    size_t limit;
+} limited_ids;
+
+static int collect_limited(const char *id, void *ctx)
+{
+    limited_ids *l = ctx;
+    int rc = id_list_add(l->list, id);
+    if (rc)
+        return rc;
+    return l->list->n >= l->limit ? 1 : 0;
+}
+
+/* Removes the member counter and the pending entry of a finished clean-up. */
+static int cleanup_finish(store_txn *t, scim_cleanup *c, const key *pending)
+{
+    key counter;
+    int rc;
+
+    counter_key(&counter, c->account, c->group_id);
+    rc = store_del(t, T_COUNTERS, counter.buf, counter.len);
+    if (rc == 0 || rc == STORE_NOTFOUND)
+        rc = store_del(t, T_META, pending->buf, pending->len);
+    if (rc == 0)
+        c->done = 1;
+    return rc;
+}
+
+int scim_store_group_cleanup(store_txn *t, void *arg)
+{
+    scim_cleanup *c = arg;
+    size_t limit = c->limit ? c->limit : SCIM_STORE_CLEANUP_LIMIT;
+    char actor[80];
+    id_list ids = {0};
+    limited_ids collect = {&ids, limit};
+    store_val v;
+    key pending;
+    int rc;
+
+    c->removed = 0;
+    c->done = 0;
+    if (!id_valid(c->account) || !id_valid(c->group_id))
+        return STORE_INVALID;
+    cleanup_key(&pending, c->account, c->group_id);
+    rc = store_get(t, T_META, pending.buf, pending.len, &v);
+    if (rc == STORE_NOTFOUND) {
+        c->done = 1;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    snprintf(actor, sizeof actor, "%.*s", (int)(v.len < sizeof actor ? v.len : sizeof actor - 1),
+             (const char *)v.data);
+    rc = store_get(t, T_ACCOUNTS, c->account, STORE_ID_LEN, &v);
+    if (rc == STORE_NOTFOUND) /* the account's deletion removed its records */
+        return cleanup_finish(t, c, &pending);
+    if (rc)
+        return rc;
+
+    member_ops ops = {t, c->account, c->group_id, actor, 0, 0};
+    rc = walk_second_ids(t, T_MEMBERS, c->account, c->group_id, collect_limited, &collect);
+    if (rc == 1)
+        rc = 0;
+    for (size_t i = 0; rc == 0 && i < ids.n; i++)
+        rc = member_remove(&ops, ids.ids[i]);
+    if (rc == 0)
+        c->removed = ops.changed;
+    if (rc == 0 && ids.n < limit)
+        rc = cleanup_finish(t, c, &pending);
+    id_list_free(&ids);
+    return rc;
+}
+
+int scim_store_pending_cleanups(store_txn *t, scim_store_cleanup_fn fn, void *ctx)
+{
+    const size_t plen = strlen(SCIM_STORE_CLEANUP_PREFIX);
+    store_cursor *cur;
+    store_val k, v;
+    int rc;
+
+    if ((rc = store_cursor_open(t, T_META, &cur)) != 0)
+        return rc;
+    rc = store_cursor_seek(cur, SCIM_STORE_CLEANUP_PREFIX, plen, &k, &v);
+    while (rc == 0 && k.len >= plen && memcmp(k.data, SCIM_STORE_CLEANUP_PREFIX, plen) == 0) {
+        char account[STORE_ID_LEN + 1], group_id[STORE_ID_LEN + 1];
+        if (k.len == plen + 2 * STORE_ID_LEN) {
+            memcpy(account, (const char *)k.data + plen, STORE_ID_LEN);
+            account[STORE_ID_LEN] = '\0';
+            memcpy(group_id, (const char *)k.data + plen + STORE_ID_LEN, STORE_ID_LEN);
+            group_id[STORE_ID_LEN] = '\0';
+            if ((rc = fn(account, group_id, ctx)) != 0)
+                break;
+        }
+        rc = store_cursor_next(cur, &k, &v);
+    }
+    store_cursor_close(cur);
+    return rc == STORE_NOTFOUND ? 0 : rc;
 }
 
 /* ---- reads ---- */
@@ -1125,10 +1326,38 @@ int scim_store_group_member_ids(store_txn *t, const char *account, const char *g
     return walk_second_ids(t, T_MEMBERS, account, group_id, fn, ctx);
 }
 
+typedef struct live_groups {
+    store_txn *txn;
+    const char *account;
+    scim_store_id_fn fn;
+    void *ctx;
+} live_groups;
+
+static int group_exists(store_txn *t, const char *account, const char *id)
+{
+    key k;
+    store_val v;
+    key_init(&k, account);
+    key_add(&k, id, STORE_ID_LEN);
+    return store_get(t, T_GROUPS, k.buf, k.len, &v);
+}
+
+/* Passes on the ids of groups that still exist: a deleted group's
+ * memberships stay until its clean-up has run. */
+static int pass_live_group(const char *id, void *arg)
+{
+    live_groups *l = arg;
+    int rc = group_exists(l->txn, l->account, id);
+    if (rc == STORE_NOTFOUND)
+        return 0;
+    return rc ? rc : l->fn(id, l->ctx);
+}
+
 int scim_store_user_group_ids(store_txn *t, const char *account, const char *user_id,
                               scim_store_id_fn fn, void *ctx)
 {
-    return walk_second_ids(t, T_MEMBER_OF, account, user_id, fn, ctx);
+    live_groups l = {t, account, fn, ctx};
+    return walk_second_ids(t, T_MEMBER_OF, account, user_id, pass_live_group, &l);
 }
 
 typedef struct members_ctx {
@@ -1254,6 +1483,8 @@ int scim_store_is_member(store_txn *t, const char *account, const char *group_id
         return 0;
     member_key(&k, account, group_id, user_id);
     int rc = store_get(t, T_MEMBERS, k.buf, k.len, &v);
+    if (rc == 0)
+        rc = group_exists(t, account, group_id);
     if (rc == STORE_NOTFOUND)
         return 0;
     return rc == 0 ? 1 : rc;

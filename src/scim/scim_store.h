@@ -44,9 +44,13 @@ typedef struct scim_write {
     char *if_none_match;           /* If-None-Match header value, or NULL (owned) */
     const struct scim_patch *patch; /* patch jobs: parsed request, owned by the caller */
     int replace_members;           /* group replace: 1 to replace the member list */
+    unsigned cleanup_limit;        /* group delete: most memberships removed inline; 0 for
+                                    * SCIM_STORE_CLEANUP_LIMIT */
 
     json *result;   /* the stored resource after the write (owned); NULL after a delete */
     scim_error err; /* filled when the job returned SCIM_STORE_REJECTED */
+    int cleanup_pending; /* group delete: 1 when membership records remain for
+                          * scim_store_group_cleanup */
 } scim_write;
 
 /* Frees the owned members of `w` and zeroes it. */
@@ -63,6 +67,40 @@ int scim_store_group_create(store_txn *t, void *arg);
 int scim_store_group_replace(store_txn *t, void *arg);
 int scim_store_group_patch(store_txn *t, void *arg);
 int scim_store_group_delete(store_txn *t, void *arg);
+
+/* Deleting a group with many members would hold the writer for seconds, so
+ * scim_store_group_delete removes the group itself (record, name and
+ * externalId index entries, licence mapping) at once and removes its
+ * membership records inline only when there are at most `cleanup_limit`.
+ * Otherwise it records a pending clean-up in T_META under
+ * SCIM_STORE_CLEANUP_PREFIX + ACC + group id (value: the actor) and sets
+ * `cleanup_pending`; scim_store_group_cleanup jobs then remove the
+ * memberships in chunks, each raising the membership events of its
+ * members. Until then the remaining records are invisible: the reads below
+ * skip groups that no longer exist. */
+#define SCIM_STORE_CLEANUP_LIMIT 2000
+#define SCIM_STORE_CLEANUP_PREFIX "scim:group-cleanup:"
+
+/* One clean-up job: inputs, then outputs. */
+typedef struct scim_cleanup {
+    char account[STORE_ID_LEN + 1];
+    char group_id[STORE_ID_LEN + 1];
+    unsigned limit;        /* most memberships removed by one job; 0 for the default */
+    unsigned long removed; /* memberships this job removed */
+    int done;              /* 1 when no record remains and the pending entry is gone */
+} scim_cleanup;
+
+/* Write job (store_job_fn); `arg` is a scim_cleanup. Removes up to `limit`
+ * memberships of a deleted group; the job that finds fewer also removes
+ * the member counter and the pending entry. Sets `done` without writing
+ * when nothing is pending, and drops the entry when the account is gone.
+ * Returns 0 or a STORE_* error. */
+int scim_store_group_cleanup(store_txn *t, void *arg);
+
+/* Calls `fn` with the account and group id of each pending clean-up, in key
+ * order, until `fn` returns nonzero (which is then returned). */
+typedef int (*scim_store_cleanup_fn)(const char *account, const char *group_id, void *ctx);
+int scim_store_pending_cleanups(store_txn *t, scim_store_cleanup_fn fn, void *ctx);
 
 /* Reads, on any transaction. Loaded resources are new trees that the caller
  * frees with json_free; they do not depend on the transaction. */
@@ -112,10 +150,12 @@ int scim_store_group_members(store_txn *t, const char *account, const char *grou
 /* Calls `fn` with each member id of the group, in id order. */
 int scim_store_group_member_ids(store_txn *t, const char *account, const char *group_id,
                                 scim_store_id_fn fn, void *ctx);
-/* Calls `fn` with each group id of the user (T_MEMBER_OF), in id order. */
+/* Calls `fn` with each group id of the user (T_MEMBER_OF), in id order,
+ * skipping deleted groups whose clean-up is pending. */
 int scim_store_user_group_ids(store_txn *t, const char *account, const char *user_id,
                               scim_store_id_fn fn, void *ctx);
-/* 1 when the membership record exists, 0 when not, or a STORE_* error. */
+/* 1 when the group exists and the membership record exists, 0 when not,
+ * or a STORE_* error. */
 int scim_store_is_member(store_txn *t, const char *account, const char *group_id,
                          const char *user_id);
 /* The group's member count from T_COUNTERS. */

@@ -551,6 +551,326 @@ START_TEST(group_members_display)
 }
 END_TEST
 
+/* ---- claimed domains ---- */
+
+/* Claims `domain` for `account`, verified or not, as domain verification
+ * stores it. */
+typedef struct domain_claim {
+    const char *account;
+    const char *domain;
+    int verified;
+} domain_claim;
+
+static int put_domain(store_txn *t, void *arg)
+{
+    const domain_claim *d = arg;
+    char text[256], key[128];
+    int n = snprintf(text, sizeof text,
+                     "{\"account\":\"%s\",\"domain\":\"%s\",\"token\":\"x\",\"verified\":%s}",
+                     d->account, d->domain, d->verified ? "true" : "false");
+    int rc = store_put(t, T_DOMAINS, d->domain, strlen(d->domain), text, (size_t)n, 0);
+    int klen = snprintf(key, sizeof key, "%s%s", d->account, d->domain);
+    if (rc == 0)
+        rc = store_put(t, T_ACCOUNT_DOMAINS, key, (size_t)klen, "", 0, 0);
+    return rc;
+}
+
+static void claim_domain(const char *account, const char *domain, int verified)
+{
+    domain_claim d = {account, domain, verified};
+    ck_assert_int_eq(store_run(st, put_domain, &d), 0);
+}
+
+static const struct {
+    const char *user;
+    int allowed;
+    const char *detail; /* part of the error detail when rejected */
+} domain_creates[] = {
+    {"{\"userName\":\"a@acme.test\",\"emails\":[{\"value\":\"a@acme.test\",\"primary\":true}]}", 1,
+     NULL},
+    {"{\"userName\":\"b@ACME.test\"}", 1, NULL},
+    {"{\"userName\":\"c@other.test\"}", 0, "other.test"},
+    {"{\"userName\":\"d@sub.acme.test\"}", 0, "sub.acme.test"},
+    {"{\"userName\":\"e@acme.test\",\"emails\":[{\"value\":\"e@other.test\",\"primary\":true}]}", 0,
+     "other.test"},
+    /* Plain login names, as some Okta setups send, need no domain. */
+    {"{\"userName\":\"plainlogin\"}", 1, NULL},
+    {"{\"userName\":\"plain2\",\"emails\":[{\"value\":\"p@acme.test\"}]}", 1, NULL},
+    {"{\"userName\":\"plain3\",\"emails\":[{\"value\":\"p3@other.test\"}]}", 0, "other.test"},
+    /* Without a primary email the first one counts. */
+    {"{\"userName\":\"f@acme.test\",\"emails\":[{\"value\":\"f@acme.test\"},"
+     "{\"value\":\"f@other.test\"}]}",
+     1, NULL},
+    {"{\"userName\":\"g@acme.test\",\"emails\":[{\"value\":\"g@other.test\"},"
+     "{\"value\":\"g@acme.test\",\"primary\":true}]}",
+     1, NULL},
+    {"{\"userName\":\"h@acme.test\",\"emails\":[{\"value\":\"no-domain\",\"primary\":true}]}", 0,
+     "no-domain"},
+    /* Only verified domains count: pending.test is claimed but unverified. */
+    {"{\"userName\":\"i@pending.test\"}", 0, "pending.test"},
+};
+
+START_TEST(domain_rule_on_create)
+{
+    char id[37] = "";
+    scim_error err = {0};
+
+    claim_domain(ACC1, "acme.test", 1);
+    claim_domain(ACC1, "pending.test", 0);
+    int rc = run_job(scim_store_user_create, ACC1, NULL, parse(domain_creates[_i].user), NULL, id,
+                     &err);
+    if (domain_creates[_i].allowed) {
+        ck_assert_msg(rc == 0, "case %d: %s", _i, err.detail);
+        return;
+    }
+    ck_assert_int_eq(rc, SCIM_STORE_REJECTED);
+    ck_assert_int_eq(err.status, 400);
+    ck_assert_str_eq(err.scim_type, "invalidValue");
+    ck_assert_msg(strstr(err.detail, domain_creates[_i].detail) != NULL, "case %d: %s", _i,
+                  err.detail);
+    store_txn *t;
+    uint64_t users = 99;
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(scim_store_count(t, 1, ACC1, &users), 0);
+    store_read_end(t);
+    ck_assert_int_eq(users, 0);
+}
+END_TEST
+
+START_TEST(domain_rule_needs_verified_domain)
+{
+    char id[37];
+    claim_domain(ACC1, "pending.test", 0);
+    claim_domain(ACC2, "acme.test", 1);
+    create_user(ACC1, "x@anything.test", "x@anything.test", id);
+}
+END_TEST
+
+static int patch_user(const char *id, const char *ops, scim_error *err)
+{
+    char body[1024];
+    scim_patch *patch = NULL;
+    snprintf(body, sizeof body,
+             "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+             "\"Operations\":[%s]}",
+             ops);
+    json *j = parse(body);
+    ck_assert_int_eq(scim_patch_parse(j, &patch, err), 0);
+    json_free(j);
+    int rc = run_job(scim_store_user_patch, ACC1, id, NULL, patch, NULL, err);
+    scim_patch_free(patch);
+    return rc;
+}
+
+static json *load_user(const char *id)
+{
+    store_txn *t;
+    json *u = NULL;
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(scim_store_user_load(t, ACC1, id, &u), 0);
+    store_read_end(t);
+    return u;
+}
+
+START_TEST(domain_rule_on_replace_and_patch)
+{
+    char id[37], other[37];
+    scim_error err = {0};
+
+    create_user(ACC1, "old@legacy.test", "old@legacy.test", other);
+    create_user(ACC1, "r@acme.test", "r@acme.test", id);
+    claim_domain(ACC1, "acme.test", 1);
+
+    json *u = parse("{\"userName\":\"r@other.test\"}");
+    ck_assert_int_eq(run_job(scim_store_user_replace, ACC1, id, u, NULL, NULL, &err),
+                     SCIM_STORE_REJECTED);
+    ck_assert_int_eq(err.status, 400);
+    ck_assert_ptr_nonnull(strstr(err.detail, "other.test"));
+
+    ck_assert_int_eq(patch_user(id, "{\"op\":\"replace\",\"path\":\"userName\","
+                                    "\"value\":\"r@other.test\"}",
+                                &err),
+                     SCIM_STORE_REJECTED);
+    ck_assert_str_eq(err.scim_type, "invalidValue");
+    ck_assert_int_eq(patch_user(id, "{\"op\":\"replace\",\"path\":\"emails[type eq \\\"work\\\"]."
+                                    "value\",\"value\":\"r@other.test\"}",
+                                &err),
+                     SCIM_STORE_REJECTED);
+    json *stored = load_user(id);
+    ck_assert_str_eq(json_get_string(stored, "userName"), "r@acme.test");
+    ck_assert_str_eq(scim_store_version(stored), "W/\"1\"");
+    json_free(stored);
+    char found[37];
+    ck_assert_int_eq(find_user(ACC1, "r@other.test", found), STORE_NOTFOUND);
+
+    ck_assert_int_eq(patch_user(id, "{\"op\":\"replace\",\"path\":\"userName\","
+                                    "\"value\":\"R2@Acme.test\"}",
+                                &err),
+                     0);
+    /* A user stored before the domain was verified keeps working while its
+     * values stay, so that it can still be deactivated. */
+    ck_assert_int_eq(patch_user(other, "{\"op\":\"replace\",\"value\":{\"active\":false}}", &err), 0);
+    ck_assert_int_eq(patch_user(other, "{\"op\":\"replace\",\"path\":\"userName\","
+                                       "\"value\":\"new@legacy.test\"}",
+                                &err),
+                     SCIM_STORE_REJECTED);
+}
+END_TEST
+
+/* ---- deleting large groups ---- */
+
+static int count_group_ids(const char *id, void *ctx)
+{
+    (void)id;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int count_pending(const char *account, const char *group_id, void *ctx)
+{
+    (void)account;
+    (void)group_id;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int pending_cleanups(void)
+{
+    store_txn *t;
+    int n = 0;
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(scim_store_pending_cleanups(t, count_pending, &n), 0);
+    store_read_end(t);
+    return n;
+}
+
+START_TEST(large_group_delete_in_chunks)
+{
+    enum { N = 5 };
+    char users[N][37], g[37], keep[37];
+    const char *members[N];
+    scim_write w = {0};
+    store_txn *t;
+
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "chunk%d", i);
+        create_user(ACC1, name, "c@example.com", users[i]);
+        members[i] = users[i];
+    }
+    ck_assert_int_eq(create_group(ACC1, "Large", members, N, g, NULL), 0);
+    ck_assert_int_eq(create_group(ACC1, "Kept", members, 1, keep, NULL), 0);
+
+    memcpy(w.account, ACC1, 37);
+    memcpy(w.id, g, 37);
+    snprintf(w.actor, sizeof w.actor, "scim:test");
+    w.cleanup_limit = 2;
+    ck_assert_int_eq(store_run(st, scim_store_group_delete, &w), 0);
+    ck_assert_int_eq(w.cleanup_pending, 1);
+    scim_write_clear(&w);
+
+    /* The group is gone from every read while its records remain. */
+    ck_assert(!key_exists(T_GROUPS, ACC1, g, 36, NULL));
+    ck_assert(!key_exists(T_GROUP_NAMES, ACC1, "large", 5, NULL));
+    ck_assert(member_pair(ACC1, g, users[0]));
+    ck_assert_int_eq(pending_cleanups(), 1);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(scim_store_is_member(t, ACC1, g, users[0]), 0);
+    ck_assert_int_eq(scim_store_is_member(t, ACC1, keep, users[0]), 1);
+    int groups = 0;
+    ck_assert_int_eq(scim_store_user_group_ids(t, ACC1, users[0], count_group_ids, &groups), 0);
+    ck_assert_int_eq(groups, 1);
+    json *refs = NULL;
+    ck_assert_int_eq(scim_store_user_groups(t, ACC1, users[0], "https://x/scim/v2", &refs), 0);
+    ck_assert_int_eq(json_array_size(refs), 1);
+    json_free(refs);
+    uint64_t count = 0;
+    ck_assert_int_eq(scim_store_count(t, 0, ACC1, &count), 0);
+    ck_assert_int_eq(count, 1);
+    store_read_end(t);
+
+    /* Chunks of two: 2, 2, then 1 and done. */
+    static const struct {
+        unsigned long removed;
+        int done;
+    } steps[] = {{2, 0}, {2, 0}, {1, 1}};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        scim_cleanup c = {.limit = 2};
+        memcpy(c.account, ACC1, 37);
+        memcpy(c.group_id, g, 37);
+        ck_assert_int_eq(store_run(st, scim_store_group_cleanup, &c), 0);
+        ck_assert_uint_eq(c.removed, steps[i].removed);
+        ck_assert_int_eq(c.done, steps[i].done);
+    }
+    for (int i = 0; i < N; i++)
+        ck_assert(!member_pair(ACC1, g, users[i]));
+    ck_assert(!key_exists(T_COUNTERS, ACC1, "members:", 8, g));
+    ck_assert_int_eq(pending_cleanups(), 0);
+    ck_assert(member_pair(ACC1, keep, users[0]));
+    ck_assert_int_eq(member_count(ACC1, keep), 1);
+
+    /* Another run finds nothing pending. */
+    scim_cleanup again = {.limit = 2};
+    memcpy(again.account, ACC1, 37);
+    memcpy(again.group_id, g, 37);
+    ck_assert_int_eq(store_run(st, scim_store_group_cleanup, &again), 0);
+    ck_assert_int_eq(again.done, 1);
+    ck_assert_uint_eq(again.removed, 0);
+}
+END_TEST
+
+START_TEST(large_group_delete_then_user_delete)
+{
+    char u1[37], u2[37], u3[37], g[37];
+    const char *members[] = {NULL, NULL, NULL};
+    scim_write w = {0};
+
+    create_user(ACC1, "ud1", "u@example.com", u1);
+    create_user(ACC1, "ud2", "u@example.com", u2);
+    create_user(ACC1, "ud3", "u@example.com", u3);
+    members[0] = u1, members[1] = u2, members[2] = u3;
+    ck_assert_int_eq(create_group(ACC1, "Mixed", members, 3, g, NULL), 0);
+    memcpy(w.account, ACC1, 37);
+    memcpy(w.id, g, 37);
+    w.cleanup_limit = 1;
+    ck_assert_int_eq(store_run(st, scim_store_group_delete, &w), 0);
+    ck_assert_int_eq(w.cleanup_pending, 1);
+    scim_write_clear(&w);
+
+    /* Deleting a member while the clean-up is pending removes its records. */
+    ck_assert_int_eq(run_job(scim_store_user_delete, ACC1, u2, NULL, NULL, NULL, NULL), 0);
+    ck_assert(!member_pair(ACC1, g, u2));
+    scim_cleanup c = {.limit = 10};
+    memcpy(c.account, ACC1, 37);
+    memcpy(c.group_id, g, 37);
+    ck_assert_int_eq(store_run(st, scim_store_group_cleanup, &c), 0);
+    ck_assert_uint_eq(c.removed, 2);
+    ck_assert_int_eq(c.done, 1);
+    ck_assert(!member_pair(ACC1, g, u1));
+    ck_assert(!member_pair(ACC1, g, u3));
+    ck_assert(!key_exists(T_COUNTERS, ACC1, "members:", 8, g));
+}
+END_TEST
+
+START_TEST(small_group_delete_inline)
+{
+    char u1[37], g[37];
+    scim_write w = {0};
+
+    create_user(ACC1, "inline", "i@example.com", u1);
+    const char *members[] = {u1};
+    ck_assert_int_eq(create_group(ACC1, "Small", members, 1, g, NULL), 0);
+    memcpy(w.account, ACC1, 37);
+    memcpy(w.id, g, 37);
+    w.cleanup_limit = 1;
+    ck_assert_int_eq(store_run(st, scim_store_group_delete, &w), 0);
+    ck_assert_int_eq(w.cleanup_pending, 0);
+    scim_write_clear(&w);
+    ck_assert(!member_pair(ACC1, g, u1));
+    ck_assert_int_eq(pending_cleanups(), 0);
+}
+END_TEST
+
 static const struct {
     const char *header;
     int match;
@@ -593,6 +913,13 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, group_members_display, 0,
                         sizeof display_cases / sizeof display_cases[0]);
     tcase_add_loop_test(tc, etag_matching, 0, sizeof etags / sizeof etags[0]);
+    tcase_add_loop_test(tc, domain_rule_on_create, 0,
+                        sizeof domain_creates / sizeof domain_creates[0]);
+    tcase_add_test(tc, domain_rule_needs_verified_domain);
+    tcase_add_test(tc, domain_rule_on_replace_and_patch);
+    tcase_add_test(tc, large_group_delete_in_chunks);
+    tcase_add_test(tc, large_group_delete_then_user_delete);
+    tcase_add_test(tc, small_group_delete_inline);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
