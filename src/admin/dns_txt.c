@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/util.h>
 
@@ -15,12 +17,16 @@
 #define CLASS_IN 1
 #define MAX_MSG 4096
 #define MAX_RECORDS 64
+#define FLAG_TC 0x02    /* header byte 2: the reply was truncated */
 
 struct dns_txt_query {
     struct event *read_ev;
     struct event *resend_ev;
     struct event *timeout_ev;
     evutil_socket_t fd;
+    struct bufferevent *tcp;        /* the retry over TCP after a truncated reply */
+    struct sockaddr_storage server;
+    socklen_t server_len;
     uint16_t id;
     uint8_t msg[512];
     size_t msg_len;
@@ -190,6 +196,61 @@ static void finish(dns_txt_query *q, int err, char **records, size_t n)
     done(err, records, n, arg);
 }
 
+/* Reads the TCP reply: a 2-byte big-endian length, then the message
+ * (RFC 1035 section 4.2.2). */
+static void on_tcp_read(struct bufferevent *bev, void *arg)
+{
+    dns_txt_query *q = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    uint8_t head[2];
+    size_t len;
+    const uint8_t *msg;
+    char **records;
+    size_t n;
+    int err;
+
+    if (evbuffer_copyout(in, head, 2) < 2)
+        return;
+    len = (size_t)head[0] << 8 | head[1];
+    if (evbuffer_get_length(in) < 2 + len)
+        return;
+    msg = evbuffer_pullup(in, (ev_ssize_t)(2 + len));
+    if (!msg) {
+        finish(q, DNS_TXT_FAILED, NULL, 0);
+        return;
+    }
+    err = dns_txt_decode_reply(msg + 2, len, q->id, &records, &n);
+    finish(q, err, err ? NULL : records, err ? 0 : n);
+    if (!err)
+        dns_txt_free(records, n);
+}
+
+static void on_tcp_event(struct bufferevent *bev, short what, void *arg)
+{
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        finish(arg, DNS_TXT_FAILED, NULL, 0);
+}
+
+/* Sends the query again over TCP to the same server. The overall timeout
+ * keeps running; the UDP socket stops listening. */
+static int retry_tcp(dns_txt_query *q)
+{
+    struct event_base *base = event_get_base(q->read_ev);
+    uint8_t head[2] = {(uint8_t)(q->msg_len >> 8), (uint8_t)q->msg_len};
+
+    event_del(q->read_ev);
+    event_del(q->resend_ev);
+    q->tcp = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!q->tcp)
+        return -1;
+    bufferevent_setcb(q->tcp, on_tcp_read, NULL, on_tcp_event, q);
+    if (bufferevent_socket_connect(q->tcp, (struct sockaddr *)&q->server, (int)q->server_len) ||
+        bufferevent_write(q->tcp, head, 2) || bufferevent_write(q->tcp, q->msg, q->msg_len) ||
+        bufferevent_enable(q->tcp, EV_READ))
+        return -1;
+    return 0;
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     dns_txt_query *q = arg;
@@ -209,6 +270,11 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
      * attempt or a late reply to an earlier lookup. */
     if (got < 2 || buf[0] != (uint8_t)(q->id >> 8) || buf[1] != (uint8_t)q->id)
         return;
+    if (got >= 3 && (buf[2] & FLAG_TC)) {
+        if (retry_tcp(q))
+            finish(q, DNS_TXT_FAILED, NULL, 0);
+        return;
+    }
     err = dns_txt_decode_reply(buf, (size_t)got, q->id, &records, &n);
     finish(q, err, err ? NULL : records, err ? 0 : n);
     if (!err)
@@ -239,6 +305,10 @@ int dns_txt_lookup(struct event_base *base, const struct sockaddr *server, sockl
     q->fd = -1;
     q->done = done;
     q->arg = arg;
+    if (slen > sizeof q->server)
+        goto fail;
+    memcpy(&q->server, server, slen);
+    q->server_len = slen;
     if (crypto_random(&q->id, sizeof q->id) ||
         dns_txt_encode_query(name, q->id, q->msg, sizeof q->msg, &q->msg_len))
         goto fail;
@@ -271,6 +341,8 @@ void dns_txt_cancel(dns_txt_query *q)
         event_free(q->resend_ev);
     if (q->timeout_ev)
         event_free(q->timeout_ev);
+    if (q->tcp)
+        bufferevent_free(q->tcp);
     if (q->fd >= 0)
         close(q->fd);
     free(q);

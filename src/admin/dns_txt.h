@@ -4,9 +4,8 @@
  * therefore sends its own TXT query over UDP to one name server, taken from
  * the configuration or from evdns's reading of /etc/resolv.conf, and reads
  * the reply with an event on the same loop. The query is resent once at
- * half the timeout.
- * NOTE: a truncated (TC) reply is not retried over TCP, so a TXT record set
- * larger than one UDP reply cannot be verified.
+ * half the timeout. A truncated (TC) reply makes it ask the same server
+ * again over TCP, within the same overall timeout.
  */
 #ifndef IDGATE_DNS_TXT_H
 #define IDGATE_DNS_TXT_H

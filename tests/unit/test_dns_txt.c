@@ -1,9 +1,16 @@
-/* DNS TXT query encoding and reply decoding for domain verification. */
+/* DNS TXT query encoding and reply decoding for domain verification, and
+ * lookups on an event loop against a fake server on 127.0.0.1 that
+ * truncates its UDP reply. */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <check.h>
+#include <event2/event.h>
 
 #include "admin/dns_txt.h"
 
@@ -101,6 +108,161 @@ START_TEST(encode_rejects_bad_names)
 }
 END_TEST
 
+/* The fake server answers every UDP query with an empty truncated reply
+ * and then behaves over TCP as `mode` says. */
+enum tcp_mode { TCP_REPLY, TCP_CLOSE, TCP_SILENT };
+
+struct fake {
+    struct event_base *base;
+    enum tcp_mode mode;
+    int udp, listener, conn;
+    struct event *udp_ev, *accept_ev, *conn_ev;
+    int udp_queries, tcp_queries;
+    /* outcome of the lookup */
+    int done, err;
+    size_t n;
+    char first[64];
+};
+
+static void fake_udp(evutil_socket_t fd, short what, void *arg)
+{
+    struct fake *f = arg;
+    uint8_t q[512];
+    struct sockaddr_storage from;
+    socklen_t flen = sizeof from;
+    ssize_t got = recvfrom(fd, q, sizeof q, 0, (struct sockaddr *)&from, &flen);
+
+    if (got < 12)
+        return;
+    f->udp_queries++;
+    q[2] = 0x87; /* reply, authoritative, truncated, recursion desired */
+    q[3] = 0x80;
+    ck_assert_int_eq(sendto(fd, q, (size_t)got, 0, (struct sockaddr *)&from, flen), got);
+}
+
+/* Reads the length-prefixed query and answers with one TXT record "abc",
+ * sending the length prefix on its own first. */
+static void fake_conn(evutil_socket_t fd, short what, void *arg)
+{
+    struct fake *f = arg;
+    uint8_t q[514], reply[600];
+    ssize_t got = recv(fd, q, sizeof q, 0);
+    size_t qlen, len;
+
+    if (got < 14)
+        return;
+    f->tcp_queries++;
+    if (f->mode == TCP_CLOSE) {
+        event_del(f->conn_ev);
+        close(f->conn);
+        f->conn = -1;
+        return;
+    }
+    if (f->mode == TCP_SILENT)
+        return;
+    qlen = (size_t)got - 2;
+    memcpy(reply + 2, q + 2, qlen);
+    reply[4] = 0x85;
+    reply[5] = 0x80;
+    reply[9] = 1; /* one answer */
+    memcpy(reply + 2 + qlen, "\xc0\x0c\x00\x10\x00\x01\x00\x00\x00\x3c\x00\x04\x03" "abc", 16);
+    len = qlen + 16;
+    reply[0] = (uint8_t)(len >> 8);
+    reply[1] = (uint8_t)len;
+    ck_assert_int_eq(send(fd, reply, 1, 0), 1);
+    ck_assert_int_eq(send(fd, reply + 1, len + 1, 0), (ssize_t)len + 1);
+}
+
+static void fake_accept(evutil_socket_t fd, short what, void *arg)
+{
+    struct fake *f = arg;
+
+    f->conn = accept(fd, NULL, NULL);
+    ck_assert_int_ge(f->conn, 0);
+    f->conn_ev = event_new(f->base, f->conn, EV_READ | EV_PERSIST, fake_conn, f);
+    event_add(f->conn_ev, NULL);
+}
+
+static void lookup_done(int err, char *const *records, size_t n, void *arg)
+{
+    struct fake *f = arg;
+
+    f->done = 1;
+    f->err = err;
+    f->n = n;
+    if (n > 0)
+        snprintf(f->first, sizeof f->first, "%s", records[0]);
+}
+
+/* Binds UDP and TCP sockets to the same free port on 127.0.0.1. */
+static void fake_start(struct fake *f, struct sockaddr_in *addr)
+{
+    socklen_t alen = sizeof *addr;
+
+    memset(addr, 0, sizeof *addr);
+    addr->sin_family = AF_INET;
+    addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    f->udp = socket(AF_INET, SOCK_DGRAM, 0);
+    ck_assert_int_eq(bind(f->udp, (struct sockaddr *)addr, sizeof *addr), 0);
+    ck_assert_int_eq(getsockname(f->udp, (struct sockaddr *)addr, &alen), 0);
+    f->listener = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_eq(bind(f->listener, (struct sockaddr *)addr, sizeof *addr), 0);
+    ck_assert_int_eq(listen(f->listener, 4), 0);
+    f->conn = -1;
+    f->udp_ev = event_new(f->base, f->udp, EV_READ | EV_PERSIST, fake_udp, f);
+    f->accept_ev = event_new(f->base, f->listener, EV_READ | EV_PERSIST, fake_accept, f);
+    event_add(f->udp_ev, NULL);
+    event_add(f->accept_ev, NULL);
+}
+
+static void fake_stop(struct fake *f)
+{
+    event_free(f->udp_ev);
+    event_free(f->accept_ev);
+    if (f->conn_ev)
+        event_free(f->conn_ev);
+    if (f->conn >= 0)
+        close(f->conn);
+    close(f->udp);
+    close(f->listener);
+}
+
+static const struct {
+    enum tcp_mode mode;
+    int err;
+    size_t n;
+} tcp_cases[] = {
+    {TCP_REPLY, DNS_TXT_OK, 1},
+    {TCP_CLOSE, DNS_TXT_FAILED, 0},
+    {TCP_SILENT, DNS_TXT_TIMEOUT, 0},
+};
+
+START_TEST(truncated_reply_retries_over_tcp)
+{
+    struct fake f = {.mode = tcp_cases[_i].mode};
+    struct sockaddr_in addr;
+    dns_txt_query *q;
+
+    f.base = event_base_new();
+    ck_assert_ptr_nonnull(f.base);
+    fake_start(&f, &addr);
+    ck_assert_int_eq(dns_txt_lookup(f.base, (struct sockaddr *)&addr, sizeof addr, "_c.a.test", 400,
+                                    lookup_done, &f, &q),
+                     0);
+    for (int i = 0; i < 1000 && !f.done; i++)
+        event_base_loop(f.base, EVLOOP_ONCE);
+    ck_assert_int_eq(f.done, 1);
+    ck_assert_int_eq(f.err, tcp_cases[_i].err);
+    ck_assert_uint_eq(f.n, tcp_cases[_i].n);
+    if (tcp_cases[_i].n)
+        ck_assert_str_eq(f.first, "abc");
+    ck_assert_int_eq(f.udp_queries, 1);
+    ck_assert_int_eq(f.tcp_queries, 1);
+    fake_stop(&f);
+    event_base_free(f.base);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("dns_txt");
@@ -111,6 +273,10 @@ int main(void)
     tcase_add_loop_test(tc, decode_replies, 0, (int)(sizeof replies / sizeof replies[0]));
     tcase_add_test(tc, encode_query_layout);
     tcase_add_test(tc, encode_rejects_bad_names);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("lookup");
+    tcase_add_loop_test(tc, truncated_reply_retries_over_tcp, 0,
+                        (int)(sizeof tcp_cases / sizeof tcp_cases[0]));
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
