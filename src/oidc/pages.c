@@ -43,8 +43,11 @@ static void append_escaped(struct evbuffer *b, const char *s)
 
 void oidc_security_headers(http_req *r)
 {
+    /* form-action also covers the redirects after a submission (Chromium
+     * enforces it there), and the sign-in and sign-out forms end at the
+     * identity provider, so https origins are allowed besides this one. */
     http_set_header(r, "Content-Security-Policy",
-                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https:; "
                     "frame-ancestors 'none'; base-uri 'none'");
     http_set_header(r, "X-Frame-Options", "DENY");
     http_set_header(r, "X-Content-Type-Options", "nosniff");
