@@ -1,0 +1,230 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "oidc/session.h"
+#include "oidc/sweep.h"
+#include "oidc/tx.h"
+#include "store.h"
+
+#define ACC "11111111-1111-4111-8111-111111111111"
+#define USER_A "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+#define USER_B "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+
+static store *st;
+static char dir[64];
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/idgate-test-session-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    store_options opt = {.path = dir, .map_size = 16 << 20};
+    ck_assert_int_eq(store_open(&opt, NULL, &st), 0);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    store_close(st);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+struct put_args {
+    const char *id;
+    const char *user;
+    int64_t expires;
+};
+
+static int put_job(store_txn *t, void *arg)
+{
+    struct put_args *a = arg;
+    oidc_session s = {.account = ACC, .created = 1, .expires = a->expires, .last_seen = 1000,
+                      .idle = 0};
+    snprintf(s.user, sizeof s.user, "%s", a->user);
+    s.issuer = "https://example.okta.com";
+    s.id_token = "header.payload.signature";
+    return oidc_session_put(t, a->id, &s);
+}
+
+static void put(const char *id, const char *user, int64_t expires)
+{
+    struct put_args a = {id, user, expires};
+    ck_assert_int_eq(store_run(st, put_job, &a), 0);
+}
+
+static int get_rc(const char *id)
+{
+    store_txn *t;
+    oidc_session s;
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    int rc = oidc_session_get(t, id, &s);
+    if (rc == 0)
+        oidc_session_clear(&s);
+    store_read_end(t);
+    return rc;
+}
+
+static int revoke_user_job(store_txn *t, void *arg)
+{
+    return oidc_sessions_revoke_user(t, ACC, arg);
+}
+
+START_TEST(session_roundtrip)
+{
+    store_txn *t;
+    oidc_session s;
+    put("sid-1", USER_A, 5000);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(oidc_session_get(t, "sid-1", &s), 0);
+    store_read_end(t);
+    ck_assert_str_eq(s.account, ACC);
+    ck_assert_str_eq(s.user, USER_A);
+    ck_assert_str_eq(s.id_token, "header.payload.signature");
+    ck_assert_ptr_null(s.refresh);
+    ck_assert_int_eq(s.expires, 5000);
+    oidc_session_clear(&s);
+    ck_assert_int_eq(get_rc("sid-2"), STORE_NOTFOUND);
+}
+END_TEST
+
+START_TEST(revoke_user_keeps_others)
+{
+    put("a-1", USER_A, 5000);
+    put("a-2", USER_A, 5000);
+    put("b-1", USER_B, 5000);
+    ck_assert_int_eq(store_run(st, revoke_user_job, USER_A), 0);
+    ck_assert_int_eq(get_rc("a-1"), STORE_NOTFOUND);
+    ck_assert_int_eq(get_rc("a-2"), STORE_NOTFOUND);
+    ck_assert_int_eq(get_rc("b-1"), 0);
+
+    store_txn *t;
+    uint64_t n = 99;
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(store_count_prefix(t, T_USER_SESSIONS, ACC USER_A, 72, &n), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(store_count_prefix(t, T_USER_SESSIONS, ACC USER_B, 72, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    store_read_end(t);
+}
+END_TEST
+
+START_TEST(revoke_user_without_sessions)
+{
+    ck_assert_int_eq(store_run(st, revoke_user_job, USER_B), 0);
+}
+END_TEST
+
+static int revoke_account_job(store_txn *t, void *arg)
+{
+    return oidc_sessions_revoke_account(t, ACC);
+}
+
+START_TEST(revoke_account_removes_all)
+{
+    put("a-1", USER_A, 5000);
+    put("b-1", USER_B, 5000);
+    ck_assert_int_eq(store_run(st, revoke_account_job, NULL), 0);
+    ck_assert_int_eq(get_rc("a-1"), STORE_NOTFOUND);
+    ck_assert_int_eq(get_rc("b-1"), STORE_NOTFOUND);
+}
+END_TEST
+
+START_TEST(expiry_absolute_and_idle)
+{
+    oidc_session s = {.expires = 5000, .last_seen = 1000, .idle = 600};
+    ck_assert_int_eq(oidc_session_expired(&s, 1500), 0);
+    ck_assert_int_eq(oidc_session_expired(&s, 1600), 1);
+    s.idle = 0;
+    ck_assert_int_eq(oidc_session_expired(&s, 4999), 0);
+    ck_assert_int_eq(oidc_session_expired(&s, 5000), 1);
+}
+END_TEST
+
+static int put_tx_job(store_txn *t, void *arg)
+{
+    oidc_tx tx = {.account = ACC, .issuer = "https://example.okta.com", .nonce = "n",
+                  .verifier = "v", .target = "/app", .binding = "b", .expires = *(int64_t *)arg};
+    return oidc_tx_put(t, "state-1", &tx);
+}
+
+static int take_tx_job(store_txn *t, void *arg)
+{
+    return oidc_tx_take(t, "state-1");
+}
+
+START_TEST(login_tx_single_use)
+{
+    int64_t expires = 2000;
+    store_txn *t;
+    oidc_tx tx;
+    ck_assert_int_eq(store_run(st, put_tx_job, &expires), 0);
+    ck_assert_int_eq(store_run(st, put_tx_job, &expires), STORE_EXISTS);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(oidc_tx_get(t, "state-1", &tx), 0);
+    store_read_end(t);
+    ck_assert_str_eq(tx.target, "/app");
+    ck_assert_int_eq(tx.expires, 2000);
+    oidc_tx_clear(&tx);
+    ck_assert_int_eq(store_run(st, take_tx_job, NULL), 0);
+    ck_assert_int_eq(store_run(st, take_tx_job, NULL), STORE_NOTFOUND);
+}
+END_TEST
+
+START_TEST(tx_cookie_name_from_state)
+{
+    char a[32], b[32];
+    oidc_tx_cookie_name("state-1", a);
+    oidc_tx_cookie_name("state-2", b);
+    ck_assert_uint_eq(strlen(a), strlen("idgate_tx_") + 8);
+    ck_assert_str_ne(a, b);
+}
+END_TEST
+
+static int sweep_job(store_txn *t, void *arg)
+{
+    unsigned removed;
+    int rc = oidc_sweep_run(t, 3000, &removed);
+    *(unsigned *)arg = removed;
+    return rc;
+}
+
+START_TEST(sweep_removes_expired)
+{
+    int64_t expires = 2000;
+    unsigned removed = 0;
+    put("old", USER_A, 2500);
+    put("new", USER_A, 9000);
+    ck_assert_int_eq(store_run(st, put_tx_job, &expires), 0);
+    ck_assert_int_eq(store_run(st, sweep_job, &removed), 0);
+    ck_assert_uint_eq(removed, 2);
+    ck_assert_int_eq(get_rc("old"), STORE_NOTFOUND);
+    ck_assert_int_eq(get_rc("new"), 0);
+    ck_assert_int_eq(store_run(st, take_tx_job, NULL), STORE_NOTFOUND);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("session");
+    TCase *tc = tcase_create("session");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, session_roundtrip);
+    tcase_add_test(tc, revoke_user_keeps_others);
+    tcase_add_test(tc, revoke_user_without_sessions);
+    tcase_add_test(tc, revoke_account_removes_all);
+    tcase_add_test(tc, expiry_absolute_and_idle);
+    tcase_add_test(tc, login_tx_single_use);
+    tcase_add_test(tc, tx_cookie_name_from_state);
+    tcase_add_test(tc, sweep_removes_expired);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
