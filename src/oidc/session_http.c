@@ -257,6 +257,8 @@ static void on_refreshed(const oidc_token_response *res, void *arg)
         return;
     }
     char *box = res->refresh_token ? seal_refresh(c, res->refresh_token) : NULL;
+    /* NOTE: a refreshed ID token is kept only as the logout hint and is not
+     * validated; the user is re-checked against the store, not its claims. */
     char *id_token = res->id_token ? strdup(res->id_token) : NULL;
     update_session(c->st, c->sid, 0, oidc_now() + c->st->cfg.recheck_interval, box, id_token);
     if (http_req_alive(c->r))
