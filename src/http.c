@@ -132,7 +132,7 @@ static void log_access(req_impl *q)
     snprintf(status, sizeof(status), "%d", q->pub.status);
     snprintf(latency, sizeof(latency), "%.3f", secs * 1000.0);
     log_event(LOG_INFO, "request", "request_id", q->pub.id, "method", q->pub.method_name, "path",
-              q->pub.path ? q->pub.path : q->raw_path, "status", status, "latency_ms", latency,
+              q->raw_path, "status", status, "latency_ms", latency,
               "account", q->pub.account_id[0] ? q->pub.account_id : NULL, NULL);
     if (q->srv->observer)
         q->srv->observer(q->pub.route, q->pub.method_name, q->pub.status, secs,

@@ -53,12 +53,50 @@ static void putc1(line *l, char c)
     put(l, &c, 1);
 }
 
+/* Length of the valid UTF-8 sequence at `p` (2 to 4 bytes), or 0 when the
+ * bytes there are not one. Overlong forms and surrogates count as invalid. */
+static int utf8_sequence(const unsigned char *p)
+{
+    int n;
+    unsigned min;
+    unsigned cp;
+
+    if (*p >= 0xc2 && *p <= 0xdf) {
+        n = 2, min = 0x80, cp = *p & 0x1f;
+    } else if (*p >= 0xe0 && *p <= 0xef) {
+        n = 3, min = 0x800, cp = *p & 0x0f;
+    } else if (*p >= 0xf0 && *p <= 0xf4) {
+        n = 4, min = 0x10000, cp = *p & 0x07;
+    } else {
+        return 0;
+    }
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* Writes `s` as a JSON string. Bytes that are not valid UTF-8 (a request
+ * path can contain any byte) become U+FFFD so that every line stays valid
+ * JSON. */
 static void put_json_string(line *l, const char *s)
 {
     putc1(l, '"');
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
-        if (*p == '"' || *p == '\\') {
+        if (*p >= 0x80) {
+            int n = utf8_sequence(p);
+            if (n == 0) {
+                put(l, "\\ufffd", 6);
+                continue;
+            }
+            put(l, (const char *)p, (size_t)n);
+            p += n - 1;
+        } else if (*p == '"' || *p == '\\') {
             putc1(l, '\\');
             putc1(l, (char)*p);
         } else if (*p == '\n') {
@@ -80,7 +118,7 @@ static int needs_quotes(const char *s)
     if (*s == '\0')
         return 1;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p <= ' ' || *p == '=' || *p == '"' || *p == '\\' || *p == 0x7f)
+        if (*p <= ' ' || *p == '=' || *p == '"' || *p == '\\' || *p >= 0x7f)
             return 1;
     }
     return 0;

@@ -71,6 +71,32 @@ START_TEST(json_lines_are_objects)
 }
 END_TEST
 
+static void emit_bytes(void)
+{
+    log_event(LOG_INFO, "bytes", "bad", "a\xff\xc0\x80" "b", "good", "caf\xc3\xa9", "ctl", "x\ny",
+              NULL);
+}
+
+START_TEST(json_replaces_invalid_utf8)
+{
+    log_setup(LOG_INFO, LOG_FORMAT_JSON);
+    char *out = capture(emit_bytes);
+    ck_assert_ptr_nonnull(strstr(out, "\"bad\":\"a\\ufffd\\ufffd\\ufffdb\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"good\":\"caf\xc3\xa9\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"ctl\":\"x\\ny\""));
+}
+END_TEST
+
+START_TEST(logfmt_quotes_non_ascii)
+{
+    log_setup(LOG_INFO, LOG_FORMAT_LOGFMT);
+    char *out = capture(emit_bytes);
+    ck_assert_ptr_nonnull(strstr(out, "bad=\"a\\ufffd\\ufffd\\ufffdb\""));
+    ck_assert_ptr_nonnull(strstr(out, "good=\"caf\xc3\xa9\""));
+    ck_assert_ptr_nonnull(strstr(out, "ctl=\"x\\ny\""));
+}
+END_TEST
+
 START_TEST(level_filters_events)
 {
     log_setup(LOG_WARN, LOG_FORMAT_LOGFMT);
@@ -100,6 +126,8 @@ int main(void)
 
     tcase_add_test(tc, logfmt_quotes_when_needed);
     tcase_add_test(tc, json_lines_are_objects);
+    tcase_add_test(tc, json_replaces_invalid_utf8);
+    tcase_add_test(tc, logfmt_quotes_non_ascii);
     tcase_add_test(tc, level_filters_events);
     tcase_add_test(tc, level_names_parse);
     suite_add_tcase(s, tc);
