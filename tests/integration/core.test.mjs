@@ -292,6 +292,31 @@ describe('requests held across asynchronous work', () => {
     assert.ok(Date.now() - started < 2900, 'timeout reply came after the handler finished');
   });
 
+  test('readyz is 503 once shutdown begins', async () => {
+    // An open keep-alive connection can still reach the server after the
+    // listener closes; a slow request keeps the server draining meanwhile.
+    const sock = net.connect(srv.port, '127.0.0.1');
+    let reply = '';
+    sock.on('data', (d) => { reply += d; });
+    await new Promise((r) => sock.on('connect', r));
+    sock.write('GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n');
+    while (!reply.includes('ready\n')) await new Promise((r) => setTimeout(r, 10));
+    assert.match(reply, /^HTTP\/1\.1 200 /);
+    reply = '';
+    const slow = srv.fetch('/debug/sleep?ms=800');
+    await new Promise((r) => setTimeout(r, 100));
+    const exited = srv.signal('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    sock.write('GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n');
+    while (!reply.includes('shutting down\n')) await new Promise((r) => setTimeout(r, 10));
+    assert.match(reply, /^HTTP\/1\.1 503 /);
+    assert.match(reply, /Connection: close/i);
+    assert.equal((await slow).status, 200);
+    assert.equal(await exited, 0);
+    sock.destroy();
+    await srv.restart();
+  });
+
   test('SIGTERM lets a waiting handler reply before exit', async () => {
     const pending = srv.fetch('/debug/sleep?ms=700');
     await new Promise((r) => setTimeout(r, 150));
