@@ -173,6 +173,14 @@ static int run_step(store_txn *t, void *arg)
         put_str(t, T_ACCOUNT_DOMAINS, s->c, s->a, "");
         return 0;
     }
+    if (!strcmp(s->op, "claim")) {
+        /* A pending claim: only the account's own T_ACCOUNT_DOMAINS entry. */
+        char val[256];
+        snprintf(val, sizeof val, "{\"account\":\"%s\",\"domain\":\"%s\",\"verified\":false}",
+                 s->c, s->a);
+        put_str(t, T_ACCOUNT_DOMAINS, s->c, s->a, val);
+        return 0;
+    }
     return -100;
 }
 
@@ -359,7 +367,7 @@ START_TEST(audit_pages_and_filters)
 {
     store_txn *t;
     json *events = NULL;
-    char next[AUDIT_ID_LEN + 1];
+    char next[AUDIT_ID_LEN + 1], after[AUDIT_ID_LEN + 1];
     audit_query q = {.kind = "user.", .limit = 2};
     size_t total = 0;
 
@@ -375,7 +383,8 @@ START_TEST(audit_pages_and_filters)
         json_free(events);
         if (!next[0])
             break;
-        q.after = strdup(next);
+        snprintf(after, sizeof after, "%s", next);
+        q.after = after;
     }
     store_read_end(t);
     ck_assert_uint_eq(total, 3);
@@ -405,6 +414,27 @@ START_TEST(domain_allowed_rules)
     ck_assert_int_eq(license_domain_allowed(t, ACC, "a@sub.example.com"), 0);
     ck_assert_int_eq(license_domain_allowed(t, ACC, "no-at-sign"), 0);
     ck_assert_int_eq(license_domain_allowed(t, OTHER, "a@other.test"), 1);
+    store_read_end(t);
+}
+END_TEST
+
+START_TEST(domain_pending_claims_do_not_count)
+{
+    store_txn *t;
+
+    /* OTHER verified other.test, ACC holds a pending claim on it and on
+     * claimed.test, and OTHER a pending claim on ACC's example.com. */
+    step("domain", "example.com", NULL, ACC, 1);
+    step("domain", "other.test", NULL, OTHER, 1);
+    step("claim", "other.test", NULL, ACC, 0);
+    step("claim", "claimed.test", NULL, ACC, 0);
+    step("claim", "example.com", NULL, OTHER, 0);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(license_domain_allowed(t, ACC, "a@example.com"), 1);
+    ck_assert_int_eq(license_domain_allowed(t, ACC, "a@other.test"), 0);
+    ck_assert_int_eq(license_domain_allowed(t, ACC, "a@claimed.test"), 0);
+    ck_assert_int_eq(license_domain_allowed(t, OTHER, "a@other.test"), 1);
+    ck_assert_int_eq(license_domain_allowed(t, OTHER, "a@example.com"), 0);
     store_read_end(t);
 }
 END_TEST
@@ -446,6 +476,7 @@ int main(void)
     tcase_add_test(tc, group_delete_drops_mapping);
     tcase_add_test(tc, audit_pages_and_filters);
     tcase_add_test(tc, domain_allowed_rules);
+    tcase_add_test(tc, domain_pending_claims_do_not_count);
     tcase_add_test(tc, audit_time_parsing);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
