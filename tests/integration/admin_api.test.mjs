@@ -547,3 +547,15 @@ describe('admin API', () => {
     });
   });
 });
+
+// Run against a build with -fsanitize=address, where a leak at shutdown
+// turns the exit code into 1.
+describe('admin shutdown', () => {
+  test('stop after start exits 0', async () => {
+    const srv = await startIdgate({ config: { admin: { dns_resolver: '127.0.0.1:9' } } });
+    const code = await srv.stop();
+    assert.equal(code, 0, srv.logs());
+    assert.doesNotMatch(srv.logs(), /LeakSanitizer|AddressSanitizer/);
+    await srv.cleanup();
+  });
+});
