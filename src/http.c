@@ -628,7 +628,11 @@ void http_set_observer(http_server *s, http_observer fn, void *arg)
 int http_server_start(app *a, http_server **out)
 {
     http_server *s = calloc(1, sizeof(*s));
-    struct timeval idle = {a->conf->idle_timeout, 0};
+    /* libevhtp's read timeout also runs while a handler waits, so it must
+     * not be shorter than request_timeout. */
+    int idle_sec = a->conf->idle_timeout > a->conf->request_timeout ? a->conf->idle_timeout
+                                                                     : a->conf->request_timeout;
+    struct timeval idle = {idle_sec, 0};
     char port[16];
 
     if (!s)
