@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "app.h"
 #include "conf.h"
 #include "scim/filter.h"
+#include "scim/query.h"
 #include "scim/scim_const.h"
 #include "scim/scim_http.h"
 
@@ -394,16 +394,11 @@ static int prepare(list_run *run)
             return fail(run, 400, SCIM_ERR_INVALID_FILTER, err);
     }
     if (run->q.sort_by && *run->q.sort_by) {
-        if (scim_schema_lookup(run->schema, run->q.sort_by, &run->sort_attr, &run->sort_sub,
-                               &run->sort_schema) != 0 ||
-            (run->sort_attr->type == SCIM_TYPE_COMPLEX && !run->sort_sub &&
-             !scim_schema_find_sub_attr(run->sort_attr, "value"))) {
-            snprintf(err, sizeof err, "sortBy \"%.100s\" is not a sortable attribute of %s.",
-                     run->q.sort_by, run->k->type);
-            return fail(run, 400, SCIM_ERR_INVALID_VALUE, err);
+        if (scim_query_sort_by(run->schema, run->k->type, run->q.sort_by, &run->sort_attr,
+                               &run->sort_sub, &run->sort_schema, &run->err) != 0) {
+            run->failed = 1;
+            return -1;
         }
-        if (run->sort_attr->type == SCIM_TYPE_COMPLEX && !run->sort_sub)
-            run->sort_sub = scim_schema_find_sub_attr(run->sort_attr, "value");
     } else {
         run->q.sort_by = NULL;
     }
@@ -483,49 +478,25 @@ static void run_list(http_req *r, store_txn *t, const scim_caller *c, const scim
 /* Parses an integer parameter; replies 400 and returns -1 when invalid. */
 static int parse_long(http_req *r, const char *name, const char *text, long *out)
 {
-    char *end;
-    long v;
-
-    if (!text || !*text)
+    scim_error e = {0};
+    if (scim_query_long(name, text, out, &e) == 0)
         return 0;
-    errno = 0;
-    v = strtol(text, &end, 10);
-    if (errno == ERANGE)
-        v = v < 0 ? -1 : 0x7fffffffL;
-    else if (*end || end == text) {
-        scim_reply_errorf(r, 400, SCIM_ERR_INVALID_VALUE, "%s \"%.40s\" is not an integer.",
-                          name, text);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    scim_reply_error(r, &e);
+    return -1;
 }
 
-/* Applies RFC 7644 section 3.4.2.4: startIndex below 1 means 1; count
- * below 0 means 0; count is capped at the configured maximum. */
 static void clamp_paging(http_req *r, list_query *q)
 {
     conf *c = r->app->conf;
-    long max = c->max_page_size > 0 ? c->max_page_size : 1000;
-
-    if (q->start < 1)
-        q->start = 1;
-    if (q->count < 0)
-        q->count = 0;
-    if (q->count > max)
-        q->count = max;
+    scim_query_clamp(&q->start, &q->count, c->max_page_size > 0 ? c->max_page_size : 1000);
 }
 
 static int parse_sort_order(http_req *r, const char *order, list_query *q)
 {
-    if (!order || !*order || strcasecmp(order, "ascending") == 0)
+    scim_error e = {0};
+    if (scim_query_sort_order(order, &q->descending, &e) == 0)
         return 0;
-    if (strcasecmp(order, "descending") == 0) {
-        q->descending = 1;
-        return 0;
-    }
-    scim_reply_errorf(r, 400, SCIM_ERR_INVALID_VALUE,
-                      "sortOrder \"%.40s\" is invalid; use ascending or descending.", order);
+    scim_reply_error(r, &e);
     return -1;
 }
 
