@@ -1,0 +1,306 @@
+// Turns the raw figures bench/run recorded (key=value lines) into a table of
+// figures, ratios and PASS/FAIL per target, prints it, and rewrites the
+// benchmarks page. A "## Findings" section already on the page is kept, so
+// analysis written by hand survives the next run.
+//
+// Usage: node bench/report.mjs RESULTS_FILE DOC_FILE
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+const [resultsPath, docPath] = process.argv.slice(2);
+if (!resultsPath || !docPath) {
+    console.error('usage: node bench/report.mjs RESULTS_FILE DOC_FILE');
+    process.exit(2);
+}
+
+const raw = {};
+for (const line of readFileSync(resultsPath, 'utf8').split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) raw[line.slice(0, eq)] = line.slice(eq + 1);
+}
+const num = (key) => (raw[key] === undefined || raw[key] === '' ? undefined : Number(raw[key]));
+const has = (key) => num(key) !== undefined && !Number.isNaN(num(key));
+
+const fmtInt = (v) => (v === undefined ? 'n/a' : Math.round(v).toLocaleString('en-US'));
+const fmtNum = (v, digits = 2) => (v === undefined ? 'n/a' : v.toFixed(digits));
+const fmtMs = (us) => (us === undefined ? 'n/a' : (us / 1000).toFixed(2));
+const fmtMiB = (kb) => (kb === undefined ? 'n/a' : (kb / 1024).toFixed(1));
+const pct = (v) => (v === undefined ? 'n/a' : `${(v * 100).toFixed(0)}%`);
+const times = (v) => (v === undefined ? 'n/a' : `${v >= 100 ? v.toFixed(0) : v.toFixed(1)}x`);
+
+// Throughput of one wrk scenario, or undefined when it was not run.
+function rps(key) {
+    return has(`${key}.rps`) ? num(`${key}.rps`) : undefined;
+}
+
+function errors(key) {
+    return (num(`${key}.status_errors`) ?? 0) + (num(`${key}.socket_errors`) ?? 0);
+}
+
+function figure(key) {
+    const v = rps(key);
+    if (v === undefined) return 'not measured';
+    if (v === 0) return `none finished in ${fmtNum(num(`${key}.seconds`), 0)} s`;
+    const e = errors(key);
+    const t = num(`${key}.timeouts`) ?? 0;
+    let s = fmtInt(v);
+    if (e) s += ` (${fmtInt(e)} errors)`;
+    if (t) s += ` (${fmtInt(t)} timeouts)`;
+    return s;
+}
+
+// The ceiling is measured right before each scenario that has a target
+// against it; other scenarios are compared with the mean of those runs.
+const ceilingKeys = ['get', 'filter', 'post'].filter((k) => rps(`ceiling.${k}`) !== undefined);
+const ceilingMean = ceilingKeys.length
+    ? ceilingKeys.map((k) => rps(`ceiling.${k}`)).reduce((a, b) => a + b) / ceilingKeys.length
+    : undefined;
+const ceilingOf = (key) => rps(`ceiling.${key}`) ?? ceilingMean;
+const ceilingCpuKeys = ceilingKeys.filter((k) => has(`ceiling.${k}.cpu_us`));
+const ceilingCpu = ceilingCpuKeys.length
+    ? ceilingCpuKeys.map((k) => num(`ceiling.${k}.cpu_us`)).reduce((a, b) => a + b) / ceilingCpuKeys.length
+    : undefined;
+
+// A peer run in which no request finished within the run is bounded by one
+// request per run: its rate is below 1 / duration.
+function peerRate(key) {
+    const v = rps(key);
+    if (v === undefined) return { value: undefined, bound: false };
+    if (v > 0) return { value: v, bound: false };
+    return { value: 1 / (num(`${key}.seconds`) || 1), bound: true };
+}
+
+const scenarios = [
+    ['get', 'GET /Users/{id}', 0.6],
+    ['filter', 'GET /Users?filter=userName eq', 0.6],
+    ['page', 'GET /Users, page of 100', undefined],
+    ['post', 'POST /Users (durable)', 0.25],
+    ['patch_small', 'PATCH group of 10, add/remove 1', undefined],
+    ['patch_big', 'PATCH group of 100,000, add/remove 1', undefined],
+];
+
+const targets = [];
+function target(name, figureText, pass, note = '') {
+    let result = 'not measured';
+    if (pass !== undefined) result = pass ? 'PASS' : 'FAIL';
+    targets.push({ name, figureText, result, note });
+}
+
+// Throughput table.
+const rows = [];
+for (const [key, label, share] of scenarios) {
+    const mine = rps(`idgate.${key}`);
+    const peer = peerRate(`peer.${key}`);
+    const vsPeer = mine !== undefined && peer.value ? mine / peer.value : undefined;
+    const ceiling = ceilingOf(key);
+    const vsCeiling = mine !== undefined && ceiling ? mine / ceiling : undefined;
+    const cpu = num(`idgate.${key}.cpu_us`);
+    rows.push([label, figure(`idgate.${key}`), fmtMs(num(`idgate.${key}.p50_us`)),
+        fmtMs(num(`idgate.${key}.p99_us`)), fmtNum(cpu, 0), figure(`peer.${key}`),
+        fmtNum(num(`peer.${key}.cpu_us`), 0), `${peer.bound ? '> ' : ''}${times(vsPeer)}`,
+        `${pct(vsCeiling)}${rps(`ceiling.${key}`) !== undefined ? ` of ${fmtInt(ceiling)}` : ''}`,
+        cpu && ceilingCpu ? pct(ceilingCpu / cpu) : 'n/a']);
+    const clean = mine !== undefined && errors(`idgate.${key}`) === 0;
+    if (share !== undefined) {
+        target(`${label} >= ${pct(share)} of the framework ceiling`, pct(vsCeiling),
+            vsCeiling === undefined ? undefined : clean && vsCeiling >= share);
+    }
+    target(`${label} >= 20x the peer`, `${peer.bound ? '> ' : ''}${times(vsPeer)}`,
+        vsPeer === undefined ? undefined : clean && vsPeer >= 20,
+        peer.value === undefined ? 'peer not measured'
+            : peer.bound ? 'no peer request finished; its rate is taken as 1 per run' : '');
+}
+
+// Sync burst.
+const syncMine = num('idgate.sync.total_seconds');
+const syncPeer = num('peer.sync.total_seconds');
+const syncPeerTimedOut = num('peer.sync.timed_out');
+const syncPeerText = syncPeer !== undefined ? fmtNum(syncPeer)
+    : syncPeerTimedOut !== undefined ? `> ${syncPeerTimedOut} (stopped)` : 'not measured';
+const syncRatio = syncMine && (syncPeer ?? syncPeerTimedOut) ? (syncPeer ?? syncPeerTimedOut) / syncMine : undefined;
+const syncClean = syncMine !== undefined && (num('idgate.sync.errors') ?? 0) === 0;
+target('sync burst of 10,000 users with group push < 5 s',
+    syncMine === undefined ? 'n/a' : `${fmtNum(syncMine)} s`,
+    syncMine === undefined ? undefined : syncClean && syncMine < 5,
+    has('machine.fsync_ms') ? `one synchronous 4 KiB write takes ${fmtNum(num('machine.fsync_ms'))} ms here` : '');
+target('sync burst >= 20x the peer', `${syncPeerTimedOut !== undefined ? '>= ' : ''}${times(syncRatio)}`,
+    syncRatio === undefined ? undefined : syncClean && syncRatio >= 20,
+    syncPeerTimedOut !== undefined ? `the peer was stopped after ${syncPeerTimedOut} s, so the ratio is a lower bound` : '');
+
+// PATCH on a large group against a small one.
+const big = rps('idgate.patch_big');
+const small = rps('idgate.patch_small');
+const patchRatio = big !== undefined && small ? big / small : undefined;
+target('PATCH on the 100,000-member group within 20% of the 10-member group', pct(patchRatio),
+    patchRatio === undefined ? undefined : patchRatio >= 0.8, 'req/s of the big group as a share of the small');
+
+// Scale: latency (median of the alternating rounds) and memory.
+function median(values) {
+    const v = values.filter((x) => x !== undefined && !Number.isNaN(x)).sort((a, b) => a - b);
+    if (!v.length) return undefined;
+    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+}
+const roundsOf = (n, what) => median([1, 2, 3].map((r) => num(`scale.${n}.r${r}.${what}`)));
+const scales = [1000, 100000, 1000000].filter((n) => roundsOf(n, 'filter.p50_us') !== undefined);
+const ownKb = (n) => (has(`scale.${n}.rss_kb`) ? num(`scale.${n}.rss_kb`) - num(`scale.${n}.store_rss_kb`) : undefined);
+const lat = (n) => roundsOf(n, 'filter.p50_us');
+if (lat(1000000) !== undefined) {
+    const r = lat(1000000) / lat(1000);
+    target('lookup latency at 1,000,000 users within 20% of 1,000', `${pct(r)} of the 1,000-user latency`, r <= 1.2, 'p50 of the userName filter on one connection');
+    target('RSS < 64 MiB at 1,000,000 users, store pages not counted', `${fmtMiB(ownKb(1000000))} MiB`, ownKb(1000000) < 64 * 1024);
+} else {
+    target('lookup latency at 1,000,000 users within 20% of 1,000', 'n/a', undefined, 'run bench/run --full');
+    target('RSS < 64 MiB at 1,000,000 users, store pages not counted', 'n/a', undefined, 'run bench/run --full');
+}
+if (lat(100000) !== undefined && lat(1000) !== undefined) {
+    const r = lat(100000) / lat(1000);
+    target('(same at 100,000 users) lookup latency within 20% of 1,000', `${pct(r)}`, r <= 1.2, 'indication only');
+    target('(same at 100,000 users) RSS < 64 MiB, store pages not counted', `${fmtMiB(ownKb(100000))} MiB`, ownKb(100000) < 64 * 1024, 'indication only');
+}
+
+// Sign-in.
+const signinRows = [];
+if (raw['signin.not_measured']) {
+    signinRows.push(['redirects per second', `not measured: ${raw['signin.not_measured']}`]);
+    signinRows.push(['CPU time per callback', `not measured: ${raw['signin.not_measured']}`]);
+} else {
+    signinRows.push(['GET /auth/okta redirects per second', figure('signin.redirect')]);
+    const failed = raw['signin.callback_failed'];
+    const cpuText = (key) => (has(key) ? fmtNum(num(key), 3) : failed ? `not measured: ${failed}` : 'n/a');
+    signinRows.push(['CPU time per initiation (ms)', cpuText('signin.initiate_cpu_ms')]);
+    signinRows.push(['CPU time per callback (ms)', cpuText('signin.callback_cpu_ms')]);
+    signinRows.push(['callbacks per second, one at a time', has('signin.callback_rate') ? fmtNum(num('signin.callback_rate'), 1) : 'n/a']);
+}
+
+function table(header, body) {
+    const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
+    for (const r of body) lines.push(`| ${r.join(' | ')} |`);
+    return lines.join('\n');
+}
+
+const throughput = table(
+    ['scenario (wrk -t2 -c64)', 'idgate req/s', 'p50 ms', 'p99 ms', 'CPU us/req', 'peer req/s',
+        'peer CPU us/req', 'vs peer', 'vs ceiling', 'CPU vs ceiling'],
+    rows);
+const ceilingText = `Framework ceiling (bench/baseline, fixed 200 reply, the same GET requests), measured right before each of idgate's GET by id, filter and POST runs: ${ceilingKeys.map((k) => `${fmtInt(rps(`ceiling.${k}`))}`).join(', ')} req/s (mean ${fmtInt(ceilingMean)}), ${fmtNum(ceilingCpu, 1)} us of server CPU per request.`;
+const syncTable = table(['sync burst, 8 connections', 'idgate s', 'peer s'], [
+    ['10,000 users: look up by userName, create', fmtNum(num('idgate.sync.users_seconds')), fmtNum(num('peer.sync.users_seconds'))],
+    ['one group, all 10,000 members by one PUT', fmtNum(num('idgate.sync.group_put_seconds')), fmtNum(num('peer.sync.group_put_seconds'))],
+    ['one group, 100 PATCH requests of 100 members', fmtNum(num('idgate.sync.group_patch_seconds')), fmtNum(num('peer.sync.group_patch_seconds'))],
+    ['total', fmtNum(syncMine), syncPeerText],
+]);
+const scaleTable = table(
+    ['users', 'filter p50 ms', 'filter p99 ms', 'GET p50 ms', 'RSS MiB', 'of it store pages', 'RSS minus store', 'anonymous MiB', 'store file MiB', 'store used MiB'],
+    scales.map((n) => [fmtInt(n), fmtMs(lat(n)), fmtMs(roundsOf(n, 'filter.p99_us')),
+        fmtMs(roundsOf(n, 'get.p50_us')), fmtMiB(num(`scale.${n}.rss_kb`)),
+        fmtMiB(num(`scale.${n}.store_rss_kb`)), fmtMiB(ownKb(n)), fmtMiB(num(`scale.${n}.anon_kb`)),
+        fmtMiB(num(`scale.${n}.store_file_kb`)), fmtMiB(num(`scale.${n}.store_used_kb`))]));
+const loadRates = [1000, 100000, 1000000].filter((n) => has(`load.${n}.rate`))
+    .map((n) => `${fmtInt(n)}: ${fmtInt(num(`load.${n}.rate`))} users/s`).join(', ');
+const signinTable = table(['sign-in', 'figure'], signinRows);
+const targetTable = table(['target', 'measured', 'result', 'note'],
+    targets.map((t) => [t.name, t.figureText, t.result, t.note]));
+
+const machine = `${raw['machine.nproc']} cores, ${raw['machine.cpu']}, ${raw['machine.mem_gib']} GiB memory; load average at the start ${raw['machine.load']}; one synchronous 4 KiB write (dd oflag=dsync) ${raw['machine.fsync_ms']} ms.`;
+
+console.log(`\n${ceilingText}\n\n${throughput}\n\n${syncTable}\n\n${scaleTable}\n\nUsers loaded over HTTP (256 connections): ${loadRates}\n\n${signinTable}\n\n${targetTable}\n`);
+
+let findings = '';
+if (existsSync(docPath)) {
+    const old = readFileSync(docPath, 'utf8');
+    const at = old.indexOf('\n## Findings');
+    if (at >= 0) findings = old.slice(at + 1);
+}
+
+const doc = `# Benchmarks
+
+Measured by \`${raw['run.command']}\` on ${raw['run.date']} at commit ${raw['run.commit']}.
+The page is rewritten by each run; the Findings section at the end is kept.
+
+Machine: ${machine}
+
+The load generator (wrk, the sync client) shares the two cores with the
+server under test, and other work on the machine adds noise, so every figure
+is compared with a baseline measured in the same run.
+
+## Throughput
+
+${ceilingText}
+
+${throughput}
+
+"vs peer" is idgate's request rate divided by the peer's; "vs ceiling"
+divides it by the framework ceiling measured just before it (or by their mean
+for scenarios without a ceiling target). "CPU us/req" is the server
+process's CPU time (user + system, from /proc/PID/stat) divided by the
+requests answered; "CPU vs ceiling" is the ceiling's CPU per request as a
+share of idgate's, a ratio that other load on the machine disturbs far less
+than the request rates. Each run lasts ${raw['run.duration']} s with 2 wrk
+threads and 64 keep-alive connections, with 100,000 users in the store.
+
+## Sync burst
+
+${syncTable}
+
+## Scale
+
+${scaleTable}
+
+Users loaded over HTTP (256 connections): ${loadRates}.
+
+## Sign-in
+
+${signinTable}
+
+## Targets
+
+${targetTable}
+
+## Method
+
+- **Framework ceiling**: \`bench/baseline.c\`, a libevhtp server on one event
+  loop that answers every request with a fixed 200 JSON reply, driven by the
+  same wrk script as "GET /Users/{id}". It is measured right before each
+  idgate scenario that has a target against it, because other load on this
+  machine moves the rates by up to a factor of two within minutes.
+- **Peer**: \`bench/peer/server.mjs\`, the npm packages scimmy and
+  scimmy-routers on Express with users and groups in memory, given a map
+  index for ids, userNames and displayNames and paging in the store. Its
+  100,000 users and groups are created in process (\`POST /bench/seed\`); its
+  sync burst runs on a fresh process with a time limit.
+- **idgate**: built with the project's default flags (\`-g -O2\`), a fresh
+  temporary store, default configuration (log level info, stderr to a file)
+  except the port and a 16 GiB map size. The account and SCIM key are made
+  with \`idgate account create\` and \`idgate scim-key create\`; users are loaded
+  with \`bench/synclient load\` (POST /Users over 256 keep-alive connections).
+- **Scenarios** (\`bench/*.lua\`, wrk -t2 -c64): GET by a random existing
+  id; filter \`userName eq\` on a random existing userName; a page of 100 at a
+  random startIndex among the first 100 pages; POST with a userName unique
+  per run, thread and request (every reply is a durable commit); PATCH that
+  adds one member to a group, and removes it again 48 requests later on the
+  same wrk thread, with each thread cycling through its own 48 users. The
+  big group holds 99,904 users plus at most the 96 pool users; the small one
+  10 plus at most 96. Non-2xx replies and socket errors are shown next to
+  the figure and fail the target.
+- **Sync burst** (\`bench/synclient.c\`, C on libcurl's multi interface,
+  8 keep-alive connections with one request each in flight, as Okta
+  provisions): for 10,000 new users, \`GET /Users?filter=userName eq\` then
+  \`POST /Users\`; then one group created empty and filled by one PUT of all
+  10,000 members; then a second group filled by 100 PATCH requests of
+  100 members. C keeps the client's own cost to a few percent of a core.
+- **Scale**: one idgate holds 1,000 users, a second one 100,000 (and then
+  1,000,000 with \`--full\`: over HTTP that load takes several minutes, since
+  the CLI has no bulk-load mode). The userName filter and GET by id run on
+  one connection for 2 s each (service time without queueing) over 10,000
+  random users, in three rounds alternating between the two servers; the
+  table shows the median round. Memory is read from /proc: RSS from smaps_rollup, and the resident
+  pages of the mapping of the store's data.mdb from smaps. LMDB maps its file
+  read-only, so those pages are page cache that the kernel can drop; "RSS
+  minus store" is the process's own memory (heap, stacks, libraries).
+  "Store used" is LMDB's page count times its page size (mdb_stat -e).
+- **Durable commits**: a reply to a write is sent after the group commit has
+  reached the disk, so write figures depend on this disk's synchronous-write
+  latency, which the run measures with dd.
+${findings ? `\n${findings}` : ''}`;
+
+writeFileSync(docPath, doc);
+console.log(`wrote ${docPath}`);
