@@ -35,10 +35,10 @@ EXTRA_DIST += tests/fuzz/fuzz_idtoken.c tests/fuzz/fuzz_jwks.c \
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_secretbox tests/unit/test_redirect \
 	tests/unit/test_idtoken tests/unit/test_jwks tests/unit/test_discovery \
-	tests/unit/test_session
+	tests/unit/test_session tests/unit/test_http_client
 TESTS += tests/unit/test_secretbox tests/unit/test_redirect \
 	tests/unit/test_idtoken tests/unit/test_jwks tests/unit/test_discovery \
-	tests/unit/test_session
+	tests/unit/test_session tests/unit/test_http_client
 tests_unit_test_secretbox_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_secretbox_LDADD = $(UNIT_TEST_LINK)
 tests_unit_test_secretbox_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
@@ -57,4 +57,7 @@ tests_unit_test_discovery_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
 tests_unit_test_session_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_session_LDADD = $(UNIT_TEST_LINK)
 tests_unit_test_session_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
+tests_unit_test_http_client_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_http_client_LDADD = $(UNIT_TEST_LINK)
+tests_unit_test_http_client_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
 endif
