@@ -138,7 +138,7 @@ static int check_tx(callback *cb, const oidc_tx *tx, const char *iss)
     const char *binding = oidc_get_cookie(s->r, &s->st->cfg, cookie);
     if (binding)
         oidc_sha256_hex(binding, hash);
-    if (binding == NULL || !crypto_equal(hash, tx->binding, 64)) {
+    if (binding == NULL || strlen(tx->binding) != 64 || !crypto_equal(hash, tx->binding, 64)) {
         callback_fail(cb, 400, "Sign-in from another browser",
                       "This sign-in did not start in this browser, or its cookie was blocked. "
                       "Please sign in again from this browser.",
