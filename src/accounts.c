@@ -18,7 +18,7 @@ const char *accounts_strerror(int err)
     case ACCOUNTS_INVALID_DOMAIN:
         return "invalid domain: expected a DNS name such as example.com";
     case ACCOUNTS_DOMAIN_TAKEN:
-        return "the domain is already claimed by an account";
+        return "the domain is verified by another account";
     default:
         return store_strerror(err);
     }
@@ -52,34 +52,43 @@ static int put_json(store_txn *t, enum store_table tab, const void *key, size_t 
 
 /* Writes the unverified claim in the layout of the admin API's domain
  * records: {account, domain, token, verified, created}. */
+/* Records a pending claim on `domain` for `account` in T_ACCOUNT_DOMAINS,
+ * the layout the admin area uses. Any number of accounts may hold a pending
+ * claim; only a domain another account has already verified is refused. */
 static int claim_domain(store_txn *t, const char *account, const char *domain, const char *when)
 {
     char key[STORE_ID_LEN + MAX_DOMAIN + 1];
     char *token = crypto_token("", 24);
     json *rec = json_object();
+    json *owner = NULL;
+    store_val v;
     int rc = STORE_NOMEM;
 
     if (!token || !rec)
         goto out;
+    rc = store_get(t, T_DOMAINS, domain, strlen(domain), &v);
+    if (rc == 0) {
+        owner = json_parse(v.data, v.len, NULL, 0);
+        if (owner && json_bool_value(json_object_get(owner, "verified"))) {
+            rc = ACCOUNTS_DOMAIN_TAKEN;
+            goto out;
+        }
+    } else if (rc != STORE_NOTFOUND) {
+        goto out;
+    }
     json_object_set(rec, "account", json_string(account));
     json_object_set(rec, "domain", json_string(domain));
     json_object_set(rec, "token", json_string(token));
     json_object_set(rec, "verified", json_bool(0));
     json_object_set(rec, "created", json_string(when));
-    rc = put_json(t, T_DOMAINS, domain, strlen(domain), rec, STORE_NOOVERWRITE);
-    if (rc == STORE_EXISTS) {
-        rc = ACCOUNTS_DOMAIN_TAKEN;
-        goto out;
-    }
-    if (rc != 0)
-        goto out;
     memcpy(key, account, STORE_ID_LEN);
     memcpy(key + STORE_ID_LEN, domain, strlen(domain));
-    rc = store_put(t, T_ACCOUNT_DOMAINS, key, STORE_ID_LEN + strlen(domain), "", 0, 0);
+    rc = put_json(t, T_ACCOUNT_DOMAINS, key, STORE_ID_LEN + strlen(domain), rec, 0);
 
 out:
     free(token);
     json_free(rec);
+    json_free(owner);
     return rc;
 }
 

@@ -19,7 +19,7 @@
 /* Errors beyond the STORE_* codes. */
 #define ACCOUNTS_INVALID_NAME (-101)    /* empty, too long or with control characters */
 #define ACCOUNTS_INVALID_DOMAIN (-102)  /* not a DNS name with at least two labels */
-#define ACCOUNTS_DOMAIN_TAKEN (-103)    /* the domain is claimed already */
+#define ACCOUNTS_DOMAIN_TAKEN (-103)    /* another account has verified the domain */
 
 /* A sentence describing an ACCOUNTS_* or STORE_* error. */
 const char *accounts_strerror(int err);

@@ -153,6 +153,10 @@ describe('domain verification over DNS', { skip: !DNSMASQ && 'dnsmasq is not ins
     const claim = await op('POST', `/accounts/${blocked.body.id}/domains`, { domain: 'contested.test' });
     assert.equal(claim.status, 409);
     assert.match(claim.body.error, /verified by another account/);
+
+    const create = await srv.cli(['account', 'create', '--name', 'Late CLI', '--domain', 'contested.test']);
+    assert.equal(create.code, 1);
+    assert.match(create.stderr, /verified by another account/);
   });
 
   test('deleting a pending claimer keeps the owner', async () => {
