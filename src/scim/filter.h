@@ -117,8 +117,11 @@ int scim_filter_check(const scim_filter *f, const scim_schema_resource *schema, 
  * example `members[value eq "u1"]`, with the element filter in
  * node->left), or a COMPARE or PRESENT node whose path names the attribute
  * (`members.value eq "u1"`, `members pr`). Returns 1 when the attribute
- * matches, 0 when it does not, or a negative value to abort evaluation. */
+ * matches, 0 when it does not, SCIM_FILTER_UNRESOLVED when the attribute is
+ * not one the resolver provides (the attribute then counts as absent), or a
+ * negative value to abort evaluation. */
 typedef int (*scim_filter_resolver)(void *ctx, const scim_filter *node);
+#define SCIM_FILTER_UNRESOLVED 2
 
 /* Evaluates `f` against `resource` using the attribute definitions of
  * `schema` (NULL treats every attribute as a case-insensitive string).

@@ -297,8 +297,11 @@ static int match_attr(const struct eval *ev, const scim_filter *f, const json *r
     const json *v = lookup(ev, &f->path, res, &def);
     int rc;
 
-    if (!v && ev->resolver && !ev->scope)
-        return ev->resolver(ev->ctx, f);
+    if (!v && ev->resolver && !ev->scope) {
+        rc = ev->resolver(ev->ctx, f);
+        if (rc != SCIM_FILTER_UNRESOLVED)
+            return rc;
+    }
     if (!v || json_typeof(v) == JSON_NULL)
         return f->kind == SCIM_FILTER_COMPARE && f->op == SCIM_OP_NE &&
                json_typeof(f->value) != JSON_NULL;

@@ -144,7 +144,16 @@ static int resolve(void *ctx, const scim_filter *node)
     int rc;
 
     if (!related_attr(run, node))
-        return 0;
+        return SCIM_FILTER_UNRESOLVED;
+    if (node->kind == SCIM_FILTER_COMPARE && node->op == SCIM_OP_NE &&
+        json_typeof(node->value) != JSON_NULL) {
+        /* As on inline attributes, ne holds when no element equals the
+         * value, which includes a group without members. */
+        scim_filter eq = *node;
+        eq.op = SCIM_OP_EQ;
+        rc = resolve(ctx, &eq);
+        return rc < 0 ? rc : !rc;
+    }
     if ((v = eq_value(node)) != NULL) {
         rc = is_member(run, v);
         return rc == 1 ? match_element(run, node, v) : rc;
@@ -500,6 +509,31 @@ static int parse_sort_order(http_req *r, const char *order, list_query *q)
     return -1;
 }
 
+/* Reads the query parameters of GET /Users and /Groups. Replies 400 and
+ * returns -1 when one is invalid: an empty filter or any parameter that
+ * does not decode is an error rather than no parameter. */
+static int list_params(http_req *r, list_query *q)
+{
+    const char *start, *count, *order;
+
+    if (scim_query_param(r, "filter", SCIM_ERR_INVALID_FILTER, &q->filter) != 0 ||
+        scim_query_param(r, "sortBy", SCIM_ERR_INVALID_VALUE, &q->sort_by) != 0 ||
+        scim_query_param(r, "sortOrder", SCIM_ERR_INVALID_VALUE, &order) != 0 ||
+        scim_query_param(r, "attributes", SCIM_ERR_INVALID_VALUE, &q->attributes) != 0 ||
+        scim_query_param(r, "excludedAttributes", SCIM_ERR_INVALID_VALUE, &q->excluded) != 0 ||
+        scim_query_param(r, "startIndex", SCIM_ERR_INVALID_VALUE, &start) != 0 ||
+        scim_query_param(r, "count", SCIM_ERR_INVALID_VALUE, &count) != 0)
+        return -1;
+    if (q->filter && !*q->filter) {
+        scim_reply_errorf(r, 400, SCIM_ERR_INVALID_FILTER, "The filter parameter is empty.");
+        return -1;
+    }
+    if (parse_long(r, "startIndex", start, &q->start) != 0 ||
+        parse_long(r, "count", count, &q->count) != 0)
+        return -1;
+    return parse_sort_order(r, order, q);
+}
+
 static void handle_list(http_req *r, void *arg)
 {
     const scim_kind *k = arg;
@@ -509,13 +543,7 @@ static void handle_list(http_req *r, void *arg)
 
     if (scim_begin(r, &t, &c) != 0)
         return;
-    q.filter = http_query(r, "filter");
-    q.sort_by = http_query(r, "sortBy");
-    q.attributes = http_query(r, "attributes");
-    q.excluded = http_query(r, "excludedAttributes");
-    if (parse_long(r, "startIndex", http_query(r, "startIndex"), &q.start) == 0 &&
-        parse_long(r, "count", http_query(r, "count"), &q.count) == 0 &&
-        parse_sort_order(r, http_query(r, "sortOrder"), &q) == 0) {
+    if (list_params(r, &q) == 0) {
         clamp_paging(r, &q);
         run_list(r, t, &c, k, &q);
     }
@@ -562,6 +590,29 @@ static int join_attributes(http_req *r, const json *v, const char *name, char **
     return 0;
 }
 
+/* Reads a string member of a SearchRequest; absent or null gives NULL.
+ * Replies 400 with `error_type` and returns -1 for any other type, or for
+ * an empty filter. */
+static int search_string(http_req *r, const json *body, const char *name, const char *error_type,
+                         const char **out)
+{
+    const json *v = json_object_geti(body, name);
+
+    *out = NULL;
+    if (!v || json_typeof(v) == JSON_NULL)
+        return 0;
+    if (json_typeof(v) != JSON_STRING) {
+        scim_reply_errorf(r, 400, error_type, "%s must be a string.", name);
+        return -1;
+    }
+    *out = json_string_value(v);
+    if (!**out && strcmp(error_type, SCIM_ERR_INVALID_FILTER) == 0) {
+        scim_reply_errorf(r, 400, error_type, "The %s is empty.", name);
+        return -1;
+    }
+    return 0;
+}
+
 static int search_number(http_req *r, const json *body, const char *name, long *out)
 {
     const json *v = json_object_geti(body, name);
@@ -588,17 +639,19 @@ static void handle_search(http_req *r, void *arg)
     scim_caller c;
     store_txn *t;
     json *body = NULL;
+    const char *order = NULL;
     char *attrs = NULL, *excluded = NULL;
 
     if (scim_begin(r, &t, &c) != 0)
         return;
     if (scim_read_body(r, &body) != 0)
         goto out;
-    q.filter = json_get_string(body, "filter");
-    q.sort_by = json_get_string(body, "sortBy");
-    if (search_number(r, body, "startIndex", &q.start) != 0 ||
+    if (search_string(r, body, "filter", SCIM_ERR_INVALID_FILTER, &q.filter) != 0 ||
+        search_string(r, body, "sortBy", SCIM_ERR_INVALID_VALUE, &q.sort_by) != 0 ||
+        search_string(r, body, "sortOrder", SCIM_ERR_INVALID_VALUE, &order) != 0 ||
+        search_number(r, body, "startIndex", &q.start) != 0 ||
         search_number(r, body, "count", &q.count) != 0 ||
-        parse_sort_order(r, json_get_string(body, "sortOrder"), &q) != 0 ||
+        parse_sort_order(r, order, &q) != 0 ||
         join_attributes(r, json_object_geti(body, "attributes"), "attributes", &attrs) != 0 ||
         join_attributes(r, json_object_geti(body, "excludedAttributes"), "excludedAttributes",
                         &excluded) != 0)

@@ -44,3 +44,10 @@ TESTS += tests/unit/test_schema
 tests_unit_test_schema_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_schema_LDADD = $(UNIT_TEST_LINK)
 endif
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_values
+TESTS += tests/unit/test_values
+tests_unit_test_values_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_values_LDADD = $(UNIT_TEST_LINK)
+endif

@@ -23,13 +23,23 @@ const char *scim_base_url(void)
     return base_url ? base_url : "";
 }
 
+/* The reply when a body cannot be serialized: a SCIM error built without
+ * any of the request's data. */
+static void reply_internal_error(http_req *r)
+{
+    static const char body[] = "{\"schemas\":[\"" SCIM_URN_ERROR "\"],\"status\":\"500\","
+                               "\"detail\":\"The reply could not be serialized.\"}";
+    http_reply(r, 500, SCIM_CONTENT_TYPE, body, sizeof body - 1);
+}
+
 void scim_reply_json(http_req *r, int status, const json *body)
 {
     struct evbuffer *buf = evbuffer_new();
     if (!buf || json_dump_evbuffer(body, buf) != 0) {
         if (buf)
             evbuffer_free(buf);
-        http_reply_text(r, 500, "Out of memory.");
+        log_event(LOG_ERROR, "scim reply could not be serialized", "request_id", r->id, NULL);
+        reply_internal_error(r);
         return;
     }
     http_reply_buffer(r, status, SCIM_CONTENT_TYPE, buf);
@@ -38,9 +48,13 @@ void scim_reply_json(http_req *r, int status, const json *body)
 
 void scim_reply_error(http_req *r, const scim_error *e)
 {
-    json *body = scim_error_json(e);
+    /* A detail may echo request bytes that are not UTF-8, or end in a
+     * character that a "%.80s" precision cut in half. */
+    scim_error copy = *e;
+    scim_utf8_repair(copy.detail);
+    json *body = scim_error_json(&copy);
     if (!body) {
-        http_reply_text(r, 500, "Out of memory.");
+        reply_internal_error(r);
         return;
     }
     scim_reply_json(r, e->status, body);
@@ -175,13 +189,45 @@ int scim_read_body(http_req *r, json **out)
     return 0;
 }
 
+/* 1 when the raw query string has a parameter named exactly `name`. */
+static int query_has(http_req *r, const char *name)
+{
+    const char *p = http_query_string(r);
+    size_t n = strlen(name);
+
+    while (p && *p) {
+        size_t len = strcspn(p, "&");
+        size_t key = strcspn(p, "=&");
+        if (key == n && memcmp(p, name, n) == 0)
+            return 1;
+        p += len;
+        if (*p == '&')
+            p++;
+    }
+    return 0;
+}
+
+int scim_query_param(http_req *r, const char *name, const char *error_type, const char **out)
+{
+    /* TODO: ask the HTTP layer whether the value failed to decode once it
+     * offers that, instead of scanning the raw query string. */
+    *out = http_query(r, name);
+    if (*out || !query_has(r, name))
+        return 0;
+    scim_reply_errorf(r, 400, error_type,
+                      "The query parameter %s is not valid percent-encoded UTF-8 text.", name);
+    return -1;
+}
+
 int scim_request_projection(http_req *r, const scim_kind *k, scim_projection **out)
 {
-    const char *attrs = http_query(r, "attributes");
-    const char *excluded = http_query(r, "excludedAttributes");
+    const char *attrs, *excluded;
     scim_error e = {0};
 
     *out = NULL;
+    if (scim_query_param(r, "attributes", SCIM_ERR_INVALID_VALUE, &attrs) != 0 ||
+        scim_query_param(r, "excludedAttributes", SCIM_ERR_INVALID_VALUE, &excluded) != 0)
+        return -1;
     if ((!attrs || !*attrs) && (!excluded || !*excluded))
         return 0;
     if (scim_projection_parse(k->schema(), attrs, excluded, out, &e) != 0) {

@@ -76,6 +76,13 @@ void scim_reply_json(http_req *r, int status, const json *body);
 /* The error renderer registered for /scim/v2. */
 void scim_render_http_error(http_req *r, int status, const char *detail);
 
+/* Reads query parameter `name` into `*out` (NULL when absent). Replies 400
+ * (scimType `error_type`, with a detail naming the parameter) and returns
+ * -1 when the query string has the parameter but its value does not
+ * percent-decode (such as "%zz" or an encoded NUL byte), which http_query
+ * reports as absent. */
+int scim_query_param(http_req *r, const char *name, const char *error_type, const char **out);
+
 /* Builds the projection of the request's `attributes` and
  * `excludedAttributes` query parameters; replies 400 and returns -1 when
  * invalid. `*out` may be NULL (the default projection). */

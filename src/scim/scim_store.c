@@ -13,6 +13,7 @@
 #include "scim/patch.h"
 #include "scim/scim_const.h"
 #include "scim/scim_store.h"
+#include "scim/values.h"
 
 /* A key under construction. Every key built here starts with the account
  * id; a value that would push it past the store's limit is rejected before
@@ -430,8 +431,8 @@ static int name_update(store_txn *t, scim_write *w, enum store_table tab, const 
     if (rc == STORE_EXISTS) {
         w->err.status = 409;
         w->err.scim_type = SCIM_ERR_UNIQUENESS;
-        snprintf(w->err.detail, sizeof w->err.detail, "%s \"%.200s\" is already taken", attr,
-                 new);
+        snprintf(w->err.detail, sizeof w->err.detail, "%s \"%.*s\" is already taken", attr,
+                 scim_utf8_prefix(new, 200), new);
         return SCIM_STORE_REJECTED;
     }
     if (rc)
@@ -529,13 +530,13 @@ static int domain_check(store_txn *t, scim_write *w, const char *attr, const cha
     w->err.scim_type = SCIM_ERR_INVALID_VALUE;
     if (at)
         snprintf(w->err.detail, sizeof w->err.detail,
-                 "%s \"%.80s\": the domain \"%.64s\" is not a verified domain of this account",
-                 attr, value, at + 1);
+                 "%s \"%.*s\": the domain \"%.*s\" is not a verified domain of this account",
+                 attr, scim_utf8_prefix(value, 80), value, scim_utf8_prefix(at + 1, 64), at + 1);
     else
         snprintf(w->err.detail, sizeof w->err.detail,
-                 "%s \"%.80s\" has no domain, and this account accepts only addresses in its "
+                 "%s \"%.*s\" has no domain, and this account accepts only addresses in its "
                  "verified domains",
-                 attr, value);
+                 attr, scim_utf8_prefix(value, 80), value);
     return SCIM_STORE_REJECTED;
 }
 
@@ -650,7 +651,8 @@ static int member_add(member_ops *ops, const char *user_id, scim_error *err)
         err->status = 400;
         err->scim_type = SCIM_ERR_INVALID_VALUE;
         snprintf(err->detail, sizeof err->detail,
-                 "members: \"%.80s\" is not the id of a user of this account", user_id);
+                 "members: \"%.*s\" is not the id of a user of this account",
+                 scim_utf8_prefix(user_id, 80), user_id);
         return SCIM_STORE_REJECTED;
     }
     if (rc)
@@ -742,13 +744,14 @@ static int member_values(const json *values, id_list *out, scim_error *err)
         }
         if (type && strcasecmp(type, "User") != 0) {
             snprintf(err->detail, sizeof err->detail,
-                     "members: \"%.80s\" has type \"%.40s\", but only users can be members", id,
-                     type);
+                     "members: \"%.*s\" has type \"%.*s\", but only users can be members",
+                     scim_utf8_prefix(id, 80), id, scim_utf8_prefix(type, 40), type);
             return SCIM_STORE_REJECTED;
         }
         if (!id_valid(id)) {
             snprintf(err->detail, sizeof err->detail,
-                     "members: \"%.80s\" is not the id of a user of this account", id);
+                     "members: \"%.*s\" is not the id of a user of this account",
+                     scim_utf8_prefix(id, 80), id);
             return SCIM_STORE_REJECTED;
         }
         if ((rc = id_list_add(out, id)) != 0)
@@ -819,12 +822,16 @@ static int remove_if_match(member_ops *ops, const scim_filter *filter, const cha
 }
 
 /* Removes the members a `members[...]` filter selects. The usual
- * `value eq "<id>"` costs one point lookup; any other filter is evaluated
- * on every member. */
-static int members_remove_filter(member_ops *ops, const scim_filter *filter)
+ * `value eq "<id>"` costs one point lookup and succeeds when the user is
+ * not a member, because Okta sends such removes for members already gone
+ * during re-syncs and marks the push failed on a 400. Any other filter is
+ * evaluated on every member and, as RFC 7644 section 3.5.2.2 requires,
+ * gets 400 noTarget when it selects none. */
+static int members_remove_filter(member_ops *ops, const scim_filter *filter, scim_error *err)
 {
     const char *id;
     id_list ids = {0};
+    unsigned long before = ops->changed;
     int rc;
 
     if (scim_filter_find_eq(filter, "value", &id) == 1)
@@ -833,6 +840,13 @@ static int members_remove_filter(member_ops *ops, const scim_filter *filter)
     for (size_t i = 0; rc == 0 && i < ids.n; i++)
         rc = remove_if_match(ops, filter, ids.ids[i]);
     id_list_free(&ids);
+    if (rc == 0 && ops->changed == before) {
+        err->status = 400;
+        err->scim_type = SCIM_ERR_NO_TARGET;
+        snprintf(err->detail, sizeof err->detail, "%s",
+                 "The members filter of the remove operation matches no member.");
+        return SCIM_STORE_REJECTED;
+    }
     return rc;
 }
 
@@ -840,7 +854,7 @@ static int hook_remove(void *ctx, const json *values, const scim_filter *filter,
 {
     member_ops *ops = ctx;
     if (filter)
-        return members_remove_filter(ops, filter);
+        return members_remove_filter(ops, filter, err);
     if (!values)
         return members_remove_all(ops);
 

@@ -11,6 +11,80 @@
 #include "scim/scim_const.h"
 #include "scim/values.h"
 
+/* Length of the valid UTF-8 sequence at `p` (at most `avail` bytes), 0 when
+ * it is invalid, or -1 when it is a valid start cut off by the end. */
+static int utf8_sequence(const unsigned char *p, size_t avail)
+{
+    unsigned char c = p[0];
+    unsigned char lo = 0x80, hi = 0xbf;
+    int n;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    /* The second byte's range rules out overlong forms, surrogates and code
+     * points above U+10FFFF (RFC 3629 section 4). */
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    for (int i = 1; i < n; i++) {
+        if ((size_t)i >= avail)
+            return -1;
+        if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xbf))
+            return 0;
+    }
+    return n;
+}
+
+size_t scim_utf8_repair(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    size_t len = strlen(s);
+    size_t i = 0;
+
+    while (i < len) {
+        int n = utf8_sequence(p + i, len - i);
+        if (n < 0) {
+            p[i] = '\0';
+            return i;
+        }
+        if (n == 0) {
+            p[i++] = '?';
+            continue;
+        }
+        i += (size_t)n;
+    }
+    return len;
+}
+
+int scim_utf8_prefix(const char *s, int max)
+{
+    int n = 0;
+
+    while (n < max && s[n])
+        n++;
+    if (s[n] == '\0' || n == 0)
+        return n;
+    /* Back up over continuation bytes to the lead byte of the sequence that
+     * the cut falls into, and drop it when it does not end at the cut. */
+    int lead = n;
+    while (lead > 0 && ((unsigned char)s[lead] & 0xc0) == 0x80)
+        lead--;
+    return lead;
+}
+
 int scim_bool_parse(const char *s, int *out)
 {
     if (!s)
@@ -59,25 +133,14 @@ static int coerce_boolean(const char *name, json **value, scim_error *err)
     return 0;
 }
 
-/* Strings, references, dateTimes and binary values are JSON strings; a
- * number is accepted and kept as its text. */
+/* Strings, references, dateTimes and binary values are JSON strings. A
+ * number is rejected too: Okta and Entra ID send strings for every such
+ * attribute, and turning 12345 into "12345" would hide a client's mistake. */
 static int coerce_string(const char *name, json **value, scim_error *err)
 {
-    json *v = *value, *s;
-    char *text;
-
-    if (json_typeof(v) == JSON_STRING)
+    if (json_typeof(*value) == JSON_STRING)
         return 0;
-    if (json_typeof(v) != JSON_NUMBER)
-        return wrong_type(name, "a string", v, err);
-    text = json_dump(v, NULL);
-    s = text ? json_string(text) : NULL;
-    free(text);
-    if (!s)
-        return scim_error_set(err, 500, NULL, "out of memory");
-    json_free(v);
-    *value = s;
-    return 0;
+    return wrong_type(name, "a string", *value, err);
 }
 
 static int coerce_single(const scim_attr *attr, const char *name, json **value, scim_error *err);

@@ -23,6 +23,17 @@
  * invalidValue in `err` when the value has the wrong JSON type. */
 int scim_value_coerce(const scim_attr *attr, const char *name, json **value, scim_error *err);
 
+/* Makes `s` valid UTF-8 in place, so that it can go into a JSON reply: a
+ * multi-byte sequence cut off at the end of the string (as snprintf's
+ * precision cuts) is removed, and every other byte that is not part of a
+ * valid sequence becomes '?'. Overlong forms, surrogates and code points
+ * above U+10FFFF count as invalid. Returns the new length. */
+size_t scim_utf8_repair(char *s);
+
+/* Returns the length of the longest prefix of `s` of at most `max` bytes
+ * that does not end inside a UTF-8 sequence, for "%.*s" in messages. */
+int scim_utf8_prefix(const char *s, int max);
+
 /* Parses "true"/"false" in any ASCII case. Returns 0 and sets `*out`, or -1. */
 int scim_bool_parse(const char *s, int *out);
 

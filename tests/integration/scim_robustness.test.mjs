@@ -1,0 +1,141 @@
+// SCIM replies to malformed or unusual input: unusable filters and query
+// parameters, `ne` on absent attributes, bytes that are not UTF-8 in
+// messages, filtered member removes, and numbers given for strings.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { startIdgate } from './lib/idgate.mjs';
+
+const USER_URN = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP_URN = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const PATCH_URN = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const SEARCH_URN = 'urn:ietf:params:scim:api:messages:2.0:SearchRequest';
+const ERROR_URN = 'urn:ietf:params:scim:api:messages:2.0:Error';
+
+function scimClient(srv, token) {
+  return async (method, path, body) => {
+    const res = await srv.fetch(`/scim/v2${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' },
+      body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
+    });
+    const text = await res.text();
+    let json;
+    try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+    return { status: res.status, headers: res.headers, json, text };
+  };
+}
+
+function assertScimError(res, status, scimType) {
+  assert.equal(res.status, status, res.text);
+  assert.match(res.headers.get('content-type'), /^application\/scim\+json/);
+  assert.ok(res.json, `not JSON: ${res.text}`);
+  assert.deepEqual(res.json.schemas, [ERROR_URN]);
+  assert.equal(res.json.status, String(status));
+  if (scimType) assert.equal(res.json.scimType, scimType, res.text);
+}
+
+const patch = (...Operations) => ({ schemas: [PATCH_URN], Operations });
+
+describe('SCIM robustness', () => {
+  let srv;
+  let scim;
+  let ann;
+  let bob;
+
+  before(async () => {
+    srv = await startIdgate();
+    const acc = await srv.createAccount('Acme');
+    scim = scimClient(srv, (await srv.createScimKey(acc.id)).token);
+    ann = (await scim('POST', '/Users', { schemas: [USER_URN], userName: 'ann', nickName: 'x' })).json;
+    bob = (await scim('POST', '/Users', { schemas: [USER_URN], userName: 'bob' })).json;
+    assert.ok(ann.id, 'ann was not created');
+    assert.ok(bob.id, 'bob was not created');
+  });
+  after(async () => {
+    if (srv) {
+      assert.equal(await srv.stop(), 0);
+      await srv.cleanup();
+    }
+  });
+
+  test('empty or non-string filter is rejected', async () => {
+    assertScimError(await scim('GET', '/Users?filter='), 400, 'invalidFilter');
+    assertScimError(await scim('POST', '/Users/.search', { schemas: [SEARCH_URN], filter: 5 }), 400, 'invalidFilter');
+    assertScimError(await scim('POST', '/Users/.search', { schemas: [SEARCH_URN], filter: '' }), 400, 'invalidFilter');
+    assertScimError(await scim('POST', '/Users/.search', { schemas: [SEARCH_URN], sortBy: 7 }), 400, 'invalidValue');
+    const ok = await scim('POST', '/Users/.search', { schemas: [SEARCH_URN], filter: 'userName eq "ann"' });
+    assert.equal(ok.json.totalResults, 1);
+  });
+
+  test('undecodable query parameter is rejected', async () => {
+    for (const filter of ['userName%20eq%20%22nobody%00%22', '%zz', 'userName%20eq%20%22a%22%']) {
+      assertScimError(await scim('GET', `/Users?filter=${filter}`), 400, 'invalidFilter');
+    }
+    for (const name of ['attributes', 'excludedAttributes', 'sortBy', 'sortOrder', 'startIndex', 'count']) {
+      assertScimError(await scim('GET', `/Users?${name}=%zz`), 400, 'invalidValue');
+    }
+    assertScimError(await scim('GET', `/Users/${ann.id}?attributes=%zz`), 400, 'invalidValue');
+  });
+
+  test('ne matches absent attributes', async () => {
+    const ne = await scim('GET', `/Users?filter=${encodeURIComponent('nickName ne "x"')}`);
+    assert.equal(ne.status, 200, ne.text);
+    assert.deepEqual(ne.json.Resources.map((u) => u.id), [bob.id]);
+    const title = await scim('GET', `/Users?filter=${encodeURIComponent('title ne "boss"')}`);
+    assert.equal(title.json.totalResults, 2);
+    const notEq = await scim('GET', `/Users?filter=${encodeURIComponent('not (title eq "boss")')}`);
+    assert.equal(notEq.json.totalResults, 2);
+    const group = await scim('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'Empty' });
+    assert.equal(group.status, 201);
+    const members = await scim('GET', `/Groups?filter=${encodeURIComponent(`members.value ne "${ann.id}"`)}`);
+    assert.deepEqual(members.json.Resources.map((g) => g.id), [group.json.id]);
+    const full = await scim('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'Full', members: [{ value: ann.id }] });
+    const withAnn = await scim('GET', `/Groups?filter=${encodeURIComponent(`members.value ne "${ann.id}"`)}`);
+    assert.ok(!withAnn.json.Resources.some((g) => g.id === full.json.id));
+    const userSide = await scim('GET', `/Users?filter=${encodeURIComponent(`groups.value ne "${full.json.id}"`)}`);
+    assert.deepEqual(userSide.json.Resources.map((u) => u.id), [bob.id]);
+  });
+
+  test('messages never carry invalid UTF-8', async () => {
+    const long = `${'a'.repeat(199)}\u00e9xyz`;
+    const first = await scim('POST', '/Users', { schemas: [USER_URN], userName: long });
+    assert.equal(first.status, 201, first.text);
+    assertScimError(await scim('POST', '/Users', { schemas: [USER_URN], userName: long }), 409, 'uniqueness');
+    const badMember = `${'b'.repeat(79)}\u00e9`;
+    assertScimError(await scim('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'G1', members: [{ value: badMember }] }), 400, 'invalidValue');
+    assertScimError(await scim('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'G2', members: [{ value: bob.id, type: `${'t'.repeat(39)}\u00e9` }] }), 400, 'invalidValue');
+    for (const path of ['/Users/%FF', '/Groups/%C3%28', '/Schemas/%FF', '/ResourceTypes/%FF',
+      `/Users/${'%FF'.repeat(36)}`]) {
+      const res = await scim('GET', path);
+      assertScimError(res, 404);
+    }
+  });
+
+  test('filtered member remove', async () => {
+    const g = await scim('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'Removal', members: [{ value: ann.id }] });
+    const id = g.json.id;
+    // Okta removes members that are already gone during re-syncs.
+    const absent = await scim('PATCH', `/Groups/${id}`, patch({ op: 'remove', path: `members[value eq "${bob.id}"]` }));
+    assert.equal(absent.status, 204, absent.text);
+    assertScimError(await scim('PATCH', `/Groups/${id}`, patch({ op: 'remove', path: 'members[display eq "nobody"]' })), 400, 'noTarget');
+    const still = await scim('GET', `/Groups/${id}`);
+    assert.deepEqual(still.json.members.map((m) => m.value), [ann.id]);
+    const byType = await scim('PATCH', `/Groups/${id}`, patch({ op: 'remove', path: 'members[type eq "User"]' }));
+    assert.equal(byType.status, 204, byType.text);
+    const empty = await scim('GET', `/Groups/${id}`);
+    assert.deepEqual(empty.json.members ?? [], []);
+  });
+
+  test('number for a string attribute is rejected', async () => {
+    const created = await scim('POST', '/Users', { schemas: [USER_URN], userName: 12345 });
+    assertScimError(created, 400, 'invalidValue');
+    assert.match(created.json.detail, /userName/);
+    const title = await scim('PATCH', `/Users/${ann.id}`, patch({ op: 'replace', path: 'title', value: 42 }));
+    assertScimError(title, 400, 'invalidValue');
+    assert.match(title.json.detail, /title/);
+    const active = await scim('PATCH', `/Users/${ann.id}`, patch({ op: 'replace', path: 'active', value: 'False' }));
+    assert.equal(active.status, 200, active.text);
+    assert.equal(active.json.active, false);
+  });
+});

@@ -1,0 +1,106 @@
+/* Unit tests of the UTF-8 helpers that keep SCIM messages valid JSON text,
+ * and of string coercion. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "scim/values.h"
+
+static const struct {
+    const char *in;
+    const char *out;
+} repairs[] = {
+    {"plain", "plain"},
+    {"caf\xc3\xa9", "caf\xc3\xa9"},
+    {"cut \xc3", "cut "},                  /* two-byte sequence cut at the end */
+    {"cut \xe2\x82", "cut "},              /* three-byte sequence cut at the end */
+    {"bad \xff here", "bad ? here"},
+    {"half \xc3( x", "half ?( x"},
+    {"overlong \xc0\xaf", "overlong ??"},
+    {"surrogate \xed\xa0\x80", "surrogate ???"},
+    {"too big \xf4\x90\x80\x80", "too big ????"},
+    {"max \xf4\x8f\xbf\xbf", "max \xf4\x8f\xbf\xbf"},
+    {"stray \x80\x80", "stray ??"},
+};
+
+START_TEST(utf8_repair_cases)
+{
+    char buf[64];
+    strcpy(buf, repairs[_i].in);
+    size_t n = scim_utf8_repair(buf);
+    ck_assert_str_eq(buf, repairs[_i].out);
+    ck_assert_uint_eq(n, strlen(repairs[_i].out));
+}
+END_TEST
+
+static const struct {
+    const char *s;
+    int max;
+    int want;
+} prefixes[] = {
+    {"abc", 10, 3},
+    {"abc", 2, 2},
+    {"a\xc3\xa9", 2, 1},   /* the cut falls inside é */
+    {"a\xc3\xa9", 3, 3},
+    {"\xe2\x82\xac!", 2, 0},
+    {"\xe2\x82\xac!", 3, 3},
+    {"", 5, 0},
+};
+
+START_TEST(utf8_prefix_cases)
+{
+    ck_assert_int_eq(scim_utf8_prefix(prefixes[_i].s, prefixes[_i].max), prefixes[_i].want);
+}
+END_TEST
+
+static const struct {
+    const char *value;
+    int ok;
+} strings[] = {
+    {"\"text\"", 1}, {"12345", 0}, {"1.5", 0}, {"true", 0}, {"{\"a\":1}", 0},
+};
+
+START_TEST(string_coercion_cases)
+{
+    const scim_attr *attr = NULL, *sub = NULL;
+    scim_error err = {0};
+    json *v = json_parse(strings[_i].value, strlen(strings[_i].value), NULL, 0);
+
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(scim_schema_lookup(scim_schema_user(), "title", &attr, &sub, NULL), 0);
+    int rc = scim_value_coerce(attr, "title", &v, &err);
+    ck_assert_int_eq(rc == 0, strings[_i].ok);
+    if (!strings[_i].ok) {
+        ck_assert_int_eq(err.status, 400);
+        ck_assert_str_eq(err.scim_type, "invalidValue");
+        ck_assert_ptr_nonnull(strstr(err.detail, "title"));
+    } else {
+        ck_assert_int_eq(json_typeof(v), JSON_STRING);
+    }
+    json_free(v);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("values");
+    TCase *tc = tcase_create("utf8");
+
+    tcase_add_loop_test(tc, utf8_repair_cases, 0, sizeof repairs / sizeof repairs[0]);
+    tcase_add_loop_test(tc, utf8_prefix_cases, 0, sizeof prefixes / sizeof prefixes[0]);
+    tcase_add_loop_test(tc, string_coercion_cases, 0, sizeof strings / sizeof strings[0]);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
