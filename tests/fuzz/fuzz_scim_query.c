@@ -3,7 +3,7 @@
  * (startIndex, count, sortBy, sortOrder, attributes, excludedAttributes,
  * plus `etag` and `version` to drive the entity-tag comparison), decoded
  * the way the HTTP server decodes it. The whole input is also tried as a
- * raw header value.
+ * raw header value and as text echoed in an error detail.
  */
 #include "config.h"
 
@@ -92,6 +92,27 @@ static void check_etags(const char *header, const char *version)
     }
 }
 
+/* Error details echo parameters: after scim_utf8_repair any text must
+ * serialize as JSON, and a second repair must change nothing. */
+static void check_detail(const char *text)
+{
+    char detail[256];
+    snprintf(detail, sizeof detail, "%.*s", scim_utf8_prefix(text, 200), text);
+    size_t n = scim_utf8_repair(detail);
+    if (n != strlen(detail))
+        abort();
+    json *s = json_string(detail);
+    char *dumped = s ? json_dump(s, NULL) : NULL;
+    if (s && !dumped)
+        abort();
+    free(dumped);
+    json_free(s);
+    char again[256];
+    memcpy(again, detail, n + 1);
+    if (scim_utf8_repair(again) != n || memcmp(again, detail, n) != 0)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);
@@ -109,6 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *etag = http_kv_find(kv, n, "etag");
     const char *version = http_kv_find(kv, n, "version");
     check_etags(etag ? etag : text, version ? version : "W/\"3\"");
+    check_detail(text);
     http_kv_free(kv, n);
     free(text);
     return 0;
