@@ -170,7 +170,7 @@ static int drop_mapping(store_txn *t, const char *actor, const char *account,
     }
     rc = record(t, account, AUDIT_MAPPING_DROPPED, actor, d);
     if (rc == 0 && tier >= 0)
-        rc = license_update_account(t, account, tier);
+        rc = license_update_account(t, actor, account, tier);
     return rc;
 }
 

@@ -212,9 +212,9 @@ int license_update_user(store_txn *t, const char *actor, const char *account,
 }
 
 /* Recomputes each user in `ids` (count of them, ID bytes each) that has a
- * stored tier, that is, each active user. */
-static int update_users(store_txn *t, const char *account, const char *ids, size_t count,
-                        enum license_tier def)
+ * stored tier, that is, each active user, and records each tier change. */
+static int update_users(store_txn *t, const char *actor, const char *account, const char *ids,
+                        size_t count, enum license_tier def)
 {
     for (size_t i = 0; i < count; i++) {
         char uid[ID + 1];
@@ -224,10 +224,15 @@ static int update_users(store_txn *t, const char *account, const char *ids, size
         memcpy(uid, ids + i * ID, ID);
         uid[ID] = 0;
         rc = stored_tier(t, account, uid, &old);
-        if (rc == 0 && old >= 0)
-            rc = effective_tier(t, account, uid, def, &tier);
-        if (rc == 0 && old >= 0)
+        if (rc)
+            return rc;
+        if (old < 0)
+            continue;
+        rc = effective_tier(t, account, uid, def, &tier);
+        if (rc == 0 && old != (int)tier)
             rc = store_tier(t, account, uid, old, (int)tier);
+        if (rc == 0 && old != (int)tier)
+            rc = audit_tier_change(t, actor, account, uid, old, (int)tier);
         if (rc)
             return rc;
     }
@@ -282,7 +287,8 @@ out:
     return 0;
 }
 
-int license_update_group(store_txn *t, const char *account, const char *group_id)
+int license_update_group(store_txn *t, const char *actor, const char *account,
+                         const char *group_id)
 {
     char prefix[2 * ID + 1], *ids = NULL;
     size_t count;
@@ -293,12 +299,12 @@ int license_update_group(store_txn *t, const char *account, const char *group_id
         rc = collect_ids(t, T_MEMBERS, prefix, make_key(prefix, account, group_id, NULL), -1, &ids,
                          &count);
     if (rc == 0)
-        rc = update_users(t, account, ids, count, def);
+        rc = update_users(t, actor, account, ids, count, def);
     free(ids);
     return rc;
 }
 
-int license_update_account(store_txn *t, const char *account, int only_tier)
+int license_update_account(store_txn *t, const char *actor, const char *account, int only_tier)
 {
     char *ids = NULL;
     size_t count;
@@ -308,7 +314,7 @@ int license_update_account(store_txn *t, const char *account, int only_tier)
     if (rc == 0)
         rc = collect_ids(t, T_USER_TIERS, account, ID, only_tier, &ids, &count);
     if (rc == 0)
-        rc = update_users(t, account, ids, count, def);
+        rc = update_users(t, actor, account, ids, count, def);
     free(ids);
     return rc;
 }

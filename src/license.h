@@ -56,15 +56,18 @@ int license_update_user(store_txn *t, const char *actor, const char *account,
                         const char *user_id, int active);
 
 /* Recomputes the tier of every active user who is a member of `group_id`,
- * after its mapping was added, changed or removed. Returns 0 or a STORE_*
- * error. */
-int license_update_group(store_txn *t, const char *account, const char *group_id);
+ * after its mapping was added, changed or removed, and records
+ * AUDIT_LICENSE_CHANGED (with `actor`) for each user whose tier changed.
+ * Returns 0 or a STORE_* error. */
+int license_update_group(store_txn *t, const char *actor, const char *account,
+                         const char *group_id);
 
 /* Recomputes every active user of the account whose stored tier is
  * `only_tier`, or every active user when `only_tier` is negative (after a
- * default-tier change, or when a mapped group disappeared). Returns 0 or a
- * STORE_* error. */
-int license_update_account(store_txn *t, const char *account, int only_tier);
+ * default-tier change, or when a mapped group disappeared), and records
+ * AUDIT_LICENSE_CHANGED (with `actor`) for each user whose tier changed.
+ * Returns 0 or a STORE_* error. */
+int license_update_account(store_txn *t, const char *actor, const char *account, int only_tier);
 
 /* Removes the account's tier entries and counters (for account deletion). */
 int license_delete_account(store_txn *t, const char *account);

@@ -274,7 +274,7 @@ int admin_account_settings(store_txn *t, admin_call *call)
         rc = audit_record(t, call->account, AUDIT_SETTINGS_CHANGED, call->actor, d);
     /* A new default tier changes every user outside the mapped groups. */
     if (rc == 0 && json_object_get(json_object_get(d, "changed"), "default_tier"))
-        rc = license_update_account(t, call->account, -1);
+        rc = license_update_account(t, call->actor, call->account, -1);
     if (rc) {
         admin_store_fail(call, rc, "account settings");
         goto out;

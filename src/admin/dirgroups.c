@@ -174,7 +174,7 @@ int admin_dirgroup_add(store_txn *t, admin_call *call)
     if (rc == 0)
         rc = audit_mapping(t, call, AUDIT_MAPPING_ADDED, gid, name, -1, tier);
     if (rc == 0)
-        rc = license_update_group(t, call->account, gid);
+        rc = license_update_group(t, call->actor, call->account, gid);
     if (rc) {
         json_free(map);
         return admin_store_fail(call, rc, "directory group");
@@ -206,7 +206,7 @@ int admin_dirgroup_set(store_txn *t, admin_call *call)
         if (rc == 0)
             rc = audit_mapping(t, call, AUDIT_MAPPING_CHANGED, gid, NULL, old, tier);
         if (rc == 0)
-            rc = license_update_group(t, call->account, gid);
+            rc = license_update_group(t, call->actor, call->account, gid);
         if (rc) {
             json_free(map);
             return admin_store_fail(call, rc, "directory group");
@@ -239,7 +239,7 @@ int admin_dirgroup_remove(store_txn *t, admin_call *call)
     if (rc == 0)
         rc = audit_mapping(t, call, AUDIT_MAPPING_REMOVED, gid, NULL, old, -1);
     if (rc == 0)
-        rc = license_update_group(t, call->account, gid);
+        rc = license_update_group(t, call->actor, call->account, gid);
     if (rc)
         return admin_store_fail(call, rc, "directory group");
     return admin_ok(call, 200, json_object());

@@ -336,6 +336,14 @@ describe('admin API', () => {
       assert.deepEqual(pro.body.users.map((u) => u.userName).sort(), ['alice@acme.example', 'bob@acme.example']);
     });
 
+    test('mapping change records each tier change', async () => {
+      const res = await op('GET', `/accounts/${acc.id}/audit?kind=license.changed&limit=1000`);
+      assert.equal(res.status, 200);
+      const toPro = res.body.events.filter((e) => e.details.from === 'basic' && e.details.to === 'pro');
+      assert.deepEqual(toPro.map((e) => e.details.user_id).sort(), [alice.id, bob.id].sort());
+      for (const e of toPro) assert.match(e.actor, /^admin:/);
+    });
+
     test('pro wins over basic', async () => {
       const res = await op('POST', `/accounts/${acc.id}/groups`, { displayName: 'Staff', tier: 'basic' });
       assert.equal(res.status, 201);

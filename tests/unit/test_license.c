@@ -102,7 +102,7 @@ static int map_group(store_txn *t, const char *gid, const char *tier)
     } else {
         store_del(t, T_TIER_MAPS, key, strlen(key));
     }
-    return license_update_group(t, ACC, gid);
+    return license_update_group(t, "test", ACC, gid);
 }
 
 static int set_default(store_txn *t, const char *tier)
@@ -111,7 +111,7 @@ static int set_default(store_txn *t, const char *tier)
     snprintf(val, sizeof val, "{\"id\":\"%s\",\"name\":\"Acme\",\"settings\":{\"default_tier\":\"%s\"}}",
              ACC, tier);
     put_str(t, T_ACCOUNTS, ACC, NULL, val);
-    return license_update_account(t, ACC, -1);
+    return license_update_account(t, "test", ACC, -1);
 }
 
 static int run_step(store_txn *t, void *arg)
