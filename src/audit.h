@@ -34,6 +34,8 @@
 #define AUDIT_MAPPING_DROPPED "mapping.dropped"   /* its group was deleted over SCIM */
 #define AUDIT_KEY_CREATED "key.created"
 #define AUDIT_KEY_REVOKED "key.revoked"
+#define AUDIT_TOKEN_CREATED "token.created" /* account-scoped admin tokens only */
+#define AUDIT_TOKEN_REVOKED "token.revoked"
 #define AUDIT_DOMAIN_ADDED "domain.added"
 #define AUDIT_DOMAIN_VERIFIED "domain.verified"
 #define AUDIT_DOMAIN_REMOVED "domain.removed"

@@ -14,6 +14,9 @@
 #define TOKEN_PREFIX "idga_"
 #define TOKEN_BYTES 32
 #define DISPLAY_LEN 12
+/* Active tokens an account may have, so that a leaked account token cannot
+ * mint an unbounded number of others. Operator tokens are not capped. */
+#define MAX_ACCOUNT_TOKENS 10
 
 static json *token_record(const char *id, const char *account, const char *display)
 {
@@ -31,48 +34,25 @@ static json *token_record(const char *id, const char *account, const char *displ
     return rec;
 }
 
-int admin_token_create(store_txn *t, admin_call *call)
+/* Records a scoped token's creation or revocation in its account's audit
+ * log, with the id and display prefix only. Operator tokens belong to no
+ * account, so they have no audit log to go to. */
+static int audit_token(store_txn *t, admin_call *call, const char *kind, const char *account,
+                       const json *rec)
 {
-    char id[37], display[DISPLAY_LEN + 1];
-    uint8_t hash[32];
-    char *token = NULL, *text = NULL;
-    size_t len;
-    json *rec = NULL;
-    int rc = -1;
+    json *d;
+    int rc;
 
-    /* An operator may name the account of a scoped token in the input; a
-     * scoped caller's own account always applies. */
-    if (!call->account && json_get_string(call->input, "account"))
-        call->account = json_get_string(call->input, "account");
-    if (call->account && admin_account_exists(t, call))
-        return -1;
-    token = crypto_token(TOKEN_PREFIX, TOKEN_BYTES);
-    if (!token || crypto_uuid4(id)) {
-        rc = admin_fail(call, 500, "could not generate a token");
-        goto out;
+    if (!account)
+        return 0;
+    d = json_object();
+    if (!d || json_object_set(d, "token_id", json_copy(json_object_get(rec, "id"))) ||
+        json_object_set(d, "prefix", json_copy(json_object_get(rec, "prefix")))) {
+        json_free(d);
+        return STORE_NOMEM;
     }
-    snprintf(display, sizeof display, "%s", token);
-    crypto_sha256(token, strlen(token), hash);
-    rec = token_record(id, call->account, display);
-    text = rec ? json_dump(rec, &len) : NULL;
-    if (!text) {
-        rc = admin_fail(call, 500, "out of memory");
-        goto out;
-    }
-    rc = store_put(t, T_ADMIN_TOKENS, hash, sizeof hash, text, len, STORE_NOOVERWRITE);
-    if (rc) {
-        admin_store_fail(call, rc, "admin token");
-        goto out;
-    }
-    json_object_set(rec, "token", json_string(token));
-    rc = admin_ok(call, 201, rec);
-    rec = NULL;
-out:
-    if (token)
-        memset(token, 0, strlen(token));
-    free(token);
-    free(text);
-    json_free(rec);
+    rc = audit_record(t, account, kind, call->actor, d);
+    json_free(d);
     return rc;
 }
 
@@ -99,6 +79,80 @@ static int each_token(store_txn *t, int (*fn)(const store_val *k, json *rec, voi
     }
     store_cursor_close(c);
     return rc == STORE_NOTFOUND ? 0 : rc;
+}
+
+struct count_ctx {
+    const char *account;
+    unsigned count;
+};
+
+static int count_scoped(const store_val *k, json *rec, void *arg)
+{
+    struct count_ctx *ctx = arg;
+    const char *scope = json_get_string(rec, "account");
+
+    (void)k;
+    if (scope && !strcmp(scope, ctx->account))
+        ctx->count++;
+    return 0;
+}
+
+int admin_token_create(store_txn *t, admin_call *call)
+{
+    char id[37], display[DISPLAY_LEN + 1];
+    uint8_t hash[32];
+    char *token = NULL, *text = NULL;
+    size_t len;
+    json *rec = NULL;
+    int rc = -1;
+
+    /* An operator may name the account of a scoped token in the input; a
+     * scoped caller's own account always applies. */
+    if (!call->account && json_get_string(call->input, "account"))
+        call->account = json_get_string(call->input, "account");
+    if (call->account && admin_account_exists(t, call))
+        return -1;
+    if (call->account) {
+        struct count_ctx counted = {call->account, 0};
+
+        rc = each_token(t, count_scoped, &counted);
+        if (rc)
+            return admin_store_fail(call, rc, "admin tokens");
+        if (counted.count >= MAX_ACCOUNT_TOKENS)
+            return admin_fail(call, 409,
+                              "this account already has %d admin tokens; revoke one first",
+                              MAX_ACCOUNT_TOKENS);
+    }
+    token = crypto_token(TOKEN_PREFIX, TOKEN_BYTES);
+    if (!token || crypto_uuid4(id)) {
+        rc = admin_fail(call, 500, "could not generate a token");
+        goto out;
+    }
+    snprintf(display, sizeof display, "%s", token);
+    crypto_sha256(token, strlen(token), hash);
+    rec = token_record(id, call->account, display);
+    text = rec ? json_dump(rec, &len) : NULL;
+    if (!text) {
+        rc = admin_fail(call, 500, "out of memory");
+        goto out;
+    }
+    rc = store_put(t, T_ADMIN_TOKENS, hash, sizeof hash, text, len, STORE_NOOVERWRITE);
+    if (rc == 0)
+        rc = audit_token(t, call, AUDIT_TOKEN_CREATED, call->account, rec);
+    if (rc) {
+        admin_store_fail(call, rc, "admin token");
+        goto out;
+    }
+    json_object_set(rec, "token", json_string(token));
+    rc = admin_ok(call, 201, rec);
+    rec = NULL;
+out:
+    if (token)
+        memset(token, 0, strlen(token));
+    free(token);
+    free(text);
+    json_free(rec);
+    return rc;
 }
 
 struct list_ctx {
@@ -136,7 +190,7 @@ struct find_ctx {
     const char *id;
     const char *account;
     uint8_t hash[32];
-    int found;
+    json *rec; /* the matching record, owned by the caller */
 };
 
 static int match_id(const store_val *k, json *rec, void *arg)
@@ -150,7 +204,7 @@ static int match_id(const store_val *k, json *rec, void *arg)
     if (ctx->account && (!scope || strcmp(scope, ctx->account)))
         return 0;
     memcpy(ctx->hash, k->data, 32);
-    ctx->found = 1;
+    ctx->rec = json_copy(rec);
     return 1;
 }
 
@@ -164,9 +218,13 @@ int admin_token_revoke(store_txn *t, admin_call *call)
     rc = each_token(t, match_id, &ctx);
     if (rc)
         return admin_store_fail(call, rc, "admin tokens");
-    if (!ctx.found)
+    if (!ctx.rec)
         return admin_fail(call, 404, "admin token not found: %s", ctx.id);
     rc = store_del(t, T_ADMIN_TOKENS, ctx.hash, 32);
+    if (rc == 0)
+        rc = audit_token(t, call, AUDIT_TOKEN_REVOKED, json_get_string(ctx.rec, "account"),
+                         ctx.rec);
+    json_free(ctx.rec);
     if (rc)
         return admin_store_fail(call, rc, "admin token");
     return admin_ok(call, 200, json_object());

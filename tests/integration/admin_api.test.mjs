@@ -97,6 +97,39 @@ describe('admin API', () => {
       assert.equal(unknown.status, 404);
     });
 
+    test('scoped token changes are audited', async () => {
+      const scoped = adminClient(srv, await adminToken(srv, other.id));
+      const minted = await scoped('POST', '/tokens');
+      assert.equal(minted.status, 201);
+      assert.equal(minted.body.account, other.id);
+      assert.equal((await scoped('DELETE', `/tokens/${minted.body.id}`)).status, 200);
+
+      const res = await op('GET', `/accounts/${other.id}/audit?kind=token.&order=asc`);
+      assert.equal(res.status, 200);
+      const events = res.body.events.filter((e) => e.details.token_id === minted.body.id);
+      assert.deepEqual(events.map((e) => e.kind), ['token.created', 'token.revoked']);
+      assert.equal(events[0].details.prefix, minted.body.prefix);
+      assert.match(events[0].actor, /^admin:/);
+      assert.ok(!JSON.stringify(res.body).includes(minted.body.token), 'the token must not be logged');
+    });
+
+    test('account token count is capped', async () => {
+      const scoped = adminClient(srv, await adminToken(srv, other.id));
+      const made = [];
+      let res;
+      for (let i = 0; i < 12; i++) {
+        res = await scoped('POST', '/tokens');
+        if (res.status !== 201) break;
+        made.push(res.body.id);
+      }
+      assert.equal(res.status, 409);
+      assert.match(res.body.error, /already has 10 admin tokens; revoke one first/);
+      assert.equal((await op('POST', '/tokens', { account: other.id })).status, 409);
+      assert.equal((await op('POST', '/tokens')).status, 201, 'operator tokens are not capped');
+      for (const id of made) assert.equal((await op('DELETE', `/tokens/${id}`)).status, 200);
+      assert.equal((await scoped('POST', '/tokens')).status, 201);
+    });
+
     test('malformed JSON body is 400', async () => {
       const res = await srv.fetch(`/admin/v1/accounts/${acc.id}/domains`, {
         method: 'POST',
