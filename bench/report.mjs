@@ -197,12 +197,19 @@ const scaleTable = table(
 const loadRates = [1000, 100000, 1000000].filter((n) => has(`load.${n}.rate`))
     .map((n) => `${fmtInt(n)}: ${fmtInt(num(`load.${n}.rate`))} users/s`).join(', ');
 const signinTable = table(['sign-in', 'figure'], signinRows);
+const commitRows = [['post', 'POST /Users'], ['patch_small', 'PATCH group of 10'],
+    ['patch_big', 'PATCH group of 100,000'], ['sync', 'sync burst'], ['redirect', 'sign-in redirects']]
+    .map(([key, label]) => [key === 'redirect' ? 'signin.redirect' : `idgate.${key}`, label])
+    .filter(([key]) => has(`${key}.commits`))
+    .map(([key, label]) => [label, fmtInt(num(`${key}.commits`)), fmtNum(num(`${key}.jobs_per_commit`), 1),
+        fmtNum(num(`${key}.commit_ms`))]);
+const commitTable = table(['idgate store writes', 'commits', 'jobs per commit', 'mean commit ms'], commitRows);
 const targetTable = table(['target', 'measured', 'result', 'note'],
     targets.map((t) => [t.name, t.figureText, t.result, t.note]));
 
 const machine = `${raw['machine.nproc']} cores, ${raw['machine.cpu']}, ${raw['machine.mem_gib']} GiB memory; load average at the start ${raw['machine.load']}; one synchronous 4 KiB write (dd oflag=dsync) ${raw['machine.fsync_ms']} ms.`;
 
-console.log(`\n${ceilingText}\n\n${throughput}\n\n${syncTable}\n\n${scaleTable}\n\nUsers loaded over HTTP (256 connections): ${loadRates}\n\n${signinTable}\n\n${targetTable}\n`);
+console.log(`\n${ceilingText}\n\n${throughput}\n\n${commitTable}\n\n${syncTable}\n\n${scaleTable}\n\nUsers loaded over HTTP (256 connections): ${loadRates}\n\n${signinTable}\n\n${targetTable}\n`);
 
 let findings = '';
 if (existsSync(docPath)) {
@@ -213,7 +220,8 @@ if (existsSync(docPath)) {
 
 const doc = `# Benchmarks
 
-Measured by \`${raw['run.command']}\` on ${raw['run.date']} at commit ${raw['run.commit']}.
+Measured by \`${raw['run.command']}\` on ${raw['run.date']} at commit ${raw['run.commit']}
+("-dirty" means the work tree had uncommitted changes).
 The page is rewritten by each run; the Findings section at the end is kept.
 
 Machine: ${machine}
@@ -236,6 +244,12 @@ requests answered; "CPU vs ceiling" is the ceiling's CPU per request as a
 share of idgate's, a ratio that other load on the machine disturbs far less
 than the request rates. Each run lasts ${raw['run.duration']} s with 2 wrk
 threads and 64 keep-alive connections, with 100,000 users in the store.
+
+${commitTable}
+
+Commits are read from idgate's \`/metrics\` (idgate_store_commits_total,
+idgate_store_jobs_total, idgate_store_commit_seconds) before and after each
+run. Every write reply waits for the commit that holds its job.
 
 ## Sync burst
 
