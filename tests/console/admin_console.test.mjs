@@ -4,13 +4,16 @@
 // OpenID provider. It creates a SCIM access key and provisions users and a
 // group over SCIM. It sees the not-found message for a group not yet
 // pushed, maps the pushed group to Pro, and sees a user's tier and the
-// counts change.
+// counts change. It then checks what an administrator relies on: a
+// deactivated user is not counted, the key limit is shown before it is hit,
+// revoking and removing ask first, the audit log is newest first, and the
+// page fits a phone-sized screen.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
 import { startIdgate } from '../integration/lib/idgate.mjs';
-import { scimGroup, scimUser } from '../integration/admin_helpers.mjs';
+import { scimGroup, scimPatch, scimUser } from '../integration/admin_helpers.mjs';
 import { launchBrowser, withScreenshot } from '../oidc/lib/browser.mjs';
 import { createTestCa } from '../oidc/lib/ca.mjs';
 import { startDnsServer } from '../oidc/lib/dns.mjs';
@@ -140,10 +143,11 @@ describe('admin console journey', () => {
   });
 
   let alice;
+  let bob;
 
   step('provision users and push a group', async () => {
     alice = await scimUser(srv, scimToken, 'alice@acme.test');
-    await scimUser(srv, scimToken, 'bob@acme.test');
+    bob = await scimUser(srv, scimToken, 'bob@acme.test');
     await scimGroup(srv, scimToken, 'Engineering', [alice.id]);
     await page.getByRole('button', { name: 'Refresh' }).click();
     await page.locator('#user-rows tr').filter({ hasText: 'alice@acme.test' })
@@ -200,5 +204,62 @@ describe('admin console journey', () => {
       'key.created', 'user.created', 'group.created', 'mapping.added', 'mapping.changed']) {
       assert.ok(kinds.includes(kind), `audit log lacks ${kind}: ${kinds.join(', ')}`);
     }
+  });
+
+  step('deactivated user is not counted', async () => {
+    await scimPatch(srv, scimToken, `/Users/${bob.id}`, [{ op: 'replace', path: 'active', value: false }]);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const row = page.locator('#user-rows tr').filter({ hasText: 'bob@acme.test' });
+    await row.filter({ hasText: 'Not counted' }).waitFor();
+    assert.equal(await row.locator('td').nth(2).textContent(), 'No');
+    await page.locator('#count-basic').filter({ hasText: '0' }).waitFor();
+    assert.equal(await page.locator('#count-billable').textContent(), '1');
+  });
+
+  step('second key disables key creation', async () => {
+    await page.getByRole('button', { name: 'Create access key' }).click();
+    await page.locator('#key-once').waitFor();
+    await page.getByRole('button', { name: 'Done' }).click();
+    await page.locator('#key-limit').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Create access key' }).isDisabled(), true);
+  });
+
+  step('revoke asks before acting', async () => {
+    const prefix = scimToken.slice('scim_'.length, 'scim_'.length + 8);
+    const revoke = page.getByRole('button', { name: `Revoke key ${prefix}` });
+    const questions = [];
+    page.once('dialog', (dialog) => { questions.push(dialog.message()); dialog.dismiss(); });
+    await revoke.click();
+    await page.waitForTimeout(200);
+    assert.equal(questions.length, 1);
+    assert.match(questions[0], /401/);
+    assert.equal(await page.locator('#key-rows tr').filter({ hasText: 'Revoked' }).count(), 0);
+
+    page.once('dialog', (dialog) => dialog.accept());
+    await revoke.click();
+    await page.locator('#key-rows tr').filter({ hasText: 'Revoked' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Create access key' }).isDisabled(), false);
+    assert.equal(await page.locator('#key-limit').isHidden(), true);
+  });
+
+  step('audit log lists newest first', async () => {
+    assert.match(await page.locator('#audit caption').textContent(), /newest first/);
+    await page.getByRole('button', { name: 'Show' }).last().click();
+    await page.locator('#audit-rows tr').first().filter({ hasText: 'key.revoked' }).waitFor();
+    const time = await page.locator('#audit-rows tr').first().locator('time').getAttribute('datetime');
+    assert.match(time, /^\d{4}-\d{2}-\d{2}T/);
+  });
+
+  step('removing the last mapping shows an empty table', async () => {
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: 'Remove Engineering' }).click();
+    await page.locator('#group-rows td.empty').filter({ hasText: 'No directory group mapped yet' }).waitFor();
+    await page.locator('#count-pro').filter({ hasText: '0' }).waitFor();
+  });
+
+  step('narrow screen needs no sideways scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 800 });
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `page is ${width}px wide`);
   });
 });

@@ -46,6 +46,39 @@ async function guarded(errorId, fn) {
   }
 }
 
+const TIER_LABELS = { pro: 'Pro', basic: 'Basic', none: 'None (may not sign in)' };
+
+// Formats an RFC 3339 time from the server as "2026-01-31 12:00:05" (UTC),
+// leaving anything else as it is.
+function formatTime(value) {
+  if (!value) return '';
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(value);
+  return m ? `${m[1]} ${m[2]}` : String(value);
+}
+
+function timeCell(row, value, fallback) {
+  const td = cell(row, '', 'time');
+  if (!value) {
+    td.textContent = fallback || '';
+    return td;
+  }
+  const t = document.createElement('time');
+  t.dateTime = value;
+  t.title = value;
+  t.textContent = formatTime(value);
+  td.appendChild(t);
+  return td;
+}
+
+// Shows `message` in a single row spanning the table when `rows` is empty.
+function emptyRow(rows, columns, message) {
+  if (rows.children.length) return;
+  const tr = document.createElement('tr');
+  const td = cell(tr, message, 'empty');
+  td.colSpan = columns;
+  rows.appendChild(tr);
+}
+
 function cell(row, text, className) {
   const td = document.createElement('td');
   td.textContent = text === undefined || text === null ? '' : String(text);
@@ -54,13 +87,28 @@ function cell(row, text, className) {
   return td;
 }
 
-function button(label, onClick, ariaLabel) {
+function button(label, onClick, ariaLabel, className) {
   const b = document.createElement('button');
   b.type = 'button';
   b.textContent = label;
   if (ariaLabel) b.setAttribute('aria-label', ariaLabel);
-  b.addEventListener('click', onClick);
+  if (className) b.className = className;
+  b.addEventListener('click', async () => {
+    b.disabled = true;
+    try {
+      await onClick();
+    } finally {
+      b.disabled = false;
+    }
+  });
   return b;
+}
+
+// A button for an action that cannot be undone, asking first.
+function dangerButton(label, question, onClick, ariaLabel) {
+  return button(label, async () => {
+    if (window.confirm(question)) await onClick();
+  }, ariaLabel, 'danger');
 }
 
 function formValues(form) {
@@ -78,7 +126,10 @@ function signOut(message) {
   $('signin').hidden = false;
   $('signout').hidden = true;
   $('whoami').hidden = true;
+  $('sections').hidden = true;
   $('signin-error').textContent = message || '';
+  $('token').value = '';
+  $('token').focus();
 }
 
 async function signIn(token) {
@@ -99,7 +150,14 @@ async function signIn(token) {
   // Only operator tokens may create accounts.
   const me = await api('GET', '/whoami');
   $('account-create').hidden = !me.operator;
-  if (accounts.length === 1) await openAccount(accounts[0].id);
+  $('token').value = '';
+  if (accounts.length === 1) {
+    await openAccount(accounts[0].id);
+  } else if (!accounts.length && me.operator) {
+    $('account-name').focus();
+  } else {
+    $('account').focus();
+  }
 }
 
 function fillAccounts(accounts) {
@@ -120,11 +178,15 @@ async function openAccount(id) {
   $('whoami').textContent = `Account: ${acc.name}`;
   $('whoami').hidden = false;
   $('workspace').hidden = false;
+  $('sections').hidden = false;
   $('default-tier').value = acc.settings.default_tier;
+  forgetShownKey();
+  $('idp-form').reset();
   await Promise.all([
     loadDomains(), loadIdp(), loadKeys(), loadGroups(), loadCounts(), loadUsers(true),
     loadAudit(true),
   ]);
+  $('domains-title').focus();
 }
 
 // Domains.
@@ -137,16 +199,20 @@ async function loadDomains() {
     for (const d of domains) {
       const tr = document.createElement('tr');
       cell(tr, d.domain);
-      cell(tr, d.verified ? 'Verified' : 'Not verified');
+      cell(tr, d.verified ? 'Verified' : 'Not verified',
+        d.verified ? 'nowrap status-verified' : 'nowrap status-pending');
       cell(tr, d.record.name, 'code');
       cell(tr, d.record.value, 'code');
-      const actions = cell(tr, '');
+      const actions = cell(tr, '', 'actions');
       if (!d.verified) {
         actions.appendChild(button('Verify', () => verifyDomain(d.domain), `Verify ${d.domain}`));
       }
-      actions.appendChild(button('Remove', () => removeDomain(d.domain), `Remove ${d.domain}`));
+      actions.appendChild(dangerButton('Remove',
+        `Remove ${d.domain}? ${d.verified ? 'Users outside the remaining verified domains can no longer be provisioned or sign in. ' : ''}A new claim needs a new TXT record.`,
+        () => removeDomain(d.domain), `Remove ${d.domain}`));
       rows.appendChild(tr);
     }
+    emptyRow(rows, 5, 'No domain claimed yet.');
   });
 }
 
@@ -180,7 +246,7 @@ async function loadIdp() {
       return;
     }
     $('idp-current').textContent =
-      `Issuer ${idp.issuer}, client ID ${idp.client_id}, client secret ${idp.client_secret}`;
+      `Current: issuer ${idp.issuer}, client ID ${idp.client_id}, client secret ${idp.client_secret}`;
     $('idp-issuer').value = idp.issuer;
     $('idp-client-id').value = idp.client_id;
   });
@@ -206,15 +272,21 @@ async function loadKeys() {
     for (const k of keys) {
       const tr = document.createElement('tr');
       cell(tr, k.prefix, 'code');
-      cell(tr, k.created);
-      cell(tr, k.last_used || 'Never');
-      cell(tr, k.revoked ? 'Revoked' : 'Active');
-      const actions = cell(tr, '');
+      timeCell(tr, k.created);
+      timeCell(tr, k.last_used, 'Never');
+      cell(tr, k.revoked ? 'Revoked' : 'Active', k.revoked ? 'status-revoked' : 'status-active');
+      const actions = cell(tr, '', 'actions');
       if (!k.revoked) {
-        actions.appendChild(button('Revoke', () => revokeKey(k.id), `Revoke key ${k.prefix}`));
+        actions.appendChild(dangerButton('Revoke',
+          `Revoke the key ${k.prefix}...? A directory still sending with it gets 401 from now on.`,
+          () => revokeKey(k.id), `Revoke key ${k.prefix}`));
       }
       rows.appendChild(tr);
     }
+    emptyRow(rows, 5, 'No access key yet.');
+    const active = keys.filter((k) => !k.revoked).length;
+    $('key-create').disabled = active >= 2;
+    $('key-limit').hidden = active < 2;
   });
 }
 
@@ -222,6 +294,7 @@ async function createKey() {
   await guarded('keys-error', async () => {
     const key = await api('POST', accountPath('/scim-keys'));
     $('key-token').value = key.token;
+    $('key-copied').textContent = '';
     $('key-once').hidden = false;
     $('key-token').focus();
     $('key-token').select();
@@ -237,8 +310,11 @@ async function revokeKey(id) {
 }
 
 function forgetShownKey() {
+  const wasShown = !$('key-once').hidden;
   $('key-token').value = '';
+  $('key-copied').textContent = '';
   $('key-once').hidden = true;
+  if (wasShown && !$('key-create').disabled) $('key-create').focus();
 }
 
 // Directory groups.
@@ -264,10 +340,13 @@ async function loadGroups() {
       select.value = g.tier;
       select.addEventListener('change', () => setGroupTier(g.group_id, select.value));
       tierCell.appendChild(select);
-      cell(tr, g.members);
-      cell(tr, '').appendChild(button('Remove', () => removeGroup(g.group_id), `Remove ${name}`));
+      cell(tr, g.members, 'num');
+      cell(tr, '', 'actions').appendChild(dangerButton('Remove',
+        `Stop mapping ${name} to a tier? Its members move to the tier of their other groups or the default tier.`,
+        () => removeGroup(g.group_id), `Remove ${name}`));
       rows.appendChild(tr);
     }
+    emptyRow(rows, 4, 'No directory group mapped yet. Users get the default tier.');
   });
 }
 
@@ -311,8 +390,10 @@ async function loadCounts() {
 }
 
 async function saveDefaultTier(form) {
+  $('licenses-status').textContent = '';
   await guarded('licenses-error', async () => {
     await api('PATCH', accountPath('/settings'), formValues(form));
+    $('licenses-status').textContent = 'Default tier saved.';
     await afterLicenceChange();
   });
 }
@@ -331,9 +412,11 @@ async function loadUsers(fromStart) {
       cell(tr, u.userName);
       cell(tr, u.displayName);
       cell(tr, u.active ? 'Yes' : 'No');
-      cell(tr, u.tier);
+      // Deactivated users have no tier and are not counted.
+      cell(tr, u.active ? (TIER_LABELS[u.tier] || u.tier) : 'Not counted');
       rows.appendChild(tr);
     }
+    if (fromStart) emptyRow(rows, 4, tier ? 'No user has this tier.' : 'No user provisioned yet.');
     state.usersNext = page.next;
     $('users-more').hidden = !page.next;
   });
@@ -341,8 +424,13 @@ async function loadUsers(fromStart) {
 
 // Audit log.
 
+function describeValue(value) {
+  if (value === null || value === undefined) return '(none)';
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
 function describe(details) {
-  return Object.entries(details || {}).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ');
+  return Object.entries(details || {}).map(([k, v]) => `${k}: ${describeValue(v)}`).join(', ');
 }
 
 async function loadAudit(fromStart) {
@@ -358,12 +446,13 @@ async function loadAudit(fromStart) {
     if (fromStart) rows.replaceChildren();
     for (const e of page.events) {
       const tr = document.createElement('tr');
-      cell(tr, e.time);
-      cell(tr, e.kind);
-      cell(tr, e.actor);
-      cell(tr, describe(e.details));
+      timeCell(tr, e.time);
+      cell(tr, e.kind, 'nowrap');
+      cell(tr, e.actor, 'code');
+      cell(tr, describe(e.details), 'details');
       rows.appendChild(tr);
     }
+    if (fromStart) emptyRow(rows, 4, 'No event matches.');
     state.auditNext = page.next;
     $('audit-more').hidden = !page.next;
   });
@@ -371,10 +460,21 @@ async function loadAudit(fromStart) {
 
 // Wiring.
 
+// Runs `fn` on submit, with the form's buttons disabled until it finishes,
+// so that a double click sends one request.
 function onSubmit(id, fn) {
-  $(id).addEventListener('submit', (ev) => {
+  $(id).addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    fn(ev.target);
+    const form = ev.target;
+    const buttons = [...form.querySelectorAll('button')];
+    form.setAttribute('aria-busy', 'true');
+    for (const b of buttons) b.disabled = true;
+    try {
+      await fn(form);
+    } finally {
+      for (const b of buttons) b.disabled = false;
+      form.removeAttribute('aria-busy');
+    }
   });
 }
 
@@ -401,8 +501,10 @@ document.addEventListener('DOMContentLoaded', () => {
   $('key-copy').addEventListener('click', async () => {
     try {
       await navigator.clipboard.writeText($('key-token').value);
+      $('key-copied').textContent = 'Copied.';
     } catch {
       $('key-token').select();
+      $('key-copied').textContent = 'Press Ctrl+C (or Cmd+C) to copy the selected key.';
     }
   });
   $('key-done').addEventListener('click', forgetShownKey);
