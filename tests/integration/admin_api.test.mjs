@@ -461,6 +461,12 @@ describe('admin API', () => {
       const counts = await op('GET', `/accounts/${acc.id}/licenses`);
       assert.equal(counts.body.none, 0);
       assert.equal(counts.body.basic, 2);
+
+      const audit = await op('GET', `/accounts/${acc.id}/audit?kind=license.changed&order=asc&limit=1000`);
+      const moves = audit.body.events
+        .filter((e) => e.details.user_id === dave.id)
+        .map((e) => `${e.details.from}->${e.details.to}`);
+      assert.deepEqual(moves, ['null->basic', 'basic->none', 'none->pro', 'pro->basic']);
     });
 
     test('group deleted over SCIM drops mapping', async () => {
