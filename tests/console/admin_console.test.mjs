@@ -179,11 +179,25 @@ describe('admin console journey', () => {
   });
 
   step('tier change in the table updates counts', async () => {
-    await page.getByLabel('Tier of Engineering').selectOption('basic');
+    const save = page.getByRole('button', { name: 'Save tier of Engineering' });
+    assert.equal(await save.isDisabled(), true);
+    await page.getByLabel('Tier of Engineering', { exact: true }).selectOption('basic');
+    await save.click();
     await page.locator('#count-pro').filter({ hasText: '0' }).waitFor();
     assert.equal(await page.locator('#count-basic').textContent(), '2');
-    await page.getByLabel('Tier of Engineering').selectOption('pro');
+    await page.getByLabel('Tier of Engineering', { exact: true }).selectOption('pro');
+    await page.getByRole('button', { name: 'Save tier of Engineering' }).click();
     await page.locator('#count-pro').filter({ hasText: '1' }).waitFor();
+  });
+
+  step('arrow keys on a tier list move no one', async () => {
+    const select = page.getByLabel('Tier of Engineering', { exact: true });
+    await select.focus();
+    await page.keyboard.press('ArrowUp');
+    await page.waitForTimeout(300);
+    assert.equal(await page.locator('#count-pro').textContent(), '1');
+    assert.equal(await page.getByRole('button', { name: 'Save tier of Engineering' }).isDisabled(), false);
+    await select.selectOption('pro');
   });
 
   step('account token opens its account only', async () => {

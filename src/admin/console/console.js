@@ -198,7 +198,7 @@ async function loadDomains() {
     rows.replaceChildren();
     for (const d of domains) {
       const tr = document.createElement('tr');
-      cell(tr, d.domain);
+      cell(tr, d.domain, 'nowrap');
       cell(tr, d.verified ? 'Verified' : 'Not verified',
         d.verified ? 'nowrap status-verified' : 'nowrap status-pending');
       cell(tr, d.record.name, 'code');
@@ -338,8 +338,13 @@ async function loadGroups() {
         select.appendChild(opt);
       }
       select.value = g.tier;
-      select.addEventListener('change', () => setGroupTier(g.group_id, select.value));
-      tierCell.appendChild(select);
+      // The change is saved by its own button, so that arrow keys on the
+      // focused list (which change its value in Chromium) move no users.
+      const save = button('Save', () => setGroupTier(g.group_id, select.value), `Save tier of ${name}`);
+      save.disabled = true;
+      select.addEventListener('change', () => { save.disabled = select.value === g.tier; });
+      tierCell.className = 'actions';
+      tierCell.append(select, ' ', save);
       cell(tr, g.members, 'num');
       cell(tr, '', 'actions').appendChild(dangerButton('Remove',
         `Stop mapping ${name} to a tier? Its members move to the tier of their other groups or the default tier.`,
