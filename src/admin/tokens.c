@@ -8,6 +8,7 @@
 #include "admin/ops.h"
 #include "audit.h"
 #include "crypto.h"
+#include "log.h"
 
 /* Admin tokens are random, shown once, and stored only as SHA-256 in
  * T_ADMIN_TOKENS. The prefix makes a leaked token easy to recognize. */
@@ -143,6 +144,8 @@ int admin_token_create(store_txn *t, admin_call *call)
         admin_store_fail(call, rc, "admin token");
         goto out;
     }
+    log_event(LOG_INFO, "admin token created", "token_id", id, "account",
+              call->account ? call->account : "(operator)", "actor", call->actor, NULL);
     json_object_set(rec, "token", json_string(token));
     rc = admin_ok(call, 201, rec);
     rec = NULL;
@@ -224,6 +227,11 @@ int admin_token_revoke(store_txn *t, admin_call *call)
     if (rc == 0)
         rc = audit_token(t, call, AUDIT_TOKEN_REVOKED, json_get_string(ctx.rec, "account"),
                          ctx.rec);
+    if (rc == 0)
+        log_event(LOG_INFO, "admin token revoked", "token_id", ctx.id, "account",
+                  json_get_string(ctx.rec, "account") ? json_get_string(ctx.rec, "account")
+                                                      : "(operator)",
+                  "actor", call->actor, NULL);
     json_free(ctx.rec);
     if (rc)
         return admin_store_fail(call, rc, "admin token");

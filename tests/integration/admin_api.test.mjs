@@ -87,6 +87,11 @@ describe('admin API', () => {
       assert.equal(again.status, 404);
       const use = await adminCall(srv, created.body.token, 'GET', '/accounts');
       assert.equal(use.status, 401);
+      // Operator tokens belong to no account's audit log, so the server log records them.
+      const lines = srv.logs().split('\n').filter((l) => l.includes(created.body.id));
+      assert.ok(lines.some((l) => l.includes('admin token created')), srv.logs());
+      assert.ok(lines.some((l) => l.includes('admin token revoked')), srv.logs());
+      assert.ok(!srv.logs().includes(created.body.token), 'the token must not be logged');
 
       const scoped = await op('POST', '/tokens', { account: acc.id });
       assert.equal(scoped.status, 201);
