@@ -407,36 +407,7 @@ static void handle_verify(http_req *r, void *arg)
 
 /* PUT /admin/v1/accounts/{}/idp hands the settings to the sign-in module,
  * which validates the issuer (fetching its discovery document) and stores
- * them; the change is then recorded in the audit log.
- * NOTE: the audit event is a second store job after the settings job has
- * committed, so a crash in between keeps the new settings without their
- * idp.changed event. oidc_idp_set offers neither a hook that runs inside
- * its store job nor a variant that takes the caller's transaction. */
-static int audit_idp_job(store_txn *t, void *arg)
-{
-    api_ctx *ctx = arg;
-    json *d = json_object();
-    int rc;
-
-    json_object_set(d, "issuer", json_copy(json_object_get(ctx->call.result, "issuer")));
-    json_object_set(d, "client_id", json_copy(json_object_get(ctx->call.result, "client_id")));
-    rc = audit_record(t, ctx->account, AUDIT_IDP_CHANGED, ctx->actor, d);
-    json_free(d);
-    return rc;
-}
-
-static void audit_idp_done(int rc, void *arg)
-{
-    api_ctx *ctx = arg;
-
-    if (rc)
-        log_event(LOG_ERROR, "could not record the identity-provider change", "request_id",
-                  ctx->req->id, "account", ctx->account, "error", store_strerror(rc), NULL);
-    reply_call(ctx);
-    http_req_release(ctx->req);
-    ctx_free(ctx);
-}
-
+ * them together with their idp.changed audit event. */
 static void idp_set_done(int status, const char *message, const json *result, void *arg)
 {
     api_ctx *ctx = arg;
@@ -446,8 +417,6 @@ static void idp_set_done(int status, const char *message, const json *result, vo
                    message ? message : "could not save the identity-provider settings");
     } else {
         admin_ok(&ctx->call, 200, json_copy(result));
-        if (store_submit(ctx->req->app->store, audit_idp_job, audit_idp_done, ctx) == 0)
-            return;
     }
     reply_call(ctx);
     http_req_release(ctx->req);
@@ -466,6 +435,7 @@ static void handle_idp_set(http_req *r, void *arg)
     in.issuer = json_get_string(ctx->input, "issuer");
     in.client_id = json_get_string(ctx->input, "client_id");
     in.client_secret = json_get_string(ctx->input, "client_secret");
+    in.actor = ctx->actor;
     if (in.client_secret && !*in.client_secret)
         in.client_secret = NULL;
     if (!in.issuer || !*in.issuer || !in.client_id || !*in.client_id) {

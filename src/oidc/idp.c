@@ -9,6 +9,7 @@
 #include <event2/event.h>
 
 #include "app.h"
+#include "audit.h"
 #include "cli.h"
 #include "conf.h"
 #include "http_client.h"
@@ -18,6 +19,9 @@
 #include "oidc/oidc_const.h"
 #include "oidc/provider.h"
 #include "secretbox.h"
+
+/* Audit actor of changes made with `idgate idp set`, as other commands name it. */
+#define CLI_ACTOR "cli"
 
 /* Maximum lengths of a client id and a client secret. */
 #define CLIENT_ID_MAX 256
@@ -31,6 +35,7 @@ typedef struct idp_job {
     char *issuer;
     char *client_id;
     char *sealed;                   /* NULL keeps the stored secret */
+    char *actor;
     char hint[5];
     char *warning;
     int status;
@@ -45,6 +50,7 @@ static void job_free(idp_job *j)
     free(j->issuer);
     free(j->client_id);
     free(j->sealed);
+    free(j->actor);
     free(j->warning);
     json_free(j->result);
     free(j);
@@ -181,6 +187,21 @@ static int move_issuer(store_txn *t, idp_job *j, const json *old)
     return rc ? job_fail(j, 500, "the settings could not be saved") : 0;
 }
 
+/* Writes the idp.changed audit event; never with the secret, only whether it changed. */
+static int record_change(store_txn *t, idp_job *j)
+{
+    json *d = json_object();
+    if (d == NULL || json_object_set(d, "issuer", json_string(j->issuer)) ||
+        json_object_set(d, "client_id", json_string(j->client_id)) ||
+        json_object_set(d, "client_secret_changed", json_bool(j->sealed != NULL))) {
+        json_free(d);
+        return STORE_NOMEM;
+    }
+    int rc = audit_record(t, j->account, AUDIT_IDP_CHANGED, j->actor ? j->actor : "system", d);
+    json_free(d);
+    return rc;
+}
+
 static int store_settings(store_txn *t, void *arg)
 {
     idp_job *j = arg;
@@ -205,6 +226,10 @@ static int store_settings(store_txn *t, void *arg)
     rc = text ? store_put(t, T_IDPS, j->account, strlen(j->account), text, len, 0) : STORE_NOMEM;
     free(text);
     if (rc != 0) {
+        job_fail(j, 500, "the settings could not be saved");
+        goto out;
+    }
+    if ((rc = record_change(t, j)) != 0) {
         job_fail(j, 500, "the settings could not be saved");
         goto out;
     }
@@ -347,7 +372,8 @@ static void idp_set(struct app *a, int cli, const char *account, const oidc_idp_
     }
     j->issuer = strdup(in->issuer);
     j->client_id = strdup(in->client_id);
-    if (j->issuer == NULL || j->client_id == NULL ||
+    j->actor = strdup(in->actor ? in->actor : "system");
+    if (j->issuer == NULL || j->client_id == NULL || j->actor == NULL ||
         (in->client_secret && seal_secret(st, j, in->client_secret) != 0)) {
         if (j->status == 0)
             job_fail(j, 500, "out of memory");
@@ -461,7 +487,8 @@ static int cmd_idp_set(cli_ctx *c)
     } else {
         st.cfg.check_discovery = 0;
     }
-    oidc_idp_input in = {.issuer = issuer, .client_id = client_id, .client_secret = secret};
+    oidc_idp_input in = {.issuer = issuer, .client_id = client_id, .client_secret = secret,
+                         .actor = CLI_ACTOR};
     res.code = -1;
     idp_set(&a, 1, account, &in, on_cli_done, &res);
     if (res.code == -1 && res.base)

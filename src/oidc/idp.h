@@ -22,6 +22,7 @@ typedef struct oidc_idp_input {
     const char *issuer;
     const char *client_id;
     const char *client_secret;      /* NULL keeps the stored secret */
+    const char *actor;              /* actor of the idp.changed audit event; NULL: "system" */
 } oidc_idp_input;
 
 /* Runs once with the outcome: status 200 and the public view of the
@@ -35,7 +36,8 @@ typedef void (*oidc_idp_done)(int status, const char *message, const json *resul
 /* Validates and stores an account's settings: the issuer must be an https
  * URL on an allowed host, and unless [oidc] check_discovery is off and when
  * the provider can be reached, its discovery document must name exactly this
- * issuer. The secret is encrypted under the master key. Call on the event
+ * issuer. The secret is encrypted under the master key. The idp.changed
+ * audit event is written in the same store transaction as the settings. Call on the event
  * loop thread of `idgate serve` (the write goes through store_submit);
  * `done` may run before this returns. Strings in `in` are copied. */
 void oidc_idp_set(struct app *a, const char *account, const oidc_idp_input *in,
