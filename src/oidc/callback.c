@@ -188,19 +188,19 @@ static int load(callback *cb, oidc_tx *tx)
     return 0;
 }
 
+/* Shows a fixed text for an error response: anyone can link to the callback
+ * with any `error_description`, so the provider's wording goes to the log
+ * only and never onto the page. */
 static void provider_error(http_req *r, const char *error, const char *description)
 {
-    char text[600];
-    if (strcmp(error, "access_denied") == 0)
-        snprintf(text, sizeof text,
-                 "Your organization's identity provider did not allow this sign-in. If you "
-                 "should have access, ask your administrator to assign you to this "
-                 "application.");
-    else
-        snprintf(text, sizeof text, "Your organization's identity provider reported: %s%s%s",
-                 error, description ? " - " : "", description ? description : "");
+    const char *text =
+        strcmp(error, "access_denied") == 0
+            ? "Your organization's identity provider did not allow this sign-in. If you should "
+              "have access, ask your administrator to assign you to this application."
+            : "Your organization's identity provider did not complete the sign-in. Please try "
+              "again, or ask your administrator.";
     log_event(LOG_WARN, "sign-in failed at the provider", "request_id", r->id, "error", error,
-              NULL);
+              "description", description, NULL);
     oidc_page_message(r, 400, "Sign-in failed", text);
 }
 

@@ -299,6 +299,14 @@ char *oidc_lower(char *s)
     return s;
 }
 
+int oidc_header_value_safe(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
 void oidc_sha256_hex(const char *s, char out[65])
 {
     uint8_t h[32];

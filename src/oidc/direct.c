@@ -59,6 +59,19 @@ static int load(oidc_signin *s, const char *iss)
     return 0;
 }
 
+/* 1 when the POST comes from a page of the issuer's origin: the Origin
+ * header, or without it the Referer. The provider's own page posts the
+ * token, so any other origin is a forged sign-in (login CSRF). */
+static int from_issuer(http_req *r, const char *issuer)
+{
+    char want[OIDC_ORIGIN_MAX], got[OIDC_ORIGIN_MAX];
+    const char *origin = http_header(r, "Origin");
+    const char *from = origin ? origin : http_header(r, "Referer");
+    if (from == NULL || oidc_origin_of(issuer, want) != 0 || oidc_origin_of(from, got) != 0)
+        return 0;
+    return strcmp(want, got) == 0;
+}
+
 void oidc_handle_direct_token(http_req *r, oidc_state *st)
 {
     const char *token = http_form(r, OIDC_P_ID_TOKEN);
@@ -78,12 +91,19 @@ void oidc_handle_direct_token(http_req *r, oidc_state *st)
         return;
     }
     char *iss = oidc_idtoken_peek_issuer(token, strlen(token));
+    s->account_unverified = 1;
     int rc = load(s, iss);
     free(iss);
     if (rc != 0)
         return;
+    if (!from_issuer(r, s->idp.issuer)) {
+        oidc_signin_fail(s, 403, "Sign-in not accepted",
+                         "This sign-in did not come from your organization's identity provider. "
+                         "Start the sign-in from this application instead.",
+                         "unsolicited ID token posted from another origin");
+        return;
+    }
     s->id_token = strdup(token);
     s->target = strdup(target ? target : "");
-    s->replay_check = 1;
     oidc_provider_get(st, s->idp.issuer, on_provider, s);
 }

@@ -244,6 +244,7 @@ static int copy_claims(const json *claims, oidc_claims *out)
     out->preferred_username = dup_claim(claims, "preferred_username");
     out->name = dup_claim(claims, "name");
     out->sid = dup_claim(claims, "sid");
+    out->has_nonce = json_object_get(claims, "nonce") != NULL;
     return out->iss == NULL || out->sub == NULL ? OIDC_IDT_NOMEM : OIDC_IDT_OK;
 }
 

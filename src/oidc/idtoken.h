@@ -43,6 +43,7 @@ typedef struct oidc_claims {
     char *sid;
     int64_t exp;
     int64_t iat;
+    int has_nonce;              /* 1 when the token carries a `nonce` claim */
     char alg[8];
 } oidc_claims;
 

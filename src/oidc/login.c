@@ -19,6 +19,7 @@
 #include "oidc/oidc_const.h"
 #include "oidc/pages.h"
 #include "oidc/provider.h"
+#include "oidc/signin.h"
 #include "oidc/tx.h"
 
 typedef struct login {
@@ -56,6 +57,7 @@ static void login_fail(login *l, int status, const char *title, const char *text
 {
     log_event(LOG_WARN, "sign-in not started", "request_id", l->r->id, "account",
               l->account[0] ? l->account : NULL, "reason", why, NULL);
+    oidc_audit_signin_failed(l->st, l->account, NULL, NULL, why, l->r->id);
     if (http_req_alive(l->r))
         oidc_page_message(l->r, status, title, text);
     login_free(l);

@@ -85,6 +85,7 @@ typedef struct oidc_state {
     secretbox_key key;
     int key_state;                  /* 0 not loaded, 1 loaded, -1 failed */
     struct event *sweeper;
+    struct oidc_recheck *rechecks;  /* session re-checks in flight (session_http.c) */
 } oidc_state;
 
 oidc_state *oidc_get(struct app *a);
@@ -98,6 +99,10 @@ int64_t oidc_now(void);
 
 /* Lower-cases ASCII in place and returns `s`. */
 char *oidc_lower(char *s);
+
+/* 1 when `s` may be sent as an HTTP header value: it contains no control
+ * character (C0 such as CR and LF, or DEL). NULL counts as safe. */
+int oidc_header_value_safe(const char *s);
 
 /* Hex SHA-256 of a string, 64 characters and a NUL. */
 void oidc_sha256_hex(const char *s, char out[65]);

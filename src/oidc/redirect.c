@@ -88,6 +88,12 @@ int oidc_origin_normalize(const char *url, char out[OIDC_ORIGIN_MAX])
     return 0;
 }
 
+int oidc_origin_of(const char *url, char out[OIDC_ORIGIN_MAX])
+{
+    const char *rest;
+    return parse_origin(url, out, &rest);
+}
+
 static int hex_value(char ch)
 {
     if (ch >= '0' && ch <= '9')

@@ -24,6 +24,12 @@
  * -1 when `url` has no valid http(s) origin or carries userinfo. */
 int oidc_origin_normalize(const char *url, char out[OIDC_ORIGIN_MAX]);
 
+/* Writes the normalized origin of an absolute http or https URL that may
+ * have a path, query or fragment (an issuer or a Referer, for example).
+ * Returns 0, or -1 when `url` has no valid http(s) origin or carries
+ * userinfo. */
+int oidc_origin_of(const char *url, char out[OIDC_ORIGIN_MAX]);
+
 /* Checks `target` as described above. `self_origin` (may be NULL) and
  * `allowed` (an array of `nallowed` origins, each normalized or not) are the
  * origins absolute targets may name. Returns 0 when the target is safe, or -1

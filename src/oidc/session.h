@@ -2,8 +2,8 @@
  *
  * A session id is 256 random bits sent in the `__Host-idgate_session` cookie
  * and stored only as its SHA-256: T_SESSIONS maps the hash to the session
- * JSON {account, user, issuer, created, expires, last_seen, idle, id_token,
- * refresh (secretbox box or absent), next_check}, and T_USER_SESSIONS holds
+ * JSON {account, user, issuer, sub, created, expires, last_seen, idle,
+ * id_token, refresh (secretbox box or absent), next_check}, and T_USER_SESSIONS holds
  * ACC + user id + hash -> "" so a user's sessions can be found and ended.
  * The ID token stays server-side for the logout hint; the refresh token is
  * encrypted under the master key.
@@ -28,6 +28,7 @@ typedef struct oidc_session {
     char account[40];
     char user[40];
     char *issuer;
+    char *sub;                      /* `sub` of the sign-in's ID token; NULL when unknown */
     char *id_token;
     char *refresh;                  /* sealed box, or NULL */
     int64_t created;
@@ -48,6 +49,12 @@ int oidc_session_delete(store_txn *t, const char *id);
 
 /* Deletes the session stored under SHA-256 `hash` and its index entry. */
 int oidc_session_delete_hash(store_txn *t, const uint8_t hash[32]);
+
+/* Records the SHA-256 of an ID token in T_TOKENS_SEEN until `until` (the
+ * token's exp plus the clock skew; the sweep removes it afterwards), so that
+ * no ID token signs anyone in twice. Returns 0, STORE_EXISTS when it was
+ * already recorded, or a STORE_* error. */
+int oidc_token_mark_seen(store_txn *t, const char *id_token, int64_t until);
 
 /* 1 when the session has passed its absolute or idle lifetime at `now`. */
 int oidc_session_expired(const oidc_session *s, int64_t now);

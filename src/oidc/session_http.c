@@ -9,6 +9,7 @@
 #include <event2/buffer.h>
 
 #include "app.h"
+#include "crypto.h"
 #include "http.h"
 #include "json.h"
 #include "license.h"
@@ -35,6 +36,9 @@ typedef struct session_update {
     int64_t next_check;             /* -1 keeps the stored value */
     char *refresh_box;              /* NULL keeps the stored value */
     char *id_token;                 /* NULL keeps the stored value */
+    int64_t id_token_until;         /* > 0: record id_token as seen until then */
+    void (*then)(int rc, void *arg); /* runs after the change committed or failed; may be NULL */
+    void *then_arg;
 } session_update;
 
 static void update_free(session_update *u)
@@ -64,6 +68,13 @@ static int update_job(store_txn *t, void *arg)
         s.refresh = u->refresh_box;
         u->refresh_box = NULL;
     }
+    if (u->id_token && u->id_token_until > 0) {
+        rc = oidc_token_mark_seen(t, u->id_token, u->id_token_until);
+        if (rc != 0 && rc != STORE_EXISTS) {
+            oidc_session_clear(&s);
+            return rc;
+        }
+    }
     if (u->id_token) {
         free(s.id_token);
         s.id_token = u->id_token;
@@ -76,20 +87,28 @@ static int update_job(store_txn *t, void *arg)
 
 static void update_done(int rc, void *arg)
 {
+    session_update *u = arg;
     if (rc != 0)
         log_event(LOG_WARN, "session update failed", "error", store_strerror(rc), NULL);
-    update_free(arg);
+    if (u->then)
+        u->then(rc, u->then_arg);
+    update_free(u);
 }
 
-/* Queues a session change without waiting for it. */
-static void update_session(oidc_state *st, const char *sid, int remove, int64_t next_check,
-                           char *refresh_box, char *id_token)
+/* Queues a session change. `then`, when not NULL, runs once the change has
+ * committed or failed, so that a reply sent from it is never ahead of the
+ * store. Takes ownership of `refresh_box` and `id_token`. */
+static void update_session_then(oidc_state *st, const char *sid, int remove, int64_t next_check,
+                                char *refresh_box, char *id_token, int64_t id_token_until,
+                                void (*then)(int rc, void *arg), void *then_arg)
 {
     session_update *u = calloc(1, sizeof *u);
     if (u == NULL || (u->sid = strdup(sid)) == NULL) {
         free(u);
         free(refresh_box);
         free(id_token);
+        if (then)
+            then(STORE_NOMEM, then_arg);
         return;
     }
     u->remove = remove;
@@ -97,8 +116,18 @@ static void update_session(oidc_state *st, const char *sid, int remove, int64_t 
     u->next_check = next_check;
     u->refresh_box = refresh_box;
     u->id_token = id_token;
+    u->id_token_until = id_token_until;
+    u->then = then;
+    u->then_arg = then_arg;
     if (store_submit(st->app->store, update_job, update_done, u) != 0)
-        update_free(u);
+        update_done(STORE_CLOSED, u);
+}
+
+/* Queues a session change without waiting for it. */
+static void update_session(oidc_state *st, const char *sid, int remove, int64_t next_check,
+                           char *refresh_box, char *id_token)
+{
+    update_session_then(st, sid, remove, next_check, refresh_box, id_token, 0, NULL, NULL);
 }
 
 static void reply_unauthenticated(http_req *r, oidc_state *st, int clear_cookie)
@@ -148,6 +177,12 @@ static int build_view(store_txn *t, session_view *v)
     const char *name = json_get_string(user, "userName");
     const char *display = json_get_string(user, "displayName");
     const char *email = oidc_user_email(user);
+    if (!oidc_header_value_safe(name) || !oidc_header_value_safe(email)) {
+        log_event(LOG_WARN, "session rejected: user name or email contains control characters",
+                  "account", v->s.account, "user", v->s.user, NULL);
+        json_free(user);
+        return -1;
+    }
     v->user_name = dup_or_null(name);
     v->email = dup_or_null(email);
     v->body = json_object();
@@ -198,25 +233,66 @@ static void reply_view(http_req *r, const session_view *v)
         evbuffer_free(b);
 }
 
-/* A re-check of the user with the provider through the refresh token. */
-typedef struct recheck {
+/* A re-check of the user with the provider through the refresh token. At
+ * most one runs per session, listed in oidc_state.rechecks, because a
+ * second one would present a refresh token that the first may have rotated,
+ * and the provider would then reject it. */
+typedef struct oidc_recheck {
+    struct oidc_recheck *next;
     http_req *r;
     oidc_state *st;
     char *sid;
     session_view v;
     oidc_idp idp;
     char *refresh_plain;
+    oidc_provider *prov;
+    char *refresh_box;              /* the rotated refresh token, sealed; NULL when none */
+    char *id_token;                 /* the refreshed ID token, while it is validated */
+    int64_t id_token_until;         /* its exp plus the clock skew, once validated */
+    int keys_refetched;
 } recheck;
+
+static recheck **in_flight_slot(oidc_state *st, const char *sid)
+{
+    size_t len = strlen(sid);
+    for (recheck **p = &st->rechecks; *p != NULL; p = &(*p)->next)
+        if (strlen((*p)->sid) == len && crypto_equal((*p)->sid, sid, len))
+            return p;
+    return NULL;
+}
 
 static void recheck_free(recheck *c)
 {
+    recheck **slot = c->sid ? in_flight_slot(c->st, c->sid) : NULL;
+    if (slot != NULL && *slot == c)
+        *slot = c->next;
     http_req_release(c->r);
     free(c->sid);
     view_clear(&c->v);
     oidc_idp_clear(&c->idp);
+    free(c->refresh_box);
+    free(c->id_token);
     if (c->refresh_plain)
         secretbox_wipe(c->refresh_plain, strlen(c->refresh_plain));
     free(c);
+}
+
+static void reply_kept(int rc, void *arg)
+{
+    recheck *c = arg;
+    (void)rc;
+    if (http_req_alive(c->r))
+        reply_view(c->r, &c->v);
+    recheck_free(c);
+}
+
+static void reply_ended(int rc, void *arg)
+{
+    recheck *c = arg;
+    (void)rc;
+    if (http_req_alive(c->r))
+        reply_unauthenticated(c->r, c->st, 1);
+    recheck_free(c);
 }
 
 /* The provider did not reply usefully, so keep the session and retry soon. */
@@ -224,10 +300,28 @@ static void recheck_later(recheck *c, const char *why)
 {
     log_event(LOG_WARN, "session re-check postponed", "request_id", c->r->id, "account",
               c->v.s.account, "user", c->v.s.user, "reason", why, NULL);
-    update_session(c->st, c->sid, 0, oidc_now() + RECHECK_RETRY, NULL, NULL);
-    if (http_req_alive(c->r))
-        reply_view(c->r, &c->v);
-    recheck_free(c);
+    char *box = c->refresh_box;
+    c->refresh_box = NULL;
+    update_session_then(c->st, c->sid, 0, oidc_now() + RECHECK_RETRY, box, NULL, 0, reply_kept,
+                        c);
+}
+
+/* Deletes the session and tells the client it is signed out. */
+static void recheck_end(recheck *c, const char *why)
+{
+    log_event(LOG_INFO, "session ended by the re-check", "request_id", c->r->id, "account",
+              c->v.s.account, "user", c->v.s.user, "reason", why, NULL);
+    update_session_then(c->st, c->sid, 1, -1, NULL, NULL, 0, reply_ended, c);
+}
+
+/* Keeps the session with the rotated refresh token and the validated ID token. */
+static void recheck_done(recheck *c)
+{
+    char *box = c->refresh_box, *id_token = c->id_token;
+    c->refresh_box = NULL;
+    c->id_token = NULL;
+    update_session_then(c->st, c->sid, 0, oidc_now() + c->st->cfg.recheck_interval, box,
+                        id_token, c->id_token_until, reply_kept, c);
 }
 
 static char *seal_refresh(recheck *c, const char *token)
@@ -240,30 +334,78 @@ static char *seal_refresh(recheck *c, const char *token)
     return box;
 }
 
+static void validate_refreshed(recheck *c);
+
+static void on_refresh_keys(oidc_provider *p, const char *error, void *arg)
+{
+    recheck *c = arg;
+    (void)p;
+    if (error != NULL) {
+        recheck_later(c, error);
+        return;
+    }
+    validate_refreshed(c);
+}
+
+/* Validates an ID token from a refresh as OpenID Connect Core 1.0 section
+ * 12.2 requires: signature, issuer, audience and times as at sign-in, and
+ * the same `sub`. The nonce is not checked because the refresh request sent
+ * none. */
+static void validate_refreshed(recheck *c)
+{
+    const char *reason = NULL;
+    oidc_claims claims;
+    oidc_idtoken_params p = {.issuer = c->idp.issuer, .client_id = c->idp.client_id,
+                             .nonce = NULL, .now = oidc_now(), .skew = c->st->cfg.clock_skew,
+                             .algs = c->st->cfg.algs};
+    int rc = oidc_idtoken_validate(c->id_token, strlen(c->id_token), oidc_provider_jwks(c->prov),
+                                   &p, &claims, &reason);
+    if (rc == OIDC_IDT_UNKNOWN_KID && !c->keys_refetched) {
+        c->keys_refetched = 1;
+        oidc_provider_keys(c->st, c->prov, 1, on_refresh_keys, c);
+        return;
+    }
+    if (rc == OIDC_IDT_NOMEM) {
+        recheck_later(c, "out of memory");
+        return;
+    }
+    if (rc != OIDC_IDT_OK) {
+        recheck_end(c, reason ? reason : "refreshed ID token is invalid");
+        return;
+    }
+    /* A session stored without `sub` cannot be compared, so it ends here. */
+    int same_sub = c->v.s.sub != NULL && strcmp(claims.sub, c->v.s.sub) == 0;
+    c->id_token_until = claims.exp + c->st->cfg.clock_skew;
+    oidc_claims_clear(&claims);
+    if (!same_sub) {
+        recheck_end(c, "refreshed ID token names another sub");
+        return;
+    }
+    recheck_done(c);
+}
+
 static void on_refreshed(const oidc_token_response *res, void *arg)
 {
     recheck *c = arg;
     if (res->error != NULL && strcmp(res->error, OIDC_T_INVALID_GRANT) == 0) {
-        log_event(LOG_INFO, "session ended by the provider", "request_id", c->r->id, "account",
-                  c->v.s.account, "user", c->v.s.user, NULL);
-        update_session(c->st, c->sid, 1, -1, NULL, NULL);
-        if (http_req_alive(c->r))
-            reply_unauthenticated(c->r, c->st, 1);
-        recheck_free(c);
+        recheck_end(c, "the provider rejected the refresh token");
         return;
     }
     if (res->error != NULL) {
         recheck_later(c, res->log_reason);
         return;
     }
-    char *box = res->refresh_token ? seal_refresh(c, res->refresh_token) : NULL;
-    /* NOTE: a refreshed ID token is kept only as the logout hint and is not
-     * validated; the user is re-checked against the store, not its claims. */
-    char *id_token = res->id_token ? strdup(res->id_token) : NULL;
-    update_session(c->st, c->sid, 0, oidc_now() + c->st->cfg.recheck_interval, box, id_token);
-    if (http_req_alive(c->r))
-        reply_view(c->r, &c->v);
-    recheck_free(c);
+    c->refresh_box = res->refresh_token ? seal_refresh(c, res->refresh_token) : NULL;
+    if (res->id_token == NULL) {
+        recheck_done(c);
+        return;
+    }
+    c->id_token = strdup(res->id_token);
+    if (c->id_token == NULL) {
+        recheck_later(c, "out of memory");
+        return;
+    }
+    oidc_provider_keys(c->st, c->prov, 0, on_refresh_keys, c);
 }
 
 static void on_recheck_provider(oidc_provider *p, const char *error, void *arg)
@@ -273,6 +415,7 @@ static void on_recheck_provider(oidc_provider *p, const char *error, void *arg)
         recheck_later(c, error);
         return;
     }
+    c->prov = p;
     oidc_token_request req = {.idp = &c->idp, .disc = oidc_provider_discovery(p),
                               .grant_type = "refresh_token",
                               .refresh_token = c->refresh_plain, .waiter = NULL};
@@ -282,7 +425,7 @@ static void on_recheck_provider(oidc_provider *p, const char *error, void *arg)
 
 static void start_recheck(http_req *r, oidc_state *st, const char *sid, session_view *v)
 {
-    recheck *c = calloc(1, sizeof *c);
+    recheck *c = in_flight_slot(st, sid) ? NULL : calloc(1, sizeof *c);
     if (c == NULL || (c->sid = strdup(sid)) == NULL) {
         free(c);
         reply_view(r, v);
@@ -291,6 +434,8 @@ static void start_recheck(http_req *r, oidc_state *st, const char *sid, session_
     }
     c->r = r;
     c->st = st;
+    c->next = st->rechecks;
+    st->rechecks = c;
     c->v = *v;
     memset(v, 0, sizeof *v);
     http_req_hold(r);
@@ -308,6 +453,12 @@ static void start_recheck(http_req *r, oidc_state *st, const char *sid, session_
     if (rc != 0 || key == NULL ||
         secretbox_open(key, aad, c->v.s.refresh, (uint8_t **)&c->refresh_plain, &len) != 0) {
         recheck_later(c, "settings or refresh token unavailable");
+        return;
+    }
+    /* The refresh token belongs to the provider that issued it, so it is not
+     * sent to another issuer after the account's settings changed. */
+    if (c->v.s.issuer == NULL || strcmp(c->v.s.issuer, c->idp.issuer) != 0) {
+        recheck_end(c, "the account's identity provider changed");
         return;
     }
     oidc_provider_get(st, c->idp.issuer, on_recheck_provider, c);

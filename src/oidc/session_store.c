@@ -10,6 +10,7 @@
 void oidc_session_clear(oidc_session *s)
 {
     free(s->issuer);
+    free(s->sub);
     free(s->id_token);
     free(s->refresh);
     memset(s, 0, sizeof *s);
@@ -29,6 +30,7 @@ static json *to_json(const oidc_session *s)
     if (j == NULL || json_object_set(j, "account", json_string(s->account)) ||
         json_object_set(j, "user", json_string(s->user)) ||
         json_object_set(j, "issuer", json_string(s->issuer ? s->issuer : "")) ||
+        (s->sub && json_object_set(j, "sub", json_string(s->sub))) ||
         json_object_set(j, "created", json_int(s->created)) ||
         json_object_set(j, "expires", json_int(s->expires)) ||
         json_object_set(j, "last_seen", json_int(s->last_seen)) ||
@@ -80,6 +82,7 @@ static int parse(const store_val *v, oidc_session *out)
     memcpy(out->account, account, STORE_ID_LEN + 1);
     memcpy(out->user, user, STORE_ID_LEN + 1);
     out->issuer = dup_member(j, "issuer");
+    out->sub = dup_member(j, "sub");
     out->id_token = dup_member(j, "id_token");
     out->refresh = dup_member(j, "refresh");
     out->created = json_int_value(json_object_get(j, "created"));
@@ -136,6 +139,14 @@ int oidc_session_delete(store_txn *t, const char *id)
     uint8_t hash[32];
     crypto_sha256(id, strlen(id), hash);
     return delete_by_hash(t, hash);
+}
+
+int oidc_token_mark_seen(store_txn *t, const char *id_token, int64_t until)
+{
+    uint8_t hash[32];
+    crypto_sha256(id_token, strlen(id_token), hash);
+    return store_put(t, T_TOKENS_SEEN, hash, sizeof hash, &until, sizeof until,
+                     STORE_NOOVERWRITE);
 }
 
 int oidc_session_expired(const oidc_session *s, int64_t now)

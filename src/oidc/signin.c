@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "audit.h"
 #include "crypto.h"
 #include "http.h"
 #include "json.h"
@@ -44,12 +45,83 @@ void oidc_signin_free(oidc_signin *s)
     free(s);
 }
 
+/* Builds the details of a sign-in audit event; NULL when out of memory. */
+static json *audit_details(const char *user_id, const char *sub, const char *reason,
+                           const char *request_id)
+{
+    json *d = json_object();
+    if (d == NULL)
+        return NULL;
+    if ((user_id && *user_id && json_object_set(d, "user", json_string(user_id))) ||
+        (sub && *sub && json_object_set(d, "sub", json_string(sub))) ||
+        (reason && json_object_set(d, "reason", json_string(reason))) ||
+        (request_id && *request_id && json_object_set(d, "request_id", json_string(request_id)))) {
+        json_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* The audit actor of a sign-in: the user when known, else "anonymous". */
+static void audit_actor(const char *user_id, char *out, size_t len)
+{
+    if (user_id && *user_id)
+        snprintf(out, len, "user:%s", user_id);
+    else
+        snprintf(out, len, "anonymous");
+}
+
+typedef struct failure_event {
+    char account[40];
+    char actor[48];
+    json *details;
+} failure_event;
+
+static int record_failure(store_txn *t, void *arg)
+{
+    failure_event *e = arg;
+    return audit_record(t, e->account, AUDIT_SIGNIN_FAILED, e->actor, e->details);
+}
+
+static void failure_recorded(int rc, void *arg)
+{
+    failure_event *e = arg;
+    if (rc != 0)
+        log_event(LOG_ERROR, "could not record the failed sign-in", "account", e->account,
+                  "error", store_strerror(rc), NULL);
+    json_free(e->details);
+    free(e);
+}
+
+void oidc_audit_signin_failed(oidc_state *st, const char *account, const char *user_id,
+                              const char *sub, const char *reason, const char *request_id)
+{
+    if (account == NULL || strlen(account) != STORE_ID_LEN)
+        return;
+    failure_event *e = calloc(1, sizeof *e);
+    if (e == NULL || (e->details = audit_details(user_id, sub, reason, request_id)) == NULL) {
+        free(e);
+        log_event(LOG_ERROR, "could not record the failed sign-in", "account", account, "error",
+                  "out of memory", NULL);
+        return;
+    }
+    snprintf(e->account, sizeof e->account, "%s", account);
+    audit_actor(user_id, e->actor, sizeof e->actor);
+    if (store_submit(st->app->store, record_failure, failure_recorded, e) != 0)
+        failure_recorded(STORE_CLOSED, e);
+}
+
 void oidc_signin_fail(oidc_signin *s, int status, const char *title, const char *text,
                       const char *log_reason)
 {
     log_event(status >= 500 ? LOG_ERROR : LOG_WARN, "sign-in failed", "request_id", s->r->id,
               "account", s->idp.account[0] ? s->idp.account : NULL, "user",
               s->user_id[0] ? s->user_id : NULL, "reason", log_reason, NULL);
+    /* Anyone can name an account in an unsigned token, so such failures would
+     * let strangers fill the account's audit log. */
+    if (!s->account_unverified)
+        oidc_audit_signin_failed(s->st, s->idp.account, s->user_id, s->claims.sub, log_reason,
+                                 s->r->id);
     if (http_req_alive(s->r)) {
         if (s->tx_cookie[0])
             oidc_set_cookie(s->r, &s->st->cfg, s->tx_cookie, "", 0, 1);
@@ -85,14 +157,12 @@ static void on_session_stored(int rc, void *arg)
     oidc_signin_free(s);
 }
 
-/* Records an unsolicited ID token so that it is accepted only once. */
+/* Records the ID token so that it is accepted only once, whichever way it
+ * arrives: a code-flow token that leaks (as the logout hint, for example)
+ * must not sign in again through the unsolicited POST. */
 static int record_token(store_txn *t, oidc_signin *s)
 {
-    uint8_t hash[32];
-    int64_t until = s->claims.exp + s->st->cfg.clock_skew;
-    crypto_sha256(s->id_token, strlen(s->id_token), hash);
-    int rc = store_put(t, T_TOKENS_SEEN, hash, sizeof hash, &until, sizeof until,
-                       STORE_NOOVERWRITE);
+    int rc = oidc_token_mark_seen(t, s->id_token, s->claims.exp + s->st->cfg.clock_skew);
     if (rc == STORE_EXISTS) {
         s->status = 400;
         snprintf(s->reason, sizeof s->reason, "ID token replayed");
@@ -107,11 +177,12 @@ static int store_session(store_txn *t, void *arg)
     int64_t now = oidc_now();
     int rc;
 
-    if (s->replay_check && (rc = record_token(t, s)) != 0)
+    if ((rc = record_token(t, s)) != 0)
         return rc;
     memcpy(sess.account, s->idp.account, sizeof sess.account);
     memcpy(sess.user, s->user_id, sizeof sess.user);
     sess.issuer = s->idp.issuer;
+    sess.sub = s->claims.sub;
     sess.id_token = s->id_token;
     sess.created = sess.last_seen = now;
     sess.expires = now + s->settings.absolute_lifetime;
@@ -120,7 +191,19 @@ static int store_session(store_txn *t, void *arg)
         sess.refresh = s->refresh_box;
         sess.next_check = now + s->st->cfg.recheck_interval;
     }
-    return oidc_session_put(t, s->session_id, &sess);
+    rc = oidc_session_put(t, s->session_id, &sess);
+    if (rc != 0)
+        return rc;
+    char actor[48];
+    json *details = audit_details(s->user_id, s->claims.sub, NULL, s->r->id);
+    if (details == NULL)
+        return STORE_NOMEM;
+    if (s->tier)
+        json_object_set(details, "tier", json_string(s->tier));
+    audit_actor(s->user_id, actor, sizeof actor);
+    rc = audit_record(t, s->idp.account, AUDIT_SIGNIN_SUCCEEDED, actor, details);
+    json_free(details);
+    return rc;
 }
 
 /* Seals the refresh token on the loop thread, where the master key lives. */
@@ -204,6 +287,13 @@ static void validate(oidc_signin *s)
         oidc_provider_keys(s->st, s->prov, 1, on_keys, s);
         return;
     }
+    /* A token with a nonce was issued for an authorization request, so it is
+     * not accepted unsolicited. */
+    if (rc == OIDC_IDT_OK && s->nonce == NULL && s->claims.has_nonce) {
+        oidc_claims_clear(&s->claims);
+        rc = OIDC_IDT_INVALID;
+        reason = "unsolicited ID token carries a nonce";
+    }
     if (rc != OIDC_IDT_OK) {
         oidc_signin_fail(s, 401, "Sign-in could not be verified",
                          "The identity provider's answer could not be verified, so you were not "
@@ -211,6 +301,7 @@ static void validate(oidc_signin *s)
                          reason);
         return;
     }
+    s->account_unverified = 0;
     authorize_user(s);
 }
 

@@ -23,7 +23,7 @@ typedef struct oidc_signin {
     char *refresh_token;            /* NULL when the provider sent none */
     char *refresh_box;              /* refresh_token sealed for the session, or NULL */
     char tx_cookie[32];             /* binding cookie to delete, "" when none */
-    int replay_check;               /* record the token in T_TOKENS_SEEN, once only */
+    int account_unverified;         /* account named only by an unverified token: log, not audit */
     oidc_provider *prov;
     int keys_refetched;
     oidc_claims claims;
@@ -43,6 +43,12 @@ void oidc_signin_free(oidc_signin *s);
  * `log_reason` with the account, and frees the sign-in. */
 void oidc_signin_fail(oidc_signin *s, int status, const char *title, const char *text,
                       const char *log_reason);
+
+/* Records a failed sign-in of `account` in the audit log through a store
+ * job of its own, without waiting for it. `user_id`, `sub` and `request_id`
+ * may be NULL or "". Callers only log a failure that has no account. */
+void oidc_audit_signin_failed(oidc_state *st, const char *account, const char *user_id,
+                              const char *sub, const char *reason, const char *request_id);
 
 /* Validates s->id_token with s->prov's keys and finishes the sign-in;
  * always ends by replying and freeing `s`. */

@@ -119,6 +119,13 @@ int oidc_user_authorize(store_txn *t, const char *account, const oidc_claims *c,
         *why = "user is deactivated";
         goto out;
     }
+    /* GET /session sends these in X-Idgate-* headers, where a CR or LF would
+     * inject headers for the application behind the proxy. */
+    if (!oidc_header_value_safe(json_get_string(user, "userName")) ||
+        !oidc_header_value_safe(oidc_user_email(user))) {
+        *why = "user name or email contains control characters";
+        goto out;
+    }
     *tier = license_user_tier(t, account, user_id);
     if (*tier == NULL || strcmp(*tier, "none") == 0) {
         *why = "user has no licence tier (none)";

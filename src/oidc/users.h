@@ -8,7 +8,8 @@
 
 /* Finds the user of `account` for the claims: `sub` equal to a user's
  * externalId first, else `preferred_username`, else `email` equal to a
- * userName without regard to case. The user must be active, have a tier
+ * userName without regard to case. The user must be active, have a user
+ * name and email without control characters, have a tier
  * other than none, and a signed-in email inside the account's verified
  * domains. Returns 0 with the user id and the static tier name, or -1 with
  * `*why` set to a phrase for the log. */

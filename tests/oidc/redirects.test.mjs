@@ -196,6 +196,19 @@ describe('login transaction and redirect target', () => {
         await assertNoSession(agent);
     });
 
+    test('provider error text not shown', async () => {
+        const { agent, callbackUrl } = await untilCallback();
+        const url = new URL(callbackUrl);
+        url.searchParams.delete('code');
+        url.searchParams.set('error', 'server_error');
+        url.searchParams.set('error_description', 'Your account is locked. Call +1-555-0100');
+        const res = await agent.request(url.href);
+        assertClientError(res.status, `error callback\n${tail(stack.srv.logs())}`);
+        assert.doesNotMatch(res.body, /locked|555-0100/);
+        assert.match(stack.srv.logs(), /server_error/);
+        await assertNoSession(agent);
+    });
+
     test('callback with matching iss accepted', async () => {
         const { agent, callbackUrl } = await untilCallback();
         const url = new URL(callbackUrl);

@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { describeFlow, newAgent, signIn } from './lib/flows.mjs';
+import { FAULTS } from './lib/faulty-op.mjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-    deactivateUser, provisionUser, scim, setAccountSettings, startStack, stopStack, tail,
+    deactivateUser, provisionUser, scim, setAccountSettings, sleep, startStack, stopStack, tail,
     USER_SCHEMA,
 } from './lib/stack.mjs';
 
@@ -256,6 +257,44 @@ describe('session and directory changes', () => {
         assert.equal(flow.session.status, 401);
     });
 
+    test('control characters never reach headers', async () => {
+        counter += 1;
+        const sub = `directory-sub-${counter}`;
+        const email = `crlf${counter}@acme.test`;
+        const created = await scim(stack, 'POST', '/Users', {
+            schemas: [USER_SCHEMA],
+            userName: `evil${counter}\r\nX-Idgate-Tier: pro@acme.test`,
+            externalId: sub,
+            emails: [{ value: `x\r\nX-Injected: 1@acme.test`, primary: true }],
+            active: true,
+        });
+        if (created.status === 400) {
+            return; // SCIM rejected the value, so no session can carry it.
+        }
+        assert.equal(created.status, 201, created.text);
+        stack.op.user = { sub, email, preferred_username: email, name: 'Crlf' };
+        const flow = await signIn(stack, { loginHint: email });
+        assert.equal(flow.callback.status, 403, describeFlow(stack, flow));
+        assert.equal(flow.session.status, 401, describeFlow(stack, flow));
+        assert.equal(flow.session.headers['x-injected'], undefined);
+    });
+
+    test('email changed to control characters ends session', async () => {
+        const { user, flow } = await newSignedInUser();
+        const res = await scim(stack, 'PATCH', `/Users/${user.id}`, {
+            schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+            Operations: [{ op: 'replace', path: 'emails',
+                value: [{ value: 'y\r\nX-Injected: 1@acme.test', primary: true }] }],
+        });
+        if (res.status === 400) {
+            return; // SCIM rejected the value.
+        }
+        assert.ok([200, 204].includes(res.status), res.text);
+        const session = await flow.agent.request(`${stack.publicUrl}/session`);
+        assert.equal(session.status, 401, tail(stack.srv.logs()));
+        assert.equal(session.headers['x-injected'], undefined);
+    });
+
     test('pro group sets session tier', async () => {
         const { user } = await newSignedInUser();
         const group = await scim(stack, 'POST', '/Groups', {
@@ -271,5 +310,153 @@ describe('session and directory changes', () => {
         assert.equal(flow.session.status, 200, describeFlow(stack, flow));
         assert.equal(JSON.parse(flow.session.body).tier, 'pro');
         assert.equal(flow.session.headers['x-idgate-tier'], 'pro');
+    });
+});
+
+describe('sign-in audit log', () => {
+    let stack;
+    let adminToken;
+
+    before(async () => {
+        stack = await startStack({ provider: 'faulty' });
+        stack.op.user = { ...USER };
+        stack.user = await provisionUser(stack, { userName: USER.email, externalId: USER.sub,
+            displayName: USER.name });
+        adminToken = (await stack.srv.cliJson(['admin-token', 'create'])).token;
+    });
+
+    after(async () => {
+        await stopStack(stack);
+    });
+
+    async function admin(method, path, body) {
+        const res = await fetch(`${stack.baseUrl}/admin/v1${path}`, {
+            method,
+            headers: { authorization: `Bearer ${adminToken}`,
+                ...(body ? { 'content-type': 'application/json' } : {}) },
+            body: body ? JSON.stringify(body) : undefined,
+            signal: AbortSignal.timeout(10000),
+        });
+        const text = await res.text();
+        return { status: res.status, body: text ? JSON.parse(text) : undefined, text };
+    }
+
+    // Lists the account's events of one kind through the admin API, newest first.
+    async function events(kind) {
+        const res = await admin('GET', `/accounts/${stack.account.id}/audit?kind=${kind}`);
+        assert.equal(res.status, 200, res.text);
+        return res.body.events;
+    }
+
+    // Waits up to 3 s for more than `count` events of `kind`, because failures are
+    // recorded by a store job that may commit after the reply.
+    async function eventsAfter(kind, count) {
+        for (let i = 0; i < 30; i++) {
+            const list = await events(kind);
+            if (list.length > count) {
+                return list;
+            }
+            await sleep(100);
+        }
+        assert.fail(`no new ${kind} event\n${tail(stack.srv.logs())}`);
+    }
+
+    test('CLI idp set recorded', async () => {
+        const list = await events('idp.changed');
+        assert.equal(list.length, 1, JSON.stringify(list));
+        assert.equal(list[0].actor, 'cli');
+        assert.equal(list[0].account, stack.account.id);
+        assert.equal(list[0].details.issuer, stack.issuer);
+        assert.equal(list[0].details.client_id, stack.clientId);
+        assert.ok(!JSON.stringify(list).includes(stack.clientSecret), 'the secret is audited');
+    });
+
+    test('admin API idp set recorded once', async () => {
+        const res = await admin('PUT', `/accounts/${stack.account.id}/idp`,
+            { issuer: stack.issuer, client_id: stack.clientId });
+        assert.equal(res.status, 200, res.text);
+        const list = await events('idp.changed');
+        assert.equal(list.length, 2, JSON.stringify(list));
+        assert.match(list[0].actor, /^admin:/);
+        assert.equal(list[0].details.issuer, stack.issuer);
+        assert.equal(list[0].details.client_secret_changed, false);
+    });
+
+    test('success recorded with user', async () => {
+        const before = (await events('signin.succeeded')).length;
+        stack.op.nextIdToken(null);
+        const flow = await signIn(stack);
+        assert.equal(flow.session.status, 200, describeFlow(stack, flow));
+        const list = await events('signin.succeeded');
+        assert.equal(list.length, before + 1, 'the success is not in the audit log');
+        assert.equal(list[0].actor, `user:${stack.user.id}`);
+        assert.equal(list[0].account, stack.account.id);
+        assert.equal(list[0].details.user, stack.user.id);
+        assert.equal(list[0].details.sub, USER.sub);
+        assert.ok(list[0].time, 'the event has no time');
+    });
+
+    test('invalid token recorded with reason', async () => {
+        const before = (await events('signin.failed')).length;
+        stack.op.nextIdToken(FAULTS.wrongAudience);
+        try {
+            const flow = await signIn(stack);
+            assert.equal(flow.session.status, 401, describeFlow(stack, flow));
+        } finally {
+            stack.op.nextIdToken(null);
+        }
+        const list = await eventsAfter('signin.failed', before);
+        assert.equal(list[0].actor, 'anonymous');
+        assert.match(list[0].details.reason, /aud/);
+        assert.equal(list[0].details.user, undefined);
+        assert.equal(list[0].details.sub, undefined, 'an unverified sub is audited');
+    });
+
+    test('deactivated user recorded with id', async () => {
+        const email = 'dee@acme.test';
+        stack.op.user = { sub: 'audit-sub-2', email, preferred_username: email, name: 'Dee' };
+        const user = await provisionUser(stack, { userName: email, externalId: 'audit-sub-2' });
+        await deactivateUser(stack, user.id);
+        const before = (await events('signin.failed')).length;
+        try {
+            const flow = await signIn(stack, { loginHint: email });
+            assert.equal(flow.session.status, 401, describeFlow(stack, flow));
+        } finally {
+            stack.op.user = { ...USER };
+        }
+        const list = await eventsAfter('signin.failed', before);
+        assert.equal(list[0].actor, `user:${user.id}`);
+        assert.equal(list[0].details.user, user.id);
+        assert.equal(list[0].details.sub, 'audit-sub-2');
+        assert.match(list[0].details.reason, /deactivated/);
+    });
+
+    test('forged direct token only logged', async () => {
+        await setAccountSettings(stack, { 'direct-id-token': true });
+        try {
+            const before = (await events('signin.failed')).length;
+            const idToken = await stack.op.makeIdToken({ fault: FAULTS.badSignature });
+            const res = await newAgent(stack).request(`${stack.publicUrl}/auth/okta`, {
+                method: 'POST',
+                form: { id_token: idToken },
+                headers: { origin: new URL(stack.issuer).origin },
+            });
+            assert.equal(res.status, 401, res.body.slice(0, 200));
+            await sleep(300);
+            assert.equal((await events('signin.failed')).length, before,
+                'a token with a forged signature wrote to the audit log');
+        } finally {
+            await setAccountSettings(stack, { 'direct-id-token': false });
+        }
+    });
+
+    test('unknown state only logged', async () => {
+        const before = (await events('signin.failed')).length;
+        const res = await fetch(`${stack.publicUrl}/auth/okta/callback?state=unknown&code=x`,
+            { signal: AbortSignal.timeout(5000) });
+        assert.equal(res.status, 400);
+        await sleep(300);
+        assert.equal((await events('signin.failed')).length, before);
+        assert.match(stack.srv.logs(), /unknown state/);
     });
 });

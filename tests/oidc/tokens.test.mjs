@@ -210,12 +210,15 @@ describe('ID token sent directly to /auth/okta', () => {
         await stopStack(stack);
     });
 
-    async function postIdToken(fault) {
+    // Posts an ID token as the provider's page does: from the issuer's origin, or with
+    // `headers` when given.
+    async function postIdToken(fault, { idToken, headers } = {}) {
         const agent = newAgent(stack);
-        const idToken = await stack.op.makeIdToken({ fault });
+        const token = idToken ?? await stack.op.makeIdToken({ fault });
         const res = await agent.request(`${stack.publicUrl}/auth/okta`, {
             method: 'POST',
-            form: { id_token: idToken },
+            form: { id_token: token },
+            headers: headers ?? { origin: new URL(stack.issuer).origin },
         });
         const session = await agent.request(`${stack.publicUrl}/session`);
         return { res, session };
@@ -244,4 +247,154 @@ describe('ID token sent directly to /auth/okta', () => {
             assert.equal(session.status, 401);
         });
     }
+
+    test('same token twice rejected', async () => {
+        const idToken = await stack.op.makeIdToken({});
+        const first = await postIdToken(null, { idToken });
+        assert.equal(first.session.status, 200, tail(stack.srv.logs()));
+        const second = await postIdToken(null, { idToken });
+        assertClientError(second.res.status, second.res.body.slice(0, 200));
+        assert.equal(second.session.status, 401);
+    });
+
+    test('code-flow token rejected', async () => {
+        stack.op.nextIdToken(null);
+        const flow = await signIn(stack);
+        assertAccepted(stack, flow);
+        const { res, session } = await postIdToken(null,
+            { idToken: stack.op.issuedTokens.at(-1) });
+        assertClientError(res.status, `POST /auth/okta: ${res.body.slice(0, 200)}\n`
+            + tail(stack.srv.logs()));
+        assert.equal(session.status, 401);
+    });
+
+    test('token with nonce rejected', async () => {
+        const idToken = await stack.op.makeIdToken({ nonce: 'abc' });
+        const { res, session } = await postIdToken(null, { idToken });
+        assertClientError(res.status, `POST /auth/okta: ${res.body.slice(0, 200)}\n`
+            + tail(stack.srv.logs()));
+        assert.equal(session.status, 401);
+    });
+
+    const foreignOrigins = [
+        ['no Origin or Referer', {}],
+        ['Origin of another site', { origin: 'https://evil.test' }],
+        ['Origin of this service', { origin: 'SELF' }],
+        ['Referer of another site', { referer: 'https://evil.test/page' }],
+    ];
+    for (const [name, headers] of foreignOrigins) {
+        test(`${name} rejected`, async () => {
+            const sent = headers.origin === 'SELF' ? { origin: stack.publicUrl } : headers;
+            const { res, session } = await postIdToken(null, { headers: sent });
+            assert.equal(res.status, 403, `POST /auth/okta: ${res.body.slice(0, 200)}\n`
+                + tail(stack.srv.logs()));
+            assert.equal(session.status, 401);
+        });
+    }
+
+    test('Referer of the issuer accepted', async () => {
+        const { res, session } = await postIdToken(null,
+            { headers: { referer: `${stack.issuer}/app/sso` } });
+        assert.ok([302, 303].includes(res.status), `POST /auth/okta returned ${res.status}: `
+            + `${res.body.slice(0, 200)}\n${tail(stack.srv.logs())}`);
+        assert.equal(session.status, 200);
+    });
+});
+
+describe('ID token from a refresh', () => {
+    const RECHECK_SECONDS = 1;
+    let stack;
+
+    before(async () => {
+        stack = await startTokenStack({ session: { recheck_interval: RECHECK_SECONDS } });
+        await setAccountSettings(stack, { 'refresh-tokens': true });
+    });
+
+    after(async () => {
+        await stopStack(stack);
+    });
+
+    function refreshCount() {
+        return stack.op.tokenRequests.filter((r) => r.grantType === 'refresh_token').length;
+    }
+
+    // Signs in with a good token, then lets the re-check interval pass and requests
+    // GET /session, which refreshes with the provider. Returns that response and the next.
+    async function refreshWith(fault, { idToken = true } = {}) {
+        stack.op.nextIdToken(null);
+        stack.op.nextRefreshIdToken(null);
+        const flow = await signIn(stack);
+        assertAccepted(stack, flow);
+        stack.op.nextRefreshIdToken(fault);
+        stack.op.refreshIdTokens = idToken;
+        const before = refreshCount();
+        await sleep(RECHECK_SECONDS * 1000 + 300);
+        try {
+            const refreshed = await flow.agent.request(`${stack.publicUrl}/session`);
+            assert.equal(refreshCount(), before + 1, `GET /session did not refresh\n`
+                + tail(stack.srv.logs()));
+            const next = await flow.agent.request(`${stack.publicUrl}/session`);
+            return { refreshed, next };
+        } finally {
+            stack.op.nextRefreshIdToken(null);
+            stack.op.refreshIdTokens = true;
+        }
+    }
+
+    test('good token keeps session', async () => {
+        const { refreshed, next } = await refreshWith(null);
+        assert.equal(refreshed.status, 200, tail(stack.srv.logs()));
+        assert.equal(next.status, 200, tail(stack.srv.logs()));
+    });
+
+    test('response without ID token keeps session', async () => {
+        const { refreshed, next } = await refreshWith(null, { idToken: false });
+        assert.equal(refreshed.status, 200, tail(stack.srv.logs()));
+        assert.equal(next.status, 200, tail(stack.srv.logs()));
+    });
+
+    const rejected = [
+        ['bad signature', FAULTS.badSignature],
+        ['alg none', FAULTS.algNone],
+        ['wrong issuer', FAULTS.wrongIssuer],
+        ['wrong audience', FAULTS.wrongAudience],
+        ['azp of another client', FAULTS.severalAudiencesWrongAzp],
+        ['expired', FAULTS.expired],
+        ['exp beyond skew', shiftClaims((c) => ({ iat: c.iat - 600, exp: c.iat - 61 - 5 }))],
+        ['other sub', shiftClaims(() => ({ sub: 'someone-else' }))],
+        ['missing sub', FAULTS.missingSub],
+    ];
+    for (const [name, fault] of rejected) {
+        test(`${name} ends session`, async () => {
+            const { refreshed, next } = await refreshWith(fault);
+            assert.equal(refreshed.status, 401, `refresh with ${name} kept the session\n`
+                + tail(stack.srv.logs()));
+            assert.equal(next.status, 401, 'the session survived the failed refresh');
+        });
+    }
+
+    test('concurrent requests refresh once', async () => {
+        stack.op.nextIdToken(null);
+        const flow = await signIn(stack);
+        assertAccepted(stack, flow);
+        await sleep(RECHECK_SECONDS * 1000 + 300);
+        const before = refreshCount();
+        const responses = await Promise.all([1, 2, 3].map(() =>
+            flow.agent.request(`${stack.publicUrl}/session`)));
+        assert.deepEqual(responses.map((r) => r.status), [200, 200, 200],
+            tail(stack.srv.logs()));
+        assert.equal(refreshCount(), before + 1, 'expected one refresh for three requests');
+        const next = await flow.agent.request(`${stack.publicUrl}/session`);
+        assert.equal(next.status, 200, tail(stack.srv.logs()));
+    });
+
+    test('revoked refresh token ends session', async () => {
+        stack.op.nextIdToken(null);
+        const flow = await signIn(stack);
+        assertAccepted(stack, flow);
+        stack.op.revokeRefreshTokens();
+        await sleep(RECHECK_SECONDS * 1000 + 300);
+        const res = await flow.agent.request(`${stack.publicUrl}/session`);
+        assert.equal(res.status, 401, tail(stack.srv.logs()));
+    });
 });

@@ -104,6 +104,35 @@ START_TEST(origin_normalize_cases)
 }
 END_TEST
 
+START_TEST(origin_of_cases)
+{
+    static const struct {
+        const char *url;
+        const char *origin; /* NULL: rejected */
+    } origins[] = {
+        {"https://Example.okta.com/oauth2/default", "https://example.okta.com"},
+        {"https://example.okta.com:443/app/sso?x=1#y", "https://example.okta.com"},
+        {"https://127.0.0.1:8443", "https://127.0.0.1:8443"},
+        {"http://example.com/", "http://example.com"},
+        {"https://user@example.com/path", NULL},
+        {"https://example.com@evil.test/", NULL},
+        {"ftp://example.com/", NULL},
+        {"null", NULL},
+        {"", NULL},
+    };
+    char out[OIDC_ORIGIN_MAX];
+    for (size_t i = 0; i < sizeof origins / sizeof origins[0]; i++) {
+        int rc = oidc_origin_of(origins[i].url, out);
+        if (origins[i].origin == NULL) {
+            ck_assert_msg(rc == -1, "%s accepted as %s", origins[i].url, out);
+        } else {
+            ck_assert_msg(rc == 0, "%s rejected", origins[i].url);
+            ck_assert_str_eq(out, origins[i].origin);
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("redirect");
@@ -111,6 +140,7 @@ int main(void)
     tcase_add_loop_test(tc, target_table, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, target_too_long);
     tcase_add_test(tc, origin_normalize_cases);
+    tcase_add_test(tc, origin_of_cases);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -6,6 +6,7 @@
 
 #include <check.h>
 
+#include "oidc/oidc.h"
 #include "oidc/session.h"
 #include "oidc/sweep.h"
 #include "oidc/tx.h"
@@ -47,6 +48,7 @@ static int put_job(store_txn *t, void *arg)
                       .idle = 0};
     snprintf(s.user, sizeof s.user, "%s", a->user);
     s.issuer = "https://example.okta.com";
+    s.sub = "00u1example";
     s.id_token = "header.payload.signature";
     return oidc_session_put(t, a->id, &s);
 }
@@ -85,6 +87,7 @@ START_TEST(session_roundtrip)
     ck_assert_str_eq(s.account, ACC);
     ck_assert_str_eq(s.user, USER_A);
     ck_assert_str_eq(s.id_token, "header.payload.signature");
+    ck_assert_str_eq(s.sub, "00u1example");
     ck_assert_ptr_null(s.refresh);
     ck_assert_int_eq(s.expires, 5000);
     oidc_session_clear(&s);
@@ -208,6 +211,29 @@ START_TEST(sweep_removes_expired)
 }
 END_TEST
 
+START_TEST(header_value_safety)
+{
+    static const struct {
+        const char *value;
+        int safe;
+    } cases[] = {
+        {NULL, 1},
+        {"", 1},
+        {"pat@acme.test", 1},
+        {"J\xc3\xb6rg M\xc3\xbcller", 1},
+        {"evil\r\nX-Idgate-Tier: pro", 0},
+        {"line\nfeed", 0},
+        {"carriage\rreturn", 0},
+        {"tab\tinside", 0},
+        {"delete\x7f", 0},
+        {"escape\x1b[0m", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        ck_assert_msg(oidc_header_value_safe(cases[i].value) == cases[i].safe,
+                      "case %zu: expected %d", i, cases[i].safe);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("session");
@@ -221,6 +247,7 @@ int main(void)
     tcase_add_test(tc, login_tx_single_use);
     tcase_add_test(tc, tx_cookie_name_from_state);
     tcase_add_test(tc, sweep_removes_expired);
+    tcase_add_test(tc, header_value_safety);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -119,7 +119,10 @@ export async function startFaultyOp({ tls, clientId, clientSecret }) {
         publishedKeys: [],
         issuedTokens: [],
         codes: new Map(),
+        refreshTokens: new Map(), // live refresh token -> the sub it was issued for
         nextFault: null,
+        nextRefreshFault: null,
+        refreshIdTokens: true, // false: refresh responses carry no ID token
     };
     op.publishedKeys = [op.signingKey];
 
@@ -130,11 +133,21 @@ export async function startFaultyOp({ tls, clientId, clientSecret }) {
         op.nextFault = fault;
     };
 
+    /** Makes the ID tokens of later refresh responses with fault applied; null: good ones. */
+    op.nextRefreshIdToken = (fault) => {
+        op.nextRefreshFault = fault;
+    };
+
+    /** Revokes every refresh token, as an administrator ending the user's grants would. */
+    op.revokeRefreshTokens = () => {
+        op.refreshTokens.clear();
+    };
+
     /** Signs an ID token for the current user with the given nonce and fault. */
     op.makeIdToken = async ({ nonce, fault = null, key = op.signingKey } = {}) => {
         const now = Math.floor(Date.now() / 1000);
         const claims = { iss: issuer, aud: clientId, iat: now, exp: now + 300,
-            auth_time: now, ...op.user };
+            auth_time: now, jti: base64url(randomBytes(12)), ...op.user };
         if (nonce !== undefined) {
             claims.nonce = nonce;
         }
@@ -224,6 +237,10 @@ export async function startFaultyOp({ tls, clientId, clientSecret }) {
             sendJson(res, 401, { error: 'invalid_client' });
             return;
         }
+        if (params.get('grant_type') === 'refresh_token') {
+            await refresh(params, res);
+            return;
+        }
         if (params.get('grant_type') !== 'authorization_code') {
             sendJson(res, 400, { error: 'unsupported_grant_type' });
             return;
@@ -250,13 +267,45 @@ export async function startFaultyOp({ tls, clientId, clientSecret }) {
         }
         const fault = op.nextFault;
         const idToken = await op.makeIdToken({ nonce: authorization.nonce, fault });
-        sendJson(res, 200, {
+        const body = {
             access_token: base64url(randomBytes(24)),
             token_type: 'Bearer',
             expires_in: 600,
             id_token: idToken,
             scope: authorization.scope,
-        });
+        };
+        if ((authorization.scope ?? '').split(' ').includes('offline_access')) {
+            body.refresh_token = issueRefreshToken(op.user.sub);
+        }
+        sendJson(res, 200, body);
+    }
+
+    function issueRefreshToken(sub) {
+        const refreshToken = base64url(randomBytes(24));
+        op.refreshTokens.set(refreshToken, sub);
+        return refreshToken;
+    }
+
+    // The refresh_token grant: rotates the refresh token and, unless refreshIdTokens is
+    // false, returns a new ID token without a nonce, as OpenID Connect Core 12.2 describes.
+    async function refresh(params, res) {
+        const presented = params.get('refresh_token');
+        if (!op.refreshTokens.has(presented)) {
+            sendJson(res, 400, { error: 'invalid_grant' });
+            return;
+        }
+        const sub = op.refreshTokens.get(presented);
+        op.refreshTokens.delete(presented);
+        const body = {
+            access_token: base64url(randomBytes(24)),
+            token_type: 'Bearer',
+            expires_in: 600,
+            refresh_token: issueRefreshToken(sub),
+        };
+        if (op.refreshIdTokens) {
+            body.id_token = await op.makeIdToken({ fault: op.nextRefreshFault });
+        }
+        sendJson(res, 200, body);
     }
 
     async function route(req, res, url) {
