@@ -82,8 +82,18 @@ static int parse_clock(const char *p, struct tm *tm, int64_t *frac_usec, long *o
     sign = *p++ == '-' ? -1 : 1;
     if (parse_digits(&p, 2, &oh) || expect(&p, ':') || parse_digits(&p, 2, &om) || *p)
         return -1;
+    if (oh > 23 || om > 59)
+        return -1;
     *offset = sign * (oh * 3600L + om * 60L);
     return 0;
+}
+
+static int days_in_month(int year, int month)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+    return month == 2 && leap ? 29 : days[month - 1];
 }
 
 int audit_parse_time(const char *s, int64_t *out)
@@ -97,7 +107,8 @@ int audit_parse_time(const char *s, int64_t *out)
     if (!s || parse_digits(&p, 4, &tm.tm_year) || expect(&p, '-') ||
         parse_digits(&p, 2, &tm.tm_mon) || expect(&p, '-') || parse_digits(&p, 2, &tm.tm_mday))
         return -1;
-    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31)
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+        tm.tm_mday > days_in_month(tm.tm_year, tm.tm_mon))
         return -1;
     if (*p == 'T' || *p == 't') {
         if (parse_clock(p + 1, &tm, &frac, &offset))

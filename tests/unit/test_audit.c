@@ -303,6 +303,35 @@ START_TEST(newest_first_rejects_bad_after)
 }
 END_TEST
 
+static const struct {
+    const char *text;
+    int rc;
+} time_cases[] = {
+    {"2026-02-28", 0},
+    {"2026-02-29", -1},
+    {"2024-02-29", 0},
+    {"2100-02-29", -1},
+    {"2000-02-29", 0},
+    {"2026-02-30", -1},
+    {"2026-04-31", -1},
+    {"2026-12-31T23:59:59Z", 0},
+    {"2026-12-04T00:00:00+23:59", 0},
+    {"2026-12-04T00:00:00-23:59", 0},
+    {"2026-12-04T00:00:00+24:00", -1},
+    {"2026-12-04T00:00:00+99:99", -1},
+    {"2026-12-04T00:00:00+01:60", -1},
+    {"2026-12-04T25:00:00Z", -1},
+};
+
+START_TEST(parse_time_checks_ranges)
+{
+    int64_t v;
+
+    ck_assert_msg(audit_parse_time(time_cases[_i].text, &v) == time_cases[_i].rc, "%s",
+                  time_cases[_i].text);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("audit");
@@ -319,6 +348,8 @@ int main(void)
     tcase_add_test(tc, newest_first_paging_is_stable);
     tcase_add_test(tc, newest_first_skips_other_accounts);
     tcase_add_test(tc, newest_first_rejects_bad_after);
+    tcase_add_loop_test(tc, parse_time_checks_ranges, 0,
+                        sizeof time_cases / sizeof time_cases[0]);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
