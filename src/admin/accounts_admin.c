@@ -81,11 +81,14 @@ static void complete_settings(json *acc)
 
 int admin_account_create(store_txn *t, admin_call *call)
 {
+    static const char *const members[] = {"name", "domain", NULL};
     const char *name = json_get_string(call->input, "name");
     const char *domain = json_get_string(call->input, "domain");
     json *acc = NULL;
     int rc;
 
+    if (admin_check_members(call, members))
+        return -1;
     if (!name)
         return admin_fail(call, 400, "missing \"name\"");
     rc = accounts_create_txn(t, call->actor, name, domain, &acc);
@@ -158,10 +161,13 @@ static int valid_name(const char *name)
 
 int admin_account_rename(store_txn *t, admin_call *call)
 {
+    static const char *const members[] = {"name", NULL};
     const char *name = json_get_string(call->input, "name");
     json *acc = NULL, *d;
     int rc;
 
+    if (admin_check_members(call, members))
+        return -1;
     if (!name)
         return admin_fail(call, 400, "missing \"name\"");
     if (!valid_name(name))

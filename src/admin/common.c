@@ -61,3 +61,25 @@ int admin_account_exists(store_txn *t, admin_call *call)
         return admin_store_fail(call, rc, "account");
     return 0;
 }
+
+int admin_check_members(admin_call *call, const char *const allowed[])
+{
+    char expected[128] = "";
+
+    for (size_t i = 0; i < json_object_size(call->input); i++) {
+        const char *key = json_object_key_at(call->input, i);
+        size_t j = 0;
+
+        while (allowed[j] && strcmp(allowed[j], key))
+            j++;
+        if (allowed[j])
+            continue;
+        for (j = 0; allowed[j]; j++) {
+            size_t used = strlen(expected);
+            snprintf(expected + used, sizeof expected - used, "%s%s", j ? ", " : "", allowed[j]);
+        }
+        return admin_fail(call, 400, "unknown member \"%.64s\" (expected %s)", key,
+                          allowed[0] ? expected : "no members");
+    }
+    return 0;
+}

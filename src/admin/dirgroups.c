@@ -142,12 +142,13 @@ static json *mapping_view(store_txn *t, const char *account, const char *group_i
 
 int admin_dirgroup_add(store_txn *t, admin_call *call)
 {
+    static const char *const members[] = {"displayName", "tier", NULL};
     const char *name = json_get_string(call->input, "displayName");
     char gid[ID + 1], when[40];
     json *map = NULL;
     int tier, rc;
 
-    if (admin_account_exists(t, call))
+    if (admin_account_exists(t, call) || admin_check_members(call, members))
         return -1;
     if (!name || !*name)
         return admin_fail(call, 400, "missing \"displayName\"");
@@ -186,11 +187,12 @@ int admin_dirgroup_add(store_txn *t, admin_call *call)
 
 int admin_dirgroup_set(store_txn *t, admin_call *call)
 {
+    static const char *const members[] = {"tier", NULL};
     const char *gid = call->args[0];
     json *map = NULL;
     int tier, old, rc;
 
-    if (admin_account_exists(t, call))
+    if (admin_account_exists(t, call) || admin_check_members(call, members))
         return -1;
     if (parse_mapped_tier(call, &tier))
         return -1;

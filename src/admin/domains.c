@@ -205,12 +205,13 @@ static json *new_record(const char *account, const char *domain)
 
 int admin_domain_add(store_txn *t, admin_call *call)
 {
+    static const char *const members[] = {"domain", NULL};
     const char *in = json_get_string(call->input, "domain");
     char domain[MAX_DOMAIN + 2];
     json *rec = NULL;
     int rc;
 
-    if (admin_account_exists(t, call))
+    if (admin_account_exists(t, call) || admin_check_members(call, members))
         return -1;
     if (!in)
         return admin_fail(call, 400, "missing \"domain\"");

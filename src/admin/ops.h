@@ -45,6 +45,10 @@ void admin_call_clear(admin_call *call);
 
 /* Checks that the account exists. Returns 0 or fails the call with 404. */
 int admin_account_exists(store_txn *t, admin_call *call);
+/* Checks that every member of the input object is named in `allowed`
+ * (NULL-terminated), so that a misspelt member is reported rather than
+ * ignored. Returns 0 or fails the call with 400 naming the member. */
+int admin_check_members(admin_call *call, const char *const allowed[]);
 
 /* Admin tokens (tokens.c). The secret is shown once by create. */
 int admin_token_create(store_txn *t, admin_call *call);   /* account: scope or NULL */

@@ -100,6 +100,7 @@ static int count_scoped(const store_val *k, json *rec, void *arg)
 
 int admin_token_create(store_txn *t, admin_call *call)
 {
+    static const char *const members[] = {"account", NULL};
     char id[37], display[DISPLAY_LEN + 1];
     uint8_t hash[32];
     char *token = NULL, *text = NULL;
@@ -107,6 +108,8 @@ int admin_token_create(store_txn *t, admin_call *call)
     json *rec = NULL;
     int rc = -1;
 
+    if (admin_check_members(call, members))
+        return -1;
     /* An operator may name the account of a scoped token in the input; a
      * scoped caller's own account always applies. */
     if (!call->account && json_get_string(call->input, "account"))

@@ -135,6 +135,24 @@ describe('admin API', () => {
       assert.equal((await scoped('POST', '/tokens')).status, 201);
     });
 
+    test('unknown body members are 400', async () => {
+      const cases = [
+        ['POST', '/accounts', { name: 'Typo', domian: 'typo.example' }, 'domian', /expected name, domain/],
+        ['PATCH', `/accounts/${acc.id}`, { name: 'Acme', nmae: 'x' }, 'nmae', /expected name\)/],
+        ['POST', `/accounts/${acc.id}/domains`, { domain: 'x.example', verify: true }, 'verify', /expected domain\)/],
+        ['POST', `/accounts/${acc.id}/groups`, { displayName: 'Engineering', teir: 'pro' }, 'teir', /expected displayName, tier/],
+        ['POST', '/tokens', { acount: acc.id }, 'acount', /expected account\)/],
+      ];
+      for (const [method, path, body, member, expected] of cases) {
+        const res = await op(method, path, body);
+        assert.equal(res.status, 400, `${method} ${path}: ${JSON.stringify(res.body)}`);
+        assert.match(res.body.error, new RegExp(`unknown member "${member}"`));
+        assert.match(res.body.error, expected);
+      }
+      const accounts = await op('GET', '/accounts');
+      assert.ok(!accounts.body.some((a) => a.name === 'Typo'));
+    });
+
     test('malformed JSON body is 400', async () => {
       const res = await srv.fetch(`/admin/v1/accounts/${acc.id}/domains`, {
         method: 'POST',
