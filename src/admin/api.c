@@ -113,6 +113,9 @@ void admin_reply_json(http_req *r, int status, const json *body)
         return;
     }
     http_set_header(r, "Cache-Control", "no-store");
+    /* Error bodies may echo a request value, so never let a browser sniff
+     * them as HTML. */
+    http_set_header(r, "X-Content-Type-Options", "nosniff");
     http_reply_buffer(r, status, ADMIN_JSON, buf);
     evbuffer_free(buf);
 }

@@ -163,6 +163,16 @@ describe('admin API', () => {
       assert.match((await res.json()).error, /invalid JSON body/);
     });
 
+    test('JSON replies forbid sniffing', async () => {
+      for (const path of ['/accounts', '/accounts/%3Cscript%3E']) {
+        const res = await op('GET', path);
+        assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
+        assert.equal(res.headers.get('cache-control'), 'no-store', path);
+      }
+      const anonymous = await adminCall(srv, null, 'GET', '/accounts');
+      assert.equal(anonymous.headers.get('x-content-type-options'), 'nosniff');
+    });
+
     test('unknown admin path is JSON 404', async () => {
       const res = await op('GET', '/nothing-here');
       assert.equal(res.status, 404);
