@@ -1,8 +1,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -13,8 +15,11 @@
 #include "admin/dns_txt.h"
 #include "crypto.h"
 
+#define TYPE_CNAME 5
 #define TYPE_TXT 16
 #define CLASS_IN 1
+#define MAX_NAME 256    /* a dotted name of at most 253 characters, with room to spare */
+#define MAX_CHAIN 8     /* CNAME records followed from the queried name */
 #define MAX_MSG 4096
 #define MAX_RECORDS 64
 #define FLAG_TC 0x02    /* header byte 2: the reply was truncated */
@@ -28,6 +33,7 @@ struct dns_txt_query {
     struct sockaddr_storage server;
     socklen_t server_len;
     uint16_t id;
+    char name[MAX_NAME];
     uint8_t msg[512];
     size_t msg_len;
     dns_txt_done done;
@@ -107,6 +113,44 @@ static int skip_name(const uint8_t *msg, size_t len, size_t *pos)
     return -1;
 }
 
+/* Reads the (possibly compressed) name at `pos` into `out` as dotted text
+ * without the final dot ("" for the root). Compression pointers must point
+ * backwards, so a reply cannot make it loop. Returns 0 or -1. */
+static int read_name(const uint8_t *msg, size_t len, size_t pos, char out[MAX_NAME])
+{
+    size_t o = 0;
+
+    for (int labels = 0; labels < 128; labels++) {
+        if (pos >= len)
+            return -1;
+        if ((msg[pos] & 0xc0) == 0xc0) {
+            size_t target;
+
+            if (pos + 2 > len)
+                return -1;
+            target = (size_t)(msg[pos] & 0x3f) << 8 | msg[pos + 1];
+            if (target >= pos)
+                return -1;
+            pos = target;
+            continue;
+        }
+        if (msg[pos] & 0xc0)
+            return -1;
+        if (msg[pos] == 0) {
+            out[o] = 0;
+            return 0;
+        }
+        if (pos + 1 + msg[pos] > len || o + msg[pos] + 2 > MAX_NAME)
+            return -1;
+        if (o)
+            out[o++] = '.';
+        memcpy(out + o, msg + pos + 1, msg[pos]);
+        o += msg[pos];
+        pos += 1 + msg[pos];
+    }
+    return -1;
+}
+
 /* Joins the character strings of one TXT record's data. */
 static char *read_txt(const uint8_t *rdata, size_t rlen)
 {
@@ -136,53 +180,138 @@ void dns_txt_free(char **records, size_t n)
     free(records);
 }
 
-int dns_txt_decode_reply(const uint8_t *msg, size_t len, uint16_t id, char ***records, size_t *n)
+/* One resource record of the answer section. */
+typedef struct answer {
+    char owner[MAX_NAME];
+    unsigned type, class;
+    size_t rdata, rlen;         /* offset and length of its data in the message */
+} answer;
+
+/* Checks that the reply has exactly the question that was sent: `name`
+ * (compared without regard to ASCII case), type TXT, class IN. Moves *pos
+ * past it. */
+static int check_question(const uint8_t *msg, size_t len, const char *name, size_t *pos)
 {
+    char asked[MAX_NAME];
+    unsigned qd = (unsigned)(msg[4] << 8 | msg[5]);
+
+    if (qd != 1 || read_name(msg, len, *pos, asked) || skip_name(msg, len, pos) ||
+        *pos + 4 > len)
+        return -1;
+    if (strcasecmp(asked, name) ||
+        (unsigned)(msg[*pos] << 8 | msg[*pos + 1]) != TYPE_TXT ||
+        (unsigned)(msg[*pos + 2] << 8 | msg[*pos + 3]) != CLASS_IN)
+        return -1;
+    *pos += 4;
+    return 0;
+}
+
+/* Reads up to MAX_RECORDS answers into `out`. Returns their count or -1. */
+static int read_answers(const uint8_t *msg, size_t len, size_t pos, answer *out)
+{
+    unsigned an = (unsigned)(msg[6] << 8 | msg[7]);
+    int count = 0;
+
+    for (unsigned i = 0; i < an && count < MAX_RECORDS; i++) {
+        answer *a = &out[count];
+
+        if (read_name(msg, len, pos, a->owner) || skip_name(msg, len, &pos) || pos + 10 > len)
+            return -1;
+        a->type = (unsigned)(msg[pos] << 8 | msg[pos + 1]);
+        a->class = (unsigned)(msg[pos + 2] << 8 | msg[pos + 3]);
+        a->rlen = (unsigned)(msg[pos + 8] << 8 | msg[pos + 9]);
+        a->rdata = pos + 10;
+        pos = a->rdata + a->rlen;
+        if (pos > len)
+            return -1;
+        count++;
+    }
+    return count;
+}
+
+/* Follows the CNAME records of the answer section from `name`, so that
+ * TXT records of the alias's target count too. Writes the names of the
+ * chain into `chain` and returns how many there are, or -1. */
+static int follow_chain(const uint8_t *msg, size_t len, const answer *answers, int count,
+                        const char *name, char chain[MAX_CHAIN + 1][MAX_NAME])
+{
+    int links = 1;
+
+    snprintf(chain[0], MAX_NAME, "%s", name);
+    for (int hop = 0; hop < MAX_CHAIN; hop++) {
+        int found = 0;
+
+        for (int i = 0; i < count && !found; i++) {
+            if (answers[i].type != TYPE_CNAME || answers[i].class != CLASS_IN ||
+                strcasecmp(answers[i].owner, chain[links - 1]))
+                continue;
+            if (read_name(msg, len, answers[i].rdata, chain[links]))
+                return -1;
+            links++;
+            found = 1;
+        }
+        if (!found)
+            break;
+    }
+    return links;
+}
+
+static int in_chain(const char *owner, char chain[MAX_CHAIN + 1][MAX_NAME], int links)
+{
+    for (int i = 0; i < links; i++)
+        if (!strcasecmp(owner, chain[i]))
+            return 1;
+    return 0;
+}
+
+int dns_txt_decode_reply(const uint8_t *msg, size_t len, uint16_t id, const char *name,
+                         char ***records, size_t *n)
+{
+    char chain[MAX_CHAIN + 1][MAX_NAME];
+    answer *answers = NULL;
     size_t pos = 12, count = 0;
-    unsigned qd, an, rcode;
+    unsigned rcode;
     char **out = NULL;
+    int found, links;
 
     *records = NULL;
     *n = 0;
     if (len < 12 || msg[0] != (uint8_t)(id >> 8) || msg[1] != (uint8_t)id || !(msg[2] & 0x80))
+        return DNS_TXT_FAILED;
+    /* A reply to another question (a confused or spoofing server) must not
+     * verify the domain, whatever its rcode. */
+    if (check_question(msg, len, name, &pos))
         return DNS_TXT_FAILED;
     rcode = msg[3] & 0x0f;
     if (rcode == 3)
         return DNS_TXT_NXDOMAIN;
     if (rcode != 0)
         return DNS_TXT_FAILED;
-    qd = (unsigned)(msg[4] << 8 | msg[5]);
-    an = (unsigned)(msg[6] << 8 | msg[7]);
-    for (unsigned i = 0; i < qd; i++) {
-        if (skip_name(msg, len, &pos) || pos + 4 > len)
-            return DNS_TXT_FAILED;
-        pos += 4;
-    }
+    answers = malloc(MAX_RECORDS * sizeof *answers);
     out = calloc(MAX_RECORDS, sizeof *out);
-    if (!out)
-        return DNS_TXT_FAILED;
-    for (unsigned i = 0; i < an && count < MAX_RECORDS; i++) {
-        unsigned type, rlen;
-
-        if (skip_name(msg, len, &pos) || pos + 10 > len)
+    if (!answers || !out)
+        goto fail;
+    found = read_answers(msg, len, pos, answers);
+    links = found < 0 ? -1 : follow_chain(msg, len, answers, found, name, chain);
+    if (links < 0)
+        goto fail;
+    /* Only TXT records owned by the queried name, or by a name that it is
+     * an alias of in this reply, count. */
+    for (int i = 0; i < found; i++) {
+        if (answers[i].type != TYPE_TXT || answers[i].class != CLASS_IN ||
+            !in_chain(answers[i].owner, chain, links))
+            continue;
+        out[count] = read_txt(msg + answers[i].rdata, answers[i].rlen);
+        if (!out[count])
             goto fail;
-        type = (unsigned)(msg[pos] << 8 | msg[pos + 1]);
-        rlen = (unsigned)(msg[pos + 8] << 8 | msg[pos + 9]);
-        pos += 10;
-        if (pos + rlen > len)
-            goto fail;
-        if (type == TYPE_TXT) {
-            out[count] = read_txt(msg + pos, rlen);
-            if (!out[count])
-                goto fail;
-            count++;
-        }
-        pos += rlen;
+        count++;
     }
+    free(answers);
     *records = out;
     *n = count;
     return DNS_TXT_OK;
 fail:
+    free(answers);
     dns_txt_free(out, count);
     return DNS_TXT_FAILED;
 }
@@ -219,7 +348,7 @@ static void on_tcp_read(struct bufferevent *bev, void *arg)
         finish(q, DNS_TXT_FAILED, NULL, 0);
         return;
     }
-    err = dns_txt_decode_reply(msg + 2, len, q->id, &records, &n);
+    err = dns_txt_decode_reply(msg + 2, len, q->id, q->name, &records, &n);
     finish(q, err, err ? NULL : records, err ? 0 : n);
     if (!err)
         dns_txt_free(records, n);
@@ -275,7 +404,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
             finish(q, DNS_TXT_FAILED, NULL, 0);
         return;
     }
-    err = dns_txt_decode_reply(buf, (size_t)got, q->id, &records, &n);
+    err = dns_txt_decode_reply(buf, (size_t)got, q->id, q->name, &records, &n);
     finish(q, err, err ? NULL : records, err ? 0 : n);
     if (!err)
         dns_txt_free(records, n);
@@ -312,6 +441,11 @@ int dns_txt_lookup(struct event_base *base, const struct sockaddr *server, sockl
     if (crypto_random(&q->id, sizeof q->id) ||
         dns_txt_encode_query(name, q->id, q->msg, sizeof q->msg, &q->msg_len))
         goto fail;
+    /* The reply's question and owner names are compared without the final
+     * dot of a fully qualified name. */
+    snprintf(q->name, sizeof q->name, "%s", name);
+    if (*q->name && q->name[strlen(q->name) - 1] == '.')
+        q->name[strlen(q->name) - 1] = 0;
     q->fd = socket(server->sa_family, SOCK_DGRAM, 0);
     if (q->fd < 0 || evutil_make_socket_nonblocking(q->fd) ||
         evutil_make_socket_closeonexec(q->fd) || connect(q->fd, server, slen))

@@ -43,10 +43,13 @@ void dns_txt_cancel(dns_txt_query *q);
  * `*len`, or -1 when the name is invalid or does not fit. */
 int dns_txt_encode_query(const char *name, uint16_t id, uint8_t *buf, size_t cap, size_t *len);
 
-/* Reads the reply `msg` to query `id`. Returns DNS_TXT_OK with a malloc'd
- * array of malloc'd strings in `*records` (free with dns_txt_free), or a
- * DNS_TXT_* error. */
-int dns_txt_decode_reply(const uint8_t *msg, size_t len, uint16_t id, char ***records, size_t *n);
+/* Reads the reply `msg` to the TXT query `id` for `name` (without a final
+ * dot). The reply must repeat exactly that question, and only TXT records
+ * owned by `name`, or by the target of a CNAME chain from it in the same
+ * reply, count. Returns DNS_TXT_OK with a malloc'd array of malloc'd
+ * strings in `*records` (free with dns_txt_free), or a DNS_TXT_* error. */
+int dns_txt_decode_reply(const uint8_t *msg, size_t len, uint16_t id, const char *name,
+                         char ***records, size_t *n);
 void dns_txt_free(char **records, size_t n);
 
 #endif

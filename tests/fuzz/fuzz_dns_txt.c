@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t query[512];
     size_t qlen;
 
-    if (dns_txt_decode_reply(data, size, id, &records, &n) == DNS_TXT_OK) {
+    if (dns_txt_decode_reply(data, size, id, "_c.a.test", &records, &n) == DNS_TXT_OK) {
         for (size_t i = 0; i < n; i++)
             (void)strlen(records[i]);
         dns_txt_free(records, n);

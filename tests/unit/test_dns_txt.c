@@ -59,6 +59,41 @@ static const struct {
      "\xc0\x0c\x00\x10\x00\x01\x00\x00\x00\x3c\x00\x04\x09" "abc",
      12 + 15 + 16, DNS_TXT_FAILED, 0, NULL},
     {"short header", "\x12\x34\x85", 3, DNS_TXT_FAILED, 0, NULL},
+    {"question in other case",
+     "\x12\x34\x85\x80\x00\x01\x00\x01\x00\x00\x00\x00"
+     "\x02_C\x01" "A\x04TeSt\x00\x00\x10\x00\x01"
+     "\xc0\x0c\x00\x10\x00\x01\x00\x00\x00\x3c\x00\x04\x03" "abc",
+     12 + 15 + 16, DNS_TXT_OK, 1, "abc"},
+    {"other question",
+     "\x12\x34\x85\x80\x00\x01\x00\x01\x00\x00\x00\x00"
+     "\x02_c\x01" "b\x04test\x00\x00\x10\x00\x01"
+     "\xc0\x0c\x00\x10\x00\x01\x00\x00\x00\x3c\x00\x04\x03" "abc",
+     12 + 15 + 16, DNS_TXT_FAILED, 0, NULL},
+    {"question of type A",
+     "\x12\x34\x85\x80\x00\x01\x00\x00\x00\x00\x00\x00"
+     "\x02_c\x01" "a\x04test\x00\x00\x01\x00\x01",
+     12 + 15, DNS_TXT_FAILED, 0, NULL},
+    {"no question",
+     "\x12\x34\x85\x80\x00\x00\x00\x00\x00\x00\x00\x00", 12, DNS_TXT_FAILED, 0, NULL},
+    {"nxdomain for other name",
+     "\x12\x34\x85\x83\x00\x01\x00\x00\x00\x00\x00\x00"
+     "\x02_c\x01" "b\x04test\x00\x00\x10\x00\x01",
+     12 + 15, DNS_TXT_FAILED, 0, NULL},
+    /* The TXT record is owned by "x.test" (a new name at offset 27), not by the queried name. */
+    {"record of other owner",
+     "\x12\x34\x85\x80\x00\x01\x00\x01\x00\x00\x00\x00" QUESTION
+     "\x01x\xc0\x11\x00\x10\x00\x01\x00\x00\x00\x3c\x00\x04\x03" "abc",
+     12 + 15 + 18, DNS_TXT_OK, 0, NULL},
+    /* _c.a.test is a CNAME for x.test (at offset 0x27), whose TXT record counts. */
+    {"record behind alias",
+     "\x12\x34\x85\x80\x00\x01\x00\x02\x00\x00\x00\x00" QUESTION
+     "\xc0\x0c\x00\x05\x00\x01\x00\x00\x00\x3c\x00\x04\x01x\xc0\x11"
+     "\xc0\x27\x00\x10\x00\x01\x00\x00\x00\x3c\x00\x04\x03" "abc",
+     12 + 15 + 16 + 16, DNS_TXT_OK, 1, "abc"},
+    {"forward compression pointer",
+     "\x12\x34\x85\x80\x00\x01\x00\x01\x00\x00\x00\x00" QUESTION
+     "\xc0\x1e\x00\x10\x00\x01\x00\x00\x00\x3c\x00\x04\x03" "abc",
+     12 + 15 + 16, DNS_TXT_FAILED, 0, NULL},
 };
 
 START_TEST(decode_replies)
@@ -66,7 +101,7 @@ START_TEST(decode_replies)
     char **records = NULL;
     size_t n = 99;
     int err = dns_txt_decode_reply((const uint8_t *)replies[_i].msg, replies[_i].len, ID,
-                                   &records, &n);
+                                   "_c.a.test", &records, &n);
 
     ck_assert_msg(err == replies[_i].err, "%s: error %d", replies[_i].name, err);
     if (err == DNS_TXT_OK) {
