@@ -428,6 +428,7 @@ static void idp_set_done(int status, const char *message, const json *result, vo
 
 static void handle_idp_set(http_req *r, void *arg)
 {
+    static const char *const idp_members[] = {"issuer", "client_id", "client_secret", NULL};
     static const api_route set = {"/admin/v1/accounts/{}/idp", HTTP_PUT, admin_idp_get,
                                   ACCOUNT};
     api_ctx *ctx = begin(r, &set);
@@ -435,6 +436,10 @@ static void handle_idp_set(http_req *r, void *arg)
 
     if (!ctx)
         return;
+    if (admin_check_members(&ctx->call, idp_members)) {
+        admin_ctx_finish(ctx);
+        return;
+    }
     in.issuer = json_get_string(ctx->input, "issuer");
     in.client_id = json_get_string(ctx->input, "client_id");
     in.client_secret = json_get_string(ctx->input, "client_secret");

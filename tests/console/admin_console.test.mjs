@@ -127,6 +127,15 @@ describe('admin console journey', () => {
     assert.ok(current.includes(clientSecret.slice(-4)), current);
     assert.ok(!current.includes(clientSecret), 'the whole secret must never be shown');
     assert.equal(await page.getByLabel('Client secret').inputValue(), '');
+
+    // Saving again with the secret left empty keeps the stored one.
+    assert.equal(await page.getByLabel('Client secret').evaluate((el) => el.required), false);
+    await page.locator('#idp-status').filter({ hasText: 'Incoming keys saved.' }).waitFor();
+    await page.evaluate(() => { document.getElementById('idp-status').textContent = ''; });
+    await page.getByRole('button', { name: 'Save incoming keys' }).click();
+    await page.locator('#idp-status').filter({ hasText: 'Incoming keys saved.' }).waitFor();
+    assert.equal(await page.locator('#idp-error').textContent(), '');
+    assert.ok((await page.locator('#idp-current').textContent()).includes(clientSecret.slice(-4)));
   });
 
   let scimToken;

@@ -241,7 +241,14 @@ async function loadIdp() {
     } catch (err) {
       if (err.status !== 404) throw err;
     }
-    if (!idp || !idp.issuer) {
+    // The stored secret is kept when the field is left empty, so it is
+    // required only for the first save.
+    const stored = Boolean(idp && idp.issuer);
+    $('idp-client-secret').required = !stored;
+    $('idp-secret-hint').textContent = stored
+      ? 'Leave empty to keep the stored secret. A new one is stored encrypted.'
+      : 'It is stored encrypted, and only its last four characters are shown.';
+    if (!stored) {
       $('idp-current').textContent = 'No identity provider is set up yet.';
       return;
     }
