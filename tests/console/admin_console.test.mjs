@@ -271,6 +271,14 @@ describe('admin console journey', () => {
     await page.locator('#audit-rows tr').first().filter({ hasText: 'key.revoked' }).waitFor();
     const time = await page.locator('#audit-rows tr').first().locator('time').getAttribute('datetime');
     assert.match(time, /^\d{4}-\d{2}-\d{2}T/);
+
+    // Actors are named by key and token prefix, with the raw actor as the title.
+    const created = page.locator('#audit-rows tr').filter({ hasText: 'user.created' }).first();
+    const scimActor = created.locator('td').nth(2);
+    assert.equal(await scimActor.textContent(), `SCIM key ${scimToken.slice(5, 13)}`);
+    assert.match(await scimActor.getAttribute('title'), /^scim:/);
+    const revoked = page.locator('#audit-rows tr').first().locator('td').nth(2);
+    assert.match(await revoked.textContent(), /^admin token idga_/);
   });
 
   step('removing the last mapping shows an empty table', async () => {

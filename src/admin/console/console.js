@@ -2,7 +2,11 @@
 // from the server is written with textContent, never as HTML.
 'use strict';
 
-const state = { token: '', account: '', scope: null, usersNext: null, auditNext: null };
+const state = {
+  token: '', account: '', scope: null, usersNext: null, auditNext: null,
+  // Display prefixes of SCIM keys and admin tokens by id, to name audit actors.
+  prefixes: new Map(),
+};
 
 const $ = (id) => document.getElementById(id);
 
@@ -182,11 +186,23 @@ async function openAccount(id) {
   $('default-tier').value = acc.settings.default_tier;
   forgetShownKey();
   $('idp-form').reset();
+  state.prefixes.clear();
   await Promise.all([
     loadDomains(), loadIdp(), loadKeys(), loadGroups(), loadCounts(), loadUsers(true),
-    loadAudit(true),
+    loadTokenPrefixes(),
   ]);
+  await loadAudit(true);
   $('domains-title').focus();
+}
+
+// Names admin tokens in the audit log by their prefix. A token that may not
+// list tokens, or a failed request, leaves the ids as they are.
+async function loadTokenPrefixes() {
+  try {
+    for (const t of await api('GET', '/tokens')) state.prefixes.set(`admin:${t.id}`, `admin token ${t.prefix}`);
+  } catch {
+    // The audit log then shows token ids.
+  }
 }
 
 // Domains.
@@ -274,6 +290,7 @@ async function saveIdp(form) {
 async function loadKeys() {
   await guarded('keys-error', async () => {
     const keys = await api('GET', accountPath('/scim-keys'));
+    for (const k of keys) state.prefixes.set(`scim:${k.id}`, `SCIM key ${k.prefix}`);
     const rows = $('key-rows');
     rows.replaceChildren();
     for (const k of keys) {
@@ -460,7 +477,8 @@ async function loadAudit(fromStart) {
       const tr = document.createElement('tr');
       timeCell(tr, e.time);
       cell(tr, e.kind, 'nowrap');
-      cell(tr, e.actor, 'code');
+      const actor = cell(tr, state.prefixes.get(e.actor) || e.actor, 'code');
+      actor.title = e.actor;
       cell(tr, describe(e.details), 'details');
       rows.appendChild(tr);
     }
