@@ -477,7 +477,8 @@ async function loadAudit(fromStart) {
       const tr = document.createElement('tr');
       timeCell(tr, e.time);
       cell(tr, e.kind, 'nowrap');
-      const actor = cell(tr, state.prefixes.get(e.actor) || e.actor, 'code');
+      const named = state.prefixes.get(e.actor);
+      const actor = cell(tr, named || e.actor, named ? 'nowrap' : 'code');
       actor.title = e.actor;
       cell(tr, describe(e.details), 'details');
       rows.appendChild(tr);
