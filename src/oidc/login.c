@@ -16,6 +16,7 @@
 #include "log.h"
 #include "oidc/endpoints.h"
 #include "oidc/idp.h"
+#include "oidc/limit.h"
 #include "oidc/oidc_const.h"
 #include "oidc/pages.h"
 #include "oidc/provider.h"
@@ -117,6 +118,52 @@ out:
     return out;
 }
 
+/* Sign-in binding cookies a browser may hold at once. Each is about 80
+ * bytes, so even a page that starts sign-ins in a loop cannot make the
+ * browser's Cookie header too large for this service. */
+#define MAX_TX_COOKIES 5
+
+/* Calls `fn` with the 8 hex digits of each binding cookie in the request's
+ * Cookie header and returns how many there are. */
+static size_t each_tx_cookie(login *l, void (*fn)(login *l, const char *digits))
+{
+    char prefix[64];
+    const char *header = http_header(l->r, "Cookie");
+    size_t count = 0;
+    oidc_cookie_name(&l->st->cfg, OIDC_COOKIE_TX, prefix, sizeof prefix);
+    size_t plen = strlen(prefix);
+    for (const char *p = header; p != NULL && *p;) {
+        p += strspn(p, " ;");
+        if (strncmp(p, prefix, plen) == 0 && strspn(p + plen, "0123456789abcdef") == 8 &&
+            p[plen + 8] == '=') {
+            if (fn != NULL)
+                fn(l, p + plen);
+            count++;
+        }
+        p += strcspn(p, ";");
+    }
+    return count;
+}
+
+static void expire_tx_cookie(login *l, const char *digits)
+{
+    char name[32];
+    snprintf(name, sizeof name, "%s%.8s", OIDC_COOKIE_TX, digits);
+    oidc_set_cookie(l->r, &l->st->cfg, name, "", 0, 1);
+}
+
+/* Expires every binding cookie the request carries once it carries
+ * MAX_TX_COOKIES or more. The sign-ins in other tabs then have to start
+ * again, which only happens to a browser with that many unfinished ones. */
+static void expire_tx_cookies(login *l)
+{
+    if (each_tx_cookie(l, NULL) < MAX_TX_COOKIES)
+        return;
+    each_tx_cookie(l, expire_tx_cookie);
+    log_event(LOG_WARN, "too many unfinished sign-ins in one browser; expired their cookies",
+              "request_id", l->r->id, "account", l->account, NULL);
+}
+
 static void on_tx_stored(int rc, void *arg)
 {
     login *l = arg;
@@ -127,6 +174,7 @@ static void on_tx_stored(int rc, void *arg)
         return;
     }
     char cookie[32];
+    expire_tx_cookies(l);
     oidc_tx_cookie_name(l->state, cookie);
     oidc_set_cookie(l->r, &l->st->cfg, cookie, l->binding, l->st->cfg.login_timeout, 1);
     oidc_security_headers(l->r);
@@ -160,6 +208,20 @@ static int make_tx(login *l)
     return l->tx.binding ? 0 : -1;
 }
 
+/* Sign-in starts allowed per account, and in all, within login_timeout.
+ * Each start stores a login transaction of up to a few kilobytes for that
+ * long, so these bound what anonymous requests can make the store keep. */
+#define STARTS_PER_ACCOUNT 1000
+#define STARTS_TOTAL 20000
+
+static int start_allowed(login *l)
+{
+    oidc_state *st = l->st;
+    if (st->starts == NULL)
+        st->starts = oidc_limit_new(st->cfg.login_timeout, STARTS_PER_ACCOUNT, STARTS_TOTAL);
+    return st->starts != NULL && oidc_limit_take(st->starts, l->account, oidc_now());
+}
+
 static void on_provider(oidc_provider *p, const char *error, void *arg)
 {
     login *l = arg;
@@ -172,6 +234,13 @@ static void on_provider(oidc_provider *p, const char *error, void *arg)
                    "Your organization's identity provider could not be reached. Please try "
                    "again in a moment.",
                    error);
+        return;
+    }
+    if (!start_allowed(l)) {
+        login_fail(l, 429, "Too many sign-ins",
+                   "Too many sign-ins were started for your organization in the last few "
+                   "minutes. Please try again later.",
+                   "too many unfinished sign-ins for the account");
         return;
     }
     if (make_tx(l) != 0 || (l->location = authorization_url(l, oidc_provider_discovery(p))) == NULL) {

@@ -86,6 +86,8 @@ typedef struct oidc_state {
     int key_state;                  /* 0 not loaded, 1 loaded, -1 failed */
     struct event *sweeper;
     struct oidc_recheck *rechecks;  /* session re-checks in flight (session_http.c) */
+    struct oidc_limit *starts;      /* sign-in starts per account (login.c); created on use */
+    struct oidc_limit *failures;    /* audited sign-in failures per account (signin.c) */
 } oidc_state;
 
 oidc_state *oidc_get(struct app *a);

@@ -21,6 +21,7 @@ src_libidgate_a_SOURCES += \
 	src/oidc/login.c src/oidc/callback.c src/oidc/direct.c \
 	src/oidc/session_http.c src/oidc/logout.c src/oidc/signin_page.c \
 	src/oidc/sweep.c src/oidc/sweep.h \
+	src/oidc/limit.c src/oidc/limit.h \
 	src/oidc/routes.c
 
 # The project's json.h functions share names with jansson's, which cjose
@@ -35,10 +36,10 @@ EXTRA_DIST += tests/fuzz/fuzz_idtoken.c tests/fuzz/fuzz_jwks.c \
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_secretbox tests/unit/test_redirect \
 	tests/unit/test_idtoken tests/unit/test_jwks tests/unit/test_discovery \
-	tests/unit/test_session tests/unit/test_http_client
+	tests/unit/test_session tests/unit/test_http_client tests/unit/test_limit
 TESTS += tests/unit/test_secretbox tests/unit/test_redirect \
 	tests/unit/test_idtoken tests/unit/test_jwks tests/unit/test_discovery \
-	tests/unit/test_session tests/unit/test_http_client
+	tests/unit/test_session tests/unit/test_http_client tests/unit/test_limit
 tests_unit_test_secretbox_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_secretbox_LDADD = $(UNIT_TEST_LINK)
 tests_unit_test_secretbox_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
@@ -60,4 +61,7 @@ tests_unit_test_session_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
 tests_unit_test_http_client_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_http_client_LDADD = $(UNIT_TEST_LINK)
 tests_unit_test_http_client_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
+tests_unit_test_limit_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_limit_LDADD = $(UNIT_TEST_LINK)
+tests_unit_test_limit_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
 endif

@@ -15,6 +15,7 @@
 #include "oidc/oidc_const.h"
 #include "oidc/pages.h"
 #include "oidc/provider.h"
+#include "oidc/limit.h"
 #include "oidc/sweep.h"
 #include "routes.h"
 
@@ -52,6 +53,8 @@ static oidc_state state;
 static void free_state(void)
 {
     oidc_providers_free(&state);
+    oidc_limit_free(state.starts);
+    oidc_limit_free(state.failures);
     oidc_config_clear(&state.cfg);
 }
 

@@ -11,6 +11,7 @@
 #include "json.h"
 #include "license.h"
 #include "log.h"
+#include "oidc/limit.h"
 #include "oidc/oidc_const.h"
 #include "oidc/pages.h"
 #include "oidc/session.h"
@@ -41,9 +42,18 @@ void oidc_signin_free(oidc_signin *s)
     if (s->refresh_token)
         secretbox_wipe(s->refresh_token, strlen(s->refresh_token));
     free(s->session_id);
+    free(s->replaced_session);
     free(s->refresh_box);
     free(s);
 }
+
+/* Failed sign-ins audited per account, and in all, within a window of
+ * seconds. Anyone can cause failures (start a sign-in and send a bogus
+ * code), so beyond these only the log records them and the audit log and
+ * the store cannot be flooded. */
+#define AUDIT_FAILURE_WINDOW 600
+#define AUDIT_FAILURES_PER_ACCOUNT 200
+#define AUDIT_FAILURES_TOTAL 5000
 
 /* Builds the details of a sign-in audit event; NULL when out of memory. */
 static json *audit_details(const char *user_id, const char *sub, const char *reason,
@@ -98,6 +108,14 @@ void oidc_audit_signin_failed(oidc_state *st, const char *account, const char *u
 {
     if (account == NULL || strlen(account) != STORE_ID_LEN)
         return;
+    if (st->failures == NULL)
+        st->failures = oidc_limit_new(AUDIT_FAILURE_WINDOW, AUDIT_FAILURES_PER_ACCOUNT,
+                                      AUDIT_FAILURES_TOTAL);
+    if (st->failures == NULL || !oidc_limit_take(st->failures, account, oidc_now())) {
+        log_event(LOG_DEBUG, "failed sign-in not audited: too many failures recently",
+                  "request_id", request_id, "account", account, NULL);
+        return;
+    }
     failure_event *e = calloc(1, sizeof *e);
     if (e == NULL || (e->details = audit_details(user_id, sub, reason, request_id)) == NULL) {
         free(e);
@@ -194,6 +212,12 @@ static int store_session(store_txn *t, void *arg)
     rc = oidc_session_put(t, s->session_id, &sess);
     if (rc != 0)
         return rc;
+    /* A new sign-in replaces the browser's session, so the old id stops working. */
+    if (s->replaced_session != NULL) {
+        rc = oidc_session_delete(t, s->replaced_session);
+        if (rc != 0 && rc != STORE_NOTFOUND)
+            return rc;
+    }
     char actor[48];
     json *details = audit_details(s->user_id, s->claims.sub, NULL, s->r->id);
     if (details == NULL)
@@ -224,6 +248,9 @@ static void seal_refresh(oidc_signin *s)
 static void create_session(oidc_signin *s)
 {
     seal_refresh(s);
+    const char *old = oidc_get_cookie(s->r, &s->st->cfg, OIDC_COOKIE_SESSION);
+    if (old != NULL && *old != '\0' && strlen(old) <= 128)
+        s->replaced_session = strdup(old);
     s->session_id = crypto_token("", 32);
     if (s->session_id == NULL) {
         oidc_signin_fail(s, 500, "Sign-in failed", "Please try again.", "out of memory");

@@ -196,6 +196,21 @@ describe('login transaction and redirect target', () => {
         await assertNoSession(agent);
     });
 
+    test('unfinished sign-ins stay bounded', async () => {
+        const agent = newAgent(stack);
+        for (let i = 0; i < 12; i++) {
+            await untilCallback(agent);
+        }
+        const txCookies = agent.cookiesFor(stack.publicUrl)
+            .filter((c) => c.name.includes('idgate_tx_'));
+        assert.ok(txCookies.length <= 5, `${txCookies.length} binding cookies kept`);
+        const { callbackUrl } = await untilCallback(agent);
+        const res = await agent.request(callbackUrl);
+        assert.equal(res.status, 302, `${res.status} ${res.body}\n${tail(stack.srv.logs())}`);
+        const session = await agent.request(`${stack.publicUrl}/session`);
+        assert.equal(session.status, 200);
+    });
+
     test('provider error text not shown', async () => {
         const { agent, callbackUrl } = await untilCallback();
         const url = new URL(callbackUrl);
@@ -339,4 +354,42 @@ describe('email sign-in page', () => {
             assert.match(res.body, /<input[^>]*name="email"/);
         });
     }
+});
+
+describe('sign-in starts per account', () => {
+    const STARTS_PER_ACCOUNT = 1000;
+    let stack;
+
+    before(async () => {
+        stack = await startStack({ provider: 'faulty' });
+    });
+
+    after(async () => {
+        await stopStack(stack);
+    });
+
+    test('starts beyond the cap get 429', async () => {
+        const url = `${stack.publicUrl}/auth/okta?account=${stack.account.id}`;
+        const statuses = new Map();
+        // Eight requests at a time, so the loop ends in a few seconds.
+        for (let i = 0; i < STARTS_PER_ACCOUNT + 16; i += 8) {
+            const batch = await Promise.all(Array.from({ length: 8 }, () =>
+                fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(10000) })));
+            for (const res of batch) {
+                statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+                await res.arrayBuffer();
+            }
+        }
+        assert.equal(statuses.get(302), STARTS_PER_ACCOUNT, JSON.stringify([...statuses]));
+        assert.equal(statuses.get(429), 16, JSON.stringify([...statuses]));
+        const events = await stack.srv.cliJson(['audit', 'list', '--account', stack.account.id,
+            '--kind', 'signin.failed', '--limit', '1000']);
+        assert.ok(events.events.length <= 16, `${events.events.length} failures audited`);
+
+        // Another account is not affected.
+        const other = await stack.srv.createAccount('Other Corp');
+        const res = await fetch(`${stack.publicUrl}/auth/okta?account=${other.id}`,
+            { redirect: 'manual', signal: AbortSignal.timeout(10000) });
+        assert.notEqual(res.status, 429);
+    });
 });
