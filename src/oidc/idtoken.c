@@ -245,6 +245,11 @@ static int copy_claims(const json *claims, oidc_claims *out)
     out->name = dup_claim(claims, "name");
     out->sid = dup_claim(claims, "sid");
     out->has_nonce = json_object_get(claims, "nonce") != NULL;
+    const json *verified = json_object_get(claims, "email_verified");
+    out->email_verified = json_typeof(verified) == JSON_BOOL ? json_bool_value(verified)
+                          : json_typeof(verified) == JSON_STRING
+                              ? strcmp(json_string_value(verified), "true") == 0
+                              : 0;
     return out->iss == NULL || out->sub == NULL ? OIDC_IDT_NOMEM : OIDC_IDT_OK;
 }
 

@@ -44,6 +44,7 @@ typedef struct oidc_claims {
     int64_t exp;
     int64_t iat;
     int has_nonce;              /* 1 when the token carries a `nonce` claim */
+    int email_verified;         /* 1 when `email_verified` is true */
     char alg[8];
 } oidc_claims;
 

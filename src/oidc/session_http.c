@@ -183,6 +183,13 @@ static int build_view(store_txn *t, session_view *v)
         json_free(user);
         return -1;
     }
+    if (oidc_email_foreign(t, v->s.account, name) || oidc_email_foreign(t, v->s.account, email) ||
+        !oidc_user_domains_allowed(t, v->s.account, user)) {
+        log_event(LOG_WARN, "session rejected: user name or email is outside the account's "
+                  "verified domains", "account", v->s.account, "user", v->s.user, NULL);
+        json_free(user);
+        return -1;
+    }
     v->user_name = dup_or_null(name);
     v->email = dup_or_null(email);
     v->body = json_object();
@@ -384,11 +391,25 @@ static void validate_refreshed(recheck *c)
     recheck_done(c);
 }
 
+/* 1 for token endpoint errors that may pass: no usable reply, or an OAuth
+ * error that says the provider is busy or failed. Any other error (such as
+ * invalid_grant, or invalid_client after the application was removed)
+ * means the provider no longer vouches for the session. */
+static int transient_error(const char *error)
+{
+    static const char *const transient[] = {"transport", "temporarily_unavailable", "slow_down",
+                                            "server_error"};
+    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
+        if (strcmp(error, transient[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static void on_refreshed(const oidc_token_response *res, void *arg)
 {
     recheck *c = arg;
-    if (res->error != NULL && strcmp(res->error, OIDC_T_INVALID_GRANT) == 0) {
-        recheck_end(c, "the provider rejected the refresh token");
+    if (res->error != NULL && !transient_error(res->error)) {
+        recheck_end(c, res->log_reason ? res->log_reason : res->error);
         return;
     }
     if (res->error != NULL) {

@@ -30,6 +30,7 @@ typedef struct oidc_signin {
     char user_id[40];
     const char *tier;               /* static string from license_user_tier */
     char *session_id;
+    char *replaced_session;         /* the browser's previous session id, or NULL */
     int status;                     /* job outcome */
     char reason[160];
 } oidc_signin;

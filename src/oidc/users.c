@@ -98,21 +98,55 @@ static int by_user_name(store_txn *t, const char *account, const char *name, cha
     return 0;
 }
 
+int oidc_email_foreign(store_txn *t, const char *account, const char *email)
+{
+    const char *at = email ? strrchr(email, '@') : NULL;
+    if (at == NULL)
+        return 0;
+    /* Check the domain and each parent with at least two labels. */
+    for (const char *d = at + 1; d != NULL && strchr(d, '.') != NULL; d = strchr(d, '.') + 1) {
+        char probe[300], owner[40];
+        snprintf(probe, sizeof probe, "x@%s", d);
+        if (oidc_account_by_email(t, probe, owner) == 0 && strcmp(owner, account) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+int oidc_user_domains_allowed(store_txn *t, const char *account, const json *user)
+{
+    const char *name = json_get_string(user, "userName");
+    const char *email = oidc_user_email(user);
+    if (name != NULL && strchr(name, '@') != NULL && license_domain_allowed(t, account, name) != 1)
+        return 0;
+    return email == NULL || license_domain_allowed(t, account, email) == 1;
+}
+
 int oidc_user_authorize(store_txn *t, const char *account, const oidc_claims *c,
                         char user_id[40], const char **tier, const char **why)
 {
     json *user = NULL;
     int rc = -1;
 
-    if (by_external_id(t, account, c->sub, user_id) != 0 &&
-        by_user_name(t, account, c->preferred_username, user_id) != 0 &&
-        by_user_name(t, account, c->email, user_id) != 0) {
-        *why = "no provisioned user matches sub, preferred_username or email";
+    int by_sub = by_external_id(t, account, c->sub, user_id) == 0;
+    if (!by_sub && by_user_name(t, account, c->preferred_username, user_id) != 0 &&
+        (!c->email_verified || by_user_name(t, account, c->email, user_id) != 0)) {
+        *why = "no provisioned user matches sub, preferred_username or verified email";
         user_id[0] = '\0';
         return -1;
     }
     if (oidc_user_read(t, account, user_id, &user) != 0) {
         *why = "user record missing";
+        goto out;
+    }
+    /* A name or email match is trusted only for a user without externalId.
+     * A user with one is that directory identity, and another `sub` with
+     * the same name or email is someone else (or a renamed account).
+     * NOTE: the `sub` of a user linked by name is not recorded, so a later
+     * sign-in by the same name with another `sub` also matches. */
+    const char *external_id = json_get_string(user, "externalId");
+    if (!by_sub && external_id != NULL && *external_id != '\0') {
+        *why = "user matched by name or email has an externalId other than the token's sub";
         goto out;
     }
     if (!oidc_user_active(user)) {
@@ -124,6 +158,16 @@ int oidc_user_authorize(store_txn *t, const char *account, const oidc_claims *c,
     if (!oidc_header_value_safe(json_get_string(user, "userName")) ||
         !oidc_header_value_safe(oidc_user_email(user))) {
         *why = "user name or email contains control characters";
+        goto out;
+    }
+    if (oidc_email_foreign(t, account, c->email) ||
+        oidc_email_foreign(t, account, json_get_string(user, "userName")) ||
+        oidc_email_foreign(t, account, oidc_user_email(user))) {
+        *why = "email or user name is in a domain another account verified";
+        goto out;
+    }
+    if (!oidc_user_domains_allowed(t, account, user)) {
+        *why = "user name or email is outside the account's verified domains";
         goto out;
     }
     *tier = license_user_tier(t, account, user_id);

@@ -2,7 +2,9 @@
 // cookie's attributes and lifetime, GET /session with missing or forged cookies, logout
 // against cross-site requests, and that no secret reaches the log or the store in plain
 // text. The second checks that SCIM deactivation and deletion end sessions, that users of
-// other accounts are rejected, and that a pro group sets the session's tier.
+// other accounts are rejected, and that a pro group sets the session's tier. The third checks
+// the audit events of sign-ins and identity-provider changes, and the last that addresses in
+// a domain another account verified never sign in.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { describeFlow, newAgent, signIn } from './lib/flows.mjs';
@@ -11,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
     deactivateUser, provisionUser, scim, setAccountSettings, sleep, startStack, stopStack, tail,
-    USER_SCHEMA,
+    USER_SCHEMA, verifyDomain,
 } from './lib/stack.mjs';
 
 const USER = { sub: 'session-sub-1', email: 'sam@acme.test', preferred_username: 'sam@acme.test',
@@ -257,6 +259,53 @@ describe('session and directory changes', () => {
         assert.equal(flow.session.status, 401);
     });
 
+    test('unverified email matches nobody', async () => {
+        counter += 1;
+        const alice = await provisionUser(stack, { userName: `alice${counter}@acme.test` });
+        stack.op.user = { sub: `okta-mallory-${counter}`, email: alice.userName,
+            email_verified: false, preferred_username: `mallory${counter}@acme.test`,
+            name: 'Mallory' };
+        const flow = await signIn(stack, { loginHint: alice.userName });
+        assert.equal(flow.callback.status, 403, describeFlow(stack, flow));
+        assert.equal(flow.session.status, 401, describeFlow(stack, flow));
+
+        // Control: the same claims with a verified email match by email.
+        stack.op.user = { ...stack.op.user, email_verified: true };
+        const verified = await signIn(stack, { loginHint: alice.userName });
+        assert.equal(verified.session.status, 200, describeFlow(stack, verified));
+    });
+
+    test('name match with other externalId rejected', async () => {
+        counter += 1;
+        const alice = await provisionUser(stack, { userName: `alice${counter}@acme.test`,
+            externalId: `okta-alice-${counter}` });
+        const cases = [
+            { preferred_username: alice.userName, email: `mallory${counter}@acme.test` },
+            { email: alice.userName, email_verified: true },
+        ];
+        for (const claims of cases) {
+            stack.op.user = { sub: `okta-mallory-${counter}`, name: 'Mallory', ...claims };
+            const flow = await signIn(stack, { loginHint: alice.userName });
+            assert.equal(flow.callback.status, 403, describeFlow(stack, flow));
+            assert.equal(flow.session.status, 401, describeFlow(stack, flow));
+        }
+    });
+
+    test('new sign-in replaces old session', async () => {
+        const { flow } = await newSignedInUser();
+        const cookieName = '__Host-idgate_session';
+        const first = flow.agent.cookie(stack.publicUrl, cookieName).value;
+        const second = await signIn(stack, { agent: flow.agent,
+            loginHint: stack.op.user.email });
+        assert.equal(second.session.status, 200, describeFlow(stack, second));
+        assert.notEqual(flow.agent.cookie(stack.publicUrl, cookieName).value, first);
+        const old = await fetch(`${stack.publicUrl}/session`, {
+            headers: { cookie: `${cookieName}=${first}` },
+            signal: AbortSignal.timeout(5000),
+        });
+        assert.equal(old.status, 401, 'the replaced session still works');
+    });
+
     test('control characters never reach headers', async () => {
         counter += 1;
         const sub = `directory-sub-${counter}`;
@@ -450,6 +499,34 @@ describe('sign-in audit log', () => {
         }
     });
 
+    test('issuer take-over audited on both', async () => {
+        const squatter = await stack.srv.createAccount('Squatter');
+        const args = ['idp', 'set', '--account', squatter.id, '--issuer', stack.issuer,
+            '--client-id', 'squatter-client', '--client-secret-file',
+            join(stack.secretDir, 'client-secret')];
+        const refused = await stack.srv.cli(args);
+        assert.equal(refused.code, 1, refused.stdout);
+        assert.match(refused.stderr, /another account.*--take-over-issuer/s);
+
+        // The squatter is given the issuer (as if it had claimed it first), then the operator
+        // moves it back to its real owner.
+        await stack.srv.cliJson([...args, '--take-over-issuer']);
+        const lost = await stack.srv.cli(['idp', 'get', '--account', stack.account.id]);
+        assert.equal(lost.code, 1, lost.stdout);
+        const removed = (await events('idp.changed'))[0];
+        assert.equal(removed.details.removed_issuer, stack.issuer);
+        assert.equal(removed.details.taken_over_by, squatter.id);
+
+        await stack.srv.cliJson(['idp', 'set', '--account', stack.account.id, '--issuer',
+            stack.issuer, '--client-id', stack.clientId, '--client-secret-file',
+            join(stack.secretDir, 'client-secret'), '--take-over-issuer']);
+        const squatterIdp = await stack.srv.cli(['idp', 'get', '--account', squatter.id]);
+        assert.equal(squatterIdp.code, 1, squatterIdp.stdout);
+        stack.op.nextIdToken(null);
+        const flow = await signIn(stack);
+        assert.equal(flow.session.status, 200, describeFlow(stack, flow));
+    });
+
     test('unknown state only logged', async () => {
         const before = (await events('signin.failed')).length;
         const res = await fetch(`${stack.publicUrl}/auth/okta/callback?state=unknown&code=x`,
@@ -458,5 +535,77 @@ describe('sign-in audit log', () => {
         await sleep(300);
         assert.equal((await events('signin.failed')).length, before);
         assert.match(stack.srv.logs(), /unknown state/);
+    });
+});
+
+describe('domain verified by another account', () => {
+    let stack;
+    let other;
+
+    before(async () => {
+        // The signing-in account has no verified domain, so its own domain list allows any
+        // email; BigCorp verifies bigcorp.test.
+        stack = await startStack({ provider: 'faulty', domain: null });
+        other = await stack.srv.createAccount('BigCorp', { domain: 'bigcorp.test' });
+        const claim = await stack.srv.cliJson(['domain', 'get', '--account', other.id,
+            '--domain', 'bigcorp.test']);
+        stack.dns.setTxt(claim.record.name, [claim.record.value]);
+        const verified = await stack.srv.cliJson(['domain', 'verify', '--account', other.id,
+            '--domain', 'bigcorp.test']);
+        assert.equal(verified.verified, true, JSON.stringify(verified));
+    });
+
+    after(async () => {
+        await stopStack(stack);
+    });
+
+    const impostors = [
+        ['same domain', 'ceo@bigcorp.test'],
+        ['subdomain', 'ceo@eu.bigcorp.test'],
+    ];
+    for (const [name, email] of impostors) {
+        test(`${name} rejected`, async () => {
+            const sub = `impostor-${name.replace(/\W/g, '-')}`;
+            const created = await scim(stack, 'POST', '/Users', {
+                schemas: [USER_SCHEMA], userName: email, externalId: sub,
+                emails: [{ value: email, primary: true }], active: true,
+            });
+            if (created.status === 400) {
+                return; // SCIM rejected the address, so nobody can sign in with it.
+            }
+            assert.equal(created.status, 201, created.text);
+            stack.op.user = { sub, email, preferred_username: email, name: 'Impostor' };
+            const flow = await signIn(stack, { loginHint: email });
+            assert.equal(flow.session.status, 401, describeFlow(stack, flow));
+            assert.equal(flow.callback.status, 403, describeFlow(stack, flow));
+        });
+    }
+
+    test('unclaimed domain still signs in', async () => {
+        const email = 'pat@elsewhere.test';
+        await provisionUser(stack, { userName: email, externalId: 'control-sub' });
+        stack.op.user = { sub: 'control-sub', email, preferred_username: email, name: 'Pat' };
+        const flow = await signIn(stack, { loginHint: email });
+        assert.equal(flow.session.status, 200, describeFlow(stack, flow));
+    });
+
+    // Runs last: the account verifies its own domain, so its users outside it lose access.
+    test('own domain verified later ends session', async () => {
+        const email = 'lee@old.test';
+        await provisionUser(stack, { userName: email, externalId: 'lee-sub' });
+        stack.op.user = { sub: 'lee-sub', email, preferred_username: email, name: 'Lee' };
+        const flow = await signIn(stack, { loginHint: email });
+        assert.equal(flow.session.status, 200, describeFlow(stack, flow));
+
+        await stack.srv.cliJson(['domain', 'add', '--account', stack.account.id,
+            '--domain', 'own.test']);
+        await verifyDomain(stack, 'own.test');
+        const session = await flow.agent.request(`${stack.publicUrl}/session`);
+        assert.equal(session.status, 401, tail(stack.srv.logs()));
+
+        // The token's email inside the verified domain does not help either.
+        stack.op.user = { sub: 'lee-sub', email: 'lee@own.test', name: 'Lee' };
+        const again = await signIn(stack, { loginHint: 'lee@own.test' });
+        assert.equal(again.session.status, 401, describeFlow(stack, again));
     });
 });

@@ -388,6 +388,27 @@ describe('ID token from a refresh', () => {
         assert.equal(next.status, 200, tail(stack.srv.logs()));
     });
 
+    const refreshErrors = [
+        ['invalid_client', 401],
+        ['unauthorized_client', 401],
+        ['temporarily_unavailable', 200],
+    ];
+    for (const [error, expected] of refreshErrors) {
+        test(`${error} refresh error gives ${expected}`, async () => {
+            stack.op.nextIdToken(null);
+            const flow = await signIn(stack);
+            assertAccepted(stack, flow);
+            stack.op.refreshError = error;
+            try {
+                await sleep(RECHECK_SECONDS * 1000 + 300);
+                const res = await flow.agent.request(`${stack.publicUrl}/session`);
+                assert.equal(res.status, expected, tail(stack.srv.logs()));
+            } finally {
+                stack.op.refreshError = null;
+            }
+        });
+    }
+
     test('revoked refresh token ends session', async () => {
         stack.op.nextIdToken(null);
         const flow = await signIn(stack);

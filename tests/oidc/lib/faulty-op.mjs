@@ -123,6 +123,7 @@ export async function startFaultyOp({ tls, clientId, clientSecret }) {
         nextFault: null,
         nextRefreshFault: null,
         refreshIdTokens: true, // false: refresh responses carry no ID token
+        refreshError: null, // an OAuth error code every refresh request gets
     };
     op.publishedKeys = [op.signingKey];
 
@@ -147,7 +148,8 @@ export async function startFaultyOp({ tls, clientId, clientSecret }) {
     op.makeIdToken = async ({ nonce, fault = null, key = op.signingKey } = {}) => {
         const now = Math.floor(Date.now() / 1000);
         const claims = { iss: issuer, aud: clientId, iat: now, exp: now + 300,
-            auth_time: now, jti: base64url(randomBytes(12)), ...op.user };
+            auth_time: now, jti: base64url(randomBytes(12)), email_verified: true,
+            ...op.user };
         if (nonce !== undefined) {
             claims.nonce = nonce;
         }
@@ -289,6 +291,10 @@ export async function startFaultyOp({ tls, clientId, clientSecret }) {
     // The refresh_token grant: rotates the refresh token and, unless refreshIdTokens is
     // false, returns a new ID token without a nonce, as OpenID Connect Core 12.2 describes.
     async function refresh(params, res) {
+        if (op.refreshError) {
+            sendJson(res, 400, { error: op.refreshError });
+            return;
+        }
         const presented = params.get('refresh_token');
         if (!op.refreshTokens.has(presented)) {
             sendJson(res, 400, { error: 'invalid_grant' });
