@@ -36,6 +36,7 @@ typedef struct idp_job {
     char *client_id;
     char *sealed;                   /* NULL keeps the stored secret */
     char *actor;
+    int take_over;                  /* oidc_idp_input.take_over_issuer */
     char hint[5];
     char *warning;
     int status;
@@ -173,13 +174,39 @@ static json *new_record(idp_job *j, const json *old)
 }
 
 /* Claims the issuer for the account and releases the previous one. */
+/* Deletes the settings of the account `owner` that has the issuer, and
+ * records that in its audit log. */
+static int take_issuer(store_txn *t, idp_job *j, const char *owner)
+{
+    int rc = oidc_idp_delete(t, owner);
+    if (rc != 0 && rc != STORE_NOTFOUND)
+        return rc;
+    json *d = json_object();
+    if (d == NULL || json_object_set(d, "issuer", json_null()) ||
+        json_object_set(d, "removed_issuer", json_string(j->issuer)) ||
+        json_object_set(d, "taken_over_by", json_string(j->account))) {
+        json_free(d);
+        return STORE_NOMEM;
+    }
+    rc = audit_record(t, owner, AUDIT_IDP_CHANGED, j->actor ? j->actor : "system", d);
+    json_free(d);
+    if (rc == 0)
+        log_event(LOG_WARN, "issuer taken over from another account", "account", j->account,
+                  "previous_account", owner, "issuer", j->issuer, NULL);
+    return rc;
+}
+
 static int move_issuer(store_txn *t, idp_job *j, const json *old)
 {
     char owner[40];
     int rc = oidc_idp_account_by_issuer(t, j->issuer, owner);
-    if (rc == 0 && strcmp(owner, j->account) != 0)
+    if (rc == 0 && strcmp(owner, j->account) != 0 && !j->take_over)
         return job_fail(j, 409, "this issuer is already connected to another account; each "
-                                "identity provider issuer can belong to one account only");
+                                "identity provider issuer can belong to one account only. If "
+                                "the other account should not have it, an operator can move "
+                                "it with `idgate idp set --take-over-issuer`");
+    if (rc == 0 && strcmp(owner, j->account) != 0 && take_issuer(t, j, owner) != 0)
+        return job_fail(j, 500, "the settings could not be saved");
     const char *prev = json_get_string(old, "issuer");
     if (prev != NULL && strcmp(prev, j->issuer) != 0)
         store_del(t, T_ISSUERS, prev, strlen(prev));
@@ -373,6 +400,7 @@ static void idp_set(struct app *a, int cli, const char *account, const oidc_idp_
     j->issuer = strdup(in->issuer);
     j->client_id = strdup(in->client_id);
     j->actor = strdup(in->actor ? in->actor : "system");
+    j->take_over = in->take_over_issuer;
     if (j->issuer == NULL || j->client_id == NULL || j->actor == NULL ||
         (in->client_secret && seal_secret(st, j, in->client_secret) != 0)) {
         if (j->status == 0)
@@ -488,7 +516,8 @@ static int cmd_idp_set(cli_ctx *c)
         st.cfg.check_discovery = 0;
     }
     oidc_idp_input in = {.issuer = issuer, .client_id = client_id, .client_secret = secret,
-                         .actor = CLI_ACTOR};
+                         .actor = CLI_ACTOR,
+                         .take_over_issuer = cli_has_flag(c, "take-over-issuer")};
     res.code = -1;
     idp_set(&a, 1, account, &in, on_cli_done, &res);
     if (res.code == -1 && res.base)
@@ -503,10 +532,12 @@ static int cmd_idp_set(cli_ctx *c)
 }
 
 CLI_COMMAND(idp_set, "idp", "set",
-            "--account ID --issuer URL --client-id ID [--client-secret-file FILE] [--no-check]",
+            "--account ID --issuer URL --client-id ID [--client-secret-file FILE] [--no-check] "
+            "[--take-over-issuer]",
             "Connects an account to its OpenID Connect provider. The secret is read from the "
             "first line of FILE (needed the first time) and stored encrypted; --no-check skips "
-            "fetching the issuer's discovery document.",
+            "fetching the issuer's discovery document. --take-over-issuer disconnects another "
+            "account that has the same issuer.",
             cmd_idp_set)
 
 static int cmd_idp_get(cli_ctx *c)

@@ -23,17 +23,23 @@ typedef struct oidc_idp_input {
     const char *client_id;
     const char *client_secret;      /* NULL keeps the stored secret */
     const char *actor;              /* actor of the idp.changed audit event; NULL: "system" */
+    int take_over_issuer;           /* disconnect another account that has this issuer */
 } oidc_idp_input;
 
 /* Runs once with the outcome: status 200 and the public view of the
  * settings in `result` (owned by the callee, valid during the call), which
  * may carry a "warning" member when discovery could not be reached; or an
  * HTTP-like status (400 invalid input, 404 unknown account, 409 issuer used
- * by another account, 500 server problem such as a missing master key) with
+ * by another account unless `take_over_issuer`, 500 server problem such as a missing master key) with
  * `message`, a sentence an administrator can act on, and `result` NULL. */
 typedef void (*oidc_idp_done)(int status, const char *message, const json *result, void *arg);
 
-/* Validates and stores an account's settings: the issuer must be an https
+/* Anyone who can edit an account's settings can name a public issuer
+ * first, so `take_over_issuer` lets an operator give the issuer to its real
+ * owner: the other account's settings are deleted, with an idp.changed
+ * event in its audit log. Only operators should be offered it.
+ *
+ * Validates and stores an account's settings: the issuer must be an https
  * URL on an allowed host, and unless [oidc] check_discovery is off and when
  * the provider can be reached, its discovery document must name exactly this
  * issuer. The secret is encrypted under the master key. The idp.changed
