@@ -171,6 +171,8 @@ typedef struct store_stats {
     uint64_t commit_usec_sum;
     uint64_t in_flight;              /* jobs submitted whose completion has not run yet, or
                                       * whose store_run has not returned; 0 means idle */
+    uint64_t syncs;                  /* flushes made only to make earlier commits durable,
+                                      * when no queued batch would flush them */
 } store_stats;
 
 const char *store_strerror(int err);

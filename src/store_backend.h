@@ -52,6 +52,21 @@ struct store_backend {
      * and nothing of it persists. Committing a top-level write transaction
      * returns only once its changes are durable on disk. */
     int (*txn_commit)(void *txn);
+    /* Optional pair; when both are set, the front end commits top-level
+     * write transactions with txn_commit_top instead of txn_commit.
+     * With `defer` 0 it is txn_commit: the commit is durable when it returns
+     * 0. With `defer` 1 the engine may leave the commit's last step
+     * unflushed (LMDB writes the meta page without flushing it), so the
+     * commit is atomic and visible to readers when it returns 0 but durable
+     * only after a later flush of the store. In both modes `*flushed` is set
+     * to 1 when the call flushed the store after every earlier commit had
+     * been written, which makes all those earlier commits durable (the
+     * engine may also count a flush that another process made after this
+     * transaction began), and to 0 otherwise (a failed commit, or one that
+     * wrote nothing). env_sync flushes the store, which makes every commit
+     * that has returned durable. */
+    int (*txn_commit_top)(void *txn, int defer, int *flushed);
+    int (*env_sync)(void *env);
     /* Discards and ends the transaction. */
     void (*txn_abort)(void *txn);
     /* Optional (NULL when the engine lacks them): txn_reset releases a read

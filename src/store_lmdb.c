@@ -5,6 +5,8 @@
  * tied to threads and can be reset and renewed. Commits are durable: the
  * environment uses neither MDB_NOSYNC nor MDB_NOMETASYNC, and not
  * MDB_WRITEMAP either, which LMDB does not allow with nested transactions.
+ * Only lmdb_txn_commit_top sets MDB_NOMETASYNC, for the one commit that the
+ * front end asks to defer.
  * Several processes may open the same directory at once (the server and a
  * command-line tool); LMDB's lock file serializes their writers.
  */
@@ -217,6 +219,59 @@ static int lmdb_txn_commit(void *txn)
     return map_error(mdb_txn_commit(txn));
 }
 
+/* Commits a top-level write transaction, with MDB_NOMETASYNC set for this
+ * commit alone when `defer` is 1. In LMDB 0.9.24 mdb_txn_commit writes the
+ * dirty pages with pwrite, flushes data.mdb with fdatasync (skipped only
+ * with MDB_NOSYNC) and then writes the meta page: through a second
+ * descriptor opened with O_DSYNC, which waits for the device a second time,
+ * or with MDB_NOMETASYNC through the ordinary descriptor without a flush.
+ * The meta pages are pages 0 and 1 of data.mdb, so the fdatasync also
+ * flushes the meta pages of every earlier commit: after it, all earlier
+ * commits are durable, and a deferred commit becomes durable at the next
+ * commit's fdatasync or at lmdb_env_sync. A crash before that loses the
+ * deferred commit but never leaves a meta page that points to unwritten
+ * pages, because the pages were flushed first.
+ *
+ * A commit with no dirty page returns early in LMDB, with neither a flush
+ * nor a meta write. The transaction id tells the cases apart: only a meta
+ * write advances the environment's last transaction id to this
+ * transaction's id. A larger id means that another process committed after
+ * this transaction ended, and its commit flushed the file after our meta
+ * pages had been written, which counts as well.
+ *
+ * NOTE: mdb_env_set_flags rewrites the environment's flags word, which
+ * reader threads read for other bits. Only the writer thread changes it and
+ * those bits stay the same, so a reader sees the right value on the
+ * platforms built for, but in C terms it is a data race. */
+static int lmdb_txn_commit_top(void *txn, int defer, int *flushed)
+{
+    MDB_env *env = mdb_txn_env(txn);
+    size_t id = mdb_txn_id(txn);
+    MDB_envinfo info;
+    int rc;
+
+    *flushed = 0;
+    if (defer)
+        mdb_env_set_flags(env, MDB_NOMETASYNC, 1);
+    rc = mdb_txn_commit(txn);
+    if (defer)
+        mdb_env_set_flags(env, MDB_NOMETASYNC, 0);
+    if (rc)
+        return map_error(rc);
+    if (mdb_env_info(env, &info) == 0 && info.me_last_txnid >= id)
+        *flushed = 1;
+    return 0;
+}
+
+/* Flushes data.mdb (fdatasync), which makes every commit that has
+ * returned durable, meta pages included. */
+static int lmdb_env_sync(void *env)
+{
+    struct lmdb_env *le = env;
+
+    return map_error(mdb_env_sync(le->env, 1));
+}
+
 static void lmdb_txn_abort(void *txn)
 {
     mdb_txn_abort(txn);
@@ -361,6 +416,8 @@ const struct store_backend store_lmdb_backend = {
     .env_close = lmdb_env_close,
     .txn_begin = lmdb_txn_begin,
     .txn_commit = lmdb_txn_commit,
+    .txn_commit_top = lmdb_txn_commit_top,
+    .env_sync = lmdb_env_sync,
     .txn_abort = lmdb_txn_abort,
     .txn_reset = lmdb_txn_reset,
     .txn_renew = lmdb_txn_renew,

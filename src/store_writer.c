@@ -8,6 +8,17 @@
  * while a batch commits wait and form the next batch, so batches grow with
  * the load.
  *
+ * With a backend that can defer the flush of a commit's last step (LMDB
+ * with MDB_NOMETASYNC: the meta page is written but not flushed), the writer
+ * defers the commit of a batch when more jobs are queued. The deferred batch
+ * waits in a list until a later flush covers it: the next batch's commit,
+ * which flushes the data file after this batch's meta page was written, or
+ * an explicit env_sync when no later commit flushed. Only then are its
+ * completions handed off. Under load that is one device flush per commit
+ * instead of two, and no completion runs before its job is durable. When
+ * nothing is queued, the commit is durable by itself, so a lone job does
+ * not wait for a second commit.
+ *
  * Completions go to the loop through an eventfd watched by an event on the
  * loop's base: the writer appends finished jobs to `completed` under the
  * mutex and writes the eventfd once, and the loop runs them in submission
@@ -68,18 +79,43 @@ static void run_jobs(store *s, void *parent, struct store_job *batch)
     }
 }
 
+/* 1 when the backend can defer durability to a later flush
+ * (store_backend.h). */
+static int can_defer(const store *s)
+{
+    return s->be->txn_commit_top && s->be->env_sync;
+}
+
+/* Commits the batch's parent transaction: deferred when `defer` is 1 (only
+ * with can_defer). `*flushed` is set as by txn_commit_top, and to 0 for a
+ * backend without it. */
+static int commit_parent(store *s, void *parent, int defer, int *flushed)
+{
+    *flushed = 0;
+    if (can_defer(s))
+        return s->be->txn_commit_top(parent, defer, flushed);
+    return s->be->txn_commit(parent);
+}
+
 /* Runs one batch in one write transaction and records the statistics.
- * When the parent cannot begin or commit, every job gets that error. */
-static void run_batch(store *s, struct store_job *batch, unsigned n)
+ * When the parent cannot begin or commit, every job gets that error. The
+ * commit is deferred when the backend allows it and more jobs are queued,
+ * since the next batch's commit will then flush it soon; `*deferred` tells
+ * which, and `*flushed` is set as by commit_parent. */
+static void run_batch(store *s, struct store_job *batch, unsigned n, int *deferred, int *flushed)
 {
     struct timespec t0, t1;
     void *parent;
     int rc = s->be->txn_begin(s->env, NULL, 0, &parent);
 
+    *deferred = *flushed = 0;
     if (rc == 0) {
         run_jobs(s, parent, batch);
+        pthread_mutex_lock(&s->mu);
+        *deferred = can_defer(s) && s->pending != NULL;
+        pthread_mutex_unlock(&s->mu);
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        rc = s->be->txn_commit(parent);
+        rc = commit_parent(s, parent, *deferred, flushed);
         clock_gettime(CLOCK_MONOTONIC, &t1);
     } else {
         t0 = t1 = (struct timespec){0, 0};
@@ -147,6 +183,48 @@ static void hand_off(store *s, struct store_job *batch)
     }
 }
 
+/* Jobs of committed batches, in submission order, whose commits are not
+ * known to be durable yet (deferred mode only). Used by the writer alone. */
+struct job_list {
+    struct store_job *head, *tail;
+};
+
+static void job_list_append(struct job_list *l, struct store_job *batch)
+{
+    struct store_job *last = batch;
+
+    while (last->next)
+        last = last->next;
+    if (l->tail)
+        l->tail->next = batch;
+    else
+        l->head = batch;
+    l->tail = last;
+}
+
+/* Flushes the store so that the waiting jobs' commits are durable. The flush
+ * starts after every one of those commits has returned. When it fails,
+ * their writes may be lost on a crash, so each job that succeeded reports
+ * STORE_IO instead: its caller must treat the write as unconfirmed. */
+static void sync_waiting(store *s, struct store_job *waiting)
+{
+    int rc = s->be->env_sync(s->env);
+
+    pthread_mutex_lock(&s->mu);
+    s->stats.syncs++;
+    if (rc)
+        s->writable = 0;
+    pthread_mutex_unlock(&s->mu);
+    if (!rc)
+        return;
+    log_event(LOG_ERROR, "store flush failed; the writes of its batches are reported as failed",
+              "error", store_strerror(rc), NULL);
+    for (struct store_job *j = waiting; j; j = j->next) {
+        if (j->rc == 0)
+            j->rc = STORE_IO;
+    }
+}
+
 /* Takes up to max_batch jobs off the queue. Called with `mu` held. */
 static struct store_job *take_batch(store *s, unsigned *n)
 {
@@ -189,6 +267,7 @@ static void probe_writable(store *s)
 static void *writer_main(void *arg)
 {
     store *s = arg;
+    struct job_list waiting = {NULL, NULL};
     sigset_t all;
 
     /* Signals belong to the event loop thread. */
@@ -199,9 +278,19 @@ static void *writer_main(void *arg)
     for (;;) {
         struct store_job *batch;
         unsigned n;
+        int deferred, flushed;
 
-        while (!s->pending && !s->closing && !s->probe_requested)
+        while (!s->pending && !waiting.head && !s->closing && !s->probe_requested)
             pthread_cond_wait(&s->work_cv, &s->mu);
+        if (!s->pending && waiting.head) {
+            /* Nothing queued would flush the waiting commits soon. */
+            pthread_mutex_unlock(&s->mu);
+            sync_waiting(s, waiting.head);
+            pthread_mutex_lock(&s->mu);
+            hand_off(s, waiting.head);
+            waiting = (struct job_list){NULL, NULL};
+            continue;
+        }
         if (!s->pending) {
             if (s->closing)
                 break;
@@ -212,9 +301,21 @@ static void *writer_main(void *arg)
         }
         batch = take_batch(s, &n);
         pthread_mutex_unlock(&s->mu);
-        run_batch(s, batch, n);
+        run_batch(s, batch, n, &deferred, &flushed);
         pthread_mutex_lock(&s->mu);
-        hand_off(s, batch);
+        /* This commit's flush started after every waiting commit had
+         * returned, so it made them durable. */
+        if (flushed && waiting.head) {
+            hand_off(s, waiting.head);
+            waiting = (struct job_list){NULL, NULL};
+        }
+        /* A batch that was not deferred is durable, or wrote nothing, or
+         * failed. It still waits behind unflushed batches: its jobs may have
+         * read their writes, and completions keep submission order. */
+        if (!deferred && !waiting.head)
+            hand_off(s, batch);
+        else
+            job_list_append(&waiting, batch);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;

@@ -1002,6 +1002,293 @@ START_TEST(failed_commit_fails_whole_batch)
 }
 END_TEST
 
+/* ---- durability order, through a backend that records every flush ---- */
+
+/* The recording backend counts top-level commits that have returned and
+ * keeps `durable_through`: the number of commits that had returned before
+ * the latest flush that finished began. A flush is an env_sync call or a
+ * commit that reports `flushed`; a commit that was not deferred also makes
+ * itself durable. A job whose batch is commit number k is durable once
+ * durable_through >= k. */
+static pthread_mutex_t order_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t commits_returned;
+static uint64_t durable_through;
+static uint64_t env_syncs;
+#define MAX_COMMITS 64
+static int commit_deferred[MAX_COMMITS];
+static int commit_flushed[MAX_COMMITS];
+
+static uint64_t commits_so_far(void)
+{
+    uint64_t n;
+
+    pthread_mutex_lock(&order_mu);
+    n = commits_returned;
+    pthread_mutex_unlock(&order_mu);
+    return n;
+}
+
+static void flush_finished(uint64_t covered)
+{
+    if (covered > durable_through)
+        durable_through = covered;
+}
+
+static int record_txn_commit_top(void *txn, int defer, int *flushed)
+{
+    struct wrapped_txn *w = txn;
+    uint64_t before = commits_so_far();
+    int rc = store_lmdb_backend.txn_commit_top(w->inner, defer, flushed);
+
+    free(w);
+    pthread_mutex_lock(&order_mu);
+    if (rc == 0) {
+        if (*flushed)
+            flush_finished(before);
+        if (!defer)
+            flush_finished(before + 1);
+        if (commits_returned < MAX_COMMITS) {
+            commit_deferred[commits_returned] = defer;
+            commit_flushed[commits_returned] = *flushed;
+        }
+        commits_returned++;
+    }
+    pthread_mutex_unlock(&order_mu);
+    return rc;
+}
+
+static int record_env_sync(void *env)
+{
+    uint64_t before = commits_so_far();
+    int rc = store_lmdb_backend.env_sync(env);
+
+    pthread_mutex_lock(&order_mu);
+    env_syncs++;
+    if (rc == 0)
+        flush_finished(before);
+    pthread_mutex_unlock(&order_mu);
+    return rc;
+}
+
+/* A job that notes the number of the commit that will hold it: jobs run
+ * inside their batch's transaction, before its commit returns. */
+struct ordered_job {
+    struct put_job put;
+    char key[32];
+    uint64_t commit;
+    int done;
+    int rc;
+};
+
+static int ordered_fn(store_txn *t, void *arg)
+{
+    struct ordered_job *j = arg;
+
+    j->commit = commits_so_far() + 1;
+    return put_fn(t, &j->put);
+}
+
+static int ordered_done_count;
+static int ordered_violations;
+
+/* Counts completions that ran before a flush that began after their
+ * batch's commit had returned. */
+static void ordered_done(int rc, void *arg)
+{
+    struct ordered_job *j = arg;
+
+    pthread_mutex_lock(&order_mu);
+    if (j->commit > durable_through)
+        ordered_violations++;
+    pthread_mutex_unlock(&order_mu);
+    j->done = 1;
+    j->rc = rc;
+    ordered_done_count++;
+}
+
+static struct ordered_job *make_ordered_jobs(int n, const char *prefix)
+{
+    struct ordered_job *jobs = calloc(n, sizeof(*jobs));
+
+    ck_assert_ptr_nonnull(jobs);
+    for (int i = 0; i < n; i++) {
+        snprintf(jobs[i].key, sizeof(jobs[i].key), "%s%05d", prefix, i);
+        jobs[i].put = (struct put_job){.tab = T_USERS, .key = jobs[i].key, .val = "v"};
+    }
+    return jobs;
+}
+
+static store *open_recording_store(struct event_base *base, unsigned max_batch,
+                                   struct store_backend *backend)
+{
+    store_options opt = {.path = dir, .max_batch = max_batch};
+    store *s;
+
+    *backend = failing_backend;
+    backend->name = "recording";
+    backend->env_open = store_lmdb_backend.env_open;
+    backend->env_close = store_lmdb_backend.env_close;
+    backend->cursor_seek = store_lmdb_backend.cursor_seek;
+    backend->cursor_next = store_lmdb_backend.cursor_next;
+    backend->cursor_del = store_lmdb_backend.cursor_del;
+    backend->cursor_close = store_lmdb_backend.cursor_close;
+    backend->txn_commit_top = record_txn_commit_top;
+    backend->env_sync = record_env_sync;
+    pthread_mutex_lock(&order_mu);
+    commits_returned = durable_through = env_syncs = 0;
+    memset(commit_deferred, 0, sizeof(commit_deferred));
+    memset(commit_flushed, 0, sizeof(commit_flushed));
+    pthread_mutex_unlock(&order_mu);
+    ordered_done_count = ordered_violations = 0;
+    ck_assert_int_eq(store_open_backend(&opt, backend, base, &s), 0);
+    return s;
+}
+
+static void run_loop_until_ordered(struct event_base *base, int count)
+{
+    for (int i = 0; i < 100000 && ordered_done_count < count; i++)
+        event_base_loop(base, EVLOOP_ONCE);
+    ck_assert_int_eq(ordered_done_count, count);
+}
+
+/* Under load every commit but the last is deferred, and each commit's
+ * flush makes the batch before it durable, so 26 commits need no extra
+ * flush. */
+START_TEST(deferred_flush_orders_completions)
+{
+    struct store_backend backend;
+    struct event_base *base = event_base_new();
+    store *s = open_recording_store(base, 8, &backend);
+    struct ordered_job *jobs = make_ordered_jobs(200, "load");
+    struct tagged_job gate_job = {.tag = -1};
+    store_stats st;
+    char buf[16];
+
+    done_count = 0;
+    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
+    gate_wait_entered();
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[i]), 0);
+    gate_release();
+    run_loop_until_ordered(base, 200);
+    ck_assert_int_eq(done_count, 1);
+    ck_assert_int_eq(ordered_violations, 0);
+    for (int i = 0; i < 200; i++) {
+        ck_assert_int_eq(jobs[i].rc, 0);
+        ck_assert_uint_eq(jobs[i].commit, (uint64_t)(i / 8 + 2));
+    }
+    pthread_mutex_lock(&order_mu);
+    ck_assert_uint_eq(commits_returned, 26);
+    /* The gate job writes nothing, so its commit does not flush. */
+    ck_assert_int_eq(commit_deferred[0], 1);
+    ck_assert_int_eq(commit_flushed[0], 0);
+    for (int i = 1; i < 25; i++) {
+        ck_assert_int_eq(commit_deferred[i], 1);
+        ck_assert_int_eq(commit_flushed[i], 1);
+    }
+    ck_assert_int_eq(commit_deferred[25], 0);
+    ck_assert_uint_eq(env_syncs, 0);
+    pthread_mutex_unlock(&order_mu);
+    store_get_stats(s, &st);
+    ck_assert_uint_eq(st.commits, 26);
+    ck_assert_uint_eq(st.syncs, 0);
+    ck_assert_int_eq(read_value(s, T_USERS, jobs[199].key, buf, sizeof(buf)), 1);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
+/* One job at a time: nothing is queued at commit time, so no commit is
+ * deferred and no completion waits for a second commit. */
+START_TEST(lone_job_commits_durably)
+{
+    struct store_backend backend;
+    struct event_base *base = event_base_new();
+    store *s = open_recording_store(base, 0, &backend);
+    struct ordered_job *jobs = make_ordered_jobs(4, "idle");
+
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[i]), 0);
+        run_loop_until_ordered(base, i + 1);
+        ck_assert_int_eq(jobs[i].rc, 0);
+    }
+    ck_assert_int_eq(ordered_violations, 0);
+    ck_assert_int_eq(store_run(s, ordered_fn, &jobs[3]), 0);
+    pthread_mutex_lock(&order_mu);
+    ck_assert_uint_ge(durable_through, jobs[3].commit);
+    ck_assert_uint_eq(commits_returned, 4);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(commit_deferred[i], 0);
+    ck_assert_uint_eq(env_syncs, 0);
+    pthread_mutex_unlock(&order_mu);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
+/* A batch whose jobs all fail writes nothing, so LMDB's commit neither
+ * flushes nor writes a meta page. It must not count as a flush of the
+ * deferred batch before it: when it is the last, an explicit flush covers
+ * both, and when a batch that writes follows, that batch's commit does. */
+START_TEST(empty_commit_not_a_flush)
+{
+    struct store_backend backend;
+    struct event_base *base = event_base_new();
+    store *s = open_recording_store(base, 1, &backend);
+    struct ordered_job *jobs = make_ordered_jobs(5, "empty");
+    struct tagged_job gate_job = {.tag = -1};
+    store_stats st;
+
+    /* Commits: gate, job 0 (deferred), job 1 (fails, last). */
+    done_count = 0;
+    jobs[1].put.fail_after = 9;
+    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
+    gate_wait_entered();
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[i]), 0);
+    gate_release();
+    run_loop_until_ordered(base, 2);
+    ck_assert_int_eq(ordered_violations, 0);
+    ck_assert_int_eq(jobs[0].rc, 0);
+    ck_assert_int_eq(jobs[1].rc, 9);
+    pthread_mutex_lock(&order_mu);
+    ck_assert_uint_eq(commits_returned, 3);
+    ck_assert_int_eq(commit_deferred[1], 1);
+    ck_assert_int_eq(commit_flushed[1], 1);
+    ck_assert_int_eq(commit_deferred[2], 0);
+    ck_assert_int_eq(commit_flushed[2], 0);
+    ck_assert_uint_eq(env_syncs, 1);
+    pthread_mutex_unlock(&order_mu);
+    store_get_stats(s, &st);
+    ck_assert_uint_eq(st.syncs, 1);
+
+    /* Commits: gate, job 2 (deferred), job 3 (fails, deferred), job 4. */
+    gate.entered = gate.open = 0;
+    jobs[3].put.fail_after = 9;
+    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
+    gate_wait_entered();
+    for (int i = 2; i < 5; i++)
+        ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[i]), 0);
+    gate_release();
+    run_loop_until_ordered(base, 5);
+    ck_assert_int_eq(ordered_violations, 0);
+    pthread_mutex_lock(&order_mu);
+    ck_assert_uint_eq(commits_returned, 7);
+    ck_assert_int_eq(commit_flushed[4], 1);
+    ck_assert_int_eq(commit_deferred[5], 1);
+    ck_assert_int_eq(commit_flushed[5], 0);
+    ck_assert_int_eq(commit_deferred[6], 0);
+    ck_assert_int_eq(commit_flushed[6], 1);
+    ck_assert_uint_eq(env_syncs, 1);
+    pthread_mutex_unlock(&order_mu);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
 /* ---- crash ---- */
 
 static int confirm_fd = -1;
@@ -1106,6 +1393,9 @@ static Suite *store_suite(void)
     tcase_add_test(tc, second_process_reads_and_writes);
     tcase_add_test(tc, sigkill_keeps_confirmed_writes);
     tcase_add_test(tc, failed_commit_fails_whole_batch);
+    tcase_add_test(tc, deferred_flush_orders_completions);
+    tcase_add_test(tc, lone_job_commits_durably);
+    tcase_add_test(tc, empty_commit_not_a_flush);
     suite_add_tcase(suite, tc);
     return suite;
 }
