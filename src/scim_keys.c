@@ -332,17 +332,83 @@ static int copy_id(const json *key, const char *field, char out[37])
     return 0;
 }
 
+/* ---- verified-key cache ---------------------------------------------- */
+
+#define CACHE_SLOTS 64
+
+/* Keys that authenticated, by token hash, one table per thread (in the
+ * server, the loop thread). The table is valid for one store and one value
+ * of its key tables' change counter (STORE_SCIM_KEYS_GENERATION): every
+ * create, revoke, last-used update or delete of a key, in this process or
+ * another, increments the counter, and the next check that reads a new
+ * value empties the table. Tokens that fail are not cached. */
+struct cached_key {
+    uint8_t hash[32];
+    char account[37];
+    char key_id[37];
+    int used;
+};
+
+static __thread struct {
+    uint64_t store_id;
+    uint64_t generation;
+    struct cached_key slots[CACHE_SLOTS];
+} key_cache;
+
+/* Returns the slot for `hash` after making sure the cache belongs to this
+ * store and generation, or NULL when the counter cannot be read. */
+static struct cached_key *cache_slot(store_txn *t, const uint8_t hash[32])
+{
+    uint64_t store_id = store_txn_store_id(t);
+    uint64_t generation;
+
+    if (store_table_generation(t, T_SCIM_KEYS, &generation) != 0)
+        return NULL;
+    if (key_cache.store_id != store_id || key_cache.generation != generation) {
+        memset(key_cache.slots, 0, sizeof(key_cache.slots));
+        key_cache.store_id = store_id;
+        key_cache.generation = generation;
+    }
+    /* The hash is uniformly distributed, so its first byte spreads slots. */
+    return &key_cache.slots[hash[0] % CACHE_SLOTS];
+}
+
+static int cache_hit(const struct cached_key *slot, const uint8_t hash[32], char account[37],
+                     char key_id[37])
+{
+    if (!slot || !slot->used || !crypto_equal(slot->hash, hash, 32))
+        return 0;
+    memcpy(account, slot->account, sizeof(slot->account));
+    memcpy(key_id, slot->key_id, sizeof(slot->key_id));
+    return 1;
+}
+
+static void cache_fill(struct cached_key *slot, const uint8_t hash[32], const char account[37],
+                       const char key_id[37])
+{
+    if (!slot)
+        return;
+    memcpy(slot->hash, hash, 32);
+    memcpy(slot->account, account, sizeof(slot->account));
+    memcpy(slot->key_id, key_id, sizeof(slot->key_id));
+    slot->used = 1;
+}
+
 int scim_key_authenticate(store_txn *t, const char *bearer, char account[37], char key_id[37])
 {
     uint8_t hash[32];
     char ids[2 * ID];
     store_val v;
     json *key = NULL;
+    struct cached_key *slot;
     int rc;
 
     if (!token_shape_ok(bearer))
         return STORE_NOTFOUND;
     crypto_sha256(bearer, strlen(bearer), hash);
+    slot = cache_slot(t, hash);
+    if (cache_hit(slot, hash, account, key_id))
+        return 0;
     rc = read_key(t, hash, &key);
     if (rc != 0)
         return rc;
@@ -358,6 +424,7 @@ int scim_key_authenticate(store_txn *t, const char *bearer, char account[37], ch
         !crypto_equal(v.data, hash, 32))
         goto out;
     rc = 0;
+    cache_fill(slot, hash, account, key_id);
 
 out:
     json_free(key);

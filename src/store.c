@@ -253,6 +253,65 @@ int store_txn_job_result(const store_txn *t, int rc)
     return rc == 0 ? t->error : rc;
 }
 
+/* T_META names of the tables' change counters (store_table_generation);
+ * NULL for tables without one. */
+static const char *const generation_names[T_COUNT] = {
+    [T_SCIM_KEYS] = STORE_SCIM_KEYS_GENERATION,
+    [T_SCIM_KEY_IDS] = STORE_SCIM_KEYS_GENERATION,
+};
+
+static int read_generation(store_txn *t, const char *name, uint64_t *out)
+{
+    store_val k = {name, strlen(name)};
+    store_val v;
+    int rc = t->store->be->get(t->handle, T_META, &k, &v);
+
+    *out = 0;
+    if (rc == STORE_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.len != sizeof(*out))
+        return STORE_IO;
+    memcpy(out, v.data, sizeof(*out));
+    return 0;
+}
+
+/* Increments the change counter of `tab`, once per write transaction.
+ * The tables that have one share a single counter, so one increment is
+ * enough to show readers that something in them changed. */
+static int bump_generation(store_txn *t, enum store_table tab)
+{
+    const char *name = generation_names[tab];
+    uint64_t n;
+    store_val k, v = {&n, sizeof(n)};
+    int rc;
+
+    if (!name || t->generation_bumped)
+        return 0;
+    rc = read_generation(t, name, &n);
+    if (rc)
+        return rc;
+    n++;
+    k = (store_val){name, strlen(name)};
+    rc = t->store->be->put(t->handle, T_META, &k, &v, 0);
+    if (rc == 0)
+        t->generation_bumped = 1;
+    return rc;
+}
+
+int store_table_generation(store_txn *t, enum store_table tab, uint64_t *out)
+{
+    if (!t || (unsigned)tab >= T_COUNT || !out || !generation_names[tab])
+        return STORE_INVALID;
+    return read_generation(t, generation_names[tab], out);
+}
+
+uint64_t store_txn_store_id(const store_txn *t)
+{
+    return t ? t->store->id : 0;
+}
+
 int store_get(store_txn *t, enum store_table tab, const void *key, size_t klen, store_val *out)
 {
     store_val k = {key, klen};
@@ -267,23 +326,31 @@ int store_put(store_txn *t, enum store_table tab, const void *key, size_t klen, 
 {
     store_val k = {key, klen};
     store_val v = {val, vlen};
+    int rc;
 
     if (!t || (unsigned)tab >= T_COUNT || check_key(klen) || (!val && vlen))
         return STORE_INVALID;
     if (!t->write)
         return STORE_RDONLY;
-    return note_write_error(t, t->store->be->put(t->handle, tab, &k, &v, flags));
+    rc = t->store->be->put(t->handle, tab, &k, &v, flags);
+    if (rc == 0)
+        rc = bump_generation(t, tab);
+    return note_write_error(t, rc);
 }
 
 int store_del(store_txn *t, enum store_table tab, const void *key, size_t klen)
 {
     store_val k = {key, klen};
+    int rc;
 
     if (!t || (unsigned)tab >= T_COUNT || check_key(klen))
         return STORE_INVALID;
     if (!t->write)
         return STORE_RDONLY;
-    return note_write_error(t, t->store->be->del(t->handle, tab, &k));
+    rc = t->store->be->del(t->handle, tab, &k);
+    if (rc == 0)
+        rc = bump_generation(t, tab);
+    return note_write_error(t, rc);
 }
 
 int store_cursor_open(store_txn *t, enum store_table tab, store_cursor **out)
@@ -302,6 +369,7 @@ int store_cursor_open(store_txn *t, enum store_table tab, store_cursor **out)
         return rc;
     }
     c->txn = t;
+    c->tab = tab;
     *out = c;
     return 0;
 }
@@ -370,11 +438,16 @@ int store_cursor_prev(store_cursor *c, store_val *k, store_val *v)
 
 int store_cursor_del(store_cursor *c)
 {
+    int rc;
+
     if (!c)
         return STORE_INVALID;
     if (!c->txn->write)
         return STORE_RDONLY;
-    return note_write_error(c->txn, c->txn->store->be->cursor_del(c->handle));
+    rc = c->txn->store->be->cursor_del(c->handle);
+    if (rc == 0)
+        rc = bump_generation(c->txn, c->tab);
+    return note_write_error(c->txn, rc);
 }
 
 void store_cursor_close(store_cursor *c)

@@ -43,7 +43,8 @@
  *
  * Key layouts (all ids are 36-character lowercase UUID strings; ACC is the
  * account id, `+` is concatenation, `\0` a zero byte):
- *   T_META            name -> value
+ *   T_META            name -> value; the store itself keeps STORE_SCIM_KEYS_GENERATION
+ *                     here (see store_table_generation)
  *   T_ACCOUNTS        ACC -> account JSON
  *   T_DOMAINS         lowercased domain -> JSON {account, domain, token, verified, ...} of
  *                     the account that verified it. Older stores, and account create
@@ -239,6 +240,22 @@ int store_cursor_prev(store_cursor *c, store_val *k, store_val *v);
  * store_cursor_next returns the entry that followed it. */
 int store_cursor_del(store_cursor *c);
 void store_cursor_close(store_cursor *c);
+
+/* The change counter of T_SCIM_KEYS and T_SCIM_KEY_IDS, a uint64_t in host
+ * order in T_META. Every write transaction that puts or deletes in either
+ * table increments it once, in whichever process writes, so a value
+ * derived from those tables stays valid while the counter read in the same
+ * read transaction is unchanged. */
+#define STORE_SCIM_KEYS_GENERATION "scim_keys_generation"
+
+/* Reads the change counter of `tab` into `*out` (0 when nothing ever
+ * changed). Only T_SCIM_KEYS and T_SCIM_KEY_IDS have one (the same one);
+ * other tables return STORE_INVALID. */
+int store_table_generation(store_txn *t, enum store_table tab, uint64_t *out);
+
+/* A number that identifies the store `t` belongs to, unique in the process
+ * and never reused, so that a cache can tell stores apart. */
+uint64_t store_txn_store_id(const store_txn *t);
 
 /* Counts keys that start with `prefix` (a cursor walk). */
 int store_count_prefix(store_txn *t, enum store_table tab, const void *prefix, size_t plen,

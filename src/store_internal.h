@@ -20,12 +20,14 @@ struct store_txn {
     unsigned char cached;   /* 1 when owned by a thread's read cache */
     unsigned char active;   /* cached only: 1 between read_begin and read_end */
     int error;              /* first backend failure in a write transaction */
+    unsigned char generation_bumped; /* write: the key tables' change counter was incremented */
     pthread_t owner;        /* cached only: the thread that uses it */
     struct store_txn *next; /* cached only: next in store->readers */
 };
 
 struct store_cursor {
     store_txn *txn;
+    enum store_table tab;
     void *handle; /* backend cursor */
 };
 

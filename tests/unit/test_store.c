@@ -1002,6 +1002,71 @@ START_TEST(failed_commit_fails_whole_batch)
 }
 END_TEST
 
+/* ---- change counter of the key tables ---- */
+
+static uint64_t key_generation(store *s)
+{
+    store_txn *t;
+    uint64_t n = 99;
+
+    ck_assert_int_eq(store_read_begin(s, &t), 0);
+    ck_assert_int_eq(store_table_generation(t, T_SCIM_KEY_IDS, &n), 0);
+    store_read_end(t);
+    return n;
+}
+
+static int key_del_fn(store_txn *t, void *arg)
+{
+    return store_del(t, T_SCIM_KEYS, arg, strlen(arg));
+}
+
+static int cursor_del_first_fn(store_txn *t, void *arg)
+{
+    store_cursor *c;
+    int rc = store_cursor_open(t, T_SCIM_KEYS, &c);
+
+    if (rc)
+        return rc;
+    rc = store_cursor_seek(c, NULL, 0, NULL, NULL);
+    if (rc == 0)
+        rc = store_cursor_del(c);
+    store_cursor_close(c);
+    return rc;
+}
+
+START_TEST(key_tables_count_changes)
+{
+    store *s = open_store(NULL, 0);
+    struct put_job two = {.tab = T_SCIM_KEYS, .key = "k1", .val = "v"};
+    struct put_job failing = {.tab = T_SCIM_KEYS, .key = "k2", .val = "v", .fail_after = 5};
+    struct put_job other = {.tab = T_USERS, .key = "u1", .val = "v"};
+    store_txn *t;
+    uint64_t n;
+
+    ck_assert_int_eq(key_generation(s), 0);
+    ck_assert_int_eq(store_read_begin(s, &t), 0);
+    ck_assert_int_eq(store_table_generation(t, T_USERS, &n), STORE_INVALID);
+    store_read_end(t);
+
+    put_sync(s, T_SCIM_KEYS, "k0", "v");
+    ck_assert_int_eq(key_generation(s), 1);
+    put_sync(s, T_SCIM_KEY_IDS, "i0", "v");
+    ck_assert_int_eq(key_generation(s), 2);
+    ck_assert_int_eq(store_run(s, put_fn, &other), 0);
+    ck_assert_int_eq(key_generation(s), 2);
+    /* A job that rolls back leaves the counter as it was. */
+    ck_assert_int_eq(store_run(s, put_fn, &failing), 5);
+    ck_assert_int_eq(key_generation(s), 2);
+    ck_assert_int_eq(store_run(s, put_fn, &two), 0);
+    ck_assert_int_eq(key_generation(s), 3);
+    ck_assert_int_eq(store_run(s, key_del_fn, (void *)"k1"), 0);
+    ck_assert_int_eq(key_generation(s), 4);
+    ck_assert_int_eq(store_run(s, cursor_del_first_fn, NULL), 0);
+    ck_assert_int_eq(key_generation(s), 5);
+    store_close(s);
+}
+END_TEST
+
 /* ---- durability order, through a backend that records every flush ---- */
 
 /* The recording backend counts top-level commits that have returned and
@@ -1393,6 +1458,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, second_process_reads_and_writes);
     tcase_add_test(tc, sigkill_keeps_confirmed_writes);
     tcase_add_test(tc, failed_commit_fails_whole_batch);
+    tcase_add_test(tc, key_tables_count_changes);
     tcase_add_test(tc, deferred_flush_orders_completions);
     tcase_add_test(tc, lone_job_commits_durably);
     tcase_add_test(tc, empty_commit_not_a_flush);
