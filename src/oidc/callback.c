@@ -28,6 +28,7 @@ typedef struct callback {
     char *state;
     char *code;
     char *verifier;
+    int iss_missing;                /* the response carried no `iss` */
 } callback;
 
 static void callback_free(callback *cb)
@@ -84,6 +85,15 @@ static void on_provider(oidc_provider *p, const char *error, void *arg)
                       "Your organization's identity provider could not be reached. Please try "
                       "again.",
                       error);
+        return;
+    }
+    /* RFC 9207 section 2.4: a provider that announces `iss` in its responses
+     * must send it, so a response without it may come from another one. */
+    if (cb->iss_missing && oidc_provider_discovery(p)->iss_parameter) {
+        callback_fail(cb, 400, "Sign-in failed",
+                      "The sign-in response could not be matched to your organization's "
+                      "identity provider. Please sign in again.",
+                      "iss missing from the authorization response of a provider that sends it");
         return;
     }
     s->prov = p;
@@ -229,6 +239,7 @@ void oidc_handle_callback(http_req *r, void *arg)
     }
     cb->state = strdup(state);
     cb->code = strdup(code);
+    cb->iss_missing = iss == NULL;
     if (cb->state == NULL || cb->code == NULL) {
         callback_fail(cb, 500, "Sign-in failed", "Please try again.", "out of memory");
         goto out;

@@ -16,6 +16,7 @@
 #include "oidc/jwks.h"
 #include "oidc/oidc.h"
 #include "oidc/oidc_const.h"
+#include "oidc/provider.h"
 
 /* Identity-provider hosts allowed without configuration: Okta's domains. */
 static const char *const default_host_suffixes[] = {".okta.com", ".oktapreview.com",
@@ -184,6 +185,46 @@ int oidc_issuer_allowed(const oidc_config *cfg, const char *issuer, char *err, s
                  "(*.okta.com, *.oktapreview.com, *.okta-emea.com, *.okta-gov.com) are allowed, "
                  "and the operator can allow more with [oidc] allowed_hosts",
                  hostport);
+        return 0;
+    }
+    return 1;
+}
+
+/* 1 when `url` is on the issuer's origin or on an allowed host. */
+static int endpoint_allowed(const oidc_config *cfg, const char *issuer, const char *url)
+{
+    char origin[OIDC_ORIGIN_MAX], issuer_origin[OIDC_ORIGIN_MAX], host[OIDC_ORIGIN_MAX];
+    if (oidc_origin_of(url, origin) != 0 || strncmp(origin, "https://", 8) != 0)
+        return 0;
+    if (oidc_origin_of(issuer, issuer_origin) == 0 && strcmp(origin, issuer_origin) == 0)
+        return 1;
+    const char *hostport = origin + 8;
+    snprintf(host, sizeof host, "%s", hostport);
+    char *colon = strrchr(host, ':');
+    if (colon != NULL && strchr(colon, ']') == NULL)
+        *colon = '\0';
+    return host_matches(cfg, hostport, host);
+}
+
+int oidc_endpoints_allowed(const oidc_config *cfg, const oidc_discovery *d, char *err,
+                           size_t errlen)
+{
+    const struct {
+        const char *name;
+        const char *url;
+    } endpoints[] = {
+        {OIDC_D_AUTHORIZATION, d->authorization_endpoint},
+        {OIDC_D_TOKEN, d->token_endpoint},
+        {OIDC_D_JWKS, d->jwks_uri},
+        {OIDC_D_END_SESSION, d->end_session_endpoint},
+    };
+    for (size_t i = 0; i < sizeof endpoints / sizeof endpoints[0]; i++) {
+        if (endpoints[i].url == NULL || endpoint_allowed(cfg, d->issuer, endpoints[i].url))
+            continue;
+        snprintf(err, errlen,
+                 "the provider's %s is on a host that is neither the issuer's nor an allowed "
+                 "identity provider host; the operator can allow it with [oidc] allowed_hosts",
+                 endpoints[i].name);
         return 0;
     }
     return 1;

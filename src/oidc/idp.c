@@ -327,6 +327,11 @@ static void on_discovery(const http_client_response *res, void *arg)
         job_fail(j, 400, err);
         job_finish(j);
         return;
+    } else if (!oidc_endpoints_allowed(&oidc_get(j->app)->cfg, &d, err, sizeof err)) {
+        oidc_discovery_clear(&d);
+        job_fail(j, 400, err);
+        job_finish(j);
+        return;
     } else {
         oidc_discovery_clear(&d);
     }

@@ -49,6 +49,15 @@ void oidc_config_clear(oidc_config *cfg);
  * `err`. */
 int oidc_issuer_allowed(const oidc_config *cfg, const char *issuer, char *err, size_t errlen);
 
+/* 1 when every endpoint of the discovery document `d` (authorization,
+ * token, JWKS, end session) is on the issuer's origin or an allowed host,
+ * so that a discovery document cannot send the client secret or the
+ * browser to any other https host. Otherwise 0 with a sentence for an
+ * administrator in `err`. */
+struct oidc_discovery;
+int oidc_endpoints_allowed(const oidc_config *cfg, const struct oidc_discovery *d, char *err,
+                           size_t errlen);
+
 /* Per-account sign-in settings from the account JSON ("settings"). */
 typedef struct oidc_account_settings {
     int refresh_tokens;

@@ -37,6 +37,7 @@
 #define OIDC_D_JWKS "jwks_uri"
 #define OIDC_D_END_SESSION "end_session_endpoint"
 #define OIDC_D_AUTH_METHODS "token_endpoint_auth_methods_supported"
+#define OIDC_D_ISS_PARAMETER "authorization_response_iss_parameter_supported"
 
 /* Token endpoint. */
 #define OIDC_T_INVALID_GRANT "invalid_grant"

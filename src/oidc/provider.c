@@ -141,6 +141,7 @@ int oidc_discovery_parse(const char *issuer, const char *text, size_t len, oidc_
         https_member(doc, OIDC_D_END_SESSION, 0, &out->end_session_endpoint, err, errlen))
         goto out;
     out->secret_post_only = post_only(doc);
+    out->iss_parameter = json_bool_value(json_object_get(doc, OIDC_D_ISS_PARAMETER));
     rc = 0;
 out:
     if (rc != 0)
@@ -218,7 +219,12 @@ static void on_discovery(const http_client_response *res, void *arg)
                      "the provider's discovery document could not be fetched: HTTP status %d",
                      res->status);
     } else if (oidc_discovery_parse(p->issuer, res->body, res->body_len, &fresh, err,
-                                    sizeof err) == 0) {
+                                    sizeof err) != 0) {
+        if (err[0] == '\0')
+            snprintf(err, sizeof err, "the provider's discovery document could not be read");
+    } else if (!oidc_endpoints_allowed(&p->st->cfg, &fresh, err, sizeof err)) {
+        oidc_discovery_clear(&fresh);
+    } else {
         oidc_discovery_clear(&p->disc);
         p->disc = fresh;
         p->disc_expires = oidc_now() + p->st->cfg.discovery_ttl;

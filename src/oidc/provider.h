@@ -25,6 +25,7 @@ typedef struct oidc_discovery {
     char *jwks_uri;
     char *end_session_endpoint;     /* NULL when the provider has none */
     int secret_post_only;           /* supports client_secret_post but not client_secret_basic */
+    int iss_parameter;              /* sends `iss` in authorization responses (RFC 9207) */
 } oidc_discovery;
 
 void oidc_discovery_clear(oidc_discovery *d);

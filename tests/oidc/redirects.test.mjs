@@ -393,3 +393,80 @@ describe('sign-in starts per account', () => {
         assert.notEqual(res.status, 429);
     });
 });
+
+describe('provider that sends iss', () => {
+    let stack;
+
+    before(async () => {
+        stack = await startStack({ provider: 'faulty' });
+        stack.op.issParameter = true;
+        stack.op.user = { ...USER };
+        await provisionUser(stack, { userName: USER.email, externalId: USER.sub });
+    });
+
+    after(async () => {
+        await stopStack(stack);
+    });
+
+    async function untilCallback(agent) {
+        const res = await agent.follow(initiateUrl(stack, { loginHint: USER.email }), {}, {
+            maxRedirects: 4,
+            stopAt: (next) => next.startsWith(stack.redirectUri),
+        });
+        assert.ok(res.stoppedAt, `the flow did not reach the callback: ${res.status}\n`
+            + tail(stack.srv.logs()));
+        return new URL(res.stoppedAt);
+    }
+
+    test('response with iss accepted', async () => {
+        const agent = newAgent(stack);
+        const url = await untilCallback(agent);
+        assert.equal(url.searchParams.get('iss'), stack.issuer);
+        const res = await agent.request(url.href);
+        assert.equal(res.status, 302, `${res.status} ${res.body}\n${tail(stack.srv.logs())}`);
+    });
+
+    test('response without iss rejected', async () => {
+        const agent = newAgent(stack);
+        const url = await untilCallback(agent);
+        url.searchParams.delete('iss');
+        const tokenRequests = stack.op.tokenRequests.length;
+        const res = await agent.request(url.href);
+        assertClientError(res.status, `${res.body.slice(0, 200)}\n${tail(stack.srv.logs())}`);
+        assert.equal(stack.op.tokenRequests.length, tokenRequests, 'the code was redeemed');
+        const session = await agent.request(`${stack.publicUrl}/session`);
+        assert.equal(session.status, 401);
+    });
+});
+
+describe('discovery endpoints on other hosts', () => {
+    let stack;
+
+    before(async () => {
+        stack = await startStack({ provider: 'faulty' });
+        stack.op.user = { ...USER };
+        await provisionUser(stack, { userName: USER.email, externalId: USER.sub });
+        // Port 9 on 127.0.0.1 is not the provider: the client secret must never go there.
+        stack.op.discoveryOverrides = { token_endpoint: 'https://localhost:9/token' };
+    });
+
+    after(async () => {
+        await stopStack(stack);
+    });
+
+    test('sign-in stops before the provider', async () => {
+        const flow = await signIn(stack);
+        assert.equal(stack.op.authorizations.length, 0,
+            `the browser was sent to the provider\n${describeFlow(stack, flow)}`);
+        assert.ok(flow.callback.status >= 400, describeFlow(stack, flow));
+        assert.equal(flow.session.status, 401);
+        assert.match(stack.srv.logs(), /token_endpoint/);
+    });
+
+    test('idp set rejects the document', async () => {
+        const out = await stack.srv.cli(['idp', 'set', '--account', stack.account.id,
+            '--issuer', stack.issuer, '--client-id', stack.clientId]);
+        assert.equal(out.code, 1, out.stdout);
+        assert.match(out.stderr, /token_endpoint.*allowed_hosts/);
+    });
+});

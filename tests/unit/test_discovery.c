@@ -150,6 +150,35 @@ START_TEST(issuer_allowed_table)
 }
 END_TEST
 
+/* Token endpoints for the issuer https://acme.okta.com/oauth2/default. */
+static const struct issuer_case endpoints[] = {
+    {"https://acme.okta.com/oauth2/default/v1/token", 1},
+    {"https://other.okta.com/token", 1},
+    {"https://login.acme.example/token", 1},
+    {"https://x.corp.example/token", 1},
+    {"https://127.0.0.1:8443/token", 1},
+    {"https://127.0.0.1:9443/token", 0},
+    {"https://169.254.169.254/latest", 0},
+    {"https://internal.example/token", 0},
+    {"https://user@acme.okta.com/token", 0},
+    {"http://acme.okta.com/token", 0},
+};
+
+START_TEST(endpoint_allowed_table)
+{
+    char err[512] = "";
+    const struct issuer_case *c = &endpoints[_i];
+    oidc_discovery d = {.issuer = "https://acme.okta.com/oauth2/default",
+                        .authorization_endpoint = "https://acme.okta.com/oauth2/default/v1/auth",
+                        .token_endpoint = (char *)c->issuer,
+                        .jwks_uri = "https://acme.okta.com/oauth2/default/v1/keys"};
+    int ok = oidc_endpoints_allowed(&cfg, &d, err, sizeof err);
+    ck_assert_msg(ok == c->ok, "%s: expected %d, got %d (%s)", c->issuer, c->ok, ok, err);
+    if (!ok)
+        ck_assert_msg(strstr(err, "token_endpoint") != NULL, "error names no endpoint: %s", err);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("discovery");
@@ -163,6 +192,8 @@ int main(void)
     TCase *hosts = tcase_create("issuer hosts");
     tcase_add_unchecked_fixture(hosts, setup, NULL);
     tcase_add_loop_test(hosts, issuer_allowed_table, 0, (int)(sizeof issuers / sizeof issuers[0]));
+    tcase_add_loop_test(hosts, endpoint_allowed_table, 0,
+                        (int)(sizeof endpoints / sizeof endpoints[0]));
     suite_add_tcase(s, hosts);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);

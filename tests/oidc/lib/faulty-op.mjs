@@ -124,6 +124,8 @@ export async function startFaultyOp({ tls, clientId, clientSecret }) {
         nextRefreshFault: null,
         refreshIdTokens: true, // false: refresh responses carry no ID token
         refreshError: null, // an OAuth error code every refresh request gets
+        issParameter: false, // advertise and send iss in authorization responses (RFC 9207)
+        discoveryOverrides: null, // members that replace those of the discovery document
     };
     op.publishedKeys = [op.signingKey];
 
@@ -176,6 +178,12 @@ export async function startFaultyOp({ tls, clientId, clientSecret }) {
     }
 
     function discovery() {
+        const extra = op.issParameter ? { authorization_response_iss_parameter_supported: true }
+            : {};
+        return { ...baseDiscovery(), ...extra, ...(op.discoveryOverrides ?? {}) };
+    }
+
+    function baseDiscovery() {
         return {
             issuer: op.discoveryIssuer ?? issuer,
             authorization_endpoint: `${issuer}/authorize`,
@@ -202,7 +210,8 @@ export async function startFaultyOp({ tls, clientId, clientSecret }) {
         }
         const code = base64url(randomBytes(24));
         op.codes.set(code, { ...params, used: false });
-        const response = { code, state: params.state };
+        const response = { code, state: params.state,
+            ...(op.issParameter ? { iss: issuer } : {}) };
         if (params.response_mode === 'form_post') {
             const inputs = Object.entries(response).map(([name, value]) =>
                 `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`).join('');
