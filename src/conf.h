@@ -27,6 +27,7 @@ struct conf {
     /* [store] */
     char *store_path;
     size_t map_size;            /* bytes */
+    unsigned store_max_batch;   /* most write jobs in one commit, default 256 */
     /* [log] */
     int log_level;              /* enum log_level */
     int log_format;             /* enum log_format */

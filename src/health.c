@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/event.h>
 
@@ -36,9 +37,10 @@ static void handle_readyz(http_req *r, void *arg)
 
 /* GET /debug/sleep?ms=N replies "slept" after N milliseconds (at most 60000)
  * from a timer, holding the request the way a handler waiting for the store
- * does. Registered only with [server] debug_routes = true, so that tests can
- * exercise client disconnects, timeouts and shutdown with a request in
- * flight. */
+ * does; with commit=1 it also declares durable work the way a handler does
+ * after store_submit (http_req_set_committing). Registered only with
+ * [server] debug_routes = true, so that tests can exercise client
+ * disconnects, timeouts and shutdown with a request in flight. */
 typedef struct sleeper {
     http_req *r;
     struct event *timer;
@@ -72,6 +74,8 @@ static void handle_sleep(http_req *r, void *arg)
     }
     s->r = r;
     http_req_hold(r);
+    if (http_query(r, "commit") && strcmp(http_query(r, "commit"), "1") == 0)
+        http_req_set_committing(r);
     tv.tv_sec = ms / 1000;
     tv.tv_usec = (ms % 1000) * 1000;
     evtimer_add(s->timer, &tv);

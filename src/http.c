@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <evhtp/evhtp.h>
 
@@ -26,10 +27,26 @@ typedef struct error_page {
     http_error_renderer fn;
 } error_page;
 
-/* An open client connection, tracked so that shutdown can close the idle
- * keep-alive connections libevhtp would otherwise leave allocated. */
+typedef struct req_impl req_impl;
+
+/* An open client connection. Its read callback wraps libevhtp's so that the
+ * request head can be timed and checked before the parser sees it; shutdown
+ * uses the list to close idle keep-alive connections. */
 typedef struct conn_node {
     evhtp_connection_t *conn;
+    http_server *srv;
+    bufferevent_data_cb parse;  /* libevhtp's read callback */
+    bufferevent_data_cb written; /* libevhtp's write callback */
+    int *gone;                  /* set when the connection is freed inside a callback */
+    size_t scanned;             /* input bytes left unparsed that were checked already */
+    struct event *head_timer;   /* bounds the request head */
+    struct event *resume;       /* resumes reading after a reply */
+    req_impl *active;           /* request from its complete head to its end */
+    uint64_t head_start_usec;
+    size_t line_len;            /* head scan: bytes in the current line */
+    size_t head_len;            /* head scan: bytes in the head so far */
+    unsigned line_no;           /* head scan: 0 for the request line */
+    int head_done;              /* head scan: the blank line was seen */
     struct conn_node *prev;
     struct conn_node *next;
 } conn_node;
@@ -43,6 +60,9 @@ struct http_server {
     size_t npages;
     unsigned inflight;
     int bound;
+    int draining;
+    int freed;                  /* http_server_free ran; the last request frees `s` */
+    struct timeval idle;
     http_observer observer;
     void *observer_arg;
 };
@@ -50,9 +70,10 @@ struct http_server {
 /* The private part of a request. `pub` comes first so that the handlers'
  * http_req pointer converts back. `evreq` stays set after the reply (unlike
  * pub.ev) until libevhtp frees its request. */
-typedef struct req_impl {
+struct req_impl {
     http_req pub;
     http_server *srv;
+    conn_node *node;            /* NULL once the connection is gone */
     evhtp_request_t *evreq;
     struct event *timer;
     char *raw_path;
@@ -70,10 +91,13 @@ typedef struct req_impl {
     int cookies_parsed;
     char peer[64];
     size_t body_seen;
-    int too_large;
+    int too_large;              /* close the connection after the reply */
     int body_done;
     int head;                   /* HEAD: send headers only */
-} req_impl;
+    int refused;                /* head completed during shutdown: 503 */
+    int paused;                 /* libevhtp reads nothing more until the reply */
+    int committing;             /* durable work submitted: no timeout reply */
+};
 
 static uint64_t now_usec(void)
 {
@@ -85,6 +109,12 @@ static uint64_t now_usec(void)
 static req_impl *impl_of(http_req *r)
 {
     return (req_impl *)r;
+}
+
+static void server_release(http_server *s)
+{
+    if (--s->inflight == 0 && s->freed)
+        free(s);
 }
 
 static void req_free(req_impl *q)
@@ -101,7 +131,7 @@ static void req_free(req_impl *q)
     free(q->raw_path);
     free(q->raw_query);
     free(q->pub.body);
-    q->srv->inflight--;
+    server_release(q->srv);
     free(q);
 }
 
@@ -121,22 +151,35 @@ int http_req_alive(const http_req *r)
     return r->ev != NULL && r->status == 0;
 }
 
+void http_req_set_committing(http_req *r)
+{
+    req_impl *q = impl_of(r);
+    q->committing = 1;
+    if (q->timer)
+        event_del(q->timer);
+}
+
 /* ---- access log and replies ------------------------------------------- */
+
+static void log_line(http_server *s, const char *id, const char *method, const char *path,
+                     const char *route, int status, const char *account, uint64_t start_usec)
+{
+    char st[16];
+    char latency[32];
+    double secs = (double)(now_usec() - start_usec) / 1e6;
+
+    snprintf(st, sizeof(st), "%d", status);
+    snprintf(latency, sizeof(latency), "%.3f", secs * 1000.0);
+    log_event(LOG_INFO, "request", "request_id", id, "method", method, "path", path, "status", st,
+              "latency_ms", latency, "account", account, NULL);
+    if (s->observer)
+        s->observer(route, method, status, secs, s->observer_arg);
+}
 
 static void log_access(req_impl *q)
 {
-    char status[16];
-    char latency[32];
-    double secs = (double)(now_usec() - q->pub.start_usec) / 1e6;
-
-    snprintf(status, sizeof(status), "%d", q->pub.status);
-    snprintf(latency, sizeof(latency), "%.3f", secs * 1000.0);
-    log_event(LOG_INFO, "request", "request_id", q->pub.id, "method", q->pub.method_name, "path",
-              q->raw_path, "status", status, "latency_ms", latency,
-              "account", q->pub.account_id[0] ? q->pub.account_id : NULL, NULL);
-    if (q->srv->observer)
-        q->srv->observer(q->pub.route, q->pub.method_name, q->pub.status, secs,
-                         q->srv->observer_arg);
+    log_line(q->srv, q->pub.id, q->pub.method_name, q->raw_path, q->pub.route, q->pub.status,
+             q->pub.account_id[0] ? q->pub.account_id : NULL, q->pub.start_usec);
 }
 
 void http_set_header(http_req *r, const char *name, const char *value)
@@ -144,6 +187,65 @@ void http_set_header(http_req *r, const char *name, const char *value)
     if (!r->ev || !name || !value)
         return;
     evhtp_headers_add_header(r->ev->headers_out, evhtp_header_new(name, value, 1, 1));
+}
+
+static int status_has_body(int status)
+{
+    return status >= 200 && status != 204 && status != 304;
+}
+
+typedef struct head_out {
+    struct evbuffer *buf;
+    int body;
+} head_out;
+
+static int add_header_line(evhtp_header_t *h, void *arg)
+{
+    head_out *o = arg;
+    if (!o->body && (strcasecmp(h->key, "Content-Type") == 0 ||
+                     strcasecmp(h->key, "Content-Length") == 0))
+        return 0;
+    evbuffer_add_printf(o->buf, "%s: %s\r\n", h->key, h->val);
+    return 0;
+}
+
+/* Writes the reply of `ev` to its connection. libevhtp's evhtp_send_reply
+ * would add `Content-Type: text/plain` and `Content-Length: 0` to every
+ * reply without them, 204 and 304 included, so the reply is built here;
+ * the request is then marked finished the same way, which lets libevhtp
+ * keep the connection open or close it once the reply is written. */
+static void write_reply(evhtp_request_t *ev, int status, int head)
+{
+    head_out o = {evbuffer_new(), status_has_body(status)};
+    int major = htparser_get_major(ev->conn->parser);
+    int minor = htparser_get_minor(ev->conn->parser);
+    int keepalive = (ev->flags & EVHTP_REQ_FLAG_KEEPALIVE) != 0;
+
+    if (!o.buf) {
+        static const char oom[] = "HTTP/1.1 500 Internal Server Error\r\n"
+                                  "Content-Length: 0\r\nConnection: close\r\n\r\n";
+        ev->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
+        ev->flags |= EVHTP_REQ_FLAG_FINISHED;
+        bufferevent_write(ev->conn->bev, oom, sizeof(oom) - 1);
+        return;
+    }
+    if (major != 1)
+        major = 1, minor = 1;
+    evbuffer_add_printf(o.buf, "HTTP/%d.%d %d %s\r\n", major, minor, status,
+                        http_status_text(status));
+    evhtp_headers_for_each(ev->headers_out, add_header_line, &o);
+    if (o.body && !evhtp_header_find(ev->headers_out, "Content-Length"))
+        evbuffer_add_printf(o.buf, "Content-Length: %zu\r\n", evbuffer_get_length(ev->buffer_out));
+    if (minor >= 1 && !keepalive)
+        evbuffer_add_printf(o.buf, "Connection: close\r\n");
+    else if (minor == 0 && keepalive)
+        evbuffer_add_printf(o.buf, "Connection: keep-alive\r\n");
+    evbuffer_add(o.buf, "\r\n", 2);
+    if (o.body && !head)
+        evbuffer_add_buffer(o.buf, ev->buffer_out);
+    ev->flags |= EVHTP_REQ_FLAG_FINISHED;
+    bufferevent_write_buffer(ev->conn->bev, o.buf);
+    evbuffer_free(o.buf);
 }
 
 static void finish_reply(req_impl *q, int status)
@@ -156,8 +258,12 @@ static void finish_reply(req_impl *q, int status)
         event_del(q->timer);
     if (q->srv->app->stopping || q->too_large)
         ev->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
-    evhtp_send_reply(ev, status);
+    write_reply(ev, status, q->head);
     log_access(q);
+    /* The connection stayed paused while the handler worked; reading the
+     * next request resumes once this callback has returned to the loop. */
+    if (q->paused && q->node)
+        event_active(q->node->resume, EV_TIMEOUT, 1);
 }
 
 void http_reply(http_req *r, int status, const char *content_type, const void *body, size_t len)
@@ -168,12 +274,13 @@ void http_reply(http_req *r, int status, const char *content_type, const void *b
     if (!ev || r->status != 0)
         return;
     evhtp_headers_add_header(ev->headers_out, evhtp_header_new("X-Request-Id", r->id, 0, 1));
-    if (content_type)
+    if (content_type && status_has_body(status))
         evhtp_headers_add_header(ev->headers_out,
                                  evhtp_header_new("Content-Type", content_type, 0, 1));
-    if (q->head) {
-        /* HEAD gets the GET reply's headers; libevhtp would otherwise send
-         * Content-Length: 0 for an empty buffer. */
+    if (!status_has_body(status)) {
+        /* no body at all */
+    } else if (q->head) {
+        /* HEAD gets the GET reply's headers with the length of its body. */
         char n[32];
         snprintf(n, sizeof(n), "%zu", len);
         evhtp_headers_add_header(ev->headers_out, evhtp_header_new("Content-Length", n, 0, 1));
@@ -268,16 +375,28 @@ static evhtp_res on_request_fini(evhtp_request_t *ev, void *arg)
         q->pub.status = 499;
         log_access(q);
     }
+    if (q->node && q->node->active == q)
+        q->node->active = NULL;
+    q->node = NULL;
     q->pub.ev = NULL;
     q->evreq = NULL;
     http_req_release(&q->pub);
     return EVHTP_RES_OK;
 }
 
+/* The connection failed or the client closed it. A paused connection would
+ * only be freed once resumed; unpausing it here lets libevhtp free it now,
+ * so that the request sees the client gone (http_req_alive) at once. */
+static void on_request_error(evhtp_request_t *ev, evhtp_error_flags what, void *arg)
+{
+    if (ev->conn)
+        ev->conn->flags &= ~EVHTP_CONN_FLAG_PAUSED;
+}
+
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
     req_impl *q = arg;
-    if (!http_req_alive(&q->pub))
+    if (!http_req_alive(&q->pub) || q->committing)
         return;
     log_event(LOG_WARN, "request timed out", "request_id", q->pub.id, "path", q->raw_path, NULL);
     q->too_large = 1; /* close the connection after the reply */
@@ -287,20 +406,25 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
         http_reply_error(&q->pub, 503, "The request timed out.");
 }
 
-static void set_request_id(req_impl *q, evhtp_request_t *ev)
+static void new_request_id(char *out, size_t outlen)
 {
-    const char *incoming = evhtp_header_find(ev->headers_in, "X-Request-Id");
     uint8_t rnd[8];
     char *hex;
 
-    if (http_request_id_ok(incoming)) {
-        snprintf(q->pub.id, sizeof(q->pub.id), "%s", incoming);
-        return;
-    }
     crypto_random(rnd, sizeof(rnd));
     hex = crypto_hex(rnd, sizeof(rnd));
-    snprintf(q->pub.id, sizeof(q->pub.id), "%s", hex ? hex : "0");
+    snprintf(out, outlen, "%s", hex ? hex : "0");
     free(hex);
+}
+
+static void set_request_id(req_impl *q, evhtp_request_t *ev)
+{
+    const char *incoming = evhtp_header_find(ev->headers_in, "X-Request-Id");
+
+    if (http_request_id_ok(incoming))
+        snprintf(q->pub.id, sizeof(q->pub.id), "%s", incoming);
+    else
+        new_request_id(q->pub.id, sizeof(q->pub.id));
 }
 
 static void set_peer(req_impl *q, evhtp_request_t *ev)
@@ -336,11 +460,20 @@ static const char *method_name(htp_method m, unsigned *bit)
     return "OTHER";
 }
 
+static void head_scan_reset(conn_node *n)
+{
+    n->line_len = 0;
+    n->head_len = 0;
+    n->line_no = 0;
+    n->head_done = 0;
+}
+
 static req_impl *req_new(http_server *s, evhtp_request_t *ev)
 {
     req_impl *q = calloc(1, sizeof(*q));
     const char *path = ev->uri && ev->uri->path && ev->uri->path->full ? ev->uri->path->full : "/";
     const char *query = ev->uri && ev->uri->query_raw ? (const char *)ev->uri->query_raw : "";
+    conn_node *n = ev->conn && ev->conn->hooks ? ev->conn->hooks->on_connection_fini_arg : NULL;
 
     if (!q)
         return NULL;
@@ -360,10 +493,19 @@ static req_impl *req_new(http_server *s, evhtp_request_t *ev)
         return NULL;
     }
     q->pub.path = http_percent_decode(q->raw_path, strlen(q->raw_path), 0);
+    q->refused = s->draining;
     set_request_id(q, ev);
     set_peer(q, ev);
     s->inflight++;
     evhtp_request_set_hook(ev, evhtp_hook_on_request_fini, (evhtp_hook)on_request_fini, q);
+    evhtp_request_set_hook(ev, evhtp_hook_on_error, (evhtp_hook)(void (*)(void))on_request_error,
+                           q);
+    if (n) {
+        event_del(n->head_timer);
+        head_scan_reset(n);
+        n->active = q;
+        q->node = n;
+    }
     q->timer = evtimer_new(s->app->base, on_timeout, q);
     if (q->timer) {
         struct timeval tv = {s->app->conf->request_timeout, 0};
@@ -420,22 +562,221 @@ static evhtp_res on_headers(evhtp_request_t *ev, evhtp_headers_t *hdrs, void *ar
         return EVHTP_RES_OK;
     }
     expect = evhtp_header_find(hdrs, "Expect");
-    if (expect && strcasecmp(expect, "100-continue") == 0)
+    if (expect && strcasecmp(expect, "100-continue") == 0 && !q->refused)
         evbuffer_add_printf(bufferevent_get_output(ev->conn->bev), "HTTP/1.1 100 Continue\r\n\r\n");
     return EVHTP_RES_OK;
+}
+
+/* ---- connections and request heads ------------------------------------ */
+
+/* Answers a request head that cannot become a request (too large, not valid
+ * HTTP, or too slow) and logs it. libevhtp has no request to reply on at
+ * that point, or is about to free the connection, so the few bytes go to
+ * the socket directly: the socket is idle or nearly so, and the connection
+ * closes right after. */
+static void reply_early(conn_node *n, int status, const char *detail)
+{
+    evhtp_connection_t *c = n->conn;
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    evhtp_request_t *ev = c->request;
+    req_impl *q = n->active && n->active->pub.status == 0 ? n->active : NULL;
+    char id[HTTP_REQUEST_ID_MAX + 1];
+    char text[1024];
+    char sink[4096];
+    int len;
+
+    /* Replies already queued go first; unread input is dropped so that
+     * closing the socket does not reset it before the client reads. */
+    evbuffer_write(bufferevent_get_output(c->bev), fd);
+    for (int i = 0; i < 64 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+        ;
+    if (q)
+        snprintf(id, sizeof(id), "%s", q->pub.id);
+    else
+        new_request_id(id, sizeof(id));
+    len = snprintf(text, sizeof(text),
+                   "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                   "Content-Length: %zu\r\nConnection: close\r\nX-Request-Id: %s\r\n\r\n%s\n",
+                   status, http_status_text(status), strlen(detail) + 1, id, detail);
+    if (len > 0 && (size_t)len < sizeof(text))
+        send(fd, text, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    shutdown(fd, SHUT_WR);
+    if (q) {
+        q->pub.status = status;
+        q->pub.ev = NULL;
+        log_access(q);
+        return;
+    }
+    log_line(n->srv, id, ev && ev->uri ? htparser_get_methodstr(c->parser) : "-",
+             ev && ev->uri && ev->uri->path && ev->uri->path->full ? ev->uri->path->full : "-",
+             NULL, status, NULL, n->head_start_usec ? n->head_start_usec : now_usec());
+}
+
+static void on_head_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    conn_node *n = arg;
+    log_event(LOG_WARN, "request head timed out", NULL);
+    reply_early(n, 408, "The request head was not received in time.");
+    evhtp_connection_free(n->conn);
+}
+
+/* Checks the head bytes in `data` against the limits; returns 0, or the
+ * status to refuse the head with and its reason in `*detail`. */
+static int scan_head(conn_node *n, const unsigned char *data, size_t len, const char **detail)
+{
+    for (size_t i = 0; i < len && !n->head_done; i++) {
+        unsigned char c = data[i];
+        if (c == '\0') {
+            *detail = "The request head contains a NUL byte.";
+            return 400;
+        }
+        if (c == '\r')
+            continue;
+        if (c == '\n') {
+            if (n->line_len == 0 && n->head_len > 0)
+                n->head_done = 1;
+            else if (n->line_len > 0)
+                n->line_no++;
+            n->line_len = 0;
+            continue;
+        }
+        n->line_len++;
+        n->head_len++;
+        if (n->line_no == 0 && n->line_len > HTTP_MAX_REQUEST_LINE) {
+            *detail = "The request line is longer than 8000 bytes.";
+            return 414;
+        }
+        if (n->line_no > 0 && (n->line_len > HTTP_MAX_HEAD_LINE || n->head_len > HTTP_MAX_HEAD)) {
+            *detail = "The request header fields are too large.";
+            return 431;
+        }
+    }
+    return 0;
+}
+
+/* 1 when bytes arriving now belong to the next request's head: no request
+ * is under way, or the current one has its body and its reply. */
+static int in_head(const conn_node *n)
+{
+    return !n->active || (n->active->pub.status != 0 && n->active->body_done);
+}
+
+static void run_evhtp_cb(conn_node *n, bufferevent_data_cb cb, struct bufferevent *bev,
+                         void *arg);
+
+/* Read callback of every connection. The bytes of a request head start the
+ * head timer and are checked against the limits before libevhtp parses
+ * them. */
+static void on_conn_read(struct bufferevent *bev, void *arg)
+{
+    evhtp_connection_t *c = arg;
+    conn_node *n = c->hooks->on_connection_fini_arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t len = evbuffer_get_length(in);
+
+    if (n->scanned > len)
+        n->scanned = 0;
+    if (in_head(n) && !n->head_done && len > n->scanned) {
+        struct evbuffer_iovec vec[8];
+        struct evbuffer_ptr pos;
+        const char *detail = NULL;
+        int status = 0;
+        int nvec;
+
+        if (!evtimer_pending(n->head_timer, NULL)) {
+            struct timeval tv = {n->srv->app->conf->request_timeout, 0};
+            n->head_start_usec = now_usec();
+            evtimer_add(n->head_timer, &tv);
+        }
+        evbuffer_ptr_set(in, &pos, n->scanned, EVBUFFER_PTR_SET);
+        nvec = evbuffer_peek(in, -1, &pos, vec, 8);
+        for (int i = 0; i < nvec && i < 8 && status == 0; i++)
+            status = scan_head(n, vec[i].iov_base, vec[i].iov_len, &detail);
+        if (status) {
+            reply_early(n, status, detail);
+            evhtp_connection_free(c);
+            return;
+        }
+    }
+    run_evhtp_cb(n, n->parse, bev, arg);
+}
+
+/* Runs one of libevhtp's callbacks. Afterwards, if the connection still
+ * exists, the input it left unparsed counts as checked. */
+static void run_evhtp_cb(conn_node *n, bufferevent_data_cb cb, struct bufferevent *bev,
+                         void *arg)
+{
+    int gone = 0;
+
+    n->gone = &gone;
+    cb(bev, arg);
+    if (gone)
+        return;
+    n->gone = NULL;
+    n->scanned = evbuffer_get_length(bufferevent_get_input(bev));
+}
+
+static void on_conn_write(struct bufferevent *bev, void *arg)
+{
+    evhtp_connection_t *c = arg;
+    conn_node *n = c->hooks->on_connection_fini_arg;
+    run_evhtp_cb(n, n->written, bev, arg);
+}
+
+/* Resumes a connection paused for a request that now has its reply. This
+ * does what evhtp_connection_resume would do a loop iteration later: once
+ * the reply is written, libevhtp's write callback (with the WAITING flag)
+ * parses a pipelined request already received, else keeps the connection
+ * for the next request or closes it. */
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    conn_node *n = arg;
+    evhtp_connection_t *c = n->conn;
+
+    if (!(c->flags & EVHTP_CONN_FLAG_PAUSED))
+        return;
+    c->flags &= ~EVHTP_CONN_FLAG_PAUSED;
+    if (c->flags & EVHTP_CONN_FLAG_FREE_CONN) {
+        evhtp_connection_free(c);
+        return;
+    }
+    if (c->request)
+        c->request->status = EVHTP_RES_OK;
+    evhtp_connection_set_timeouts(c, &n->srv->idle, &n->srv->idle);
+    c->flags |= EVHTP_CONN_FLAG_WAITING;
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+        bufferevent_enable(c->bev, EV_WRITE);
+    else
+        run_evhtp_cb(n, n->written, c->bev, c);
+}
+
+/* A parse error libevhtp found (it frees the connection right after) gets
+ * 400 here, since libevhtp itself would close without a word. */
+static int parse_failed(evhtp_connection_t *c)
+{
+    htpparse_error e = c->parser ? htparser_get_error(c->parser) : htparse_error_none;
+    return e != htparse_error_none && e != htparse_error_user;
 }
 
 static evhtp_res on_connection_fini(evhtp_connection_t *conn, void *arg)
 {
     conn_node *n = arg;
-    http_server *s = conn->htp->arg;
+    http_server *s = n->srv;
 
+    if (parse_failed(conn))
+        reply_early(n, 400, "The request is not valid HTTP/1.1.");
+    if (n->active)
+        n->active->node = NULL;
+    if (n->gone)
+        *n->gone = 1;
     if (n->prev)
         n->prev->next = n->next;
     else
         s->conns = n->next;
     if (n->next)
         n->next->prev = n->prev;
+    event_free(n->head_timer);
+    event_free(n->resume);
     free(n);
     return EVHTP_RES_OK;
 }
@@ -444,10 +785,24 @@ static evhtp_res on_post_accept(evhtp_connection_t *conn, void *arg)
 {
     http_server *s = arg;
     conn_node *n = calloc(1, sizeof(*n));
+    bufferevent_data_cb readcb, writecb;
+    bufferevent_event_cb eventcb;
+    void *cbarg;
 
     if (!n)
         return EVHTP_RES_ERROR;
     n->conn = conn;
+    n->srv = s;
+    n->head_timer = evtimer_new(s->app->base, on_head_timeout, n);
+    n->resume = event_new(s->app->base, -1, 0, on_resume, n);
+    if (!n->head_timer || !n->resume) {
+        if (n->head_timer)
+            event_free(n->head_timer);
+        if (n->resume)
+            event_free(n->resume);
+        free(n);
+        return EVHTP_RES_ERROR;
+    }
     n->next = s->conns;
     if (s->conns)
         s->conns->prev = n;
@@ -455,6 +810,13 @@ static evhtp_res on_post_accept(evhtp_connection_t *conn, void *arg)
     evhtp_connection_set_hook(conn, evhtp_hook_on_connection_fini, (evhtp_hook)on_connection_fini,
                               n);
     evhtp_connection_set_hook(conn, evhtp_hook_on_headers, (evhtp_hook)on_headers, arg);
+    bufferevent_getcb(conn->bev, &readcb, &writecb, &eventcb, &cbarg);
+    n->parse = readcb;
+    n->written = writecb;
+    bufferevent_setcb(conn->bev, on_conn_read, on_conn_write, eventcb, cbarg);
+    /* Bytes a client sends ahead while its request waits stay unread above
+     * this, in the socket. */
+    bufferevent_setwatermark(conn->bev, EV_READ, 0, HTTP_MAX_HEAD);
     return EVHTP_RES_OK;
 }
 
@@ -486,6 +848,10 @@ static void dispatch(req_impl *q)
     char allow[128];
     int rc;
 
+    if (q->refused) {
+        http_reply_error(&q->pub, 503, "The service is shutting down.");
+        return;
+    }
     if (!q->pub.path) {
         http_reply_error(&q->pub, 400, "The request path is not valid percent-encoding.");
         return;
@@ -512,18 +878,34 @@ static void dispatch(req_impl *q)
     m.fn(&q->pub, m.arg);
 }
 
+/* Stops libevhtp from parsing further input (a pipelined request) until
+ * this request has its reply: libevhtp 1.2.18 parses one message per read
+ * and would leave the next one unread, or fail on it while this one waits.
+ * Reading stays on to notice a client that disconnects; the read timeout
+ * is off while the handler works, since request_timeout bounds it. */
+static void pause_reading(req_impl *q, evhtp_request_t *ev)
+{
+    if (!q->node)
+        return;
+    evhtp_request_pause(ev);
+    q->paused = 1;
+    evhtp_connection_set_timeouts(ev->conn, NULL, NULL);
+    bufferevent_enable(ev->conn->bev, EV_READ);
+}
+
 /* The single libevhtp callback: every request lands here once its body is
  * complete. */
 static void on_request(evhtp_request_t *ev, void *arg)
 {
-    http_server *s = arg;
     req_impl *q = req_of(ev);
 
+    (void)arg;
     if (!q)
         return; /* out of memory in on_headers; libevhtp closes the connection */
     q->body_done = 1;
     if (q->pub.status != 0)
         return; /* 413 or a timeout already replied */
+    pause_reading(q, ev);
     if (take_body(q, ev) != 0) {
         http_reply_error(&q->pub, 500, "Out of memory.");
         return;
@@ -531,7 +913,6 @@ static void on_request(evhtp_request_t *ev, void *arg)
     http_req_hold(&q->pub);
     dispatch(q);
     http_req_release(&q->pub);
-    (void)s;
 }
 
 /* ---- accessors -------------------------------------------------------- */
@@ -572,14 +953,26 @@ const char *http_query_string(http_req *r)
     return impl_of(r)->raw_query;
 }
 
-const char *http_query(http_req *r, const char *name)
+static void parse_query(req_impl *q)
 {
-    req_impl *q = impl_of(r);
     if (!q->query_parsed) {
         q->nquery = http_kv_parse(q->raw_query, strlen(q->raw_query), '&', 1, &q->query);
         q->query_parsed = 1;
     }
+}
+
+const char *http_query(http_req *r, const char *name)
+{
+    req_impl *q = impl_of(r);
+    parse_query(q);
     return http_kv_find(q->query, q->nquery, name);
+}
+
+int http_query_invalid(http_req *r, const char *name)
+{
+    req_impl *q = impl_of(r);
+    parse_query(q);
+    return http_kv_invalid(q->query, q->nquery, name);
 }
 
 const char *http_form(http_req *r, const char *name)
@@ -638,6 +1031,7 @@ int http_server_start(app *a, http_server **out)
     if (!s)
         return -1;
     s->app = a;
+    s->idle = idle;
     s->routes = route_table_new();
     s->htp = evhtp_new(a->base, s);
     if (!s->routes || !s->htp)
@@ -666,9 +1060,24 @@ fail:
 
 void http_server_stop_accepting(http_server *s)
 {
-    if (s && s->bound) {
+    if (!s)
+        return;
+    if (s->bound) {
         evhtp_unbind_socket(s->htp);
         s->bound = 0;
+    }
+    s->draining = 1;
+    http_server_close_idle(s);
+}
+
+void http_server_close_idle(http_server *s)
+{
+    conn_node *n = s ? s->conns : NULL;
+    while (n) {
+        conn_node *next = n->next;
+        if (!n->active && !n->conn->request && !evtimer_pending(n->head_timer, NULL))
+            evhtp_connection_free(n->conn); /* unlinks n */
+        n = next;
     }
 }
 
@@ -681,7 +1090,10 @@ void http_server_free(http_server *s)
 {
     if (!s)
         return;
-    http_server_stop_accepting(s);
+    if (s->bound) {
+        evhtp_unbind_socket(s->htp);
+        s->bound = 0;
+    }
     /* Each free runs on_connection_fini, which unlinks the head. */
     while (s->conns)
         evhtp_connection_free(s->conns->conn);
@@ -691,5 +1103,14 @@ void http_server_free(http_server *s)
     for (size_t i = 0; i < s->npages; i++)
         free(s->pages[i].prefix);
     free(s->pages);
-    free(s);
+    s->routes = NULL;
+    s->pages = NULL;
+    s->npages = 0;
+    s->observer = NULL;
+    /* A request still held by asynchronous work frees the server with its
+     * own release. */
+    if (s->inflight > 0)
+        s->freed = 1;
+    else
+        free(s);
 }

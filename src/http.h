@@ -16,6 +16,30 @@
  * itself stays valid until the last http_req_release. Asynchronous work
  * (store completions, outbound HTTP) must therefore hold the request, and
  * may finish its writes whether or not anyone is left to reply to.
+ *
+ * Time limits. [server] request_timeout bounds, separately, the request
+ * head (from its first byte to the end of the headers; 408 and the
+ * connection closed) and the time from the end of the headers to the reply
+ * (408 while the body is still arriving, else 503). A reply must describe
+ * what happened, so the second limit stops once a handler has handed the
+ * request's durable work to the store: call http_req_set_committing right
+ * after a successful store_submit whose completion replies, and the reply
+ * then waits for that completion however long the commit takes. Waits for
+ * outbound HTTP (sign-in) are bounded by their own client timeouts and stay
+ * under request_timeout until they submit their write.
+ *
+ * Requests on one connection are answered in order, pipelined ones too:
+ * the next request is read only after the reply to the current one.
+ * Request heads are limited to HTTP_MAX_REQUEST_LINE bytes for the request
+ * line (414 above) and HTTP_MAX_HEAD_LINE per header line and HTTP_MAX_HEAD
+ * in all (431 above); a NUL byte anywhere in the head, or a head libevhtp
+ * cannot parse (such as an invalid Content-Length), gets 400. These replies
+ * close the connection and are logged like any other.
+ *
+ * Shutdown: http_server_stop_accepting closes the listener and idle
+ * keep-alive connections; a request whose head completes after that gets
+ * 503 with `Connection: close`, while requests already started run to
+ * their reply, which also closes its connection.
  */
 #ifndef IDGATE_HTTP_H
 #define IDGATE_HTTP_H
@@ -31,6 +55,10 @@ struct evhtp_request;
 /* Longest X-Request-Id taken from a client; longer or unusual ones are
  * replaced by a generated id. */
 #define HTTP_REQUEST_ID_MAX 64
+/* Request head limits, in bytes (line terminators not counted). */
+#define HTTP_MAX_REQUEST_LINE 8000
+#define HTTP_MAX_HEAD_LINE 8000
+#define HTTP_MAX_HEAD (64 * 1024)
 
 enum http_method_bit {
     HTTP_GET = 1 << 0,
@@ -67,8 +95,12 @@ typedef struct http_server http_server;
 /* Creates the server on the app's event loop and binds the listener from
  * the app's configuration. Returns 0, or -1 with the reason logged. */
 int http_server_start(struct app *app, http_server **out);
-/* Stops accepting new connections; requests in flight continue. */
+/* Stops accepting new connections and new requests, and closes idle
+ * keep-alive connections; requests in flight continue. */
 void http_server_stop_accepting(http_server *s);
+/* Closes keep-alive connections that have become idle since; call it while
+ * draining. */
+void http_server_close_idle(http_server *s);
 /* Requests created and not yet finished (replied and released). */
 unsigned http_server_inflight(const http_server *s);
 void http_server_free(http_server *s);
@@ -82,6 +114,10 @@ void http_req_hold(http_req *r);
 void http_req_release(http_req *r);
 /* 1 while a reply can still be sent. */
 int http_req_alive(const http_req *r);
+/* Declares that the request's durable work has been submitted (call it
+ * after store_submit succeeded): request_timeout no longer answers for the
+ * request, whose reply now waits for the work's completion. */
+void http_req_set_committing(http_req *r);
 
 /* Request accessors. Returned strings are owned by the request and valid
  * until it is released. Header names are case-insensitive. */
@@ -89,6 +125,11 @@ const char *http_header(http_req *r, const char *name);
 /* Value of a query-string parameter, percent-decoded and '+' as space; NULL
  * when absent. The first occurrence wins. */
 const char *http_query(http_req *r, const char *name);
+/* 1 when the query string has the parameter `name` (its first occurrence)
+ * but its value does not percent-decode (a malformed escape such as `%zz`
+ * or a trailing `%`, or an encoded NUL byte `%00`); http_query then returns
+ * NULL for it. */
+int http_query_invalid(http_req *r, const char *name);
 /* The raw query string without '?', or "" when none. */
 const char *http_query_string(http_req *r);
 /* Parses an application/x-www-form-urlencoded body parameter (first wins). */
@@ -102,7 +143,9 @@ const char *http_peer(http_req *r);
 void http_set_header(http_req *r, const char *name, const char *value);
 
 /* Sends the reply and logs the access line. A `content_type` of NULL sends
- * no body header. Exactly one reply per request; later calls do nothing. */
+ * no Content-Type. 204 and 304 replies never carry a body, Content-Type or
+ * Content-Length, whatever is passed. Exactly one reply per request; later
+ * calls do nothing. */
 void http_reply(http_req *r, int status, const char *content_type, const void *body, size_t len);
 /* Replies with a body taken from `buf` (drained). */
 void http_reply_buffer(http_req *r, int status, const char *content_type, struct evbuffer *buf);

@@ -53,12 +53,16 @@ typedef struct http_kv {
 
 /* Splits `text` at `sep` ('&' for queries and forms, ';' for cookies) into
  * pairs, percent-decoding queries and forms and trimming spaces around
- * cookies. Pairs that do not decode are skipped. Returns the number of
- * pairs (0 on out of memory) and sets `*out` (free with http_kv_free). */
+ * cookies. A pair whose name does not decode is skipped; one whose value
+ * does not decode is kept with `value` NULL. Returns the number of pairs (0
+ * on out of memory) and sets `*out` (free with http_kv_free). */
 size_t http_kv_parse(const char *text, size_t len, char sep, int decode, http_kv **out);
 void http_kv_free(http_kv *kv, size_t n);
-/* First value for `name`, or NULL. */
+/* Value of the first pair named `name`, or NULL when there is none or its
+ * value did not decode. */
 const char *http_kv_find(const http_kv *kv, size_t n, const char *name);
+/* 1 when the first pair named `name` has a value that did not decode. */
+int http_kv_invalid(const http_kv *kv, size_t n, const char *name);
 
 /* 1 when an incoming X-Request-Id can be used as is: 1 to HTTP_REQUEST_ID_MAX
  * characters from [A-Za-z0-9._:-]. */

@@ -101,8 +101,12 @@ size_t http_kv_parse(const char *text, size_t len, char sep, int decode, http_kv
         if (plen == 0)
             continue;
         char *name = copy_part(part, nlen, decode);
+        if (!name)
+            continue; /* a name that does not decode cannot be asked for */
+        /* A value that does not decode is kept as NULL, so that callers can
+         * tell an invalid parameter from an absent one. */
         char *value = eq ? copy_part(eq + 1, plen - nlen - 1, decode) : strdup("");
-        if (!name || !value || append_kv(&kv, &n, &cap, name, value) != 0) {
+        if (append_kv(&kv, &n, &cap, name, value) != 0) {
             free(name);
             free(value);
         }
@@ -127,6 +131,15 @@ const char *http_kv_find(const http_kv *kv, size_t n, const char *name)
             return kv[i].value;
     }
     return NULL;
+}
+
+int http_kv_invalid(const http_kv *kv, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(kv[i].name, name) == 0)
+            return kv[i].value == NULL;
+    }
+    return 0;
 }
 
 int http_request_id_ok(const char *id)

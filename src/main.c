@@ -56,16 +56,19 @@ typedef struct runtime {
 
 #define DRAIN_TICK_MS 50
 
+/* 1 when every submitted write job has committed and its completion has
+ * run (queue_depth alone misses a batch that is committing). */
 static int store_idle(store *s)
 {
     store_stats st;
     memset(&st, 0, sizeof(st));
     store_get_stats(s, &st);
-    return st.queue_depth == 0;
+    return st.in_flight == 0;
 }
 
-/* Polls until every request has a reply and every write job has
- * committed, or until shutdown_timeout passes, then leaves the loop. */
+/* Polls until every request has its reply written and every write job has
+ * run its completion, or until shutdown_timeout passes, then leaves the
+ * loop. Keep-alive connections that become idle meanwhile are closed. */
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
     runtime *rt = arg;
@@ -74,6 +77,7 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
     int idle = store_idle(a->store);
     uint64_t limit = (uint64_t)a->conf->shutdown_timeout * 1000 / DRAIN_TICK_MS;
 
+    http_server_close_idle(a->http);
     if ((inflight == 0 && idle) || rt->drain_ticks++ >= limit) {
         if (inflight > 0 || !idle) {
             char n[16];
@@ -111,6 +115,7 @@ static int open_store(app *a)
 
     opt.path = a->conf->store_path;
     opt.map_size = a->conf->map_size;
+    opt.max_batch = a->conf->store_max_batch;
     rc = store_open(&opt, a->base, &a->store);
     if (rc != 0) {
         log_event(LOG_ERROR, "cannot open the store", "path", a->conf->store_path, "error",
@@ -168,8 +173,10 @@ static void teardown(runtime *rt)
         event_free(rt->sigint);
     if (rt->drain_timer)
         event_free(rt->drain_timer);
-    http_server_free(a->http);
+    /* Completions that store_close still runs (after a shutdown timeout)
+     * reply to and release requests, which need the server. */
     store_close(a->store);
+    http_server_free(a->http);
     metrics_free(a->metrics);
     if (a->base)
         event_base_free(a->base);

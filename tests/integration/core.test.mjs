@@ -20,6 +20,56 @@ function rawRequest(port, text, ms = 3000) {
   });
 }
 
+// A raw client connection: `data()` is everything received so far,
+// `waitFor(pattern)` waits (at most 5 s) until it matches, `closed` resolves
+// when the server closes the connection (and rejects after 5 s).
+function rawSocket(port) {
+  const sock = net.connect(port, '127.0.0.1');
+  let data = '';
+  sock.on('data', (d) => { data += d.toString('latin1'); });
+  sock.on('error', () => {});
+  let isClosed = false;
+  const closedEvent = new Promise((r) => sock.on('close', () => { isClosed = true; r(); }));
+  // Resolves when the server closes the connection; rejects after 5 s.
+  const closed = Promise.race([
+    closedEvent,
+    new Promise((_, reject) => {
+      const t = setTimeout(() => {
+        if (!isClosed) reject(new Error(`connection still open; received ${JSON.stringify(data)}`));
+      }, 5000);
+      t.unref();
+    }),
+  ]);
+  closed.catch(() => {});
+  const connected = new Promise((r) => sock.on('connect', r));
+  return {
+    sock,
+    connected,
+    closed,
+    data: () => data,
+    async waitFor(pattern, ms = 5000) {
+      const deadline = Date.now() + ms;
+      const test = (t) => (typeof pattern === 'string' ? t.includes(pattern) : pattern.test(t));
+      while (!test(data)) {
+        if (Date.now() > deadline) throw new Error(`no ${pattern} in reply: ${JSON.stringify(data)}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+  };
+}
+
+// Splits a raw HTTP/1.1 reply into its status, lower-cased headers and body.
+function parseReply(text) {
+  const end = text.indexOf('\r\n\r\n');
+  const lines = text.slice(0, end).split('\r\n');
+  const headers = {};
+  for (const l of lines.slice(1)) {
+    const i = l.indexOf(':');
+    headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+  }
+  return { status: Number(lines[0].split(' ')[1]), headers, body: text.slice(end + 4) };
+}
+
 describe('core endpoints', () => {
   let srv;
   before(async () => {
@@ -292,29 +342,58 @@ describe('requests held across asynchronous work', () => {
     assert.ok(Date.now() - started < 2900, 'timeout reply came after the handler finished');
   });
 
-  test('readyz is 503 once shutdown begins', async () => {
-    // An open keep-alive connection can still reach the server after the
-    // listener closes; a slow request keeps the server draining meanwhile.
-    const sock = net.connect(srv.port, '127.0.0.1');
-    let reply = '';
-    sock.on('data', (d) => { reply += d; });
-    await new Promise((r) => sock.on('connect', r));
-    sock.write('GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n');
-    while (!reply.includes('ready\n')) await new Promise((r) => setTimeout(r, 10));
-    assert.match(reply, /^HTTP\/1\.1 200 /);
-    reply = '';
+  test('shutdown closes idle connections and refuses new requests', async () => {
+    // A slow request keeps the server draining. A keep-alive connection that
+    // is idle at SIGTERM is closed; one whose request head is still arriving
+    // gets 503 with Connection: close once the head is complete.
+    const idle = rawSocket(srv.port);
+    const partial = rawSocket(srv.port);
+    await idle.connected;
+    await partial.connected;
+    idle.sock.write('GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await idle.waitFor('ready\n');
+    assert.match(idle.data(), /^HTTP\/1\.1 200 /);
     const slow = srv.fetch('/debug/sleep?ms=800');
     await new Promise((r) => setTimeout(r, 100));
+    partial.sock.write('GET /readyz HTTP/1.1\r\nHost: x\r\n');
+    await new Promise((r) => setTimeout(r, 50));
     const exited = srv.signal('SIGTERM');
+    await idle.closed;
     await new Promise((r) => setTimeout(r, 100));
-    sock.write('GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n');
-    while (!reply.includes('shutting down\n')) await new Promise((r) => setTimeout(r, 10));
-    assert.match(reply, /^HTTP\/1\.1 503 /);
-    assert.match(reply, /Connection: close/i);
+    partial.sock.write('\r\n');
+    await partial.waitFor('shutting down.\n');
+    assert.match(partial.data(), /^HTTP\/1\.1 503 /);
+    assert.match(partial.data(), /Connection: close/i);
+    await partial.closed;
     assert.equal((await slow).status, 200);
     assert.equal(await exited, 0);
-    sock.destroy();
     await srv.restart();
+  });
+
+  test('request_timeout does not answer a request that is committing', async () => {
+    // Once a handler has submitted its durable work, the reply waits for
+    // the work even past request_timeout (2 s here).
+    const started = Date.now();
+    const res = await srv.fetch('/debug/sleep?ms=2600&commit=1');
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'slept\n');
+    assert.ok(Date.now() - started >= 2500);
+  });
+
+  test('pipelined requests are answered in order, also behind a waiting one', async () => {
+    const c = rawSocket(srv.port);
+    await c.connected;
+    c.sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(2));
+    await c.waitFor(/(HTTP\/1\.1 200[^]*){2}/);
+    c.sock.write('GET /debug/sleep?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n' +
+      'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' +
+      'GET /nope HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.waitFor(/404 Not Found[^]*No resource/);
+    const statuses = [...c.data().matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((m) => m[1]);
+    assert.deepEqual(statuses, ['200', '200', '200', '200', '404']);
+    assert.ok(c.data().indexOf('slept\n') < c.data().lastIndexOf('ok\n'));
+    c.sock.destroy();
+    assert.doesNotMatch(srv.logs(), /ODDITY/);
   });
 
   test('SIGTERM lets a waiting handler reply before exit', async () => {
@@ -325,5 +404,179 @@ describe('requests held across asynchronous work', () => {
     assert.equal(res.status, 200);
     assert.equal(await res.text(), 'slept\n');
     assert.equal(await exited, 0);
+  });
+});
+
+describe('request heads', () => {
+  let srv;
+  before(async () => {
+    srv = await startIdgate({ config: { server: { request_timeout: '1s' } } });
+  });
+  after(async () => {
+    assert.equal(await srv.stop(), 0);
+    await srv.cleanup();
+  });
+
+  const heads = [
+    ['request line over 8000 bytes', `GET /${'a'.repeat(9000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414],
+    ['header line over 8000 bytes', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(9000)}\r\n\r\n`, 431],
+    ['head over 64 KiB', `GET /healthz HTTP/1.1\r\nHost: x\r\n${'X-Many: 0123456789\r\n'.repeat(4000)}\r\n`, 431],
+    ['Content-Length too large', 'POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n', 400],
+    ['negative Content-Length', 'POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n', 400],
+    ['NUL byte in a header value', 'GET /healthz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\0junk\r\n\r\n', 400],
+    ['NUL byte in the request line', 'GET /heal\0thz HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+    ['not HTTP at all', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n', 400],
+  ];
+  for (const [name, head, status] of heads) {
+    test(`${name} gets ${status}, a log line and a closed connection`, async () => {
+      const before = (srv.logs().match(new RegExp(`status=${status}`, 'g')) || []).length;
+      const c = rawSocket(srv.port);
+      await c.connected;
+      c.sock.write(Buffer.from(head, 'latin1'));
+      await c.closed;
+      const reply = parseReply(c.data());
+      assert.equal(reply.status, status, c.data());
+      assert.equal(reply.headers.connection, 'close');
+      assert.match(reply.headers['x-request-id'], /^[0-9a-f]{16}$/);
+      await srv.waitForLog(new RegExp(`(status=${status}[^]*){${before + 1}}`));
+    });
+  }
+
+  test('a head sent one byte at a time is cut off after request_timeout', async () => {
+    const c = rawSocket(srv.port);
+    await c.connected;
+    const head = `GET /healthz HTTP/1.1\r\nHost: x\r\n${'X-a: b\r\n'.repeat(20)}\r\n`;
+    const started = Date.now();
+    let i = 0;
+    const timer = setInterval(() => { if (i < head.length) c.sock.write(head[i++]); }, 100);
+    await c.closed;
+    clearInterval(timer);
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 2500, `closed after ${elapsed} ms`);
+    assert.equal(parseReply(c.data()).status, 408);
+    await srv.waitForLog('status=408');
+  });
+
+  test('a keep-alive connection may wait longer than request_timeout between requests', async () => {
+    const c = rawSocket(srv.port);
+    await c.connected;
+    c.sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.waitFor('ok\n');
+    await new Promise((r) => setTimeout(r, 1300));
+    c.sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.waitFor(/ok\n[^]*ok\n/);
+    c.sock.destroy();
+  });
+
+  test('204 and 304 replies carry no Content-Type, Content-Length or body', async () => {
+    const c = rawSocket(srv.port);
+    await c.connected;
+    c.sock.write('OPTIONS /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.waitFor(/ok\n$/);
+    const first = c.data().slice(0, c.data().indexOf('HTTP/1.1 200'));
+    const reply = parseReply(first);
+    assert.equal(reply.status, 204);
+    assert.equal(reply.headers['content-type'], undefined);
+    assert.equal(reply.headers['content-length'], undefined);
+    assert.equal(reply.body, '');
+    c.sock.destroy();
+
+    const acc = await srv.createAccount('Etag Co');
+    const key = await srv.createScimKey(acc.id);
+    const auth = { Authorization: `Bearer ${key.token}` };
+    const created = await srv.fetch('/scim/v2/Users', {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/scim+json' },
+      body: JSON.stringify({ userName: 'etag@example.com' }),
+    });
+    assert.equal(created.status, 201);
+    const user = await created.json();
+    const etag = created.headers.get('etag');
+    const g = rawSocket(srv.port);
+    await g.connected;
+    g.sock.write(`GET /scim/v2/Users/${user.id} HTTP/1.1\r\nHost: x\r\n` +
+      `Authorization: Bearer ${key.token}\r\nIf-None-Match: ${etag}\r\n\r\n`);
+    await g.waitFor('\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+    const notModified = parseReply(g.data());
+    assert.equal(notModified.status, 304);
+    assert.equal(notModified.headers['content-type'], undefined);
+    assert.equal(notModified.headers['content-length'], undefined);
+    assert.equal(notModified.body, '');
+    g.sock.destroy();
+  });
+});
+
+describe('json access log with invalid UTF-8 in the path', () => {
+  test('every line stays valid JSON', async () => {
+    const srv = await startIdgate({ config: { log: { format: 'json' } } });
+    try {
+      for (const [id, path] of [['utf8-1', '/scim/v2/Users/%FF'], ['utf8-2', '/x\xff\xc3(']]) {
+        const c = rawSocket(srv.port);
+        await c.connected;
+        c.sock.write(Buffer.from(`GET ${path} HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${id}\r\n\r\n`, 'latin1'));
+        await srv.waitForLog(id);
+        c.sock.destroy();
+      }
+    } finally {
+      assert.equal(await srv.stop(), 0);
+    }
+    const raw = srv.logs();
+    for (const line of raw.trim().split('\n')) {
+      assert.doesNotThrow(() => JSON.parse(line), line);
+      assert.ok(Buffer.from(line, 'utf8').toString('utf8') === line);
+    }
+    const entry = srv.jsonLogs().find((e) => e.request_id === 'utf8-1');
+    assert.equal(entry.path, '/scim/v2/Users/%FF');
+    await srv.cleanup();
+  });
+});
+
+describe('shutdown during a write burst', () => {
+  test('every write gets its real reply and the store keeps exactly the acknowledged ones', async () => {
+    const srv = await startIdgate({ config: { server: { shutdown_timeout: '10s' } } });
+    const acc = await srv.createAccount('Burst Co');
+    const key = await srv.createScimKey(acc.id);
+    const headers = { Authorization: `Bearer ${key.token}`, 'Content-Type': 'application/scim+json' };
+    const statuses = {};
+    let created = 0;
+    let n = 0;
+    const stopAt = Date.now() + 3000;
+    async function worker() {
+      while (Date.now() < stopAt && n < 2000) {
+        const i = n++;
+        try {
+          const res = await fetch(srv.url('/scim/v2/Users'), {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ userName: `burst-${i}@example.com` }),
+          });
+          await res.arrayBuffer();
+          statuses[res.status] = (statuses[res.status] || 0) + 1;
+          if (res.status === 201) created++;
+        } catch {
+          statuses.refused = (statuses.refused || 0) + 1;
+          if (srv.child.exitCode !== null) return;
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      }
+    }
+    const workers = Array.from({ length: 16 }, worker);
+    await new Promise((r) => setTimeout(r, 500));
+    const exited = srv.stop();
+    await Promise.all(workers);
+    assert.equal(await exited, 0, srv.logs().slice(-3000));
+    for (const status of Object.keys(statuses)) {
+      assert.ok(['201', '503', 'refused'].includes(status), JSON.stringify(statuses));
+    }
+    assert.ok(created > 0, JSON.stringify(statuses));
+    const stopped = srv.logs().indexOf('msg=stopped');
+    assert.doesNotMatch(srv.logs().slice(stopped), /msg=request /);
+    assert.doesNotMatch(srv.logs(), /status=499|AddressSanitizer|runtime error/);
+    await srv.restart();
+    const list = await srv.fetch('/scim/v2/Users?count=0', { headers });
+    assert.equal((await list.json()).totalResults, created, JSON.stringify(statuses));
+    assert.equal(await srv.stop(), 0);
+    await srv.cleanup();
   });
 });

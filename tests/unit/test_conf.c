@@ -40,6 +40,7 @@ START_TEST(defaults_without_file)
     ck_assert_int_eq(c->log_format, LOG_FORMAT_LOGFMT);
     ck_assert_int_eq(c->max_page_size, 1000);
     ck_assert_int_eq(c->default_page_size, 100);
+    ck_assert_uint_eq(c->store_max_batch, 256);
     conf_free(c);
 }
 END_TEST
@@ -49,7 +50,7 @@ START_TEST(file_values_and_comments)
     conf *c = load_text("; comment\n# another\n[server]\nport = 9090\n"
                         "base_url = https://id.example.com/\nmax_body = 64K\n"
                         "request_timeout = 2m\n[log]\nformat = json\nlevel=debug\n"
-                        "[store]\npath = \"/tmp/x y\"\n");
+                        "[store]\npath = \"/tmp/x y\"\nmax_batch = 32\n");
     const char *errors;
     ck_assert_msg(conf_ok(c, &errors), "%s", errors);
     ck_assert_int_eq(c->port, 9090);
@@ -59,6 +60,7 @@ START_TEST(file_values_and_comments)
     ck_assert_int_eq(c->log_format, LOG_FORMAT_JSON);
     ck_assert_int_eq(c->log_level, LOG_DEBUG);
     ck_assert_str_eq(c->store_path, "/tmp/x y");
+    ck_assert_uint_eq(c->store_max_batch, 32);
     conf_free(c);
 }
 END_TEST
@@ -74,6 +76,7 @@ static const struct {
     {"[server]\nbase_url = ftp://x\n", "[server] base_url"},
     {"[server]\nrequest_timeout = -1\n", "[server] request_timeout"},
     {"[scim]\nmax_page_size = 10\ndefault_page_size = 50\n", "default_page_size"},
+    {"[store]\nmax_batch = 0\n", "[store] max_batch"},
     {"port = 1\n", "before any [section]"},
     {"[server\n", "invalid section header"},
     {"[server]\njunk\n", "expected key = value"},

@@ -105,6 +105,9 @@ START_TEST(kv_parse_query_and_cookies)
     ck_assert_str_eq(http_kv_find(kv, n, "b"), "x y!");
     ck_assert_str_eq(http_kv_find(kv, n, "c"), "");
     ck_assert_ptr_null(http_kv_find(kv, n, "bad"));
+    ck_assert_int_eq(http_kv_invalid(kv, n, "bad"), 1);
+    ck_assert_int_eq(http_kv_invalid(kv, n, "a"), 0);
+    ck_assert_int_eq(http_kv_invalid(kv, n, "absent"), 0);
     http_kv_free(kv, n);
 
     const char *cookie = "sid=abc; theme = dark ;x=%41";
@@ -112,6 +115,23 @@ START_TEST(kv_parse_query_and_cookies)
     ck_assert_str_eq(http_kv_find(kv, n, "sid"), "abc");
     ck_assert_str_eq(http_kv_find(kv, n, "theme"), "dark");
     ck_assert_str_eq(http_kv_find(kv, n, "x"), "%41");
+    http_kv_free(kv, n);
+}
+END_TEST
+
+/* Values that do not decode: present but invalid, never a value. */
+static const char *const undecodable[] = {
+    "filter=%zz", "filter=abc%", "filter=a%2", "filter=x%00y", "filter=ok%G1",
+};
+
+START_TEST(kv_parse_keeps_undecodable_values)
+{
+    http_kv *kv;
+    const char *q = undecodable[_i];
+    size_t n = http_kv_parse(q, strlen(q), '&', 1, &kv);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_ptr_null(http_kv_find(kv, n, "filter"));
+    ck_assert_int_eq(http_kv_invalid(kv, n, "filter"), 1);
     http_kv_free(kv, n);
 }
 END_TEST
@@ -151,6 +171,8 @@ int main(void)
     tcase_add_test(tc, route_add_rejects_bad_patterns);
     tcase_add_test(tc, allow_header_lists_methods);
     tcase_add_test(tc, kv_parse_query_and_cookies);
+    tcase_add_loop_test(tc, kv_parse_keeps_undecodable_values, 0,
+                        sizeof(undecodable) / sizeof(undecodable[0]));
     tcase_add_test(tc, request_id_validation);
     tcase_add_test(tc, urlencode_escapes_reserved);
     suite_add_tcase(s, tc);
