@@ -189,30 +189,10 @@ int scim_read_body(http_req *r, json **out)
     return 0;
 }
 
-/* 1 when the raw query string has a parameter named exactly `name`. */
-static int query_has(http_req *r, const char *name)
-{
-    const char *p = http_query_string(r);
-    size_t n = strlen(name);
-
-    while (p && *p) {
-        size_t len = strcspn(p, "&");
-        size_t key = strcspn(p, "=&");
-        if (key == n && memcmp(p, name, n) == 0)
-            return 1;
-        p += len;
-        if (*p == '&')
-            p++;
-    }
-    return 0;
-}
-
 int scim_query_param(http_req *r, const char *name, const char *error_type, const char **out)
 {
-    /* TODO: ask the HTTP layer whether the value failed to decode once it
-     * offers that, instead of scanning the raw query string. */
     *out = http_query(r, name);
-    if (*out || !query_has(r, name))
+    if (*out || !http_query_invalid(r, name))
         return 0;
     scim_reply_errorf(r, 400, error_type,
                       "The query parameter %s is not valid percent-encoded UTF-8 text.", name);
