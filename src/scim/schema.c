@@ -174,7 +174,7 @@ static const scim_attr group_attrs[] = {
     COMPLEX("members", member_subs, .multi_valued = 1, .description = "Members of the group."),
 };
 
-static const scim_schema user_schema = {SCIM_URN_USER, "User", "User account",
+static const scim_schema user_schema = {SCIM_URN_USER, "User", "User Account",
                                         user_attrs, N_OF(user_attrs)};
 static const scim_schema enterprise_schema = {SCIM_URN_ENTERPRISE_USER, "EnterpriseUser",
                                               "Enterprise user", enterprise_attrs,
@@ -185,7 +185,7 @@ static const scim_schema group_schema = {SCIM_URN_GROUP, "Group", "Group", group
 static const scim_schema_extension user_extensions[] = {{&enterprise_schema, 0}};
 
 static const scim_schema_resource user_resource = {
-    "User", "/Users", "User account", &user_schema, user_extensions, N_OF(user_extensions)};
+    "User", "/Users", "User Account", &user_schema, user_extensions, N_OF(user_extensions)};
 static const scim_schema_resource group_resource = {"Group", "/Groups", "Group", &group_schema,
                                                     NULL, 0};
 
