@@ -94,7 +94,7 @@ struct req_impl {
     int too_large;              /* close the connection after the reply */
     int body_done;
     int head;                   /* HEAD: send headers only */
-    int refused;                /* head completed during shutdown: 503 */
+    int rejected;               /* head completed during shutdown: 503 */
     int paused;                 /* libevhtp reads nothing more until the reply */
     int committing;             /* durable work submitted: no timeout reply */
 };
@@ -493,7 +493,7 @@ static req_impl *req_new(http_server *s, evhtp_request_t *ev)
         return NULL;
     }
     q->pub.path = http_percent_decode(q->raw_path, strlen(q->raw_path), 0);
-    q->refused = s->draining;
+    q->rejected = s->draining;
     set_request_id(q, ev);
     set_peer(q, ev);
     s->inflight++;
@@ -562,15 +562,15 @@ static evhtp_res on_headers(evhtp_request_t *ev, evhtp_headers_t *hdrs, void *ar
         return EVHTP_RES_OK;
     }
     expect = evhtp_header_find(hdrs, "Expect");
-    if (expect && strcasecmp(expect, "100-continue") == 0 && !q->refused)
+    if (expect && strcasecmp(expect, "100-continue") == 0 && !q->rejected)
         evbuffer_add_printf(bufferevent_get_output(ev->conn->bev), "HTTP/1.1 100 Continue\r\n\r\n");
     return EVHTP_RES_OK;
 }
 
 /* ---- connections and request heads ------------------------------------ */
 
-/* Answers a request head that cannot become a request (too large, not valid
- * HTTP, or too slow) and logs it. libevhtp has no request to reply on at
+/* Replies to a request head that cannot become a request (too large, not
+ * valid HTTP, or too slow) and logs it. libevhtp has no request to reply on at
  * that point, or is about to free the connection, so the few bytes go to
  * the socket directly: the socket is idle or nearly so, and the connection
  * closes right after. */
@@ -620,8 +620,8 @@ static void on_head_timeout(evutil_socket_t fd, short what, void *arg)
     evhtp_connection_free(n->conn);
 }
 
-/* Checks the head bytes in `data` against the limits; returns 0, or the
- * status to refuse the head with and its reason in `*detail`. */
+/* Checks the head bytes in `data` against the limits. Returns 0, or the
+ * status to reject the head with and its reason in `*detail`. */
 static int scan_head(conn_node *n, const unsigned char *data, size_t len, const char **detail)
 {
     for (size_t i = 0; i < len && !n->head_done; i++) {
@@ -698,6 +698,9 @@ static void on_conn_read(struct bufferevent *bev, void *arg)
             return;
         }
     }
+    /* NOTE: input that libevhtp leaves unparsed after a complete request (a
+     * pipelined head) counts as checked without being scanned, so such a head
+     * is held to libevhtp's own 8 KiB token limit rather than to these. */
     run_evhtp_cb(n, n->parse, bev, arg);
 }
 
@@ -744,10 +747,13 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
         c->request->status = EVHTP_RES_OK;
     evhtp_connection_set_timeouts(c, &n->srv->idle, &n->srv->idle);
     c->flags |= EVHTP_CONN_FLAG_WAITING;
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
         bufferevent_enable(c->bev, EV_WRITE);
-    else
-        run_evhtp_cb(n, n->written, c->bev, c);
+        return;
+    }
+    /* A reply already written while paused made libevhtp's write callback
+     * return early, so it runs here instead. */
+    run_evhtp_cb(n, n->written, c->bev, c);
 }
 
 /* A parse error libevhtp found (it frees the connection right after) gets
@@ -848,7 +854,7 @@ static void dispatch(req_impl *q)
     char allow[128];
     int rc;
 
-    if (q->refused) {
+    if (q->rejected) {
         http_reply_error(&q->pub, 503, "The service is shutting down.");
         return;
     }

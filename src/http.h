@@ -27,6 +27,8 @@
  * then waits for that completion however long the commit takes. Waits for
  * outbound HTTP (sign-in) are bounded by their own client timeouts and stay
  * under request_timeout until they submit their write.
+ * NOTE: only handlers that call http_req_set_committing get this; any other
+ * handler still gets 503 at request_timeout while its write may commit. 
  *
  * Requests on one connection are answered in order, pipelined ones too:
  * the next request is read only after the reply to the current one.
@@ -37,7 +39,7 @@
  * close the connection and are logged like any other.
  *
  * Shutdown: http_server_stop_accepting closes the listener and idle
- * keep-alive connections; a request whose head completes after that gets
+ * keep-alive connections. A request whose head completes after that gets
  * 503 with `Connection: close`, while requests already started run to
  * their reply, which also closes its connection.
  */

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Runs every test and prints one total: the Check unit tests through
-# `make check`, the Node.js integration tests against the built daemon, and
-# the fuzz targets (tests/fuzz/run.sh, FUZZ_SECONDS each, default 15).
+# `make check`, the Node.js tests against the built daemon (the
+# *.test.mjs files of tests/integration, tests/oidc and tests/console, one
+# phase per folder), and the fuzz targets (tests/fuzz/run.sh, FUZZ_SECONDS
+# each, default 15). Each phase prints how long it took.
 #
 #   tests/run-all.sh [build-dir]      (default: $BUILD_DIR, else ./build)
 #
@@ -63,26 +65,28 @@ run_unit() {
     count "$p" "$f" "unit tests (make check)"
 }
 
-run_integration() {
-    local out p f c files
-    mapfile -t files < <(find "$ROOT/tests/integration" -name '*.test.mjs' -not -path '*/node_modules/*' | sort)
+# Runs the *.test.mjs files of tests/<folder> with node's test runner; the
+# TAP output goes to <build>/<folder>.log.
+run_node_tests() {
+    local folder=$1 out p f c files
+    mapfile -t files < <(find "$ROOT/tests/$folder" -name '*.test.mjs' -not -path '*/node_modules/*' | sort)
     if [ ${#files[@]} -eq 0 ]; then
-        count 0 0 "integration tests"
+        count 0 0 "$folder tests"
         return
     fi
     out=$(cd "$ROOT/tests" && IDGATE_BIN="$BUILD/src/idgate" \
         node --test --test-reporter=tap "${files[@]}" 2>&1)
-    echo "$out" >"$BUILD/integration.log"
+    echo "$out" >"$BUILD/$folder.log"
     echo "$out" | grep -E '^\s*not ok' | head -40
     p=$(echo "$out" | sed -n 's/^# pass \([0-9]*\)$/\1/p' | tail -1)
     f=$(echo "$out" | sed -n 's/^# fail \([0-9]*\)$/\1/p' | tail -1)
     c=$(echo "$out" | sed -n 's/^# cancelled \([0-9]*\)$/\1/p' | tail -1)
     if [ -z "$p" ]; then
         echo "$out" | tail -20
-        count 0 1 "integration tests (no TAP summary)"
+        count 0 1 "$folder tests (no TAP summary)"
         return
     fi
-    count "${p:-0}" $(( ${f:-0} + ${c:-0} )) "integration tests"
+    count "${p:-0}" $(( ${f:-0} + ${c:-0} )) "$folder tests"
 }
 
 run_fuzz() {
@@ -99,9 +103,20 @@ run_fuzz() {
     count "$p" "$f" "fuzz targets"
 }
 
-run_unit
-run_integration
-run_fuzz
+# Runs a phase and prints its wall time.
+timed() {
+    local start=$SECONDS
+    "$@"
+    echo "== time: $(( SECONDS - start )) s for $*"
+}
+
+suite_start=$SECONDS
+timed run_unit
+timed run_node_tests integration
+timed run_node_tests oidc
+timed run_node_tests console
+timed run_fuzz
+echo "== time: $(( SECONDS - suite_start )) s in all"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -342,7 +342,7 @@ describe('requests held across asynchronous work', () => {
     assert.ok(Date.now() - started < 2900, 'timeout reply came after the handler finished');
   });
 
-  test('shutdown closes idle connections and refuses new requests', async () => {
+  test('shutdown closes idle, rejects new requests', async () => {
     // A slow request keeps the server draining. A keep-alive connection that
     // is idle at SIGTERM is closed; one whose request head is still arriving
     // gets 503 with Connection: close once the head is complete.
@@ -370,7 +370,7 @@ describe('requests held across asynchronous work', () => {
     await srv.restart();
   });
 
-  test('request_timeout does not answer a request that is committing', async () => {
+  test('committing request outlives request_timeout', async () => {
     // Once a handler has submitted its durable work, the reply waits for
     // the work even past request_timeout (2 s here).
     const started = Date.now();
@@ -380,7 +380,7 @@ describe('requests held across asynchronous work', () => {
     assert.ok(Date.now() - started >= 2500);
   });
 
-  test('pipelined requests are answered in order, also behind a waiting one', async () => {
+  test('pipelined requests answered in order', async () => {
     const c = rawSocket(srv.port);
     await c.connected;
     c.sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(2));
@@ -428,7 +428,7 @@ describe('request heads', () => {
     ['not HTTP at all', '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n', 400],
   ];
   for (const [name, head, status] of heads) {
-    test(`${name} gets ${status}, a log line and a closed connection`, async () => {
+    test(`${name}: ${status}, logged, closed`, async () => {
       const before = (srv.logs().match(new RegExp(`status=${status}`, 'g')) || []).length;
       const c = rawSocket(srv.port);
       await c.connected;
@@ -442,7 +442,7 @@ describe('request heads', () => {
     });
   }
 
-  test('a head sent one byte at a time is cut off after request_timeout', async () => {
+  test('slow head times out with 408', async () => {
     const c = rawSocket(srv.port);
     await c.connected;
     const head = `GET /healthz HTTP/1.1\r\nHost: x\r\n${'X-a: b\r\n'.repeat(20)}\r\n`;
@@ -457,7 +457,7 @@ describe('request heads', () => {
     await srv.waitForLog('status=408');
   });
 
-  test('a keep-alive connection may wait longer than request_timeout between requests', async () => {
+  test('idle keep-alive outlasts request_timeout', async () => {
     const c = rawSocket(srv.port);
     await c.connected;
     c.sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -468,7 +468,7 @@ describe('request heads', () => {
     c.sock.destroy();
   });
 
-  test('204 and 304 replies carry no Content-Type, Content-Length or body', async () => {
+  test('204 and 304 carry no body headers', async () => {
     const c = rawSocket(srv.port);
     await c.connected;
     c.sock.write('OPTIONS /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -533,17 +533,19 @@ describe('json access log with invalid UTF-8 in the path', () => {
 });
 
 describe('shutdown during a write burst', () => {
-  test('every write gets its real reply and the store keeps exactly the acknowledged ones', async () => {
-    const srv = await startIdgate({ config: { server: { shutdown_timeout: '10s' } } });
+  test('burst writes all get real replies', async () => {
+    // The clients keep sending on their keep-alive connections until the
+    // server has gone; the drain must not let them keep it busy.
+    const srv = await startIdgate({ config: { server: { shutdown_timeout: '3s' } } });
     const acc = await srv.createAccount('Burst Co');
     const key = await srv.createScimKey(acc.id);
     const headers = { Authorization: `Bearer ${key.token}`, 'Content-Type': 'application/scim+json' };
     const statuses = {};
     let created = 0;
     let n = 0;
-    const stopAt = Date.now() + 3000;
+    const stopAt = Date.now() + 8000;
     async function worker() {
-      while (Date.now() < stopAt && n < 2000) {
+      while (Date.now() < stopAt && n < 4000 && srv.child.exitCode === null) {
         const i = n++;
         try {
           const res = await fetch(srv.url('/scim/v2/Users'), {
@@ -572,7 +574,7 @@ describe('shutdown during a write burst', () => {
     assert.ok(created > 0, JSON.stringify(statuses));
     const stopped = srv.logs().indexOf('msg=stopped');
     assert.doesNotMatch(srv.logs().slice(stopped), /msg=request /);
-    assert.doesNotMatch(srv.logs(), /status=499|AddressSanitizer|runtime error/);
+    assert.doesNotMatch(srv.logs(), /status=499|shutdown timeout reached|AddressSanitizer|runtime error/);
     await srv.restart();
     const list = await srv.fetch('/scim/v2/Users?count=0', { headers });
     assert.equal((await list.json()).totalResults, created, JSON.stringify(statuses));
