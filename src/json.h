@@ -16,6 +16,12 @@
 
 struct evbuffer;
 
+/* Every function below has hidden visibility. Their names are the same as
+ * jansson's, which cjose links against; a default-visibility definition in
+ * the executable would be exported and would take the place of jansson's
+ * inside cjose, whatever the link flags. */
+#pragma GCC visibility push(hidden)
+
 typedef enum json_type {
     JSON_NULL,
     JSON_BOOL,
@@ -106,5 +112,7 @@ const char *json_get_string(const json *obj, const char *key);
 char *json_dump(const json *j, size_t *len);
 /* Appends the compact serialization to `out`. Returns 0 or -1. */
 int json_dump_evbuffer(const json *j, struct evbuffer *out);
+
+#pragma GCC visibility pop
 
 #endif
