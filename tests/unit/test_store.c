@@ -1293,6 +1293,44 @@ START_TEST(lone_job_commits_durably)
 }
 END_TEST
 
+/* With the default max_batch a commit is deferred only when 16 or more
+ * jobs are queued behind it. */
+START_TEST(short_queue_not_deferred)
+{
+    struct store_backend backend;
+    struct event_base *base = event_base_new();
+    store *s = open_recording_store(base, 0, &backend);
+    struct ordered_job *jobs = make_ordered_jobs(31, "short");
+    struct tagged_job gate_job = {.tag = -1};
+
+    done_count = 0;
+    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
+    gate_wait_entered();
+    for (int i = 0; i < 15; i++)
+        ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[i]), 0);
+    gate_release();
+    run_loop_until_ordered(base, 15);
+    gate.entered = gate.open = 0;
+    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
+    gate_wait_entered();
+    for (int i = 15; i < 31; i++)
+        ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[i]), 0);
+    gate_release();
+    run_loop_until_ordered(base, 31);
+    ck_assert_int_eq(ordered_violations, 0);
+    pthread_mutex_lock(&order_mu);
+    ck_assert_uint_eq(commits_returned, 4);
+    ck_assert_int_eq(commit_deferred[0], 0); /* gate, 15 queued */
+    ck_assert_int_eq(commit_deferred[1], 0);
+    ck_assert_int_eq(commit_deferred[2], 1); /* gate, 16 queued */
+    ck_assert_int_eq(commit_deferred[3], 0);
+    pthread_mutex_unlock(&order_mu);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
 /* A batch whose jobs all fail writes nothing, so LMDB's commit neither
  * flushes nor writes a meta page. It must not count as a flush of the
  * deferred batch before it: when it is the last, an explicit flush covers
@@ -1461,6 +1499,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, key_tables_count_changes);
     tcase_add_test(tc, deferred_flush_orders_completions);
     tcase_add_test(tc, lone_job_commits_durably);
+    tcase_add_test(tc, short_queue_not_deferred);
     tcase_add_test(tc, empty_commit_not_a_flush);
     suite_add_tcase(suite, tc);
     return suite;
