@@ -115,7 +115,8 @@ static int commit_parent(store *s, void *parent, int defer, int *flushed)
  * When the parent cannot begin or commit, every job gets that error. The
  * commit is deferred when the backend allows it and enough jobs are queued
  * (DEFER_MIN_QUEUED), since the next batch's commit will then flush it
- * soon. `*deferred` tells which, and `*flushed` is set as by commit_parent. */
+ * soon. `*deferred` is set to 1 for a deferred commit, and `*flushed` as by
+ * commit_parent. */
 static void run_batch(store *s, struct store_job *batch, unsigned n, int *deferred, int *flushed)
 {
     struct timespec t0, t1;
