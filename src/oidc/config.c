@@ -309,6 +309,34 @@ int oidc_account_by_email(store_txn *t, const char *email, char account[40])
     return rc;
 }
 
+char *oidc_id_token_seal(oidc_state *st, const char *account, const char *id_token)
+{
+    char aad[64], *box = NULL;
+    const secretbox_key *key = oidc_master_key(st);
+    snprintf(aad, sizeof aad, "%s%s", OIDC_AAD_ID_TOKEN, account);
+    if (key == NULL || secretbox_seal(key, aad, id_token, strlen(id_token), &box) != 0) {
+        log_event(LOG_WARN, "ID token not kept for the logout hint", "account", account, NULL);
+        return NULL;
+    }
+    return box;
+}
+
+char *oidc_id_token_open(oidc_state *st, const char *account, const char *stored)
+{
+    char aad[64];
+    uint8_t *plain = NULL;
+    size_t len;
+    if (stored == NULL || *stored == '\0')
+        return NULL;
+    if (strncmp(stored, SECRETBOX_PREFIX, strlen(SECRETBOX_PREFIX)) != 0)
+        return strdup(stored);
+    const secretbox_key *key = oidc_master_key(st);
+    snprintf(aad, sizeof aad, "%s%s", OIDC_AAD_ID_TOKEN, account);
+    if (key == NULL || secretbox_open(key, aad, stored, &plain, &len) != 0)
+        return NULL;
+    return (char *)plain;
+}
+
 oidc_state *oidc_get(struct app *a)
 {
     return a->oidc;

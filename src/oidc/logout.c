@@ -65,7 +65,10 @@ static char *end_session_url(logout *l, const oidc_discovery *d)
 {
     struct evbuffer *b = evbuffer_new();
     char back[1024];
-    char *hint = http_urlencode(l->s.id_token), *after = NULL, *client = NULL, *out = NULL;
+    char *token = oidc_id_token_open(l->st, l->s.account, l->s.id_token);
+    char *hint = token ? http_urlencode(token) : NULL, *after = NULL, *client = NULL, *out = NULL;
+    if (token)
+        secretbox_wipe(token, strlen(token));
     snprintf(back, sizeof back, "%s%s", l->st->cfg.base_url, OIDC_PATH_SIGNIN);
     after = http_urlencode(back);
     client = l->client_id ? http_urlencode(l->client_id) : NULL;

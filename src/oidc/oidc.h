@@ -105,6 +105,15 @@ oidc_state *oidc_get(struct app *a);
  * or invalid; the reason is logged once. */
 const secretbox_key *oidc_master_key(oidc_state *st);
 
+/* Seals an ID token for storing in a session of `account`. Returns a
+ * malloc'd box, or NULL (logged) without a master key or memory. */
+char *oidc_id_token_seal(oidc_state *st, const char *account, const char *id_token);
+
+/* Opens a stored ID token: a box from oidc_id_token_seal, or the plain
+ * token that sessions stored before ID tokens were sealed. Returns a
+ * malloc'd token or NULL. */
+char *oidc_id_token_open(oidc_state *st, const char *account, const char *stored);
+
 /* Seconds since the epoch. */
 int64_t oidc_now(void);
 

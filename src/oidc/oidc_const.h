@@ -54,5 +54,6 @@
 /* Associated data for secretbox, followed by the account id. */
 #define OIDC_AAD_SECRET "idp-client-secret:"
 #define OIDC_AAD_REFRESH "refresh-token:"
+#define OIDC_AAD_ID_TOKEN "id-token:"
 
 #endif

@@ -5,8 +5,8 @@
  * JSON {account, user, issuer, sub, created, expires, last_seen, idle,
  * id_token, refresh (secretbox box or absent), next_check}, and T_USER_SESSIONS holds
  * ACC + user id + hash -> "" so a user's sessions can be found and ended.
- * The ID token stays server-side for the logout hint; the refresh token is
- * encrypted under the master key.
+ * The ID token stays server-side for the logout hint. It and the refresh
+ * token are encrypted under the master key.
  */
 #ifndef IDGATE_OIDC_SESSION_H
 #define IDGATE_OIDC_SESSION_H

@@ -35,8 +35,9 @@ typedef struct session_update {
     int64_t last_seen;
     int64_t next_check;             /* -1 keeps the stored value */
     char *refresh_box;              /* NULL keeps the stored value */
-    char *id_token;                 /* NULL keeps the stored value */
-    int64_t id_token_until;         /* > 0: record id_token as seen until then */
+    char *id_token;                 /* sealed; NULL keeps the stored value */
+    char *seen_token;               /* plain ID token to record in T_TOKENS_SEEN, or NULL */
+    int64_t id_token_until;         /* when the seen_token record expires */
     void (*then)(int rc, void *arg); /* runs after the change committed or failed; may be NULL */
     void *then_arg;
 } session_update;
@@ -46,6 +47,7 @@ static void update_free(session_update *u)
     free(u->sid);
     free(u->refresh_box);
     free(u->id_token);
+    free(u->seen_token);
     free(u);
 }
 
@@ -68,8 +70,8 @@ static int update_job(store_txn *t, void *arg)
         s.refresh = u->refresh_box;
         u->refresh_box = NULL;
     }
-    if (u->id_token && u->id_token_until > 0) {
-        rc = oidc_token_mark_seen(t, u->id_token, u->id_token_until);
+    if (u->seen_token) {
+        rc = oidc_token_mark_seen(t, u->seen_token, u->id_token_until);
         if (rc != 0 && rc != STORE_EXISTS) {
             oidc_session_clear(&s);
             return rc;
@@ -97,16 +99,18 @@ static void update_done(int rc, void *arg)
 
 /* Queues a session change. `then`, when not NULL, runs once the change has
  * committed or failed, so that a reply sent from it is never ahead of the
- * store. Takes ownership of `refresh_box` and `id_token`. */
+ * store. Takes ownership of `refresh_box`, `id_token` and `seen_token`. */
 static void update_session_then(oidc_state *st, const char *sid, int remove, int64_t next_check,
-                                char *refresh_box, char *id_token, int64_t id_token_until,
-                                void (*then)(int rc, void *arg), void *then_arg)
+                                char *refresh_box, char *id_token, char *seen_token,
+                                int64_t id_token_until, void (*then)(int rc, void *arg),
+                                void *then_arg)
 {
     session_update *u = calloc(1, sizeof *u);
     if (u == NULL || (u->sid = strdup(sid)) == NULL) {
         free(u);
         free(refresh_box);
         free(id_token);
+        free(seen_token);
         if (then)
             then(STORE_NOMEM, then_arg);
         return;
@@ -116,6 +120,7 @@ static void update_session_then(oidc_state *st, const char *sid, int remove, int
     u->next_check = next_check;
     u->refresh_box = refresh_box;
     u->id_token = id_token;
+    u->seen_token = seen_token;
     u->id_token_until = id_token_until;
     u->then = then;
     u->then_arg = then_arg;
@@ -127,7 +132,7 @@ static void update_session_then(oidc_state *st, const char *sid, int remove, int
 static void update_session(oidc_state *st, const char *sid, int remove, int64_t next_check,
                            char *refresh_box, char *id_token)
 {
-    update_session_then(st, sid, remove, next_check, refresh_box, id_token, 0, NULL, NULL);
+    update_session_then(st, sid, remove, next_check, refresh_box, id_token, NULL, 0, NULL, NULL);
 }
 
 static void reply_unauthenticated(http_req *r, oidc_state *st, int clear_cookie)
@@ -309,8 +314,8 @@ static void recheck_later(recheck *c, const char *why)
               c->v.s.account, "user", c->v.s.user, "reason", why, NULL);
     char *box = c->refresh_box;
     c->refresh_box = NULL;
-    update_session_then(c->st, c->sid, 0, oidc_now() + RECHECK_RETRY, box, NULL, 0, reply_kept,
-                        c);
+    update_session_then(c->st, c->sid, 0, oidc_now() + RECHECK_RETRY, box, NULL, NULL, 0,
+                        reply_kept, c);
 }
 
 /* Deletes the session and tells the client it is signed out. */
@@ -318,17 +323,18 @@ static void recheck_end(recheck *c, const char *why)
 {
     log_event(LOG_INFO, "session ended by the re-check", "request_id", c->r->id, "account",
               c->v.s.account, "user", c->v.s.user, "reason", why, NULL);
-    update_session_then(c->st, c->sid, 1, -1, NULL, NULL, 0, reply_ended, c);
+    update_session_then(c->st, c->sid, 1, -1, NULL, NULL, NULL, 0, reply_ended, c);
 }
 
 /* Keeps the session with the rotated refresh token and the validated ID token. */
 static void recheck_done(recheck *c)
 {
-    char *box = c->refresh_box, *id_token = c->id_token;
+    char *box = c->refresh_box, *seen = c->id_token;
+    char *sealed = seen ? oidc_id_token_seal(c->st, c->v.s.account, seen) : NULL;
     c->refresh_box = NULL;
     c->id_token = NULL;
-    update_session_then(c->st, c->sid, 0, oidc_now() + c->st->cfg.recheck_interval, box,
-                        id_token, c->id_token_until, reply_kept, c);
+    update_session_then(c->st, c->sid, 0, oidc_now() + c->st->cfg.recheck_interval, box, sealed,
+                        seen, c->id_token_until, reply_kept, c);
 }
 
 static char *seal_refresh(recheck *c, const char *token)

@@ -44,6 +44,7 @@ void oidc_signin_free(oidc_signin *s)
     free(s->session_id);
     free(s->replaced_session);
     free(s->refresh_box);
+    free(s->id_token_box);
     free(s);
 }
 
@@ -201,7 +202,7 @@ static int store_session(store_txn *t, void *arg)
     memcpy(sess.user, s->user_id, sizeof sess.user);
     sess.issuer = s->idp.issuer;
     sess.sub = s->claims.sub;
-    sess.id_token = s->id_token;
+    sess.id_token = s->id_token_box;
     sess.created = sess.last_seen = now;
     sess.expires = now + s->settings.absolute_lifetime;
     sess.idle = s->settings.idle_timeout;
@@ -248,6 +249,7 @@ static void seal_refresh(oidc_signin *s)
 static void create_session(oidc_signin *s)
 {
     seal_refresh(s);
+    s->id_token_box = oidc_id_token_seal(s->st, s->idp.account, s->id_token);
     const char *old = oidc_get_cookie(s->r, &s->st->cfg, OIDC_COOKIE_SESSION);
     if (old != NULL && *old != '\0' && strlen(old) <= 128)
         s->replaced_session = strdup(old);

@@ -168,6 +168,8 @@ describe('session cookie and lifetime', () => {
         const store = readFileSync(join(stack.srv.dir, 'data', 'data.mdb')).toString('latin1');
         assert.ok(store.includes(USER.email), 'control: the user name is not in the store file');
         assert.ok(!store.includes(cookie.value), 'the session id is stored in plain text');
+        const idToken = stack.op.issuedTokens.at(-1);
+        assert.ok(!store.includes(idToken.split('.')[2]), 'the ID token is stored in plain text');
         assert.ok(!store.includes(stack.clientSecret), 'the client secret is stored in plain text');
         assert.ok(!store.includes(stack.masterKey), 'the master key is in the store');
         assert.ok(!store.includes(stack.scimKey.token), 'the SCIM key is stored in plain text');

@@ -234,6 +234,30 @@ START_TEST(header_value_safety)
 }
 END_TEST
 
+START_TEST(id_token_sealed)
+{
+    oidc_state state;
+    memset(&state, 0, sizeof state);
+    state.key_state = 1;
+    memset(state.key.bytes, 7, sizeof state.key.bytes);
+    char *box = oidc_id_token_seal(&state, ACC, "header.payload.signature");
+    ck_assert_ptr_nonnull(box);
+    ck_assert_ptr_null(strstr(box, "payload"));
+    char *plain = oidc_id_token_open(&state, ACC, box);
+    ck_assert_ptr_nonnull(plain);
+    ck_assert_str_eq(plain, "header.payload.signature");
+    free(plain);
+    /* A box bound to another account does not open. */
+    ck_assert_ptr_null(oidc_id_token_open(&state, USER_A, box));
+    /* A token stored in plain text by an older version is returned as is. */
+    plain = oidc_id_token_open(&state, ACC, "old.plain.token");
+    ck_assert_str_eq(plain, "old.plain.token");
+    free(plain);
+    ck_assert_ptr_null(oidc_id_token_open(&state, ACC, ""));
+    free(box);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("session");
@@ -248,6 +272,7 @@ int main(void)
     tcase_add_test(tc, tx_cookie_name_from_state);
     tcase_add_test(tc, sweep_removes_expired);
     tcase_add_test(tc, header_value_safety);
+    tcase_add_test(tc, id_token_sealed);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
