@@ -2,7 +2,10 @@
 //
 //   node bench/signin.mjs provider PORT CERT KEY
 //       An OpenID provider on https://127.0.0.1:PORT for the benchmark. It
-//       serves a discovery document and a JWKS. Its authorization endpoint
+//       serves a discovery document and a JWKS for the issuer
+//       https://127.0.0.1:PORT and for any issuer below it, such as
+//       https://127.0.0.1:PORT/t/7, since idgate gives each issuer to one
+//       account only. Its authorization endpoint
 //       signs in the user named by the `bench_user` parameter at once. Its
 //       token endpoint returns an RS256 ID token with that user's
 //       preferred_username and the request's nonce. It checks no client
@@ -24,12 +27,12 @@ function b64url(data) {
 }
 
 function provider(port, certFile, keyFile) {
-    const issuer = `https://127.0.0.1:${port}`;
+    const origin = `https://127.0.0.1:${port}`;
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'bench-1', use: 'sig', alg: 'RS256' };
     const codes = new Map(); // code -> { nonce, user, clientId }
 
-    function idToken(clientId, user, nonce) {
+    function idToken(issuer, clientId, user, nonce) {
         const now = Math.floor(Date.now() / 1000);
         const header = b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: jwk.kid }));
         const claims = b64url(JSON.stringify({
@@ -47,7 +50,11 @@ function provider(port, certFile, keyFile) {
     }
 
     const server = https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, (req, res) => {
-        const url = new URL(req.url, issuer);
+        const full = new URL(req.url, origin);
+        // "/t/N/rest" belongs to the issuer origin + "/t/N".
+        const tenant = full.pathname.match(/^\/t\/[^/]+/)?.[0] ?? '';
+        const issuer = origin + tenant;
+        const url = { pathname: full.pathname.slice(tenant.length), searchParams: full.searchParams };
         if (url.pathname === '/.well-known/openid-configuration') {
             return send(res, 200, {
                 issuer, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token`,
@@ -76,7 +83,7 @@ function provider(port, certFile, keyFile) {
                 if (!grant) return send(res, 400, { error: 'invalid_grant' });
                 return send(res, 200, {
                     access_token: randomBytes(16).toString('hex'), token_type: 'Bearer', expires_in: 300,
-                    id_token: idToken(grant.clientId, grant.user, grant.nonce),
+                    id_token: idToken(issuer, grant.clientId, grant.user, grant.nonce),
                 });
             });
             return undefined;
@@ -84,7 +91,7 @@ function provider(port, certFile, keyFile) {
         return send(res, 404, { error: 'not_found' });
     });
     server.keepAliveTimeout = 60000;
-    server.listen(Number(port), '127.0.0.1', () => console.error(`provider: listening on ${issuer}`));
+    server.listen(Number(port), '127.0.0.1', () => console.error(`provider: listening on ${origin}`));
     for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => process.exit(0));
 }
 
