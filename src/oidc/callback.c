@@ -201,6 +201,35 @@ static int load(callback *cb, oidc_tx *tx)
 /* Shows a fixed text for an error response: anyone can link to the callback
  * with any `error_description`, so the provider's wording goes to the log
  * only and never onto the page. */
+/* Records a provider's error response in the audit log of the account
+ * whose sign-in it ends, when `state` names a live login transaction of this
+ * browser. Only an error code of lower-case letters and '_' is recorded. */
+static void audit_provider_error(http_req *r, oidc_state *st, const char *state,
+                                 const char *error)
+{
+    store_txn *t;
+    oidc_tx tx = {0};
+    char cookie[32], hash[65], reason[96];
+    if (state == NULL || strlen(state) > 512 || store_read_begin(st->app->store, &t) != 0)
+        return;
+    int rc = oidc_tx_get(t, state, &tx);
+    store_read_end(t);
+    if (rc != 0)
+        return;
+    oidc_tx_cookie_name(state, cookie);
+    const char *binding = oidc_get_cookie(r, &st->cfg, cookie);
+    if (binding)
+        oidc_sha256_hex(binding, hash);
+    if (binding != NULL && strlen(tx.binding) == 64 && crypto_equal(hash, tx.binding, 64)) {
+        int plain = strlen(error) <= 64 && strspn(error, "abcdefghijklmnopqrstuvwxyz_") ==
+                                              strlen(error);
+        snprintf(reason, sizeof reason, "the provider returned %s",
+                 plain ? error : "an invalid error code");
+        oidc_audit_signin_failed(st, tx.account, NULL, NULL, reason, r->id);
+    }
+    oidc_tx_clear(&tx);
+}
+
 static void provider_error(http_req *r, const char *error, const char *description)
 {
     const char *text =
@@ -222,6 +251,7 @@ void oidc_handle_callback(http_req *r, void *arg)
     oidc_tx tx = {0};
 
     if (error != NULL) {
+        audit_provider_error(r, st, state, error);
         provider_error(r, error, oidc_param(r, OIDC_P_ERROR_DESCRIPTION));
         return;
     }

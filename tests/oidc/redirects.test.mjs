@@ -194,6 +194,17 @@ describe('login transaction and redirect target', () => {
         assertClientError(res.status, `error callback\n${tail(stack.srv.logs())}`);
         assert.doesNotMatch(res.body, /<script>/);
         await assertNoSession(agent);
+
+        // The failure is audited for the account whose sign-in it ended.
+        let reasons = [];
+        for (let i = 0; i < 30 && !reasons.includes('the provider returned access_denied'); i++) {
+            await sleep(100);
+            const out = await stack.srv.cliJson(['audit', 'list', '--account', stack.account.id,
+                '--kind', 'signin.failed']);
+            reasons = out.events.map((e) => e.details.reason);
+        }
+        assert.ok(reasons.includes('the provider returned access_denied'),
+            `audited reasons: ${JSON.stringify(reasons)}`);
     });
 
     test('unfinished sign-ins stay bounded', async () => {
