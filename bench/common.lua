@@ -7,7 +7,15 @@
 --   BENCH_GROUP   group id for the PATCH scenario
 --   BENCH_POOL    file of "id<TAB>userName" lines added to and removed from the group
 --   BENCH_PAGES   number of 100-user pages the page scenario picks from
+--
+-- A script sets `response = common.response` and lists the statuses it
+-- expects in `common.expect`. Every other reply is counted per status and
+-- reported by `done`, and bench/run then fails the scenario's row: a reply
+-- with an unexpected status is never throughput.
 local common = {}
+
+-- Statuses a scenario expects; a script replaces this set.
+common.expect = { [200] = true }
 
 common.base = "/scim/v2"
 
@@ -37,23 +45,56 @@ function common.urlencode(s)
    return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
 end
 
--- Gives each thread a distinct number, available as the global `tid`.
+-- Gives each thread a distinct number, available as the global `tid`, and
+-- keeps the threads so that `done` can read their counts.
 local next_tid = 0
+local threads = {}
 function common.setup(thread)
    thread:set("tid", next_tid)
    next_tid = next_tid + 1
+   threads[#threads + 1] = thread
+end
+
+-- Counts the replies whose status is not in common.expect, per status.
+-- The counts live in globals of the thread's own Lua state.
+unexpected = 0
+unexpected_by_status = ""
+local by_status = {}
+function common.response(status, headers, body)
+   if not common.expect[status] then
+      unexpected = unexpected + 1
+      by_status[status] = (by_status[status] or 0) + 1
+      local parts = {}
+      for s, n in pairs(by_status) do
+         parts[#parts + 1] = s .. "x" .. n
+      end
+      table.sort(parts)
+      unexpected_by_status = table.concat(parts, ",")
+   end
 end
 
 -- Prints one machine-readable line that bench/run parses.
 function common.done(summary, latency, requests)
    local e = summary.errors
    local seconds = summary.duration / 1e6
+   local bad, counts, statuses = 0, {}, {}
+   for _, thread in ipairs(threads) do
+      bad = bad + (tonumber(thread:get("unexpected")) or 0)
+      for status, n in string.gmatch(thread:get("unexpected_by_status") or "", "(%d+)x(%d+)") do
+         counts[status] = (counts[status] or 0) + tonumber(n)
+      end
+   end
+   for status, n in pairs(counts) do
+      statuses[#statuses + 1] = status .. "x" .. n
+   end
+   table.sort(statuses)
    io.write(string.format(
       "BENCH requests=%d seconds=%.3f rps=%.1f mean_us=%.0f p50_us=%d p99_us=%d " ..
-      "status_errors=%d socket_errors=%d timeouts=%d\n",
+      "status_errors=%d socket_errors=%d timeouts=%d unexpected=%d unexpected_statuses=%s\n",
       summary.requests, seconds, summary.requests / seconds, latency.mean,
       latency:percentile(50), latency:percentile(99), e.status,
-      e.connect + e.read + e.write, e.timeout))
+      e.connect + e.read + e.write, e.timeout, bad,
+      #statuses > 0 and table.concat(statuses, ",") or "none"))
 end
 
 return common

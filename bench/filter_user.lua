@@ -5,6 +5,7 @@ local names
 
 setup = common.setup
 done = common.done
+response = common.response
 
 function init(args)
    local _

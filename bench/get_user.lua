@@ -4,6 +4,7 @@ local ids
 
 setup = common.setup
 done = common.done
+response = common.response
 
 function init(args)
    ids = common.read_ids()

@@ -5,6 +5,7 @@ local pages
 
 setup = common.setup
 done = common.done
+response = common.response
 
 function init(args)
    pages = tonumber(os.getenv("BENCH_PAGES") or "10")

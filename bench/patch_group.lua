@@ -14,6 +14,8 @@ local counter = 0
 
 setup = common.setup
 done = common.done
+response = common.response
+common.expect = { [200] = true, [204] = true }
 
 function init(args)
    local ids = common.read_ids(os.getenv("BENCH_POOL"))

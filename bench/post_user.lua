@@ -5,6 +5,8 @@ local counter = 0
 
 setup = common.setup
 done = common.done
+response = common.response
+common.expect = { [201] = true }
 
 function request()
    counter = counter + 1

@@ -27,9 +27,13 @@ const fmtMiB = (kb) => (kb === undefined ? 'n/a' : (kb / 1024).toFixed(1));
 const pct = (v) => (v === undefined ? 'n/a' : `${(v * 100).toFixed(0)}%`);
 const times = (v) => (v === undefined ? 'n/a' : `${v >= 100 ? v.toFixed(0) : v.toFixed(1)}x`);
 
-// Throughput of one wrk scenario, or undefined when it was not run.
+// Why a run does not count: bench/run records "KEY.failed" when any reply
+// had an unexpected status, or on socket errors or timeouts.
+const failed = (key) => raw[`${key}.failed`];
+
+// Throughput of one wrk scenario, or undefined when it was not run or failed.
 function rps(key) {
-    return has(`${key}.rps`) ? num(`${key}.rps`) : undefined;
+    return has(`${key}.rps`) && !failed(key) ? num(`${key}.rps`) : undefined;
 }
 
 function errors(key) {
@@ -37,6 +41,7 @@ function errors(key) {
 }
 
 function figure(key) {
+    if (failed(key)) return `FAILED: ${failed(key)}`;
     const v = rps(key);
     if (v === undefined) return 'not measured';
     if (v === 0) return `none finished in ${fmtNum(num(`${key}.seconds`), 0)} s`;
@@ -78,6 +83,14 @@ const scenarios = [
     ['patch_big', 'PATCH group of 100,000, add/remove 1', undefined],
 ];
 
+// The result of a target: false when idgate's run failed, undefined (not
+// measured) without a figure, else whether the figure meets the target.
+function verdict(runFailed, value, meets) {
+    if (runFailed) return false;
+    if (value === undefined) return undefined;
+    return meets(value);
+}
+
 const targets = [];
 function target(name, figureText, pass, note = '') {
     let result = 'not measured';
@@ -99,39 +112,62 @@ for (const [key, label, share] of scenarios) {
         fmtNum(num(`peer.${key}.cpu_us`), 0), `${peer.bound ? '> ' : ''}${times(vsPeer)}`,
         `${pct(vsCeiling)}${rps(`ceiling.${key}`) !== undefined ? ` of ${fmtInt(ceiling)}` : ''}`,
         cpu && ceilingCpu ? pct(ceilingCpu / cpu) : 'n/a']);
-    const clean = mine !== undefined && errors(`idgate.${key}`) === 0;
-    if (share !== undefined) {
+    // A failed run of idgate fails its targets, and a failed ceiling or
+    // peer run leaves them unmeasured. Either way the note gives the reason.
+    const mineFailed = failed(`idgate.${key}`);
+    const why = (what, k) => (failed(k) ? `${what} run failed: ${failed(k)}` : '');
+    const ran = mineFailed || has(`idgate.${key}.rps`);
+    if (ran && share !== undefined) {
         target(`${label} >= ${pct(share)} of the framework ceiling`, pct(vsCeiling),
-            vsCeiling === undefined ? undefined : clean && vsCeiling >= share);
+            verdict(mineFailed, vsCeiling, (v) => v >= share),
+            why('idgate', `idgate.${key}`) || why('ceiling', `ceiling.${key}`));
     }
-    target(`${label} >= 20x the peer`, `${peer.bound ? '> ' : ''}${times(vsPeer)}`,
-        vsPeer === undefined ? undefined : clean && vsPeer >= 20,
-        peer.value === undefined ? 'peer not measured'
-            : peer.bound ? 'no peer request finished; its rate is taken as 1 per run' : '');
+    if (ran) {
+        target(`${label} >= 20x the peer`, `${peer.bound ? '> ' : ''}${times(vsPeer)}`,
+            verdict(mineFailed, vsPeer, (v) => v >= 20),
+            why('idgate', `idgate.${key}`) || why('peer', `peer.${key}`) ||
+                (peer.value === undefined ? 'peer not measured'
+                    : peer.bound ? 'no peer request finished; its rate is taken as 1 per run' : ''));
+    }
 }
 
 // Sync burst.
 const syncMine = num('idgate.sync.total_seconds');
 const syncPeer = num('peer.sync.total_seconds');
 const syncPeerTimedOut = num('peer.sync.timed_out');
-const syncPeerText = syncPeer !== undefined ? fmtNum(syncPeer)
+const syncPeerText = failed('peer.sync') ? `FAILED: ${failed('peer.sync')}` : syncPeer !== undefined ? fmtNum(syncPeer)
     : syncPeerTimedOut !== undefined ? `> ${syncPeerTimedOut} (stopped)` : 'not measured';
 const syncRatio = syncMine && (syncPeer ?? syncPeerTimedOut) ? (syncPeer ?? syncPeerTimedOut) / syncMine : undefined;
-const syncClean = syncMine !== undefined && (num('idgate.sync.errors') ?? 0) === 0;
-target('sync burst of 10,000 users with group push < 5 s',
-    syncMine === undefined ? 'n/a' : `${fmtNum(syncMine)} s`,
-    syncMine === undefined ? undefined : syncClean && syncMine < 5,
-    has('machine.fsync_ms') ? `one synchronous 4 KiB write takes ${fmtNum(num('machine.fsync_ms'))} ms here` : '');
-target('sync burst >= 20x the peer', `${syncPeerTimedOut !== undefined ? '>= ' : ''}${times(syncRatio)}`,
-    syncRatio === undefined ? undefined : syncClean && syncRatio >= 20,
-    syncPeerTimedOut !== undefined ? `the peer was stopped after ${syncPeerTimedOut} s, so the ratio is a lower bound` : '');
+const syncFailed = failed('idgate.sync');
+const syncRan = syncFailed || syncMine !== undefined || num('idgate.sync.timed_out') !== undefined;
+let syncMineText = syncMine === undefined ? 'n/a' : `${fmtNum(syncMine)} s`;
+if (syncFailed) syncMineText = 'FAILED';
+if (syncRan) {
+    const idgateTimedOut = num('idgate.sync.timed_out') !== undefined;
+    let burstNote = '';
+    if (syncFailed) burstNote = `idgate run failed: ${syncFailed}`;
+    else if (idgateTimedOut) burstNote = `stopped after ${num('idgate.sync.timed_out')} s`;
+    else if (has('machine.fsync_ms')) burstNote = `one synchronous 4 KiB write takes ${fmtNum(num('machine.fsync_ms'))} ms here`;
+    target('sync burst of 10,000 users with group push < 5 s', syncMineText,
+        verdict(syncFailed || idgateTimedOut, syncMine, (v) => v < 5), burstNote);
+    let peerNote = '';
+    if (syncFailed) peerNote = 'idgate run failed';
+    else if (failed('peer.sync')) peerNote = `peer run failed: ${failed('peer.sync')}`;
+    else if (syncPeerTimedOut !== undefined) peerNote = `the peer was stopped after ${syncPeerTimedOut} s, so the ratio is a lower bound`;
+    target('sync burst >= 20x the peer', `${syncPeerTimedOut !== undefined ? '>= ' : ''}${times(syncRatio)}`,
+        verdict(syncFailed || idgateTimedOut, syncRatio, (v) => v >= 20), peerNote);
+}
 
 // PATCH on a large group against a small one.
 const big = rps('idgate.patch_big');
 const small = rps('idgate.patch_small');
 const patchRatio = big !== undefined && small ? big / small : undefined;
-target('PATCH on the 100,000-member group within 20% of the 10-member group', pct(patchRatio),
-    patchRatio === undefined ? undefined : patchRatio >= 0.8, 'req/s of the big group as a share of the small');
+if (has('idgate.patch_big.rps') || has('idgate.patch_small.rps')) {
+    const patchFailed = failed('idgate.patch_big') || failed('idgate.patch_small');
+    target('PATCH on the 100,000-member group within 20% of the 10-member group', pct(patchRatio),
+        verdict(patchFailed, patchRatio, (v) => v >= 0.8),
+        patchFailed ? `a PATCH run failed: ${patchFailed}` : 'req/s of the big group as a share of the small');
+}
 
 // Scale: latency (median of the alternating rounds) and memory.
 function median(values) {
@@ -186,7 +222,7 @@ const syncTable = table(['sync burst, 8 connections', 'idgate s', 'peer s'], [
     ['10,000 users: look up by userName, create', fmtNum(num('idgate.sync.users_seconds')), fmtNum(num('peer.sync.users_seconds'))],
     ['one group, all 10,000 members by one PUT', fmtNum(num('idgate.sync.group_put_seconds')), fmtNum(num('peer.sync.group_put_seconds'))],
     ['one group, 100 PATCH requests of 100 members', fmtNum(num('idgate.sync.group_patch_seconds')), fmtNum(num('peer.sync.group_patch_seconds'))],
-    ['total', fmtNum(syncMine), syncPeerText],
+    ['total', syncFailed ? `FAILED: ${syncFailed}` : fmtNum(syncMine), syncPeerText],
 ]);
 const scaleTable = table(
     ['users', 'filter p50 ms', 'filter p99 ms', 'GET p50 ms', 'RSS MiB', 'of it store pages', 'RSS minus store', 'anonymous MiB', 'store file MiB', 'store used MiB'],
@@ -293,8 +329,10 @@ ${targetTable}
   adds one member to a group, and removes it again 48 requests later on the
   same wrk thread, with each thread cycling through its own 48 users. The
   big group holds 99,904 users plus at most the 96 pool users; the small one
-  10 plus at most 96. Non-2xx replies and socket errors are shown next to
-  the figure and fail the target.
+  10 plus at most 96. Each script names the statuses it expects (200; 201
+  for POST; 200 or 204 for PATCH; 302 for sign-in redirects). A run in which
+  any reply has another status, or with socket errors or timeouts, shows as
+  FAILED with the statuses instead of a figure, and fails its targets.
 - **Sync burst** (\`bench/synclient.c\`, C on libcurl's multi interface,
   8 keep-alive connections with one request each in flight, as Okta
   provisions): for 10,000 new users, \`GET /Users?filter=userName eq\` then
@@ -311,6 +349,18 @@ ${targetTable}
   read-only, so those pages are page cache that the kernel can drop; "RSS
   minus store" is the process's own memory (heap, stacks, libraries).
   "Store used" is LMDB's page count times its page size (mdb_stat -e).
+- **Sign-in** (\`bench/signin.mjs\`): a local OpenID provider on Node's
+  https module signs in whichever user the benchmark names, with the user's
+  externalId as \`sub\`. The account's users' domain (bench.example) is
+  claimed with \`idgate domain add\` and verified with \`idgate domain
+  verify\` against dnsmasq on 127.0.0.1 serving its TXT record. idgate
+  allows 1,000 unfinished sign-ins per account and 20,000 in all within the
+  login timeout, so the redirect run (wrk, \`GET /auth/okta\`, 302 expected)
+  spreads over 40 accounts, each with its own issuer, and lasts 1 s. Then
+  300 initiations alone and 300 whole sign-ins one after the other
+  (initiate, authorize, callback), each callback required to redirect and
+  set a session cookie; CPU per callback is the whole sign-in's CPU minus an
+  initiation's, from /proc/PID/stat.
 - **Durable commits**: a reply to a write is sent after the group commit has
   reached the disk, so write figures depend on this disk's synchronous-write
   latency, which the run measures with dd.

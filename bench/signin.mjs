@@ -8,13 +8,19 @@
 //       account only. Its authorization endpoint
 //       signs in the user named by the `bench_user` parameter at once. Its
 //       token endpoint returns an RS256 ID token with that user's
-//       preferred_username and the request's nonce. It checks no client
-//       secret and no PKCE verifier, because it replaces Okta for load only.
+//       preferred_username, the `bench_sub` parameter as sub (the user's
+//       externalId, as Okta's user id is) and the request's nonce. It checks
+//       no client secret and no PKCE verifier, because it replaces Okta for
+//       load only.
 //   node bench/signin.mjs drive BASE_URL ACCOUNT USERS_FILE COUNT PID
 //       Runs COUNT initiations alone, then COUNT whole sign-ins one after the
-//       other (initiate, authorize, callback) against idgate at BASE_URL, and
-//       prints "name value" lines: idgate's CPU milliseconds per initiation
+//       other (initiate, authorize, callback) against idgate at BASE_URL.
+//       Prints "name value" lines: idgate's CPU milliseconds per initiation
 //       and per callback (from /proc/PID/stat) and callbacks per second.
+//       USERS_FILE holds "id<TAB>userName" lines of users that bench/synclient
+//       created, whose externalId is "ext-" and the userName before "@".
+//       Every reply must have its expected status and every callback must
+//       set a session cookie, else it exits 1 with the reason.
 //       Node must trust the provider's certificate (NODE_EXTRA_CA_CERTS).
 import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -30,13 +36,13 @@ function provider(port, certFile, keyFile) {
     const origin = `https://127.0.0.1:${port}`;
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'bench-1', use: 'sig', alg: 'RS256' };
-    const codes = new Map(); // code -> { nonce, user, clientId }
+    const codes = new Map(); // code -> { nonce, user, sub, clientId }
 
-    function idToken(issuer, clientId, user, nonce) {
+    function idToken(issuer, clientId, user, sub, nonce) {
         const now = Math.floor(Date.now() / 1000);
         const header = b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: jwk.kid }));
         const claims = b64url(JSON.stringify({
-            iss: issuer, sub: `sub-${user}`, aud: clientId, iat: now, exp: now + 300,
+            iss: issuer, sub, aud: clientId, iat: now, exp: now + 300,
             nonce, preferred_username: user,
         }));
         const signer = createSign('RSA-SHA256');
@@ -67,7 +73,10 @@ function provider(port, certFile, keyFile) {
         if (url.pathname === '/authorize') {
             const q = url.searchParams;
             const code = randomBytes(16).toString('hex');
-            codes.set(code, { nonce: q.get('nonce'), user: q.get('bench_user'), clientId: q.get('client_id') });
+            codes.set(code, {
+                nonce: q.get('nonce'), user: q.get('bench_user'),
+                sub: q.get('bench_sub') ?? `sub-${q.get('bench_user')}`, clientId: q.get('client_id'),
+            });
             const back = new URL(q.get('redirect_uri'));
             back.searchParams.set('code', code);
             back.searchParams.set('state', q.get('state'));
@@ -83,7 +92,7 @@ function provider(port, certFile, keyFile) {
                 if (!grant) return send(res, 400, { error: 'invalid_grant' });
                 return send(res, 200, {
                     access_token: randomBytes(16).toString('hex'), token_type: 'Bearer', expires_in: 300,
-                    id_token: idToken(issuer, grant.clientId, grant.user, grant.nonce),
+                    id_token: idToken(issuer, grant.clientId, grant.user, grant.sub, grant.nonce),
                 });
             });
             return undefined;
@@ -115,18 +124,23 @@ async function initiate(base, account) {
 
 async function signIn(base, account, user) {
     const start = await initiate(base, account);
-    const auth = await fetch(`${start.location}&bench_user=${encodeURIComponent(user)}`, { redirect: 'manual' });
+    const sub = `ext-${user.name.replace(/@[^@]*$/, '')}`;
+    const auth = await fetch(`${start.location}&bench_user=${encodeURIComponent(user.name)}` +
+        `&bench_sub=${encodeURIComponent(sub)}`, { redirect: 'manual' });
     await auth.arrayBuffer();
     if (auth.status !== 302) throw new Error(`authorization returned ${auth.status}`);
     const cb = await fetch(auth.headers.get('location'), { redirect: 'manual', headers: { Cookie: start.cookie } });
     const text = await cb.text();
     if (cb.status !== 302 && cb.status !== 303)
-        throw new Error(`callback returned ${cb.status}: ${text.slice(0, 300)}`);
+        throw new Error(`callback returned ${cb.status}: ${text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').slice(0, 200)}`);
+    if (!/(^|; )(__Host-)?idgate_session=[^;]/.test(cookiesOf(cb)))
+        throw new Error(`callback returned ${cb.status} without a session cookie`);
 }
 
 async function drive(base, account, usersFile, countText, pid) {
     const count = Number(countText);
-    const users = readFileSync(usersFile, 'utf8').split('\n').filter(Boolean).map((l) => l.split('\t')[1]);
+    const users = readFileSync(usersFile, 'utf8').split('\n').filter(Boolean)
+        .map((l) => ({ name: l.split('\t')[1] }));
     await signIn(base, account, users[0]); // warms the discovery and JWKS caches
 
     let cpu = cpuSeconds(pid);

@@ -6,6 +6,8 @@ local paths = {}
 
 setup = common.setup
 done = common.done
+response = common.response
+common.expect = { [302] = true }
 
 function init(args)
    for line in io.lines(os.getenv("BENCH_ACCOUNTS")) do
