@@ -229,19 +229,32 @@ static void lookup_done(int err, char *const *records, size_t n, void *arg)
         snprintf(f->first, sizeof f->first, "%s", records[0]);
 }
 
-/* Binds UDP and TCP sockets to the same free port on 127.0.0.1. */
+/* Binds UDP and TCP sockets to the same free port on 127.0.0.1. The kernel
+ * picks a UDP port that is free for UDP only, so the TCP bind can find it
+ * taken by another connection: then try again with a new port. */
 static void fake_start(struct fake *f, struct sockaddr_in *addr)
 {
     socklen_t alen = sizeof *addr;
+    int one = 1;
+    int bound = 0;
 
-    memset(addr, 0, sizeof *addr);
-    addr->sin_family = AF_INET;
-    addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    f->udp = socket(AF_INET, SOCK_DGRAM, 0);
-    ck_assert_int_eq(bind(f->udp, (struct sockaddr *)addr, sizeof *addr), 0);
-    ck_assert_int_eq(getsockname(f->udp, (struct sockaddr *)addr, &alen), 0);
-    f->listener = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_eq(bind(f->listener, (struct sockaddr *)addr, sizeof *addr), 0);
+    for (int attempt = 0; attempt < 20 && !bound; attempt++) {
+        memset(addr, 0, sizeof *addr);
+        addr->sin_family = AF_INET;
+        addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        alen = sizeof *addr;
+        f->udp = socket(AF_INET, SOCK_DGRAM, 0);
+        ck_assert_int_eq(bind(f->udp, (struct sockaddr *)addr, sizeof *addr), 0);
+        ck_assert_int_eq(getsockname(f->udp, (struct sockaddr *)addr, &alen), 0);
+        f->listener = socket(AF_INET, SOCK_STREAM, 0);
+        setsockopt(f->listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        bound = bind(f->listener, (struct sockaddr *)addr, sizeof *addr) == 0;
+        if (!bound) {
+            close(f->listener);
+            close(f->udp);
+        }
+    }
+    ck_assert_msg(bound, "no port free for both UDP and TCP on 127.0.0.1");
     ck_assert_int_eq(listen(f->listener, 4), 0);
     f->conn = -1;
     f->udp_ev = event_new(f->base, f->udp, EV_READ | EV_PERSIST, fake_udp, f);
