@@ -5,9 +5,14 @@ EXTRA_DIST += \
 	tests/ci.sh \
 	tests/run-all.sh \
 	tests/package.json \
+	tests/package-lock.json \
 	tests/integration \
+	tests/oidc \
+	tests/console \
+	tests/conformance \
 	tests/fuzz \
-	tests/unit \
+	contrib/nginx \
+	docs \
 	.ci/run \
 	contrib/deps.sh \
 	contrib/demo.sh \
