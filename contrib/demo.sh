@@ -74,6 +74,10 @@ idgate demo
   SCIM key:       $TOKEN
   try:            curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:$PORT/scim/v2/Users
   health:         http://127.0.0.1:$PORT/healthz   metrics: http://127.0.0.1:$PORT/metrics
+  console:        http://127.0.0.1:$PORT/console (sign in with a token from admin-token create)
+  command line:   IDGATE_CONFIG=$CONFIG $IDGATE help
+                  (commands act on the store named by the configuration; without it they
+                  use the default /var/lib/idgate, not this demo's store)
 
 TEXT
 exec "$IDGATE" serve --config "$CONFIG"
