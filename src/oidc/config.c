@@ -96,6 +96,7 @@ int oidc_config_load(struct conf *c, oidc_config *cfg)
     cfg->jwks_ttl = conf_duration(c, "oidc", "jwks_cache", 3600, 0, 7 * 86400);
     cfg->jwks_min_refetch = conf_duration(c, "oidc", "jwks_min_refetch", 10, 0, 3600);
     cfg->login_timeout = conf_duration(c, "oidc", "login_timeout", 600, 30, 3600);
+    cfg->starts_per_address = conf_int(c, "oidc", "login_starts_per_address", 0, 0, 1000000);
     cfg->form_post = conf_enum(c, "oidc", "response_mode", 0, response_modes) == 1;
     cfg->check_discovery = conf_bool(c, "oidc", "check_discovery", 1);
 

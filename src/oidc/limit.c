@@ -23,6 +23,7 @@ struct oidc_limit {
     long window;
     unsigned per_key;
     unsigned total;
+    int allow_untracked;
     counter all;
     slot slots[SLOTS];
 };
@@ -88,13 +89,23 @@ static slot *find_slot(oidc_limit *l, const char *key, int64_t w)
     return free_slot;
 }
 
+void oidc_limit_allow_untracked(oidc_limit *l)
+{
+    l->allow_untracked = 1;
+}
+
 int oidc_limit_take(oidc_limit *l, const char *key, int64_t now)
 {
     int64_t w = now / l->window;
     if (advance(&l->all, w) >= l->total)
         return 0;
     slot *s = find_slot(l, key, w);
-    if (s == NULL || advance(&s->count, w) >= l->per_key)
+    if (s == NULL) {
+        if (l->allow_untracked)
+            l->all.current++;
+        return l->allow_untracked;
+    }
+    if (advance(&s->count, w) >= l->per_key)
         return 0;
     s->count.current++;
     l->all.current++;

@@ -4,6 +4,7 @@
  * transaction before sending the browser to the authorization endpoint. */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,23 @@ static int make_tx(login *l)
 #define STARTS_PER_ACCOUNT 1000
 #define STARTS_TOTAL 20000
 
+/* Applies [oidc] login_starts_per_address, a per-minute limit for each
+ * client address, which is off by default because behind a reverse proxy
+ * every client has the proxy's address. */
+static int address_allowed(login *l)
+{
+    oidc_state *st = l->st;
+    const char *peer = http_peer(l->r);
+    if (st->cfg.starts_per_address <= 0 || peer == NULL)
+        return 1;
+    if (st->address_starts == NULL) {
+        st->address_starts = oidc_limit_new(60, (unsigned)st->cfg.starts_per_address, UINT_MAX);
+        if (st->address_starts != NULL)
+            oidc_limit_allow_untracked(st->address_starts);
+    }
+    return st->address_starts == NULL || oidc_limit_take(st->address_starts, peer, oidc_now());
+}
+
 static int start_allowed(login *l)
 {
     oidc_state *st = l->st;
@@ -234,6 +252,13 @@ static void on_provider(oidc_provider *p, const char *error, void *arg)
                    "Your organization's identity provider could not be reached. Please try "
                    "again in a moment.",
                    error);
+        return;
+    }
+    if (!address_allowed(l)) {
+        login_fail(l, 429, "Too many sign-ins",
+                   "Too many sign-ins were started from your network in the last minute. "
+                   "Please try again later.",
+                   "too many sign-ins started from the client address");
         return;
     }
     if (!start_allowed(l)) {

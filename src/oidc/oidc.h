@@ -29,6 +29,7 @@ typedef struct oidc_config {
     long jwks_ttl;                  /* seconds a JWKS is reused */
     long jwks_min_refetch;          /* seconds between refetches on an unknown kid */
     long login_timeout;             /* seconds a login transaction lives */
+    long starts_per_address;        /* sign-in starts per minute per client address; 0 off */
     int form_post;                  /* default response_mode is form_post */
     unsigned algs;                  /* accepted ID token algorithms */
     int check_discovery;            /* idp set fetches discovery to validate */
@@ -97,6 +98,7 @@ typedef struct oidc_state {
     struct oidc_recheck *rechecks;  /* session re-checks in flight (session_http.c) */
     struct oidc_limit *starts;      /* sign-in starts per account (login.c); created on use */
     struct oidc_limit *failures;    /* audited sign-in failures per account (signin.c) */
+    struct oidc_limit *address_starts; /* sign-in starts per client address (login.c) */
 } oidc_state;
 
 oidc_state *oidc_get(struct app *a);

@@ -55,6 +55,7 @@ static void free_state(void)
     oidc_providers_free(&state);
     oidc_limit_free(state.starts);
     oidc_limit_free(state.failures);
+    oidc_limit_free(state.address_starts);
     oidc_config_clear(&state.cfg);
 }
 

@@ -481,3 +481,30 @@ describe('discovery endpoints on other hosts', () => {
         assert.match(out.stderr, /token_endpoint.*allowed_hosts/);
     });
 });
+
+describe('sign-in starts per client address', () => {
+    const PER_ADDRESS = 5;
+    let stack;
+
+    before(async () => {
+        stack = await startStack({ provider: 'faulty',
+            config: { oidc: { login_starts_per_address: PER_ADDRESS } } });
+    });
+
+    after(async () => {
+        await stopStack(stack);
+    });
+
+    test('starts beyond the limit get 429', async () => {
+        const url = `${stack.publicUrl}/auth/okta?account=${stack.account.id}`;
+        const statuses = [];
+        for (let i = 0; i < PER_ADDRESS + 2; i++) {
+            const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(5000) });
+            statuses.push(res.status);
+            await res.arrayBuffer();
+        }
+        assert.deepEqual(statuses, [...Array(PER_ADDRESS).fill(302), 429, 429],
+            tail(stack.srv.logs()));
+        assert.match(stack.srv.logs(), /client address/);
+    });
+});

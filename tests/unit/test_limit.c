@@ -65,6 +65,25 @@ START_TEST(many_keys_reuse_stale_slots)
 }
 END_TEST
 
+START_TEST(untracked_keys_allowed)
+{
+    oidc_limit *strict = oidc_limit_new(600, 5, 1000000);
+    oidc_limit *open = oidc_limit_new(600, 5, 1000000);
+    oidc_limit_allow_untracked(open);
+    char key[40];
+    int strict_denied = 0, open_denied = 0;
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "10.0.%d.%d", i / 256, i % 256);
+        strict_denied += !oidc_limit_take(strict, key, 1000);
+        open_denied += !oidc_limit_take(open, key, 1000);
+    }
+    ck_assert_int_gt(strict_denied, 0);
+    ck_assert_int_eq(open_denied, 0);
+    oidc_limit_free(strict);
+    oidc_limit_free(open);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("limit");
@@ -73,6 +92,7 @@ int main(void)
     tcase_add_test(tc, total_limit);
     tcase_add_test(tc, windows_expire);
     tcase_add_test(tc, many_keys_reuse_stale_slots);
+    tcase_add_test(tc, untracked_keys_allowed);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
