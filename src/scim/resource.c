@@ -83,7 +83,11 @@ static void submit(write_op *op, store_job_fn job)
         scim_reply_store_error(r, rc, op->kind->type);
         http_req_release(r);
         write_op_free(op);
+        return;
     }
+    /* The reply must describe the write's outcome, so it waits for the
+     * commit rather than timing out while the write still lands. */
+    http_req_set_committing(r);
 }
 
 static char *dup_header(http_req *r, const char *name)
