@@ -260,7 +260,11 @@ static void admin_run(api_ctx *ctx, int write)
             admin_reply_error(r, 503, "the store is shutting down; try again");
             http_req_release(r);
             ctx_free(ctx);
+            return;
         }
+        /* job_done replies once the write has committed, so request_timeout
+         * must not answer 503 for a change that is about to succeed. */
+        http_req_set_committing(r);
         return;
     }
     rc = store_read_begin(r->app->store, &t);
