@@ -137,10 +137,9 @@ int events_user_changed(store_txn *t, const char *actor, const char *account, co
 }
 
 /* Removes the mapping of a deleted group, records that, and recomputes the
- * users whose tier may have come from it. Those users are found by their
- * stored tier rather than through the group's membership records, so the
- * result is right whether the caller removes the memberships before or
- * after this call. */
+ * members the group still has. Members removed before this call were
+ * recomputed by their own membership events while the mapping still
+ * existed, so the whole account need not be scanned. */
 static int drop_mapping(store_txn *t, const char *actor, const char *account,
                         const char *group_id, const char *name)
 {
@@ -169,8 +168,8 @@ static int drop_mapping(store_txn *t, const char *actor, const char *account,
         d = NULL;
     }
     rc = record(t, account, AUDIT_MAPPING_DROPPED, actor, d);
-    if (rc == 0 && tier >= 0)
-        rc = license_update_account(t, actor, account, tier);
+    if (rc == 0)
+        rc = license_update_group(t, actor, account, group_id);
     return rc;
 }
 
@@ -224,18 +223,36 @@ int events_group_changed(store_txn *t, const char *actor, const char *account,
     return group_updated(t, actor, account, before, after, d);
 }
 
+/* Sets *mapped to 1 when the group has a directory-group mapping. */
+static int group_mapped(store_txn *t, const char *account, const char *group_id, int *mapped)
+{
+    char key[2 * ID];
+    store_val v;
+    int rc;
+
+    memcpy(key, account, ID);
+    memcpy(key + ID, group_id, ID);
+    rc = store_get(t, T_TIER_MAPS, key, sizeof key, &v);
+    *mapped = rc == 0;
+    return rc == STORE_NOTFOUND ? 0 : rc;
+}
+
 int events_membership_changed(store_txn *t, const char *actor, const char *account,
                               const char *group_id, const char *user_id, int added)
 {
     json *d;
-    int rc;
+    int mapped = 0, rc;
 
     if (!account || !group_id || !user_id || strlen(account) != ID || strlen(group_id) != ID ||
         strlen(user_id) != ID)
         return STORE_INVALID;
     d = details_for("group_id", group_id, "user_id", user_id);
     rc = record(t, account, added ? AUDIT_MEMBER_ADDED : AUDIT_MEMBER_REMOVED, actor, d);
+    /* A tier comes only from mapped groups, so joining or leaving an
+     * unmapped one cannot change it. */
     if (rc == 0)
+        rc = group_mapped(t, account, group_id, &mapped);
+    if (rc == 0 && mapped)
         rc = license_update_user(t, actor, account, user_id, -1);
     return rc;
 }

@@ -13,13 +13,16 @@
  * keeps the user's licence tier and the tier counts current (deactivated
  * users are not counted) and ends the user's sessions on deactivation or
  * deletion. Deleting a group drops its directory-group mapping and
- * recounts the users it gave a tier, whether its membership records are
- * removed before or after this call. */
+ * recounts the members it still has. Membership records removed before
+ * this call must each have raised events_membership_changed (as the SCIM
+ * service does), which recounted those users while the mapping existed. */
 int events_user_changed(store_txn *t, const char *actor, const char *account, const char *user_id,
                         const json *before, const json *after);
 int events_group_changed(store_txn *t, const char *actor, const char *account,
                          const char *group_id, const json *before, const json *after);
-/* One call per member added to or removed from a group. */
+/* One call per member added to or removed from a group, after the
+ * membership records changed. The user's tier is recomputed only when the
+ * group is mapped to a tier, because other groups do not affect it. */
 int events_membership_changed(store_txn *t, const char *actor, const char *account,
                               const char *group_id, const char *user_id, int added);
 

@@ -64,7 +64,7 @@ int license_update_group(store_txn *t, const char *actor, const char *account,
 
 /* Recomputes every active user of the account whose stored tier is
  * `only_tier`, or every active user when `only_tier` is negative (after a
- * default-tier change, or when a mapped group disappeared), and records
+ * default-tier change), and records
  * AUDIT_LICENSE_CHANGED (with `actor`) for each user whose tier changed.
  * Returns 0 or a STORE_* error. */
 int license_update_account(store_txn *t, const char *actor, const char *account, int only_tier);

@@ -138,13 +138,6 @@ static int run_step(store_txn *t, void *arg)
         return membership(t, s->a, s->b, 1);
     if (!strcmp(s->op, "leave"))
         return membership(t, s->a, s->b, 0);
-    if (!strcmp(s->op, "rawleave")) {
-        char k1[128], k2[128];
-        snprintf(k1, sizeof k1, "%s%s%s", ACC, s->a, s->b);
-        snprintf(k2, sizeof k2, "%s%s%s", ACC, s->b, s->a);
-        store_del(t, T_MEMBERS, k1, strlen(k1));
-        return store_del(t, T_MEMBER_OF, k2, strlen(k2));
-    }
     if (!strcmp(s->op, "map"))
         return map_group(t, s->a, s->b);
     if (!strcmp(s->op, "default"))
@@ -320,6 +313,46 @@ START_TEST(deactivated_users_not_counted)
 }
 END_TEST
 
+/* Counts license.changed events of the account. */
+static size_t tier_changes(void)
+{
+    store_txn *t;
+    json *events = NULL;
+    char next[AUDIT_ID_LEN + 1];
+    audit_query q = {.kind = AUDIT_LICENSE_CHANGED, .limit = 1000};
+    size_t n;
+
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(audit_list(t, ACC, &q, &events, next), 0);
+    store_read_end(t);
+    n = json_array_size(events);
+    json_free(events);
+    return n;
+}
+
+START_TEST(unmapped_group_keeps_tiers)
+{
+    size_t changes;
+
+    step("create", U1, "a@example.com", NULL, 0);
+    step("join", G_PRO, U1, NULL, 0);
+    changes = tier_changes();
+    /* Joining and leaving an unmapped group changes no tier. */
+    step("join", G_PLAIN, U1, NULL, 0);
+    step("leave", G_PRO, U1, NULL, 0);
+    ck_assert_str_eq(tier_of(U1), "basic");
+    step("leave", G_PLAIN, U1, NULL, 0);
+    ck_assert_str_eq(tier_of(U1), "basic");
+    ck_assert_uint_eq(tier_changes(), changes + 1);
+    assert_counts(0, 1, 0);
+    /* Mapping it later still reaches its members. */
+    step("join", G_PLAIN, U1, NULL, 0);
+    step("map", G_PLAIN, "pro", NULL, 0);
+    ck_assert_str_eq(tier_of(U1), "pro");
+    assert_counts(0, 0, 1);
+}
+END_TEST
+
 START_TEST(group_rename_keeps_tiers)
 {
     step("create", U1, "a@example.com", NULL, 0);
@@ -344,11 +377,15 @@ START_TEST(group_delete_drops_mapping)
     step("join", G_PRO, U2, NULL, 0);
     step("join", G_BASIC, U2, NULL, 0);
     assert_counts(0, 1, 2);
-    /* One membership record goes first without an event, the other stays,
-     * as a SCIM service may do either before deleting the group. */
-    step("rawleave", G_PRO, U1, NULL, 0);
-    step("delgroup", G_PRO, "Engineers", NULL, 0);
+    /* One membership goes first with its event, the other stays for a
+     * later clean-up, as the SCIM service does for small and large groups. */
+    step("leave", G_PRO, U1, NULL, 0);
     ck_assert_str_eq(tier_of(U1), "basic");
+    step("delgroup", G_PRO, "Engineers", NULL, 0);
+    ck_assert_str_eq(tier_of(U2), "basic");
+    assert_counts(0, 3, 0);
+    /* The clean-up's removal of a dropped group's membership keeps it. */
+    step("leave", G_PRO, U2, NULL, 0);
     ck_assert_str_eq(tier_of(U2), "basic");
     assert_counts(0, 3, 0);
 
@@ -474,6 +511,7 @@ int main(void)
     tcase_add_test(tc, deactivated_users_not_counted);
     tcase_add_test(tc, group_rename_keeps_tiers);
     tcase_add_test(tc, group_delete_drops_mapping);
+    tcase_add_test(tc, unmapped_group_keeps_tiers);
     tcase_add_test(tc, audit_pages_and_filters);
     tcase_add_test(tc, domain_allowed_rules);
     tcase_add_test(tc, domain_pending_claims_do_not_count);
