@@ -266,6 +266,37 @@ static int each_related(list_run *run, scim_store_id_fn fn, void *ctx)
     return scim_store_group_member_ids(run->t, run->account, run->current_id, fn, ctx);
 }
 
+static int append_text(const char *id, const char *text, size_t len, void *arg)
+{
+    list_run *run = arg;
+    json *res = json_parse(text, len, NULL, 0);
+
+    (void)id;
+    if (!res)
+        return STORE_IO;
+    return append_page(run, res);
+}
+
+/* Collects an unfiltered, unsorted page: the kept total gives totalResults,
+ * so the walk steps over the resources before the page and stops after it.
+ * Falls back to a full scan when the total was never kept. */
+static int collect_page(list_run *run)
+{
+    int users = run->k->users;
+    uint64_t total;
+    int rc = scim_store_total(run->t, users, run->account, &total);
+
+    if (rc == STORE_NOTFOUND)
+        return scim_store_scan(run->t, users, run->account, visit_text, run);
+    if (rc)
+        return rc;
+    run->total = total;
+    if ((uint64_t)run->q.start > total || run->q.count <= 0)
+        return 0;
+    return scim_store_scan_page(run->t, users, run->account, (uint64_t)run->q.start - 1,
+                                (uint64_t)run->q.count, append_text, run);
+}
+
 /* Picks the narrowest candidate set the filter allows, then evaluates the
  * whole filter on each candidate. Falls back to a scan of the account. */
 static int collect(list_run *run)
@@ -300,6 +331,8 @@ static int collect(list_run *run)
         return strlen(v) == STORE_ID_LEN
                    ? scim_store_group_member_ids(run->t, run->account, v, visit_id, run)
                    : 0;
+    if (!f && !run->q.sort_by)
+        return collect_page(run);
     return scim_store_scan(run->t, users, run->account, visit_text, run);
 }
 

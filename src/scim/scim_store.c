@@ -615,6 +615,38 @@ static int load_for_write(store_txn *t, scim_write *w, int users, json **before)
     return rc;
 }
 
+/* ---- resource totals ---- */
+
+/* Builds the T_COUNTERS key of an account's number of users or groups. The
+ * stored value is that number plus 1, so a missing counter means a store
+ * written before the totals existed rather than an empty account. */
+static void total_key(key *k, const char *account, int users)
+{
+    key_init(k, account);
+    key_add_str(k, users ? "scim:users" : "scim:groups");
+}
+
+/* Adds `delta` to the account's total after the job created or removed a
+ * resource. A missing total is recounted from the table, which already
+ * includes the job's change. */
+static int total_adjust(store_txn *t, int users, const char *account, int64_t delta)
+{
+    uint64_t n = 0;
+    key k;
+    int rc;
+
+    total_key(&k, account, users);
+    if ((rc = store_counter_get(t, k.buf, k.len, &n)) != 0)
+        return rc;
+    if (n > 0)
+        return store_counter_add(t, k.buf, k.len, delta, NULL);
+    rc = store_count_prefix(t, users ? T_USERS : T_GROUPS, account, STORE_ID_LEN, &n);
+    if (rc)
+        return rc;
+    n++;
+    return store_put(t, T_COUNTERS, k.buf, k.len, &n, sizeof n, 0);
+}
+
 /* ---- memberships ---- */
 
 static void member_key(key *k, const char *account, const char *a, const char *b)
@@ -886,6 +918,8 @@ int scim_store_user_create(store_txn *t, void *arg)
     rc = user_domains_check(t, w, NULL, w->result);
     if (rc == 0)
         rc = write_resource(t, w, 1, NULL, w->result);
+    if (rc == 0)
+        rc = total_adjust(t, 1, w->account, 1);
     if (rc) {
         json_free(w->result);
         w->result = NULL;
@@ -963,6 +997,8 @@ int scim_store_user_delete(store_txn *t, void *arg)
     if (rc == 0)
         rc = erase_resource(t, w, 1, before);
     if (rc == 0)
+        rc = total_adjust(t, 1, w->account, -1);
+    if (rc == 0)
         rc = events_user_changed(t, w->actor, w->account, w->id, before, NULL);
     id_list_free(&groups);
     json_free(before);
@@ -984,6 +1020,8 @@ int scim_store_group_create(store_txn *t, void *arg)
     if (!w->result)
         return STORE_NOMEM;
     rc = write_resource(t, w, 0, NULL, w->result);
+    if (rc == 0)
+        rc = total_adjust(t, 0, w->account, 1);
     if (rc == 0 && members)
         rc = members_add_values(&ops, members, &w->err);
     if (rc) {
@@ -1051,6 +1089,8 @@ int scim_store_group_delete(store_txn *t, void *arg)
     }
     if (rc == 0)
         rc = erase_resource(t, w, 0, before);
+    if (rc == 0)
+        rc = total_adjust(t, 0, w->account, -1);
     if (rc == 0)
         rc = events_group_changed(t, w->actor, w->account, w->id, before, NULL);
     if (rc)
@@ -1258,8 +1298,56 @@ int scim_store_scan(store_txn *t, int users, const char *account, scim_store_sca
     return rc == STORE_NOTFOUND ? 0 : rc;
 }
 
+int scim_store_scan_page(store_txn *t, int users, const char *account, uint64_t skip,
+                         uint64_t limit, scim_store_scan_fn fn, void *ctx)
+{
+    store_cursor *c;
+    store_val k, v;
+    int rc;
+
+    if ((rc = store_cursor_open(t, users ? T_USERS : T_GROUPS, &c)) != 0)
+        return rc;
+    if (skip == 0) {
+        rc = store_cursor_seek(c, account, STORE_ID_LEN, &k, &v);
+    } else {
+        rc = store_cursor_seek(c, account, STORE_ID_LEN, &k, NULL);
+        while (rc == 0 && --skip > 0)
+            rc = store_cursor_next(c, &k, NULL);
+        if (rc == 0)
+            rc = store_cursor_next(c, &k, &v);
+    }
+    while (rc == 0 && limit > 0 && k.len == 2 * STORE_ID_LEN &&
+           memcmp(k.data, account, STORE_ID_LEN) == 0) {
+        char id[STORE_ID_LEN + 1];
+        memcpy(id, (const char *)k.data + STORE_ID_LEN, STORE_ID_LEN);
+        id[STORE_ID_LEN] = '\0';
+        if ((rc = fn(id, v.data, v.len, ctx)) != 0)
+            break;
+        limit--;
+        rc = store_cursor_next(c, &k, &v);
+    }
+    store_cursor_close(c);
+    return rc == STORE_NOTFOUND ? 0 : rc;
+}
+
+int scim_store_total(store_txn *t, int users, const char *account, uint64_t *out)
+{
+    key k;
+    int rc;
+
+    total_key(&k, account, users);
+    if ((rc = store_counter_get(t, k.buf, k.len, out)) != 0)
+        return rc;
+    if (*out == 0)
+        return STORE_NOTFOUND;
+    (*out)--;
+    return 0;
+}
+
 int scim_store_count(store_txn *t, int users, const char *account, uint64_t *out)
 {
+    if (scim_store_total(t, users, account, out) == 0)
+        return 0;
     return store_count_prefix(t, users ? T_USERS : T_GROUPS, account, STORE_ID_LEN, out);
 }
 

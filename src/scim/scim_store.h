@@ -135,7 +135,17 @@ typedef int (*scim_store_scan_fn)(const char *id, const char *text, size_t len, 
 int scim_store_scan(store_txn *t, int users, const char *account, scim_store_scan_fn fn,
                     void *ctx);
 
-/* Number of users or groups of the account. */
+/* Walks like scim_store_scan, but first steps over `skip` resources without
+ * reading them and calls `fn` for at most `limit` resources. */
+int scim_store_scan_page(store_txn *t, int users, const char *account, uint64_t skip,
+                         uint64_t limit, scim_store_scan_fn fn, void *ctx);
+
+/* Reads the account's number of users or groups from the total that the
+ * create and delete jobs keep. STORE_NOTFOUND when no job has kept it yet
+ * (a store written by an older version): count with scim_store_count. */
+int scim_store_total(store_txn *t, int users, const char *account, uint64_t *out);
+
+/* Number of users or groups of the account: the kept total, or a count. */
 int scim_store_count(store_txn *t, int users, const char *account, uint64_t *out);
 
 /* Builds the user's read-only `groups` attribute: an array of {value,

@@ -885,6 +885,115 @@ START_TEST(etag_matching)
 }
 END_TEST
 
+/* Reads the kept total of ACC1's users or groups, or -1 when there is none. */
+static int64_t kept_total(int users)
+{
+    store_txn *t;
+    uint64_t n = 0;
+    int rc;
+
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    rc = scim_store_total(t, users, ACC1, &n);
+    store_read_end(t);
+    if (rc == STORE_NOTFOUND)
+        return -1;
+    ck_assert_int_eq(rc, 0);
+    return (int64_t)n;
+}
+
+static int drop_totals(store_txn *t, void *arg)
+{
+    static const char *const names[] = {"scim:users", "scim:groups"};
+    (void)arg;
+    for (size_t i = 0; i < 2; i++) {
+        char k[64];
+        memcpy(k, ACC1, STORE_ID_LEN);
+        memcpy(k + STORE_ID_LEN, names[i], strlen(names[i]));
+        int rc = store_del(t, T_COUNTERS, k, STORE_ID_LEN + strlen(names[i]));
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+START_TEST(totals_follow_creates_and_deletes)
+{
+    char u1[37], u2[37], g1[37];
+
+    ck_assert_int_eq(kept_total(1), -1);
+    create_user(ACC1, "one", "one@example.com", u1);
+    create_user(ACC1, "two", "two@example.com", u2);
+    create_user(ACC2, "other", "other@example.com", u2);
+    ck_assert_int_eq(kept_total(1), 2);
+    ck_assert_int_eq(create_group(ACC1, "G", NULL, 0, g1, NULL), 0);
+    ck_assert_int_eq(kept_total(0), 1);
+
+    ck_assert_int_eq(run_job(scim_store_user_delete, ACC1, u1, NULL, NULL, NULL, NULL), 0);
+    ck_assert_int_eq(kept_total(1), 1);
+    ck_assert_int_eq(run_job(scim_store_group_delete, ACC1, g1, NULL, NULL, NULL, NULL), 0);
+    ck_assert_int_eq(kept_total(0), 0);
+}
+END_TEST
+
+START_TEST(totals_recounted_when_missing)
+{
+    char id[37], g1[37];
+
+    create_user(ACC1, "a", "a@example.com", id);
+    create_user(ACC1, "b", "b@example.com", id);
+    ck_assert_int_eq(create_group(ACC1, "G", NULL, 0, g1, NULL), 0);
+    ck_assert_int_eq(store_run(st, drop_totals, NULL), 0);
+    ck_assert_int_eq(kept_total(1), -1);
+
+    create_user(ACC1, "c", "c@example.com", id);
+    ck_assert_int_eq(kept_total(1), 3);
+    ck_assert_int_eq(run_job(scim_store_group_delete, ACC1, g1, NULL, NULL, NULL, NULL), 0);
+    ck_assert_int_eq(kept_total(0), 0);
+}
+END_TEST
+
+static int collect_page_ids(const char *id, const char *text, size_t len, void *ctx)
+{
+    char (*ids)[37] = ctx;
+    size_t i = 0;
+    (void)text;
+    (void)len;
+    while (ids[i][0])
+        i++;
+    memcpy(ids[i], id, 37);
+    return 0;
+}
+
+static const struct {
+    uint64_t skip, limit;
+    size_t first, n;
+} pages[] = {{0, 2, 0, 2}, {1, 2, 1, 2}, {3, 10, 3, 2}, {5, 3, 0, 0}, {9, 3, 0, 0}, {0, 0, 0, 0}};
+
+START_TEST(scan_page_skips_and_stops)
+{
+    char all[5][37], got[6][37] = {{0}};
+    store_txn *t;
+
+    for (int i = 0; i < 5; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%d", i);
+        create_user(ACC1, name, "p@example.com", all[i]);
+    }
+    create_user(ACC2, "next", "n@example.com", all[0]);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    int rc = scim_store_scan_page(t, 1, ACC1, pages[_i].skip, pages[_i].limit, collect_page_ids, got);
+    store_read_end(t);
+    ck_assert_int_eq(rc, 0);
+    for (size_t i = 0; i < pages[_i].n; i++) {
+        char expected[16];
+        snprintf(expected, sizeof expected, "p%zu", pages[_i].first + i);
+        ck_assert_int_eq(find_user(ACC1, expected, all[0]), 0);
+        ck_assert_str_eq(got[i], all[0]);
+    }
+    ck_assert_str_eq(got[pages[_i].n], "");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("scim_store");
@@ -920,6 +1029,9 @@ static Suite *suite(void)
     tcase_add_test(tc, large_group_delete_in_chunks);
     tcase_add_test(tc, large_group_delete_then_user_delete);
     tcase_add_test(tc, small_group_delete_inline);
+    tcase_add_test(tc, totals_follow_creates_and_deletes);
+    tcase_add_test(tc, totals_recounted_when_missing);
+    tcase_add_loop_test(tc, scan_page_skips_and_stops, 0, sizeof pages / sizeof pages[0]);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
