@@ -48,7 +48,11 @@ static json *user_view(store_txn *t, const char *account, const char *user_id, c
     if (json_object_get(user, "displayName"))
         json_object_set(out, "displayName", json_copy(json_object_get(user, "displayName")));
     json_object_set(out, "active", json_bool(!active || json_bool_value(active)));
-    json_object_set(out, "tier", json_string(license_user_tier(t, account, user_id)));
+    /* A deactivated user has no tier and is not counted, so the listed tier
+     * matches both the tier filter and the counts. */
+    json_object_set(out, "tier", !active || json_bool_value(active)
+                                     ? json_string(license_user_tier(t, account, user_id))
+                                     : json_null());
     json_free(user);
     return out;
 }
