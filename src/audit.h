@@ -40,6 +40,7 @@
 #define AUDIT_DOMAIN_VERIFIED "domain.verified"
 #define AUDIT_DOMAIN_REMOVED "domain.removed"
 #define AUDIT_IDP_CHANGED "idp.changed"
+#define AUDIT_IDP_DELETED "idp.deleted"
 #define AUDIT_ACCOUNT_CREATED "account.created"
 #define AUDIT_ACCOUNT_RENAMED "account.renamed"
 #define AUDIT_SETTINGS_CHANGED "settings.changed"

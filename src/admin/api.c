@@ -72,6 +72,7 @@ static const api_route routes[] = {
     {"/admin/v1/accounts/{}/domains/{}", HTTP_GET, admin_domain_get, ACCOUNT},
     {"/admin/v1/accounts/{}/domains/{}", HTTP_DELETE, admin_domain_remove, WRITE | ACCOUNT},
     {"/admin/v1/accounts/{}/idp", HTTP_GET, admin_idp_get, ACCOUNT},
+    {"/admin/v1/accounts/{}/idp", HTTP_DELETE, admin_idp_delete, WRITE | ACCOUNT},
     {"/admin/v1/accounts/{}/scim-keys", HTTP_GET, admin_key_list, ACCOUNT},
     {"/admin/v1/accounts/{}/scim-keys", HTTP_POST, admin_key_create, WRITE | ACCOUNT},
     {"/admin/v1/accounts/{}/scim-keys/{}", HTTP_DELETE, admin_key_revoke, WRITE | ACCOUNT},

@@ -105,5 +105,6 @@ int admin_key_revoke(store_txn *t, admin_call *call);    /* args[0]: key id */
 /* Incoming keys: the identity-provider settings (idp.c). Setting them is
  * asynchronous and handled by the API through oidc_idp_set. */
 int admin_idp_get(store_txn *t, admin_call *call);
+int admin_idp_delete(store_txn *t, admin_call *call);
 
 #endif

@@ -2,6 +2,9 @@
 // keys, directory groups, users with their licence tier, counts and the
 // audit log, each with its errors, against the real binary.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { startIdgate } from './lib/idgate.mjs';
@@ -21,7 +24,10 @@ describe('admin API', () => {
 
   before(async () => {
     // The resolver points at a closed port so verification fails fast.
-    srv = await startIdgate({ config: { admin: { dns_resolver: '127.0.0.1:9', dns_timeout: '2s' } } });
+    srv = await startIdgate({
+      config: { admin: { dns_resolver: '127.0.0.1:9', dns_timeout: '2s' } },
+      env: { IDGATE_OIDC_MASTER_KEY: randomBytes(32).toString('hex') },
+    });
     opToken = await adminToken(srv);
     op = adminClient(srv, opToken);
     acc = (await op('POST', '/accounts', { name: 'Acme' })).body;
@@ -476,7 +482,9 @@ describe('admin API', () => {
       const users = await op('GET', `/accounts/${acc.id}/users`);
       const a = users.body.users.find((u) => u.id === alice.id);
       assert.equal(a.active, false);
-      assert.equal(a.tier, 'none');
+      assert.equal(a.tier, null, 'a deactivated user has no tier');
+      const none = await op('GET', `/accounts/${acc.id}/users?tier=none`);
+      assert.ok(!none.body.users.some((u) => u.id === alice.id));
       await scimPatch(srv, key, `/Users/${alice.id}`, [{ op: 'replace', value: { active: true } }]);
       counts = await op('GET', `/accounts/${acc.id}/licenses`);
       assert.equal(counts.body.pro, 2);
@@ -606,6 +614,31 @@ describe('admin API', () => {
     });
   });
 
+  describe('identity provider', () => {
+    test('delete disconnects the provider', async () => {
+      const secretFile = path.join(srv.dir, 'client-secret');
+      writeFileSync(secretFile, 'a-client-secret-1234\n');
+      await srv.cliJson(['idp', 'set', '--account', other.id, '--issuer',
+        'https://example.okta.com/oauth2/default', '--client-id', '0oaexample',
+        '--client-secret-file', secretFile, '--no-check']);
+      assert.equal((await op('GET', `/accounts/${other.id}/idp`)).status, 200);
+
+      const scoped = adminClient(srv, await adminToken(srv, acc.id));
+      assert.equal((await scoped('DELETE', `/accounts/${other.id}/idp`)).status, 403);
+      const res = await op('DELETE', `/accounts/${other.id}/idp`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal((await op('GET', `/accounts/${other.id}/idp`)).status, 404);
+      const again = await op('DELETE', `/accounts/${other.id}/idp`);
+      assert.equal(again.status, 404);
+      assert.match(again.body.error, /no identity provider/);
+
+      const audit = await op('GET', `/accounts/${other.id}/audit?kind=idp.deleted`);
+      assert.equal(audit.body.events.length, 1);
+      assert.equal(audit.body.events[0].details.issuer, 'https://example.okta.com/oauth2/default');
+      assert.match(audit.body.events[0].actor, /^admin:/);
+      assert.ok(!JSON.stringify(audit.body).includes('a-client-secret'), 'the secret must not be audited');
+    });
+
   describe('account deletion', () => {
     test('delete removes all its data', async () => {
       const doomed = (await op('POST', '/accounts', { name: 'Doomed' })).body;
@@ -639,5 +672,6 @@ describe('admin shutdown', () => {
     assert.equal(code, 0, srv.logs());
     assert.doesNotMatch(srv.logs(), /LeakSanitizer|AddressSanitizer/);
     await srv.cleanup();
+  });
   });
 });
