@@ -1351,9 +1351,10 @@ int scim_store_count(store_txn *t, int users, const char *account, uint64_t *out
     return store_count_prefix(t, users ? T_USERS : T_GROUPS, account, STORE_ID_LEN, out);
 }
 
-/* Appends {value, display, $ref, type} for one related resource. */
-static int append_ref(json *arr, const char *id, const char *display, const char *base_url,
-                      const char *endpoint, const char *type)
+/* Appends {value, display, $ref, type} for one related resource; `display`
+ * has `dlen` bytes and may be NULL. */
+static int append_ref(json *arr, const char *id, const char *display, size_t dlen,
+                      const char *base_url, const char *endpoint, const char *type)
 {
     char ref[512];
     json *o = json_object();
@@ -1362,13 +1363,44 @@ static int append_ref(json *arr, const char *id, const char *display, const char
     snprintf(ref, sizeof ref, "%s%s/%s", base_url, endpoint, id);
     ok = ok && json_object_set(o, "value", json_string(id)) == 0;
     if (ok && display)
-        ok = json_object_set(o, "display", json_string(display)) == 0;
+        ok = json_object_set(o, "display", json_stringn(display, dlen)) == 0;
     ok = ok && json_object_set(o, "$ref", json_string(ref)) == 0 &&
          json_object_set(o, "type", json_string(type)) == 0;
     if (ok)
         return json_array_append(arr, o) == 0 ? 0 : STORE_NOMEM;
     json_free(o);
     return STORE_NOMEM;
+}
+
+static int top_level_string(const char *text, size_t len, const char *name, const char **value,
+                            size_t *vlen);
+
+/* Appends the group `id` of a user's `groups`, with the displayName read
+ * from the stored text without a parse unless it has escapes. A group that
+ * cannot be read is left out. */
+static int append_group(store_txn *t, json *arr, const char *account, const char *id,
+                        const char *base_url)
+{
+    const char *name = NULL;
+    size_t len = 0;
+    json *g = NULL;
+    store_val v;
+    key k;
+    int rc;
+
+    key_init(&k, account);
+    key_add(&k, id, STORE_ID_LEN);
+    if (store_get(t, T_GROUPS, k.buf, k.len, &v) != 0)
+        return 0;
+    if (top_level_string(v.data, v.len, "displayName", &name, &len) < 0) {
+        if (!(g = json_parse(v.data, v.len, NULL, 0)))
+            return 0;
+        name = json_get_string(g, "displayName");
+        len = name ? strlen(name) : 0;
+    }
+    rc = append_ref(arr, id, name, len, base_url, "/Groups", "direct");
+    json_free(g);
+    return rc;
 }
 
 int scim_store_user_groups(store_txn *t, const char *account, const char *user_id,
@@ -1378,14 +1410,8 @@ int scim_store_user_groups(store_txn *t, const char *account, const char *user_i
     json *arr = json_array();
     int rc = arr ? collect_ids(t, T_MEMBER_OF, account, user_id, &ids) : STORE_NOMEM;
 
-    for (size_t i = 0; rc == 0 && i < ids.n; i++) {
-        json *g = NULL;
-        if (load_resource(t, T_GROUPS, account, ids.ids[i], &g) != 0)
-            continue;
-        rc = append_ref(arr, ids.ids[i], json_get_string(g, "displayName"), base_url, "/Groups",
-                        "direct");
-        json_free(g);
-    }
+    for (size_t i = 0; rc == 0 && i < ids.n; i++)
+        rc = append_group(t, arr, account, ids.ids[i], base_url);
     id_list_free(&ids);
     if (rc) {
         json_free(arr);
@@ -1557,7 +1583,8 @@ static int append_member(const char *id, void *arg)
             display = json_get_string(u, "displayName") ? json_get_string(u, "displayName")
                                                           : json_get_string(u, "userName");
     }
-    int rc = append_ref(m->arr, id, display, m->base_url, "/Users", "User");
+    int rc = append_ref(m->arr, id, display, display ? strlen(display) : 0, m->base_url, "/Users",
+                        "User");
     json_free(u);
     return rc;
 }
