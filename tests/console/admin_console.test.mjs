@@ -288,6 +288,16 @@ describe('admin console journey', () => {
     await page.locator('#count-pro').filter({ hasText: '0' }).waitFor();
   });
 
+  step('disconnect the identity provider', async () => {
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: 'Disconnect identity provider' }).click();
+    await page.locator('#idp-status').filter({ hasText: 'Identity provider disconnected.' }).waitFor();
+    assert.equal(await page.locator('#idp-current').textContent(), 'No identity provider is set up yet.');
+    assert.equal(await page.getByRole('button', { name: 'Disconnect identity provider' }).isHidden(), true);
+    assert.equal(await page.getByLabel('Client secret').evaluate((el) => el.required), true);
+    await page.locator('#audit-rows tr').first().filter({ hasText: 'idp.deleted' }).waitFor();
+  });
+
   step('narrow screen needs no sideways scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 800 });
     const width = await page.evaluate(() => document.documentElement.scrollWidth);

@@ -264,6 +264,7 @@ async function loadIdp() {
     $('idp-secret-hint').textContent = stored
       ? 'Leave empty to keep the stored secret. A new one is stored encrypted.'
       : 'It is stored encrypted, and only its last four characters are shown.';
+    $('idp-delete').hidden = !stored;
     if (!stored) {
       $('idp-current').textContent = 'No identity provider is set up yet.';
       return;
@@ -280,8 +281,21 @@ async function saveIdp(form) {
   await guarded('idp-error', async () => {
     const saved = await api('PUT', accountPath('/idp'), formValues(form));
     $('idp-client-secret').value = '';
-    $('idp-status').textContent = saved.warning ? `Incoming keys saved. ${saved.warning}` : 'Incoming keys saved.';
     await loadIdp();
+    // The status appears once the section shows the saved settings.
+    $('idp-status').textContent = saved.warning ? `Incoming keys saved. ${saved.warning}` : 'Incoming keys saved.';
+  });
+}
+
+async function deleteIdp() {
+  if (!window.confirm('Disconnect the identity provider? Nobody can sign in to this account until incoming keys are saved again.')) return;
+  $('idp-status').textContent = '';
+  await guarded('idp-error', async () => {
+    await api('DELETE', accountPath('/idp'));
+    $('idp-form').reset();
+    await loadIdp();
+    $('idp-status').textContent = 'Identity provider disconnected.';
+    await loadAudit(true);
   });
 }
 
@@ -529,6 +543,7 @@ document.addEventListener('DOMContentLoaded', () => {
   onSubmit('user-filter', () => loadUsers(true));
   onSubmit('audit-filter', () => loadAudit(true));
   $('key-create').addEventListener('click', createKey);
+  $('idp-delete').addEventListener('click', deleteIdp);
   $('key-copy').addEventListener('click', async () => {
     try {
       await navigator.clipboard.writeText($('key-token').value);
