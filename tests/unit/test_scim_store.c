@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <event2/buffer.h>
 
 #include "scim/patch.h"
 #include "scim/scim_store.h"
@@ -994,6 +995,75 @@ START_TEST(scan_page_skips_and_stops)
 }
 END_TEST
 
+static const char *const splice_users[] = {
+    "{\"userName\":\"plain@example.com\"}",
+    "{\"userName\":\"esc@example.com\",\"displayName\":\"A \\\"quoted\\\" \\\\ name/with\\u00e9 "
+    "\\u2713\","
+    "\"nickName\":\"}{ ,\\\"meta\\\":{\"}",
+    "{\"userName\":\"nested@example.com\",\"name\":{\"givenName\":\"N\",\"familyName\":\"M\"},"
+    "\"emails\":[{\"value\":\"n@example.com\",\"primary\":true}],\"active\":false,"
+    "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":{\"employeeNumber\":\"7\","
+    "\"manager\":{\"value\":\"x\"}},\"x-num\":12.5}",
+};
+
+/* The spliced reply is byte for byte the tree path's render and dump. */
+START_TEST(user_splice_matches_tree)
+{
+    const char *location = "http://h.example/scim/v2/Users/\"x\"";
+    char id[37], g1[37], version[32];
+    json *res, *groups = NULL;
+    struct evbuffer *buf = evbuffer_new();
+    store_txn *t;
+    store_val v;
+    size_t len;
+
+    ck_assert_int_eq(
+        run_job(scim_store_user_create, ACC1, NULL, parse(splice_users[_i]), NULL, id, NULL), 0);
+    const char *members[] = {id};
+    ck_assert_int_eq(create_group(ACC1, "G \\\"one\\\"", members, _i > 0, g1, NULL), 0);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(scim_store_user_text(t, ACC1, id, &v), 0);
+    ck_assert_int_eq(scim_store_user_groups(t, ACC1, id, "http://h.example/scim/v2", &groups), 0);
+    ck_assert_int_eq(scim_store_user_splice(v.data, v.len, location, groups, version, buf), 0);
+
+    res = json_parse(v.data, v.len, NULL, 0);
+    ck_assert_ptr_nonnull(res);
+    ck_assert_str_eq(version, scim_store_version(res));
+    ck_assert_int_eq(
+        json_object_set(json_object_get(res, "meta"), "location", json_string(location)), 0);
+    ck_assert_int_eq(json_object_set(res, "groups", json_copy(groups)), 0);
+    char *expected = json_dump(res, &len);
+    ck_assert_uint_eq(evbuffer_get_length(buf), len);
+    ck_assert_int_eq(memcmp(evbuffer_pullup(buf, -1), expected, len), 0);
+    store_read_end(t);
+    free(expected);
+    json_free(res);
+    json_free(groups);
+    evbuffer_free(buf);
+}
+END_TEST
+
+static const char *const unspliceable[] = {
+    "{\"id\":\"x\"}",
+    "{\"id\":\"x\",\"meta\":{\"resourceType\":\"User\",\"created\":\"c\",\"version\":\"W/"
+    "\\\"\\\"\"}}",
+    "{\"a\":{\"version\":\"W/\\\"3\\\"\"}}",
+    "{\"id\":\"x\",\"meta\":{\"resourceType\":\"User\",\"created\":\"c\",\"location\":\"l\","
+    "\"version\":\"W/\\\"3\\\"\"}}",
+};
+
+START_TEST(user_splice_rejects_other_forms)
+{
+    char version[32];
+    struct evbuffer *buf = evbuffer_new();
+    const char *text = unspliceable[_i];
+
+    ck_assert_int_eq(scim_store_user_splice(text, strlen(text), "l", NULL, version, buf), 1);
+    ck_assert_uint_eq(evbuffer_get_length(buf), 0);
+    evbuffer_free(buf);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("scim_store");
@@ -1032,6 +1102,10 @@ static Suite *suite(void)
     tcase_add_test(tc, totals_follow_creates_and_deletes);
     tcase_add_test(tc, totals_recounted_when_missing);
     tcase_add_loop_test(tc, scan_page_skips_and_stops, 0, sizeof pages / sizeof pages[0]);
+    tcase_add_loop_test(tc, user_splice_matches_tree, 0,
+                        sizeof splice_users / sizeof splice_users[0]);
+    tcase_add_loop_test(tc, user_splice_rejects_other_forms, 0,
+                        sizeof unspliceable / sizeof unspliceable[0]);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
