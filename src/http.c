@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,12 +60,18 @@ struct http_server {
     error_page *pages;
     size_t npages;
     unsigned inflight;
+    req_impl *pool;
+    unsigned npool;
     int bound;
     int draining;
     int freed;                  /* http_server_free ran; the last request frees `s` */
     struct timeval idle;
     http_observer observer;
     void *observer_arg;
+    /* Event that writes the access lines buffered during a loop iteration.
+     * The first buffered line activates it, so it runs after the callbacks
+     * that are already active. */
+    struct event *log_flusher;
 };
 
 /* The private part of a request. `pub` comes first so that the handlers'
@@ -97,7 +104,14 @@ struct req_impl {
     int rejected;               /* head completed during shutdown: 503 */
     int paused;                 /* libevhtp reads nothing more until the reply */
     int committing;             /* durable work submitted: no timeout reply */
+    char *text;                 /* raw path, raw query and decoded path */
+    char text_inline[256];      /* `text` when they fit, to save a malloc */
+    req_impl *next_free;        /* link in the server's pool of unused requests */
 };
+
+/* Unused requests kept for reuse, with their timer, to spare the allocator
+ * a few calls per request. */
+#define REQ_POOL_MAX 256
 
 static uint64_t now_usec(void)
 {
@@ -111,6 +125,11 @@ static req_impl *impl_of(http_req *r)
     return (req_impl *)r;
 }
 
+static void on_log_flush(evutil_socket_t fd, short what, void *arg)
+{
+    log_flush();
+}
+
 static void server_release(http_server *s)
 {
     if (--s->inflight == 0 && s->freed)
@@ -119,20 +138,43 @@ static void server_release(http_server *s)
 
 static void req_free(req_impl *q)
 {
-    if (q->timer)
-        event_free(q->timer);
+    http_server *s = q->srv;
+    struct event *timer = q->timer;
+
     for (int i = 0; i < q->pub.nparams; i++)
         free(q->pub.params[i]);
     http_kv_free(q->headers, q->nheaders);
     http_kv_free(q->query, q->nquery);
     http_kv_free(q->form, q->nform);
     http_kv_free(q->cookies, q->ncookies);
-    free((char *)q->pub.path);
-    free(q->raw_path);
-    free(q->raw_query);
+    if (q->text != q->text_inline)
+        free(q->text);
     free(q->pub.body);
-    server_release(q->srv);
-    free(q);
+    if (timer)
+        event_del(timer);
+    if (!s->freed && timer && s->npool < REQ_POOL_MAX) {
+        memset(q, 0, sizeof(*q));
+        q->timer = timer;
+        q->next_free = s->pool;
+        s->pool = q;
+        s->npool++;
+    } else {
+        if (timer)
+            event_free(timer);
+        free(q);
+    }
+    server_release(s);
+}
+
+static void pool_free(http_server *s)
+{
+    while (s->pool) {
+        req_impl *q = s->pool;
+        s->pool = q->next_free;
+        event_free(q->timer);
+        free(q);
+    }
+    s->npool = 0;
 }
 
 void http_req_hold(http_req *r)
@@ -170,8 +212,10 @@ static void log_line(http_server *s, const char *id, const char *method, const c
 
     snprintf(st, sizeof(st), "%d", status);
     snprintf(latency, sizeof(latency), "%.3f", secs * 1000.0);
-    log_event(LOG_INFO, "request", "request_id", id, "method", method, "path", path, "status", st,
-              "latency_ms", latency, "account", account, NULL);
+    if (log_event_deferred(LOG_INFO, "request", "request_id", id, "method", method, "path", path,
+                           "status", st, "latency_ms", latency, "account", account, NULL) &&
+        s->log_flusher)
+        event_active(s->log_flusher, EV_TIMEOUT, 1);
     if (s->observer)
         s->observer(route, method, status, secs, s->observer_arg);
 }
@@ -406,15 +450,33 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
         http_reply_error(&q->pub, 503, "The request timed out.");
 }
 
+/* Generated request ids are a random prefix drawn once per process from
+ * the CSPRNG followed by a counter, so that ids from different processes and
+ * restarts differ with overwhelming probability (64 random bits) while each
+ * request costs no random draw. The counter is only touched on the loop
+ * thread. */
+static char id_prefix[17];
+static uint64_t id_counter;
+
 static void new_request_id(char *out, size_t outlen)
 {
-    uint8_t rnd[8];
-    char *hex;
+    if (!id_prefix[0]) {
+        uint8_t rnd[8];
+        static const char digits[] = "0123456789abcdef";
 
-    crypto_random(rnd, sizeof(rnd));
-    hex = crypto_hex(rnd, sizeof(rnd));
-    snprintf(out, outlen, "%s", hex ? hex : "0");
-    free(hex);
+        if (crypto_random(rnd, sizeof(rnd)) != 0) {
+            /* NOTE: without the CSPRNG, ids fall back to the clock, which
+             * keeps them unique only within the process. */
+            uint64_t t = now_usec();
+            memcpy(rnd, &t, sizeof(rnd));
+        }
+        for (size_t i = 0; i < sizeof(rnd); i++) {
+            id_prefix[2 * i] = digits[rnd[i] >> 4];
+            id_prefix[2 * i + 1] = digits[rnd[i] & 15];
+        }
+        id_prefix[16] = '\0';
+    }
+    snprintf(out, outlen, "%s-%" PRIx64, id_prefix, ++id_counter);
 }
 
 static void set_request_id(req_impl *q, evhtp_request_t *ev)
@@ -468,9 +530,48 @@ static void head_scan_reset(conn_node *n)
     n->head_done = 0;
 }
 
+/* Takes a zeroed request from the pool, or allocates one with its timer. */
+static req_impl *req_alloc(http_server *s)
+{
+    req_impl *q = s->pool;
+
+    if (q) {
+        s->pool = q->next_free;
+        s->npool--;
+        q->next_free = NULL;
+        return q;
+    }
+    q = calloc(1, sizeof(*q));
+    if (q)
+        q->timer = evtimer_new(s->app->base, on_timeout, q);
+    return q;
+}
+
+/* Copies the raw path and query and decodes the path into one block, inline
+ * when it fits. Returns 0 or -1 when out of memory; an invalid path leaves
+ * pub.path NULL. */
+static int set_path(req_impl *q, const char *path, const char *query)
+{
+    size_t plen = strlen(path);
+    size_t qlen = strlen(query);
+    size_t need = 2 * (plen + 1) + qlen + 1;
+    char *decoded;
+
+    q->text = need <= sizeof(q->text_inline) ? q->text_inline : malloc(need);
+    if (!q->text)
+        return -1;
+    q->raw_path = q->text;
+    memcpy(q->raw_path, path, plen + 1);
+    q->raw_query = q->raw_path + plen + 1;
+    memcpy(q->raw_query, query, qlen + 1);
+    decoded = q->raw_query + qlen + 1;
+    q->pub.path = http_percent_decode_to(path, plen, 0, decoded) == 0 ? decoded : NULL;
+    return 0;
+}
+
 static req_impl *req_new(http_server *s, evhtp_request_t *ev)
 {
-    req_impl *q = calloc(1, sizeof(*q));
+    req_impl *q = req_alloc(s);
     const char *path = ev->uri && ev->uri->path && ev->uri->path->full ? ev->uri->path->full : "/";
     const char *query = ev->uri && ev->uri->query_raw ? (const char *)ev->uri->query_raw : "";
     conn_node *n = ev->conn && ev->conn->hooks ? ev->conn->hooks->on_connection_fini_arg : NULL;
@@ -478,21 +579,18 @@ static req_impl *req_new(http_server *s, evhtp_request_t *ev)
     if (!q)
         return NULL;
     q->srv = s;
+    if (set_path(q, path, query) != 0) {
+        if (q->timer)
+            event_free(q->timer);
+        free(q);
+        return NULL;
+    }
     q->evreq = ev;
     q->pub.ev = ev;
     q->pub.app = s->app;
     q->pub.refs = 1; /* dropped by on_request_fini */
     q->pub.start_usec = now_usec();
     q->pub.method_name = method_name(ev->method, &q->pub.method);
-    q->raw_path = strdup(path);
-    q->raw_query = strdup(query);
-    if (!q->raw_path || !q->raw_query) {
-        free(q->raw_path);
-        free(q->raw_query);
-        free(q);
-        return NULL;
-    }
-    q->pub.path = http_percent_decode(q->raw_path, strlen(q->raw_path), 0);
     q->rejected = s->draining;
     set_request_id(q, ev);
     set_peer(q, ev);
@@ -506,7 +604,6 @@ static req_impl *req_new(http_server *s, evhtp_request_t *ev)
         n->active = q;
         q->node = n;
     }
-    q->timer = evtimer_new(s->app->base, on_timeout, q);
     if (q->timer) {
         struct timeval tv = {s->app->conf->request_timeout, 0};
         evtimer_add(q->timer, &tv);
@@ -1040,7 +1137,8 @@ int http_server_start(app *a, http_server **out)
     s->idle = idle;
     s->routes = route_table_new();
     s->htp = evhtp_new(a->base, s);
-    if (!s->routes || !s->htp)
+    s->log_flusher = event_new(a->base, -1, 0, on_log_flush, s);
+    if (!s->routes || !s->htp || !s->log_flusher)
         goto fail;
     /* on_headers sends 100 Continue itself, after the size check. */
     s->htp->flags &= ~EVHTP_FLAG_ENABLE_100_CONT;
@@ -1109,6 +1207,11 @@ void http_server_free(http_server *s)
     for (size_t i = 0; i < s->npages; i++)
         free(s->pages[i].prefix);
     free(s->pages);
+    pool_free(s);
+    if (s->log_flusher)
+        event_free(s->log_flusher);
+    s->log_flusher = NULL;
+    log_flush();
     s->routes = NULL;
     s->pages = NULL;
     s->npages = 0;

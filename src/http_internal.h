@@ -44,6 +44,9 @@ void http_allow_header(unsigned allowed, char *out, size_t outlen);
  * `plus_is_space`, '+' becomes ' ' (form and query encoding). Returns NULL on
  * a malformed escape, an encoded NUL byte or out of memory. */
 char *http_percent_decode(const char *in, size_t len, int plus_is_space);
+/* Same into `out`, which has room for `len` + 1 bytes. Returns 0, or -1 on a
+ * malformed escape or an encoded NUL byte (`out` then holds garbage). */
+int http_percent_decode_to(const char *in, size_t len, int plus_is_space, char *out);
 
 /* Parsed name=value pairs of a query string, form body or Cookie header. */
 typedef struct http_kv {

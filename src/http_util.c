@@ -18,35 +18,41 @@ static int hex_value(char c)
     return -1;
 }
 
-char *http_percent_decode(const char *in, size_t len, int plus_is_space)
+int http_percent_decode_to(const char *in, size_t len, int plus_is_space, char *out)
 {
-    char *out = malloc(len + 1);
     size_t o = 0;
 
-    if (!out)
-        return NULL;
     for (size_t i = 0; i < len; i++) {
         if (in[i] == '\0')
-            goto fail;
+            return -1;
         if (in[i] != '%') {
             out[o++] = plus_is_space && in[i] == '+' ? ' ' : in[i];
             continue;
         }
         if (i + 2 >= len)
-            goto fail;
+            return -1;
         int hi = hex_value(in[i + 1]);
         int lo = hex_value(in[i + 2]);
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-            goto fail;
+            return -1;
         out[o++] = (char)(hi << 4 | lo);
         i += 2;
     }
     out[o] = '\0';
-    return out;
+    return 0;
+}
 
-fail:
-    free(out);
-    return NULL;
+char *http_percent_decode(const char *in, size_t len, int plus_is_space)
+{
+    char *out = malloc(len + 1);
+
+    if (!out)
+        return NULL;
+    if (http_percent_decode_to(in, len, plus_is_space, out) != 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
 }
 
 static int append_kv(http_kv **kv, size_t *n, size_t *cap, char *name, char *value)

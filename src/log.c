@@ -2,9 +2,11 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -149,42 +151,123 @@ static void put_field(line *l, const char *key, const char *value, int first)
     }
 }
 
+/* Formats the current UTC time with milliseconds. The text up to the
+ * seconds is cached per thread, because strftime and gmtime_r cost more than
+ * the rest of a short line. */
 static void format_time(char *out, size_t outlen)
 {
+    static __thread time_t cached_sec = -1;
+    static __thread char cached[32];
     struct timespec ts;
     struct tm tm;
+
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, outlen, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, outlen - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    if (ts.tv_sec != cached_sec) {
+        gmtime_r(&ts.tv_sec, &tm);
+        if (strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+            cached[0] = '\0';
+        cached_sec = ts.tv_sec;
+    }
+    snprintf(out, outlen, "%s.%03ldZ", cached, ts.tv_nsec / 1000000);
 }
 
-static void write_event(enum log_level level, const char *msg, va_list ap)
+/* Deferred lines waiting for log_flush, guarded by out_lock. A line is at
+ * most sizeof(line.buf) bytes, so the buffer always has room for one more
+ * line once it is flushed at PENDING_FLUSH_AT. */
+#define PENDING_FLUSH_AT (64 * 1024)
+static char pending[PENDING_FLUSH_AT + 8192];
+static size_t pending_len;
+
+/* Writes `len` bytes to stderr, retrying short writes; errors are dropped
+ * since there is nowhere left to report them. */
+static void write_all(const char *data, size_t len)
 {
-    line l = {.len = 0};
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Caller holds out_lock. */
+static void flush_locked(void)
+{
+    write_all(pending, pending_len);
+    pending_len = 0;
+}
+
+static void format_event(line *l, enum log_level level, const char *msg, va_list ap)
+{
     char now[40];
 
     format_time(now, sizeof(now));
     if (out_format == LOG_FORMAT_JSON)
-        putc1(&l, '{');
-    put_field(&l, "time", now, 1);
-    put_field(&l, "level", level_names[level], 0);
-    put_field(&l, "msg", msg, 0);
+        putc1(l, '{');
+    put_field(l, "time", now, 1);
+    put_field(l, "level", level_names[level], 0);
+    put_field(l, "msg", msg, 0);
     for (;;) {
         const char *key = va_arg(ap, const char *);
         if (!key)
             break;
         const char *value = va_arg(ap, const char *);
         if (value)
-            put_field(&l, key, value, 0);
+            put_field(l, key, value, 0);
     }
     if (out_format == LOG_FORMAT_JSON)
-        putc1(&l, '}');
-    l.buf[l.len++] = '\n';
+        putc1(l, '}');
+    l->buf[l->len++] = '\n';
+}
 
+/* Writes the deferred lines and then this one, so that lines keep their
+ * order whichever thread logs. */
+static void write_event(enum log_level level, const char *msg, va_list ap)
+{
+    line l = {.len = 0};
+
+    format_event(&l, level, msg, ap);
     pthread_mutex_lock(&out_lock);
-    fwrite(l.buf, 1, l.len, stderr);
-    fflush(stderr);
+    if (pending_len > 0 && pending_len + l.len <= sizeof(pending)) {
+        memcpy(pending + pending_len, l.buf, l.len);
+        pending_len += l.len;
+        flush_locked();
+    } else {
+        flush_locked();
+        write_all(l.buf, l.len);
+    }
+    pthread_mutex_unlock(&out_lock);
+}
+
+int log_event_deferred(enum log_level level, const char *msg, ...)
+{
+    line l = {.len = 0};
+    va_list ap;
+    int first;
+
+    if (!log_enabled(level))
+        return 0;
+    va_start(ap, msg);
+    format_event(&l, level, msg, ap);
+    va_end(ap);
+    pthread_mutex_lock(&out_lock);
+    first = pending_len == 0;
+    memcpy(pending + pending_len, l.buf, l.len);
+    pending_len += l.len;
+    if (pending_len >= PENDING_FLUSH_AT)
+        flush_locked();
+    pthread_mutex_unlock(&out_lock);
+    return first;
+}
+
+void log_flush(void)
+{
+    pthread_mutex_lock(&out_lock);
+    if (pending_len > 0)
+        flush_locked();
     pthread_mutex_unlock(&out_lock);
 }
 

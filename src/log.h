@@ -19,6 +19,17 @@ int log_level_parse(const char *s);
  */
 void log_event(enum log_level level, const char *msg, ...);
 
+/* Formats one event like log_event but keeps it in a buffer (64 KiB, then
+ * written at once) until log_flush or the next log_event, which writes the
+ * buffered lines first, so lines keep their order across threads. Meant for
+ * the access log on the event loop: the caller flushes once per loop
+ * iteration and on shutdown, so a crash loses at most the lines of the
+ * current iteration. Returns 1 when the line went into an empty buffer, which
+ * tells the caller to schedule a flush, and 0 otherwise. */
+int log_event_deferred(enum log_level level, const char *msg, ...);
+/* Writes the buffered lines now. Thread-safe. */
+void log_flush(void);
+
 /* printf-style message without fields, for start-up and tools. */
 void log_msgf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -84,7 +84,7 @@ describe('core endpoints', () => {
     const res = await srv.fetch('/healthz');
     assert.equal(res.status, 200);
     assert.equal(await res.text(), 'ok\n');
-    assert.match(res.headers.get('x-request-id'), /^[0-9a-f]{16}$/);
+    assert.match(res.headers.get('x-request-id'), /^[0-9a-f]{16}-[0-9a-f]+$/);
   });
 
   test('readyz is ready with a writable store', async () => {
@@ -150,7 +150,12 @@ describe('core endpoints', () => {
     const res = await srv.fetch('/healthz', { headers: { 'X-Request-Id': 'abc-123.DEF' } });
     assert.equal(res.headers.get('x-request-id'), 'abc-123.DEF');
     const res2 = await srv.fetch('/healthz', { headers: { 'X-Request-Id': 'a"b<script>' } });
-    assert.match(res2.headers.get('x-request-id'), /^[0-9a-f]{16}$/);
+    assert.match(res2.headers.get('x-request-id'), /^[0-9a-f]{16}-[0-9a-f]+$/);
+    const res3 = await srv.fetch('/healthz');
+    const [prefix2, count2] = res2.headers.get('x-request-id').split('-');
+    const [prefix3, count3] = res3.headers.get('x-request-id').split('-');
+    assert.equal(prefix3, prefix2);
+    assert.ok(parseInt(count3, 16) > parseInt(count2, 16));
   });
 
   test('metrics expose requests, latency, in-flight and store counters', async () => {
@@ -437,7 +442,7 @@ describe('request heads', () => {
       const reply = parseReply(c.data());
       assert.equal(reply.status, status, c.data());
       assert.equal(reply.headers.connection, 'close');
-      assert.match(reply.headers['x-request-id'], /^[0-9a-f]{16}$/);
+      assert.match(reply.headers['x-request-id'], /^[0-9a-f]{16}-[0-9a-f]+$/);
       await srv.waitForLog(new RegExp(`(status=${status}[^]*){${before + 1}}`));
     });
   }

@@ -12,7 +12,7 @@
 /* Runs `fn` with stderr sent to a temporary file and returns what it wrote. */
 static char *capture(void (*fn)(void))
 {
-    static char buf[8192];
+    static char buf[256 * 1024];
     FILE *tmp = tmpfile();
     int saved = dup(STDERR_FILENO);
     size_t n;
@@ -117,6 +117,81 @@ START_TEST(level_names_parse)
 }
 END_TEST
 
+static int deferred_first;
+static int deferred_second;
+
+static void emit_deferred(void)
+{
+    deferred_first = log_event_deferred(LOG_INFO, "request", "request_id", "d-1", NULL);
+    deferred_second = log_event_deferred(LOG_INFO, "request", "request_id", "d-2", NULL);
+}
+
+static void emit_flush(void)
+{
+    log_flush();
+}
+
+static void emit_warn(void)
+{
+    log_event(LOG_WARN, "warned", NULL);
+}
+
+static void emit_many_deferred(void)
+{
+    for (int i = 0; i < 1000; i++)
+        log_event_deferred(LOG_INFO, "request", "path", "/scim/v2/Users/0123456789abcdef", NULL);
+}
+
+START_TEST(deferred_waits_for_flush)
+{
+    log_setup(LOG_INFO, LOG_FORMAT_LOGFMT);
+    char *out = capture(emit_deferred);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(deferred_first, 1);
+    ck_assert_int_eq(deferred_second, 0);
+    out = capture(emit_flush);
+    char *first = strstr(out, "request_id=d-1");
+    char *second = strstr(out, "request_id=d-2");
+    ck_assert_ptr_nonnull(first);
+    ck_assert_ptr_nonnull(second);
+    ck_assert(first < second);
+    out = capture(emit_flush);
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
+START_TEST(direct_event_writes_deferred_first)
+{
+    log_setup(LOG_INFO, LOG_FORMAT_LOGFMT);
+    capture(emit_deferred);
+    char *out = capture(emit_warn);
+    char *deferred = strstr(out, "request_id=d-2");
+    char *warned = strstr(out, "msg=warned");
+    ck_assert_ptr_nonnull(deferred);
+    ck_assert_ptr_nonnull(warned);
+    ck_assert(deferred < warned);
+}
+END_TEST
+
+START_TEST(deferred_written_past_64_kib)
+{
+    log_setup(LOG_INFO, LOG_FORMAT_LOGFMT);
+    char *out = capture(emit_many_deferred);
+    ck_assert_uint_ge(strlen(out), 64 * 1024);
+    ck_assert_int_eq(out[strlen(out) - 1], '\n');
+    capture(emit_flush);
+}
+END_TEST
+
+START_TEST(deferred_below_level_dropped)
+{
+    log_setup(LOG_WARN, LOG_FORMAT_LOGFMT);
+    ck_assert_int_eq(log_event_deferred(LOG_INFO, "request", NULL), 0);
+    char *out = capture(emit_flush);
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("log");
@@ -130,6 +205,10 @@ int main(void)
     tcase_add_test(tc, logfmt_quotes_non_ascii);
     tcase_add_test(tc, level_filters_events);
     tcase_add_test(tc, level_names_parse);
+    tcase_add_test(tc, deferred_waits_for_flush);
+    tcase_add_test(tc, direct_event_writes_deferred_first);
+    tcase_add_test(tc, deferred_written_past_64_kib);
+    tcase_add_test(tc, deferred_below_level_dropped);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
