@@ -249,7 +249,10 @@ static int add_header_line(evhtp_header_t *h, void *arg)
     if (!o->body && (strcasecmp(h->key, "Content-Type") == 0 ||
                      strcasecmp(h->key, "Content-Length") == 0))
         return 0;
-    evbuffer_add_printf(o->buf, "%s: %s\r\n", h->key, h->val);
+    evbuffer_add(o->buf, h->key, h->klen);
+    evbuffer_add(o->buf, ": ", 2);
+    evbuffer_add(o->buf, h->val, h->vlen);
+    evbuffer_add(o->buf, "\r\n", 2);
     return 0;
 }
 
@@ -260,19 +263,13 @@ static int add_header_line(evhtp_header_t *h, void *arg)
  * keep the connection open or close it once the reply is written. */
 static void write_reply(evhtp_request_t *ev, int status, int head)
 {
-    head_out o = {evbuffer_new(), status_has_body(status)};
+    /* The reply goes straight into the connection's output buffer, which
+     * saves a temporary buffer per reply. */
+    head_out o = {bufferevent_get_output(ev->conn->bev), status_has_body(status)};
     int major = htparser_get_major(ev->conn->parser);
     int minor = htparser_get_minor(ev->conn->parser);
     int keepalive = (ev->flags & EVHTP_REQ_FLAG_KEEPALIVE) != 0;
 
-    if (!o.buf) {
-        static const char oom[] = "HTTP/1.1 500 Internal Server Error\r\n"
-                                  "Content-Length: 0\r\nConnection: close\r\n\r\n";
-        ev->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
-        ev->flags |= EVHTP_REQ_FLAG_FINISHED;
-        bufferevent_write(ev->conn->bev, oom, sizeof(oom) - 1);
-        return;
-    }
     if (major != 1)
         major = 1, minor = 1;
     evbuffer_add_printf(o.buf, "HTTP/%d.%d %d %s\r\n", major, minor, status,
@@ -281,15 +278,13 @@ static void write_reply(evhtp_request_t *ev, int status, int head)
     if (o.body && !evhtp_header_find(ev->headers_out, "Content-Length"))
         evbuffer_add_printf(o.buf, "Content-Length: %zu\r\n", evbuffer_get_length(ev->buffer_out));
     if (minor >= 1 && !keepalive)
-        evbuffer_add_printf(o.buf, "Connection: close\r\n");
+        evbuffer_add(o.buf, "Connection: close\r\n", 19);
     else if (minor == 0 && keepalive)
-        evbuffer_add_printf(o.buf, "Connection: keep-alive\r\n");
+        evbuffer_add(o.buf, "Connection: keep-alive\r\n", 24);
     evbuffer_add(o.buf, "\r\n", 2);
     if (o.body && !head)
         evbuffer_add_buffer(o.buf, ev->buffer_out);
     ev->flags |= EVHTP_REQ_FLAG_FINISHED;
-    bufferevent_write_buffer(ev->conn->bev, o.buf);
-    evbuffer_free(o.buf);
 }
 
 static void finish_reply(req_impl *q, int status)

@@ -74,21 +74,28 @@ void metrics_free(metrics *m)
     free(m);
 }
 
-/* Renders the label pairs as `name="value",...` with Prometheus escaping. */
-static char *render_labels(va_list ap)
+/* Renders the label pairs as `name="value",...` with Prometheus escaping
+ * into `buf`, truncated to fit. */
+static void render_labels(char *buf, size_t size, va_list ap)
 {
-    char buf[1024];
     size_t o = 0;
+
+    buf[0] = '\0';
     for (;;) {
         const char *name = va_arg(ap, const char *);
         const char *value;
+        int n;
+
         if (!name)
             break;
         value = va_arg(ap, const char *);
         if (!value)
             value = "";
-        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s=\"", o ? "," : "", name);
-        for (const char *p = value; *p && o + 4 < sizeof(buf); p++) {
+        n = snprintf(buf + o, size - o, "%s%s=\"", o ? "," : "", name);
+        if (n < 0 || (size_t)n >= size - o)
+            break;
+        o += (size_t)n;
+        for (const char *p = value; *p && o + 4 < size; p++) {
             if (*p == '\\' || *p == '"') {
                 buf[o++] = '\\';
                 buf[o++] = *p;
@@ -99,13 +106,12 @@ static char *render_labels(va_list ap)
                 buf[o++] = *p;
             }
         }
-        if (o + 2 >= sizeof(buf))
+        if (o + 2 >= size)
             break;
         buf[o++] = '"';
         buf[o] = '\0';
     }
     buf[o] = '\0';
-    return strdup(buf);
 }
 
 static metric *find_metric(metrics *m, const char *name, const char *help, enum metric_type type)
@@ -135,24 +141,24 @@ static metric *find_metric(metrics *m, const char *name, const char *help, enum 
     return x;
 }
 
-/* Finds or creates the series; takes ownership of `labels`. */
-static series *find_series(metric *x, char *labels)
+/* Finds or creates the series with the rendered `labels` (copied when a
+ * series is created). Returns NULL when out of memory. */
+static series *find_series(metric *x, const char *labels)
 {
     series *s;
-    if (!labels)
-        return NULL;
+
     for (s = x->series; s; s = s->next) {
-        if (strcmp(s->labels, labels) == 0) {
-            free(labels);
+        if (strcmp(s->labels, labels) == 0)
             return s;
-        }
     }
     s = calloc(1, sizeof(*s));
-    if (!s) {
-        free(labels);
+    if (!s)
+        return NULL;
+    s->labels = strdup(labels);
+    if (!s->labels) {
+        free(s);
         return NULL;
     }
-    s->labels = labels;
     if (x->last)
         x->last->next = s;
     else
@@ -166,14 +172,14 @@ static void update(metrics *m, const char *name, const char *help, enum metric_t
 {
     metric *x;
     series *s;
-    char *labels;
+    char labels[1024];
 
     if (!m)
         return;
-    labels = render_labels(ap);
+    render_labels(labels, sizeof(labels), ap);
     pthread_mutex_lock(&m->lock);
     x = find_metric(m, name, help, type);
-    s = x ? find_series(x, labels) : (free(labels), NULL);
+    s = x ? find_series(x, labels) : NULL;
     if (s && type == M_COUNTER) {
         s->value += value;
     } else if (s && type == M_GAUGE) {
