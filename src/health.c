@@ -38,7 +38,8 @@ static void handle_readyz(http_req *r, void *arg)
 /* GET /debug/sleep?ms=N replies "slept" after N milliseconds (at most 60000)
  * from a timer, holding the request the way a handler waiting for the store
  * does; with commit=1 it also declares durable work the way a handler does
- * after store_submit (http_req_set_committing). Registered only with
+ * after store_submit (http_req_set_committing), and with echo=V it sends V
+ * as the X-Debug-Echo header. Registered only with
  * [server] debug_routes = true, so that tests can exercise client
  * disconnects, timeouts and shutdown with a request in flight. */
 typedef struct sleeper {
@@ -76,6 +77,9 @@ static void handle_sleep(http_req *r, void *arg)
     http_req_hold(r);
     if (http_query(r, "commit") && strcmp(http_query(r, "commit"), "1") == 0)
         http_req_set_committing(r);
+    /* echo=V sends V back as X-Debug-Echo, to test header-value checks. */
+    if (http_query(r, "echo"))
+        http_set_header(r, "X-Debug-Echo", http_query(r, "echo"));
     tv.tv_sec = ms / 1000;
     tv.tv_usec = (ms % 1000) * 1000;
     evtimer_add(s->timer, &tv);

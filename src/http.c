@@ -226,10 +226,26 @@ static void log_access(req_impl *q)
              q->pub.account_id[0] ? q->pub.account_id : NULL, q->pub.start_usec);
 }
 
+/* 1 when `s` holds a byte that would end or split a header line. */
+static int breaks_header_line(const char *s)
+{
+    for (; *s; s++)
+        if (*s == '\r' || *s == '\n')
+            return 1;
+    return 0;
+}
+
 void http_set_header(http_req *r, const char *name, const char *value)
 {
     if (!r->ev || !name || !value)
         return;
+    /* A value taken from stored data (a user name, an email) must never
+     * inject a header of its own, so such a header is dropped. */
+    if (breaks_header_line(name) || breaks_header_line(value)) {
+        log_event(LOG_WARN, "response header dropped: its name or value contains CR or LF",
+                  "request_id", r->id, "header", breaks_header_line(name) ? NULL : name, NULL);
+        return;
+    }
     evhtp_headers_add_header(r->ev->headers_out, evhtp_header_new(name, value, 1, 1));
 }
 

@@ -322,6 +322,16 @@ describe('requests held across asynchronous work', () => {
     assert.equal(await res.text(), 'slept\n');
   });
 
+  test('header value with CR LF is dropped', async () => {
+    const ok = await srv.fetch('/debug/sleep?ms=0&echo=plain');
+    assert.equal(ok.headers.get('x-debug-echo'), 'plain');
+    const res = await srv.fetch('/debug/sleep?ms=0&echo=a%0D%0AX-Injected:%201');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-injected'), null);
+    assert.equal(res.headers.get('x-debug-echo'), null);
+    await srv.waitForLog(/response header dropped/);
+  });
+
   test('client disconnect while a handler waits is survived', async () => {
     for (let i = 0; i < 20; i++) {
       const ctl = new AbortController();
