@@ -200,6 +200,8 @@ if (raw['signin.not_measured']) {
     signinRows.push(['CPU time per callback', `not measured: ${raw['signin.not_measured']}`]);
 } else {
     signinRows.push(['GET /auth/okta redirects per second', figure('signin.redirect')]);
+    signinRows.push(['CPU time per redirect under that load (ms)',
+        has('signin.redirect.cpu_us') && !raw['signin.redirect.failed'] ? fmtNum(num('signin.redirect.cpu_us') / 1000, 3) : 'n/a']);
     const failed = raw['signin.callback_failed'];
     const cpuText = (key) => (has(key) ? fmtNum(num(key), 3) : failed ? `not measured: ${failed}` : 'n/a');
     signinRows.push(['CPU time per initiation (ms)', cpuText('signin.initiate_cpu_ms')]);
