@@ -1303,14 +1303,35 @@ int scim_store_group_by_name(store_txn *t, const char *account, const char *disp
     return by_name(t, T_GROUP_NAMES, account, display_name, id);
 }
 
+/* Calls `fn` with the id that ends each key of `tab` made of `prefix` and
+ * one id, in key order, and stops at the first nonzero return. */
+static int walk_id_suffixes(store_txn *t, enum store_table tab, const void *prefix, size_t plen,
+                            scim_store_id_fn fn, void *ctx)
+{
+    store_cursor *c;
+    store_val k, v;
+    int rc;
+
+    if ((rc = store_cursor_open(t, tab, &c)) != 0)
+        return rc;
+    rc = store_cursor_seek(c, prefix, plen, &k, &v);
+    while (rc == 0 && k.len == plen + STORE_ID_LEN && memcmp(k.data, prefix, plen) == 0) {
+        char id[STORE_ID_LEN + 1];
+        memcpy(id, (const char *)k.data + plen, STORE_ID_LEN);
+        id[STORE_ID_LEN] = '\0';
+        if ((rc = fn(id, ctx)) != 0)
+            break;
+        rc = store_cursor_next(c, &k, &v);
+    }
+    store_cursor_close(c);
+    return rc == STORE_NOTFOUND ? 0 : rc;
+}
+
 /* Calls `fn` with the id at the end of each key ACC + value + \0 + id. */
 static int ids_by_index(store_txn *t, enum store_table tab, const char *account, const char *value,
                         int lower, scim_store_id_fn fn, void *ctx)
 {
     key prefix;
-    store_cursor *c;
-    store_val k, v;
-    int rc;
 
     key_init(&prefix, account);
     if (lower)
@@ -1320,20 +1341,7 @@ static int ids_by_index(store_txn *t, enum store_table tab, const char *account,
     key_add_byte(&prefix, '\0');
     if (prefix.overflow)
         return 0;
-    if ((rc = store_cursor_open(t, tab, &c)) != 0)
-        return rc;
-    rc = store_cursor_seek(c, prefix.buf, prefix.len, &k, &v);
-    while (rc == 0 && k.len == prefix.len + STORE_ID_LEN &&
-           memcmp(k.data, prefix.buf, prefix.len) == 0) {
-        char id[STORE_ID_LEN + 1];
-        memcpy(id, (const char *)k.data + prefix.len, STORE_ID_LEN);
-        id[STORE_ID_LEN] = '\0';
-        if ((rc = fn(id, ctx)) != 0)
-            break;
-        rc = store_cursor_next(c, &k, &v);
-    }
-    store_cursor_close(c);
-    return rc == STORE_NOTFOUND ? 0 : rc;
+    return walk_id_suffixes(t, tab, prefix.buf, prefix.len, fn, ctx);
 }
 
 int scim_store_ids_by_extid(store_txn *t, int users, const char *account, const char *value,
@@ -1497,26 +1505,10 @@ static int walk_second_ids(store_txn *t, enum store_table tab, const char *accou
                            const char *first, scim_store_id_fn fn, void *ctx)
 {
     key prefix;
-    store_cursor *c;
-    store_val k, v;
-    int rc;
 
     key_init(&prefix, account);
     key_add(&prefix, first, STORE_ID_LEN);
-    if ((rc = store_cursor_open(t, tab, &c)) != 0)
-        return rc;
-    rc = store_cursor_seek(c, prefix.buf, prefix.len, &k, &v);
-    while (rc == 0 && k.len == prefix.len + STORE_ID_LEN &&
-           memcmp(k.data, prefix.buf, prefix.len) == 0) {
-        char id[STORE_ID_LEN + 1];
-        memcpy(id, (const char *)k.data + prefix.len, STORE_ID_LEN);
-        id[STORE_ID_LEN] = '\0';
-        if ((rc = fn(id, ctx)) != 0)
-            break;
-        rc = store_cursor_next(c, &k, &v);
-    }
-    store_cursor_close(c);
-    return rc == STORE_NOTFOUND ? 0 : rc;
+    return walk_id_suffixes(t, tab, prefix.buf, prefix.len, fn, ctx);
 }
 
 int scim_store_group_member_ids(store_txn *t, const char *account, const char *group_id,
