@@ -226,7 +226,7 @@ static void log_access(req_impl *q)
              q->pub.account_id[0] ? q->pub.account_id : NULL, q->pub.start_usec);
 }
 
-/* 1 when `s` holds a byte that would end or split a header line. */
+/* Returns 1 when `s` contains a byte that would end or split a header line. */
 static int breaks_header_line(const char *s)
 {
     for (; *s; s++)

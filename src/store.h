@@ -153,7 +153,7 @@ typedef struct store_options {
     const char *path;        /* directory holding the store; created if missing */
     size_t map_size;         /* bytes; the most the store can ever hold; 0 means 1 GiB.
                               * Every process opening the store should use the same. */
-    unsigned max_batch;      /* most jobs in one commit; 0 means the default (256) */
+    unsigned max_batch;      /* maximum jobs in one commit; 0 means the default (256) */
     int read_only;           /* 1 for tools that only read */
 } store_options;
 

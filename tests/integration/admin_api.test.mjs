@@ -604,7 +604,7 @@ describe('admin API', () => {
       assert.equal(page1.body.events.length, 3);
       const page2 = await op('GET', `${path}?limit=3&after=${page1.body.next}`);
       assert.notEqual(page2.body.events[0].id, page1.body.events[2].id);
-      // Newest first: the next page holds older events.
+      // Newest first: the next page contains older events.
       assert.ok(page2.body.events[0].id < page1.body.events[2].id);
       const asc1 = await op('GET', `${path}?limit=3&order=asc`);
       const asc2 = await op('GET', `${path}?limit=3&order=asc&after=${asc1.body.next}`);
