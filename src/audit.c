@@ -165,66 +165,263 @@ static int hex_decode(const char *in, uint8_t *out, size_t n)
     return 0;
 }
 
-static json *build_event(const char *id, int64_t usec, const char *account, const char *kind,
-                         const char *actor, const json *details)
-{
-    char when[40];
-    json *ev = json_object();
-    json *copy = details ? json_copy(details) : json_object();
+/* An event's JSON text under construction: a stack buffer that moves to
+ * the heap when it fills. After a failed allocation every append is a
+ * no-op and `failed` is set. */
+typedef struct text_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    int failed;
+    char stack[512];
+} text_buf;
 
-    audit_format_time(usec, when, sizeof when);
-    if (!ev || !copy || json_object_set(ev, "id", json_string(id)) ||
-        json_object_set(ev, "time", json_string(when)) ||
-        json_object_set(ev, "kind", json_string(kind)) ||
-        json_object_set(ev, "actor", json_string(actor ? actor : "system")) ||
-        json_object_set(ev, "account", json_string(account))) {
-        json_free(ev);
-        json_free(copy);
-        return NULL;
+/* Offset of the id's hex digits in an event's text, right after {"id":" */
+#define ID_OFFSET 7
+
+static void buf_init(text_buf *b)
+{
+    b->data = b->stack;
+    b->len = 0;
+    b->cap = sizeof b->stack;
+    b->failed = 0;
+}
+
+static void buf_free(text_buf *b)
+{
+    if (b->data != b->stack)
+        free(b->data);
+}
+
+static int buf_reserve(text_buf *b, size_t n)
+{
+    size_t cap = b->cap;
+    char *grown;
+
+    if (b->failed)
+        return -1;
+    if (b->len + n <= b->cap)
+        return 0;
+    while (cap < b->len + n)
+        cap *= 2;
+    grown = b->data == b->stack ? malloc(cap) : realloc(b->data, cap);
+    if (!grown) {
+        b->failed = 1;
+        return -1;
     }
-    if (json_object_set(ev, "details", copy)) {
-        json_free(ev);
-        return NULL;
+    if (b->data == b->stack)
+        memcpy(grown, b->stack, b->len);
+    b->data = grown;
+    b->cap = cap;
+    return 0;
+}
+
+static void buf_add(text_buf *b, const void *p, size_t n)
+{
+    if (buf_reserve(b, n) == 0) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
     }
-    return ev;
+}
+
+static void buf_add_str(text_buf *b, const char *s)
+{
+    buf_add(b, s, strlen(s));
+}
+
+/* Length of the well-formed UTF-8 sequence that starts `s` (`n` bytes
+ * available), or 0 when it is invalid, overlong, a surrogate or past
+ * U+10FFFF. */
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
+    unsigned cp, min;
+    size_t len;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2, cp = s[0] & 0x1f, min = 0x80;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3, cp = s[0] & 0x0f, min = 0x800;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4, cp = s[0] & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* Appends `s` as a JSON string: quotes, backslashes and control characters
+ * escaped, valid UTF-8 copied, and each invalid byte replaced by U+FFFD so
+ * that the stored event always parses. */
+static void buf_add_json_string(text_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+
+    buf_add(b, "\"", 1);
+    while (n > 0) {
+        size_t run = 0;
+
+        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+            run++;
+        buf_add(b, p, run);
+        p += run;
+        n -= run;
+        if (n == 0)
+            break;
+        if (*p == '"' || *p == '\\') {
+            char esc[2] = {'\\', (char)*p};
+            buf_add(b, esc, 2);
+            run = 1;
+        } else if (*p < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
+            buf_add(b, esc, 6);
+            run = 1;
+        } else if ((run = utf8_sequence(p, n)) > 0) {
+            buf_add(b, p, run);
+        } else {
+            buf_add_str(b, "\\ufffd");
+            run = 1;
+        }
+        p += run;
+        n -= run;
+    }
+    buf_add(b, "\"", 1);
+}
+
+/* Writes the time as audit_format_time does. The date and time of day are
+ * cached per thread, because consecutive events mostly fall in the same
+ * second. */
+static void format_time_cached(int64_t usec, char out[32])
+{
+    static __thread int64_t cached_sec = -1;
+    static __thread char cached[24];
+    int64_t sec = usec / 1000000;
+    int frac = (int)(usec % 1000000);
+
+    if (usec < 0) {
+        audit_format_time(usec, out, 32);
+        return;
+    }
+    if (sec != cached_sec) {
+        time_t secs = (time_t)sec;
+        struct tm tm;
+
+        gmtime_r(&secs, &tm);
+        strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_sec = sec;
+    }
+    memcpy(out, cached, 19);
+    out[19] = '.';
+    for (int i = 25; i > 19; i--) {
+        out[i] = (char)('0' + frac % 10);
+        frac /= 10;
+    }
+    out[26] = 'Z';
+    out[27] = '\0';
+}
+
+/* Starts an event's text up to the value of "details". The id is left as
+ * zeros for put_event to fill. */
+static void event_begin(text_buf *b, int64_t usec, const char *account, const char *kind,
+                        const char *actor)
+{
+    char when[32];
+
+    format_time_cached(usec, when);
+    buf_add_str(b, "{\"id\":\"000000000000000000000000\",\"time\":\"");
+    buf_add_str(b, when);
+    buf_add_str(b, "\",\"kind\":");
+    buf_add_json_string(b, kind);
+    buf_add_str(b, ",\"actor\":");
+    buf_add_json_string(b, actor ? actor : "system");
+    buf_add_str(b, ",\"account\":");
+    buf_add_json_string(b, account);
+    buf_add_str(b, ",\"details\":");
+}
+
+/* Stores the finished event text under a new key of `account` at `usec`.
+ * Two events in the same microsecond differ by their sequence number. A
+ * clash with an existing key (after the sequence wrapped) takes the next
+ * number, and the id in the text always matches the key. */
+static int put_event(store_txn *t, const char *account, int64_t usec, text_buf *b)
+{
+    uint8_t key[KEY_LEN];
+    char id[AUDIT_ID_LEN + 1];
+    int rc = STORE_EXISTS;
+
+    if (b->failed)
+        return STORE_NOMEM;
+    memcpy(key, account, STORE_ID_LEN);
+    put_be(key + STORE_ID_LEN, (uint64_t)usec, 8);
+    for (int attempt = 0; attempt < 16 && rc == STORE_EXISTS; attempt++) {
+        put_be(key + STORE_ID_LEN + 8, atomic_fetch_add(&sequence, 1), 4);
+        hex_encode(key + STORE_ID_LEN, SUFFIX_LEN, id);
+        memcpy(b->data + ID_OFFSET, id, AUDIT_ID_LEN);
+        rc = store_put(t, T_AUDIT, key, sizeof key, b->data, b->len, STORE_NOOVERWRITE);
+    }
+    return rc;
 }
 
 int audit_record(store_txn *t, const char *account, const char *kind, const char *actor,
                  const json *details)
 {
-    uint8_t key[KEY_LEN];
-    char id[AUDIT_ID_LEN + 1];
     int64_t now = audit_now_usec();
     char *text = NULL;
-    size_t len;
-    json *ev = NULL;
-    int rc = STORE_INVALID;
+    size_t len = 2;
+    text_buf b;
+    int rc;
 
     if (!account || strlen(account) != STORE_ID_LEN || !kind)
         return STORE_INVALID;
-    memcpy(key, account, STORE_ID_LEN);
-    put_be(key + STORE_ID_LEN, (uint64_t)now, 8);
-
-    /* Two events in the same microsecond differ by their sequence; a clash
-     * with an existing key (a wrapped sequence) takes the next number. */
-    for (int attempt = 0; attempt < 16; attempt++) {
-        put_be(key + STORE_ID_LEN + 8, atomic_fetch_add(&sequence, 1), 4);
-        hex_encode(key + STORE_ID_LEN, SUFFIX_LEN, id);
-        json_free(ev);
-        free(text);
-        ev = build_event(id, now, account, kind, actor, details);
-        text = ev ? json_dump(ev, &len) : NULL;
-        if (!text) {
-            rc = STORE_NOMEM;
-            goto out;
-        }
-        rc = store_put(t, T_AUDIT, key, sizeof key, text, len, STORE_NOOVERWRITE);
-        if (rc != STORE_EXISTS)
-            break;
-    }
-out:
-    json_free(ev);
+    if (details && !(text = json_dump(details, &len)))
+        return STORE_NOMEM;
+    buf_init(&b);
+    event_begin(&b, now, account, kind, actor);
+    buf_add(&b, text ? text : "{}", len);
+    buf_add(&b, "}", 1);
+    rc = put_event(t, account, now, &b);
+    buf_free(&b);
     free(text);
+    return rc;
+}
+
+int audit_record_fields(store_txn *t, const char *account, const char *kind, const char *actor,
+                        const audit_field *fields, size_t count)
+{
+    int64_t now = audit_now_usec();
+    text_buf b;
+    int rc;
+
+    if (!account || strlen(account) != STORE_ID_LEN || !kind)
+        return STORE_INVALID;
+    buf_init(&b);
+    event_begin(&b, now, account, kind, actor);
+    buf_add(&b, "{", 1);
+    for (size_t i = 0; i < count; i++) {
+        if (i > 0)
+            buf_add(&b, ",", 1);
+        buf_add_json_string(&b, fields[i].name);
+        buf_add(&b, ":", 1);
+        if (fields[i].value)
+            buf_add_json_string(&b, fields[i].value);
+        else
+            buf_add_str(&b, "null");
+    }
+    buf_add(&b, "}}", 2);
+    rc = put_event(t, account, now, &b);
+    buf_free(&b);
     return rc;
 }
 

@@ -59,6 +59,21 @@
 int audit_record(store_txn *t, const char *account, const char *kind, const char *actor,
                  const json *details);
 
+/* One member of an event's details whose value is a string: `value` NULL
+ * writes JSON null. */
+typedef struct audit_field {
+    const char *name;
+    const char *value;
+} audit_field;
+
+/* Appends one event like audit_record, with details {name: value, ...} in
+ * the order given, written as JSON text directly instead of through a tree,
+ * for the events the provisioning jobs record per user or member. Invalid
+ * UTF-8 in a name or value is stored as U+FFFD. Returns 0 or a STORE_*
+ * error. Never pass a secret or token. */
+int audit_record_fields(store_txn *t, const char *account, const char *kind, const char *actor,
+                        const audit_field *fields, size_t count);
+
 /* Query for audit_list. Zero or NULL members do not filter. */
 typedef struct audit_query {
     int64_t since_usec;        /* events at or after this time (Unix microseconds) */

@@ -26,7 +26,18 @@ static int user_active(const json *user)
     return 1;
 }
 
-/* Builds {"<id_name>": id, "<name_key>": name} for audit details. */
+/* Records an event whose details are {"<id_name>": id} and, when `name`
+ * is not NULL, "<name_key>": name. */
+static int record_named(store_txn *t, const char *account, const char *kind, const char *actor,
+                        const char *id_name, const char *id, const char *name_key, const char *name)
+{
+    const audit_field fields[2] = {{id_name, id}, {name_key, name}};
+
+    return audit_record_fields(t, account, kind, actor, fields, name ? 2 : 1);
+}
+
+/* Builds {"<id_name>": id, "<name_key>": name} for audit details that get
+ * more members. */
 static json *details_for(const char *id_name, const char *id, const char *name_key,
                          const char *name)
 {
@@ -81,32 +92,35 @@ static int user_updated(store_txn *t, const char *actor, const char *account, co
 {
     int was = user_active(before), is = user_active(after);
     const char *name = json_get_string(after, "userName");
-    json *d = details_for("user_id", user_id, "userName", name);
+    json *d, *changed;
     int rc;
 
     if (was && !is) {
-        rc = record(t, account, AUDIT_USER_DEACTIVATED, actor, d);
+        rc = record_named(t, account, AUDIT_USER_DEACTIVATED, actor, "user_id", user_id, "userName",
+                          name);
         if (rc == 0)
             rc = oidc_sessions_revoke_user(t, account, user_id);
-    } else if (!was && is) {
-        rc = record(t, account, AUDIT_USER_REACTIVATED, actor, d);
-    } else {
-        json *changed = changed_attributes(before, after);
-
-        /* Okta sends a full PUT for every update, often with nothing changed:
-         * record only real changes. */
-        if (changed && json_array_size(changed) == 0) {
-            json_free(changed);
-            json_free(d);
-            return 0;
-        }
-        if (d && json_object_set(d, "changed", changed)) {
-            json_free(d);
-            d = NULL;
-        }
-        rc = record(t, account, AUDIT_USER_UPDATED, actor, d);
+        return rc;
     }
-    return rc;
+    if (!was && is)
+        return record_named(t, account, AUDIT_USER_REACTIVATED, actor, "user_id", user_id,
+                            "userName", name);
+
+    /* Okta sends a full PUT for every update, often with nothing changed:
+     * record only real changes. */
+    changed = changed_attributes(before, after);
+    if (changed && json_array_size(changed) == 0) {
+        json_free(changed);
+        return 0;
+    }
+    d = details_for("user_id", user_id, "userName", name);
+    if (d && json_object_set(d, "changed", changed)) {
+        json_free(d);
+        d = NULL;
+    } else if (!d) {
+        json_free(changed);
+    }
+    return record(t, account, AUDIT_USER_UPDATED, actor, d);
 }
 
 int events_user_changed(store_txn *t, const char *actor, const char *account, const char *user_id,
@@ -120,12 +134,12 @@ int events_user_changed(store_txn *t, const char *actor, const char *account, co
         return 0;
     if (!before) {
         const char *name = json_get_string(after, "userName");
-        rc = record(t, account, AUDIT_USER_CREATED, actor,
-                    details_for("user_id", user_id, "userName", name));
+        rc = record_named(t, account, AUDIT_USER_CREATED, actor, "user_id", user_id, "userName",
+                          name);
     } else if (!after) {
         const char *name = json_get_string(before, "userName");
-        rc = record(t, account, AUDIT_USER_DELETED, actor,
-                    details_for("user_id", user_id, "userName", name));
+        rc = record_named(t, account, AUDIT_USER_DELETED, actor, "user_id", user_id, "userName",
+                          name);
         if (rc == 0)
             rc = oidc_sessions_revoke_user(t, account, user_id);
     } else {
@@ -145,7 +159,9 @@ static int drop_mapping(store_txn *t, const char *actor, const char *account,
 {
     char key[2 * ID];
     store_val v;
-    json *map, *d;
+    json *map;
+    audit_field fields[3] = {{"group_id", group_id}};
+    size_t n = 1;
     int tier, rc;
 
     memcpy(key, account, ID);
@@ -162,12 +178,10 @@ static int drop_mapping(store_txn *t, const char *actor, const char *account,
     rc = store_del(t, T_TIER_MAPS, key, sizeof key);
     if (rc)
         return rc;
-    d = details_for("group_id", group_id, "displayName", name);
-    if (d && json_object_set(d, "tier", json_string(license_tier_name(tier < 0 ? 0 : tier)))) {
-        json_free(d);
-        d = NULL;
-    }
-    rc = record(t, account, AUDIT_MAPPING_DROPPED, actor, d);
+    if (name)
+        fields[n++] = (audit_field){"displayName", name};
+    fields[n++] = (audit_field){"tier", license_tier_name(tier < 0 ? 0 : tier)};
+    rc = audit_record_fields(t, account, AUDIT_MAPPING_DROPPED, actor, fields, n);
     if (rc == 0)
         rc = license_update_group(t, actor, account, group_id);
     return rc;
@@ -211,25 +225,29 @@ int events_group_changed(store_txn *t, const char *actor, const char *account,
     if (!before && !after)
         return 0;
     name = json_get_string(after ? after : before, "displayName");
-    d = details_for("group_id", group_id, "displayName", name);
     if (!before)
-        return record(t, account, AUDIT_GROUP_CREATED, actor, d);
+        return record_named(t, account, AUDIT_GROUP_CREATED, actor, "group_id", group_id,
+                            "displayName", name);
     if (!after) {
-        rc = record(t, account, AUDIT_GROUP_DELETED, actor, d);
+        rc = record_named(t, account, AUDIT_GROUP_DELETED, actor, "group_id", group_id,
+                          "displayName", name);
         if (rc == 0)
             rc = drop_mapping(t, actor, account, group_id, name);
         return rc;
     }
+    d = details_for("group_id", group_id, "displayName", name);
     return group_updated(t, actor, account, before, after, d);
 }
 
-/* Sets *mapped to 1 when the group has a directory-group mapping. */
-static int group_mapped(store_txn *t, const char *account, const char *group_id, int *mapped)
+int events_group_mapped(store_txn *t, const char *account, const char *group_id, int *mapped)
 {
     char key[2 * ID];
     store_val v;
     int rc;
 
+    *mapped = 0;
+    if (!account || !group_id || strlen(account) != ID || strlen(group_id) != ID)
+        return STORE_INVALID;
     memcpy(key, account, ID);
     memcpy(key + ID, group_id, ID);
     rc = store_get(t, T_TIER_MAPS, key, sizeof key, &v);
@@ -237,22 +255,28 @@ static int group_mapped(store_txn *t, const char *account, const char *group_id,
     return rc == STORE_NOTFOUND ? 0 : rc;
 }
 
-int events_membership_changed(store_txn *t, const char *actor, const char *account,
-                              const char *group_id, const char *user_id, int added)
+int events_member_changed(store_txn *t, const char *actor, const char *account,
+                          const char *group_id, const char *user_id, int added, int mapped)
 {
-    json *d;
-    int mapped = 0, rc;
+    const audit_field fields[2] = {{"group_id", group_id}, {"user_id", user_id}};
+    int rc;
 
     if (!account || !group_id || !user_id || strlen(account) != ID || strlen(group_id) != ID ||
         strlen(user_id) != ID)
         return STORE_INVALID;
-    d = details_for("group_id", group_id, "user_id", user_id);
-    rc = record(t, account, added ? AUDIT_MEMBER_ADDED : AUDIT_MEMBER_REMOVED, actor, d);
+    rc = audit_record_fields(t, account, added ? AUDIT_MEMBER_ADDED : AUDIT_MEMBER_REMOVED, actor,
+                             fields, 2);
     /* A tier comes only from mapped groups, so joining or leaving an
      * unmapped one cannot change it. */
-    if (rc == 0)
-        rc = group_mapped(t, account, group_id, &mapped);
+    if (rc == 0 && mapped < 0)
+        rc = events_group_mapped(t, account, group_id, &mapped);
     if (rc == 0 && mapped)
         rc = license_update_user(t, actor, account, user_id, -1);
     return rc;
+}
+
+int events_membership_changed(store_txn *t, const char *actor, const char *account,
+                              const char *group_id, const char *user_id, int added)
+{
+    return events_member_changed(t, actor, account, group_id, user_id, added, -1);
 }

@@ -26,4 +26,13 @@ int events_group_changed(store_txn *t, const char *actor, const char *account,
 int events_membership_changed(store_txn *t, const char *actor, const char *account,
                               const char *group_id, const char *user_id, int added);
 
+/* Sets `*mapped` to 1 when the group has a directory-group mapping, else 0.
+ * Returns 0 or a STORE_* error. */
+int events_group_mapped(store_txn *t, const char *account, const char *group_id, int *mapped);
+/* Like events_membership_changed, with the group's mapping state from
+ * events_group_mapped (or -1 to look it up), so that a job changing many
+ * members of one group reads the mapping once. */
+int events_member_changed(store_txn *t, const char *actor, const char *account,
+                          const char *group_id, const char *user_id, int added, int mapped);
+
 #endif

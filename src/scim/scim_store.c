@@ -34,6 +34,8 @@ typedef struct member_ops {
     const char *actor;
     unsigned long changed;
     int store_rc;
+    int mapped_known; /* 1 once `mapped` was read for this job */
+    int mapped;       /* 1 when the group has a directory-group mapping */
 } member_ops;
 
 /* A growable list of 36-character ids, each NUL-terminated. */
@@ -745,6 +747,22 @@ static int user_exists(store_txn *t, const char *account, const char *id)
     return store_get(t, T_USERS, k.buf, k.len, &v);
 }
 
+/* Raises the membership event of one member, reading the group's mapping
+ * once per job rather than once per member. */
+static int member_event(member_ops *ops, const char *user_id, int added)
+{
+    int rc;
+
+    if (!ops->mapped_known) {
+        rc = events_group_mapped(ops->txn, ops->account, ops->group_id, &ops->mapped);
+        if (rc)
+            return rc;
+        ops->mapped_known = 1;
+    }
+    return events_member_changed(ops->txn, ops->actor, ops->account, ops->group_id, user_id,
+                                 added, ops->mapped);
+}
+
 static int member_add(member_ops *ops, const char *user_id, scim_error *err)
 {
     key k, c;
@@ -770,8 +788,7 @@ static int member_add(member_ops *ops, const char *user_id, scim_error *err)
     counter_key(&c, ops->account, ops->group_id);
     if ((rc = store_put(ops->txn, T_MEMBER_OF, k.buf, k.len, "", 0, 0)) != 0 ||
         (rc = store_counter_add(ops->txn, c.buf, c.len, 1, NULL)) != 0 ||
-        (rc = events_membership_changed(ops->txn, ops->actor, ops->account, ops->group_id,
-                                        user_id, 1)) != 0)
+        (rc = member_event(ops, user_id, 1)) != 0)
         return ops->store_rc = rc;
     ops->changed++;
     return 0;
@@ -796,8 +813,7 @@ static int member_remove(member_ops *ops, const char *user_id)
     if (rc && rc != STORE_NOTFOUND)
         return ops->store_rc = rc;
     if ((rc = store_counter_add(ops->txn, c.buf, c.len, -1, NULL)) != 0 ||
-        (rc = events_membership_changed(ops->txn, ops->actor, ops->account, ops->group_id,
-                                        user_id, 0)) != 0)
+        (rc = member_event(ops, user_id, 0)) != 0)
         return ops->store_rc = rc;
     ops->changed++;
     return 0;
@@ -1019,7 +1035,7 @@ int scim_store_user_replace(store_txn *t, void *arg)
 static int patch_job(store_txn *t, scim_write *w, int users)
 {
     const scim_schema_resource *schema = users ? scim_schema_user() : scim_schema_group();
-    member_ops ops = {t, w->account, w->id, w->actor, 0, 0};
+    member_ops ops = {.txn = t, .account = w->account, .group_id = w->id, .actor = w->actor};
     scim_patch_hooks hooks = {&ops, hook_add, hook_remove, hook_replace};
     json *before = NULL, *patched = NULL;
     int rc = load_for_write(t, w, users, &before);
@@ -1062,7 +1078,8 @@ int scim_store_user_delete(store_txn *t, void *arg)
         return rc;
     rc = collect_ids(t, T_MEMBER_OF, w->account, w->id, &groups);
     for (size_t i = 0; rc == 0 && i < groups.n; i++) {
-        member_ops ops = {t, w->account, groups.ids[i], w->actor, 0, 0};
+        member_ops ops = {
+            .txn = t, .account = w->account, .group_id = groups.ids[i], .actor = w->actor};
         rc = member_remove(&ops, w->id);
     }
     if (rc == 0)
@@ -1081,7 +1098,7 @@ int scim_store_user_delete(store_txn *t, void *arg)
 int scim_store_group_create(store_txn *t, void *arg)
 {
     scim_write *w = arg;
-    member_ops ops = {t, w->account, w->id, w->actor, 0, 0};
+    member_ops ops = {.txn = t, .account = w->account, .group_id = w->id, .actor = w->actor};
     const json *members = json_object_geti(w->input, "members");
     int rc;
 
@@ -1105,7 +1122,7 @@ int scim_store_group_create(store_txn *t, void *arg)
 int scim_store_group_replace(store_txn *t, void *arg)
 {
     scim_write *w = arg;
-    member_ops ops = {t, w->account, w->id, w->actor, 0, 0};
+    member_ops ops = {.txn = t, .account = w->account, .group_id = w->id, .actor = w->actor};
     json *before = NULL;
     json *members = json_object_geti(w->input, "members");
     int rc = load_for_write(t, w, 0, &before);
@@ -1141,7 +1158,7 @@ static void cleanup_key(key *k, const char *account, const char *group_id)
 int scim_store_group_delete(store_txn *t, void *arg)
 {
     scim_write *w = arg;
-    member_ops ops = {t, w->account, w->id, w->actor, 0, 0};
+    member_ops ops = {.txn = t, .account = w->account, .group_id = w->id, .actor = w->actor};
     unsigned limit = w->cleanup_limit ? w->cleanup_limit : SCIM_STORE_CLEANUP_LIMIT;
     json *before = NULL;
     uint64_t members = 0;
@@ -1230,7 +1247,7 @@ int scim_store_group_cleanup(store_txn *t, void *arg)
     if (rc)
         return rc;
 
-    member_ops ops = {t, c->account, c->group_id, actor, 0, 0};
+    member_ops ops = {.txn = t, .account = c->account, .group_id = c->group_id, .actor = actor};
     rc = walk_second_ids(t, T_MEMBERS, c->account, c->group_id, collect_limited, &collect);
     if (rc == 1)
         rc = 0;

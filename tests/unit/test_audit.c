@@ -124,6 +124,136 @@ START_TEST(record_fills_fields)
 }
 END_TEST
 
+/* A details value written by audit_record_fields and the string that
+ * parsing the stored event gives back (NULL for JSON null). */
+static const struct {
+    const char *value;
+    const char *parsed;
+} field_cases[] = {
+    {"plain@acme.example", "plain@acme.example"},
+    {"quote \" and backslash \\", "quote \" and backslash \\"},
+    {"line\nbreak\ttab\x01\x1f", "line\nbreak\ttab\x01\x1f"},
+    {"Zo\xc3\xab \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80",
+     "Zo\xc3\xab \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80"},
+    {"bad \xff byte", "bad \xef\xbf\xbd byte"},
+    {"cut \xe6\x97", "cut \xef\xbf\xbd\xef\xbf\xbd"},
+    {"overlong \xc0\xaf", "overlong \xef\xbf\xbd\xef\xbf\xbd"},
+    {"surrogate \xed\xa0\x80", "surrogate \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},
+    {"", ""},
+    {NULL, NULL},
+};
+
+struct fields_job {
+    const char *kind;
+    const char *actor;
+    const audit_field *fields;
+    size_t count;
+    const json *details; /* for audit_record when fields is NULL */
+};
+
+static int record_fields(store_txn *t, void *arg)
+{
+    struct fields_job *j = arg;
+
+    if (!j->fields)
+        return audit_record(t, ACC1, j->kind, j->actor, j->details);
+    return audit_record_fields(t, ACC1, j->kind, j->actor, j->fields, j->count);
+}
+
+/* Returns the newest event of ACC1 (a new tree the caller frees). */
+static json *newest_event(void)
+{
+    store_txn *t;
+    json *events = NULL, *ev;
+    char next[AUDIT_ID_LEN + 1];
+    audit_query q = {.limit = 1, .newest_first = 1};
+
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(audit_list(t, ACC1, &q, &events, next), 0);
+    store_read_end(t);
+    ck_assert_uint_eq(json_array_size(events), 1);
+    ev = json_array_take(events, 0);
+    json_free(events);
+    return ev;
+}
+
+START_TEST(fields_escape_values)
+{
+    audit_field fields[2] = {{"user_id", "u-1"}, {"value", field_cases[_i].value}};
+    struct fields_job job = {AUDIT_USER_CREATED, "scim:k\"ey", fields, 2, NULL};
+    const json *details, *value;
+    json *ev;
+
+    ck_assert_int_eq(store_run(st, record_fields, &job), 0);
+    ev = newest_event();
+    ck_assert_str_eq(json_get_string(ev, "actor"), "scim:k\"ey");
+    details = json_object_get(ev, "details");
+    ck_assert_uint_eq(json_object_size(details), 2);
+    ck_assert_str_eq(json_get_string(details, "user_id"), "u-1");
+    value = json_object_get(details, "value");
+    ck_assert_ptr_nonnull(value);
+    if (field_cases[_i].parsed)
+        ck_assert_str_eq(json_string_value(value), field_cases[_i].parsed);
+    else
+        ck_assert_int_eq(json_typeof(value), JSON_NULL);
+    json_free(ev);
+}
+END_TEST
+
+/* An event written from fields reads back like one written from a tree. */
+START_TEST(fields_match_tree_event)
+{
+    const audit_field fields[3] = {{"user_id", "u-2"}, {"from", NULL}, {"to", "basic"}};
+    struct fields_job job = {AUDIT_LICENSE_CHANGED, "scim:1", fields, 3, NULL};
+    json *d = json_object(), *direct, *tree;
+    const char *time;
+
+    json_object_set(d, "user_id", json_string("u-2"));
+    json_object_set(d, "from", json_null());
+    json_object_set(d, "to", json_string("basic"));
+    ck_assert_int_eq(store_run(st, record_fields, &job), 0);
+    direct = newest_event();
+    job.fields = NULL;
+    job.details = d;
+    ck_assert_int_eq(store_run(st, record_fields, &job), 0);
+    tree = newest_event();
+
+    ck_assert_str_ne(json_get_string(direct, "id"), json_get_string(tree, "id"));
+    time = json_get_string(direct, "time");
+    ck_assert_uint_eq(strlen(time), 27);
+    ck_assert_int_eq(time[10], 'T');
+    ck_assert_int_eq(time[19], '.');
+    ck_assert_int_eq(time[26], 'Z');
+    json_object_remove(direct, "id");
+    json_object_remove(tree, "id");
+    json_object_remove(direct, "time");
+    json_object_remove(tree, "time");
+    ck_assert_msg(json_equal(direct, tree), "events differ");
+    ck_assert_str_eq(json_object_key_at(direct, 0), "kind");
+    json_free(direct);
+    json_free(tree);
+    json_free(d);
+}
+END_TEST
+
+/* A value longer than the stack buffer moves the text to the heap. */
+START_TEST(fields_long_value)
+{
+    char value[3000];
+    audit_field fields[1] = {{"displayName", value}};
+    struct fields_job job = {AUDIT_GROUP_CREATED, NULL, fields, 1, NULL};
+    json *ev;
+
+    memset(value, 'g', sizeof value - 1);
+    value[sizeof value - 1] = '\0';
+    ck_assert_int_eq(store_run(st, record_fields, &job), 0);
+    ev = newest_event();
+    ck_assert_str_eq(json_get_string(ev, "actor"), "system");
+    ck_assert_str_eq(json_get_string(json_object_get(ev, "details"), "displayName"), value);
+    json_free(ev);
+}
+END_TEST
+
 START_TEST(prune_by_age_all_accounts)
 {
     struct prune p = {.before = (int64_t)2 * 86400 * 1000000 + 1, .max = 1000};
@@ -341,6 +471,9 @@ int main(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, record_fills_fields);
+    tcase_add_loop_test(tc, fields_escape_values, 0, sizeof field_cases / sizeof field_cases[0]);
+    tcase_add_test(tc, fields_match_tree_event);
+    tcase_add_test(tc, fields_long_value);
     tcase_add_test(tc, prune_by_age_all_accounts);
     tcase_add_test(tc, prune_in_batches);
     tcase_add_test(tc, delete_account_events);
