@@ -1,10 +1,13 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <event2/buffer.h>
 
 #include "app.h"
 #include "conf.h"
@@ -12,6 +15,7 @@
 #include "scim/query.h"
 #include "scim/scim_const.h"
 #include "scim/scim_http.h"
+#include "scim/splice.h"
 
 /* sortBy needs every match in memory before the first page can be cut, so
  * a larger result set gets 400 tooMany with the advice to narrow the
@@ -41,6 +45,16 @@ typedef struct list_run {
     list_query q;
     const char *current_id; /* candidate under evaluation, for the resolver */
     uint64_t total;
+    /* Without a projection or sortBy, the page is text spliced from the
+     * stored texts into `spliced`. Otherwise it is a tree in `page`, dumped
+     * at the end. */
+    int splice;
+    int index_only;           /* every resource the index lookup finds matches the filter */
+    struct evbuffer *spliced; /* page resources, separated by commas */
+    size_t n_spliced;
+    char *location;    /* JSON string of a resource's location, whose id part is rewritten
+                        * for each resource */
+    size_t location_id; /* offset of the id in `location` */
     json *page;           /* matches inside the page window, in id order */
     json **sorted;        /* every match, when sorting */
     size_t n_sorted, cap_sorted;
@@ -164,11 +178,63 @@ static int resolve(void *ctx, const scim_filter *node)
 
 /* ---- collecting matches ---- */
 
+static size_t page_size(const list_run *run)
+{
+    return run->splice ? run->n_spliced : json_array_size(run->page);
+}
+
+/* 1 when the match just counted falls inside the page window. */
+static int on_page(const list_run *run)
+{
+    return run->total >= (uint64_t)run->q.start && page_size(run) < (size_t)run->q.count;
+}
+
 static int append_page(list_run *run, json *res)
 {
     if (json_array_append(run->page, res) != 0)
         return STORE_NOMEM;
     return 0;
+}
+
+/* Appends a stored resource to the spliced page through a tree: parsed,
+ * rendered and dumped, for a text that the splice does not recognize. */
+static int dump_text(list_run *run, const char *text, size_t len)
+{
+    json *res = json_parse(text, len, NULL, 0);
+    int rc;
+
+    if (!res)
+        return STORE_IO;
+    rc = scim_render(run->t, run->k, run->account, res, NULL);
+    if (rc == 0 && json_dump_evbuffer(res, run->spliced) != 0)
+        rc = STORE_NOMEM;
+    json_free(res);
+    return rc;
+}
+
+/* Appends the reply form of the stored resource `text` to the spliced
+ * page: the text with its location and its groups or members. */
+static int splice_text(list_run *run, const char *id, const char *text, size_t len)
+{
+    const char *base = scim_base_url();
+    json *related = NULL;
+    int rc;
+
+    if (run->n_spliced > 0 && evbuffer_add(run->spliced, ",", 1) != 0)
+        return STORE_NOMEM;
+    run->n_spliced++;
+    if (strlen(id) != STORE_ID_LEN)
+        return dump_text(run, text, len);
+    rc = run->k->users ? scim_store_user_groups(run->t, run->account, id, base, &related)
+                       : scim_store_group_members(run->t, run->account, id, base, &related);
+    if (rc)
+        return rc;
+    memcpy(run->location + run->location_id, id, STORE_ID_LEN);
+    rc = scim_splice_resource(text, len, run->k->type, run->location,
+                              run->location_id + STORE_ID_LEN + 1,
+                              run->k->users ? "groups" : "members", related, run->spliced);
+    json_free(related);
+    return rc == 1 ? dump_text(run, text, len) : rc;
 }
 
 static int keep_sorted(list_run *run, json *res)
@@ -195,13 +261,20 @@ static int keep_sorted(list_run *run, json *res)
     return 0;
 }
 
-/* Takes `res` (owned): keeps it when it matches and falls on the page (or
- * when sorting), frees it otherwise. */
-static int consider(list_run *run, const char *id, json *res)
+/* Evaluates the filter on the candidate `id` with stored text `text`,
+ * counts it when it matches, and puts it on the page when it falls there
+ * (or keeps it when sorting). The text is parsed only when the filter, the
+ * sort or a tree page needs it. */
+static int consider(list_run *run, const char *id, const char *text, size_t len)
 {
+    json *res = NULL;
     int rc = 1;
 
-    if (run->filter) {
+    if (run->q.sort_by || (run->filter && !run->index_only)) {
+        if (!(res = json_parse(text, len, NULL, 0)))
+            return STORE_IO;
+    }
+    if (run->filter && res) {
         run->current_id = id;
         rc = scim_filter_match_ex(run->filter, res, run->schema, resolve, run);
         if (rc < 0) {
@@ -219,44 +292,51 @@ static int consider(list_run *run, const char *id, json *res)
     run->total++;
     if (run->q.sort_by)
         return keep_sorted(run, res);
-    if (run->total >= (uint64_t)run->q.start &&
-        json_array_size(run->page) < (size_t)run->q.count)
-        return append_page(run, res);
-    json_free(res);
-    return 0;
+    if (!on_page(run)) {
+        json_free(res);
+        return 0;
+    }
+    if (run->splice) {
+        json_free(res);
+        return splice_text(run, id, text, len);
+    }
+    if (!res && !(res = json_parse(text, len, NULL, 0)))
+        return STORE_IO;
+    return append_page(run, res);
+}
+
+/* Reads the stored text of the user or group `id`, borrowed from the
+ * transaction. The key layout of T_GROUPS is the account id, then the
+ * group id. */
+static int resource_text(list_run *run, const char *id, store_val *out)
+{
+    char key[2 * STORE_ID_LEN];
+
+    if (run->k->users)
+        return scim_store_user_text(run->t, run->account, id, out);
+    if (strlen(id) != STORE_ID_LEN)
+        return STORE_NOTFOUND;
+    memcpy(key, run->account, STORE_ID_LEN);
+    memcpy(key + STORE_ID_LEN, id, STORE_ID_LEN);
+    return store_get(run->t, T_GROUPS, key, sizeof key, out);
 }
 
 static int visit_id(const char *id, void *arg)
 {
     list_run *run = arg;
-    json *res = NULL;
-    int rc = run->k->users ? scim_store_user_load(run->t, run->account, id, &res)
-                           : scim_store_group_load(run->t, run->account, id, &res);
+    store_val v;
+    int rc = resource_text(run, id, &v);
+
     if (rc == STORE_NOTFOUND)
         return 0; /* writes keep indexes exact; skip rather than fail on a stale entry */
     if (rc)
         return rc;
-    return consider(run, id, res);
+    return consider(run, id, v.data, v.len);
 }
 
-/* Without a filter or sort, only the page's resources are parsed. */
 static int visit_text(const char *id, const char *text, size_t len, void *arg)
 {
-    list_run *run = arg;
-    json *res;
-
-    if (!run->filter && !run->q.sort_by) {
-        run->total++;
-        if (run->total < (uint64_t)run->q.start ||
-            json_array_size(run->page) >= (size_t)run->q.count)
-            return 0;
-    }
-    res = json_parse(text, len, NULL, 0);
-    if (!res)
-        return STORE_IO;
-    if (!run->filter && !run->q.sort_by)
-        return append_page(run, res);
-    return consider(run, id, res);
+    return consider(arg, id, text, len);
 }
 
 static int each_related(list_run *run, scim_store_id_fn fn, void *ctx)
@@ -266,13 +346,15 @@ static int each_related(list_run *run, scim_store_id_fn fn, void *ctx)
     return scim_store_group_member_ids(run->t, run->account, run->current_id, fn, ctx);
 }
 
-static int append_text(const char *id, const char *text, size_t len, void *arg)
+/* Puts a resource of the page walk of collect_page on the page. */
+static int page_text(const char *id, const char *text, size_t len, void *arg)
 {
     list_run *run = arg;
-    json *res = json_parse(text, len, NULL, 0);
+    json *res;
 
-    (void)id;
-    if (!res)
+    if (run->splice)
+        return splice_text(run, id, text, len);
+    if (!(res = json_parse(text, len, NULL, 0)))
         return STORE_IO;
     return append_page(run, res);
 }
@@ -294,11 +376,23 @@ static int collect_page(list_run *run)
     if ((uint64_t)run->q.start > total || run->q.count <= 0)
         return 0;
     return scim_store_scan_page(run->t, users, run->account, (uint64_t)run->q.start - 1,
-                                (uint64_t)run->q.count, append_text, run);
+                                (uint64_t)run->q.count, page_text, run);
+}
+
+/* 1 when the whole filter is `attr eq "value"` on a core attribute. The
+ * indexes of id and externalId compare exactly, as their caseExact filter
+ * does, and those of userName and displayName fold ASCII case, as
+ * strcasecmp does, so every resource such a lookup finds matches. */
+static int whole_filter_is(const scim_filter *f, const char *attr)
+{
+    return f->kind == SCIM_FILTER_COMPARE && f->op == SCIM_OP_EQ && !f->path.urn &&
+           !f->path.sub && json_typeof(f->value) == JSON_STRING &&
+           strcasecmp(f->path.attr, attr) == 0;
 }
 
 /* Picks the narrowest candidate set the filter allows, then evaluates the
- * whole filter on each candidate. Falls back to a scan of the account. */
+ * whole filter on each candidate, unless the lookup alone decides it. Falls
+ * back to a scan of the account. */
 static int collect(list_run *run)
 {
     const scim_filter *f = run->filter;
@@ -307,17 +401,22 @@ static int collect(list_run *run)
     int users = run->k->users;
     int rc;
 
-    if (f && scim_filter_find_eq(f, "id", &v))
+    if (f && scim_filter_find_eq(f, "id", &v)) {
+        run->index_only = whole_filter_is(f, "id");
         return strlen(v) == STORE_ID_LEN ? visit_id(v, run) : 0;
+    }
     if (f && scim_filter_find_eq(f, users ? "userName" : "displayName", &v)) {
+        run->index_only = whole_filter_is(f, users ? "userName" : "displayName");
         rc = users ? scim_store_user_by_name(run->t, run->account, v, id)
                    : scim_store_group_by_name(run->t, run->account, v, id);
         if (rc == STORE_NOTFOUND)
             return 0;
         return rc ? rc : visit_id(id, run);
     }
-    if (f && scim_filter_find_eq(f, "externalId", &v))
+    if (f && scim_filter_find_eq(f, "externalId", &v)) {
+        run->index_only = whole_filter_is(f, "externalId");
         return scim_store_ids_by_extid(run->t, users, run->account, v, visit_id, run);
+    }
     if (f && users &&
         (scim_filter_find_eq(f, "emails.value", &v) || scim_filter_find_eq(f, "emails", &v)))
         return scim_store_ids_by_email(run->t, run->account, v, visit_id, run);
@@ -420,9 +519,45 @@ static void run_clear(list_run *run)
 {
     scim_filter_free(run->filter);
     json_free(run->page);
+    if (run->spliced)
+        evbuffer_free(run->spliced);
+    free(run->location);
     for (size_t i = 0; i < run->n_sorted; i++)
         json_free(run->sorted[i]);
     free(run->sorted);
+}
+
+/* Sets up the spliced page and the location of its resources: the JSON
+ * string of the endpoint's URL and "/", followed by room for an id and the
+ * closing quote. */
+static int prepare_splice(list_run *run)
+{
+    const char *base = scim_base_url(), *endpoint = run->k->endpoint;
+    size_t n = strlen(base) + strlen(endpoint) + 2, len = 0;
+    char *url = malloc(n), *quoted = NULL;
+    json *s = NULL;
+    int rc = STORE_NOMEM;
+
+    if (!url)
+        goto out;
+    snprintf(url, n, "%s%s/", base, endpoint);
+    if (!(s = json_string(url)) || !(quoted = json_dump(s, &len)) || len < 2)
+        goto out;
+    run->location_id = len - 1; /* without the closing quote */
+    run->location = malloc(run->location_id + STORE_ID_LEN + 2);
+    run->spliced = evbuffer_new();
+    if (!run->location || !run->spliced)
+        goto out;
+    memcpy(run->location, quoted, run->location_id);
+    memset(run->location + run->location_id, '0', STORE_ID_LEN);
+    run->location[run->location_id + STORE_ID_LEN] = '"';
+    run->location[run->location_id + STORE_ID_LEN + 1] = '\0';
+    rc = 0;
+out:
+    free(url);
+    free(quoted);
+    json_free(s);
+    return rc;
 }
 
 static int prepare(list_run *run)
@@ -444,8 +579,30 @@ static int prepare(list_run *run)
     } else {
         run->q.sort_by = NULL;
     }
+    if (run->splice)
+        return prepare_splice(run);
     run->page = json_array();
     return run->page ? 0 : STORE_NOMEM;
+}
+
+/* Writes the ListResponse around the spliced page, with the members in the
+ * order of list_response. Returns NULL when out of memory. */
+static struct evbuffer *spliced_response(list_run *run)
+{
+    struct evbuffer *out = evbuffer_new();
+
+    if (!out)
+        return NULL;
+    if (evbuffer_add_printf(out,
+                            "{\"schemas\":[\"%s\"],\"totalResults\":%" PRIu64
+                            ",\"startIndex\":%ld,\"itemsPerPage\":%zu,\"Resources\":[",
+                            SCIM_URN_LIST_RESPONSE, run->total, run->q.start,
+                            run->n_spliced) < 0 ||
+        evbuffer_add_buffer(out, run->spliced) != 0 || evbuffer_add(out, "]}", 2) != 0) {
+        evbuffer_free(out);
+        return NULL;
+    }
+    return out;
 }
 
 static json *list_response(list_run *run)
@@ -490,6 +647,7 @@ static void run_list(http_req *r, store_txn *t, const scim_caller *c, const scim
     scim_projection *p = NULL;
     scim_error e = {0};
     json *body = NULL;
+    struct evbuffer *spliced = NULL;
     int rc;
 
     if (((q->attributes && *q->attributes) || (q->excluded && *q->excluded)) &&
@@ -497,21 +655,30 @@ static void run_list(http_req *r, store_txn *t, const scim_caller *c, const scim
         scim_reply_error(r, &e);
         return;
     }
+    /* A projection or a sort works on trees; without them the page is
+     * spliced from the stored texts. */
+    run.splice = !p && !(q->sort_by && *q->sort_by);
     rc = prepare(&run);
     if (rc == 0)
         rc = collect(&run);
     if (rc == 0 && run.q.sort_by)
         rc = sort_page(&run);
-    if (rc == 0)
+    if (rc == 0 && !run.splice)
         rc = render_page(&run, p);
-    if (rc == 0 && !(body = list_response(&run)))
+    if (rc == 0 && !run.splice && !(body = list_response(&run)))
+        rc = STORE_NOMEM;
+    if (rc == 0 && run.splice && !(spliced = spliced_response(&run)))
         rc = STORE_NOMEM;
     if (run.failed)
         scim_reply_error(r, &run.err);
     else if (rc)
         scim_reply_store_error(r, rc, "list");
+    else if (spliced)
+        http_reply_buffer(r, 200, SCIM_CONTENT_TYPE, spliced);
     else
         scim_reply_json(r, 200, body);
+    if (spliced)
+        evbuffer_free(spliced);
     json_free(body);
     run_clear(&run);
     scim_projection_free(p);

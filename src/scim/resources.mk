@@ -6,7 +6,8 @@ src_libidgate_a_SOURCES += \
 	src/scim/resource.c src/scim/users.c src/scim/groups.c \
 	src/scim/list.c src/scim/discovery.c \
 	src/scim/cleanup.c src/scim/cleanup.h \
-	src/scim/query.c src/scim/query.h
+	src/scim/query.c src/scim/query.h \
+	src/scim/splice.c src/scim/splice.h
 
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_scim_store

@@ -370,3 +370,155 @@ describe('SCIM protocol', () => {
     assertScimError(await anon('GET', '/ServiceProviderConfig'), 401);
   });
 });
+
+// List replies without a projection or sortBy are written from the stored
+// texts, with the location and the groups or members spliced in. The same
+// request with sortBy=id is rendered from parsed trees and, since id order
+// is also the order of unsorted lists, must give the same bytes.
+describe('SCIM list replies spliced from stored text', () => {
+  const ENTERPRISE_URN = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+  let srv;
+  let scim;
+  const users = {};
+  const groups = {};
+
+  const create = async (path, body) => {
+    const res = await scim('POST', path, body);
+    assert.equal(res.status, 201, res.text);
+    return res.json;
+  };
+
+  before(async () => {
+    srv = await startIdgate({ config: { scim: { max_page_size: 200, default_page_size: 100 } } });
+    const acc = await srv.createAccount('Splice');
+    scim = scimClient(srv, (await srv.createScimKey(acc.id)).token);
+
+    users.plain = await create('/Users', user('plain@example.com'));
+    users.unicode = await create('/Users', user('zoë.ünïcødé@例え.jp', {
+      displayName: '日本語 😀 Ærøskøbing',
+      name: { givenName: 'Zoë', familyName: 'Ünïcødé', formatted: 'Zoë Ünïcødé' },
+      externalId: 'ext-ünï',
+    }));
+    users.escapes = await create('/Users', user('quote"back\\slash@example.com', {
+      displayName: 'Tab\tNew\nLine "q" \\ / </script> \u0001 \u001f \u007f \u2028 end',
+      title: '{"meta":{"resourceType":"User"}}',
+      nickName: '\\"}}',
+      emails: [
+        { value: 'Esc.Apes@Example.com', type: 'work', primary: true },
+        { value: 'home@example.com', type: 'home' },
+      ],
+      phoneNumbers: [{ value: '+1 555 0100', type: 'work' }],
+      [ENTERPRISE_URN]: { employeeNumber: '42', department: 'R&D "Labs"' },
+      schemas: [USER_URN, ENTERPRISE_URN],
+    }));
+    users.inactive = await create('/Users', user('inactive@example.com', { active: false }));
+    const bulk = await Promise.all(Array.from({ length: 60 }, (_, i) =>
+      create('/Users', user(`member${i}@example.com`))));
+
+    groups.engineering = await create('/Groups', group('Engineering', [
+      { value: users.unicode.id }, { value: users.escapes.id }, { value: users.plain.id },
+    ]));
+    groups.quoted = await create('/Groups', group('Ünïcødé "Group" \\ 😀', [{ value: users.escapes.id }]));
+    groups.empty = await create('/Groups', group('Empty'));
+    groups.big = await create('/Groups', group('Big', bulk.map((u) => ({ value: u.id }))));
+  });
+
+  after(async () => {
+    await srv?.stop();
+    await srv?.cleanup();
+  });
+
+  // Requests `path` by GET and with sortBy=id, and by POST .search with and
+  // without sortBy, and checks that all four replies are the same bytes.
+  async function assertSameAsTree(endpoint, params = {}) {
+    const query = new URLSearchParams(params).toString();
+    const spliced = await scim('GET', `${endpoint}?${query}`);
+    assert.equal(spliced.status, 200, spliced.text);
+    assert.ok(spliced.json, `invalid JSON: ${spliced.text}`);
+    const tree = await scim('GET', `${endpoint}?${query}${query ? '&' : ''}sortBy=id`);
+    assert.equal(tree.status, 200, tree.text);
+    assert.equal(spliced.text, tree.text, `GET ${endpoint}?${query}`);
+
+    const search = { ...params };
+    for (const k of ['startIndex', 'count']) if (k in search) search[k] = Number(search[k]);
+    const post = await scim('POST', `${endpoint}/.search`, search);
+    assert.equal(post.status, 200, post.text);
+    assert.equal(post.text, tree.text, `POST ${endpoint}/.search ${JSON.stringify(search)}`);
+    const postTree = await scim('POST', `${endpoint}/.search`, { ...search, sortBy: 'id' });
+    assert.equal(postTree.text, tree.text);
+    return spliced.json;
+  }
+
+  test('user pages match the tree rendering', async () => {
+    const all = await assertSameAsTree('/Users', { count: '200' });
+    assert.equal(all.totalResults, 64);
+    assert.equal(all.itemsPerPage, 64);
+    await assertSameAsTree('/Users');
+    await assertSameAsTree('/Users', { startIndex: '2', count: '3' });
+    await assertSameAsTree('/Users', { startIndex: '64', count: '5' });
+    await assertSameAsTree('/Users', { startIndex: '65', count: '5' });
+    await assertSameAsTree('/Users', { count: '0' });
+  });
+
+  test('user filters match the tree rendering', async () => {
+    const filters = [
+      'userName eq "ZOË.ünïcødé@例え.jp"',
+      'userName eq "Quote\\"Back\\\\Slash@example.com"',
+      'userName eq "nobody@example.com"',
+      `id eq "${users.escapes.id}"`,
+      `id eq "${users.escapes.id.toUpperCase()}"`,
+      'externalId eq "ext-ünï"',
+      'externalId eq "EXT-ÜNÏ"',
+      'emails.value eq "esc.apes@example.com"',
+      'displayName co "😀"',
+      `groups.value eq "${groups.engineering.id}"`,
+      `groups eq "${groups.quoted.id}"`,
+      'userName eq "plain@example.com" and active eq true',
+      'userName eq "inactive@example.com" and active eq true',
+      'active eq false or userName sw "member1"',
+      `urn:ietf:params:scim:schemas:core:2.0:User:userName eq "plain@example.com"`,
+    ];
+    for (const filter of filters) await assertSameAsTree('/Users', { filter });
+    const found = await assertSameAsTree('/Users', { filter: 'userName sw "member"', startIndex: '5', count: '7' });
+    assert.equal(found.totalResults, 60);
+    assert.equal(found.itemsPerPage, 7);
+  });
+
+  test('spliced users carry groups, location and escapes', async () => {
+    const { json } = await scim('GET', `/Users?filter=${q(`id eq "${users.escapes.id}"`)}`);
+    const got = json.Resources[0];
+    assert.equal(got.displayName, 'Tab\tNew\nLine "q" \\ / </script> \u0001 \u001f \u007f \u2028 end');
+    assert.equal(got.nickName, '\\"}}');
+    assert.equal(got[ENTERPRISE_URN].department, 'R&D "Labs"');
+    assert.equal(got.meta.location, srv.url(`/scim/v2/Users/${users.escapes.id}`));
+    assert.deepEqual(got.groups.map((g) => g.value).sort(),
+      [groups.engineering.id, groups.quoted.id].sort());
+    const single = await scim('GET', `/Users/${users.escapes.id}`);
+    assert.deepEqual(got, single.json);
+
+    const plain = (await scim('GET', `/Users?filter=${q('userName eq "inactive@example.com"')}`)).json;
+    assert.deepEqual(plain.Resources[0].groups, []);
+  });
+
+  test('group lists match the tree rendering', async () => {
+    const all = await assertSameAsTree('/Groups');
+    assert.equal(all.totalResults, 4);
+    const big = all.Resources.find((g) => g.id === groups.big.id);
+    assert.equal(big.members.length, 60);
+    assert.equal(big.meta.location, srv.url(`/scim/v2/Groups/${groups.big.id}`));
+    assert.deepEqual(all.Resources.find((g) => g.id === groups.empty.id).members, []);
+    const filters = [
+      'displayName eq "ünïcødé \\"group\\" \\\\ 😀"',
+      'displayName eq "big"',
+      `id eq "${groups.engineering.id}"`,
+      `members.value eq "${users.escapes.id}"`,
+      'displayName co "i"',
+      'displayName eq "Empty" or displayName eq "Engineering"',
+    ];
+    for (const filter of filters) await assertSameAsTree('/Groups', { filter });
+    await assertSameAsTree('/Groups', { startIndex: '2', count: '2' });
+    for (const g of all.Resources) {
+      assert.deepEqual(g, (await scim('GET', `/Groups/${g.id}`)).json, g.displayName);
+    }
+  });
+});

@@ -1,0 +1,30 @@
+/* Reply forms of stored SCIM resources written without a parse: the stored
+ * JSON text is copied, and only the parts that rendering adds are written
+ * around it (meta.location, then a user's `groups` or a group's `members`).
+ *
+ * The store writes every resource as schemas, id, attributes, then `meta`
+ * last, with string members only and a version W/"n", and never keeps a
+ * password, groups or members inline. For such a text the spliced form is
+ * the same bytes as parsing it, rendering it with scim_render and no
+ * projection, and dumping it.
+ */
+#ifndef IDGATE_SCIM_SPLICE_H
+#define IDGATE_SCIM_SPLICE_H
+
+#include <stddef.h>
+
+#include "json.h"
+
+struct evbuffer;
+
+/* Appends to `out` the stored resource `text` of type `resource_type`
+ * ("User" or "Group") with meta.location set and, when `extra` is not NULL,
+ * the member `extra_name` set to `extra` at the end. `location_json` is the
+ * location as a JSON string, quotes included, of `location_len` bytes.
+ * Returns 0, STORE_NOMEM, or 1 with nothing written when `text` is not in
+ * the stored form, and the caller then renders it from a tree. */
+int scim_splice_resource(const char *text, size_t len, const char *resource_type,
+                         const char *location_json, size_t location_len, const char *extra_name,
+                         const json *extra, struct evbuffer *out);
+
+#endif
