@@ -50,6 +50,8 @@ static const char *const table_names[T_COUNT] = {
     [T_TIER_MAPS] = "tier_maps",
     [T_USER_TIERS] = "user_tiers",
     [T_AUDIT] = "audit",
+    [T_SUBJECTS] = "subjects",
+    [T_USER_SUBJECTS] = "user_subjects",
 };
 
 /* Attached to the MDB_env with mdb_env_set_userctx so that operations given

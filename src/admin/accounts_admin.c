@@ -413,7 +413,7 @@ int admin_account_delete(store_txn *t, admin_call *call)
     static const enum store_table by_prefix[] = {
         T_USERS,   T_USER_NAMES, T_USER_EXTIDS, T_USER_EMAILS, T_GROUPS, T_GROUP_NAMES,
         T_GROUP_EXTIDS, T_MEMBERS, T_MEMBER_OF, T_COUNTERS, T_TIER_MAPS, T_USER_TIERS,
-        T_IDPS,
+        T_IDPS,    T_SUBJECTS,   T_USER_SUBJECTS,
     };
     static const enum store_table by_value[] = {T_ISSUERS, T_LOGINS, T_ADMIN_TOKENS};
     const char *acc = call->account;

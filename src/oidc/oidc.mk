@@ -14,6 +14,7 @@ src_libidgate_a_SOURCES += \
 	src/oidc/tx.c src/oidc/tx.h \
 	src/oidc/token.c src/oidc/token.h \
 	src/oidc/users.c src/oidc/users.h \
+	src/oidc/subjects.c src/oidc/subjects.h \
 	src/oidc/session_store.c src/oidc/session.h \
 	src/oidc/signin.c src/oidc/signin.h \
 	src/oidc/pages.c src/oidc/pages.h \
@@ -36,10 +37,12 @@ EXTRA_DIST += tests/fuzz/fuzz_idtoken.c tests/fuzz/fuzz_jwks.c \
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_secretbox tests/unit/test_redirect \
 	tests/unit/test_idtoken tests/unit/test_jwks tests/unit/test_discovery \
-	tests/unit/test_session tests/unit/test_http_client tests/unit/test_limit
+	tests/unit/test_session tests/unit/test_http_client tests/unit/test_limit \
+	tests/unit/test_subjects
 TESTS += tests/unit/test_secretbox tests/unit/test_redirect \
 	tests/unit/test_idtoken tests/unit/test_jwks tests/unit/test_discovery \
-	tests/unit/test_session tests/unit/test_http_client tests/unit/test_limit
+	tests/unit/test_session tests/unit/test_http_client tests/unit/test_limit \
+	tests/unit/test_subjects
 tests_unit_test_secretbox_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_secretbox_LDADD = $(UNIT_TEST_LINK)
 tests_unit_test_secretbox_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
@@ -64,4 +67,7 @@ tests_unit_test_http_client_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
 tests_unit_test_limit_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_limit_LDADD = $(UNIT_TEST_LINK)
 tests_unit_test_limit_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
+tests_unit_test_subjects_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_subjects_LDADD = $(UNIT_TEST_LINK)
+tests_unit_test_subjects_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
 endif

@@ -16,8 +16,11 @@
 #include "store.h"
 
 /* Deletes every session of the user inside the caller's write transaction
- * (for deactivation or deletion). Returns 0 (also when there were none) or
- * a STORE_* error. */
+ * (for deactivation or deletion). When the user record is already gone
+ * from T_USERS (a deletion), also removes the user's links to ID token
+ * subjects (subjects.h), so that a user created later under the same name
+ * starts unlinked. Returns 0 (also when there were none) or a STORE_*
+ * error. */
 int oidc_sessions_revoke_user(store_txn *t, const char *account, const char *user_id);
 
 /* Deletes every session of every user of the account (for account

@@ -16,6 +16,7 @@
 #include "oidc/pages.h"
 #include "oidc/session.h"
 #include "oidc/signin.h"
+#include "oidc/subjects.h"
 #include "oidc/users.h"
 
 oidc_signin *oidc_signin_new(http_req *r, oidc_state *st)
@@ -149,9 +150,24 @@ void oidc_signin_fail(oidc_signin *s, int status, const char *title, const char 
     oidc_signin_free(s);
 }
 
+/* Fails the sign-in with the page for a user linked to another subject of the provider. */
+static void fail_other_subject(oidc_signin *s, const char *why)
+{
+    oidc_signin_fail(s, 403, "Sign-in refused",
+                     "Your organization's identity provider signed you in as a different person "
+                     "than the one who uses this account here, so you were not signed in. If your "
+                     "email address or user name changed recently, ask your administrator to "
+                     "check your account.",
+                     why);
+}
+
 static void on_session_stored(int rc, void *arg)
 {
     oidc_signin *s = arg;
+    if (s->status == 403) {
+        fail_other_subject(s, s->reason);
+        return;
+    }
     if (rc != 0 || s->status != 0) {
         oidc_signin_fail(s, s->status ? s->status : 503, "Sign-in failed",
                          s->status == 400 ? "This sign-in token was already used. Please sign "
@@ -189,6 +205,23 @@ static int record_token(store_txn *t, oidc_signin *s)
     return rc;
 }
 
+/* Links the token's subject to the user in the session's write, checking
+ * again what the read before it checked: another sign-in may have linked
+ * the user to another subject since. */
+static int link_subject(store_txn *t, oidc_signin *s, int64_t now)
+{
+    if (s->link_action == OIDC_LINK_KEEP)
+        return 0;
+    int rc = oidc_subject_link(t, s->idp.account, s->user_id, s->idp.issuer, s->claims.sub, now,
+                               s->link_action == OIDC_LINK_REPLACE);
+    if (rc == STORE_EXISTS) {
+        s->status = 403;
+        snprintf(s->reason, sizeof s->reason,
+                 "user matched by name or email is linked to another sub of the issuer");
+    }
+    return rc;
+}
+
 static int store_session(store_txn *t, void *arg)
 {
     oidc_signin *s = arg;
@@ -197,6 +230,8 @@ static int store_session(store_txn *t, void *arg)
     int rc;
 
     if ((rc = record_token(t, s)) != 0)
+        return rc;
+    if ((rc = link_subject(t, s, now)) != 0)
         return rc;
     memcpy(sess.account, s->idp.account, sizeof sess.account);
     memcpy(sess.user, s->user_id, sizeof sess.user);
@@ -271,9 +306,16 @@ static void authorize_user(oidc_signin *s)
         oidc_signin_fail(s, 503, "Sign-in unavailable", "Please try again in a moment.", "store");
         return;
     }
-    int rc = oidc_user_authorize(t, s->idp.account, &s->claims, s->user_id, &s->tier, &why);
+    enum oidc_link_action link = OIDC_LINK_KEEP;
+    int rc = oidc_user_authorize(t, s->idp.account, s->idp.issuer, &s->claims, s->user_id,
+                                 &s->tier, &link, &why);
     store_read_end(t);
-    if (rc != 0) {
+    s->link_action = link;
+    if (rc == OIDC_USER_OTHER_SUBJECT) {
+        fail_other_subject(s, why);
+        return;
+    }
+    if (rc != OIDC_USER_OK) {
         oidc_signin_fail(s, 403, "No access",
                          "You signed in successfully, but your administrator has not given you "
                          "access to this application. Ask them to assign it to you.",

@@ -30,6 +30,7 @@ typedef struct oidc_signin {
     oidc_claims claims;
     char user_id[40];
     const char *tier;               /* static string from license_user_tier */
+    int link_action;                /* enum oidc_link_action of the matched user */
     char *session_id;
     char *replaced_session;         /* the browser's previous session id, or NULL */
     int status;                     /* job outcome */

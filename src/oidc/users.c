@@ -6,6 +6,7 @@
 
 #include "license.h"
 #include "oidc/oidc.h"
+#include "oidc/subjects.h"
 #include "oidc/users.h"
 
 int oidc_user_read(store_txn *t, const char *account, const char *user_id, json **out)
@@ -122,31 +123,83 @@ int oidc_user_domains_allowed(store_txn *t, const char *account, const json *use
     return email == NULL || license_domain_allowed(t, account, email) == 1;
 }
 
-int oidc_user_authorize(store_txn *t, const char *account, const oidc_claims *c,
-                        char user_id[40], const char **tier, const char **why)
+/* Rules that can find the user of a sign-in, in the order they are tried. */
+enum match_kind { MATCH_NONE, MATCH_EXTERNAL_ID, MATCH_LINK, MATCH_NAME };
+
+static enum match_kind find_user(store_txn *t, const char *account, const char *issuer,
+                                 const oidc_claims *c, char user_id[40])
+{
+    if (by_external_id(t, account, c->sub, user_id) == 0)
+        return MATCH_EXTERNAL_ID;
+    if (oidc_subject_find(t, account, issuer, c->sub, user_id) == 0)
+        return MATCH_LINK;
+    if (by_user_name(t, account, c->preferred_username, user_id) == 0 ||
+        (c->email_verified && by_user_name(t, account, c->email, user_id) == 0))
+        return MATCH_NAME;
+    user_id[0] = '\0';
+    return MATCH_NONE;
+}
+
+/* Applies the rules that depend on how the user was found and sets the link
+ * action. Returns OIDC_USER_OK or another OIDC_USER_* result with `*why`. */
+static int check_match(store_txn *t, const char *account, const char *issuer,
+                       const oidc_claims *c, enum match_kind kind, const char *user_id,
+                       const json *user, enum oidc_link_action *link, const char **why)
+{
+    char linked[40];
+    int other = 0;
+    const char *external_id = json_get_string(user, "externalId");
+    int has_external_id = external_id != NULL && *external_id != '\0';
+    if (kind == MATCH_EXTERNAL_ID) {
+        int linked_here = oidc_subject_find(t, account, issuer, c->sub, linked) == 0 &&
+                          strcmp(linked, user_id) == 0;
+        *link = linked_here ? OIDC_LINK_KEEP : OIDC_LINK_REPLACE;
+        return OIDC_USER_OK;
+    }
+    /* A link or name match is trusted only for a user without externalId.
+     * A user with one is that directory identity, and another `sub` with
+     * the same name or email is someone else (or a renamed account). */
+    if (has_external_id) {
+        *why = kind == MATCH_LINK
+                   ? "user linked to the token's sub now has an externalId other than the sub"
+                   : "user matched by name or email has an externalId other than the token's sub";
+        return OIDC_USER_DENIED;
+    }
+    if (kind == MATCH_LINK) {
+        *link = OIDC_LINK_KEEP;
+        return OIDC_USER_OK;
+    }
+    if (oidc_subject_other(t, account, user_id, issuer, c->sub, &other) != 0) {
+        *why = "links of the user matched by name or email could not be read";
+        return OIDC_USER_DENIED;
+    }
+    if (other) {
+        *why = "user matched by name or email is linked to another sub of the issuer";
+        return OIDC_USER_OTHER_SUBJECT;
+    }
+    *link = OIDC_LINK_ADD;
+    return OIDC_USER_OK;
+}
+
+int oidc_user_authorize(store_txn *t, const char *account, const char *issuer,
+                        const oidc_claims *c, char user_id[40], const char **tier,
+                        enum oidc_link_action *link, const char **why)
 {
     json *user = NULL;
-    int rc = -1;
+    int rc = OIDC_USER_DENIED;
 
-    int by_sub = by_external_id(t, account, c->sub, user_id) == 0;
-    if (!by_sub && by_user_name(t, account, c->preferred_username, user_id) != 0 &&
-        (!c->email_verified || by_user_name(t, account, c->email, user_id) != 0)) {
+    enum match_kind kind = find_user(t, account, issuer, c, user_id);
+    if (kind == MATCH_NONE) {
         *why = "no provisioned user matches sub, preferred_username or verified email";
-        user_id[0] = '\0';
-        return -1;
+        return OIDC_USER_DENIED;
     }
     if (oidc_user_read(t, account, user_id, &user) != 0) {
         *why = "user record missing";
         goto out;
     }
-    /* A name or email match is trusted only for a user without externalId.
-     * A user with one is that directory identity, and another `sub` with
-     * the same name or email is someone else (or a renamed account).
-     * NOTE: the `sub` of a user linked by name is not recorded, so a later
-     * sign-in by the same name with another `sub` also matches. */
-    const char *external_id = json_get_string(user, "externalId");
-    if (!by_sub && external_id != NULL && *external_id != '\0') {
-        *why = "user matched by name or email has an externalId other than the token's sub";
+    int match_rc = check_match(t, account, issuer, c, kind, user_id, user, link, why);
+    if (match_rc != OIDC_USER_OK) {
+        rc = match_rc;
         goto out;
     }
     if (!oidc_user_active(user)) {
@@ -179,7 +232,7 @@ int oidc_user_authorize(store_txn *t, const char *account, const oidc_claims *c,
         *why = "signed-in email is outside the account's verified domains";
         goto out;
     }
-    rc = 0;
+    rc = OIDC_USER_OK;
 out:
     json_free(user);
     return rc;

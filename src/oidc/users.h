@@ -6,18 +6,38 @@
 #include "oidc/idtoken.h"
 #include "store.h"
 
-/* Finds the user of `account` for the claims: `sub` equal to a user's
- * externalId first, else `preferred_username` or `email` equal to a
- * userName without regard to case, for a user without externalId only. The
- * email counts only with `email_verified` true, because users can often
+/* Results of oidc_user_authorize. */
+#define OIDC_USER_OK 0
+#define OIDC_USER_DENIED (-1)           /* no matching user, or the user may not sign in */
+#define OIDC_USER_OTHER_SUBJECT (-2)    /* the user is linked to another subject */
+
+/* Writes a sign-in makes to link the token's (issuer, sub) to the user
+ * (subjects.h). */
+enum oidc_link_action {
+    OIDC_LINK_KEEP,     /* the link exists */
+    OIDC_LINK_ADD,      /* add it, or reject the sign-in when another link is in the way */
+    OIDC_LINK_REPLACE,  /* add it, replacing links in the way (externalId match) */
+};
+
+/* Finds the user of `account` for the claims of a token from `issuer`. The
+ * rules are tried in order: `sub` equal to a user's externalId, then the
+ * user linked to (issuer, sub) by an earlier sign-in, then
+ * `preferred_username` or `email` equal to a userName without regard to
+ * case. A user found by link or by name must have no externalId. A user
+ * found by name must not be linked to another subject of the issuer
+ * (OIDC_USER_OTHER_SUBJECT), because a renamed address at the provider
+ * would otherwise sign someone else in.
+ * The email counts only with `email_verified` true, because users can often
  * edit it at the provider. The user must be active, have a user
  * name and email without control characters and outside domains that other
  * accounts verified, have a tier
  * other than none, and a signed-in email inside the account's verified
- * domains. Returns 0 with the user id and the static tier name, or -1 with
- * `*why` set to a phrase for the log. */
-int oidc_user_authorize(store_txn *t, const char *account, const oidc_claims *c,
-                        char user_id[40], const char **tier, const char **why);
+ * domains. Returns OIDC_USER_OK with the user id, the static tier name and
+ * the link action, or another OIDC_USER_* result with `*why` set to a
+ * phrase for the log. */
+int oidc_user_authorize(store_txn *t, const char *account, const char *issuer,
+                        const oidc_claims *c, char user_id[40], const char **tier,
+                        enum oidc_link_action *link, const char **why);
 
 /* 1 when the domain of `email`, or a parent domain of it, is verified by an
  * account other than `account`: such an address belongs to that other

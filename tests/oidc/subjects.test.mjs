@@ -1,0 +1,159 @@
+// Sign-in links between the provider's subject (iss, sub) and a user, through the real
+// provider in a real browser. A user without externalId is found by name or email on the
+// first sign-in, which links the token's sub to it. From then on that sub signs in to the
+// user after a rename, and another sub that presents the user's name or email is refused.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { launchBrowser, pageText, withScreenshot } from './lib/browser.mjs';
+import {
+    PATCH_SCHEMA, initiateUrl, provisionUser, scim, sleep, startStack, stopStack, tail,
+} from './lib/stack.mjs';
+
+const HANA = { login: 'hana@acme.test', sub: 'okta-sub-hana', email: 'hana@acme.test',
+    name: 'Hana Example' };
+const RENAMED = 'hana.renamed@acme.test';
+// Someone at the provider whose email was changed to the address Hana has in the directory.
+const MALLORY = { login: 'mallory', sub: 'okta-sub-mallory', email: RENAMED,
+    preferred_username: RENAMED, name: 'Mallory Example' };
+const IVAN = { login: 'ivan@acme.test', sub: 'okta-sub-ivan', email: 'ivan@acme.test',
+    name: 'Ivan Example' };
+
+async function sessionOf(stack, context) {
+    const res = await context.request.get(`${stack.baseUrl}/session`, {
+        failOnStatusCode: false,
+        maxRedirects: 0,
+    });
+    const text = await res.text();
+    let json;
+    try {
+        json = JSON.parse(text);
+    } catch {
+        json = undefined;
+    }
+    return { status: res.status(), text, json };
+}
+
+/**
+ * Signs `person` in from a fresh browser context through the IdP-initiated login. Returns
+ * { status, text, session }: the callback's status, the visible text of the page it showed
+ * and GET /session afterwards.
+ */
+async function signIn(stack, browser, person, name) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    try {
+        return await withScreenshot(page, name, async () => {
+            const callback = page.waitForResponse((res) => res.url().startsWith(stack.redirectUri)
+                && res.request().method() === 'GET');
+            await page.goto(initiateUrl(stack, { loginHint: person.login, target: '/app' }));
+            await page.waitForURL((url) => url.href.startsWith(`${stack.issuer}/interaction/`));
+            await page.fill('#login', person.login);
+            await page.click('#submit');
+            const res = await callback;
+            await page.waitForLoadState();
+            const text = await pageText(page);
+            return { status: res.status(), text, session: await sessionOf(stack, context) };
+        });
+    } finally {
+        await context.close();
+    }
+}
+
+function describeResult(stack, result) {
+    return `callback ${result.status}, page: ${result.text.slice(0, 300)}\n`
+        + `GET /session -> ${result.session.status} ${result.session.text.slice(0, 200)}\n`
+        + `server log:\n${tail(stack.srv.logs(), 30)}`;
+}
+
+function assertSignedInAs(stack, result, user) {
+    assert.equal(result.session.status, 200, describeResult(stack, result));
+    assert.equal(result.session.json.id, user.id, describeResult(stack, result));
+}
+
+function assertRejected(stack, result) {
+    assert.equal(result.status, 403, describeResult(stack, result));
+    assert.equal(result.session.status, 401, describeResult(stack, result));
+}
+
+async function renameUser(stack, id, userName) {
+    const res = await scim(stack, 'PATCH', `/Users/${id}`, {
+        schemas: [PATCH_SCHEMA],
+        Operations: [
+            { op: 'replace', path: 'userName', value: userName },
+            { op: 'replace', path: 'emails', value: [{ value: userName, type: 'work',
+                primary: true }] },
+        ],
+    });
+    assert.equal(res.status, 200, `SCIM rename returned ${res.status}: ${res.text}`);
+    assert.equal(res.body.userName, userName);
+}
+
+describe('subject links', () => {
+    let stack;
+    let browser;
+    let hana;
+    let ivan;
+
+    before(async () => {
+        stack = await startStack({ provider: 'real', users: [HANA, MALLORY, IVAN] });
+        browser = await launchBrowser({ trustCert: stack.ca.cert });
+        // A directory without the provider's ids: no externalId, found by name.
+        hana = await provisionUser(stack, { userName: HANA.login, displayName: HANA.name });
+        ivan = await provisionUser(stack, { userName: IVAN.login, displayName: IVAN.name });
+    });
+
+    after(async () => {
+        await browser?.close();
+        await stopStack(stack);
+    });
+
+    test('first sign-in by name succeeds', async () => {
+        assertSignedInAs(stack, await signIn(stack, browser, HANA, 'links-first'), hana);
+    });
+
+    test('linked sub signs in after rename', async () => {
+        await renameUser(stack, hana.id, RENAMED);
+        // The provider still sends the old address, which no user has any more.
+        assertSignedInAs(stack, await signIn(stack, browser, HANA, 'links-renamed'), hana);
+    });
+
+    test('other sub with same email refused', async () => {
+        const result = await signIn(stack, browser, MALLORY, 'links-takeover');
+        assertRejected(stack, result);
+        assert.match(result.text, /different person/i, describeResult(stack, result));
+        assert.match(result.text, /administrator/i);
+        assert.match(tail(stack.srv.logs(), 60), /linked to another sub/);
+
+        // The failure is audited through a store job of its own, so it may lag the page.
+        let reasons = [];
+        for (let i = 0; i < 30 && !reasons.some((r) => /linked to another sub/.test(r)); i++) {
+            await sleep(100);
+            const out = await stack.srv.cliJson(['audit', 'list', '--account', stack.account.id,
+                '--kind', 'signin.failed']);
+            reasons = out.events.map((event) => event.details?.reason ?? '');
+        }
+        assert.ok(reasons.some((reason) => /linked to another sub/.test(reason)),
+            `audited reasons: ${JSON.stringify(reasons)}`);
+    });
+
+    test('linked user still signs in after refusal', async () => {
+        assertSignedInAs(stack, await signIn(stack, browser, HANA, 'links-after-refusal'), hana);
+    });
+
+    test('other users unaffected by links', async () => {
+        assertSignedInAs(stack, await signIn(stack, browser, IVAN, 'links-other-user'), ivan);
+    });
+
+    test('deleted user starts over unlinked', async () => {
+        const res = await scim(stack, 'DELETE', `/Users/${hana.id}`);
+        assert.equal(res.status, 204, `SCIM DELETE returned ${res.status}: ${res.text}`);
+        // The old sub no longer signs in to anyone.
+        assertRejected(stack, await signIn(stack, browser, HANA, 'links-deleted'));
+
+        // A new user under the renamed address is a new identity, linked on first sign-in.
+        const successor = await provisionUser(stack, { userName: RENAMED,
+            displayName: 'Successor' });
+        assertSignedInAs(stack, await signIn(stack, browser, MALLORY, 'links-successor'),
+            successor);
+    });
+});
