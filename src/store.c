@@ -248,6 +248,15 @@ static int note_write_error(store_txn *t, int rc)
     return rc;
 }
 
+/* Counts a successful put or delete, so that the writer can tell whether a
+ * failed job changed the transaction it ran in. */
+static int note_write(store_txn *t, int rc)
+{
+    if (rc == 0)
+        t->writes++;
+    return rc;
+}
+
 int store_txn_job_result(const store_txn *t, int rc)
 {
     return rc == 0 ? t->error : rc;
@@ -332,7 +341,7 @@ int store_put(store_txn *t, enum store_table tab, const void *key, size_t klen, 
         return STORE_INVALID;
     if (!t->write)
         return STORE_RDONLY;
-    rc = t->store->be->put(t->handle, tab, &k, &v, flags);
+    rc = note_write(t, t->store->be->put(t->handle, tab, &k, &v, flags));
     if (rc == 0)
         rc = bump_generation(t, tab);
     return note_write_error(t, rc);
@@ -347,7 +356,7 @@ int store_del(store_txn *t, enum store_table tab, const void *key, size_t klen)
         return STORE_INVALID;
     if (!t->write)
         return STORE_RDONLY;
-    rc = t->store->be->del(t->handle, tab, &k);
+    rc = note_write(t, t->store->be->del(t->handle, tab, &k));
     if (rc == 0)
         rc = bump_generation(t, tab);
     return note_write_error(t, rc);
@@ -444,7 +453,7 @@ int store_cursor_del(store_cursor *c)
         return STORE_INVALID;
     if (!c->txn->write)
         return STORE_RDONLY;
-    rc = c->txn->store->be->cursor_del(c->handle);
+    rc = note_write(c->txn, c->txn->store->be->cursor_del(c->handle));
     if (rc == 0)
         rc = bump_generation(c->txn, c->tab);
     return note_write_error(c->txn, rc);

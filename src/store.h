@@ -4,7 +4,8 @@
  * read transactions on the caller's thread and write jobs that run on one
  * writer thread. The writer runs every queued job inside one write
  * transaction, each job in its own nested transaction so that a failing job
- * rolls back alone, and commits once (group commit). Only after that commit
+ * rolls back alone (or, for jobs that allow it, flat with a rerun on
+ * failure: STORE_JOB_RERUNNABLE), and commits once (group commit). Only after that commit
  * has reached disk does it hand each job's completion back to the event loop,
  * so a reply sent from a completion callback describes a durable write.
  *
@@ -74,9 +75,6 @@
  *   T_TIER_MAPS       ACC + group id -> mapping JSON {tier, created}
  *   T_USER_TIERS      ACC + user id -> tier name
  *   T_AUDIT           ACC + 8-byte big-endian microseconds + 4-byte big-endian sequence -> event JSON
- *   T_SUBJECTS        ACC + SHA-256(issuer + \0 + sub) -> JSON {user, issuer, sub, created}:
- *                     the user that an ID token's subject signs in to
- *   T_USER_SUBJECTS   ACC + user id + SHA-256(issuer + \0 + sub) -> issuer
  */
 #ifndef IDGATE_STORE_H
 #define IDGATE_STORE_H
@@ -113,8 +111,6 @@ enum store_table {
     T_TIER_MAPS,
     T_USER_TIERS,
     T_AUDIT,
-    T_SUBJECTS,
-    T_USER_SUBJECTS,
     T_COUNT
 };
 
@@ -179,6 +175,11 @@ typedef struct store_stats {
                                       * whose store_run has not returned; 0 means idle */
     uint64_t syncs;                  /* flushes made only to make earlier commits durable,
                                       * when no queued batch would flush them */
+    uint64_t flat_batches;           /* batches whose jobs ran without nested transactions
+                                      * (STORE_JOB_RERUNNABLE) */
+    uint64_t reruns;                 /* of those, batches aborted because a job failed after
+                                      * writing, and run again with nested transactions */
+    uint64_t run_usec_sum;           /* time spent running jobs, reruns included */
 } store_stats;
 
 const char *store_strerror(int err);
@@ -273,9 +274,10 @@ int store_count_prefix(store_txn *t, enum store_table tab, const void *prefix, s
 int store_counter_add(store_txn *t, const void *key, size_t klen, int64_t delta, uint64_t *out);
 int store_counter_get(store_txn *t, const void *key, size_t klen, uint64_t *out);
 
-/* A write job runs on the writer thread inside a nested write transaction.
- * Returning nonzero rolls back this job's changes only; the value is passed
- * to its completion. It must not touch the event loop or request state:
+/* A write job runs on the writer thread inside a nested write transaction,
+ * or directly in the batch's transaction when submitted with
+ * STORE_JOB_RERUNNABLE. Returning nonzero rolls back this job's changes
+ * only; the value is passed to its completion. It must not touch the event loop or request state:
  * it reads `arg` and writes its results into `arg`, copying any store_val it
  * needs afterwards. */
 typedef int (*store_job_fn)(store_txn *t, void *arg);
@@ -291,6 +293,21 @@ typedef void (*store_done_fn)(int rc, void *arg);
  * has run: a request that can end first (a client disconnect) needs its own
  * reference that the completion checks and drops. */
 int store_submit(store *s, store_job_fn fn, store_done_fn done, void *arg);
+
+/* Flags for store_submit_flags. */
+/* The job may run more than once before its completion, and only the writes
+ * of its last run persist. So every run must set all of the job's outputs in
+ * `arg`, freeing what an earlier run allocated, and must leave its inputs as
+ * they were. Nothing outside the store and `arg` may change in a way that a
+ * second run repeats, except log lines and new ids or clock readings. A
+ * batch made only of such jobs runs without a nested transaction per job.
+ * When one of them fails after writing, the writer aborts the batch and runs
+ * it again with a nested transaction per job, so every job's result is the
+ * same as without the flag. */
+#define STORE_JOB_RERUNNABLE 0x1
+
+/* store_submit with flags (0 or STORE_JOB_RERUNNABLE). */
+int store_submit_flags(store *s, store_job_fn fn, store_done_fn done, void *arg, unsigned flags);
 
 /* Runs one job in its own nested write transaction and commits it durably
  * (possibly in one batch with queued jobs) before returning the job's result

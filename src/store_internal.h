@@ -20,6 +20,7 @@ struct store_txn {
     unsigned char cached;   /* 1 when owned by a thread's read cache */
     unsigned char active;   /* cached only: 1 between read_begin and read_end */
     int error;              /* first backend failure in a write transaction */
+    unsigned writes;        /* write: successful puts and deletes of this job */
     unsigned char generation_bumped; /* write: the key tables' change counter was incremented */
     pthread_t owner;        /* cached only: the thread that uses it */
     struct store_txn *next; /* cached only: next in store->readers */
@@ -36,6 +37,7 @@ struct store_job {
     store_done_fn done;
     void *arg;
     int rc;
+    unsigned flags; /* STORE_JOB_RERUNNABLE or 0 */
     int sync;     /* 1 for store_run: the caller waits on done_cv */
     int finished; /* sync only: set once rc is final */
     struct store_job *next;
@@ -56,6 +58,9 @@ struct store {
 
     pthread_t writer;
     int writer_started;
+    /* Used by the writer thread alone: 1 after a flat batch had to run
+     * again, until a batch runs with no job that fails after writing. */
+    int flat_paused;
 
     /* `mu` guards every field below. */
     pthread_mutex_t mu;

@@ -8,6 +8,13 @@
  * while a batch commits wait and form the next batch, so batches grow with
  * the load.
  *
+ * A batch made only of STORE_JOB_RERUNNABLE jobs runs flat instead: each job
+ * directly in the parent, without the nested transaction's begin and commit.
+ * A flat job that fails before writing changed nothing, so the batch goes
+ * on. One that fails after writing cannot be undone alone, so the writer
+ * aborts the parent and runs the whole batch again nested, and runs the
+ * following batches nested until one of them has no such failure.
+ *
  * With a backend that can defer the flush of a commit's last step (LMDB
  * with MDB_NOMETASYNC: the meta page is written but not flushed), the writer
  * defers the commit of a batch when many jobs are queued. The deferred batch
@@ -70,9 +77,21 @@ static uint64_t elapsed_usec(const struct timespec *a, const struct timespec *b)
     return (uint64_t)(b->tv_sec - a->tv_sec) * 1000000u + (b->tv_nsec - a->tv_nsec) / 1000;
 }
 
-/* Runs every job of the batch in its own nested transaction of `parent`. */
-static void run_jobs(store *s, void *parent, struct store_job *batch)
+/* 1 when the job failed after changing the transaction it ran in: a
+ * successful write, or a backend failure that may have left the
+ * transaction unusable. A job that failed before either changed nothing. */
+static int failed_after_writing(const struct store_job *j, const store_txn *t)
 {
+    return j->rc && (t->writes || t->error);
+}
+
+/* Runs every job of the batch in its own nested transaction of `parent`.
+ * Returns 1 when a job failed after writing, which a flat run of the same
+ * batch could not have undone alone. */
+static int run_jobs_nested(store *s, void *parent, struct store_job *batch)
+{
+    int failed_writer = 0;
+
     for (struct store_job *j = batch; j; j = j->next) {
         store_txn t = {.store = s, .write = 1};
 
@@ -81,11 +100,72 @@ static void run_jobs(store *s, void *parent, struct store_job *batch)
             continue;
         j->rc = store_txn_job_result(&t, j->fn(&t, j->arg));
         if (j->rc) {
+            failed_writer |= failed_after_writing(j, &t);
             s->be->txn_abort(t.handle);
             continue;
         }
         j->rc = s->be->txn_commit(t.handle);
     }
+    return failed_writer;
+}
+
+/* Runs every job of the batch directly in `parent`, which saves the nested
+ * transaction's begin and commit (in LMDB 0.9.24 each allocates a dirty-page
+ * list and the commit merges it into the parent). Stops at the first job
+ * that fails after writing and returns 1: only aborting `parent` undoes that
+ * job's writes. A job that fails before writing leaves `parent` as it was,
+ * so the batch goes on. */
+static int run_jobs_flat(store *s, void *parent, struct store_job *batch)
+{
+    for (struct store_job *j = batch; j; j = j->next) {
+        store_txn t = {.store = s, .handle = parent, .write = 1};
+
+        j->rc = store_txn_job_result(&t, j->fn(&t, j->arg));
+        if (failed_after_writing(j, &t))
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when every job of the batch may run twice (STORE_JOB_RERUNNABLE). */
+static int batch_rerunnable(const struct store_job *batch)
+{
+    for (const struct store_job *j = batch; j; j = j->next) {
+        if (!(j->flags & STORE_JOB_RERUNNABLE))
+            return 0;
+    }
+    return 1;
+}
+
+/* Runs the batch's jobs in the write transaction `*parent`: flat when every
+ * job is rerunnable and no recent batch needed a rerun, nested otherwise.
+ * When a flat job fails after writing, aborts `*parent`, begins a new one
+ * and runs the whole batch again nested, so each job's result is what the
+ * nested run gives. Returns 0, or the error of that second begin, in which
+ * case `*parent` has ended. `*flat` and `*rerun` tell which path ran. */
+static int run_jobs(store *s, void **parent, struct store_job *batch, int *flat, int *rerun)
+{
+    int rc;
+
+    *flat = !s->flat_paused && batch_rerunnable(batch);
+    *rerun = 0;
+    if (!*flat) {
+        /* Flat runs resume once a batch shows no failure that would have
+         * forced a rerun. */
+        if (!run_jobs_nested(s, *parent, batch))
+            s->flat_paused = 0;
+        return 0;
+    }
+    if (!run_jobs_flat(s, *parent, batch))
+        return 0;
+    *rerun = 1;
+    s->flat_paused = 1;
+    s->be->txn_abort(*parent);
+    rc = s->be->txn_begin(s->env, NULL, 0, parent);
+    if (rc)
+        return rc;
+    run_jobs_nested(s, *parent, batch);
+    return 0;
 }
 
 /* 1 when the backend can defer durability to a later flush
@@ -119,13 +199,17 @@ static int commit_parent(store *s, void *parent, int defer, int *flushed)
  * commit_parent. */
 static void run_batch(store *s, struct store_job *batch, unsigned n, int *deferred, int *flushed)
 {
-    struct timespec t0, t1;
+    struct timespec t0, t1, run_start, run_end;
+    int flat = 0, rerun = 0;
     void *parent;
     int rc = s->be->txn_begin(s->env, NULL, 0, &parent);
 
     *deferred = *flushed = 0;
+    clock_gettime(CLOCK_MONOTONIC, &run_start);
+    if (rc == 0)
+        rc = run_jobs(s, &parent, batch, &flat, &rerun);
+    clock_gettime(CLOCK_MONOTONIC, &run_end);
     if (rc == 0) {
-        run_jobs(s, parent, batch);
         pthread_mutex_lock(&s->mu);
         *deferred = can_defer(s) && s->pending_count >= defer_min_queued(s);
         pthread_mutex_unlock(&s->mu);
@@ -152,6 +236,9 @@ static void run_batch(store *s, struct store_job *batch, unsigned n, int *deferr
     s->last_write_check = t1;
     s->probe_requested = 0;
     s->stats.jobs += n;
+    s->stats.flat_batches += flat;
+    s->stats.reruns += rerun;
+    s->stats.run_usec_sum += elapsed_usec(&run_start, &run_end);
     if (rc) {
         s->stats.failed_commits++;
     } else {
@@ -452,10 +539,15 @@ static int enqueue(store *s, struct store_job *j)
 
 int store_submit(store *s, store_job_fn fn, store_done_fn done, void *arg)
 {
+    return store_submit_flags(s, fn, done, arg, 0);
+}
+
+int store_submit_flags(store *s, store_job_fn fn, store_done_fn done, void *arg, unsigned flags)
+{
     struct store_job *j;
     int rc;
 
-    if (!s || !fn)
+    if (!s || !fn || (flags & ~STORE_JOB_RERUNNABLE))
         return STORE_INVALID;
     if (s->read_only)
         return STORE_RDONLY;
@@ -464,7 +556,7 @@ int store_submit(store *s, store_job_fn fn, store_done_fn done, void *arg)
     j = calloc(1, sizeof(*j));
     if (!j)
         return STORE_NOMEM;
-    *j = (struct store_job){.fn = fn, .done = done, .arg = arg};
+    *j = (struct store_job){.fn = fn, .done = done, .arg = arg, .flags = flags};
     rc = enqueue(s, j);
     if (rc)
         free(j);

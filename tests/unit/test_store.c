@@ -1465,6 +1465,272 @@ START_TEST(sigkill_keeps_confirmed_writes)
 }
 END_TEST
 
+/* ---- rerunnable jobs without nested transactions ---- */
+
+/* Counts nested transactions begun, through a backend that is LMDB with a
+ * counting txn_begin. */
+static int nested_begins;
+
+static int counting_txn_begin(void *env, void *parent, unsigned flags, void **out)
+{
+    if (parent)
+        __atomic_fetch_add(&nested_begins, 1, __ATOMIC_SEQ_CST);
+    return store_lmdb_backend.txn_begin(env, parent, flags, out);
+}
+
+static store *open_counting_store(struct event_base *base, size_t map_size, unsigned max_batch,
+                                  struct store_backend *backend)
+{
+    store_options opt = {.path = dir, .map_size = map_size, .max_batch = max_batch};
+    store *s = NULL;
+
+    *backend = store_lmdb_backend;
+    backend->name = "counting";
+    backend->txn_begin = counting_txn_begin;
+    nested_begins = 0;
+    ck_assert_int_eq(store_open_backend(&opt, backend, base, &s), 0);
+    return s;
+}
+
+static int nested_begins_so_far(void)
+{
+    return __atomic_load_n(&nested_begins, __ATOMIC_SEQ_CST);
+}
+
+/* A job that counts its runs. It writes its key unless `fail_before_write`
+ * is set, and then returns its put's fail_after (or fail_before_write). */
+struct counted_job {
+    struct tagged_job tagged;
+    int fail_before_write;
+    int big;  /* 1: write a value larger than the map instead */
+    int runs; /* written by the writer thread, read after the completions */
+};
+
+static char huge_value[2 << 20];
+
+static int counted_fn(store_txn *t, void *arg)
+{
+    struct counted_job *j = arg;
+    struct put_job *p = &j->tagged.put;
+
+    j->runs++;
+    if (j->fail_before_write)
+        return j->fail_before_write;
+    if (j->big)
+        return store_put(t, p->tab, p->key, strlen(p->key), huge_value, sizeof(huge_value), 0);
+    return put_fn(t, p);
+}
+
+static struct counted_job *make_counted_jobs(int n, const char *prefix)
+{
+    struct counted_job *jobs = calloc(n, sizeof(*jobs));
+
+    ck_assert_ptr_nonnull(jobs);
+    for (int i = 0; i < n; i++) {
+        struct tagged_job *tj = &jobs[i].tagged;
+
+        tj->tag = i;
+        snprintf(tj->key, sizeof(tj->key), "%s%05d", prefix, i);
+        tj->put = (struct put_job){.tab = T_USERS, .key = tj->key, .val = "v"};
+    }
+    return jobs;
+}
+
+/* Holds the writer in a gate job, queues `n` jobs with `flags` (job
+ * `plain`, when >= 0, without any flag) so that they form one batch,
+ * releases the gate and waits for every completion. Returns the number of
+ * nested transactions begun for that batch. */
+static int run_one_batch(store *s, struct event_base *base, struct counted_job *jobs, int n,
+                         unsigned flags, int plain)
+{
+    struct tagged_job gate_job = {.tag = -1};
+    int before;
+
+    gate.entered = gate.open = 0;
+    done_count = 0;
+    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
+    gate_wait_entered();
+    before = nested_begins_so_far();
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(store_submit_flags(s, counted_fn, record_done, &jobs[i],
+                                            i == plain ? 0 : flags),
+                         0);
+    gate_release();
+    run_loop_until(base, n + 1);
+    return nested_begins_so_far() - before;
+}
+
+static void check_committed(store *s, struct counted_job *jobs, int n, int absent)
+{
+    char buf[16];
+
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(read_value(s, T_USERS, jobs[i].tagged.key, buf, sizeof(buf)),
+                         i != absent);
+}
+
+START_TEST(rerunnable_batch_runs_flat)
+{
+    struct store_backend backend;
+    struct event_base *base = event_base_new();
+    store *s = open_counting_store(base, 0, 0, &backend);
+    struct counted_job *jobs = make_counted_jobs(5, "flat");
+    store_stats st;
+
+    ck_assert_int_eq(run_one_batch(s, base, jobs, 5, STORE_JOB_RERUNNABLE, -1), 0);
+    for (int i = 0; i <= 5; i++)
+        ck_assert_int_eq(done_rc[i], 0);
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(jobs[i].runs, 1);
+    check_committed(s, jobs, 5, -1);
+    store_get_stats(s, &st);
+    ck_assert_uint_eq(st.flat_batches, 1);
+    ck_assert_uint_eq(st.reruns, 0);
+    ck_assert_uint_eq(st.commits, 2);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
+/* Job 2 writes and then fails: the flat run stops there, and the batch
+ * runs again nested, so jobs 0 to 2 run twice and 3 and 4 once. */
+START_TEST(failed_flat_job_reruns_batch)
+{
+    struct store_backend backend;
+    struct event_base *base = event_base_new();
+    store *s = open_counting_store(base, 0, 0, &backend);
+    struct counted_job *jobs = make_counted_jobs(5, "rerun");
+    static const int expected_runs[5] = {2, 2, 2, 1, 1};
+    store_stats st;
+
+    jobs[2].tagged.put.fail_after = 7;
+    ck_assert_int_eq(run_one_batch(s, base, jobs, 5, STORE_JOB_RERUNNABLE, -1), 5);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(done_order[i + 1], i);
+        ck_assert_int_eq(done_rc[i + 1], i == 2 ? 7 : 0);
+        ck_assert_int_eq(jobs[i].runs, expected_runs[i]);
+    }
+    check_committed(s, jobs, 5, 2);
+    store_get_stats(s, &st);
+    ck_assert_uint_eq(st.flat_batches, 1);
+    ck_assert_uint_eq(st.reruns, 1);
+    ck_assert_uint_eq(st.jobs, 6);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
+/* A job that fails before writing anything changed nothing, so the flat
+ * run goes on without a rerun. */
+START_TEST(failure_before_write_stays_flat)
+{
+    struct store_backend backend;
+    struct event_base *base = event_base_new();
+    store *s = open_counting_store(base, 0, 0, &backend);
+    struct counted_job *jobs = make_counted_jobs(5, "nowrite");
+    store_stats st;
+
+    jobs[1].fail_before_write = STORE_NOTFOUND;
+    ck_assert_int_eq(run_one_batch(s, base, jobs, 5, STORE_JOB_RERUNNABLE, -1), 0);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(done_rc[i + 1], i == 1 ? STORE_NOTFOUND : 0);
+        ck_assert_int_eq(jobs[i].runs, 1);
+    }
+    check_committed(s, jobs, 5, 1);
+    store_get_stats(s, &st);
+    ck_assert_uint_eq(st.flat_batches, 1);
+    ck_assert_uint_eq(st.reruns, 0);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
+/* One job without STORE_JOB_RERUNNABLE makes the whole batch nested, and
+ * no job runs twice even when one fails after writing. */
+START_TEST(plain_job_keeps_batch_nested)
+{
+    struct store_backend backend;
+    struct event_base *base = event_base_new();
+    store *s = open_counting_store(base, 0, 0, &backend);
+    struct counted_job *jobs = make_counted_jobs(5, "mixed");
+    store_stats st;
+
+    jobs[3].tagged.put.fail_after = 9;
+    ck_assert_int_eq(run_one_batch(s, base, jobs, 5, STORE_JOB_RERUNNABLE, 1), 5);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(done_rc[i + 1], i == 3 ? 9 : 0);
+        ck_assert_int_eq(jobs[i].runs, 1);
+    }
+    check_committed(s, jobs, 5, 3);
+    store_get_stats(s, &st);
+    ck_assert_uint_eq(st.flat_batches, 0);
+    ck_assert_uint_eq(st.reruns, 0);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
+/* A put larger than the map fails the LMDB transaction without a
+ * successful write: the flat run must still be undone and run nested, so
+ * that the other jobs commit. */
+START_TEST(full_map_in_flat_batch_reruns)
+{
+    struct store_backend backend;
+    struct event_base *base = event_base_new();
+    store *s = open_counting_store(base, 1 << 20, 0, &backend);
+    struct counted_job *jobs = make_counted_jobs(3, "full");
+    store_stats st;
+
+    jobs[1].big = 1;
+    ck_assert_int_eq(run_one_batch(s, base, jobs, 3, STORE_JOB_RERUNNABLE, -1), 3);
+    ck_assert_int_eq(done_rc[1], 0);
+    ck_assert_int_eq(done_rc[2], STORE_FULL);
+    ck_assert_int_eq(done_rc[3], 0);
+    check_committed(s, jobs, 3, 1);
+    store_get_stats(s, &st);
+    ck_assert_uint_eq(st.reruns, 1);
+    ck_assert_int_eq(store_writable(s), 1);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
+/* After a rerun the next batch runs nested; a nested batch without a
+ * failure after writing lets the one after it run flat again. With
+ * max_batch 3, the nine jobs queued behind the gate form three batches. */
+START_TEST(rerun_pauses_flat_batches)
+{
+    struct store_backend backend;
+    struct event_base *base = event_base_new();
+    store *s = open_counting_store(base, 0, 3, &backend);
+    struct counted_job *jobs = make_counted_jobs(9, "pause");
+    static const int expected_runs[9] = {2, 1, 1, 1, 1, 1, 1, 1, 1};
+    store_stats st;
+
+    jobs[0].tagged.put.fail_after = 5;
+    /* Three nested begins for the rerun of the first batch, three for the
+     * paused second batch, none for the third. */
+    ck_assert_int_eq(run_one_batch(s, base, jobs, 9, STORE_JOB_RERUNNABLE, -1), 6);
+    for (int i = 0; i < 9; i++) {
+        ck_assert_int_eq(done_rc[i + 1], i == 0 ? 5 : 0);
+        ck_assert_int_eq(jobs[i].runs, expected_runs[i]);
+    }
+    check_committed(s, jobs, 9, 0);
+    store_get_stats(s, &st);
+    ck_assert_uint_eq(st.commits, 4);
+    ck_assert_uint_eq(st.flat_batches, 2);
+    ck_assert_uint_eq(st.reruns, 1);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *suite = suite_create("store");
@@ -1501,6 +1767,12 @@ static Suite *store_suite(void)
     tcase_add_test(tc, lone_job_commits_durably);
     tcase_add_test(tc, short_queue_not_deferred);
     tcase_add_test(tc, empty_commit_not_a_flush);
+    tcase_add_test(tc, rerunnable_batch_runs_flat);
+    tcase_add_test(tc, failed_flat_job_reruns_batch);
+    tcase_add_test(tc, failure_before_write_stays_flat);
+    tcase_add_test(tc, plain_job_keeps_batch_nested);
+    tcase_add_test(tc, full_map_in_flat_batch_reruns);
+    tcase_add_test(tc, rerun_pauses_flat_batches);
     suite_add_tcase(suite, tc);
     return suite;
 }
