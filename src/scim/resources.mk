@@ -22,3 +22,10 @@ TESTS += tests/unit/test_scim_query
 tests_unit_test_scim_query_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_scim_query_LDADD = $(UNIT_TEST_LINK)
 endif
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_splice
+TESTS += tests/unit/test_splice
+tests_unit_test_splice_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_splice_LDADD = $(UNIT_TEST_LINK)
+endif
