@@ -39,10 +39,26 @@ typedef struct metric {
     struct metric *next;
 } metric;
 
+/* Cache of the series that one HTTP route, method and status count into, so
+ * that the observer neither renders labels nor scans series per request. A
+ * slot is chosen by the route pattern's address and checked by content, so
+ * a pattern at a reused address still finds its own series. */
+#define HTTP_CACHE_SLOTS 128
+#define HTTP_CACHE_ROUTE_MAX 128
+
+typedef struct http_cache_entry {
+    char route[HTTP_CACHE_ROUTE_MAX];
+    char method[16];
+    int status;
+    series *requests;           /* idgate_http_requests_total */
+    series *duration;           /* idgate_http_request_duration_seconds */
+} http_cache_entry;
+
 struct metrics {
     pthread_mutex_t lock;
     metric *first;
     metric *last;
+    http_cache_entry http_cache[HTTP_CACHE_SLOTS];
 };
 
 metrics *metrics_new(void)
@@ -167,6 +183,16 @@ static series *find_series(metric *x, const char *labels)
     return s;
 }
 
+static void observe_locked(series *s, double value)
+{
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        if (value <= latency_buckets[i])
+            s->buckets[i]++;
+    }
+    s->count++;
+    s->sum += value;
+}
+
 static void update(metrics *m, const char *name, const char *help, enum metric_type type,
                    double value, va_list ap)
 {
@@ -185,12 +211,7 @@ static void update(metrics *m, const char *name, const char *help, enum metric_t
     } else if (s && type == M_GAUGE) {
         s->value = value;
     } else if (s) {
-        for (size_t i = 0; i < NBUCKETS; i++) {
-            if (value <= latency_buckets[i])
-                s->buckets[i]++;
-        }
-        s->count++;
-        s->sum += value;
+        observe_locked(s, value);
     }
     pthread_mutex_unlock(&m->lock);
 }
@@ -346,18 +367,72 @@ int metrics_render(metrics *m, app *a, struct evbuffer *out)
     return 0;
 }
 
+#define HTTP_REQUESTS_NAME "idgate_http_requests_total"
+#define HTTP_REQUESTS_HELP "HTTP requests by route, method and status."
+#define HTTP_DURATION_NAME "idgate_http_request_duration_seconds"
+#define HTTP_DURATION_HELP "Time from request headers to reply, by route."
+
+static void render_labels_list(char *buf, size_t size, ...)
+{
+    va_list ap;
+    va_start(ap, size);
+    render_labels(buf, size, ap);
+    va_end(ap);
+}
+
+/* Finds the series of one route, method and status in the cache, or
+ * creates them and fills the cache. Caller holds m->lock. Returns 0, or -1
+ * when out of memory. */
+static int http_series_locked(metrics *m, const char *route, const char *method, int status,
+                              series **requests, series **duration)
+{
+    uintptr_t h = ((uintptr_t)route >> 3) * 31u + (unsigned)status * 7u + (unsigned char)method[0];
+    http_cache_entry *e = &m->http_cache[h % HTTP_CACHE_SLOTS];
+    char labels[1024], code[16];
+    metric *x;
+
+    if (e->requests && e->status == status && strcmp(e->route, route) == 0 &&
+        strcmp(e->method, method) == 0) {
+        *requests = e->requests;
+        *duration = e->duration;
+        return 0;
+    }
+    snprintf(code, sizeof(code), "%d", status);
+    render_labels_list(labels, sizeof(labels), "route", route, "method", method, "status", code,
+                       NULL);
+    x = find_metric(m, HTTP_REQUESTS_NAME, HTTP_REQUESTS_HELP, M_COUNTER);
+    *requests = x ? find_series(x, labels) : NULL;
+    render_labels_list(labels, sizeof(labels), "route", route, NULL);
+    x = find_metric(m, HTTP_DURATION_NAME, HTTP_DURATION_HELP, M_HISTOGRAM);
+    *duration = x ? find_series(x, labels) : NULL;
+    if (!*requests || !*duration)
+        return -1;
+    /* A route or method too long for a slot is counted without caching. */
+    if (strlen(route) < sizeof(e->route) && strlen(method) < sizeof(e->method)) {
+        strcpy(e->route, route);
+        strcpy(e->method, method);
+        e->status = status;
+        e->requests = *requests;
+        e->duration = *duration;
+    }
+    return 0;
+}
+
 void metrics_http_observer(const char *route, const char *method, int status, double seconds,
                            void *arg)
 {
     metrics *m = arg;
-    char code[16];
-    const char *r = route ? route : "unmatched";
+    series *requests, *duration;
 
-    snprintf(code, sizeof(code), "%d", status);
-    metrics_inc(m, "idgate_http_requests_total", "HTTP requests by route, method and status.", 1,
-                "route", r, "method", method, "status", code, NULL);
-    metrics_observe(m, "idgate_http_request_duration_seconds",
-                    "Time from request headers to reply, by route.", seconds, "route", r, NULL);
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->lock);
+    if (http_series_locked(m, route ? route : "unmatched", method ? method : "", status, &requests,
+                           &duration) == 0) {
+        requests->value += 1;
+        observe_locked(duration, seconds);
+    }
+    pthread_mutex_unlock(&m->lock);
 }
 
 void metrics_handle(http_req *r, void *arg)
