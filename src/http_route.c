@@ -31,15 +31,76 @@ typedef struct route {
     int nhandlers;
 } route;
 
+/* A segment tree over the patterns, so that a lookup walks the path's
+ * segments instead of testing every pattern. Routes are referred to by
+ * index because the route array moves when it grows. */
+typedef struct route_node {
+    char *text;                     /* literal children only: the segment */
+    size_t len;
+    struct route_node **literals;   /* children for literal segments */
+    size_t nliterals;
+    struct route_node *param;       /* child for `{}` */
+    long rest_route;                /* route ending in `*` here, or -1 */
+    long route;                     /* route ending at this node, or -1 */
+} route_node;
+
 struct route_table {
     route *routes;
     size_t count;
     size_t cap;
+    route_node *root;
 };
+
+static route_node *node_new(const char *text, size_t len)
+{
+    route_node *n = calloc(1, sizeof(*n));
+
+    if (!n)
+        return NULL;
+    n->rest_route = -1;
+    n->route = -1;
+    if (text) {
+        n->text = strndup(text, len);
+        n->len = len;
+        if (!n->text) {
+            free(n);
+            return NULL;
+        }
+    }
+    return n;
+}
+
+static void node_free(route_node *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; i < n->nliterals; i++)
+        node_free(n->literals[i]);
+    free(n->literals);
+    node_free(n->param);
+    free(n->text);
+    free(n);
+}
+
+static route_node *literal_child(const route_node *n, const char *text, size_t len)
+{
+    for (size_t i = 0; i < n->nliterals; i++) {
+        route_node *c = n->literals[i];
+        if (c->len == len && memcmp(c->text, text, len) == 0)
+            return c;
+    }
+    return NULL;
+}
 
 route_table *route_table_new(void)
 {
-    return calloc(1, sizeof(route_table));
+    route_table *t = calloc(1, sizeof(route_table));
+
+    if (t && !(t->root = node_new(NULL, 0))) {
+        free(t);
+        return NULL;
+    }
+    return t;
 }
 
 static void route_clear(route *r)
@@ -56,6 +117,7 @@ void route_table_free(route_table *t)
     for (size_t i = 0; i < t->count; i++)
         route_clear(&t->routes[i]);
     free(t->routes);
+    node_free(t->root);
     free(t);
 }
 
@@ -104,6 +166,43 @@ static route *find_pattern(route_table *t, const char *pattern)
     return NULL;
 }
 
+/* Adds the compiled route `r`, number `index`, to the segment tree.
+ * Returns 0 or -1 when out of memory. Nodes created before a failure stay
+ * in the tree without a route, which no lookup can tell apart from absent. */
+static int tree_insert(route_table *t, const route *r, long index)
+{
+    route_node *n = t->root;
+
+    for (int i = 0; i < r->nsegs; i++) {
+        const segment *s = &r->segs[i];
+        route_node *next;
+
+        if (s->kind == SEG_REST) {
+            n->rest_route = index;
+            return 0;
+        }
+        if (s->kind == SEG_PARAM) {
+            if (!n->param && !(n->param = node_new(NULL, 0)))
+                return -1;
+            n = n->param;
+            continue;
+        }
+        next = literal_child(n, s->text, strlen(s->text));
+        if (!next) {
+            route_node **grown = realloc(n->literals, (n->nliterals + 1) * sizeof(*grown));
+            if (!grown)
+                return -1;
+            n->literals = grown;
+            if (!(next = node_new(s->text, strlen(s->text))))
+                return -1;
+            n->literals[n->nliterals++] = next;
+        }
+        n = next;
+    }
+    n->route = index;
+    return 0;
+}
+
 static route *append_route(route_table *t, const char *pattern, int *err)
 {
     route *r;
@@ -125,6 +224,8 @@ static route *append_route(route_table *t, const char *pattern, int *err)
         return NULL;
     }
     *err = compile(r, pattern);
+    if (*err == 0)
+        *err = tree_insert(t, r, (long)t->count);
     if (*err != 0) {
         route_clear(r);
         return NULL;
@@ -178,34 +279,6 @@ static int split_path(const char *path, path_parts *pp)
     }
 }
 
-/* Ranks how well `r` matches: one digit per segment, 2 for a literal, 1 for
- * `{}` and 0 for `*`. Returns 0 when it does not match. */
-static int rank_match(const route *r, const path_parts *pp, char rank[MAX_SEGMENTS + 1])
-{
-    int i;
-    for (i = 0; i < r->nsegs; i++) {
-        const segment *s = &r->segs[i];
-        if (s->kind == SEG_REST) {
-            rank[i] = '0';
-            rank[i + 1] = '\0';
-            return i <= pp->n;
-        }
-        if (i >= pp->n)
-            return 0;
-        if (s->kind == SEG_PARAM) {
-            if (pp->len[i] == 0)
-                return 0;
-            rank[i] = '1';
-        } else {
-            if (strlen(s->text) != pp->len[i] || memcmp(s->text, pp->start[i], pp->len[i]) != 0)
-                return 0;
-            rank[i] = '2';
-        }
-    }
-    rank[i] = '\0';
-    return r->nsegs == pp->n;
-}
-
 static const handler_entry *handler_for(const route *r, unsigned method, int *head_as_get)
 {
     *head_as_get = 0;
@@ -256,44 +329,76 @@ static int capture(const route *r, const path_parts *pp, route_match *m)
     return 0;
 }
 
+/* State of one lookup: the first route met that has a handler for the
+ * method is the best, because the walk meets routes from the most specific
+ * to the least. */
+typedef struct lookup {
+    const route_table *t;
+    const path_parts *pp;
+    unsigned method;
+    unsigned allowed;       /* methods of every route that matches the path */
+    int found;              /* some route matches the path */
+    const route *best;
+    const handler_entry *handler;
+    int head_as_get;
+} lookup;
+
+static void consider(lookup *l, long index)
+{
+    const route *r;
+    const handler_entry *h;
+    int head_as_get;
+
+    if (index < 0)
+        return;
+    r = &l->t->routes[index];
+    l->found = 1;
+    l->allowed |= route_methods(r);
+    if (l->best || !(h = handler_for(r, l->method, &head_as_get)))
+        return;
+    l->best = r;
+    l->handler = h;
+    l->head_as_get = head_as_get;
+}
+
+/* Visits the routes under `n` that match the path from segment `i` on, most
+ * specific first: per segment a literal, then `{}`, then `*`; and at the
+ * path's end a `*` matching the empty rest before the route ending there. */
+static void walk(lookup *l, const route_node *n, int i)
+{
+    const path_parts *pp = l->pp;
+    const route_node *c;
+
+    if (i == pp->n) {
+        consider(l, n->rest_route);
+        consider(l, n->route);
+        return;
+    }
+    if ((c = literal_child(n, pp->start[i], pp->len[i])))
+        walk(l, c, i + 1);
+    if (n->param && pp->len[i] > 0)
+        walk(l, n->param, i + 1);
+    consider(l, n->rest_route);
+}
+
 int route_table_find(const route_table *t, const char *raw_path, unsigned method,
                      route_match *m)
 {
     path_parts pp;
-    const route *best = NULL;
-    const handler_entry *best_handler = NULL;
-    char best_rank[MAX_SEGMENTS + 1] = "";
-    int best_head = 0;
-    int path_found = 0;
+    lookup l = {.t = t, .pp = &pp, .method = method};
 
     memset(m, 0, sizeof(*m));
     if (split_path(raw_path, &pp) != 0)
         return 2;
-    for (size_t i = 0; i < t->count; i++) {
-        const route *r = &t->routes[i];
-        char rank[MAX_SEGMENTS + 1];
-        int head_as_get;
-        const handler_entry *h;
-
-        if (!rank_match(r, &pp, rank))
-            continue;
-        path_found = 1;
-        m->allowed |= route_methods(r);
-        h = handler_for(r, method, &head_as_get);
-        if (!h || (best && strcmp(rank, best_rank) <= 0))
-            continue;
-        best = r;
-        best_handler = h;
-        best_head = head_as_get;
-        strcpy(best_rank, rank);
-    }
-    if (!best)
-        return path_found ? 1 : 2;
-    m->pattern = best->pattern;
-    m->fn = best_handler->fn;
-    m->arg = best_handler->arg;
-    m->head_as_get = best_head;
-    if (capture(best, &pp, m) != 0) {
+    walk(&l, t->root, 0);
+    m->allowed = l.allowed;
+    if (!l.best)
+        return l.found ? 1 : 2;
+    m->pattern = l.best->pattern;
+    m->fn = l.handler->fn;
+    m->arg = l.handler->arg;
+    m->head_as_get = l.head_as_get;
+    if (capture(l.best, &pp, m) != 0) {
         route_match_clear(m);
         return 2;
     }

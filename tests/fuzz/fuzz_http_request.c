@@ -29,6 +29,11 @@ static route_table *table(void)
     route_table_add(t, "/scim/v2/Users/.search", HTTP_POST, handler, NULL);
     route_table_add(t, "/a/{}/b/{}/c/{}", HTTP_GET, handler, NULL);
     route_table_add(t, "/static/*", HTTP_GET, handler, NULL);
+    /* Overlapping patterns, so that the lookup walks several branches. */
+    route_table_add(t, "/", HTTP_GET, handler, NULL);
+    route_table_add(t, "/static/a/*", HTTP_POST, handler, NULL);
+    route_table_add(t, "/{}/{}", HTTP_HEAD, handler, NULL);
+    route_table_add(t, "/scim/v2/{}/.search", HTTP_POST, handler, NULL);
     return t;
 }
 

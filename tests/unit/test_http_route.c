@@ -77,6 +77,82 @@ START_TEST(route_find_table)
 }
 END_TEST
 
+static void h_exact(http_req *r, void *arg) {}
+static void h_below(http_req *r, void *arg) {}
+static void h_middle(http_req *r, void *arg) {}
+static void h_last(http_req *r, void *arg) {}
+static void h_any(http_req *r, void *arg) {}
+static void h_root(http_req *r, void *arg) {}
+static void h_param(http_req *r, void *arg) {}
+static void h_literal(http_req *r, void *arg) {}
+
+/* Overlapping patterns, where the most specific one with a handler for the
+ * method wins: per segment from the left, a literal beats `{}`, which beats
+ * `*`; a `*` that matches an empty rest beats the pattern ending there. */
+static route_table *make_overlapping_table(void)
+{
+    route_table *t = route_table_new();
+    ck_assert_int_eq(route_table_add(t, "/p/a/b", HTTP_GET, h_exact, NULL), 0);
+    ck_assert_int_eq(route_table_add(t, "/p/a/b/*", HTTP_GET, h_below, NULL), 0);
+    ck_assert_int_eq(route_table_add(t, "/p/{}/b", HTTP_GET | HTTP_POST, h_middle, NULL), 0);
+    ck_assert_int_eq(route_table_add(t, "/p/a/{}", HTTP_PUT, h_last, NULL), 0);
+    ck_assert_int_eq(route_table_add(t, "/p/*", HTTP_DELETE, h_any, NULL), 0);
+    ck_assert_int_eq(route_table_add(t, "/", HTTP_GET, h_root, NULL), 0);
+    ck_assert_int_eq(route_table_add(t, "/q/{}", HTTP_GET, h_param, NULL), 0);
+    ck_assert_int_eq(route_table_add(t, "/q/x", HTTP_POST, h_literal, NULL), 0);
+    return t;
+}
+
+static const struct {
+    const char *path;
+    unsigned method;
+    int rc;
+    http_handler fn;
+    const char *param0;
+    unsigned allowed;
+} overlapping[] = {
+    {"/p/a/b", HTTP_GET, 0, h_below, "", 0},
+    {"/p/a/b", HTTP_HEAD, 0, h_below, "", 0},
+    {"/p/a/b", HTTP_POST, 0, h_middle, "a", 0},
+    {"/p/a/b", HTTP_PUT, 0, h_last, "b", 0},
+    {"/p/a/b", HTTP_DELETE, 0, h_any, "a/b", 0},
+    {"/p/a/b", HTTP_PATCH, 1, NULL, NULL,
+     HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PUT | HTTP_DELETE},
+    {"/p/a/b/c", HTTP_GET, 0, h_below, "c", 0},
+    {"/p/z/b", HTTP_GET, 0, h_middle, "z", 0},
+    {"/p/z/c", HTTP_GET, 1, NULL, NULL, HTTP_DELETE},
+    {"/p", HTTP_GET, 1, NULL, NULL, HTTP_DELETE},
+    {"/", HTTP_GET, 0, h_root, NULL, 0},
+    {"//", HTTP_GET, 2, NULL, NULL, 0},
+    {"/q/x", HTTP_GET, 0, h_param, "x", 0},
+    {"/q/x", HTTP_POST, 0, h_literal, NULL, 0},
+    {"/q/y", HTTP_POST, 1, NULL, NULL, HTTP_GET | HTTP_HEAD},
+    {"/q/X", HTTP_POST, 1, NULL, NULL, HTTP_GET | HTTP_HEAD},
+    {"/q", HTTP_GET, 2, NULL, NULL, 0},
+};
+
+START_TEST(route_find_overlapping)
+{
+    route_table *t = make_overlapping_table();
+    route_match m;
+    int rc = route_table_find(t, overlapping[_i].path, overlapping[_i].method, &m);
+
+    ck_assert_msg(rc == overlapping[_i].rc, "%s: rc %d, expected %d", overlapping[_i].path, rc,
+                  overlapping[_i].rc);
+    if (rc == 0) {
+        ck_assert_msg(m.fn == overlapping[_i].fn, "%s: another handler", overlapping[_i].path);
+        if (overlapping[_i].param0) {
+            ck_assert_int_ge(m.nparams, 1);
+            ck_assert_str_eq(m.params[0], overlapping[_i].param0);
+        }
+    }
+    if (rc == 1)
+        ck_assert_uint_eq(m.allowed, overlapping[_i].allowed);
+    route_match_clear(&m);
+    route_table_free(t);
+}
+END_TEST
+
 START_TEST(route_add_rejects_bad_patterns)
 {
     route_table *t = route_table_new();
@@ -168,6 +244,8 @@ int main(void)
     int failed;
 
     tcase_add_loop_test(tc, route_find_table, 0, sizeof(cases) / sizeof(cases[0]));
+    tcase_add_loop_test(tc, route_find_overlapping, 0,
+                        sizeof(overlapping) / sizeof(overlapping[0]));
     tcase_add_test(tc, route_add_rejects_bad_patterns);
     tcase_add_test(tc, allow_header_lists_methods);
     tcase_add_test(tc, kv_parse_query_and_cookies);
