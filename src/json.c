@@ -10,7 +10,6 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
-#include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
 #include "json.h"
@@ -639,98 +638,228 @@ json *json_parse(const char *text, size_t len, char *err, size_t errlen)
     return st.root;
 }
 
-/* Writing. */
+/* Writing. The output is byte for byte what yajl_gen (2.1) writes for the
+ * same tree without beautify or solidus escaping: the same escapes, the
+ * same check that every string and key is structurally valid UTF-8, and the
+ * same failure when containers nest YAJL_GEN_MAX_DEPTH deep. It is written
+ * here because yajl_gen's per-call state checks and buffer callbacks cost
+ * several times the text itself. */
 
-static int gen_node(yajl_gen g, const json *j)
+/* yajl_gen fails when it opens a container at this depth (YAJL_MAX_DEPTH
+ * in yajl 2.1's yajl_gen.c). */
+#define YAJL_GEN_MAX_DEPTH 128
+
+typedef struct writer {
+    char *buf;
+    size_t len, cap;
+    int heap;           /* buf is malloc'd; else it is the caller's stack buffer */
+    int failed;
+} writer;
+
+static int writer_grow(writer *w, size_t more)
 {
-    yajl_gen_status s = yajl_gen_status_ok;
+    size_t cap = w->cap * 2;
+    char *grown;
 
-    switch (j->type) {
-    case JSON_NULL:
-        s = yajl_gen_null(g);
-        break;
-    case JSON_BOOL:
-        s = yajl_gen_bool(g, j->u.boolean);
-        break;
-    case JSON_NUMBER:
-        s = yajl_gen_number(g, j->u.str.text, j->u.str.len);
-        break;
-    case JSON_STRING:
-        s = yajl_gen_string(g, (const unsigned char *)j->u.str.text, j->u.str.len);
-        break;
-    case JSON_ARRAY:
-        s = yajl_gen_array_open(g);
-        for (size_t i = 0; s == yajl_gen_status_ok && i < j->u.arr.len; i++)
-            s = gen_node(g, j->u.arr.items[i]) == 0 ? yajl_gen_status_ok : yajl_gen_invalid_string;
-        if (s == yajl_gen_status_ok)
-            s = yajl_gen_array_close(g);
-        break;
-    case JSON_OBJECT:
-        s = yajl_gen_map_open(g);
-        for (size_t i = 0; s == yajl_gen_status_ok && i < j->u.obj.len; i++) {
-            const char *k = j->u.obj.keys[i];
-            s = yajl_gen_string(g, (const unsigned char *)k, strlen(k));
-            if (s == yajl_gen_status_ok && gen_node(g, j->u.obj.values[i]) < 0)
-                s = yajl_gen_invalid_string;
-        }
-        if (s == yajl_gen_status_ok)
-            s = yajl_gen_map_close(g);
-        break;
+    while (cap < w->len + more)
+        cap *= 2;
+    if (w->heap) {
+        grown = realloc(w->buf, cap);
+    } else {
+        grown = malloc(cap);
+        if (grown)
+            memcpy(grown, w->buf, w->len);
     }
-    return s == yajl_gen_status_ok ? 0 : -1;
+    if (!grown) {
+        w->failed = 1;
+        return -1;
+    }
+    w->buf = grown;
+    w->cap = cap;
+    w->heap = 1;
+    return 0;
 }
 
-/* Generates `j` into a new yajl_gen; NULL on failure (for example a string
- * that is not valid UTF-8). */
-static yajl_gen generate(const json *j)
+static void put(writer *w, const char *s, size_t n)
 {
-    yajl_gen g = yajl_gen_alloc(NULL);
+    if (w->len + n > w->cap && writer_grow(w, n) != 0)
+        return;
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+}
 
-    if (!g)
-        return NULL;
-    /* Invalid UTF-8 fails instead of being written. yajl_gen also fails
-     * on trees deeper than its own limit of 128 levels. */
-    yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-    if (!j || gen_node(g, j) < 0) {
-        yajl_gen_free(g);
-        return NULL;
+static void putch(writer *w, char c)
+{
+    if (w->len + 1 > w->cap && writer_grow(w, 1) != 0)
+        return;
+    w->buf[w->len++] = c;
+}
+
+/* 1 when `s` is UTF-8 as yajl_gen's check sees it: lead bytes followed by
+ * the right number of continuation bytes. Like yajl, it does not reject
+ * overlong forms, surrogates or code points above U+10FFFF. */
+static int utf8_structure_ok(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = s[i++];
+        int more;
+
+        if (c < 0x80)
+            continue;
+        if ((c >> 5) == 0x6)
+            more = 1;
+        else if ((c >> 4) == 0xe)
+            more = 2;
+        else if ((c >> 3) == 0x1e)
+            more = 3;
+        else
+            return 0;
+        for (; more > 0; more--) {
+            if (i >= len || (s[i] >> 6) != 0x2)
+                return 0;
+            i++;
+        }
     }
-    return g;
+    return 1;
+}
+
+/* The escape for byte `c`, or NULL when it is written as is. `hex` holds
+ * the \u00XX form. */
+static const char *escape_of(unsigned char c, char hex[7])
+{
+    static const char digits[] = "0123456789ABCDEF";
+
+    switch (c) {
+    case '\r': return "\\r";
+    case '\n': return "\\n";
+    case '\\': return "\\\\";
+    case '"': return "\\\"";
+    case '\f': return "\\f";
+    case '\b': return "\\b";
+    case '\t': return "\\t";
+    default:
+        if (c >= 0x20)
+            return NULL;
+        memcpy(hex, "\\u00", 4);
+        hex[4] = digits[c >> 4];
+        hex[5] = digits[c & 15];
+        hex[6] = '\0';
+        return hex;
+    }
+}
+
+static void put_string(writer *w, const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t start = 0;
+    char hex[7];
+
+    if (!utf8_structure_ok(s, len)) {
+        w->failed = 1;
+        return;
+    }
+    putch(w, '"');
+    for (size_t i = 0; i < len; i++) {
+        const char *esc;
+
+        if (s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+            continue;
+        esc = escape_of(s[i], hex);
+        put(w, text + start, i - start);
+        put(w, esc, strlen(esc));
+        start = i + 1;
+    }
+    put(w, text + start, len - start);
+    putch(w, '"');
+}
+
+static void write_node(writer *w, const json *j, int depth)
+{
+    if (w->failed)
+        return;
+    switch (j->type) {
+    case JSON_NULL:
+        put(w, "null", 4);
+        break;
+    case JSON_BOOL:
+        if (j->u.boolean)
+            put(w, "true", 4);
+        else
+            put(w, "false", 5);
+        break;
+    case JSON_NUMBER:
+        put(w, j->u.str.text, j->u.str.len);
+        break;
+    case JSON_STRING:
+        put_string(w, j->u.str.text, j->u.str.len);
+        break;
+    case JSON_ARRAY:
+        if (depth + 1 >= YAJL_GEN_MAX_DEPTH) {
+            w->failed = 1;
+            return;
+        }
+        putch(w, '[');
+        for (size_t i = 0; i < j->u.arr.len && !w->failed; i++) {
+            if (i > 0)
+                putch(w, ',');
+            write_node(w, j->u.arr.items[i], depth + 1);
+        }
+        putch(w, ']');
+        break;
+    case JSON_OBJECT:
+        if (depth + 1 >= YAJL_GEN_MAX_DEPTH) {
+            w->failed = 1;
+            return;
+        }
+        putch(w, '{');
+        for (size_t i = 0; i < j->u.obj.len && !w->failed; i++) {
+            const char *k = j->u.obj.keys[i];
+            if (i > 0)
+                putch(w, ',');
+            put_string(w, k, strlen(k));
+            putch(w, ':');
+            write_node(w, j->u.obj.values[i], depth + 1);
+        }
+        putch(w, '}');
+        break;
+    }
 }
 
 char *json_dump(const json *j, size_t *len)
 {
-    yajl_gen g = generate(j);
-    const unsigned char *buf;
-    size_t n;
-    char *out = NULL;
+    writer w = {.cap = 256};
 
-    if (!g)
+    if (!j)
         return NULL;
-    if (yajl_gen_get_buf(g, &buf, &n) == yajl_gen_status_ok) {
-        out = malloc(n + 1);
-        if (out) {
-            memcpy(out, buf, n);
-            out[n] = '\0';
-            if (len)
-                *len = n;
-        }
+    w.buf = malloc(w.cap);
+    if (!w.buf)
+        return NULL;
+    w.heap = 1;
+    write_node(&w, j, 0);
+    putch(&w, '\0');
+    if (w.failed) {
+        free(w.buf);
+        return NULL;
     }
-    yajl_gen_free(g);
-    return out;
+    if (len)
+        *len = w.len - 1;
+    return w.buf;
 }
 
 int json_dump_evbuffer(const json *j, struct evbuffer *out)
 {
-    yajl_gen g = generate(j);
-    const unsigned char *buf;
-    size_t n;
+    char stack[4096];
+    writer w = {.buf = stack, .cap = sizeof(stack)};
     int rc = -1;
 
-    if (!g)
+    if (!j)
         return -1;
-    if (yajl_gen_get_buf(g, &buf, &n) == yajl_gen_status_ok)
-        rc = evbuffer_add(out, buf, n);
-    yajl_gen_free(g);
+    write_node(&w, j, 0);
+    if (!w.failed)
+        rc = evbuffer_add(out, w.buf, w.len);
+    if (w.heap)
+        free(w.buf);
     return rc;
 }

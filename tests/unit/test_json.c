@@ -1,10 +1,12 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <check.h>
+#include <yajl/yajl_gen.h>
 
 #include "json.h"
 
@@ -207,6 +209,165 @@ START_TEST(json_string_with_length)
 }
 END_TEST
 
+/* The reference writer: yajl_gen as json.c used it before writing its own
+ * output, with UTF-8 validation on and nothing else. Returns a malloc'd
+ * string, or NULL when yajl_gen fails. */
+static int reference_node(yajl_gen g, const json *j)
+{
+    yajl_gen_status s = yajl_gen_status_ok;
+
+    switch (json_typeof(j)) {
+    case JSON_NULL:
+        return yajl_gen_null(g) == yajl_gen_status_ok ? 0 : -1;
+    case JSON_BOOL:
+        return yajl_gen_bool(g, json_bool_value(j)) == yajl_gen_status_ok ? 0 : -1;
+    case JSON_NUMBER: {
+        char *text = json_dump(j, NULL);
+        s = yajl_gen_number(g, text, strlen(text));
+        free(text);
+        return s == yajl_gen_status_ok ? 0 : -1;
+    }
+    case JSON_STRING:
+        s = yajl_gen_string(g, (const unsigned char *)json_string_value(j), json_string_length(j));
+        return s == yajl_gen_status_ok ? 0 : -1;
+    case JSON_ARRAY:
+        if (yajl_gen_array_open(g) != yajl_gen_status_ok)
+            return -1;
+        for (size_t i = 0; i < json_array_size(j); i++)
+            if (reference_node(g, json_array_get(j, i)) != 0)
+                return -1;
+        return yajl_gen_array_close(g) == yajl_gen_status_ok ? 0 : -1;
+    case JSON_OBJECT:
+        if (yajl_gen_map_open(g) != yajl_gen_status_ok)
+            return -1;
+        for (size_t i = 0; i < json_object_size(j); i++) {
+            const char *k = json_object_key_at(j, i);
+            if (yajl_gen_string(g, (const unsigned char *)k, strlen(k)) != yajl_gen_status_ok ||
+                reference_node(g, json_object_value_at(j, i)) != 0)
+                return -1;
+        }
+        return yajl_gen_map_close(g) == yajl_gen_status_ok ? 0 : -1;
+    }
+    return -1;
+}
+
+static char *reference_dump(const json *j)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+    const unsigned char *buf;
+    size_t n;
+    char *out = NULL;
+
+    yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+    if (reference_node(g, j) == 0 && yajl_gen_get_buf(g, &buf, &n) == yajl_gen_status_ok)
+        out = strndup((const char *)buf, n);
+    yajl_gen_free(g);
+    return out;
+}
+
+/* Checks that json_dump and the reference agree on `j`: the same text, or
+ * both failing. */
+static void assert_dump_matches_reference(const json *j, const char *what)
+{
+    char *ours = json_dump(j, NULL);
+    char *theirs = reference_dump(j);
+
+    if (!theirs)
+        ck_assert_msg(ours == NULL, "%s: json_dump wrote %s where yajl_gen fails", what, ours);
+    else
+        ck_assert_msg(ours && strcmp(ours, theirs) == 0, "%s: json_dump wrote %s, yajl_gen %s",
+                      what, ours ? ours : "(failure)", theirs);
+    free(ours);
+    free(theirs);
+}
+
+START_TEST(json_dump_every_byte_like_yajl)
+{
+    char what[32];
+
+    for (int c = 0; c < 256; c++) {
+        char text[4] = {'a', (char)c, 'z', '\0'};
+        json *arr = json_array();
+        json *obj = json_object();
+
+        json_array_append(arr, json_stringn(text, 3));
+        json_object_set(obj, text[1] ? text : "a", json_stringn(text, 3));
+        snprintf(what, sizeof(what), "byte 0x%02x", c);
+        assert_dump_matches_reference(arr, what);
+        assert_dump_matches_reference(obj, what);
+        json_free(arr);
+        json_free(obj);
+    }
+}
+END_TEST
+
+/* Multi-byte sequences, valid and not: yajl_gen checks only their shape. */
+static const char *const utf8_cases[] = {
+    "caf\xc3\xa9",     "\xc3",          "\xc3\x28",        "\xe2\x82\xac",
+    "\xe2\x82",        "\xf0\x9f\x98\x80", "\xf0\x9f\x98",    "\xc0\x80",
+    "\xed\xa0\x80",    "\xf7\xbf\xbf\xbf", "\xf8\x88\x80\x80\x80", "\x80",
+    "\xbf\xbf",        "a\xe2\x82\xac" "b\xc3", "\x1f\x7f\xc2\x80",   "\"\\/\b\f\n\r\t",
+};
+
+START_TEST(json_dump_utf8_like_yajl)
+{
+    json *s = json_string(utf8_cases[_i]);
+    json *obj = json_object();
+
+    json_object_set(obj, utf8_cases[_i], json_string("v"));
+    assert_dump_matches_reference(s, utf8_cases[_i]);
+    assert_dump_matches_reference(obj, "key");
+    json_free(s);
+    json_free(obj);
+}
+END_TEST
+
+/* Builds `depth` nested arrays or objects around a number. */
+static json *nested(int depth, int objects)
+{
+    json *j = json_int(7);
+
+    for (int i = 0; i < depth; i++) {
+        json *outer = objects ? json_object() : json_array();
+        if (objects)
+            json_object_set(outer, "k", j);
+        else
+            json_array_append(outer, j);
+        j = outer;
+    }
+    return j;
+}
+
+START_TEST(json_dump_depth_like_yajl)
+{
+    char what[32];
+
+    for (int depth = 120; depth <= 132; depth++) {
+        for (int objects = 0; objects <= 1; objects++) {
+            json *j = nested(depth, objects);
+            snprintf(what, sizeof(what), "%s depth %d", objects ? "objects" : "arrays", depth);
+            assert_dump_matches_reference(j, what);
+            json_free(j);
+        }
+    }
+}
+END_TEST
+
+START_TEST(json_dump_large_like_yajl)
+{
+    json *arr = json_array();
+    char text[64];
+
+    /* Larger than json_dump_evbuffer's stack buffer, to cover its growth. */
+    for (int i = 0; i < 2000; i++) {
+        snprintf(text, sizeof(text), "element \"%d\"\n", i);
+        json_array_append(arr, json_string(text));
+    }
+    assert_dump_matches_reference(arr, "2000 strings");
+    json_free(arr);
+}
+END_TEST
+
 static Suite *json_suite(void)
 {
     Suite *s = suite_create("json");
@@ -221,6 +382,11 @@ static Suite *json_suite(void)
     tcase_add_test(tc, json_array_operations);
     tcase_add_test(tc, json_copy_and_equal);
     tcase_add_test(tc, json_string_with_length);
+    tcase_add_test(tc, json_dump_every_byte_like_yajl);
+    tcase_add_loop_test(tc, json_dump_utf8_like_yajl, 0,
+                        (int)(sizeof(utf8_cases) / sizeof(utf8_cases[0])));
+    tcase_add_test(tc, json_dump_depth_like_yajl);
+    tcase_add_test(tc, json_dump_large_like_yajl);
     suite_add_tcase(s, tc);
     return s;
 }

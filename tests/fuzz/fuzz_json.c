@@ -1,0 +1,133 @@
+/* libFuzzer target: the JSON parser and writer. The input is parsed; a tree
+ * that parses is written with json_dump and json_dump_evbuffer and compared
+ * with what yajl_gen writes for it, parsed again and compared with the first
+ * tree. The raw input is also written as one string, which must give
+ * yajl_gen's text or fail where yajl_gen fails. */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <yajl/yajl_gen.h>
+
+#include "json.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int reference_node(yajl_gen g, const json *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_NULL:
+        return yajl_gen_null(g) == yajl_gen_status_ok ? 0 : -1;
+    case JSON_BOOL:
+        return yajl_gen_bool(g, json_bool_value(j)) == yajl_gen_status_ok ? 0 : -1;
+    case JSON_NUMBER: {
+        char *text = json_dump(j, NULL);
+        int rc = text && yajl_gen_number(g, text, strlen(text)) == yajl_gen_status_ok ? 0 : -1;
+        free(text);
+        return rc;
+    }
+    case JSON_STRING:
+        return yajl_gen_string(g, (const unsigned char *)json_string_value(j),
+                               json_string_length(j)) == yajl_gen_status_ok
+                   ? 0
+                   : -1;
+    case JSON_ARRAY:
+        if (yajl_gen_array_open(g) != yajl_gen_status_ok)
+            return -1;
+        for (size_t i = 0; i < json_array_size(j); i++)
+            if (reference_node(g, json_array_get(j, i)) != 0)
+                return -1;
+        return yajl_gen_array_close(g) == yajl_gen_status_ok ? 0 : -1;
+    case JSON_OBJECT:
+        if (yajl_gen_map_open(g) != yajl_gen_status_ok)
+            return -1;
+        for (size_t i = 0; i < json_object_size(j); i++) {
+            const char *k = json_object_key_at(j, i);
+            if (yajl_gen_string(g, (const unsigned char *)k, strlen(k)) != yajl_gen_status_ok ||
+                reference_node(g, json_object_value_at(j, i)) != 0)
+                return -1;
+        }
+        return yajl_gen_map_close(g) == yajl_gen_status_ok ? 0 : -1;
+    }
+    return -1;
+}
+
+/* Returns yajl_gen's text for `j` (malloc'd), or NULL when it fails. */
+static char *reference_dump(const json *j, size_t *len)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+    const unsigned char *buf;
+    char *out = NULL;
+
+    if (!g)
+        return NULL;
+    yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+    if (reference_node(g, j) == 0 && yajl_gen_get_buf(g, &buf, len) == yajl_gen_status_ok) {
+        out = malloc(*len + 1);
+        if (out) {
+            memcpy(out, buf, *len);
+            out[*len] = '\0';
+        }
+    }
+    yajl_gen_free(g);
+    return out;
+}
+
+/* Compares the writers on `j`. With `reparse`, the text must parse back to
+ * an equal tree (json_parse rejects U+0000, which a raw string may hold). */
+static void compare_with_reference(const json *j, int reparse)
+{
+    size_t ours_len = 0, theirs_len = 0;
+    char *ours = json_dump(j, &ours_len);
+    char *theirs = reference_dump(j, &theirs_len);
+    struct evbuffer *buf = evbuffer_new();
+
+    if (!ours != !theirs)
+        abort();
+    if (ours && (ours_len != theirs_len || memcmp(ours, theirs, ours_len) != 0))
+        abort();
+    if (buf) {
+        int rc = json_dump_evbuffer(j, buf);
+        if ((rc == 0) != (ours != NULL))
+            abort();
+        if (rc != 0 && evbuffer_get_length(buf) != 0)
+            abort();
+        if (rc == 0 && (evbuffer_get_length(buf) != ours_len ||
+                        memcmp(evbuffer_pullup(buf, -1), ours, ours_len) != 0))
+            abort();
+        evbuffer_free(buf);
+    }
+    if (ours && reparse) {
+        json *again = json_parse(ours, ours_len, NULL, 0);
+        if (!again || !json_equal(again, j))
+            abort();
+        json_free(again);
+    }
+    free(ours);
+    free(theirs);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    json *j = json_parse((const char *)data, size, NULL, 0);
+    json *s;
+
+    if (j) {
+        compare_with_reference(j, 1);
+        json *copy = json_copy(j);
+        if (!copy || !json_equal(copy, j))
+            abort();
+        json_free(copy);
+        json_free(j);
+    }
+    s = json_stringn((const char *)data, size);
+    if (s) {
+        compare_with_reference(s, 0);
+        json_free(s);
+    }
+    return 0;
+}
