@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,9 +51,8 @@ typedef struct list_run {
     int index_only;           /* every resource the index lookup finds matches the filter */
     struct evbuffer *spliced; /* page resources, separated by commas */
     size_t n_spliced;
-    char *location;    /* JSON string of a resource's location, whose id part is rewritten
-                        * for each resource */
-    size_t location_id; /* offset of the id in `location` */
+    const char *location; /* a resource's location as a JSON string, up to its id */
+    size_t location_len;
     json *page;           /* matches inside the page window, in id order */
     json **sorted;        /* every match, when sorting */
     size_t n_sorted, cap_sorted;
@@ -229,9 +227,7 @@ static int splice_text(list_run *run, const char *id, const char *text, size_t l
                        : scim_store_group_members(run->t, run->account, id, base, &related);
     if (rc)
         return rc;
-    memcpy(run->location + run->location_id, id, STORE_ID_LEN);
-    rc = scim_splice_resource(text, len, run->k->type, run->location,
-                              run->location_id + STORE_ID_LEN + 1,
+    rc = scim_splice_resource(text, len, run->k->type, run->location, run->location_len, id,
                               run->k->users ? "groups" : "members", related, run->spliced);
     json_free(related);
     return rc == 1 ? dump_text(run, text, len) : rc;
@@ -521,43 +517,64 @@ static void run_clear(list_run *run)
     json_free(run->page);
     if (run->spliced)
         evbuffer_free(run->spliced);
-    free(run->location);
     for (size_t i = 0; i < run->n_sorted; i++)
         json_free(run->sorted[i]);
     free(run->sorted);
 }
 
-/* Sets up the spliced page and the location of its resources: the JSON
- * string of the endpoint's URL and "/", followed by room for an id and the
- * closing quote. */
+/* The location of a kind's resources as a JSON string up to the id. The
+ * base URL is fixed for the life of the process, so the escaped form is
+ * kept across requests and rebuilt only when the URL differs. The event
+ * loop is single-threaded. */
+typedef struct location_prefix {
+    char *base; /* the base URL it was built from */
+    char *json; /* JSON string of the base URL, endpoint and "/", without the closing quote */
+    size_t len;
+} location_prefix;
+
+static location_prefix prefixes[2]; /* Groups, then Users */
+
+static const location_prefix *location_for(const scim_kind *k)
+{
+    location_prefix *p = &prefixes[k->users ? 1 : 0];
+    const char *base = scim_base_url();
+    size_t n = strlen(base) + strlen(k->endpoint) + 2;
+    char *url = NULL;
+    json *s = NULL;
+
+    if (p->base && strcmp(p->base, base) == 0)
+        return p;
+    free(p->base);
+    free(p->json);
+    p->json = NULL;
+    p->base = strdup(base);
+    url = malloc(n);
+    if (p->base && url) {
+        snprintf(url, n, "%s%s/", base, k->endpoint);
+        s = json_string(url);
+        p->json = s ? json_dump(s, &p->len) : NULL;
+    }
+    free(url);
+    json_free(s);
+    if (!p->json || p->len < 2) {
+        free(p->base);
+        free(p->json);
+        p->base = p->json = NULL;
+        return NULL;
+    }
+    p->len--; /* without the closing quote */
+    return p;
+}
+
 static int prepare_splice(list_run *run)
 {
-    const char *base = scim_base_url(), *endpoint = run->k->endpoint;
-    size_t n = strlen(base) + strlen(endpoint) + 2, len = 0;
-    char *url = malloc(n), *quoted = NULL;
-    json *s = NULL;
-    int rc = STORE_NOMEM;
+    const location_prefix *p = location_for(run->k);
 
-    if (!url)
-        goto out;
-    snprintf(url, n, "%s%s/", base, endpoint);
-    if (!(s = json_string(url)) || !(quoted = json_dump(s, &len)) || len < 2)
-        goto out;
-    run->location_id = len - 1; /* without the closing quote */
-    run->location = malloc(run->location_id + STORE_ID_LEN + 2);
-    run->spliced = evbuffer_new();
-    if (!run->location || !run->spliced)
-        goto out;
-    memcpy(run->location, quoted, run->location_id);
-    memset(run->location + run->location_id, '0', STORE_ID_LEN);
-    run->location[run->location_id + STORE_ID_LEN] = '"';
-    run->location[run->location_id + STORE_ID_LEN + 1] = '\0';
-    rc = 0;
-out:
-    free(url);
-    free(quoted);
-    json_free(s);
-    return rc;
+    if (!p || !(run->spliced = evbuffer_new()))
+        return STORE_NOMEM;
+    run->location = p->json;
+    run->location_len = p->len;
+    return 0;
 }
 
 static int prepare(list_run *run)
@@ -585,24 +602,45 @@ static int prepare(list_run *run)
     return run->page ? 0 : STORE_NOMEM;
 }
 
-/* Writes the ListResponse around the spliced page, with the members in the
- * order of list_response. Returns NULL when out of memory. */
-static struct evbuffer *spliced_response(list_run *run)
+/* Writes `v` in decimal at `p` and returns the byte after it. */
+static char *put_decimal(char *p, uint64_t v)
 {
-    struct evbuffer *out = evbuffer_new();
+    char digits[20];
+    size_t n = 0;
 
-    if (!out)
-        return NULL;
-    if (evbuffer_add_printf(out,
-                            "{\"schemas\":[\"%s\"],\"totalResults\":%" PRIu64
-                            ",\"startIndex\":%ld,\"itemsPerPage\":%zu,\"Resources\":[",
-                            SCIM_URN_LIST_RESPONSE, run->total, run->q.start,
-                            run->n_spliced) < 0 ||
-        evbuffer_add_buffer(out, run->spliced) != 0 || evbuffer_add(out, "]}", 2) != 0) {
-        evbuffer_free(out);
-        return NULL;
-    }
-    return out;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n > 0)
+        *p++ = digits[--n];
+    return p;
+}
+
+static char *put_text(char *p, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* Writes the ListResponse around the spliced page, with the members in the
+ * order of list_response. Returns 0 or STORE_NOMEM. */
+static int wrap_spliced(list_run *run)
+{
+    char head[sizeof SCIM_URN_LIST_RESPONSE + 128], *p = head;
+
+    p = put_text(p, "{\"schemas\":[\"" SCIM_URN_LIST_RESPONSE "\"],\"totalResults\":");
+    p = put_decimal(p, run->total);
+    p = put_text(p, ",\"startIndex\":");
+    p = put_decimal(p, (uint64_t)run->q.start);
+    p = put_text(p, ",\"itemsPerPage\":");
+    p = put_decimal(p, run->n_spliced);
+    p = put_text(p, ",\"Resources\":[");
+    if (evbuffer_prepend(run->spliced, head, (size_t)(p - head)) != 0 ||
+        evbuffer_add(run->spliced, "]}", 2) != 0)
+        return STORE_NOMEM;
+    return 0;
 }
 
 static json *list_response(list_run *run)
@@ -647,7 +685,6 @@ static void run_list(http_req *r, store_txn *t, const scim_caller *c, const scim
     scim_projection *p = NULL;
     scim_error e = {0};
     json *body = NULL;
-    struct evbuffer *spliced = NULL;
     int rc;
 
     if (((q->attributes && *q->attributes) || (q->excluded && *q->excluded)) &&
@@ -667,18 +704,16 @@ static void run_list(http_req *r, store_txn *t, const scim_caller *c, const scim
         rc = render_page(&run, p);
     if (rc == 0 && !run.splice && !(body = list_response(&run)))
         rc = STORE_NOMEM;
-    if (rc == 0 && run.splice && !(spliced = spliced_response(&run)))
-        rc = STORE_NOMEM;
+    if (rc == 0 && run.splice)
+        rc = wrap_spliced(&run);
     if (run.failed)
         scim_reply_error(r, &run.err);
     else if (rc)
         scim_reply_store_error(r, rc, "list");
-    else if (spliced)
-        http_reply_buffer(r, 200, SCIM_CONTENT_TYPE, spliced);
+    else if (run.splice)
+        http_reply_buffer(r, 200, SCIM_CONTENT_TYPE, run.spliced);
     else
         scim_reply_json(r, 200, body);
-    if (spliced)
-        evbuffer_free(spliced);
     json_free(body);
     run_clear(&run);
     scim_projection_free(p);

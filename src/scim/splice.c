@@ -1,23 +1,12 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <event2/buffer.h>
 
 #include "scim/splice.h"
 #include "store.h"
-
-/* Finds the last occurrence of `needle` (`n` bytes) in `text`, or NULL. */
-static const char *find_last(const char *text, size_t len, const char *needle, size_t n)
-{
-    for (size_t i = len >= n ? len - n + 1 : 0; i-- > 0;) {
-        if (memcmp(text + i, needle, n) == 0)
-            return text + i;
-    }
-    return NULL;
-}
 
 /* Checks that `text` ends with meta in the stored form: the members of
  * meta are strings, the last one is the version W/"n", and none is a
@@ -26,11 +15,12 @@ static int stored_form(const char *text, size_t len, const char *resource_type)
 {
     static const char version_key[] = "\"version\":\"W/\\\"";
     static const char tail[] = "\\\"\"}}";
+    static const char meta_key[] = ",\"meta\":";
+    static const char type_key[] = "\"resourceType\":\"";
     size_t vkey = sizeof version_key - 1, ntail = sizeof tail - 1;
-    char meta_start[96];
-    int nmeta;
-    size_t end, digits = 0;
-    const char *meta;
+    size_t nmeta = sizeof meta_key - 1, ntype = sizeof type_key - 1;
+    size_t ntype_value = strlen(resource_type);
+    size_t end, digits = 0, open;
 
     if (len < vkey + ntail + 1 || memcmp(text + len - ntail, tail, ntail) != 0)
         return 0;
@@ -41,33 +31,69 @@ static int stored_form(const char *text, size_t len, const char *resource_type)
         memcmp(text + end - digits - vkey, version_key, vkey) != 0)
         return 0;
 
-    /* A quote inside a JSON string is escaped, so these bytes can only be
-     * the start of an object member named meta. */
-    nmeta = snprintf(meta_start, sizeof meta_start, ",\"meta\":{\"resourceType\":\"%s\",",
-                     resource_type);
-    if (nmeta < 0 || (size_t)nmeta >= sizeof meta_start)
+    /* The nearest brace before the version must open meta, so meta
+     * contains no object. A quote inside a JSON string is escaped, so the
+     * bytes around that brace can only be the member name and the first
+     * member of meta. */
+    open = end - digits - vkey;
+    while (open > 0 && text[open - 1] != '{' && text[open - 1] != '}')
+        open--;
+    if (open == 0 || text[--open] != '{' || open < nmeta ||
+        memcmp(text + open - nmeta, meta_key, nmeta) != 0 ||
+        len - open < 1 + ntype + ntype_value + 2 || memcmp(text + open + 1, type_key, ntype) != 0 ||
+        memcmp(text + open + 1 + ntype, resource_type, ntype_value) != 0 ||
+        memcmp(text + open + 1 + ntype + ntype_value, "\",", 2) != 0)
         return 0;
-    meta = find_last(text, end - digits - vkey, meta_start, (size_t)nmeta);
-    if (!meta)
-        return 0;
-    meta += nmeta;
-    return !memchr(meta, '{', (size_t)(text + end - meta)) &&
-           !memchr(meta, '}', (size_t)(text + end - meta)) &&
-           !find_last(meta, (size_t)(text + end - meta), "\"location\"", 10);
+    return memmem(text + open, end - open, "\"location\"", 10) == NULL;
+}
+
+/* Copies `n` bytes to `p` and returns the byte after them. */
+static char *put(char *p, const void *src, size_t n)
+{
+    memcpy(p, src, n);
+    return p + n;
 }
 
 int scim_splice_resource(const char *text, size_t len, const char *resource_type,
-                         const char *location_json, size_t location_len, const char *extra_name,
-                         const json *extra, struct evbuffer *out)
+                         const char *location_prefix, size_t prefix_len, const char *id,
+                         const char *extra_name, const json *extra, struct evbuffer *out)
 {
+    static const char location_key[] = ",\"location\":";
+    size_t nid = strlen(id), nname = extra ? strlen(extra_name) : 0;
+    int empty = extra && json_typeof(extra) == JSON_ARRAY && json_array_size(extra) == 0;
+    struct evbuffer_iovec vec;
+    size_t total;
+    char *p;
+
     if (!stored_form(text, len, resource_type))
         return 1;
-    /* Drops the "}}" that close meta and the resource. */
-    if (evbuffer_add(out, text, len - 2) != 0 || evbuffer_add(out, ",\"location\":", 12) != 0 ||
-        evbuffer_add(out, location_json, location_len) != 0 || evbuffer_add(out, "}", 1) != 0)
+    /* Writes with one copy into reserved space: the text without the "}}"
+     * that close meta and the resource, the location, and `,"name":`. An
+     * empty array and the final "}" go there too. A non-empty value comes
+     * from the JSON generator after it. */
+    total = len - 2 + sizeof location_key - 1 + prefix_len + nid + 2;
+    if (extra)
+        total += 2 + nname + 2;
+    if (!extra || empty)
+        total += (empty ? 2 : 0) + 1;
+    if (evbuffer_reserve_space(out, (ev_ssize_t)total, &vec, 1) != 1 || vec.iov_len < total)
         return STORE_NOMEM;
-    if (extra && (evbuffer_add_printf(out, ",\"%s\":", extra_name) < 0 ||
-                  json_dump_evbuffer(extra, out) != 0))
+    p = put(vec.iov_base, text, len - 2);
+    p = put(p, location_key, sizeof location_key - 1);
+    p = put(p, location_prefix, prefix_len);
+    p = put(p, id, nid);
+    p = put(p, "\"}", 2);
+    if (extra) {
+        p = put(p, ",\"", 2);
+        p = put(p, extra_name, nname);
+        p = put(p, "\":", 2);
+    }
+    if (!extra || empty)
+        p = put(p, empty ? "[]}" : "}", empty ? 3 : 1);
+    vec.iov_len = (size_t)(p - (char *)vec.iov_base);
+    if (evbuffer_commit_space(out, &vec, 1) != 0)
         return STORE_NOMEM;
-    return evbuffer_add(out, "}", 1) == 0 ? 0 : STORE_NOMEM;
+    if (extra && !empty && (json_dump_evbuffer(extra, out) != 0 || evbuffer_add(out, "}", 1) != 0))
+        return STORE_NOMEM;
+    return 0;
 }

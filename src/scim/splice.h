@@ -19,12 +19,14 @@ struct evbuffer;
 
 /* Appends to `out` the stored resource `text` of type `resource_type`
  * ("User" or "Group") with meta.location set and, when `extra` is not NULL,
- * the member `extra_name` set to `extra` at the end. `location_json` is the
- * location as a JSON string, quotes included, of `location_len` bytes.
- * Returns 0, STORE_NOMEM, or 1 with nothing written when `text` is not in
- * the stored form, and the caller then renders it from a tree. */
+ * the member `extra_name` set to `extra` at the end. The location is
+ * `location_prefix` (`prefix_len` bytes: the opening quote and the JSON
+ * escaped URL up to the id), then `id`, which must need no escaping, and
+ * the closing quote. Returns 0, STORE_NOMEM, or 1 with nothing written
+ * when `text` is not in the stored form, and the caller then renders it
+ * from a tree. */
 int scim_splice_resource(const char *text, size_t len, const char *resource_type,
-                         const char *location_json, size_t location_len, const char *extra_name,
-                         const json *extra, struct evbuffer *out);
+                         const char *location_prefix, size_t prefix_len, const char *id,
+                         const char *extra_name, const json *extra, struct evbuffer *out);
 
 #endif

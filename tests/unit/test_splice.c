@@ -106,12 +106,14 @@ START_TEST(splice_matches_tree)
     size_t len, loc_len;
     char *text = stored_text(accepted[_i].type, accepted[_i].attributes, &len);
     char *location = quoted(accepted[_i].location, &loc_len);
+    /* The prefix ends before the id and its closing quote. */
+    size_t prefix_len = loc_len - strlen(ID) - 1;
     json *extra = accepted[_i].extra
                       ? json_parse(accepted[_i].extra, strlen(accepted[_i].extra), NULL, 0)
                       : NULL;
     char *want = tree_form(text, len, accepted[_i].location, accepted[_i].extra_name, extra);
     struct evbuffer *out = evbuffer_new();
-    int rc = scim_splice_resource(text, len, accepted[_i].type, location, loc_len,
+    int rc = scim_splice_resource(text, len, accepted[_i].type, location, prefix_len, ID,
                                   accepted[_i].extra_name, extra, out);
     size_t n = evbuffer_get_length(out);
     char *got = (char *)evbuffer_pullup(out, -1);
@@ -145,6 +147,12 @@ static const struct {
              "\"version\":\"W/\\\"1\\\"\"}}"},
     {"User", "{\"id\":\"x\",\"meta\":{\"resourceType\":\"User\",\"created\":\"}\","
              "\"version\":\"W/\\\"1\\\"\"}}"},
+    {"User", "{\"id\":\"x\",\"meta\":{\"resourceType\":\"User\",\"created\":\"{\","
+             "\"version\":\"W/\\\"1\\\"\"}}"},
+    {"User", "{\"id\":\"x\",\"meta\":{\"created\":\"c\",\"resourceType\":\"User\","
+             "\"version\":\"W/\\\"1\\\"\"}}"},
+    {"User", "{\"id\":\"x\",\"meta\":{\"resourceType\":\"Users\","
+             "\"version\":\"W/\\\"1\\\"\"}}"},
     {"User", "{\"id\":\"x\",\"meta\":{\"resourceType\":\"User\",\"v\":{\"a\":\"b\"},"
              "\"version\":\"W/\\\"1\\\"\"}}"},
     {"User", "{\"id\":\"x\",\"a\":{\"meta\":{\"resourceType\":\"User\","
@@ -157,7 +165,7 @@ START_TEST(splice_rejects_other_forms)
 {
     const char *text = rejected[_i].text;
     struct evbuffer *out = evbuffer_new();
-    int rc = scim_splice_resource(text, strlen(text), rejected[_i].type, "\"l\"", 3, "groups",
+    int rc = scim_splice_resource(text, strlen(text), rejected[_i].type, "\"l/", 3, ID, "groups",
                                   NULL, out);
 
     ck_assert_msg(rc == 1, "accepted %s", text);
