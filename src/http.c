@@ -106,6 +106,14 @@ struct req_impl {
     int committing;             /* durable work submitted: no timeout reply */
     char *text;                 /* raw path, raw query and decoded path */
     char text_inline[256];      /* `text` when they fit, to save a malloc */
+    char *out_headers;          /* response header lines set by handlers, "Name: value\r\n" */
+    size_t out_len;
+    size_t out_cap;
+    int out_has_length;         /* a handler set Content-Length */
+    int out_has_body_headers;   /* a handler set Content-Type or Content-Length */
+    char out_inline[256];       /* `out_headers` while they fit, to save a malloc */
+    struct sockaddr_storage peer_addr; /* formatted into `peer` on first use */
+    int peer_set;               /* `peer` has been filled */
     req_impl *next_free;        /* link in the server's pool of unused requests */
 };
 
@@ -149,6 +157,8 @@ static void req_free(req_impl *q)
     http_kv_free(q->cookies, q->ncookies);
     if (q->text != q->text_inline)
         free(q->text);
+    if (q->out_headers != q->out_inline)
+        free(q->out_headers);
     free(q->pub.body);
     if (timer)
         event_del(timer);
@@ -265,8 +275,38 @@ static int breaks_header_line(const char *s)
     return 0;
 }
 
+/* Appends `n` bytes to the response header lines. Returns 0, or -1 when out
+ * of memory. */
+static int out_headers_add(req_impl *q, const char *text, size_t n)
+{
+    if (!q->out_headers) {
+        q->out_headers = q->out_inline;
+        q->out_cap = sizeof(q->out_inline);
+    }
+    if (q->out_len + n > q->out_cap) {
+        size_t cap = q->out_cap * 2;
+        char *grown;
+
+        while (cap < q->out_len + n)
+            cap *= 2;
+        grown = q->out_headers == q->out_inline ? malloc(cap) : realloc(q->out_headers, cap);
+        if (!grown)
+            return -1;
+        if (q->out_headers == q->out_inline)
+            memcpy(grown, q->out_inline, q->out_len);
+        q->out_headers = grown;
+        q->out_cap = cap;
+    }
+    memcpy(q->out_headers + q->out_len, text, n);
+    q->out_len += n;
+    return 0;
+}
+
 void http_set_header(http_req *r, const char *name, const char *value)
 {
+    req_impl *q = impl_of(r);
+    size_t nlen, vlen, old_len;
+
     if (!r->ev || !name || !value)
         return;
     /* A value taken from stored data (a user name, an email) must never
@@ -276,7 +316,20 @@ void http_set_header(http_req *r, const char *name, const char *value)
                   "request_id", r->id, "header", breaks_header_line(name) ? NULL : name, NULL);
         return;
     }
-    evhtp_headers_add_header(r->ev->headers_out, evhtp_header_new(name, value, 1, 1));
+    nlen = strlen(name);
+    vlen = strlen(value);
+    old_len = q->out_len;
+    if (out_headers_add(q, name, nlen) != 0 || out_headers_add(q, ": ", 2) != 0 ||
+        out_headers_add(q, value, vlen) != 0 || out_headers_add(q, "\r\n", 2) != 0) {
+        q->out_len = old_len;
+        log_event(LOG_ERROR, "response header dropped: out of memory", "request_id", r->id,
+                  "header", name, NULL);
+        return;
+    }
+    if (strcasecmp(name, "Content-Length") == 0)
+        q->out_has_length = q->out_has_body_headers = 1;
+    else if (strcasecmp(name, "Content-Type") == 0)
+        q->out_has_body_headers = 1;
 }
 
 static int status_has_body(int status)
@@ -284,66 +337,134 @@ static int status_has_body(int status)
     return status >= 200 && status != 204 && status != 304;
 }
 
-typedef struct head_out {
-    struct evbuffer *buf;
-    int body;
-} head_out;
+/* Small buffer that collects the reply head before one evbuffer_add. */
+typedef struct head_buf {
+    struct evbuffer *out;
+    char data[1024];
+    size_t len;
+} head_buf;
 
-static int add_header_line(evhtp_header_t *h, void *arg)
+static void head_put(head_buf *h, const char *s, size_t n)
 {
-    head_out *o = arg;
-    if (!o->body && (strcasecmp(h->key, "Content-Type") == 0 ||
-                     strcasecmp(h->key, "Content-Length") == 0))
-        return 0;
-    evbuffer_add(o->buf, h->key, h->klen);
-    evbuffer_add(o->buf, ": ", 2);
-    evbuffer_add(o->buf, h->val, h->vlen);
-    evbuffer_add(o->buf, "\r\n", 2);
-    return 0;
+    if (h->len + n > sizeof(h->data)) {
+        evbuffer_add(h->out, h->data, h->len);
+        h->len = 0;
+        if (n > sizeof(h->data)) {
+            evbuffer_add(h->out, s, n);
+            return;
+        }
+    }
+    memcpy(h->data + h->len, s, n);
+    h->len += n;
 }
 
-/* Writes the reply of `ev` to its connection. libevhtp's evhtp_send_reply
- * would add `Content-Type: text/plain` and `Content-Length: 0` to every
- * reply without them, 204 and 304 included, so the reply is built here;
- * the request is then marked finished the same way, which lets libevhtp
- * keep the connection open or close it once the reply is written. */
-static void write_reply(evhtp_request_t *ev, int status, int head)
+static void head_puts(head_buf *h, const char *s)
+{
+    head_put(h, s, strlen(s));
+}
+
+static void head_put_decimal(head_buf *h, uint64_t v)
+{
+    char digits[24];
+    head_put(h, digits, (size_t)(put_decimal(digits, v) - digits));
+}
+
+/* Copies the handlers' header lines, leaving out Content-Type and
+ * Content-Length when the reply has no body. */
+static void head_put_handler_headers(head_buf *h, const req_impl *q, int body)
+{
+    const char *p = q->out_headers, *end = q->out_headers + q->out_len;
+
+    if (body || !q->out_has_body_headers) {
+        head_put(h, p, q->out_len);
+        return;
+    }
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *next = eol ? eol + 1 : end;
+        size_t nlen = (size_t)((const char *)memchr(p, ':', (size_t)(next - p)) - p);
+
+        if (!((nlen == 12 && strncasecmp(p, "Content-Type", 12) == 0) ||
+              (nlen == 14 && strncasecmp(p, "Content-Length", 14) == 0)))
+            head_put(h, p, (size_t)(next - p));
+        p = next;
+    }
+}
+
+/* Writes the reply of `q` to its connection: the status line, the
+ * handlers' headers, X-Request-Id, Content-Type and Content-Length, then
+ * the body from `body` or `body_buf` (moved, not copied). libevhtp's
+ * evhtp_send_reply would add `Content-Type: text/plain` and
+ * `Content-Length: 0` to every reply without them, 204 and 304 included,
+ * so the reply is built here; the request is then marked finished the same
+ * way, which lets libevhtp keep the connection open or close it once the
+ * reply is written. */
+static void write_reply(req_impl *q, evhtp_request_t *ev, int status, const char *content_type,
+                        const void *body, size_t len, struct evbuffer *body_buf)
 {
     /* The reply goes straight into the connection's output buffer, which
      * saves a temporary buffer per reply. */
-    head_out o = {bufferevent_get_output(ev->conn->bev), status_has_body(status)};
+    head_buf h = {.out = bufferevent_get_output(ev->conn->bev)};
+    int has_body = status_has_body(status);
     int major = htparser_get_major(ev->conn->parser);
     int minor = htparser_get_minor(ev->conn->parser);
     int keepalive = (ev->flags & EVHTP_REQ_FLAG_KEEPALIVE) != 0;
 
     if (major != 1)
         major = 1, minor = 1;
-    evbuffer_add_printf(o.buf, "HTTP/%d.%d %d %s\r\n", major, minor, status,
-                        http_status_text(status));
-    evhtp_headers_for_each(ev->headers_out, add_header_line, &o);
-    if (o.body && !evhtp_header_find(ev->headers_out, "Content-Length"))
-        evbuffer_add_printf(o.buf, "Content-Length: %zu\r\n", evbuffer_get_length(ev->buffer_out));
+    head_put(&h, "HTTP/1.", 7);
+    head_put_decimal(&h, minor > 0 ? (uint64_t)minor : 0);
+    head_put(&h, " ", 1);
+    head_put_decimal(&h, (uint64_t)status);
+    head_put(&h, " ", 1);
+    head_puts(&h, http_status_text(status));
+    head_put(&h, "\r\n", 2);
+    head_put_handler_headers(&h, q, has_body);
+    head_put(&h, "X-Request-Id: ", 14);
+    head_puts(&h, q->pub.id);
+    head_put(&h, "\r\n", 2);
+    if (has_body && content_type) {
+        head_put(&h, "Content-Type: ", 14);
+        head_puts(&h, content_type);
+        head_put(&h, "\r\n", 2);
+    }
+    /* HEAD gets the GET reply's headers with the length of its body. */
+    if (!q->head && !body && !body_buf)
+        len = 0;
+    if (has_body && !q->out_has_length) {
+        head_put(&h, "Content-Length: ", 16);
+        head_put_decimal(&h, len);
+        head_put(&h, "\r\n", 2);
+    }
     if (minor >= 1 && !keepalive)
-        evbuffer_add(o.buf, "Connection: close\r\n", 19);
+        head_put(&h, "Connection: close\r\n", 19);
     else if (minor == 0 && keepalive)
-        evbuffer_add(o.buf, "Connection: keep-alive\r\n", 24);
-    evbuffer_add(o.buf, "\r\n", 2);
-    if (o.body && !head)
-        evbuffer_add_buffer(o.buf, ev->buffer_out);
+        head_put(&h, "Connection: keep-alive\r\n", 24);
+    head_put(&h, "\r\n", 2);
+    evbuffer_add(h.out, h.data, h.len);
+    if (has_body && !q->head && len > 0) {
+        if (body_buf)
+            evbuffer_add_buffer(h.out, body_buf);
+        else
+            evbuffer_add(h.out, body, len);
+    }
     ev->flags |= EVHTP_REQ_FLAG_FINISHED;
 }
 
-static void finish_reply(req_impl *q, int status)
+static void send_reply(req_impl *q, int status, const char *content_type, const void *body,
+                       size_t len, struct evbuffer *body_buf)
 {
     evhtp_request_t *ev = q->pub.ev;
 
+    if (!ev || q->pub.status != 0)
+        return;
     q->pub.status = status;
     q->pub.ev = NULL;
     if (q->timer)
         event_del(q->timer);
     if (q->srv->app->stopping || q->too_large)
         ev->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
-    write_reply(ev, status, q->head);
+    write_reply(q, ev, status, content_type, body, len, body_buf);
     log_access(q);
     /* The connection stayed paused while the handler worked; reading the
      * next request resumes once this callback has returned to the loop. */
@@ -353,34 +474,13 @@ static void finish_reply(req_impl *q, int status)
 
 void http_reply(http_req *r, int status, const char *content_type, const void *body, size_t len)
 {
-    req_impl *q = impl_of(r);
-    evhtp_request_t *ev = r->ev;
-
-    if (!ev || r->status != 0)
-        return;
-    evhtp_headers_add_header(ev->headers_out, evhtp_header_new("X-Request-Id", r->id, 0, 1));
-    if (content_type && status_has_body(status))
-        evhtp_headers_add_header(ev->headers_out,
-                                 evhtp_header_new("Content-Type", content_type, 0, 1));
-    if (!status_has_body(status)) {
-        /* no body at all */
-    } else if (q->head) {
-        /* HEAD gets the GET reply's headers with the length of its body. */
-        char n[32];
-        snprintf(n, sizeof(n), "%zu", len);
-        evhtp_headers_add_header(ev->headers_out, evhtp_header_new("Content-Length", n, 0, 1));
-    } else if (body && len) {
-        evbuffer_add(ev->buffer_out, body, len);
-    }
-    finish_reply(q, status);
+    send_reply(impl_of(r), status, content_type, body, len, NULL);
 }
 
 void http_reply_buffer(http_req *r, int status, const char *content_type, struct evbuffer *buf)
 {
-    size_t len = evbuffer_get_length(buf);
-    const void *data = evbuffer_pullup(buf, -1);
-    http_reply(r, status, content_type, data, len);
-    evbuffer_drain(buf, len);
+    send_reply(impl_of(r), status, content_type, NULL, evbuffer_get_length(buf), buf);
+    evbuffer_drain(buf, evbuffer_get_length(buf));
 }
 
 void http_reply_text(http_req *r, int status, const char *text)
@@ -499,6 +599,28 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 static char id_prefix[17];
 static uint64_t id_counter;
 
+/* Writes "<prefix>-<counter in hex>" by hand, since snprintf costs more. */
+static void format_request_id(uint64_t counter, char *out, size_t outlen)
+{
+    static const char digits[] = "0123456789abcdef";
+    char hex[16];
+    size_t len = 0;
+
+    do {
+        hex[len++] = digits[counter & 15];
+        counter >>= 4;
+    } while (counter > 0);
+    if (outlen < sizeof(id_prefix) + 1 + len) {
+        out[0] = '\0';
+        return;
+    }
+    memcpy(out, id_prefix, sizeof(id_prefix) - 1);
+    out[sizeof(id_prefix) - 1] = '-';
+    for (size_t i = 0; i < len; i++)
+        out[sizeof(id_prefix) + i] = hex[len - 1 - i];
+    out[sizeof(id_prefix) + len] = '\0';
+}
+
 static void new_request_id(char *out, size_t outlen)
 {
     if (!id_prefix[0]) {
@@ -517,7 +639,7 @@ static void new_request_id(char *out, size_t outlen)
         }
         id_prefix[16] = '\0';
     }
-    snprintf(out, outlen, "%s-%" PRIx64, id_prefix, ++id_counter);
+    format_request_id(++id_counter, out, outlen);
 }
 
 static void set_request_id(req_impl *q, evhtp_request_t *ev)
@@ -530,15 +652,17 @@ static void set_request_id(req_impl *q, evhtp_request_t *ev)
         new_request_id(q->pub.id, sizeof(q->pub.id));
 }
 
+/* Keeps the peer's address; http_peer formats it, since few requests need
+ * it as text. */
 static void set_peer(req_impl *q, evhtp_request_t *ev)
 {
     struct sockaddr *sa = ev->conn ? ev->conn->saddr : NULL;
-    if (!sa)
-        return;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, q->peer, sizeof(q->peer));
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, q->peer, sizeof(q->peer));
+
+    q->peer_addr.ss_family = AF_UNSPEC;
+    if (sa && sa->sa_family == AF_INET)
+        memcpy(&q->peer_addr, sa, sizeof(struct sockaddr_in));
+    else if (sa && sa->sa_family == AF_INET6)
+        memcpy(&q->peer_addr, sa, sizeof(struct sockaddr_in6));
 }
 
 static const char *method_name(htp_method m, unsigned *bit)
@@ -1143,7 +1267,17 @@ const char *http_cookie(http_req *r, const char *name)
 
 const char *http_peer(http_req *r)
 {
-    return impl_of(r)->peer;
+    req_impl *q = impl_of(r);
+    struct sockaddr *sa = (struct sockaddr *)&q->peer_addr;
+
+    if (q->peer_set)
+        return q->peer;
+    q->peer_set = 1;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, q->peer, sizeof(q->peer));
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, q->peer, sizeof(q->peer));
+    return q->peer;
 }
 
 /* ---- server ----------------------------------------------------------- */
