@@ -1536,11 +1536,11 @@ static struct counted_job *make_counted_jobs(int n, const char *prefix)
     return jobs;
 }
 
-/* Holds the writer in a gate job, queues `n` jobs with `flags` (job
- * `plain`, when >= 0, without any flag) so that they form one batch,
- * releases the gate and waits for every completion. Returns the number of
- * nested transactions begun for that batch. */
-static int run_one_batch(store *s, struct event_base *base, struct counted_job *jobs, int n,
+/* Holds the writer in a gate job and queues `n` jobs with `flags` (job
+ * `plain`, when >= 0, without any flag), so that they form one batch, or
+ * several of max_batch jobs. Then releases the gate, waits for every
+ * completion and returns the number of nested transactions begun. */
+static int run_behind_gate(store *s, struct event_base *base, struct counted_job *jobs, int n,
                          unsigned flags, int plain)
 {
     struct tagged_job gate_job = {.tag = -1};
@@ -1577,7 +1577,7 @@ START_TEST(rerunnable_batch_runs_flat)
     struct counted_job *jobs = make_counted_jobs(5, "flat");
     store_stats st;
 
-    ck_assert_int_eq(run_one_batch(s, base, jobs, 5, STORE_JOB_RERUNNABLE, -1), 0);
+    ck_assert_int_eq(run_behind_gate(s, base, jobs, 5, STORE_JOB_RERUNNABLE, -1), 0);
     for (int i = 0; i <= 5; i++)
         ck_assert_int_eq(done_rc[i], 0);
     for (int i = 0; i < 5; i++)
@@ -1605,7 +1605,7 @@ START_TEST(failed_flat_job_reruns_batch)
     store_stats st;
 
     jobs[2].tagged.put.fail_after = 7;
-    ck_assert_int_eq(run_one_batch(s, base, jobs, 5, STORE_JOB_RERUNNABLE, -1), 5);
+    ck_assert_int_eq(run_behind_gate(s, base, jobs, 5, STORE_JOB_RERUNNABLE, -1), 5);
     for (int i = 0; i < 5; i++) {
         ck_assert_int_eq(done_order[i + 1], i);
         ck_assert_int_eq(done_rc[i + 1], i == 2 ? 7 : 0);
@@ -1633,7 +1633,7 @@ START_TEST(failure_before_write_stays_flat)
     store_stats st;
 
     jobs[1].fail_before_write = STORE_NOTFOUND;
-    ck_assert_int_eq(run_one_batch(s, base, jobs, 5, STORE_JOB_RERUNNABLE, -1), 0);
+    ck_assert_int_eq(run_behind_gate(s, base, jobs, 5, STORE_JOB_RERUNNABLE, -1), 0);
     for (int i = 0; i < 5; i++) {
         ck_assert_int_eq(done_rc[i + 1], i == 1 ? STORE_NOTFOUND : 0);
         ck_assert_int_eq(jobs[i].runs, 1);
@@ -1659,7 +1659,7 @@ START_TEST(plain_job_keeps_batch_nested)
     store_stats st;
 
     jobs[3].tagged.put.fail_after = 9;
-    ck_assert_int_eq(run_one_batch(s, base, jobs, 5, STORE_JOB_RERUNNABLE, 1), 5);
+    ck_assert_int_eq(run_behind_gate(s, base, jobs, 5, STORE_JOB_RERUNNABLE, 1), 5);
     for (int i = 0; i < 5; i++) {
         ck_assert_int_eq(done_rc[i + 1], i == 3 ? 9 : 0);
         ck_assert_int_eq(jobs[i].runs, 1);
@@ -1686,7 +1686,7 @@ START_TEST(full_map_in_flat_batch_reruns)
     store_stats st;
 
     jobs[1].big = 1;
-    ck_assert_int_eq(run_one_batch(s, base, jobs, 3, STORE_JOB_RERUNNABLE, -1), 3);
+    ck_assert_int_eq(run_behind_gate(s, base, jobs, 3, STORE_JOB_RERUNNABLE, -1), 3);
     ck_assert_int_eq(done_rc[1], 0);
     ck_assert_int_eq(done_rc[2], STORE_FULL);
     ck_assert_int_eq(done_rc[3], 0);
@@ -1700,7 +1700,7 @@ START_TEST(full_map_in_flat_batch_reruns)
 }
 END_TEST
 
-/* After a rerun the next batch runs nested; a nested batch without a
+/* After a rerun the next batch runs nested. A nested batch without a
  * failure after writing lets the one after it run flat again. With
  * max_batch 3, the nine jobs queued behind the gate form three batches. */
 START_TEST(rerun_pauses_flat_batches)
@@ -1715,7 +1715,7 @@ START_TEST(rerun_pauses_flat_batches)
     jobs[0].tagged.put.fail_after = 5;
     /* Three nested begins for the rerun of the first batch, three for the
      * paused second batch, none for the third. */
-    ck_assert_int_eq(run_one_batch(s, base, jobs, 9, STORE_JOB_RERUNNABLE, -1), 6);
+    ck_assert_int_eq(run_behind_gate(s, base, jobs, 9, STORE_JOB_RERUNNABLE, -1), 6);
     for (int i = 0; i < 9; i++) {
         ck_assert_int_eq(done_rc[i + 1], i == 0 ? 5 : 0);
         ck_assert_int_eq(jobs[i].runs, expected_runs[i]);
