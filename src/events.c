@@ -145,7 +145,9 @@ int events_user_changed(store_txn *t, const char *actor, const char *account, co
     } else {
         rc = user_updated(t, actor, account, user_id, before, after);
     }
-    if (rc == 0)
+    if (rc == 0 && !before)
+        rc = license_user_created(t, actor, account, user_id, user_active(after));
+    else if (rc == 0)
         rc = license_update_user(t, actor, account, user_id, after ? user_active(after) : 0);
     return rc;
 }

@@ -9,10 +9,10 @@
 #include "json.h"
 #include "store.h"
 
-/* `before` is NULL on create; `after` is NULL on delete. A user change
- * keeps the user's licence tier and the tier counts current (deactivated
- * users are not counted) and ends the user's sessions on deactivation or
- * deletion. Deleting a group drops its directory-group mapping and
+/* `before` is NULL on create, when the user cannot have memberships yet,
+ * and `after` is NULL on delete. A user change keeps the user's licence
+ * tier and the tier counts current (deactivated users are not counted) and
+ * ends the user's sessions on deactivation or deletion. Deleting a group drops its directory-group mapping and
  * recounts the members it still has. Membership records removed before
  * this call must each have raised events_membership_changed (as the SCIM
  * service does), which recounted those users while the mapping existed. */

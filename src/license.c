@@ -65,8 +65,8 @@ int license_account_default(store_txn *t, const char *account, enum license_tier
     if (rc)
         return rc;
     /* Membership and user jobs read the default for every user they touch,
-     * and most accounts never set one: without the key anywhere in the
-     * record's text, the setting cannot be there, so skip the parse. */
+     * and most accounts never set one. A record whose text lacks the key
+     * cannot have the setting, so the parse is skipped. */
     if (!memmem(v.data, v.len, "default_tier", strlen("default_tier")))
         return 0;
     acc = json_parse(v.data, v.len, NULL, 0);
@@ -208,6 +208,22 @@ int license_update_user(store_txn *t, const char *actor, const char *account,
     rc = store_tier(t, account, user_id, old, new);
     if (rc == 0)
         rc = audit_tier_change(t, actor, account, user_id, old, new);
+    return rc;
+}
+
+int license_user_created(store_txn *t, const char *actor, const char *account,
+                         const char *user_id, int active)
+{
+    enum license_tier def;
+    int rc;
+
+    if (!active)
+        return 0;
+    rc = license_account_default(t, account, &def);
+    if (rc == 0)
+        rc = store_tier(t, account, user_id, -1, (int)def);
+    if (rc == 0)
+        rc = audit_tier_change(t, actor, account, user_id, -1, (int)def);
     return rc;
 }
 

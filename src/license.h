@@ -55,6 +55,14 @@ int license_counts(store_txn *t, const char *account, uint64_t out[LICENSE_TIER_
 int license_update_user(store_txn *t, const char *actor, const char *account,
                         const char *user_id, int active);
 
+/* Gives a user created in this transaction their first tier: the account's
+ * default when `active`, else none, as license_update_user would, but
+ * without reading the stored tier and memberships that a new user cannot
+ * have yet. Records AUDIT_LICENSE_CHANGED from null. Returns 0 or a STORE_*
+ * error. */
+int license_user_created(store_txn *t, const char *actor, const char *account,
+                         const char *user_id, int active);
+
 /* Recomputes the tier of every active user who is a member of `group_id`,
  * after its mapping was added, changed or removed, and records
  * AUDIT_LICENSE_CHANGED (with `actor`) for each user whose tier changed.

@@ -34,8 +34,9 @@ typedef struct member_ops {
     const char *actor;
     unsigned long changed;
     int store_rc;
-    int mapped_known; /* 1 once `mapped` was read for this job */
-    int mapped;       /* 1 when the group has a directory-group mapping */
+    int mapped_known;    /* 1 once `mapped` was read for this job */
+    int mapped;          /* 1 when the group has a directory-group mapping */
+    int64_t count_delta; /* change of the member counter not yet written */
 } member_ops;
 
 /* A growable list of 36-character ids, each NUL-terminated. */
@@ -763,9 +764,26 @@ static int member_event(member_ops *ops, const char *user_id, int added)
                                  added, ops->mapped);
 }
 
+/* Writes the member counter change of the job's memberships so far. Every
+ * job that changes memberships calls it before it returns 0, so that the
+ * counter costs one update per job instead of one per member. */
+static int members_flush(member_ops *ops)
+{
+    key c;
+    int rc;
+
+    if (ops->count_delta == 0)
+        return 0;
+    counter_key(&c, ops->account, ops->group_id);
+    rc = store_counter_add(ops->txn, c.buf, c.len, ops->count_delta, NULL);
+    if (rc == 0)
+        ops->count_delta = 0;
+    return rc;
+}
+
 static int member_add(member_ops *ops, const char *user_id, scim_error *err)
 {
-    key k, c;
+    key k;
     int rc = user_exists(ops->txn, ops->account, user_id);
 
     if (rc == STORE_NOTFOUND) {
@@ -785,18 +803,17 @@ static int member_add(member_ops *ops, const char *user_id, scim_error *err)
     if (rc)
         return ops->store_rc = rc;
     member_key(&k, ops->account, user_id, ops->group_id);
-    counter_key(&c, ops->account, ops->group_id);
     if ((rc = store_put(ops->txn, T_MEMBER_OF, k.buf, k.len, "", 0, 0)) != 0 ||
-        (rc = store_counter_add(ops->txn, c.buf, c.len, 1, NULL)) != 0 ||
         (rc = member_event(ops, user_id, 1)) != 0)
         return ops->store_rc = rc;
     ops->changed++;
+    ops->count_delta++;
     return 0;
 }
 
 static int member_remove(member_ops *ops, const char *user_id)
 {
-    key k, c;
+    key k;
     int rc;
 
     if (!id_valid(user_id))
@@ -808,14 +825,13 @@ static int member_remove(member_ops *ops, const char *user_id)
     if (rc)
         return ops->store_rc = rc;
     member_key(&k, ops->account, user_id, ops->group_id);
-    counter_key(&c, ops->account, ops->group_id);
     rc = store_del(ops->txn, T_MEMBER_OF, k.buf, k.len);
     if (rc && rc != STORE_NOTFOUND)
         return ops->store_rc = rc;
-    if ((rc = store_counter_add(ops->txn, c.buf, c.len, -1, NULL)) != 0 ||
-        (rc = member_event(ops, user_id, 0)) != 0)
+    if ((rc = member_event(ops, user_id, 0)) != 0)
         return ops->store_rc = rc;
     ops->changed++;
+    ops->count_delta--;
     return 0;
 }
 
@@ -990,6 +1006,17 @@ static int hook_replace(void *ctx, const json *values, scim_error *err)
     return members_replace(ctx, values, err);
 }
 
+/* Clears the outputs of `w` at the start of a job. The writer may run a
+ * job submitted with STORE_JOB_RERUNNABLE twice, and only the last run's
+ * results may reach the completion. */
+static void write_reset(scim_write *w)
+{
+    json_free(w->result);
+    w->result = NULL;
+    w->cleanup_pending = 0;
+    memset(&w->err, 0, sizeof w->err);
+}
+
 /* ---- user jobs ---- */
 
 int scim_store_user_create(store_txn *t, void *arg)
@@ -997,6 +1024,7 @@ int scim_store_user_create(store_txn *t, void *arg)
     scim_write *w = arg;
     int rc;
 
+    write_reset(w);
     if (crypto_uuid7(w->id) != 0)
         return STORE_IO;
     w->result = build_stored(w->input, w->id, SCIM_URN_USER, "User", NULL);
@@ -1018,8 +1046,10 @@ int scim_store_user_replace(store_txn *t, void *arg)
 {
     scim_write *w = arg;
     json *before = NULL;
-    int rc = load_for_write(t, w, 1, &before);
+    int rc;
 
+    write_reset(w);
+    rc = load_for_write(t, w, 1, &before);
     if (rc)
         return rc;
     w->result = build_stored(w->input, w->id, SCIM_URN_USER, "User", before);
@@ -1038,8 +1068,10 @@ static int patch_job(store_txn *t, scim_write *w, int users)
     member_ops ops = {.txn = t, .account = w->account, .group_id = w->id, .actor = w->actor};
     scim_patch_hooks hooks = {&ops, hook_add, hook_remove, hook_replace};
     json *before = NULL, *patched = NULL;
-    int rc = load_for_write(t, w, users, &before);
+    int rc;
 
+    write_reset(w);
+    rc = load_for_write(t, w, users, &before);
     if (rc)
         return rc;
     if (scim_patch_apply(w->patch, schema, before, users ? NULL : &hooks, &patched, &w->err)) {
@@ -1049,8 +1081,11 @@ static int patch_job(store_txn *t, scim_write *w, int users)
         before = NULL;
     } else {
         const char *urn = users ? SCIM_URN_USER : SCIM_URN_GROUP;
-        w->result = build_stored(patched, w->id, urn, users ? "User" : "Group", before);
-        rc = w->result ? 0 : STORE_NOMEM;
+        rc = members_flush(&ops);
+        if (rc == 0) {
+            w->result = build_stored(patched, w->id, urn, users ? "User" : "Group", before);
+            rc = w->result ? 0 : STORE_NOMEM;
+        }
         if (rc == 0 && users)
             rc = user_domains_check(t, w, before, w->result);
         if (rc == 0)
@@ -1072,8 +1107,10 @@ int scim_store_user_delete(store_txn *t, void *arg)
     scim_write *w = arg;
     json *before = NULL;
     id_list groups = {0};
-    int rc = load_for_write(t, w, 1, &before);
+    int rc;
 
+    write_reset(w);
+    rc = load_for_write(t, w, 1, &before);
     if (rc)
         return rc;
     rc = collect_ids(t, T_MEMBER_OF, w->account, w->id, &groups);
@@ -1081,6 +1118,8 @@ int scim_store_user_delete(store_txn *t, void *arg)
         member_ops ops = {
             .txn = t, .account = w->account, .group_id = groups.ids[i], .actor = w->actor};
         rc = member_remove(&ops, w->id);
+        if (rc == 0)
+            rc = members_flush(&ops);
     }
     if (rc == 0)
         rc = erase_resource(t, w, 1, before);
@@ -1102,6 +1141,7 @@ int scim_store_group_create(store_txn *t, void *arg)
     const json *members = json_object_geti(w->input, "members");
     int rc;
 
+    write_reset(w);
     if (crypto_uuid7(w->id) != 0)
         return STORE_IO;
     w->result = build_stored(w->input, w->id, SCIM_URN_GROUP, "Group", NULL);
@@ -1112,6 +1152,8 @@ int scim_store_group_create(store_txn *t, void *arg)
         rc = total_adjust(t, 0, w->account, 1);
     if (rc == 0 && members)
         rc = members_add_values(&ops, members, &w->err);
+    if (rc == 0)
+        rc = members_flush(&ops);
     if (rc) {
         json_free(w->result);
         w->result = NULL;
@@ -1125,8 +1167,10 @@ int scim_store_group_replace(store_txn *t, void *arg)
     member_ops ops = {.txn = t, .account = w->account, .group_id = w->id, .actor = w->actor};
     json *before = NULL;
     json *members = json_object_geti(w->input, "members");
-    int rc = load_for_write(t, w, 0, &before);
+    int rc;
 
+    write_reset(w);
+    rc = load_for_write(t, w, 0, &before);
     if (rc)
         return rc;
     w->result = build_stored(w->input, w->id, SCIM_URN_GROUP, "Group", before);
@@ -1136,6 +1180,8 @@ int scim_store_group_replace(store_txn *t, void *arg)
         rc = members_replace(&ops, members ? members : empty, &w->err);
         json_free(empty);
     }
+    if (rc == 0)
+        rc = members_flush(&ops);
     json_free(before);
     return rc;
 }
@@ -1163,13 +1209,17 @@ int scim_store_group_delete(store_txn *t, void *arg)
     json *before = NULL;
     uint64_t members = 0;
     key k;
-    int rc = load_for_write(t, w, 0, &before);
+    int rc;
 
+    write_reset(w);
+    rc = load_for_write(t, w, 0, &before);
     if (rc)
         return rc;
     rc = scim_store_member_count(t, w->account, w->id, &members);
     if (rc == 0 && members <= limit) {
         rc = members_remove_all(&ops);
+        if (rc == 0)
+            rc = members_flush(&ops);
     } else if (rc == 0) {
         cleanup_key(&k, w->account, w->id);
         rc = store_put(t, T_META, k.buf, k.len, w->actor, strlen(w->actor), 0);
@@ -1253,6 +1303,8 @@ int scim_store_group_cleanup(store_txn *t, void *arg)
         rc = 0;
     for (size_t i = 0; rc == 0 && i < ids.n; i++)
         rc = member_remove(&ops, ids.ids[i]);
+    if (rc == 0)
+        rc = members_flush(&ops);
     if (rc == 0)
         c->removed = ops.changed;
     if (rc == 0 && ids.n < limit)

@@ -120,6 +120,8 @@ static int run_step(store_txn *t, void *arg)
 
     if (!strcmp(s->op, "create"))
         return set_user(t, s->a, s->b, 1, 0, 0);
+    if (!strcmp(s->op, "create-inactive"))
+        return set_user(t, s->a, s->b, 0, 0, 0);
     if (!strcmp(s->op, "deactivate"))
         return set_user(t, s->a, s->b, 0, 1, 1);
     if (!strcmp(s->op, "reactivate"))
@@ -330,6 +332,55 @@ static size_t tier_changes(void)
     return n;
 }
 
+/* Each row: the account's default tier, then the tier and counts of a
+ * user created after it was set. */
+static const struct {
+    const char *def, *tier;
+    uint64_t none, basic, pro;
+} create_cases[] = {
+    {"basic", "basic", 0, 1, 0},
+    {"pro", "pro", 0, 0, 1},
+    {"none", "none", 1, 0, 0},
+};
+
+START_TEST(created_user_gets_default)
+{
+    store_txn *t;
+    json *events = NULL;
+    char next[AUDIT_ID_LEN + 1];
+    audit_query q = {.kind = AUDIT_LICENSE_CHANGED};
+    const json *details;
+
+    step("default", create_cases[_i].def, NULL, NULL, 0);
+    step("create", U1, "a@example.com", NULL, 0);
+    ck_assert_str_eq(tier_of(U1), create_cases[_i].tier);
+    assert_counts(create_cases[_i].none, create_cases[_i].basic, create_cases[_i].pro);
+
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(audit_list(t, ACC, &q, &events, next), 0);
+    store_read_end(t);
+    ck_assert_uint_eq(json_array_size(events), 1);
+    details = json_object_get(json_array_get(events, 0), "details");
+    ck_assert_str_eq(json_get_string(details, "user_id"), U1);
+    ck_assert_int_eq(json_typeof(json_object_get(details, "from")), JSON_NULL);
+    ck_assert_str_eq(json_get_string(details, "to"), create_cases[_i].tier);
+    json_free(events);
+}
+END_TEST
+
+START_TEST(created_inactive_user_not_counted)
+{
+    step("create-inactive", U1, "a@example.com", NULL, 0);
+    ck_assert_str_eq(tier_of(U1), "none");
+    assert_counts(0, 0, 0);
+    ck_assert_uint_eq(tier_changes(), 0);
+    step("reactivate", U1, "a@example.com", NULL, 0);
+    ck_assert_str_eq(tier_of(U1), "basic");
+    assert_counts(0, 1, 0);
+    ck_assert_uint_eq(tier_changes(), 1);
+}
+END_TEST
+
 START_TEST(unmapped_group_keeps_tiers)
 {
     size_t changes;
@@ -512,6 +563,9 @@ int main(void)
     tcase_add_test(tc, group_rename_keeps_tiers);
     tcase_add_test(tc, group_delete_drops_mapping);
     tcase_add_test(tc, unmapped_group_keeps_tiers);
+    tcase_add_loop_test(tc, created_user_gets_default, 0,
+                        sizeof create_cases / sizeof create_cases[0]);
+    tcase_add_test(tc, created_inactive_user_not_counted);
     tcase_add_test(tc, audit_pages_and_filters);
     tcase_add_test(tc, domain_allowed_rules);
     tcase_add_test(tc, domain_pending_claims_do_not_count);

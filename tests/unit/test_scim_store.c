@@ -872,6 +872,53 @@ START_TEST(small_group_delete_inline)
 }
 END_TEST
 
+/* A job run that the store then rolls back, as the writer does with a
+ * batch of rerunnable jobs before it runs the batch again. */
+struct rolled_back {
+    store_job_fn fn;
+    void *arg;
+};
+
+static int run_then_fail(store_txn *t, void *arg)
+{
+    struct rolled_back *r = arg;
+    int rc = r->fn(t, r->arg);
+
+    return rc ? rc : STORE_INVALID;
+}
+
+START_TEST(group_delete_rerun_resets_outputs)
+{
+    char u1[37], u2[37], g[37];
+    scim_write w = {0};
+    struct rolled_back first = {scim_store_group_delete, &w};
+
+    create_user(ACC1, "rerun1", "r1@example.com", u1);
+    create_user(ACC1, "rerun2", "r2@example.com", u2);
+    const char *members[] = {u1, u2};
+    ck_assert_int_eq(create_group(ACC1, "Rerun", members, 2, g, NULL), 0);
+    memcpy(w.account, ACC1, 37);
+    memcpy(w.id, g, 37);
+    snprintf(w.actor, sizeof w.actor, "scim:test");
+
+    /* The first run defers the clean-up and is rolled back. */
+    w.cleanup_limit = 1;
+    ck_assert_int_eq(store_run(st, run_then_fail, &first), STORE_INVALID);
+    ck_assert_int_eq(w.cleanup_pending, 1);
+    ck_assert(member_pair(ACC1, g, u1));
+
+    /* The second run removes the members inline and must not report the
+     * first run's pending clean-up. */
+    w.cleanup_limit = 10;
+    ck_assert_int_eq(store_run(st, scim_store_group_delete, &w), 0);
+    ck_assert_int_eq(w.cleanup_pending, 0);
+    ck_assert(!member_pair(ACC1, g, u1));
+    ck_assert(!member_pair(ACC1, g, u2));
+    ck_assert_int_eq(pending_cleanups(), 0);
+    scim_write_clear(&w);
+}
+END_TEST
+
 static const struct {
     const char *header;
     int match;
@@ -1099,6 +1146,7 @@ static Suite *suite(void)
     tcase_add_test(tc, large_group_delete_in_chunks);
     tcase_add_test(tc, large_group_delete_then_user_delete);
     tcase_add_test(tc, small_group_delete_inline);
+    tcase_add_test(tc, group_delete_rerun_resets_outputs);
     tcase_add_test(tc, totals_follow_creates_and_deletes);
     tcase_add_test(tc, totals_recounted_when_missing);
     tcase_add_loop_test(tc, scan_page_skips_and_stops, 0, sizeof pages / sizeof pages[0]);
