@@ -154,6 +154,7 @@ void scim_write_clear(scim_write *w)
 {
     json_free(w->input);
     json_free(w->result);
+    free(w->result_text);
     free(w->if_match);
     free(w->if_none_match);
     memset(w, 0, sizeof *w);
@@ -322,18 +323,23 @@ int scim_store_group_load(store_txn *t, const char *account, const char *id, jso
     return load_resource(t, T_GROUPS, account, id, out);
 }
 
-static int put_resource(store_txn *t, enum store_table tab, const char *account, const char *id,
-                        const json *res)
+/* Stores `res` as the record of `w->id` and keeps its text in
+ * `w->result_text` for the completion. */
+static int put_resource(store_txn *t, enum store_table tab, scim_write *w, const json *res)
 {
     key k;
     size_t len;
     char *text = json_dump(res, &len);
+    int rc;
+
     if (!text)
         return STORE_NOMEM;
-    key_init(&k, account);
-    key_add(&k, id, STORE_ID_LEN);
-    int rc = store_put(t, tab, k.buf, k.len, text, len, 0);
-    free(text);
+    key_init(&k, w->account);
+    key_add(&k, w->id, STORE_ID_LEN);
+    rc = store_put(t, tab, k.buf, k.len, text, len, 0);
+    free(w->result_text);
+    w->result_text = text;
+    w->result_len = len;
     return rc;
 }
 
@@ -650,7 +656,7 @@ static int write_resource(store_txn *t, scim_write *w, int users, const json *be
         return rc;
     if ((rc = index_resource(t, users, w->account, w->id, after, 1)) != 0)
         return rc;
-    if ((rc = put_resource(t, tab, w->account, w->id, after)) != 0)
+    if ((rc = put_resource(t, tab, w, after)) != 0)
         return rc;
     if (before && !attrs_changed(before, after))
         return 0; /* only the version moved, for a membership change */
@@ -760,8 +766,8 @@ static int member_event(member_ops *ops, const char *user_id, int added)
             return rc;
         ops->mapped_known = 1;
     }
-    return events_member_changed(ops->txn, ops->actor, ops->account, ops->group_id, user_id,
-                                 added, ops->mapped);
+    return events_member_changed(ops->txn, ops->actor, ops->account, ops->group_id, user_id, added,
+                                 ops->mapped);
 }
 
 /* Writes the member counter change of the job's memberships so far. Every
@@ -1013,6 +1019,9 @@ static void write_reset(scim_write *w)
 {
     json_free(w->result);
     w->result = NULL;
+    free(w->result_text);
+    w->result_text = NULL;
+    w->result_len = 0;
     w->cleanup_pending = 0;
     memset(&w->err, 0, sizeof w->err);
 }

@@ -48,6 +48,9 @@ typedef struct scim_write {
                                     * SCIM_STORE_CLEANUP_LIMIT */
 
     json *result;   /* the stored resource after the write (owned); NULL after a delete */
+    char *result_text; /* the stored JSON text of `result` when the job wrote the record
+                        * (owned, `result_len` bytes, NUL-terminated), else NULL */
+    size_t result_len;
     scim_error err; /* filled when the job returned SCIM_STORE_REJECTED */
     int cleanup_pending; /* group delete: 1 when membership records remain for
                           * scim_store_group_cleanup */

@@ -872,6 +872,41 @@ START_TEST(small_group_delete_inline)
 }
 END_TEST
 
+/* The text a write job keeps is the record it stored, and a PATCH that
+ * changes nothing keeps none. */
+START_TEST(write_keeps_stored_text)
+{
+    scim_write w = {0};
+    store_txn *t;
+    store_val v;
+    scim_patch *patch = NULL;
+    scim_error err = {0};
+    json *body;
+
+    memcpy(w.account, ACC1, 37);
+    w.input = parse("{\"userName\":\"kept\",\"active\":true}");
+    ck_assert_int_eq(store_run(st, scim_store_user_create, &w), 0);
+    ck_assert_ptr_nonnull(w.result_text);
+    ck_assert_uint_eq(strlen(w.result_text), w.result_len);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(scim_store_user_text(t, ACC1, w.id, &v), 0);
+    ck_assert_uint_eq(v.len, w.result_len);
+    ck_assert_int_eq(memcmp(v.data, w.result_text, v.len), 0);
+    store_read_end(t);
+
+    body = parse("{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+                 "\"Operations\":[{\"op\":\"replace\",\"path\":\"active\",\"value\":true}]}");
+    ck_assert_int_eq(scim_patch_parse(body, &patch, &err), 0);
+    json_free(body);
+    w.patch = patch;
+    ck_assert_int_eq(store_run(st, scim_store_user_patch, &w), 0);
+    ck_assert_ptr_null(w.result_text);
+    ck_assert_ptr_nonnull(w.result);
+    scim_patch_free(patch);
+    scim_write_clear(&w);
+}
+END_TEST
+
 /* A job run that the store then rolls back, as the writer does with a
  * batch of rerunnable jobs before it runs the batch again. */
 struct rolled_back {
@@ -1146,6 +1181,7 @@ static Suite *suite(void)
     tcase_add_test(tc, large_group_delete_in_chunks);
     tcase_add_test(tc, large_group_delete_then_user_delete);
     tcase_add_test(tc, small_group_delete_inline);
+    tcase_add_test(tc, write_keeps_stored_text);
     tcase_add_test(tc, group_delete_rerun_resets_outputs);
     tcase_add_test(tc, totals_follow_creates_and_deletes);
     tcase_add_test(tc, totals_recounted_when_missing);
