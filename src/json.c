@@ -174,6 +174,13 @@ fail:
     return NULL;
 }
 
+void json_swap(json *a, json *b)
+{
+    json tmp = *a;
+    *a = *b;
+    *b = tmp;
+}
+
 static int numbers_equal(const json *a, const json *b)
 {
     if (a->u.str.len == b->u.str.len && memcmp(a->u.str.text, b->u.str.text, a->u.str.len) == 0)
@@ -369,6 +376,32 @@ json *json_object_geti(const json *obj, const char *key)
     return i < 0 ? NULL : obj->u.obj.values[i];
 }
 
+/* Appends a member, taking ownership of the malloc'd `key` and of `value`
+ * (both freed on failure). Returns 0 or -1. */
+static int append_member(json *obj, char *key, json *value)
+{
+    if (obj->u.obj.len == obj->u.obj.cap) {
+        size_t cap = obj->u.obj.cap ? obj->u.obj.cap * 2 : 4;
+        char **keys = realloc(obj->u.obj.keys, cap * sizeof(*keys));
+        if (!keys)
+            goto fail;
+        obj->u.obj.keys = keys;
+        json **values = realloc(obj->u.obj.values, cap * sizeof(*values));
+        if (!values)
+            goto fail;
+        obj->u.obj.values = values;
+        obj->u.obj.cap = cap;
+    }
+    obj->u.obj.keys[obj->u.obj.len] = key;
+    obj->u.obj.values[obj->u.obj.len] = value;
+    obj->u.obj.len++;
+    return 0;
+fail:
+    free(key);
+    json_free(value);
+    return -1;
+}
+
 static int object_set(json *obj, const char *key, json *value, int ignore_case)
 {
     ssize_t i;
@@ -382,28 +415,27 @@ static int object_set(json *obj, const char *key, json *value, int ignore_case)
         obj->u.obj.values[i] = value;
         return 0;
     }
-    if (obj->u.obj.len == obj->u.obj.cap) {
-        size_t cap = obj->u.obj.cap ? obj->u.obj.cap * 2 : 4;
-        char **keys = realloc(obj->u.obj.keys, cap * sizeof(*keys));
-        if (!keys)
-            goto fail;
-        obj->u.obj.keys = keys;
-        json **values = realloc(obj->u.obj.values, cap * sizeof(*values));
-        if (!values)
-            goto fail;
-        obj->u.obj.values = values;
-        obj->u.obj.cap = cap;
-    }
     k = strdup(key);
     if (!k)
         goto fail;
-    obj->u.obj.keys[obj->u.obj.len] = k;
-    obj->u.obj.values[obj->u.obj.len] = value;
-    obj->u.obj.len++;
-    return 0;
+    return append_member(obj, k, value);
 fail:
     json_free(value);
     return -1;
+}
+
+/* Like json_object_set, but takes ownership of the malloc'd `key` too (freed
+ * when an existing member keeps its own key, and on failure). */
+static int object_set_owned_key(json *obj, char *key, json *value)
+{
+    ssize_t i = find_key(obj, key, 0);
+
+    if (i < 0)
+        return append_member(obj, key, value);
+    json_free(obj->u.obj.values[i]);
+    obj->u.obj.values[i] = value;
+    free(key);
+    return 0;
 }
 
 int json_object_set(json *obj, const char *key, json *value)
@@ -484,9 +516,11 @@ static int attach(struct parse_state *st, json *node)
     parent = st->stack[st->depth - 1];
     if (parent->type == JSON_ARRAY) {
         rc = json_array_append(parent, node);
+    } else if (!st->key) {
+        json_free(node);
+        rc = -1;
     } else {
-        rc = json_object_set(parent, st->key, node);
-        free(st->key);
+        rc = object_set_owned_key(parent, st->key, node);
         st->key = NULL;
     }
     if (rc < 0) {

@@ -58,6 +58,11 @@ json *json_object(void);
 /* Deep copy; NULL when out of memory. */
 json *json_copy(const json *j);
 
+/* Exchanges the contents (type, value, children) of two nodes, so that a
+ * subtree can move out of a tree without a copy: swap it with a new null
+ * node. Neither node may be inside the other. */
+void json_swap(json *a, json *b);
+
 /* Deep equality: same type, same numbers, strings, elements in order, and
  * the same object members in any order (keys compared exactly). */
 int json_equal(const json *a, const json *b);

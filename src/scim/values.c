@@ -105,6 +105,35 @@ static const char *type_word(json_type t)
     return words[t];
 }
 
+/* Moves the subtree `v` out of the tree that contains it, leaving a null
+ * node in its place, and returns it for the caller to own; NULL when out of
+ * memory. Cheaper than json_copy, for input that is discarded afterwards. */
+static json *steal(json *v)
+{
+    json *out = json_null();
+
+    if (out)
+        json_swap(v, out);
+    return out;
+}
+
+/* 1 when coerce_single would keep `v` as it is: it has the JSON type that
+ * a non-complex `attr` stores. */
+static int already_coerced(const scim_attr *attr, const json *v)
+{
+    switch (attr->type) {
+    case SCIM_TYPE_BOOLEAN:
+        return json_typeof(v) == JSON_BOOL;
+    case SCIM_TYPE_COMPLEX:
+        return 0;
+    case SCIM_TYPE_INTEGER:
+    case SCIM_TYPE_DECIMAL:
+        return json_typeof(v) == JSON_NUMBER;
+    default:
+        return json_typeof(v) == JSON_STRING;
+    }
+}
+
 static int wrong_type(const char *name, const char *expected, const json *v, scim_error *err)
 {
     return scim_error_set(err, 400, SCIM_ERR_INVALID_VALUE, "attribute '%s' must be %s, not %s",
@@ -174,13 +203,15 @@ static int coerce_complex(const scim_attr *attr, const char *name, json **value,
         json *sv = json_object_value_at(v, i);
         if (!sub || json_typeof(sv) == JSON_NULL)
             continue;
-        sv = json_copy(sv);
-        snprintf(sub_name, sizeof(sub_name), "%s.%s", name, sub->name);
+        sv = steal(sv);
         if (!sv) {
             json_free(out);
             return scim_error_set(err, 500, NULL, "out of memory");
         }
-        if (coerce_single(sub, sub_name, &sv, err) < 0) {
+        /* The name is only needed for an error message. */
+        if (!already_coerced(sub, sv))
+            snprintf(sub_name, sizeof(sub_name), "%s.%s", name, sub->name);
+        if (!already_coerced(sub, sv) && coerce_single(sub, sub_name, &sv, err) < 0) {
             json_free(sv);
             json_free(out);
             return -1;
@@ -239,7 +270,7 @@ int scim_value_coerce(const scim_attr *attr, const char *name, json **value, sci
         json *elem = json_array_get(*value, i);
         if (json_typeof(elem) == JSON_NULL)
             continue;
-        elem = json_copy(elem);
+        elem = steal(elem);
         if (!elem) {
             json_free(arr);
             return scim_error_set(err, 500, NULL, "out of memory");
@@ -322,28 +353,35 @@ static void drop_read_only_subs(const scim_attr *a, json *value)
     }
 }
 
-/* Coerces and places one client member (`key`, `value` borrowed). Keys
- * that name no attribute, or a readOnly or writeOnly one, are skipped. */
+/* Coerces and places one client member (`key`, and `value`, which moves
+ * out of the client's tree). Keys that name no attribute, or a readOnly or
+ * writeOnly one, are skipped. */
 static int normalize_member(const scim_schema_resource *res, json *out, const char *key,
-                            const scim_schema *ext, const json *value, scim_error *err)
+                            const scim_schema *ext, json *value, scim_error *err)
 {
     const scim_schema *schema = ext;
     const scim_attr *a = NULL, *sub = NULL;
     char fullname[512];
+    const char *name = key;
     json *v;
 
-    if (ext)
-        snprintf(fullname, sizeof(fullname), "%s:%s", ext->id, key);
-    else
-        snprintf(fullname, sizeof(fullname), "%s", key);
-    if (scim_schema_lookup(res, fullname, &a, &sub, &schema) < 0)
+    if (ext) {
+        size_t ulen = strlen(ext->id), klen = strlen(key);
+        if (ulen + 1 + klen >= sizeof(fullname))
+            return 0; /* longer than any attribute name scim_schema_lookup accepts */
+        memcpy(fullname, ext->id, ulen);
+        fullname[ulen] = ':';
+        memcpy(fullname + ulen + 1, key, klen + 1);
+        name = fullname;
+    }
+    if (scim_schema_lookup(res, name, &a, &sub, &schema) < 0)
         return 0;
     if (!client_settable(a) || (sub && !client_settable(sub)) || json_typeof(value) == JSON_NULL)
         return 0;
-    v = json_copy(value);
+    v = steal(value);
     if (!v)
         return scim_error_set(err, 500, NULL, "out of memory");
-    if (scim_value_coerce(sub ? sub : a, fullname, &v, err) < 0) {
+    if (scim_value_coerce(sub ? sub : a, name, &v, err) < 0) {
         json_free(v);
         return -1;
     }
@@ -360,12 +398,12 @@ static const scim_schema *extension_by_urn(const scim_schema_resource *res, cons
     return NULL;
 }
 
-static int normalize_members(const scim_schema_resource *res, const json *in, json *out,
+static int normalize_members(const scim_schema_resource *res, json *in, json *out,
                              scim_error *err)
 {
     for (size_t i = 0; i < json_object_size(in); i++) {
         const char *key = json_object_key_at(in, i);
-        const json *value = json_object_value_at(in, i);
+        json *value = json_object_value_at(in, i);
         const scim_schema *ext = extension_by_urn(res, key);
 
         if (strcasecmp(key, "schemas") == 0)
@@ -429,23 +467,6 @@ static int check_required(const scim_schema_resource *res, const json *out, scim
     return 0;
 }
 
-/* Moves every member of `from` into `to`, which is emptied first. */
-static int replace_members(json *to, json *from)
-{
-    while (json_object_size(to) > 0) {
-        char *key = strdup(json_object_key_at(to, 0));
-        if (!key)
-            return -1;
-        json_object_remove(to, key);
-        free(key);
-    }
-    for (size_t i = 0; i < json_object_size(from); i++) {
-        const char *key = json_object_key_at(from, i);
-        if (json_object_set(to, key, json_copy(json_object_value_at(from, i))) < 0)
-            return -1;
-    }
-    return 0;
-}
 
 int scim_resource_normalize(const scim_schema_resource *res, json *resource,
                             scim_normalize_mode mode, scim_error *err)
@@ -465,11 +486,13 @@ int scim_resource_normalize(const scim_schema_resource *res, json *resource,
     if (normalize_members(res, resource, out, err) < 0 || check_required(res, out, err) < 0)
         goto out;
     schemas = build_schemas(res, out);
-    if (!schemas || json_object_set(out, "schemas", schemas) < 0 ||
-        replace_members(resource, out) < 0) {
+    if (!schemas || json_object_set(out, "schemas", schemas) < 0) {
         scim_error_set(err, 500, NULL, "out of memory");
         goto out;
     }
+    /* `resource` takes the normalised members, and `out` the remains of the
+     * client's, which are freed below. */
+    json_swap(resource, out);
     rc = 0;
 out:
     json_free(out);
