@@ -1,8 +1,9 @@
 # Build rules for this area; included from the top-level Makefile.am.
 #
 # The benchmark tools are built on request only (`make bench/baseline
-# bench/synclient`, which bench/run does), never by `make all`.
-EXTRA_PROGRAMS = bench/baseline bench/synclient
+# bench/synclient bench/lookup_latency`, which bench/run does), never by
+# `make all`.
+EXTRA_PROGRAMS = bench/baseline bench/synclient bench/lookup_latency
 CLEANFILES += $(EXTRA_PROGRAMS)
 
 bench_baseline_SOURCES = bench/baseline.c
@@ -10,6 +11,8 @@ bench_baseline_LDADD = $(EVHTP_LIBS) $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(PTHREAD_
 
 bench_synclient_SOURCES = bench/synclient.c
 bench_synclient_LDADD = $(CURL_LIBS) $(YAJL_LIBS)
+
+bench_lookup_latency_SOURCES = bench/lookup_latency.c
 
 EXTRA_DIST += bench/run bench/report.mjs bench/signin.mjs bench/common.lua \
 	bench/get_user.lua bench/filter_user.lua bench/page.lua bench/post_user.lua \

@@ -73,10 +73,33 @@ function common.response(status, headers, body)
    end
 end
 
+-- Seconds since an arbitrary fixed point, with sub-microsecond resolution
+-- (CLOCK_MONOTONIC through LuaJIT's FFI, which wrk embeds); os.time() counts
+-- whole seconds only.
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clock_id, bench_timespec *ts);
+]]
+local CLOCK_MONOTONIC = 1
+local timespec = ffi.new("bench_timespec")
+function common.now()
+   ffi.C.clock_gettime(CLOCK_MONOTONIC, timespec)
+   return tonumber(timespec.tv_sec) + tonumber(timespec.tv_nsec) / 1e9
+end
+
+-- A script that stops its threads early sets this to a function that takes
+-- the threads and returns the seconds they ran. `done` then computes the
+-- rate over those seconds instead of over wrk's whole duration.
+common.elapsed = nil
+
 -- Prints one machine-readable line that bench/run parses.
 function common.done(summary, latency, requests)
    local e = summary.errors
    local seconds = summary.duration / 1e6
+   if common.elapsed then
+      seconds = common.elapsed(threads) or seconds
+   end
    local bad, counts, statuses = 0, {}, {}
    for _, thread in ipairs(threads) do
       bad = bad + (tonumber(thread:get("unexpected")) or 0)
