@@ -34,6 +34,41 @@ static void write_op_free(write_op *op)
     free(op);
 }
 
+/* Replies with a written user without a projection by splicing its location
+ * and groups into the text the job stored, which skips rendering and
+ * dumping the tree again. Returns 0 after replying, a STORE_* error, or 1
+ * when the text needs the general path, having replied nothing. */
+static int reply_user_spliced(write_op *op, store_txn *t)
+{
+    http_req *r = op->r;
+    char location[512], version[32];
+    struct evbuffer *buf = NULL;
+    json *groups = NULL;
+    const char *stored_version = scim_store_version(op->w.result);
+    int rc;
+
+    if (!op->kind->users || op->proj || !op->w.result_text || !stored_version)
+        return 1;
+    rc = scim_store_user_groups(t, op->w.account, op->w.id, scim_base_url(), &groups);
+    if (rc == 0 && !(buf = evbuffer_new()))
+        rc = STORE_NOMEM;
+    if (rc == 0) {
+        snprintf(location, sizeof location, "%s%s/%s", scim_base_url(), op->kind->endpoint,
+                 op->w.id);
+        rc = scim_store_user_splice(op->w.result_text, op->w.result_len, location, groups,
+                                    version, buf);
+    }
+    /* The text must be that of the tree the headers came from. */
+    if (rc == 0 && strcmp(version, stored_version) != 0)
+        rc = 1;
+    if (rc == 0)
+        http_reply_buffer(r, op->status, SCIM_CONTENT_TYPE, buf);
+    if (buf)
+        evbuffer_free(buf);
+    json_free(groups);
+    return rc;
+}
+
 static void reply_result(write_op *op)
 {
     http_req *r = op->r;
@@ -47,10 +82,14 @@ static void reply_result(write_op *op)
         return;
     }
     rc = store_read_begin(r->app->store, &t);
-    if (rc == 0) {
-        rc = scim_render(t, op->kind, op->w.account, res, op->proj);
+    if (rc == 0 && (rc = reply_user_spliced(op, t)) == 0) {
         store_read_end(t);
+        return;
     }
+    if (rc == 1)
+        rc = scim_render(t, op->kind, op->w.account, res, op->proj);
+    if (t)
+        store_read_end(t);
     if (rc)
         scim_reply_store_error(r, rc, "render");
     else
