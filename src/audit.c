@@ -260,6 +260,12 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
     return len;
 }
 
+/* Bytes copied into a JSON string as they are: printable ASCII other than
+ * the quote and the backslash. NUL is not among them, so a scan stops there. */
+static const unsigned char plain_ascii[256] = {
+    [0x20] = 1, [0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1,
+};
+
 /* Appends `s` as a JSON string: quotes, backslashes and control characters
  * escaped, valid UTF-8 copied, and each invalid byte replaced by U+FFFD so
  * that the stored event always parses. */
@@ -267,18 +273,16 @@ static void buf_add_json_string(text_buf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
 
     buf_add(b, "\"", 1);
-    while (n > 0) {
+    for (;;) {
         size_t run = 0;
 
-        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\')
+        while (plain_ascii[p[run]])
             run++;
         buf_add(b, p, run);
         p += run;
-        n -= run;
-        if (n == 0)
+        if (*p == '\0')
             break;
         if (*p == '"' || *p == '\\') {
             char esc[2] = {'\\', (char)*p};
@@ -288,14 +292,13 @@ static void buf_add_json_string(text_buf *b, const char *s)
             char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
             buf_add(b, esc, 6);
             run = 1;
-        } else if ((run = utf8_sequence(p, n)) > 0) {
+        } else if ((run = utf8_sequence(p, strnlen((const char *)p, 4))) > 0) {
             buf_add(b, p, run);
         } else {
             buf_add_str(b, "\\ufffd");
             run = 1;
         }
         p += run;
-        n -= run;
     }
     buf_add(b, "\"", 1);
 }

@@ -95,7 +95,8 @@ static int id_valid(const char *id)
     for (size_t i = 0; i < STORE_ID_LEN; i++) {
         char c = id[i];
         int dash = (i == 8 || i == 13 || i == 18 || i == 23);
-        if (dash ? c != '-' : !isxdigit((unsigned char)c) || isupper((unsigned char)c))
+        int lower_hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+        if (dash ? c != '-' : !lower_hex)
             return 0;
     }
     return 1;
