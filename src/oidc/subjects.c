@@ -138,8 +138,8 @@ static int found_link(store_txn *t, const uint8_t key[USER_KEY_LEN], void *arg)
     return 1;
 }
 
-int oidc_subject_other(store_txn *t, const char *account, const char *user_id,
-                       const char *issuer, const char *sub, int *other)
+int oidc_subject_other(store_txn *t, const char *account, const char *user_id, const char *issuer,
+                       const char *sub, int *other)
 {
     uint8_t hash[HASH_LEN];
     *other = 0;

@@ -30,8 +30,8 @@ int oidc_subject_find(store_txn *t, const char *account, const char *issuer, con
 /* Sets `*other` to 1 when the user is linked to a subject of `issuer` other
  * than `sub`, else to 0. Links of other issuers do not count, so that an
  * account can move to a new provider. Returns 0 or a STORE_* error. */
-int oidc_subject_other(store_txn *t, const char *account, const char *user_id,
-                       const char *issuer, const char *sub, int *other);
+int oidc_subject_other(store_txn *t, const char *account, const char *user_id, const char *issuer,
+                       const char *sub, int *other);
 
 /* Links (issuer, sub) to the user, at `now` (seconds), in a write
  * transaction. Returns 0 when the link exists afterwards (also when it
