@@ -76,6 +76,25 @@ static int load_lists(struct conf *c, oidc_config *cfg)
     return 0;
 }
 
+/* Reads [http] trusted_proxies. Returns 0, also for an invalid list, which
+ * is recorded in `c` and trusts no proxy. Returns -1 when out of memory. */
+static int load_trusted_proxies(struct conf *c, oidc_config *cfg)
+{
+    char err[160];
+    const char *list = conf_str(c, "http", "trusted_proxies", "");
+    if (client_addr_proxies_parse(list, &cfg->trusted_proxies, err, sizeof err) == 0)
+        return 0;
+    if (err[0] == '\0')
+        return -1;
+    char allowed[256];
+    snprintf(allowed, sizeof allowed,
+             "IPv4 or IPv6 addresses and CIDR blocks separated by commas, such as "
+             "\"10.0.0.0/8, 127.0.0.1\". %s",
+             err);
+    conf_error(c, "http", "trusted_proxies", list, allowed);
+    return 0;
+}
+
 int oidc_config_load(struct conf *c, oidc_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -96,7 +115,10 @@ int oidc_config_load(struct conf *c, oidc_config *cfg)
     cfg->jwks_ttl = conf_duration(c, "oidc", "jwks_cache", 3600, 0, 7 * 86400);
     cfg->jwks_min_refetch = conf_duration(c, "oidc", "jwks_min_refetch", 10, 0, 3600);
     cfg->login_timeout = conf_duration(c, "oidc", "login_timeout", 600, 30, 3600);
-    cfg->starts_per_address = conf_int(c, "oidc", "login_starts_per_address", 0, 0, 1000000);
+    cfg->starts_per_address = conf_int(c, "oidc", "login_starts_per_address",
+                                       OIDC_DEFAULT_STARTS_PER_ADDRESS, 0, 1000000);
+    if (load_trusted_proxies(c, cfg) != 0)
+        return -1;
     cfg->form_post = conf_enum(c, "oidc", "response_mode", 0, response_modes) == 1;
     cfg->check_discovery = conf_bool(c, "oidc", "check_discovery", 1);
 
@@ -117,6 +139,7 @@ int oidc_config_load(struct conf *c, oidc_config *cfg)
 
 void oidc_config_clear(oidc_config *cfg)
 {
+    client_addr_proxies_clear(&cfg->trusted_proxies);
     free_list(cfg->allowed_hosts, cfg->nallowed_hosts);
     free_list(cfg->redirect_origins, cfg->nredirect_origins);
     memset(cfg, 0, sizeof *cfg);

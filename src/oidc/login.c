@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 
 #include "app.h"
+#include "client_addr.h"
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
@@ -37,6 +38,7 @@ typedef struct login {
     char *binding;                  /* cookie value; its hash goes into the transaction */
     oidc_tx tx;
     char *location;
+    char client[CLIENT_ADDR_KEY_MAX]; /* limit key of the client address, "" until known */
 } login;
 
 static void login_free(login *l)
@@ -58,7 +60,8 @@ static void login_fail(login *l, int status, const char *title, const char *text
                        const char *why)
 {
     log_event(LOG_WARN, "sign-in not started", "request_id", l->r->id, "account",
-              l->account[0] ? l->account : NULL, "reason", why, NULL);
+              l->account[0] ? l->account : NULL, "client", l->client[0] ? l->client : NULL,
+              "reason", why, NULL);
     oidc_audit_signin_failed(l->st, l->account, NULL, NULL, why, l->r->id);
     if (http_req_alive(l->r))
         oidc_page_message(l->r, status, title, text);
@@ -216,20 +219,24 @@ static int make_tx(login *l)
 #define STARTS_TOTAL 20000
 
 /* Applies [oidc] login_starts_per_address, a per-minute limit for each
- * client address, which is off by default because behind a reverse proxy
- * every client has the proxy's address. */
+ * client address. Behind a reverse proxy the client address comes from
+ * X-Forwarded-For only when [http] trusted_proxies lists the proxy;
+ * otherwise every client counts as the proxy's address. */
 static int address_allowed(login *l)
 {
     oidc_state *st = l->st;
-    const char *peer = http_peer(l->r);
-    if (st->cfg.starts_per_address <= 0 || peer == NULL)
+    client_addr client;
+    if (st->cfg.starts_per_address <= 0 ||
+        client_addr_of_request(l->r, &st->cfg.trusted_proxies, &client) != 0)
         return 1;
+    client_addr_limit_key(&client, l->client);
     if (st->address_starts == NULL) {
         st->address_starts = oidc_limit_new(60, (unsigned)st->cfg.starts_per_address, UINT_MAX);
         if (st->address_starts != NULL)
             oidc_limit_allow_untracked(st->address_starts);
     }
-    return st->address_starts == NULL || oidc_limit_take(st->address_starts, peer, oidc_now());
+    return st->address_starts == NULL ||
+           oidc_limit_take(st->address_starts, l->client, oidc_now());
 }
 
 static int start_allowed(login *l)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client_addr.h"
 #include "json.h"
 #include "oidc/redirect.h"
 #include "secretbox.h"
@@ -16,7 +17,13 @@ struct app;
 struct conf;
 struct http_req;
 
-/* Settings read from [oidc] and [session]; see etc/idgate.ini. */
+/* Default [oidc] login_starts_per_address. It is an estimate: sign-in starts
+ * of a few hundred people behind one NAT address, spread over the first
+ * minutes of a working day, stay below it. */
+#define OIDC_DEFAULT_STARTS_PER_ADDRESS 60
+
+/* Settings read from [oidc], [session] and [http] trusted_proxies; see
+ * etc/idgate.ini. */
 typedef struct oidc_config {
     const char *base_url;           /* no trailing slash */
     char self_origin[OIDC_ORIGIN_MAX];
@@ -30,6 +37,7 @@ typedef struct oidc_config {
     long jwks_min_refetch;          /* seconds between refetches on an unknown kid */
     long login_timeout;             /* seconds a login transaction lives */
     long starts_per_address;        /* sign-in starts per minute per client address; 0 off */
+    client_addr_proxies trusted_proxies; /* [http] proxies whose X-Forwarded-For is believed */
     int form_post;                  /* default response_mode is form_post */
     unsigned algs;                  /* accepted ID token algorithms */
     int check_discovery;            /* idp set fetches discovery to validate */

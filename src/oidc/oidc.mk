@@ -3,6 +3,7 @@
 
 src_libidgate_a_SOURCES += \
 	src/http_client.c src/http_client.h \
+	src/client_addr.c src/client_addr.h \
 	src/secretbox.c src/secretbox.h \
 	src/oidc/oidc.h src/oidc/oidc_const.h \
 	src/oidc/config.c \
@@ -32,17 +33,18 @@ src_idgate_LDFLAGS += -Wl,--exclude-libs,ALL
 OIDC_HIDE_LIB_SYMBOLS = -Wl,--exclude-libs,ALL
 
 EXTRA_DIST += tests/fuzz/fuzz_idtoken.c tests/fuzz/fuzz_jwks.c \
-	tests/fuzz/corpus/idtoken/rs256.txt tests/fuzz/corpus/jwks/ec.json
+	tests/fuzz/corpus/idtoken/rs256.txt tests/fuzz/corpus/jwks/ec.json \
+	tests/fuzz/fuzz_client_addr.c tests/fuzz/corpus/client_addr/chain.txt
 
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_secretbox tests/unit/test_redirect \
 	tests/unit/test_idtoken tests/unit/test_jwks tests/unit/test_discovery \
 	tests/unit/test_session tests/unit/test_http_client tests/unit/test_limit \
-	tests/unit/test_subjects
+	tests/unit/test_subjects tests/unit/test_client_addr
 TESTS += tests/unit/test_secretbox tests/unit/test_redirect \
 	tests/unit/test_idtoken tests/unit/test_jwks tests/unit/test_discovery \
 	tests/unit/test_session tests/unit/test_http_client tests/unit/test_limit \
-	tests/unit/test_subjects
+	tests/unit/test_subjects tests/unit/test_client_addr
 tests_unit_test_secretbox_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_secretbox_LDADD = $(UNIT_TEST_LINK)
 tests_unit_test_secretbox_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
@@ -70,4 +72,7 @@ tests_unit_test_limit_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
 tests_unit_test_subjects_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_subjects_LDADD = $(UNIT_TEST_LINK)
 tests_unit_test_subjects_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
+tests_unit_test_client_addr_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_client_addr_LDADD = $(UNIT_TEST_LINK)
+tests_unit_test_client_addr_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
 endif

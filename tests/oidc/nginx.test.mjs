@@ -1,11 +1,12 @@
 // The documented nginx example (contrib/nginx/idgate.conf) protecting an application with
 // auth_request against idgate's GET /session: nginx runs from a temporary prefix on
 // 127.0.0.1 with the example's ports replaced, and a small upstream echoes the headers it
-// receives.
+// receives. Clients that must have distinct addresses connect from other loopback
+// addresses (127.0.0.3 and up), which nginx passes on in X-Forwarded-For.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,5 +200,90 @@ describe('nginx auth_request example', () => {
 
         await deactivateUser(stack, user.id);
         await assertSentToSignin(flow.agent);
+    });
+});
+
+// Sends GET url from the loopback address `from` and returns the status.
+function startFrom(url, from, headers = {}) {
+    return new Promise((resolve, reject) => {
+        const req = httpRequest(url, { localAddress: from, headers, timeout: 5000 }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode));
+        });
+        req.on('timeout', () => req.destroy(new Error(`GET ${url} from ${from} timed out`)));
+        req.on('error', reject);
+        req.end();
+    });
+}
+
+describe('client address through nginx', () => {
+    // The documented default of [oidc] login_starts_per_address.
+    const DEFAULT_PER_ADDRESS = 60;
+    let stack;
+    let nginx;
+    let app;
+    let startUrl;
+
+    before(async () => {
+        const nginxPort = await freePort();
+        const nginxUrl = `http://127.0.0.1:${nginxPort}`;
+        app = await startEchoApp();
+        // nginx connects to idgate from 127.0.0.1; the clients use other addresses.
+        stack = await startStack({ provider: 'faulty',
+            config: { server: { base_url: nginxUrl }, http: { trusted_proxies: '127.0.0.1' } } });
+        nginx = await startNginx({ idgatePort: stack.srv.port, appPort: app.port, nginxPort });
+        startUrl = `${nginxUrl}/auth/okta?account=${stack.account.id}`;
+    });
+
+    after(async () => {
+        await nginx?.stop();
+        await stopStack(stack);
+        await app?.stop();
+    });
+
+    function logs() {
+        return `nginx log:\n${tail(nginx.errorLog(), 10)}\nidgate log:\n`
+            + tail(stack.srv.logs(), 10);
+    }
+
+    // Starts `count` sign-ins from `from` and returns their statuses.
+    async function startMany(from, count, headersOf = () => ({})) {
+        const statuses = [];
+        for (let i = 0; i < count; i++) {
+            statuses.push(await startFrom(startUrl, from, headersOf(i)));
+        }
+        return statuses;
+    }
+
+    test('default limit applies per client', async () => {
+        const first = await startMany('127.0.0.3', DEFAULT_PER_ADDRESS + 1);
+        assert.deepEqual(first.slice(0, DEFAULT_PER_ADDRESS),
+            Array(DEFAULT_PER_ADDRESS).fill(302), logs());
+        assert.equal(first[DEFAULT_PER_ADDRESS], 429, logs());
+        assert.match(stack.srv.logs(), /client=127\.0\.0\.3/);
+
+        // Another client behind the same proxy has a limit of its own.
+        assert.equal(await startFrom(startUrl, '127.0.0.4'), 302, logs());
+    });
+
+    test('spoofed header cannot dodge limit', async () => {
+        // Each request claims another address; nginx appends the real one.
+        const statuses = await startMany('127.0.0.5', DEFAULT_PER_ADDRESS + 1,
+            (i) => ({ 'x-forwarded-for': `198.51.100.${i + 1}` }));
+        assert.equal(statuses.filter((status) => status === 302).length, DEFAULT_PER_ADDRESS,
+            logs());
+        assert.equal(statuses[DEFAULT_PER_ADDRESS], 429, logs());
+    });
+
+    test('direct peer header ignored', async () => {
+        // A client that reaches idgate without nginx is not a trusted proxy.
+        const direct = `${stack.baseUrl}/auth/okta?account=${stack.account.id}`;
+        const statuses = [];
+        for (let i = 0; i <= DEFAULT_PER_ADDRESS; i++) {
+            statuses.push(await startFrom(direct, '127.0.0.6',
+                { 'x-forwarded-for': `203.0.113.${i + 1}` }));
+        }
+        assert.equal(statuses[DEFAULT_PER_ADDRESS], 429, logs());
+        assert.match(stack.srv.logs(), /client=127\.0\.0\.6/);
     });
 });
