@@ -431,17 +431,39 @@ static void idp_set_done(int status, const char *message, const json *result, vo
     ctx_free(ctx);
 }
 
+/* Reads the optional "take_over_issuer" flag of PUT .../idp into
+ * `*take_over`. Only an operator token may set it, because it deletes
+ * another account's settings. Returns 0, or fails the call and returns -1. */
+static int read_take_over(api_ctx *ctx, int *take_over)
+{
+    const json *flag = json_object_get(ctx->input, "take_over_issuer");
+
+    *take_over = 0;
+    if (!flag)
+        return 0;
+    if (json_typeof(flag) != JSON_BOOL)
+        return admin_fail(&ctx->call, 400, "take_over_issuer must be true or false");
+    *take_over = json_bool_value(flag);
+    if (*take_over && ctx->scope[0])
+        return admin_fail(&ctx->call, 403,
+                          "take_over_issuer needs an operator token, because it disconnects "
+                          "the account that has the issuer now");
+    return 0;
+}
+
 static void handle_idp_set(http_req *r, void *arg)
 {
-    static const char *const idp_members[] = {"issuer", "client_id", "client_secret", NULL};
+    static const char *const idp_members[] = {"issuer", "client_id", "client_secret",
+                                              "take_over_issuer", NULL};
     static const api_route set = {"/admin/v1/accounts/{}/idp", HTTP_PUT, admin_idp_get,
                                   ACCOUNT};
     api_ctx *ctx = begin(r, &set);
-    oidc_idp_input in;
+    oidc_idp_input in = {0};
 
     if (!ctx)
         return;
-    if (admin_check_members(&ctx->call, idp_members)) {
+    if (admin_check_members(&ctx->call, idp_members) ||
+        read_take_over(ctx, &in.take_over_issuer)) {
         admin_ctx_finish(ctx);
         return;
     }

@@ -37,6 +37,7 @@ typedef struct idp_job {
     char *sealed;                   /* NULL keeps the stored secret */
     char *actor;
     int take_over;                  /* oidc_idp_input.take_over_issuer */
+    char previous_owner[40];        /* account the issuer was taken from, or "" */
     char hint[5];
     char *warning;
     int status;
@@ -173,11 +174,11 @@ static json *new_record(idp_job *j, const json *old)
     return rec;
 }
 
-/* Claims the issuer for the account and releases the previous one. */
 /* Deletes the settings of the account `owner` that has the issuer, and
  * records that in its audit log. */
 static int take_issuer(store_txn *t, idp_job *j, const char *owner)
 {
+    snprintf(j->previous_owner, sizeof j->previous_owner, "%s", owner);
     int rc = oidc_idp_delete(t, owner);
     if (rc != 0 && rc != STORE_NOTFOUND)
         return rc;
@@ -204,7 +205,8 @@ static int move_issuer(store_txn *t, idp_job *j, const json *old)
         return job_fail(j, 409, "this issuer is already connected to another account; each "
                                 "identity provider issuer can belong to one account only. If "
                                 "the other account should not have it, an operator can move "
-                                "it with `idgate idp set --take-over-issuer`");
+                                "it with `idgate idp set --take-over-issuer` or with "
+                                "\"take_over_issuer\": true in the admin API");
     if (rc == 0 && strcmp(owner, j->account) != 0 && take_issuer(t, j, owner) != 0)
         return job_fail(j, 500, "the settings could not be saved");
     const char *prev = json_get_string(old, "issuer");
@@ -214,13 +216,16 @@ static int move_issuer(store_txn *t, idp_job *j, const json *old)
     return rc ? job_fail(j, 500, "the settings could not be saved") : 0;
 }
 
-/* Writes the idp.changed audit event; never with the secret, only whether it changed. */
+/* Writes the idp.changed audit event, with the account the issuer was taken
+ * from if any; never with the secret, only whether it changed. */
 static int record_change(store_txn *t, idp_job *j)
 {
     json *d = json_object();
     if (d == NULL || json_object_set(d, "issuer", json_string(j->issuer)) ||
         json_object_set(d, "client_id", json_string(j->client_id)) ||
-        json_object_set(d, "client_secret_changed", json_bool(j->sealed != NULL))) {
+        json_object_set(d, "client_secret_changed", json_bool(j->sealed != NULL)) ||
+        (j->previous_owner[0] &&
+         json_object_set(d, "taken_over_from", json_string(j->previous_owner)))) {
         json_free(d);
         return STORE_NOMEM;
     }

@@ -37,7 +37,9 @@ typedef void (*oidc_idp_done)(int status, const char *message, const json *resul
 /* Anyone who can edit an account's settings can name a public issuer
  * first, so `take_over_issuer` lets an operator give the issuer to its real
  * owner: the other account's settings are deleted, with an idp.changed
- * event in its audit log. Only operators should be offered it.
+ * event in its audit log ("taken_over_by") and in this account's
+ * ("taken_over_from"). Only operators should be offered it: callers check
+ * that, because this function does not know who calls.
  *
  * Validates and stores an account's settings: the issuer must be an https
  * URL on an allowed host, and unless [oidc] check_discovery is off and when
