@@ -424,10 +424,13 @@ static void *writer_main(void *arg)
 }
 
 /* Runs every completion handed off so far, in submission order, on the
- * calling thread (the loop thread, or store_close's caller). */
+ * calling thread (the loop thread, or store_close's caller). in_flight drops
+ * once for the whole list, after the last completion, because taking `mu`
+ * per job contends with the writer. */
 static void run_completions(store *s)
 {
     struct store_job *j;
+    uint64_t ran = 0;
 
     pthread_mutex_lock(&s->mu);
     j = s->completed;
@@ -442,10 +445,13 @@ static void run_completions(store *s)
             j->done(j->rc, j->arg);
         free(j);
         j = next;
-        pthread_mutex_lock(&s->mu);
-        s->in_flight--;
-        pthread_mutex_unlock(&s->mu);
+        ran++;
     }
+    if (ran == 0)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->in_flight -= ran;
+    pthread_mutex_unlock(&s->mu);
 }
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
