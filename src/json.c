@@ -729,34 +729,29 @@ static void putch(writer *w, char c)
     w->buf[w->len++] = c;
 }
 
-/* 1 when `s` is UTF-8 as yajl_gen's check sees it: lead bytes followed by
- * the right number of continuation bytes. Like yajl, it does not reject
- * overlong forms, surrogates or code points above U+10FFFF. */
-static int utf8_structure_ok(const unsigned char *s, size_t len)
+/* Length of the UTF-8 sequence at `s` (at most `avail` bytes) as yajl_gen's
+ * check sees it: a lead byte followed by the right number of continuation
+ * bytes. Returns 0 when the bytes are not one. Like yajl, it does not
+ * reject overlong forms, surrogates or code points above U+10FFFF. */
+static size_t utf8_structure(const unsigned char *s, size_t avail)
 {
-    size_t i = 0;
+    size_t n;
 
-    while (i < len) {
-        unsigned char c = s[i++];
-        int more;
-
-        if (c < 0x80)
-            continue;
-        if ((c >> 5) == 0x6)
-            more = 1;
-        else if ((c >> 4) == 0xe)
-            more = 2;
-        else if ((c >> 3) == 0x1e)
-            more = 3;
-        else
+    if ((s[0] >> 5) == 0x6)
+        n = 2;
+    else if ((s[0] >> 4) == 0xe)
+        n = 3;
+    else if ((s[0] >> 3) == 0x1e)
+        n = 4;
+    else
+        return 0;
+    if (n > avail)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] >> 6) != 0x2)
             return 0;
-        for (; more > 0; more--) {
-            if (i >= len || (s[i] >> 6) != 0x2)
-                return 0;
-            i++;
-        }
     }
-    return 1;
+    return n;
 }
 
 /* The escape for byte `c`, or NULL when it is written as is. `hex` holds
@@ -784,26 +779,35 @@ static const char *escape_of(unsigned char c, char hex[7])
     }
 }
 
+/* Writes a JSON string, or marks the writer failed when `text` is not
+ * UTF-8 by yajl_gen's check. Runs of plain bytes are copied at once. */
 static void put_string(writer *w, const char *text, size_t len)
 {
     const unsigned char *s = (const unsigned char *)text;
-    size_t start = 0;
+    size_t start = 0, i = 0;
     char hex[7];
 
-    if (!utf8_structure_ok(s, len)) {
-        w->failed = 1;
-        return;
-    }
     putch(w, '"');
-    for (size_t i = 0; i < len; i++) {
+    while (i < len) {
         const char *esc;
+        size_t n;
 
-        if (s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+        if (s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') {
+            i++;
             continue;
+        }
+        if (s[i] >= 0x80) {
+            if ((n = utf8_structure(s + i, len - i)) == 0) {
+                w->failed = 1;
+                return;
+            }
+            i += n;
+            continue;
+        }
         esc = escape_of(s[i], hex);
         put(w, text + start, i - start);
         put(w, esc, strlen(esc));
-        start = i + 1;
+        start = ++i;
     }
     put(w, text + start, len - start);
     putch(w, '"');

@@ -115,8 +115,11 @@ int scim_authenticate(http_req *r, store_txn *t, scim_caller *out)
         reply_unauthorized(r, 1, "The bearer key is invalid or revoked.");
         return -1;
     }
-    snprintf(out->actor, sizeof out->actor, "scim:%s", out->key_id);
-    snprintf(r->account_id, sizeof r->account_id, "%s", out->account);
+    _Static_assert(sizeof out->actor >= 5 + sizeof out->key_id, "actor holds scim:<key id>");
+    _Static_assert(sizeof r->account_id >= sizeof out->account, "account_id holds an id");
+    memcpy(out->actor, "scim:", 5);
+    memcpy(out->actor + 5, out->key_id, sizeof out->key_id);
+    memcpy(r->account_id, out->account, sizeof out->account);
     scim_key_touch(r->app->store, out->account, out->key_id);
     return 0;
 }
