@@ -254,6 +254,42 @@ START_TEST(fields_long_value)
 }
 END_TEST
 
+/* Arbitrary bytes in a value, valid UTF-8 or not, still give an event that
+ * parses, because every stored event must be listed. */
+START_TEST(fields_random_bytes_parse)
+{
+    enum { EVENTS = 64 };
+    uint32_t seed = 12345;
+    store_txn *t;
+    json *events = NULL;
+    char next[AUDIT_ID_LEN + 1];
+    audit_query q = {.kind = AUDIT_USER_UPDATED, .limit = 1000};
+
+    for (int i = 0; i < EVENTS; i++) {
+        char value[41];
+        size_t len = 1 + i % 40;
+        audit_field fields[1] = {{"value", value}};
+        struct fields_job job = {AUDIT_USER_UPDATED, "scim:random", fields, 1, NULL};
+
+        for (size_t k = 0; k < len; k++) {
+            seed = seed * 1103515245u + 12345u;
+            value[k] = (char)(1 + (seed >> 16) % 255);
+        }
+        value[len] = '\0';
+        ck_assert_int_eq(store_run(st, record_fields, &job), 0);
+    }
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(audit_list(t, ACC1, &q, &events, next), 0);
+    store_read_end(t);
+    ck_assert_uint_eq(json_array_size(events), EVENTS);
+    for (size_t i = 0; i < EVENTS; i++) {
+        const json *details = json_object_get(json_array_get(events, i), "details");
+        ck_assert_int_eq(json_typeof(json_object_get(details, "value")), JSON_STRING);
+    }
+    json_free(events);
+}
+END_TEST
+
 START_TEST(prune_by_age_all_accounts)
 {
     struct prune p = {.before = (int64_t)2 * 86400 * 1000000 + 1, .max = 1000};
@@ -474,6 +510,7 @@ int main(void)
     tcase_add_loop_test(tc, fields_escape_values, 0, sizeof field_cases / sizeof field_cases[0]);
     tcase_add_test(tc, fields_match_tree_event);
     tcase_add_test(tc, fields_long_value);
+    tcase_add_test(tc, fields_random_bytes_parse);
     tcase_add_test(tc, prune_by_age_all_accounts);
     tcase_add_test(tc, prune_in_batches);
     tcase_add_test(tc, delete_account_events);
