@@ -393,12 +393,12 @@ static void head_put_handler_headers(head_buf *h, const req_impl *q, int body)
 
 /* Writes the reply of `q` to its connection: the status line, the
  * handlers' headers, X-Request-Id, Content-Type and Content-Length, then
- * the body from `body` or `body_buf` (moved, not copied). libevhtp's
- * evhtp_send_reply would add `Content-Type: text/plain` and
- * `Content-Length: 0` to every reply without them, 204 and 304 included,
- * so the reply is built here; the request is then marked finished the same
- * way, which lets libevhtp keep the connection open or close it once the
- * reply is written. */
+ * the body from `body` or `body_buf` (moved, not copied). The reply is built
+ * here because libevhtp's evhtp_send_reply would add `Content-Type:
+ * text/plain` and `Content-Length: 0` to every reply without them, 204 and
+ * 304 included. The request is then marked finished as libevhtp does, so
+ * that libevhtp keeps the connection open or closes it once the reply is
+ * written. */
 static void write_reply(req_impl *q, evhtp_request_t *ev, int status, const char *content_type,
                         const void *body, size_t len, struct evbuffer *body_buf)
 {

@@ -672,12 +672,12 @@ json *json_parse(const char *text, size_t len, char *err, size_t errlen)
     return st.root;
 }
 
-/* Writing. The output is byte for byte what yajl_gen (2.1) writes for the
- * same tree without beautify or solidus escaping: the same escapes, the
- * same check that every string and key is structurally valid UTF-8, and the
- * same failure when containers nest YAJL_GEN_MAX_DEPTH deep. It is written
- * here because yajl_gen's per-call state checks and buffer callbacks cost
- * several times the text itself. */
+/* Writing. The output is byte for byte what yajl_gen 2.1 writes for the
+ * same tree without beautify or solidus escaping. It uses the same escapes
+ * and the same check that every string and key is structurally valid UTF-8,
+ * and fails like yajl_gen when containers nest YAJL_GEN_MAX_DEPTH deep. It
+ * is written here because yajl_gen's per-call state checks and buffer
+ * callbacks cost several times the text itself. */
 
 /* yajl_gen fails when it opens a container at this depth (YAJL_MAX_DEPTH
  * in yajl 2.1's yajl_gen.c). */
@@ -729,9 +729,9 @@ static void putch(writer *w, char c)
     w->buf[w->len++] = c;
 }
 
-/* Length of the UTF-8 sequence at `s` (at most `avail` bytes) as yajl_gen's
- * check sees it: a lead byte followed by the right number of continuation
- * bytes. Returns 0 when the bytes are not one. Like yajl, it does not
+/* Length of the UTF-8 sequence at `s` (at most `avail` bytes) by yajl_gen's
+ * check, which accepts a lead byte followed by the right number of
+ * continuation bytes. Returns 0 when the bytes are not one. Like yajl, it does not
  * reject overlong forms, surrogates or code points above U+10FFFF. */
 static size_t utf8_structure(const unsigned char *s, size_t avail)
 {
@@ -754,8 +754,8 @@ static size_t utf8_structure(const unsigned char *s, size_t avail)
     return n;
 }
 
-/* The escape for byte `c`, or NULL when it is written as is. `hex` holds
- * the \u00XX form. */
+/* Returns the escape for byte `c`, or NULL when it is written as is. `hex`
+ * receives the \u00XX form. */
 static const char *escape_of(unsigned char c, char hex[7])
 {
     static const char digits[] = "0123456789ABCDEF";

@@ -1,8 +1,8 @@
-/* libFuzzer target: the JSON parser and writer. The input is parsed; a tree
- * that parses is written with json_dump and json_dump_evbuffer and compared
- * with what yajl_gen writes for it, parsed again and compared with the first
- * tree. The raw input is also written as one string, which must give
- * yajl_gen's text or fail where yajl_gen fails. */
+/* libFuzzer target: the JSON parser and writer. A tree that parses is
+ * written with json_dump and json_dump_evbuffer, compared with what
+ * yajl_gen writes for it, and parsed again to compare with the first tree.
+ * The raw input is also written as one string, which must give yajl_gen's
+ * text or fail where yajl_gen fails. */
 #include "config.h"
 
 #include <stddef.h>

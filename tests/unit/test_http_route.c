@@ -87,8 +87,8 @@ static void h_param(http_req *r, void *arg) {}
 static void h_literal(http_req *r, void *arg) {}
 
 /* Overlapping patterns, where the most specific one with a handler for the
- * method wins: per segment from the left, a literal beats `{}`, which beats
- * `*`; a `*` that matches an empty rest beats the pattern ending there. */
+ * method wins. Per segment from the left, a literal beats `{}`, which beats
+ * `*`. A `*` that matches an empty rest beats the pattern ending there. */
 static route_table *make_overlapping_table(void)
 {
     route_table *t = route_table_new();
