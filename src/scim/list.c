@@ -11,6 +11,7 @@
 #include "app.h"
 #include "conf.h"
 #include "scim/filter.h"
+#include "scim/members_text.h"
 #include "scim/query.h"
 #include "scim/scim_const.h"
 #include "scim/scim_http.h"
@@ -53,6 +54,9 @@ typedef struct list_run {
     size_t n_spliced;
     const char *location; /* a resource's location as a JSON string, up to its id */
     size_t location_len;
+    const char *users_location; /* the same for users, for the $ref of members */
+    size_t users_location_len;
+    struct evbuffer *members; /* a group's members as JSON text */
     json *page;           /* matches inside the page window, in id order */
     json **sorted;        /* every match, when sorting */
     size_t n_sorted, cap_sorted;
@@ -210,12 +214,36 @@ static int dump_text(list_run *run, const char *text, size_t len)
     return rc;
 }
 
+static int splice_user(list_run *run, const char *id, const char *text, size_t len)
+{
+    json *groups = NULL;
+    int rc = scim_store_user_groups(run->t, run->account, id, scim_base_url(), &groups);
+
+    if (rc == 0)
+        rc = scim_splice_resource(text, len, "User", run->location, run->location_len, id,
+                                  "groups", groups, run->spliced);
+    json_free(groups);
+    return rc;
+}
+
+/* Writes the members as text, since a group may have many thousands. */
+static int splice_group(list_run *run, const char *id, const char *text, size_t len)
+{
+    int rc;
+
+    evbuffer_drain(run->members, evbuffer_get_length(run->members));
+    rc = scim_members_text(run->t, run->account, id, run->users_location,
+                           run->users_location_len, run->members);
+    if (rc == 0)
+        rc = scim_splice_resource_text(text, len, "Group", run->location, run->location_len, id,
+                                       "members", run->members, run->spliced);
+    return rc;
+}
+
 /* Appends the reply form of the stored resource `text` to the spliced
  * page: the text with its location and its groups or members. */
 static int splice_text(list_run *run, const char *id, const char *text, size_t len)
 {
-    const char *base = scim_base_url();
-    json *related = NULL;
     int rc;
 
     if (run->n_spliced > 0 && evbuffer_add(run->spliced, ",", 1) != 0)
@@ -223,13 +251,7 @@ static int splice_text(list_run *run, const char *id, const char *text, size_t l
     run->n_spliced++;
     if (strlen(id) != STORE_ID_LEN)
         return dump_text(run, text, len);
-    rc = run->k->users ? scim_store_user_groups(run->t, run->account, id, base, &related)
-                       : scim_store_group_members(run->t, run->account, id, base, &related);
-    if (rc)
-        return rc;
-    rc = scim_splice_resource(text, len, run->k->type, run->location, run->location_len, id,
-                              run->k->users ? "groups" : "members", related, run->spliced);
-    json_free(related);
+    rc = run->k->users ? splice_user(run, id, text, len) : splice_group(run, id, text, len);
     return rc == 1 ? dump_text(run, text, len) : rc;
 }
 
@@ -517,6 +539,8 @@ static void run_clear(list_run *run)
     json_free(run->page);
     if (run->spliced)
         evbuffer_free(run->spliced);
+    if (run->members)
+        evbuffer_free(run->members);
     for (size_t i = 0; i < run->n_sorted; i++)
         json_free(run->sorted[i]);
     free(run->sorted);
@@ -569,11 +593,16 @@ static const location_prefix *location_for(const scim_kind *k)
 static int prepare_splice(list_run *run)
 {
     const location_prefix *p = location_for(run->k);
+    const location_prefix *users = location_for(&scim_kind_user);
 
-    if (!p || !(run->spliced = evbuffer_new()))
+    if (!p || !users || !(run->spliced = evbuffer_new()))
+        return STORE_NOMEM;
+    if (!run->k->users && !(run->members = evbuffer_new()))
         return STORE_NOMEM;
     run->location = p->json;
     run->location_len = p->len;
+    run->users_location = users->json;
+    run->users_location_len = users->len;
     return 0;
 }
 

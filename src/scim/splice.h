@@ -29,4 +29,12 @@ int scim_splice_resource(const char *text, size_t len, const char *resource_type
                          const char *location_prefix, size_t prefix_len, const char *id,
                          const char *extra_name, const json *extra, struct evbuffer *out);
 
+/* Like scim_splice_resource, with the extra member's value given as JSON
+ * text in `extra_text`, which is moved into `out` on success and left as
+ * it is when 1 is returned. */
+int scim_splice_resource_text(const char *text, size_t len, const char *resource_type,
+                              const char *location_prefix, size_t prefix_len, const char *id,
+                              const char *extra_name, struct evbuffer *extra_text,
+                              struct evbuffer *out);
+
 #endif

@@ -412,11 +412,18 @@ describe('SCIM list replies spliced from stored text', () => {
       schemas: [USER_URN, ENTERPRISE_URN],
     }));
     users.inactive = await create('/Users', user('inactive@example.com', { active: false }));
+    users.long = await create('/Users', user('long@example.com', { displayName: `${'L'.repeat(300)}ü` }));
+    users.managed = await create('/Users', user('managed@example.com', {
+      title: '"displayName":"not this"',
+      [ENTERPRISE_URN]: { manager: { value: users.plain.id, displayName: 'Nor this' } },
+      schemas: [USER_URN, ENTERPRISE_URN],
+    }));
     const bulk = await Promise.all(Array.from({ length: 60 }, (_, i) =>
       create('/Users', user(`member${i}@example.com`))));
 
     groups.engineering = await create('/Groups', group('Engineering', [
       { value: users.unicode.id }, { value: users.escapes.id }, { value: users.plain.id },
+      { value: users.long.id }, { value: users.managed.id },
     ]));
     groups.quoted = await create('/Groups', group('Ünïcødé "Group" \\ 😀', [{ value: users.escapes.id }]));
     groups.empty = await create('/Groups', group('Empty'));
@@ -451,12 +458,12 @@ describe('SCIM list replies spliced from stored text', () => {
 
   test('user pages match the tree rendering', async () => {
     const all = await assertSameAsTree('/Users', { count: '200' });
-    assert.equal(all.totalResults, 64);
-    assert.equal(all.itemsPerPage, 64);
+    assert.equal(all.totalResults, 66);
+    assert.equal(all.itemsPerPage, 66);
     await assertSameAsTree('/Users');
     await assertSameAsTree('/Users', { startIndex: '2', count: '3' });
-    await assertSameAsTree('/Users', { startIndex: '64', count: '5' });
-    await assertSameAsTree('/Users', { startIndex: '65', count: '5' });
+    await assertSameAsTree('/Users', { startIndex: '66', count: '5' });
+    await assertSameAsTree('/Users', { startIndex: '67', count: '5' });
     await assertSameAsTree('/Users', { count: '0' });
   });
 
@@ -507,6 +514,13 @@ describe('SCIM list replies spliced from stored text', () => {
     assert.equal(big.members.length, 60);
     assert.equal(big.meta.location, srv.url(`/scim/v2/Groups/${groups.big.id}`));
     assert.deepEqual(all.Resources.find((g) => g.id === groups.empty.id).members, []);
+    const displays = new Map(all.Resources.find((g) => g.id === groups.engineering.id).members
+      .map((m) => [m.value, m.display]));
+    assert.equal(displays.get(users.plain.id), 'plain@example.com');
+    assert.equal(displays.get(users.unicode.id), '日本語 😀 Ærøskøbing');
+    assert.equal(displays.get(users.escapes.id), users.escapes.displayName);
+    assert.equal(displays.get(users.long.id), `${'L'.repeat(300)}ü`);
+    assert.equal(displays.get(users.managed.id), 'managed@example.com');
     const filters = [
       'displayName eq "ünïcødé \\"group\\" \\\\ 😀"',
       'displayName eq "big"',
