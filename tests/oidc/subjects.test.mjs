@@ -3,6 +3,7 @@
 // first sign-in, which links the token's sub to it. From then on that sub signs in to the
 // user after a rename, and another sub that presents the user's name or email is refused.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, pageText, withScreenshot } from './lib/browser.mjs';
 import {
@@ -17,6 +18,22 @@ const MALLORY = { login: 'mallory', sub: 'okta-sub-mallory', email: RENAMED,
     preferred_username: RENAMED, name: 'Mallory Example' };
 const IVAN = { login: 'ivan@acme.test', sub: 'okta-sub-ivan', email: 'ivan@acme.test',
     name: 'Ivan Example' };
+
+/**
+ * Returns the number of entries in the store's table `table`, read with mdb_stat from
+ * Debian's lmdb-utils, which may read the store while the server runs.
+ */
+function tableEntries(stack, table) {
+    const out = spawnSync('mdb_stat', ['-s', table, stack.srv.config.store.path],
+        { encoding: 'utf8', timeout: 10000 });
+    if (out.error || out.status !== 0) {
+        throw new Error(`mdb_stat -s ${table} failed (install lmdb-utils): `
+            + `${out.error?.message ?? out.stderr}`);
+    }
+    const match = /Entries: (\d+)/.exec(out.stdout);
+    assert.ok(match, `mdb_stat printed no entry count:\n${out.stdout}`);
+    return Number(match[1]);
+}
 
 async function sessionOf(stack, context) {
     const res = await context.request.get(`${stack.baseUrl}/session`, {
@@ -109,6 +126,8 @@ describe('subject links', () => {
 
     test('first sign-in by name succeeds', async () => {
         assertSignedInAs(stack, await signIn(stack, browser, HANA, 'links-first'), hana);
+        assert.equal(tableEntries(stack, 'subjects'), 1);
+        assert.equal(tableEntries(stack, 'user_subjects'), 1);
     });
 
     test('linked sub signs in after rename', async () => {
@@ -117,7 +136,7 @@ describe('subject links', () => {
         assertSignedInAs(stack, await signIn(stack, browser, HANA, 'links-renamed'), hana);
     });
 
-    test('other sub with same email refused', async () => {
+    test('other sub with same email rejected', async () => {
         const result = await signIn(stack, browser, MALLORY, 'links-takeover');
         assertRejected(stack, result);
         assert.match(result.text, /different person/i, describeResult(stack, result));
@@ -136,8 +155,8 @@ describe('subject links', () => {
             `audited reasons: ${JSON.stringify(reasons)}`);
     });
 
-    test('linked user still signs in after refusal', async () => {
-        assertSignedInAs(stack, await signIn(stack, browser, HANA, 'links-after-refusal'), hana);
+    test('linked user signs in after rejection', async () => {
+        assertSignedInAs(stack, await signIn(stack, browser, HANA, 'links-after-rejection'), hana);
     });
 
     test('other users unaffected by links', async () => {
@@ -145,8 +164,12 @@ describe('subject links', () => {
     });
 
     test('deleted user starts over unlinked', async () => {
+        // Hana and Ivan are linked.
+        assert.equal(tableEntries(stack, 'subjects'), 2);
         const res = await scim(stack, 'DELETE', `/Users/${hana.id}`);
         assert.equal(res.status, 204, `SCIM DELETE returned ${res.status}: ${res.text}`);
+        assert.equal(tableEntries(stack, 'subjects'), 1);
+        assert.equal(tableEntries(stack, 'user_subjects'), 1);
         // The old sub no longer signs in to anyone.
         assertRejected(stack, await signIn(stack, browser, HANA, 'links-deleted'));
 
@@ -155,5 +178,12 @@ describe('subject links', () => {
             displayName: 'Successor' });
         assertSignedInAs(stack, await signIn(stack, browser, MALLORY, 'links-successor'),
             successor);
+    });
+
+    test('account deletion removes links', async () => {
+        assert.equal(tableEntries(stack, 'subjects'), 2);
+        await stack.srv.cliJson(['account', 'delete', '--account', stack.account.id]);
+        assert.equal(tableEntries(stack, 'subjects'), 0);
+        assert.equal(tableEntries(stack, 'user_subjects'), 0);
     });
 });
