@@ -161,15 +161,31 @@ void scim_write_clear(scim_write *w)
     memset(w, 0, sizeof *w);
 }
 
+/* The date and time of day are cached per thread, because the writer
+ * stamps many resources within the same second. */
 void scim_store_now(char out[32])
 {
+    static __thread time_t cached_sec = -1;
+    static __thread char cached[24];
     struct timespec ts;
-    struct tm tm;
+    int ms;
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    if (ts.tv_sec != cached_sec) {
+        struct tm tm;
+
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_sec = ts.tv_sec;
+    }
+    ms = (int)(ts.tv_nsec / 1000000);
+    memcpy(out, cached, 19);
+    out[19] = '.';
+    out[20] = (char)('0' + ms / 100);
+    out[21] = (char)('0' + ms / 10 % 10);
+    out[22] = (char)('0' + ms % 10);
+    out[23] = 'Z';
+    out[24] = '\0';
 }
 
 /* Skips optional whitespace and commas; returns the start of the next entity

@@ -907,6 +907,24 @@ START_TEST(write_keeps_stored_text)
 }
 END_TEST
 
+START_TEST(now_is_rfc3339_millis)
+{
+    char a[32], b[32];
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+
+    scim_store_now(a);
+    scim_store_now(b);
+    ck_assert_uint_eq(strlen(a), strlen(shape));
+    for (size_t i = 0; shape[i]; i++) {
+        if (shape[i] == 'd')
+            ck_assert_msg(a[i] >= '0' && a[i] <= '9', "%s: byte %zu", a, i);
+        else
+            ck_assert_msg(a[i] == shape[i], "%s: byte %zu", a, i);
+    }
+    ck_assert_int_le(strcmp(a, b), 0);
+}
+END_TEST
+
 /* A job run that the store then rolls back, as the writer does with a
  * batch of rerunnable jobs before it runs the batch again. */
 struct rolled_back {
@@ -1181,6 +1199,7 @@ static Suite *suite(void)
     tcase_add_test(tc, large_group_delete_in_chunks);
     tcase_add_test(tc, large_group_delete_then_user_delete);
     tcase_add_test(tc, small_group_delete_inline);
+    tcase_add_test(tc, now_is_rfc3339_millis);
     tcase_add_test(tc, write_keeps_stored_text);
     tcase_add_test(tc, group_delete_rerun_resets_outputs);
     tcase_add_test(tc, totals_follow_creates_and_deletes);
