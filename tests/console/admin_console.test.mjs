@@ -10,6 +10,8 @@
 // page fits a phone-sized screen.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { startIdgate } from '../integration/lib/idgate.mjs';
@@ -296,6 +298,42 @@ describe('admin console journey', () => {
     assert.equal(await page.getByRole('button', { name: 'Disconnect identity provider' }).isHidden(), true);
     assert.equal(await page.getByLabel('Client secret').evaluate((el) => el.required), true);
     await page.locator('#audit-rows tr').first().filter({ hasText: 'idp.deleted' }).waitFor();
+  });
+
+  step('operator takes over an issuer', async () => {
+    // The account token signed in earlier is not offered the take-over.
+    assert.equal(await page.locator('#idp-take-over').isHidden(), true);
+    const accountId = await page.locator('#account').inputValue();
+
+    // Another account names the provider's issuer while Acme has none.
+    const squatter = await srv.createAccount('Squatter');
+    const secretFile = path.join(srv.dir, 'squatter-secret');
+    writeFileSync(secretFile, 'squatter-secret-1234\n');
+    await srv.cliJson(['idp', 'set', '--account', squatter.id, '--issuer', op.issuer,
+      '--client-id', 'squatter-client', '--client-secret-file', secretFile]);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin token').fill(operatorToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#account').selectOption(accountId);
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    await page.locator('#whoami').filter({ hasText: 'Account: Acme' }).waitFor();
+    assert.equal(await page.getByLabel('Take over issuer').isVisible(), true);
+    await page.getByLabel('Issuer URI').fill(op.issuer);
+    await page.getByLabel('Client ID').fill(clientId);
+    await page.getByLabel('Client secret').fill(clientSecret);
+    await page.getByRole('button', { name: 'Save incoming keys' }).click();
+    await page.locator('#idp-error').filter({ hasText: 'already connected to another account' }).waitFor();
+
+    await page.getByLabel('Take over issuer').check();
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: 'Save incoming keys' }).click();
+    await page.locator('#idp-status').filter({ hasText: 'Incoming keys saved.' }).waitFor();
+    assert.equal(await page.locator('#idp-error').textContent(), '');
+    assert.equal(await page.getByLabel('Take over issuer').isChecked(), false);
+    await page.locator('#audit-rows tr').first().filter({ hasText: 'idp.changed' }).waitFor();
+    const lost = await srv.cli(['idp', 'get', '--account', squatter.id]);
+    assert.equal(lost.code, 1, lost.stdout);
   });
 
   step('narrow screen needs no sideways scrolling', async () => {

@@ -3,7 +3,7 @@
 'use strict';
 
 const state = {
-  token: '', account: '', scope: null, usersNext: null, auditNext: null,
+  token: '', account: '', scope: null, usersNext: null, auditNext: null, operator: false,
   // Display prefixes of SCIM keys and admin tokens by id, to name audit actors.
   prefixes: new Map(),
 };
@@ -124,6 +124,7 @@ function formValues(form) {
 function signOut(message) {
   state.token = '';
   state.account = '';
+  state.operator = false;
   sessionStorage.removeItem('idgate-admin-token');
   $('workspace').hidden = true;
   $('accounts').hidden = true;
@@ -153,7 +154,10 @@ async function signIn(token) {
   fillAccounts(accounts);
   // Only operator tokens may create accounts.
   const me = await api('GET', '/whoami');
+  state.operator = me.operator;
   $('account-create').hidden = !me.operator;
+  // Only operator tokens may take an issuer over from another account.
+  for (const el of document.querySelectorAll('.operator-only')) el.hidden = !me.operator;
   $('token').value = '';
   if (accounts.length === 1) {
     await openAccount(accounts[0].id);
@@ -277,13 +281,21 @@ async function loadIdp() {
 }
 
 async function saveIdp(form) {
+  const body = formValues(form);
+  const takeOver = state.operator && $('idp-take-over').checked;
+  if (takeOver) {
+    if (!window.confirm('Take the issuer over? If another account has it, that account loses its incoming keys, and its users cannot sign in until it sets up another issuer.')) return;
+    body.take_over_issuer = true;
+  }
   $('idp-status').textContent = '';
   await guarded('idp-error', async () => {
-    const saved = await api('PUT', accountPath('/idp'), formValues(form));
+    const saved = await api('PUT', accountPath('/idp'), body);
     $('idp-client-secret').value = '';
+    $('idp-take-over').checked = false;
     await loadIdp();
     // The status appears once the section shows the saved settings.
     $('idp-status').textContent = saved.warning ? `Incoming keys saved. ${saved.warning}` : 'Incoming keys saved.';
+    if (takeOver) await loadAudit(true);
   });
 }
 
