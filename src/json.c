@@ -18,6 +18,9 @@
  * (no float rounding of large integers or long fractions). */
 struct json {
     json_type type;
+    /* For strings and numbers: the text is stored right after the node, in
+     * the same allocation, and is not freed on its own. */
+    int text_inline;
     union {
         int boolean;
         struct {
@@ -51,7 +54,8 @@ void json_free(json *j)
     switch (j->type) {
     case JSON_STRING:
     case JSON_NUMBER:
-        free(j->u.str.text);
+        if (!j->text_inline)
+            free(j->u.str.text);
         break;
     case JSON_ARRAY:
         for (size_t i = 0; i < j->u.arr.len; i++)
@@ -85,16 +89,21 @@ json *json_bool(int value)
     return j;
 }
 
+/* Allocates a string or number node with its text in the same block, which
+ * halves the allocations of a parsed document. */
 static json *text_node(json_type type, const char *s, size_t len)
 {
-    json *j = node_new(type);
+    json *j;
+
+    if (len > SIZE_MAX - sizeof(*j) - 1)
+        return NULL;
+    j = malloc(sizeof(*j) + len + 1);
     if (!j)
         return NULL;
-    j->u.str.text = malloc(len + 1);
-    if (!j->u.str.text) {
-        free(j);
-        return NULL;
-    }
+    memset(j, 0, sizeof(*j));
+    j->type = type;
+    j->text_inline = 1;
+    j->u.str.text = (char *)(j + 1);
     memcpy(j->u.str.text, s, len);
     j->u.str.text[len] = '\0';
     j->u.str.len = len;
@@ -174,11 +183,56 @@ fail:
     return NULL;
 }
 
-void json_swap(json *a, json *b)
+/* 1 when `j` keeps its text inside its own allocation. */
+static int has_inline_text(const json *j)
 {
-    json tmp = *a;
+    return (j->type == JSON_STRING || j->type == JSON_NUMBER) && j->text_inline;
+}
+
+/* Returns a malloc'd copy of the inline text of `j` for the node that takes
+ * over its contents, or NULL when `j` has none to copy. Sets `*failed` when
+ * out of memory. */
+static char *detached_text(const json *j, int *failed)
+{
+    char *copy;
+
+    if (!has_inline_text(j))
+        return NULL;
+    copy = malloc(j->u.str.len + 1);
+    if (!copy) {
+        *failed = 1;
+        return NULL;
+    }
+    memcpy(copy, j->u.str.text, j->u.str.len + 1);
+    return copy;
+}
+
+int json_swap(json *a, json *b)
+{
+    int failed = 0;
+    /* Inline text stays in its node's allocation, so the node that takes it
+     * over gets a copy. */
+    char *text_for_b = detached_text(a, &failed);
+    char *text_for_a = detached_text(b, &failed);
+    json tmp;
+
+    if (failed) {
+        free(text_for_a);
+        free(text_for_b);
+        return -1;
+    }
+    tmp = *a;
     *a = *b;
     *b = tmp;
+    if (text_for_a) {
+        a->u.str.text = text_for_a;
+        a->text_inline = 0;
+    }
+    if (text_for_b) {
+        b->u.str.text = text_for_b;
+        b->text_inline = 0;
+    }
+    return 0;
 }
 
 static int numbers_equal(const json *a, const json *b)

@@ -60,8 +60,10 @@ json *json_copy(const json *j);
 
 /* Exchanges the contents (type, value, children) of two nodes, so that a
  * subtree can move out of a tree without a copy: swap it with a new null
- * node. Neither node may be inside the other. */
-void json_swap(json *a, json *b);
+ * node. Neither node may be inside the other. Returns 0, or -1 when out of
+ * memory (a string or number may need a copy of its text), with both nodes
+ * unchanged. */
+int json_swap(json *a, json *b);
 
 /* Deep equality: same type, same numbers, strings, elements in order, and
  * the same object members in any order (keys compared exactly). */

@@ -112,8 +112,10 @@ static json *steal(json *v)
 {
     json *out = json_null();
 
-    if (out)
-        json_swap(v, out);
+    if (out && json_swap(v, out) != 0) {
+        json_free(out);
+        return NULL;
+    }
     return out;
 }
 
@@ -492,7 +494,10 @@ int scim_resource_normalize(const scim_schema_resource *res, json *resource,
     }
     /* `resource` takes the normalised members, and `out` the remains of the
      * client's, which are freed below. */
-    json_swap(resource, out);
+    if (json_swap(resource, out) != 0) {
+        scim_error_set(err, 500, NULL, "out of memory");
+        goto out;
+    }
     rc = 0;
 out:
     json_free(out);

@@ -368,6 +368,40 @@ START_TEST(json_dump_large_like_yajl)
 }
 END_TEST
 
+/* A string swapped out of a tree keeps its text after the tree is freed. */
+START_TEST(json_swap_moves_out_of_tree)
+{
+    const char *text = "{\"s\":\"text\",\"n\":12,\"a\":[\"x\"]}";
+    json *obj = json_parse(text, strlen(text), NULL, 0);
+    json *s = json_null(), *n = json_null(), *a = json_null();
+    char *out;
+
+    ck_assert_ptr_nonnull(obj);
+    ck_assert_int_eq(json_swap(json_object_get(obj, "s"), s), 0);
+    ck_assert_int_eq(json_swap(json_object_get(obj, "n"), n), 0);
+    ck_assert_int_eq(json_swap(json_object_get(obj, "a"), a), 0);
+    out = json_dump(obj, NULL);
+    ck_assert_str_eq(out, "{\"s\":null,\"n\":null,\"a\":null}");
+    free(out);
+    json_free(obj);
+    ck_assert_str_eq(json_string_value(s), "text");
+    ck_assert_uint_eq(json_string_length(s), 4);
+    ck_assert_int_eq(json_int_value(n), 12);
+    ck_assert_str_eq(json_string_value(json_array_get(a, 0)), "x");
+    json_free(s);
+    json_free(n);
+    json_free(a);
+
+    s = json_string("left");
+    n = json_string("right");
+    ck_assert_int_eq(json_swap(s, n), 0);
+    ck_assert_str_eq(json_string_value(s), "right");
+    ck_assert_str_eq(json_string_value(n), "left");
+    json_free(s);
+    json_free(n);
+}
+END_TEST
+
 static Suite *json_suite(void)
 {
     Suite *s = suite_create("json");
@@ -387,6 +421,7 @@ static Suite *json_suite(void)
                         (int)(sizeof(utf8_cases) / sizeof(utf8_cases[0])));
     tcase_add_test(tc, json_dump_depth_like_yajl);
     tcase_add_test(tc, json_dump_large_like_yajl);
+    tcase_add_test(tc, json_swap_moves_out_of_tree);
     suite_add_tcase(s, tc);
     return s;
 }
