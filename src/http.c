@@ -87,6 +87,9 @@ struct req_impl {
     char *raw_query;
     http_kv *headers;           /* copies of request headers looked up so far */
     size_t nheaders;
+    http_kv headers_inline[6];  /* `headers` while they fit */
+    char header_text[512];      /* the copies' text while it fits, else malloc'd */
+    size_t header_text_len;
     http_kv *query;
     size_t nquery;
     int query_parsed;
@@ -144,6 +147,24 @@ static void server_release(http_server *s)
         free(s);
 }
 
+/* 1 when `p` points into the request's inline header text. */
+static int in_header_text(const req_impl *q, const char *p)
+{
+    return p >= q->header_text && p < q->header_text + sizeof(q->header_text);
+}
+
+static void free_headers(req_impl *q)
+{
+    for (size_t i = 0; i < q->nheaders; i++) {
+        if (!in_header_text(q, q->headers[i].name))
+            free(q->headers[i].name);
+        if (!in_header_text(q, q->headers[i].value))
+            free(q->headers[i].value);
+    }
+    if (q->headers != q->headers_inline)
+        free(q->headers);
+}
+
 static void req_free(req_impl *q)
 {
     http_server *s = q->srv;
@@ -151,7 +172,7 @@ static void req_free(req_impl *q)
 
     for (int i = 0; i < q->pub.nparams; i++)
         free(q->pub.params[i]);
-    http_kv_free(q->headers, q->nheaders);
+    free_headers(q);
     http_kv_free(q->query, q->nquery);
     http_kv_free(q->form, q->nform);
     http_kv_free(q->cookies, q->ncookies);
@@ -1185,20 +1206,51 @@ static void on_request(evhtp_request_t *ev, void *arg)
 
 /* ---- accessors -------------------------------------------------------- */
 
-static const char *remember(http_kv **list, size_t *n, const char *name, const char *value)
+/* Copies `text` into the request's inline header text, or to the heap once
+ * that is full. */
+static char *copy_header_text(req_impl *q, const char *text)
 {
-    http_kv *grown = realloc(*list, (*n + 1) * sizeof(**list));
-    if (!grown)
-        return NULL;
-    *list = grown;
-    grown[*n].name = strdup(name);
-    grown[*n].value = strdup(value);
-    if (!grown[*n].name || !grown[*n].value) {
-        free(grown[*n].name);
-        free(grown[*n].value);
+    size_t n = strlen(text) + 1;
+    char *p;
+
+    if (n > sizeof(q->header_text) - q->header_text_len)
+        return strdup(text);
+    p = q->header_text + q->header_text_len;
+    memcpy(p, text, n);
+    q->header_text_len += n;
+    return p;
+}
+
+/* Keeps a copy of a header looked up, since libevhtp may free its request
+ * before ours. The copies live inside the request while they fit. */
+static const char *remember(req_impl *q, const char *name, const char *value)
+{
+    size_t n = q->nheaders;
+    http_kv *entry;
+
+    if (n < sizeof(q->headers_inline) / sizeof(q->headers_inline[0])) {
+        q->headers = q->headers_inline;
+    } else {
+        http_kv *grown = malloc((n + 1) * sizeof(*grown));
+        if (!grown)
+            return NULL;
+        memcpy(grown, q->headers, n * sizeof(*grown));
+        if (q->headers != q->headers_inline)
+            free(q->headers);
+        q->headers = grown;
+    }
+    entry = &q->headers[n];
+    entry->name = copy_header_text(q, name);
+    entry->value = copy_header_text(q, value);
+    if (!entry->name || !entry->value) {
+        if (entry->name && !in_header_text(q, entry->name))
+            free(entry->name);
+        if (entry->value && !in_header_text(q, entry->value))
+            free(entry->value);
         return NULL;
     }
-    return grown[(*n)++].value;
+    q->nheaders++;
+    return entry->value;
 }
 
 const char *http_header(http_req *r, const char *name)
@@ -1213,7 +1265,7 @@ const char *http_header(http_req *r, const char *name)
     if (!q->evreq)
         return NULL;
     v = evhtp_header_find(q->evreq->headers_in, name);
-    return v ? remember(&q->headers, &q->nheaders, name, v) : NULL;
+    return v ? remember(q, name, v) : NULL;
 }
 
 const char *http_query_string(http_req *r)
