@@ -52,7 +52,8 @@ static void put(line *l, const char *s, size_t n)
 
 static void putc1(line *l, char c)
 {
-    put(l, &c, 1);
+    if (l->len < sizeof(l->buf) - 2)
+        l->buf[l->len++] = c;
 }
 
 /* Length of the valid UTF-8 sequence at `p` (2 to 4 bytes), or 0 when the
@@ -113,25 +114,23 @@ static void put_json_string(line *l, const char *s)
     putc1(l, '"');
 }
 
-/* logfmt quotes a value that is empty or contains a space, '=', a quote or
- * a control character. */
-static int needs_quotes(const char *s)
-{
-    if (*s == '\0')
-        return 1;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p <= ' ' || *p == '=' || *p == '"' || *p == '\\' || *p >= 0x7f)
-            return 1;
-    }
-    return 0;
-}
-
+/* Writes a logfmt value. logfmt quotes a value that is empty or contains a
+ * space, '=', a quote, a backslash or a control character. A plain value is
+ * copied while it is checked, so that it is read once. */
 static void put_logfmt_value(line *l, const char *s)
 {
-    if (needs_quotes(s))
-        put_json_string(l, s);
-    else
-        put(l, s, strlen(s));
+    size_t start = l->len;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p <= ' ' || *p == '=' || *p == '"' || *p == '\\' || *p >= 0x7f) {
+            l->len = start;
+            put_json_string(l, s);
+            return;
+        }
+        putc1(l, (char)*p);
+    }
+    if (l->len == start)
+        put_json_string(l, s); /* an empty value is written as "" */
 }
 
 static void put_field(line *l, const char *key, const char *value, int first)
