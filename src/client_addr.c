@@ -19,6 +19,9 @@
  * The last ones are kept, because the walk starts at the right. */
 #define MAX_HEADERS 16
 
+/* parse_network's result for a block like 10.0.0.1/8. */
+#define HOST_BITS_SET (-2)
+
 static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 static int is_space(char c)
@@ -65,7 +68,9 @@ static unsigned full_length(int family)
     return family == AF_INET ? 32 : 128;
 }
 
-/* Parses "address" or "address/prefix" into `net`. Returns 0 or -1. */
+/* Parses "address" or "address/prefix" into `net`. Returns 0, -1 when it
+ * is not a network, or HOST_BITS_SET for an address with bits set past its
+ * prefix (then `net` contains the address and the prefix). */
 static int parse_network(const char *item, client_addr *net)
 {
     char text[ENTRY_MAX];
@@ -90,12 +95,23 @@ static int parse_network(const char *item, client_addr *net)
     if (*end != '\0' || prefix > full_length(net->family))
         return -1;
     net->prefix = (unsigned)prefix;
-    /* Host bits past the prefix must be zero. */
     for (unsigned bit = net->prefix; bit < full_length(net->family); bit++) {
         if (net->bytes[bit / 8] & (0x80 >> (bit % 8)))
-            return -1;
+            return HOST_BITS_SET;
     }
     return 0;
+}
+
+/* Writes `net` without its host bits ("10.0.0.0/8" for 10.0.0.1/8), for
+ * the error message. */
+static void format_masked(const client_addr *net, char *out, size_t len)
+{
+    client_addr masked = *net;
+    char text[CLIENT_ADDR_TEXT_MAX];
+    for (unsigned bit = net->prefix; bit < full_length(net->family); bit++)
+        masked.bytes[bit / 8] &= (uint8_t) ~(0x80 >> (bit % 8));
+    client_addr_format(&masked, text);
+    snprintf(out, len, "%s/%u", text, net->prefix);
 }
 
 void client_addr_proxies_clear(client_addr_proxies *p)
@@ -126,15 +142,22 @@ int client_addr_proxies_parse(const char *list, client_addr_proxies *out, char *
         while (len > 0 && is_space(p[len - 1]))
             len--;
         char item[ENTRY_MAX];
-        int ok = len > 0 && len < sizeof item;
-        if (ok) {
+        int rc = -1;
+        if (len > 0 && len < sizeof item) {
             memcpy(item, p, len);
             item[len] = '\0';
-            ok = parse_network(item, &out->nets[out->count]) == 0;
+            rc = parse_network(item, &out->nets[out->count]);
         }
-        if (!ok) {
-            snprintf(err, errlen, "\"%.*s\" is not an IPv4 or IPv6 address or CIDR block",
-                     (int)(len > 64 ? 64 : len), p);
+        if (rc != 0) {
+            char network[CLIENT_ADDR_KEY_MAX];
+            if (rc == HOST_BITS_SET) {
+                format_masked(&out->nets[out->count], network, sizeof network);
+                snprintf(err, errlen, "\"%s\" has host bits set past its prefix. Write %s instead",
+                         item, network);
+            } else {
+                snprintf(err, errlen, "\"%.*s\" is not an IPv4 or IPv6 address or CIDR block",
+                         (int)(len > 64 ? 64 : len), p);
+            }
             client_addr_proxies_clear(out);
             return -1;
         }
