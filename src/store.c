@@ -82,6 +82,7 @@ int store_open_backend(const store_options *opt, const struct store_backend *bac
     s->be = backend;
     s->read_only = o.read_only;
     s->max_batch = o.max_batch ? o.max_batch : STORE_DEFAULT_MAX_BATCH;
+    s->defer_min_queued = o.defer_min_queued ? o.defer_min_queued : STORE_DEFAULT_DEFER_MIN_QUEUED;
     s->base = base;
     s->wake_fd = -1;
     pthread_mutex_init(&s->mu, NULL);

@@ -13,4 +13,4 @@ endif
 # (bench/store_bench [directory]).
 check_PROGRAMS += bench/store_bench
 bench_store_bench_SOURCES = bench/store_bench.c
-bench_store_bench_LDADD = src/libidgate.a $(IDGATE_LIBS)
+bench_store_bench_LDADD = src/libidgate.a $(IDGATE_LIBS) -lm

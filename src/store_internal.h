@@ -49,6 +49,7 @@ struct store {
     void *env;
     int read_only;
     unsigned max_batch;
+    unsigned defer_min_queued; /* store_options.defer_min_queued, default applied */
     struct event_base *base;
 
     /* Completion hand-off: the writer writes to wake_fd (an eventfd) and

@@ -51,15 +51,6 @@
  * while no batch runs. */
 #define WRITABLE_CHECK_SEC 1
 
-/* A commit is deferred only when at least this many jobs (or a full batch,
- * if max_batch is smaller) are queued. Deferring saves the writer one device
- * wait per commit but makes the batch wait for the next commit, which costs
- * more than a meta-page flush, so it pays only when the queue is long.
- * NOTE: 16 is an estimate: on a shared 2-core machine, POST /Users with 64
- * connections gained and the 8-connection sync burst lost when every queued
- * job caused a deferral, and the noise hid finer differences. */
-#define DEFER_MIN_QUEUED 16
-
 static const uint64_t batch_bounds[7] = {1, 2, 4, 8, 16, 64, 256};
 static const uint64_t commit_usec_bounds[7] = {100, 500, 1000, 5000, 10000, 50000, 100000};
 
@@ -177,7 +168,7 @@ static int can_defer(const store *s)
 
 static uint64_t defer_min_queued(const store *s)
 {
-    return s->max_batch < DEFER_MIN_QUEUED ? s->max_batch : DEFER_MIN_QUEUED;
+    return s->max_batch < s->defer_min_queued ? s->max_batch : s->defer_min_queued;
 }
 
 /* Commits the batch's parent transaction: deferred when `defer` is 1 (only
@@ -194,8 +185,8 @@ static int commit_parent(store *s, void *parent, int defer, int *flushed)
 /* Runs one batch in one write transaction and records the statistics.
  * When the parent cannot begin or commit, every job gets that error. The
  * commit is deferred when the backend allows it and enough jobs are queued
- * (DEFER_MIN_QUEUED), since the next batch's commit will then flush it
- * soon. `*deferred` is set to 1 for a deferred commit, and `*flushed` as by
+ * (store_options.defer_min_queued), since the next batch's commit will then
+ * flush it soon. `*deferred` is set to 1 for a deferred commit, and `*flushed` as by
  * commit_parent. */
 static void run_batch(store *s, struct store_job *batch, unsigned n, int *deferred, int *flushed)
 {

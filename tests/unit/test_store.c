@@ -1184,9 +1184,10 @@ static struct ordered_job *make_ordered_jobs(int n, const char *prefix)
 }
 
 static store *open_recording_store(struct event_base *base, unsigned max_batch,
-                                   struct store_backend *backend)
+                                   unsigned defer_min_queued, struct store_backend *backend)
 {
-    store_options opt = {.path = dir, .max_batch = max_batch};
+    store_options opt = {
+        .path = dir, .max_batch = max_batch, .defer_min_queued = defer_min_queued};
     store *s;
 
     *backend = failing_backend;
@@ -1223,7 +1224,7 @@ START_TEST(deferred_flush_orders_completions)
 {
     struct store_backend backend;
     struct event_base *base = event_base_new();
-    store *s = open_recording_store(base, 8, &backend);
+    store *s = open_recording_store(base, 8, 0, &backend);
     struct ordered_job *jobs = make_ordered_jobs(200, "load");
     struct tagged_job gate_job = {.tag = -1};
     store_stats st;
@@ -1270,7 +1271,7 @@ START_TEST(lone_job_commits_durably)
 {
     struct store_backend backend;
     struct event_base *base = event_base_new();
-    store *s = open_recording_store(base, 0, &backend);
+    store *s = open_recording_store(base, 0, 0, &backend);
     struct ordered_job *jobs = make_ordered_jobs(4, "idle");
 
     for (int i = 0; i < 3; i++) {
@@ -1293,13 +1294,73 @@ START_TEST(lone_job_commits_durably)
 }
 END_TEST
 
-/* With the default max_batch a commit is deferred only when 16 or more
- * jobs are queued behind it. */
+/* A second gate, to hold the writer inside a batch that already ran a job. */
+static struct gate hold = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static int hold_fn(store_txn *t, void *arg)
+{
+    pthread_mutex_lock(&hold.mu);
+    hold.entered = 1;
+    pthread_cond_broadcast(&hold.cv);
+    while (!hold.open)
+        pthread_cond_wait(&hold.cv, &hold.mu);
+    pthread_mutex_unlock(&hold.mu);
+    return 0;
+}
+
+/* By default one queued job is enough to defer a commit. Batch 2 holds job 0
+ * and the hold job, and job 1 is queued while it runs, so batch 2's commit
+ * defers and job 1's commit, with nothing queued, is durable and flushes
+ * both. */
+START_TEST(one_queued_job_defers)
+{
+    struct store_backend backend;
+    struct event_base *base = event_base_new();
+    store *s = open_recording_store(base, 0, 0, &backend);
+    struct ordered_job *jobs = make_ordered_jobs(2, "one");
+    struct tagged_job gate_job = {.tag = -1}, hold_job = {.tag = -2};
+
+    done_count = 0;
+    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
+    gate_wait_entered();
+    ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[0]), 0);
+    ck_assert_int_eq(store_submit(s, hold_fn, record_done, &hold_job), 0);
+    gate_release();
+
+    pthread_mutex_lock(&hold.mu);
+    while (!hold.entered)
+        pthread_cond_wait(&hold.cv, &hold.mu);
+    pthread_mutex_unlock(&hold.mu);
+    ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[1]), 0);
+    pthread_mutex_lock(&hold.mu);
+    hold.open = 1;
+    pthread_cond_broadcast(&hold.cv);
+    pthread_mutex_unlock(&hold.mu);
+
+    run_loop_until_ordered(base, 2);
+    ck_assert_int_eq(ordered_violations, 0);
+    ck_assert_int_eq(jobs[0].rc, 0);
+    ck_assert_int_eq(jobs[1].rc, 0);
+    pthread_mutex_lock(&order_mu);
+    ck_assert_uint_eq(commits_returned, 3);
+    ck_assert_int_eq(commit_deferred[1], 1); /* job 0 and the hold job, 1 queued */
+    ck_assert_int_eq(commit_deferred[2], 0); /* job 1, none queued */
+    ck_assert_int_eq(commit_flushed[2], 1);
+    ck_assert_uint_eq(env_syncs, 0);
+    pthread_mutex_unlock(&order_mu);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
+/* With defer_min_queued 16 a commit is deferred only when 16 or more jobs
+ * are queued behind it. */
 START_TEST(short_queue_not_deferred)
 {
     struct store_backend backend;
     struct event_base *base = event_base_new();
-    store *s = open_recording_store(base, 0, &backend);
+    store *s = open_recording_store(base, 0, 16, &backend);
     struct ordered_job *jobs = make_ordered_jobs(31, "short");
     struct tagged_job gate_job = {.tag = -1};
 
@@ -1339,7 +1400,7 @@ START_TEST(empty_commit_not_a_flush)
 {
     struct store_backend backend;
     struct event_base *base = event_base_new();
-    store *s = open_recording_store(base, 1, &backend);
+    store *s = open_recording_store(base, 1, 0, &backend);
     struct ordered_job *jobs = make_ordered_jobs(5, "empty");
     struct tagged_job gate_job = {.tag = -1};
     store_stats st;
@@ -1766,6 +1827,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, deferred_flush_orders_completions);
     tcase_add_test(tc, lone_job_commits_durably);
     tcase_add_test(tc, short_queue_not_deferred);
+    tcase_add_test(tc, one_queued_job_defers);
     tcase_add_test(tc, empty_commit_not_a_flush);
     tcase_add_test(tc, rerunnable_batch_runs_flat);
     tcase_add_test(tc, failed_flat_job_reruns_batch);
