@@ -5,6 +5,7 @@
  * stays stable where separate runs of a few seconds each do not.
  *
  *   lookup_latency --kind filter|get --requests N [--rounds R] [--seed S]
+ *                  [--order paired|blocks]
  *                  --small-url URL --small-token T --small-ids FILE
  *                  --large-url URL --large-token T --large-ids FILE
  *
@@ -13,8 +14,13 @@
  * looks every sampled user up once on each server, so that the store pages
  * the run touches are mapped and cached before any request is timed. Then
  * R rounds look every sampled user up once more on each server, in a new
- * random order per round, and the request to the small store goes first
- * for even positions and second for odd ones.
+ * random order per round. With --order paired (the default) the requests
+ * alternate between the servers, and the request to the small store goes
+ * first for even positions and second for odd ones. With --order blocks a
+ * round sends all its requests to one server and then all to the other,
+ * the large store first in odd rounds. Then no request of the other server
+ * evicts a server's data from the CPU caches between two of its own
+ * requests.
  *
  * "filter" is GET /scim/v2/Users?filter=userName eq "NAME" and requires
  * totalResults 1 in the reply; "get" is GET /scim/v2/Users/ID and
@@ -343,6 +349,7 @@ static void shuffle(long *order, long n, uint64_t *state)
 static void usage(void)
 {
     fputs("usage: lookup_latency --kind filter|get --requests N [--rounds R] [--seed S]\n"
+          "         [--order paired|blocks]\n"
           "         --small-url URL --small-token T --small-ids FILE\n"
           "         --large-url URL --large-token T --large-ids FILE\n",
           stderr);
@@ -369,11 +376,12 @@ int main(int argc, char **argv)
         {"small-url", required_argument, NULL, 'a'},   {"small-token", required_argument, NULL, 'b'},
         {"small-ids", required_argument, NULL, 'c'},   {"large-url", required_argument, NULL, 'd'},
         {"large-token", required_argument, NULL, 'e'}, {"large-ids", required_argument, NULL, 'f'},
-        {NULL, 0, NULL, 0},
+        {"order", required_argument, NULL, 'o'},       {NULL, 0, NULL, 0},
     };
     server small = {.label = "small"}, large = {.label = "large"};
     server *servers[2] = {&small, &large};
-    const char *kind_name = NULL;
+    const char *kind_name = NULL, *order_name = "paired";
+    int blocks;
     enum kind kind;
     long count = 0, rounds = 20, errors = 0;
     uint64_t state = 1;
@@ -393,6 +401,7 @@ int main(int argc, char **argv)
         case 'd': large.url = optarg; break;
         case 'e': large.token = optarg; break;
         case 'f': large.ids_path = optarg; break;
+        case 'o': order_name = optarg; break;
         default: usage();
         }
     }
@@ -405,6 +414,9 @@ int main(int argc, char **argv)
         kind = KIND_GET;
     else
         usage();
+    if (strcmp(order_name, "paired") != 0 && strcmp(order_name, "blocks") != 0)
+        usage();
+    blocks = strcmp(order_name, "blocks") == 0;
 
     for (int k = 0; k < 2; k++) {
         parse_url(servers[k]);
@@ -427,14 +439,25 @@ int main(int argc, char **argv)
         double small_p50, large_p50;
 
         shuffle(order, count, &state);
-        for (long i = 0; i < count; i++) {
-            int large_first = i & 1;
+        if (blocks) {
+            int large_first = (r & 1) == 0;
 
-            if (large_first)
+            for (long i = 0; large_first && i < count; i++)
                 b[i] = lookup(&large, kind, order[i], &errors);
-            a[i] = lookup(&small, kind, order[i], &errors);
-            if (!large_first)
+            for (long i = 0; i < count; i++)
+                a[i] = lookup(&small, kind, order[i], &errors);
+            for (long i = 0; !large_first && i < count; i++)
                 b[i] = lookup(&large, kind, order[i], &errors);
+        } else {
+            for (long i = 0; i < count; i++) {
+                int large_first = i & 1;
+
+                if (large_first)
+                    b[i] = lookup(&large, kind, order[i], &errors);
+                a[i] = lookup(&small, kind, order[i], &errors);
+                if (!large_first)
+                    b[i] = lookup(&large, kind, order[i], &errors);
+            }
         }
         /* Sorts copies: the pooled quantiles below need every value. */
         {

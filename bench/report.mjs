@@ -275,7 +275,8 @@ const syncTable = table(['sync burst, 8 connections', 'idgate s', 'peer s'], [
 ]);
 const scaleLatencyTable = table(
     ['users', 'lookup', 'p50 us at 1,000', 'p50 us at this size', 'ratio, median round',
-        'ratio, quartiles', 'ratio, min to max', 'handler us at 1,000 / this size', 'handler ratio',
+        'ratio, quartiles', 'ratio, min to max', 'handler us at 1,000 / this size (blocks)',
+        'handler ratio',
         'server CPU us per lookup at 1,000 / this size', 'page faults at this size, minor / major',
         'errors'],
     latencyRows);
@@ -409,12 +410,15 @@ ${targetTable}
   ratio is the large store's median latency over the small store's; the
   table gives the median round, the quartiles and the extremes of the
   rounds. Latency is measured by the client, from writing the request to
-  reading the reply's last byte, so it includes the network stack. "Handler"
-  is the latency idgate's access log records for the same timed requests
-  (from reading the request to its end, 1 us resolution), as the mean of the
-  middle 80%, where the store's share is not diluted by the network stack.
-  Server CPU per lookup is from /proc/PID/stat and page faults from the same
-  file, both over the whole run including the warm-up. Memory is read from
+  reading the reply's last byte, so it includes the network stack. Server
+  CPU per lookup and page faults are from /proc/PID/stat over this run,
+  including its warm-up. A second run of the same kind sends each round's
+  requests to one server and then to the other ("blocks"), so that the
+  other server's requests do not evict a server's data from the CPU caches
+  in between. "Handler" is the latency idgate's access log records for the
+  timed requests of that run (from reading the request to its end, 1 us
+  resolution), as the mean of the middle 80%. It leaves out the network
+  stack and the client, so the store's share shows undiluted. Memory is read from
   /proc: RSS from smaps_rollup, and the resident pages of the mapping of the
   store's data.mdb from smaps. LMDB maps its file read-only, so those pages
   are page cache that the kernel can drop; "RSS minus store" is the
