@@ -75,6 +75,9 @@
  *   T_TIER_MAPS       ACC + group id -> mapping JSON {tier, created}
  *   T_USER_TIERS      ACC + user id -> tier name
  *   T_AUDIT           ACC + 8-byte big-endian microseconds + 4-byte big-endian sequence -> event JSON
+ *   T_SUBJECTS        ACC + SHA-256(issuer + \0 + sub) -> JSON {user, issuer, sub, created}:
+ *                     the user that an ID token's subject signs in to
+ *   T_USER_SUBJECTS   ACC + user id + SHA-256(issuer + \0 + sub) -> issuer
  */
 #ifndef IDGATE_STORE_H
 #define IDGATE_STORE_H
@@ -111,6 +114,8 @@ enum store_table {
     T_TIER_MAPS,
     T_USER_TIERS,
     T_AUDIT,
+    T_SUBJECTS,
+    T_USER_SUBJECTS,
     T_COUNT
 };
 
