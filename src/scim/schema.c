@@ -221,10 +221,19 @@ const scim_schema *scim_schema_by_urn(const char *urn)
     return NULL;
 }
 
+static int ascii_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
 static const scim_attr *find_in(const scim_attr *attrs, size_t n, const char *name)
 {
+    /* Comparing the first letters first skips most strcasecmp calls. */
+    int first = ascii_lower(name[0]);
+
     for (size_t i = 0; i < n; i++) {
-        if (strcasecmp(attrs[i].name, name) == 0)
+        if (ascii_lower(attrs[i].name[0]) == first &&
+            strcasecmp(attrs[i].name, name) == 0)
             return &attrs[i];
     }
     return NULL;

@@ -107,10 +107,16 @@ static const char *type_word(json_type t)
 
 /* Moves the subtree `v` out of the tree that contains it, leaving a null
  * node in its place, and returns it for the caller to own; NULL when out of
- * memory. Cheaper than json_copy, for input that is discarded afterwards. */
+ * memory. Cheaper than json_copy for arrays and objects, for input that is
+ * discarded afterwards. A scalar is copied, which costs one allocation like
+ * the null node would. */
 static json *steal(json *v)
 {
-    json *out = json_null();
+    json *out;
+
+    if (json_typeof(v) != JSON_ARRAY && json_typeof(v) != JSON_OBJECT)
+        return json_copy(v);
+    out = json_null();
 
     if (out && json_swap(v, out) != 0) {
         json_free(out);
