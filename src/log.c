@@ -115,22 +115,18 @@ static void put_json_string(line *l, const char *s)
 }
 
 /* Writes a logfmt value. logfmt quotes a value that is empty or contains a
- * space, '=', a quote, a backslash or a control character. A plain value is
- * copied while it is checked, so that it is read once. */
+ * space, '=', a quote, a backslash or a control character. */
 static void put_logfmt_value(line *l, const char *s)
 {
-    size_t start = l->len;
+    const unsigned char *p = (const unsigned char *)s;
 
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p <= ' ' || *p == '=' || *p == '"' || *p == '\\' || *p >= 0x7f) {
-            l->len = start;
-            put_json_string(l, s);
-            return;
-        }
-        putc1(l, (char)*p);
-    }
-    if (l->len == start)
-        put_json_string(l, s); /* an empty value is written as "" */
+    /* Printable ASCII other than '=', '"' and '\\' stays plain. */
+    while ((unsigned)(*p - 0x21) < 0x5e && *p != '=' && *p != '"' && *p != '\\')
+        p++;
+    if (*p || p == (const unsigned char *)s)
+        put_json_string(l, s);
+    else
+        put(l, s, (size_t)(p - (const unsigned char *)s));
 }
 
 static void put_field(line *l, const char *key, const char *value, int first)
