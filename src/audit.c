@@ -26,13 +26,16 @@ int64_t audit_now_usec(void)
 
 void audit_format_time(int64_t usec, char *out, size_t len)
 {
-    time_t secs = (time_t)(usec / 1000000);
+    /* Floor division, so that a time before 1970 keeps a fraction in
+     * [0, 999999] and the date of the second it falls in. */
+    int64_t frac = (usec % 1000000 + 1000000) % 1000000;
+    time_t secs = (time_t)((usec - frac) / 1000000);
     struct tm tm;
     char date[24];
 
     gmtime_r(&secs, &tm);
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, len, "%s.%06dZ", date, (int)(usec % 1000000));
+    snprintf(out, len, "%s.%06uZ", date, (unsigned)frac);
 }
 
 static int parse_digits(const char **p, int n, int *out)

@@ -290,6 +290,25 @@ START_TEST(fields_random_bytes_parse)
 }
 END_TEST
 
+static const struct {
+    int64_t usec;
+    const char *text;
+} format_cases[] = {
+    {0, "1970-01-01T00:00:00.000000Z"},
+    {1767323045000006, "2026-01-02T03:04:05.000006Z"},
+    {-1, "1969-12-31T23:59:59.999999Z"},
+    {-1000000, "1969-12-31T23:59:59.000000Z"},
+};
+
+START_TEST(format_time_cases)
+{
+    char out[32];
+
+    audit_format_time(format_cases[_i].usec, out, sizeof out);
+    ck_assert_str_eq(out, format_cases[_i].text);
+}
+END_TEST
+
 START_TEST(prune_by_age_all_accounts)
 {
     struct prune p = {.before = (int64_t)2 * 86400 * 1000000 + 1, .max = 1000};
@@ -511,6 +530,7 @@ int main(void)
     tcase_add_test(tc, fields_match_tree_event);
     tcase_add_test(tc, fields_long_value);
     tcase_add_test(tc, fields_random_bytes_parse);
+    tcase_add_loop_test(tc, format_time_cases, 0, sizeof format_cases / sizeof format_cases[0]);
     tcase_add_test(tc, prune_by_age_all_accounts);
     tcase_add_test(tc, prune_in_batches);
     tcase_add_test(tc, delete_account_events);
