@@ -201,7 +201,8 @@ int license_update_user(store_txn *t, const char *actor, const char *account,
         rc = license_account_default(t, account, &def);
         if (rc == 0)
             rc = effective_tier(t, account, user_id, def, &tier);
-        new = (int)tier;
+        if (rc == 0)
+            new = (int)tier;
     }
     if (rc || old == new)
         return rc;
