@@ -22,6 +22,14 @@ int http_percent_decode_to(const char *in, size_t len, int plus_is_space, char *
 {
     size_t o = 0;
 
+    /* Most paths have nothing to decode: copy them at once. */
+    if (!memchr(in, '%', len) && !(plus_is_space && memchr(in, '+', len))) {
+        if (memchr(in, '\0', len))
+            return -1;
+        memcpy(out, in, len);
+        out[len] = '\0';
+        return 0;
+    }
     for (size_t i = 0; i < len; i++) {
         if (in[i] == '\0')
             return -1;

@@ -212,6 +212,31 @@ START_TEST(kv_parse_keeps_undecodable_values)
 }
 END_TEST
 
+START_TEST(percent_decode_plain_and_escaped)
+{
+    char *d;
+
+    d = http_percent_decode("/scim/v2/Users", 14, 0);
+    ck_assert_str_eq(d, "/scim/v2/Users");
+    free(d);
+    d = http_percent_decode("a+b", 3, 0);
+    ck_assert_str_eq(d, "a+b");
+    free(d);
+    d = http_percent_decode("a+b", 3, 1);
+    ck_assert_str_eq(d, "a b");
+    free(d);
+    d = http_percent_decode("a%2Bb%20", 8, 1);
+    ck_assert_str_eq(d, "a+b ");
+    free(d);
+    d = http_percent_decode("", 0, 0);
+    ck_assert_str_eq(d, "");
+    free(d);
+    ck_assert_ptr_null(http_percent_decode("a\0b", 3, 0));
+    ck_assert_ptr_null(http_percent_decode("a\0%41", 5, 0));
+    ck_assert_ptr_null(http_percent_decode("a%4", 3, 0));
+}
+END_TEST
+
 START_TEST(request_id_validation)
 {
     char longid[HTTP_REQUEST_ID_MAX + 2];
@@ -251,6 +276,7 @@ int main(void)
     tcase_add_test(tc, kv_parse_query_and_cookies);
     tcase_add_loop_test(tc, kv_parse_keeps_undecodable_values, 0,
                         sizeof(undecodable) / sizeof(undecodable[0]));
+    tcase_add_test(tc, percent_decode_plain_and_escaped);
     tcase_add_test(tc, request_id_validation);
     tcase_add_test(tc, urlencode_escapes_reserved);
     suite_add_tcase(s, tc);
