@@ -401,45 +401,47 @@ ${targetTable}
   the CLI has no bulk-load mode). \`bench/lookup_latency\` (C on plain
   sockets, one request at a time) compares the two stores for the userName
   filter and for GET by id. It takes 1,000 random users of each store, the
-  same number at every scale, looks each up once on both servers as an
+  same number at every scale. It looks each up once on both servers as an
   untimed warm-up, so that the store pages the run touches are mapped and
-  cached, and then in ${num('scale.100000.filter.rounds') ?? 20} timed rounds
-  in a new random order. It alternates between the two servers request by
-  request, so a burst of other load delays both alike, and while it runs
-  both servers are pinned to one CPU and the client to the other. A round's
-  ratio is the large store's median latency over the small store's; the
-  table gives the median round, the quartiles and the extremes of the
-  rounds. Latency is measured by the client, from writing the request to
-  reading the reply's last byte, so it includes the network stack. Server
-  CPU per lookup and page faults are from /proc/PID/stat over this run,
-  including its warm-up. A second run of the same kind sends each round's
-  requests to one server and then to the other ("blocks"), so that the
-  other server's requests do not evict a server's data from the CPU caches
-  in between. "Handler" is the latency idgate's access log records for the
-  timed requests of that run (from reading the request to its end, 1 us
+  cached, and then in ${num('scale.100000.filter.rounds') ?? 20} timed rounds in a new random order. It
+  alternates between the two servers request by request, so a burst of
+  other load delays both alike, and while it runs both servers are pinned
+  to one CPU and the client to the other. A round's ratio is the large
+  store's median latency over the small store's; the table gives the
+  median round, the quartiles and the extremes of the rounds. Latency is
+  measured by the client, from writing the request to reading the reply's
+  last byte, so it includes the network stack. Server CPU per lookup and
+  page faults are from /proc/PID/stat over this run, including its
+  warm-up. A second run of the same kind sends each round's requests to
+  one server and then to the other ("blocks"), so that the other server's
+  requests do not evict a server's data from the CPU caches in between.
+  "Handler" is the latency idgate's access log records for the timed
+  requests of that run (from reading the request to its end, 1 us
   resolution), as the mean of the middle 80%. It leaves out the network
-  stack and the client, so the store's share shows undiluted. Memory is read from
-  /proc: RSS from smaps_rollup, and the resident pages of the mapping of the
-  store's data.mdb from smaps. LMDB maps its file read-only, so those pages
-  are page cache that the kernel can drop; "RSS minus store" is the
-  process's own memory (heap, stacks, libraries). "Store used" is LMDB's
-  page count times its page size (mdb_stat -e); the B-tree depths of the
-  users and user_names tables are from mdb_stat -a.
+  stack and the client, so the store's cost is a larger share of it. Memory is
+  read from /proc: RSS from smaps_rollup, and the resident pages of the
+  mapping of the store's data.mdb from smaps. LMDB maps its file
+  read-only, so those pages are page cache that the kernel can drop; "RSS
+  minus store" is the process's own memory (heap, stacks, libraries).
+  "Store used" is LMDB's page count times its page size (mdb_stat -e); the
+  B-tree depths of the users and user_names tables are from mdb_stat -a.
 - **Sign-in** (\`bench/signin.mjs\`): a local OpenID provider on Node's
   https module signs in whichever user the benchmark names, with the user's
   externalId as \`sub\`. The account's users' domain (bench.example) is
   claimed with \`idgate domain add\` and verified with \`idgate domain
   verify\` against dnsmasq on 127.0.0.1 serving its TXT record. idgate
   allows 1,000 sign-in starts per account and 20,000 in all within the
-  login timeout, so the redirect run (wrk -t2 -c64, \`GET /auth/okta\`, 302
-  expected) makes a fixed ${fmtInt(num('signin.redirect.budget') ?? 15000)} redirects,
-  spread at random over 40 accounts, each with its own issuer, and its rate
-  is taken over the time from the first request to the last reply. A
-  faster server finishes sooner instead of reaching a cap, so a 429 in this
-  run is a real failure. Then 300 initiations alone and 300 whole sign-ins one after the other
-  (initiate, authorize, callback), each callback required to redirect and
-  set a session cookie; CPU per callback is the whole sign-in's CPU minus an
-  initiation's, from /proc/PID/stat.
+  login timeout. So the redirect run (wrk -t2 -c64, \`GET /auth/okta\`, 302
+  expected) makes a fixed ${fmtInt(num('signin.redirect.budget') ?? 15000)} redirects, spread at random over 40
+  accounts, each with its own issuer. Its rate is taken over the time from
+  the first request to the last reply. A faster server finishes
+  sooner instead of reaching a cap, so a 429 in this run is a real
+  failure. Every request comes from 127.0.0.1, so the benchmark turns off
+  the limit of sign-in starts per client address. Then 300 initiations
+  alone and 300 whole sign-ins one after the other (initiate, authorize,
+  callback), each callback required to redirect and set a session cookie;
+  CPU per callback is the whole sign-in's CPU minus an initiation's, from
+  /proc/PID/stat.
 - **Durable commits**: a reply to a write is sent after the group commit has
   reached the disk, so write figures depend on this disk's synchronous-write
   latency, which the run measures with dd.
