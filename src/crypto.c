@@ -47,24 +47,86 @@ int crypto_uuid4(char out[37])
  * rand_a that restarts at a random value below 2048 each millisecond. When
  * the counter overflows, or the clock goes backwards, the timestamp is
  * advanced by hand so that ids made by this process always sort in the
- * order they were made. */
+ * order they were made.
+ *
+ * The random bytes come from a pool filled by RAND_bytes 64 ids at a time:
+ * one RAND_bytes call costs about as much as the rest of a SCIM create's
+ * id and timestamp work together. Bytes leave the pool once and are
+ * cleared as they go. A forked child empties its copy of the pool before it
+ * makes an id, so parent and child never hand out the same bytes. */
+#define UUID7_RANDOM 10
+#define UUID7_POOL (64 * UUID7_RANDOM)
+
 static pthread_mutex_t uuid7_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t uuid7_once = PTHREAD_ONCE_INIT;
 static uint64_t uuid7_last_ms;
 static uint16_t uuid7_counter;
+static uint8_t uuid7_pool[UUID7_POOL];
+static size_t uuid7_pool_left;
+
+/* Fork handlers: the lock is held across fork so that the child's copy of
+ * the pool is consistent, and the child then empties that copy. */
+static void uuid7_before_fork(void)
+{
+    pthread_mutex_lock(&uuid7_lock);
+}
+
+static void uuid7_after_fork_parent(void)
+{
+    pthread_mutex_unlock(&uuid7_lock);
+}
+
+static void uuid7_after_fork_child(void)
+{
+    OPENSSL_cleanse(uuid7_pool, sizeof(uuid7_pool));
+    uuid7_pool_left = 0;
+    pthread_mutex_unlock(&uuid7_lock);
+}
+
+static void uuid7_register_fork(void)
+{
+    pthread_atfork(uuid7_before_fork, uuid7_after_fork_parent, uuid7_after_fork_child);
+}
+
+/* Moves UUID7_RANDOM fresh bytes from the pool to `out`. Called with
+ * uuid7_lock held. */
+static int uuid7_take_random(uint8_t out[UUID7_RANDOM])
+{
+    uint8_t *p;
+
+    if (uuid7_pool_left < UUID7_RANDOM) {
+        if (crypto_random(uuid7_pool, sizeof(uuid7_pool)) != 0)
+            return -1;
+        uuid7_pool_left = sizeof(uuid7_pool);
+    }
+    uuid7_pool_left -= UUID7_RANDOM;
+    p = uuid7_pool + uuid7_pool_left;
+    memcpy(out, p, UUID7_RANDOM);
+    OPENSSL_cleanse(p, UUID7_RANDOM);
+    return 0;
+}
 
 int crypto_uuid7(char out[37])
 {
-    uint8_t b[16];
+    uint8_t b[16], r[UUID7_RANDOM];
     struct timespec ts;
     uint64_t ms;
     uint16_t counter;
 
-    if (crypto_random(b, sizeof(b)) != 0)
-        return -1;
+    pthread_once(&uuid7_once, uuid7_register_fork);
     clock_gettime(CLOCK_REALTIME, &ts);
     ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 
     pthread_mutex_lock(&uuid7_lock);
+    if (uuid7_take_random(r) != 0) {
+        pthread_mutex_unlock(&uuid7_lock);
+        return -1;
+    }
+    /* r[0..1] seed the counter, r[2..9] become octets 8 to 15 (rand_b). */
+    b[6] = r[0];
+    b[7] = r[1];
+    memcpy(b + 8, r + 2, 8);
+    OPENSSL_cleanse(r, sizeof(r));
     if (ms > uuid7_last_ms) {
         uuid7_last_ms = ms;
         uuid7_counter = (uint16_t)(((b[6] << 8) | b[7]) & 0x7ff);

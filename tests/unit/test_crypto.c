@@ -2,6 +2,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <check.h>
 
@@ -103,6 +105,63 @@ START_TEST(uuid7_sorts_in_creation_order)
 }
 END_TEST
 
+/* The random part of a UUIDv7: octets 8 to 15 as text, the variant bits
+ * included (they are the same in every id). */
+static void uuid7_random_part(const char id[37], char out[17])
+{
+    memcpy(out, id + 19, 4);
+    memcpy(out + 4, id + 24, 12);
+    out[16] = '\0';
+}
+
+START_TEST(uuid7_random_parts_differ)
+{
+    enum { N = 5000 };
+    static char parts[N][17];
+    char id[37];
+
+    /* Far more ids than one fill of the random pool. */
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(crypto_uuid7(id), 0);
+        uuid7_random_part(id, parts[i]);
+    }
+    qsort(parts, N, sizeof(parts[0]), (int (*)(const void *, const void *))strcmp);
+    for (int i = 1; i < N; i++)
+        ck_assert_msg(strcmp(parts[i - 1], parts[i]) != 0, "random part %s repeats", parts[i]);
+}
+END_TEST
+
+START_TEST(uuid7_fork_gets_other_random_bytes)
+{
+    char parent[37], child[37], a[17], b[17];
+    int fds[2];
+    pid_t pid;
+    int status;
+
+    /* Fill the pool, so that the child would inherit unused bytes. */
+    ck_assert_int_eq(crypto_uuid7(parent), 0);
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        char id[37] = {0};
+        int rc = crypto_uuid7(id);
+
+        _exit(rc == 0 && write(fds[1], id, sizeof(id)) == (ssize_t)sizeof(id) ? 0 : 1);
+    }
+    ck_assert_int_eq(crypto_uuid7(parent), 0);
+    ck_assert_int_eq(read(fds[0], child, sizeof(child)), (ssize_t)sizeof(child));
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(fds[0]);
+    close(fds[1]);
+    check_uuid_shape(child, '7');
+    uuid7_random_part(parent, a);
+    uuid7_random_part(child, b);
+    ck_assert_str_ne(a, b);
+}
+END_TEST
+
 START_TEST(token_has_prefix_and_length)
 {
     char *t = crypto_token("scim_", 32);
@@ -126,6 +185,8 @@ int main(void)
     tcase_add_test(tc, equal_compares_bytes);
     tcase_add_test(tc, uuid4_format);
     tcase_add_test(tc, uuid7_sorts_in_creation_order);
+    tcase_add_test(tc, uuid7_random_parts_differ);
+    tcase_add_test(tc, uuid7_fork_gets_other_random_bytes);
     tcase_add_test(tc, token_has_prefix_and_length);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
