@@ -22,7 +22,7 @@ int http_percent_decode_to(const char *in, size_t len, int plus_is_space, char *
 {
     size_t o = 0;
 
-    /* Most paths have nothing to decode: copy them at once. */
+    /* Most paths have nothing to decode, so they are copied at once. */
     if (!memchr(in, '%', len) && !(plus_is_space && memchr(in, '+', len))) {
         if (memchr(in, '\0', len))
             return -1;

@@ -267,23 +267,23 @@ static char *reference_dump(const json *j)
 
 /* Checks that json_dump and the reference agree on `j`: the same text, or
  * both failing. */
-static void assert_dump_matches_reference(const json *j, const char *what)
+static void assert_dump_matches_reference(const json *j, const char *label)
 {
     char *ours = json_dump(j, NULL);
     char *theirs = reference_dump(j);
 
     if (!theirs)
-        ck_assert_msg(ours == NULL, "%s: json_dump wrote %s where yajl_gen fails", what, ours);
+        ck_assert_msg(ours == NULL, "%s: json_dump wrote %s where yajl_gen fails", label, ours);
     else
         ck_assert_msg(ours && strcmp(ours, theirs) == 0, "%s: json_dump wrote %s, yajl_gen %s",
-                      what, ours ? ours : "(failure)", theirs);
+                      label, ours ? ours : "(failure)", theirs);
     free(ours);
     free(theirs);
 }
 
 START_TEST(json_dump_every_byte_like_yajl)
 {
-    char what[32];
+    char label[32];
 
     for (int c = 0; c < 256; c++) {
         char text[4] = {'a', (char)c, 'z', '\0'};
@@ -292,9 +292,9 @@ START_TEST(json_dump_every_byte_like_yajl)
 
         json_array_append(arr, json_stringn(text, 3));
         json_object_set(obj, text[1] ? text : "a", json_stringn(text, 3));
-        snprintf(what, sizeof(what), "byte 0x%02x", c);
-        assert_dump_matches_reference(arr, what);
-        assert_dump_matches_reference(obj, what);
+        snprintf(label, sizeof(label), "byte 0x%02x", c);
+        assert_dump_matches_reference(arr, label);
+        assert_dump_matches_reference(obj, label);
         json_free(arr);
         json_free(obj);
     }
@@ -340,13 +340,13 @@ static json *nested(int depth, int objects)
 
 START_TEST(json_dump_depth_like_yajl)
 {
-    char what[32];
+    char label[32];
 
     for (int depth = 120; depth <= 132; depth++) {
         for (int objects = 0; objects <= 1; objects++) {
             json *j = nested(depth, objects);
-            snprintf(what, sizeof(what), "%s depth %d", objects ? "objects" : "arrays", depth);
-            assert_dump_matches_reference(j, what);
+            snprintf(label, sizeof(label), "%s depth %d", objects ? "objects" : "arrays", depth);
+            assert_dump_matches_reference(j, label);
             json_free(j);
         }
     }
