@@ -11,8 +11,8 @@
 #include "app.h"
 #include "conf.h"
 #include "scim/filter.h"
-#include "scim/members_text.h"
 #include "scim/query.h"
+#include "scim/related_text.h"
 #include "scim/scim_const.h"
 #include "scim/scim_http.h"
 #include "scim/splice.h"
@@ -54,9 +54,8 @@ typedef struct list_run {
     size_t n_spliced;
     const char *location; /* a resource's location as a JSON string, up to its id */
     size_t location_len;
-    const char *users_location; /* the same for users, for the $ref of members */
-    size_t users_location_len;
-    struct evbuffer *members; /* a group's members as JSON text */
+    const char *related_location; /* the same for the other kind, for $ref */
+    size_t related_location_len;
     json *page;           /* matches inside the page window, in id order */
     json **sorted;        /* every match, when sorting */
     size_t n_sorted, cap_sorted;
@@ -214,29 +213,21 @@ static int dump_text(list_run *run, const char *text, size_t len)
     return rc;
 }
 
-static int splice_user(list_run *run, const char *id, const char *text, size_t len)
+/* Writes the resource, then its groups or members as text, since a group
+ * may have many thousands of members. */
+static int splice_related(list_run *run, const char *id, const char *text, size_t len)
 {
-    json *groups = NULL;
-    int rc = scim_store_user_groups(run->t, run->account, id, scim_base_url(), &groups);
+    int rc = scim_splice_resource(text, len, run->k->type, run->location, run->location_len, id,
+                                  run->k->users ? "groups" : "members", run->spliced);
 
     if (rc == 0)
-        rc = scim_splice_resource(text, len, "User", run->location, run->location_len, id,
-                                  "groups", groups, run->spliced);
-    json_free(groups);
-    return rc;
-}
-
-/* Writes the members as text, since a group may have many thousands. */
-static int splice_group(list_run *run, const char *id, const char *text, size_t len)
-{
-    int rc;
-
-    evbuffer_drain(run->members, evbuffer_get_length(run->members));
-    rc = scim_members_text(run->t, run->account, id, run->users_location,
-                           run->users_location_len, run->members);
-    if (rc == 0)
-        rc = scim_splice_resource_text(text, len, "Group", run->location, run->location_len, id,
-                                       "members", run->members, run->spliced);
+        rc = run->k->users
+                 ? scim_user_groups_text(run->t, run->account, id, run->related_location,
+                                         run->related_location_len, run->spliced)
+                 : scim_members_text(run->t, run->account, id, run->related_location,
+                                     run->related_location_len, run->spliced);
+    if (rc == 0 && evbuffer_add(run->spliced, "}", 1) != 0)
+        rc = STORE_NOMEM;
     return rc;
 }
 
@@ -251,7 +242,7 @@ static int splice_text(list_run *run, const char *id, const char *text, size_t l
     run->n_spliced++;
     if (strlen(id) != STORE_ID_LEN)
         return dump_text(run, text, len);
-    rc = run->k->users ? splice_user(run, id, text, len) : splice_group(run, id, text, len);
+    rc = splice_related(run, id, text, len);
     return rc == 1 ? dump_text(run, text, len) : rc;
 }
 
@@ -539,8 +530,6 @@ static void run_clear(list_run *run)
     json_free(run->page);
     if (run->spliced)
         evbuffer_free(run->spliced);
-    if (run->members)
-        evbuffer_free(run->members);
     for (size_t i = 0; i < run->n_sorted; i++)
         json_free(run->sorted[i]);
     free(run->sorted);
@@ -593,16 +582,14 @@ static const location_prefix *location_for(const scim_kind *k)
 static int prepare_splice(list_run *run)
 {
     const location_prefix *p = location_for(run->k);
-    const location_prefix *users = location_for(&scim_kind_user);
+    const location_prefix *other = location_for(run->k->users ? &scim_kind_group : &scim_kind_user);
 
-    if (!p || !users || !(run->spliced = evbuffer_new()))
-        return STORE_NOMEM;
-    if (!run->k->users && !(run->members = evbuffer_new()))
+    if (!p || !other || !(run->spliced = evbuffer_new()))
         return STORE_NOMEM;
     run->location = p->json;
     run->location_len = p->len;
-    run->users_location = users->json;
-    run->users_location_len = users->len;
+    run->related_location = other->json;
+    run->related_location_len = other->len;
     return 0;
 }
 

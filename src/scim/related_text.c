@@ -4,7 +4,7 @@
 
 #include <event2/buffer.h>
 
-#include "scim/members_text.h"
+#include "scim/related_text.h"
 #include "scim/scim_store.h"
 
 /* Returns the index of the quote that closes the string starting at
@@ -70,47 +70,53 @@ static int stored_string(const char *text, size_t len, const char *name, const c
     return 0;
 }
 
-/* Finds the display of a member as stored: the user's displayName, else
- * its userName. Returns 1 with the value, 0 when the user has neither, or
+/* How one kind of reference is written: a group's member or a user's group. */
+typedef struct ref_kind {
+    enum store_table target; /* T_USERS for members, T_GROUPS for groups */
+    const char *type_tail;   /* the type member and the closing brace */
+    size_t type_tail_len;
+    int user_name; /* the display falls back to the userName */
+    int skip_missing; /* a target that no longer exists is left out, else it has no display */
+} ref_kind;
+
+static const ref_kind member_ref = {T_USERS, "\",\"type\":\"User\"}", 16, 1, 0};
+static const ref_kind group_ref = {T_GROUPS, "\",\"type\":\"direct\"}", 18, 0, 1};
+
+/* Finds the display of a reference as stored: the displayName, else for a
+ * member the userName. Returns 1 with the value, 0 when there is none, or
  * -1 when the text must be parsed. */
-static int stored_display(const char *text, size_t len, const char **value, size_t *n)
+static int stored_display(const ref_kind *kind, const char *text, size_t len, const char **value,
+                          size_t *n)
 {
     int rc = stored_string(text, len, "displayName", value, n);
-    return rc == 0 ? stored_string(text, len, "userName", value, n) : rc;
-}
-
-/* The same display through a parse, for a text with escapes. */
-static int append_parsed_display(struct evbuffer *out, const char *text, size_t len)
-{
-    json *user = json_parse(text, len, NULL, 0), *display = NULL;
-    const char *name;
-    int rc = 0;
-
-    if (!user)
-        return 0; /* as when the user cannot be read: no display */
-    name = json_get_string(user, "displayName");
-    if (!name)
-        name = json_get_string(user, "userName");
-    if (name) {
-        display = json_string(name);
-        rc = display && evbuffer_add(out, ",\"display\":", 11) == 0 &&
-                     json_dump_evbuffer(display, out) == 0
-                 ? 0
-                 : -1;
-    }
-    json_free(display);
-    json_free(user);
+    if (rc == 0 && kind->user_name)
+        rc = stored_string(text, len, "userName", value, n);
     return rc;
 }
 
-typedef struct members_walk {
+/* Appends the display `name` through the JSON generator, for a text with
+ * escapes. Returns 0 or -1. */
+static int append_display(struct evbuffer *out, const char *name)
+{
+    json *display = json_string(name);
+    int rc = display && evbuffer_add(out, ",\"display\":", 11) == 0 &&
+                     json_dump_evbuffer(display, out) == 0
+                 ? 0
+                 : -1;
+
+    json_free(display);
+    return rc;
+}
+
+typedef struct ref_walk {
+    const ref_kind *kind;
     store_txn *txn;
     const char *account;
-    const char *users_prefix;
+    const char *prefix; /* JSON string of the $ref URL up to the id */
     size_t prefix_len;
     struct evbuffer *out;
     size_t count;
-} members_walk;
+} ref_walk;
 
 static char *put(char *p, const void *src, size_t n)
 {
@@ -118,38 +124,67 @@ static char *put(char *p, const void *src, size_t n)
     return p + n;
 }
 
-/* Appends {value, display, $ref, type} for one member. The display is
- * written here when it is stored without escapes, else appended from a
- * parse between the value and $ref. */
-static int append_member(const char *id, void *arg)
+/* Reads the target's stored text. Returns 1 when the reference is left
+ * out, 0 with `*found` set, or a STORE_* error. */
+static int read_target(const ref_walk *w, const char *id, store_val *v, int *found)
 {
-    members_walk *w = arg;
-    const char *display = NULL;
-    size_t display_len = 0, total;
-    int parse = 0, rc;
     char key[2 * STORE_ID_LEN];
-    struct evbuffer_iovec vec;
-    store_val v;
-    char *p;
+    int rc;
 
-    if (strlen(id) != STORE_ID_LEN)
-        return 0; /* the walk yields only ids of this length */
     memcpy(key, w->account, STORE_ID_LEN);
     memcpy(key + STORE_ID_LEN, id, STORE_ID_LEN);
-    rc = store_get(w->txn, T_USERS, key, sizeof key, &v);
-    if (rc == 0) {
-        rc = stored_display(v.data, v.len, &display, &display_len);
-        parse = rc < 0;
+    rc = store_get(w->txn, w->kind->target, key, sizeof key, v);
+    *found = rc == 0;
+    if (rc == STORE_NOTFOUND)
+        return w->kind->skip_missing;
+    return rc;
+}
+
+/* Reads the display from a parse of `text` into `*name`, borrowed from
+ * `*parsed`. Returns 0, or 1 when the text does not parse. */
+static int parsed_display(const ref_kind *kind, const char *text, size_t len, json **parsed,
+                          const char **name)
+{
+    *parsed = json_parse(text, len, NULL, 0);
+    if (!*parsed)
+        return 1;
+    *name = json_get_string(*parsed, "displayName");
+    if (!*name && kind->user_name)
+        *name = json_get_string(*parsed, "userName");
+    return 0;
+}
+
+/* Appends {value, display, $ref, type} for one reference. The display is
+ * copied here when it is stored without escapes, else written by the JSON
+ * generator between the value and $ref. */
+static int append_ref(ref_walk *w, const char *id)
+{
+    const char *display = NULL, *name = NULL;
+    size_t display_len = 0, total;
+    json *parsed = NULL;
+    struct evbuffer_iovec vec;
+    store_val v;
+    int found, rc;
+    char *p;
+
+    if ((rc = read_target(w, id, &v, &found)) != 0)
+        return rc == 1 ? 0 : rc;
+    if (found) {
+        rc = stored_display(w->kind, v.data, v.len, &display, &display_len);
         if (rc <= 0)
             display = NULL;
-    } else if (rc != STORE_NOTFOUND) {
-        return rc;
+        /* As on the tree path, a group that does not parse is left out and
+         * a user that does not parse has no display. */
+        if (rc < 0 && parsed_display(w->kind, v.data, v.len, &parsed, &name) != 0 &&
+            w->kind->skip_missing)
+            return 0;
     }
 
+    rc = STORE_NOMEM;
     total = 11 + STORE_ID_LEN + 1 + (display ? 12 + display_len + 1 : 0) + 8 + w->prefix_len +
-            STORE_ID_LEN + 16;
+            STORE_ID_LEN + w->kind->type_tail_len;
     if (evbuffer_reserve_space(w->out, (ev_ssize_t)total, &vec, 1) != 1 || vec.iov_len < total)
-        return STORE_NOMEM;
+        goto out;
     p = vec.iov_base;
     p = w->count++ ? put(p, ",{\"value\":\"", 11) : put(p, "{\"value\":\"", 10);
     p = put(p, id, STORE_ID_LEN);
@@ -159,33 +194,68 @@ static int append_member(const char *id, void *arg)
         p = put(p, display, display_len);
         p = put(p, "\"", 1);
     }
-    if (parse) {
+    if (name) {
         vec.iov_len = (size_t)(p - (char *)vec.iov_base);
-        if (evbuffer_commit_space(w->out, &vec, 1) != 0 ||
-            append_parsed_display(w->out, v.data, v.len) != 0 ||
+        if (evbuffer_commit_space(w->out, &vec, 1) != 0 || append_display(w->out, name) != 0 ||
             evbuffer_reserve_space(w->out, (ev_ssize_t)total, &vec, 1) != 1 ||
             vec.iov_len < total)
-            return STORE_NOMEM;
+            goto out;
         p = vec.iov_base;
     }
     p = put(p, ",\"$ref\":", 8);
-    p = put(p, w->users_prefix, w->prefix_len);
+    p = put(p, w->prefix, w->prefix_len);
     p = put(p, id, STORE_ID_LEN);
-    p = put(p, "\",\"type\":\"User\"}", 16);
+    p = put(p, w->kind->type_tail, w->kind->type_tail_len);
     vec.iov_len = (size_t)(p - (char *)vec.iov_base);
-    return evbuffer_commit_space(w->out, &vec, 1) == 0 ? 0 : STORE_NOMEM;
+    if (evbuffer_commit_space(w->out, &vec, 1) == 0)
+        rc = 0;
+out:
+    json_free(parsed);
+    return rc;
+}
+
+/* Walks the keys ACC + `first` + id of `table` in key order and appends a
+ * reference for each id, as an array. */
+static int append_refs(ref_walk *w, enum store_table table, const char *first)
+{
+    char prefix[2 * STORE_ID_LEN], id[STORE_ID_LEN + 1];
+    store_cursor *c;
+    store_val k;
+    int rc;
+
+    if (strlen(first) != STORE_ID_LEN)
+        return evbuffer_add(w->out, "[]", 2) == 0 ? 0 : STORE_NOMEM;
+    memcpy(prefix, w->account, STORE_ID_LEN);
+    memcpy(prefix + STORE_ID_LEN, first, STORE_ID_LEN);
+    if (evbuffer_add(w->out, "[", 1) != 0)
+        return STORE_NOMEM;
+    if ((rc = store_cursor_open(w->txn, table, &c)) != 0)
+        return rc;
+    rc = store_cursor_seek(c, prefix, sizeof prefix, &k, NULL);
+    while (rc == 0 && k.len == sizeof prefix + STORE_ID_LEN &&
+           memcmp(k.data, prefix, sizeof prefix) == 0) {
+        memcpy(id, (const char *)k.data + sizeof prefix, STORE_ID_LEN);
+        id[STORE_ID_LEN] = '\0';
+        if ((rc = append_ref(w, id)) != 0)
+            break;
+        rc = store_cursor_next(c, &k, NULL);
+    }
+    store_cursor_close(c);
+    if (rc && rc != STORE_NOTFOUND)
+        return rc;
+    return evbuffer_add(w->out, "]", 1) == 0 ? 0 : STORE_NOMEM;
 }
 
 int scim_members_text(store_txn *t, const char *account, const char *group_id,
                       const char *users_prefix, size_t prefix_len, struct evbuffer *out)
 {
-    members_walk w = {t, account, users_prefix, prefix_len, out, 0};
-    int rc;
+    ref_walk w = {&member_ref, t, account, users_prefix, prefix_len, out, 0};
+    return append_refs(&w, T_MEMBERS, group_id);
+}
 
-    if (evbuffer_add(out, "[", 1) != 0)
-        return STORE_NOMEM;
-    rc = scim_store_group_member_ids(t, account, group_id, append_member, &w);
-    if (rc)
-        return rc;
-    return evbuffer_add(out, "]", 1) == 0 ? 0 : STORE_NOMEM;
+int scim_user_groups_text(store_txn *t, const char *account, const char *user_id,
+                          const char *groups_prefix, size_t prefix_len, struct evbuffer *out)
+{
+    ref_walk w = {&group_ref, t, account, groups_prefix, prefix_len, out, 0};
+    return append_refs(&w, T_MEMBER_OF, user_id);
 }

@@ -8,7 +8,7 @@ src_libidgate_a_SOURCES += \
 	src/scim/cleanup.c src/scim/cleanup.h \
 	src/scim/query.c src/scim/query.h \
 	src/scim/splice.c src/scim/splice.h \
-	src/scim/members_text.c src/scim/members_text.h
+	src/scim/related_text.c src/scim/related_text.h
 
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_scim_store

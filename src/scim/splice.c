@@ -54,18 +54,12 @@ static char *put(char *p, const void *src, size_t n)
     return p + n;
 }
 
-/* Splices with the extra member's value given as a tree (`extra`) or as
- * JSON text (`extra_text`, drained into `out`), or with neither. */
-static int splice(const char *text, size_t len, const char *resource_type,
-                  const char *location_prefix, size_t prefix_len, const char *id,
-                  const char *extra_name, const json *extra, struct evbuffer *extra_text,
-                  struct evbuffer *out)
+int scim_splice_resource(const char *text, size_t len, const char *resource_type,
+                         const char *location_prefix, size_t prefix_len, const char *id,
+                         const char *extra_name, struct evbuffer *out)
 {
     static const char location_key[] = ",\"location\":";
-    int has_extra = extra || extra_text;
-    int empty = extra && json_typeof(extra) == JSON_ARRAY && json_array_size(extra) == 0;
-    int closed = !has_extra || empty; /* the final "}" goes into the reserved space */
-    size_t nid = strlen(id), nname = has_extra ? strlen(extra_name) : 0;
+    size_t nid = strlen(id), nname = extra_name ? strlen(extra_name) : 0;
     struct evbuffer_iovec vec;
     size_t total;
     char *p;
@@ -73,14 +67,10 @@ static int splice(const char *text, size_t len, const char *resource_type,
     if (!stored_form(text, len, resource_type))
         return 1;
     /* Writes with one copy into reserved space: the text without the "}}"
-     * that close meta and the resource, the location, and `,"name":`. An
-     * empty array and the final "}" go there too. A value in text or from
-     * the JSON generator comes after it. */
+     * that close meta and the resource, the location, and `,"name":` or
+     * else the final "}". */
     total = len - 2 + sizeof location_key - 1 + prefix_len + nid + 2;
-    if (has_extra)
-        total += 2 + nname + 2;
-    if (closed)
-        total += (empty ? 2 : 0) + 1;
+    total += extra_name ? 2 + nname + 2 : 1;
     if (evbuffer_reserve_space(out, (ev_ssize_t)total, &vec, 1) != 1 || vec.iov_len < total)
         return STORE_NOMEM;
     p = put(vec.iov_base, text, len - 2);
@@ -88,37 +78,13 @@ static int splice(const char *text, size_t len, const char *resource_type,
     p = put(p, location_prefix, prefix_len);
     p = put(p, id, nid);
     p = put(p, "\"}", 2);
-    if (has_extra) {
+    if (extra_name) {
         p = put(p, ",\"", 2);
         p = put(p, extra_name, nname);
         p = put(p, "\":", 2);
+    } else {
+        p = put(p, "}", 1);
     }
-    if (closed)
-        p = put(p, empty ? "[]}" : "}", empty ? 3 : 1);
     vec.iov_len = (size_t)(p - (char *)vec.iov_base);
-    if (evbuffer_commit_space(out, &vec, 1) != 0)
-        return STORE_NOMEM;
-    if (closed)
-        return 0;
-    if (extra_text ? evbuffer_add_buffer(out, extra_text) != 0
-                   : json_dump_evbuffer(extra, out) != 0)
-        return STORE_NOMEM;
-    return evbuffer_add(out, "}", 1) == 0 ? 0 : STORE_NOMEM;
-}
-
-int scim_splice_resource(const char *text, size_t len, const char *resource_type,
-                         const char *location_prefix, size_t prefix_len, const char *id,
-                         const char *extra_name, const json *extra, struct evbuffer *out)
-{
-    return splice(text, len, resource_type, location_prefix, prefix_len, id, extra_name, extra,
-                  NULL, out);
-}
-
-int scim_splice_resource_text(const char *text, size_t len, const char *resource_type,
-                              const char *location_prefix, size_t prefix_len, const char *id,
-                              const char *extra_name, struct evbuffer *extra_text,
-                              struct evbuffer *out)
-{
-    return splice(text, len, resource_type, location_prefix, prefix_len, id, extra_name, NULL,
-                  extra_text, out);
+    return evbuffer_commit_space(out, &vec, 1) == 0 ? 0 : STORE_NOMEM;
 }

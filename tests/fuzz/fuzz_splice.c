@@ -56,9 +56,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (!groups || !out)
         abort();
-    rc = scim_splice_resource(text, size, "User", PREFIX, sizeof PREFIX - 1, ID, "groups", groups,
-                              out);
+    rc = scim_splice_resource(text, size, "User", PREFIX, sizeof PREFIX - 1, ID, "groups", out);
     if (rc == 1 && evbuffer_get_length(out) != 0)
+        abort();
+    if (rc == 0 && (json_dump_evbuffer(groups, out) != 0 || evbuffer_add(out, "}", 1) != 0))
         abort();
     if (rc == 0 && (want = tree_form(text, size, groups, &want_len)) != NULL) {
         size_t n = evbuffer_get_length(out);
