@@ -230,7 +230,7 @@ if (scaleRan(1000000)) {
         memory: 'RSS < 64 MiB at 1,000,000 users, store pages not counted',
     }, '');
     // The client's latency includes the network stack, which does not grow
-    // with the store; the handler time shows the store's own growth.
+    // with the store, so the handler time shows the store's own growth.
     const handlerRatios = scaleKinds.map(([k]) => handlerRatio(1000000, k));
     target('(handler time only) lookup at 1,000,000 users within 20% of 1,000',
         scaleKinds.map(([k], i) => `${k} ${pct1(handlerRatios[i])}`).join(', '),
