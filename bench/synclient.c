@@ -90,6 +90,7 @@ typedef struct client {
     const phase *ph;
     long nitems, next_item;
     long requests, errors;
+    int attached; /* transfers added to the multi handle and not yet removed */
     long start;       /* index of the first user */
     long nusers;
     char (*ids)[ID_MAX];
@@ -419,7 +420,9 @@ static void slot_start(client *c, slot *s)
     }
     c->ph->prepare(c, s);
     c->requests++;
-    curl_multi_add_handle(c->multi, s->h);
+    if (curl_multi_add_handle(c->multi, s->h) != CURLM_OK)
+        die("curl_multi_add_handle failed");
+    c->attached++;
 }
 
 static void slot_finish(client *c, slot *s, CURLcode result)
@@ -427,6 +430,7 @@ static void slot_finish(client *c, slot *s, CURLcode result)
     int next;
 
     curl_multi_remove_handle(c->multi, s->h);
+    c->attached--;
     if (result != CURLE_OK) {
         c->errors++;
         if (c->errors <= MAX_REPORTED_ERRORS)
@@ -444,11 +448,13 @@ static void slot_finish(client *c, slot *s, CURLcode result)
     slot_start(c, s);
 }
 
-/* Runs `nitems` items of `ph` over the slots and returns the elapsed seconds. */
+/* Runs `nitems` items of `ph` over the slots and returns the elapsed seconds.
+ * The phase ends when no transfer is attached: waiting in curl_multi_poll
+ * with none attached would sleep out its whole timeout. */
 static double run_phase(client *c, const phase *ph, long nitems)
 {
     double t0 = now_seconds();
-    int running = 1;
+    int running;
 
     c->ph = ph;
     c->nitems = nitems;
@@ -457,7 +463,7 @@ static double run_phase(client *c, const phase *ph, long nitems)
         c->slots[i].item = -1;
         slot_start(c, &c->slots[i]);
     }
-    while (running) {
+    while (c->attached > 0) {
         CURLMsg *msg;
         int queued;
 
@@ -470,9 +476,8 @@ static double run_phase(client *c, const phase *ph, long nitems)
                 continue;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
             slot_finish(c, s, msg->data.result);
-            running = 1;
         }
-        if (running && curl_multi_poll(c->multi, NULL, 0, 1000, NULL) != CURLM_OK)
+        if (c->attached > 0 && curl_multi_poll(c->multi, NULL, 0, 1000, NULL) != CURLM_OK)
             die("curl_multi_poll failed");
     }
     return now_seconds() - t0;
