@@ -68,7 +68,8 @@ static void submit_next(cleanup_run *run)
     int rc = STORE_CLOSED;
 
     if (!stopping && !run->app->stopping)
-        rc = store_submit(run->app->store, scim_store_group_cleanup, chunk_done, run);
+        rc = store_submit_flags(run->app->store, scim_store_group_cleanup, chunk_done, run,
+                                STORE_JOB_RERUNNABLE);
     if (rc) {
         log_event(LOG_INFO, "scim group clean-up paused until the next start", "account",
                   run->job.account, "group_id", run->job.group_id, NULL);

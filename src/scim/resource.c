@@ -119,7 +119,9 @@ static void submit(write_op *op, store_job_fn job)
 {
     http_req *r = op->r;
     http_req_hold(r);
-    int rc = store_submit(r->app->store, job, write_done, op);
+    /* Every SCIM write job resets its outputs first, so the writer may run
+     * it twice (see STORE_JOB_RERUNNABLE). */
+    int rc = store_submit_flags(r->app->store, job, write_done, op, STORE_JOB_RERUNNABLE);
     if (rc) {
         scim_reply_store_error(r, rc, op->kind->type);
         http_req_release(r);
