@@ -367,6 +367,10 @@ typedef struct head_buf {
 
 static void head_put(head_buf *h, const char *s, size_t n)
 {
+    /* A reply without handler headers passes a NULL `s`, which memcpy must
+     * not get even with a zero length. */
+    if (n == 0)
+        return;
     if (h->len + n > sizeof(h->data)) {
         evbuffer_add(h->out, h->data, h->len);
         h->len = 0;
