@@ -7,6 +7,7 @@
 #include "events.h"
 #include "license.h"
 #include "oidc/session.h"
+#include "oidc/subjects.h"
 
 #define ID STORE_ID_LEN
 
@@ -142,6 +143,8 @@ int events_user_changed(store_txn *t, const char *actor, const char *account, co
                           name);
         if (rc == 0)
             rc = oidc_sessions_revoke_user(t, account, user_id);
+        if (rc == 0)
+            rc = oidc_subjects_unlink_user(t, account, user_id);
     } else {
         rc = user_updated(t, actor, account, user_id, before, after);
     }

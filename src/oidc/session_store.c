@@ -6,7 +6,6 @@
 #include "crypto.h"
 #include "json.h"
 #include "oidc/session.h"
-#include "oidc/subjects.h"
 
 void oidc_session_clear(oidc_session *s)
 {
@@ -184,20 +183,11 @@ static int revoke_prefix(store_txn *t, const uint8_t *prefix, size_t plen)
 int oidc_sessions_revoke_user(store_txn *t, const char *account, const char *user_id)
 {
     uint8_t prefix[2 * STORE_ID_LEN];
-    store_val v;
     if (strlen(account) != STORE_ID_LEN || strlen(user_id) != STORE_ID_LEN)
         return STORE_INVALID;
     memcpy(prefix, account, STORE_ID_LEN);
     memcpy(prefix + STORE_ID_LEN, user_id, STORE_ID_LEN);
-    int rc = revoke_prefix(t, prefix, sizeof prefix);
-    if (rc != 0)
-        return rc;
-    /* The SCIM service erases the user before it raises the deletion event
-     * that calls this, while a deactivated user stays in T_USERS. */
-    rc = store_get(t, T_USERS, prefix, sizeof prefix, &v);
-    if (rc == STORE_NOTFOUND)
-        return oidc_subjects_unlink_user(t, account, user_id);
-    return rc;
+    return revoke_prefix(t, prefix, sizeof prefix);
 }
 
 int oidc_sessions_revoke_account(store_txn *t, const char *account)
