@@ -69,11 +69,18 @@ static int delete_record_job(store_txn *t, void *arg)
 
 /* Deletes the user as the SCIM service does: the record, then the event
  * that ends the user's sessions. */
+/* Deletes the user as the SCIM deletion event does: the record, then the
+ * sessions, then the subject links. */
 static int delete_user_job(store_txn *t, void *arg)
 {
     job *j = arg;
     int rc = delete_record_job(t, arg);
-    return rc ? rc : oidc_sessions_revoke_user(t, j->account, j->user);
+
+    if (rc == 0)
+        rc = oidc_sessions_revoke_user(t, j->account, j->user);
+    if (rc == 0)
+        rc = oidc_subjects_unlink_user(t, j->account, j->user);
+    return rc;
 }
 
 static int revoke_job(store_txn *t, void *arg)
