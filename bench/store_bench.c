@@ -5,6 +5,7 @@
  *
  * Usage: store_bench [directory]   (default: a new directory under /tmp)
  *        store_bench --compare-defer [--job-us N] [--rounds N] [directory]
+ *        store_bench --fixed-batches flat|nested [directory]
  * The directory is emptied of data.mdb and lock.mdb before each run.
  *
  * --compare-defer runs 2000 rerunnable jobs with 8 and then 64 in flight,
@@ -13,11 +14,17 @@
  * within each round, so that a change in the disk's speed hits them alike.
  * Each job first spins for `--job-us` microseconds of CPU (default 25, about
  * a SCIM create's job time). The summary prints each threshold's median and
- * the geometric mean of the per-round ratios of jobs per second. */
+ * the geometric mean of the per-round ratios of jobs per second.
+ *
+ * --fixed-batches flat|nested runs 200 batches of exactly 25 jobs, with keys
+ * spread over the tables, as rerunnable (flat) or plain (nested) jobs. Each
+ * batch waits behind a gate job, so the work does not depend on timing and
+ * `valgrind --tool=callgrind` counts the same instructions on every run. */
 #include "config.h"
 
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,14 +67,14 @@ static long thread_cpu_usec(void)
 static int create_user_fn(store_txn *t, void *arg)
 {
     char key[64];
-    int n = (int)(intptr_t)arg;
+    unsigned long n = (unsigned long)(uintptr_t)arg;
     long spin_until = thread_cpu_usec() + job_cpu_usec;
     int rc;
 
     while (job_cpu_usec > 0 && thread_cpu_usec() < spin_until)
         ;
 
-    snprintf(key, sizeof(key), "acc-0000/user-%08d", n);
+    snprintf(key, sizeof(key), "acc-0000/user-%08lu", n);
     rc = store_put(t, T_USERS, key, strlen(key), record, sizeof(record), STORE_NOOVERWRITE);
     if (rc == 0)
         rc = store_put(t, T_USER_NAMES, key, strlen(key), "id", 2, STORE_NOOVERWRITE);
@@ -244,23 +251,106 @@ static void compare_defer(const char *dir, int rounds)
     }
 }
 
+/* A job that blocks the writer until the loop thread opens the gate, so
+ * that the jobs queued meanwhile form one batch. */
+struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int entered;
+    int open;
+};
+
+static struct gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static int gate_fn(store_txn *t, void *arg)
+{
+    pthread_mutex_lock(&gate.mu);
+    gate.entered = 1;
+    pthread_cond_broadcast(&gate.cv);
+    while (!gate.open)
+        pthread_cond_wait(&gate.cv, &gate.mu);
+    pthread_mutex_unlock(&gate.mu);
+    return 0;
+}
+
+static void gate_done(int rc, void *arg)
+{
+    current->completed++;
+}
+
+#define FIXED_BATCHES 200
+#define FIXED_BATCH_JOBS 25
+
+/* Runs FIXED_BATCHES batches of FIXED_BATCH_JOBS jobs with `flags`, each
+ * behind a gate job, and prints the commit count. */
+static void fixed_batches(const char *dir, unsigned flags)
+{
+    store_options opt = {.path = dir};
+    struct bench b = {.flags = flags};
+    store_stats st;
+    uint32_t n = 0;
+
+    clear_dir(dir);
+    current = &b;
+    b.base = event_base_new();
+    if (!b.base || store_open(&opt, b.base, &b.s) != 0) {
+        fprintf(stderr, "opening the store in %s failed\n", dir);
+        exit(1);
+    }
+    for (int round = 0; round < FIXED_BATCHES; round++) {
+        int target = b.completed + FIXED_BATCH_JOBS + 1;
+
+        gate.entered = gate.open = 0;
+        if (store_submit(b.s, gate_fn, gate_done, NULL) != 0)
+            exit(1);
+        pthread_mutex_lock(&gate.mu);
+        while (!gate.entered)
+            pthread_cond_wait(&gate.cv, &gate.mu);
+        pthread_mutex_unlock(&gate.mu);
+        for (int i = 0; i < FIXED_BATCH_JOBS; i++) {
+            /* Multiplying by an odd constant permutes 32-bit numbers, so
+             * the keys stay unique but land all over each table. */
+            intptr_t key = (intptr_t)(uint32_t)(n++ * 2654435761u);
+
+            if (store_submit_flags(b.s, create_user_fn, on_done, (void *)key, flags) != 0)
+                exit(1);
+        }
+        pthread_mutex_lock(&gate.mu);
+        gate.open = 1;
+        pthread_cond_broadcast(&gate.cv);
+        pthread_mutex_unlock(&gate.mu);
+        while (b.completed < target)
+            event_base_loop(b.base, EVLOOP_ONCE);
+    }
+    store_get_stats(b.s, &st);
+    printf("fixed batches=%d jobs_per_batch=%d commits=%llu flat_batches=%llu failed=%d\n",
+           FIXED_BATCHES, FIXED_BATCH_JOBS, (unsigned long long)st.commits,
+           (unsigned long long)st.flat_batches, b.failed);
+    store_close(b.s);
+    event_base_free(b.base);
+}
+
 int main(int argc, char **argv)
 {
     char tmp[] = "/tmp/store_bench.XXXXXX";
     static const int in_flight[] = {1, 16, 64, 256};
     const char *dir = NULL;
     int compare = 0, rounds = 5, made_dir;
+    const char *fixed = NULL;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--compare-defer") == 0) {
             compare = 1;
         } else if (strcmp(argv[i], "--job-us") == 0 && i + 1 < argc) {
             job_cpu_usec = atol(argv[++i]);
+        } else if (strcmp(argv[i], "--fixed-batches") == 0 && i + 1 < argc &&
+                   (strcmp(argv[i + 1], "flat") == 0 || strcmp(argv[i + 1], "nested") == 0)) {
+            fixed = argv[++i];
         } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
             rounds = atoi(argv[++i]);
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "usage: store_bench [--compare-defer [--job-us N] [--rounds N]] "
-                            "[directory]\n");
+            fprintf(stderr, "usage: store_bench [--compare-defer [--job-us N] [--rounds N] | "
+                            "--fixed-batches flat|nested] [directory]\n");
             return 2;
         } else {
             dir = argv[i];
@@ -278,7 +368,9 @@ int main(int argc, char **argv)
         return 1;
     }
     memset(record, 'u', sizeof(record));
-    if (compare) {
+    if (fixed) {
+        fixed_batches(dir, strcmp(fixed, "flat") == 0 ? STORE_JOB_RERUNNABLE : 0);
+    } else if (compare) {
         if (job_cpu_usec < 0)
             job_cpu_usec = 25;
         compare_defer(dir, rounds);
