@@ -1308,10 +1308,10 @@ static int hold_fn(store_txn *t, void *arg)
     return 0;
 }
 
-/* By default one queued job is enough to defer a commit. Batch 2 holds job 0
- * and the hold job, and job 1 is queued while it runs, so batch 2's commit
- * defers and job 1's commit, with nothing queued, is durable and flushes
- * both. */
+/* By default one queued job is enough to defer a commit. Batch 2 contains
+ * job 0 and the hold job, and job 1 is queued while it runs. So batch 2's
+ * commit defers, and job 1's commit, with nothing queued, is durable and
+ * flushes both. */
 START_TEST(one_queued_job_defers)
 {
     struct store_backend backend;
