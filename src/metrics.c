@@ -337,10 +337,28 @@ static void render_store(struct evbuffer *out, store *s)
                         "idgate_store_failed_commits_total %llu\n"
                         "# HELP idgate_store_queue_depth Write jobs waiting for the writer.\n"
                         "# TYPE idgate_store_queue_depth gauge\n"
-                        "idgate_store_queue_depth %llu\n",
+                        "idgate_store_queue_depth %llu\n"
+                        "# HELP idgate_store_syncs_total Device flushes made only to make "
+                        "earlier commits durable.\n"
+                        "# TYPE idgate_store_syncs_total counter\n"
+                        "idgate_store_syncs_total %llu\n"
+                        "# HELP idgate_store_flat_batches_total Batches whose jobs ran without "
+                        "nested transactions.\n"
+                        "# TYPE idgate_store_flat_batches_total counter\n"
+                        "idgate_store_flat_batches_total %llu\n"
+                        "# HELP idgate_store_reruns_total Batches run again with nested "
+                        "transactions after a job failed.\n"
+                        "# TYPE idgate_store_reruns_total counter\n"
+                        "idgate_store_reruns_total %llu\n"
+                        "# HELP idgate_store_job_seconds_total Time the writer spent running "
+                        "jobs, reruns included.\n"
+                        "# TYPE idgate_store_job_seconds_total counter\n"
+                        "idgate_store_job_seconds_total %.6f\n",
                         (unsigned long long)st.commits, (unsigned long long)st.jobs,
                         (unsigned long long)st.failed_commits,
-                        (unsigned long long)st.queue_depth);
+                        (unsigned long long)st.queue_depth, (unsigned long long)st.syncs,
+                        (unsigned long long)st.flat_batches, (unsigned long long)st.reruns,
+                        (double)st.run_usec_sum / 1e6);
     /* The store keeps no sum of batch sizes; the jobs counter is that sum. */
     render_store_hist(out, "idgate_store_batch_size", "Jobs per write transaction.",
                       st.batch_hist, batch_bounds, (double)st.jobs);

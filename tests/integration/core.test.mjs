@@ -172,6 +172,10 @@ describe('core endpoints', () => {
     assert.match(text, /idgate_store_commits_total \d+/);
     assert.match(text, /idgate_store_batch_size_bucket\{le="\+Inf"\} \d+/);
     assert.match(text, /idgate_store_commit_seconds_count \d+/);
+    assert.match(text, /idgate_store_syncs_total \d+\n/);
+    assert.match(text, /idgate_store_flat_batches_total \d+\n/);
+    assert.match(text, /idgate_store_reruns_total \d+\n/);
+    assert.match(text, /idgate_store_job_seconds_total \d+\.\d{6}\n/);
   });
 
   test('access log names request id, method, path and status', async () => {

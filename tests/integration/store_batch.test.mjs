@@ -155,6 +155,12 @@ test('failing writes in busy batches roll back alone', { timeout: 180000 }, asyn
         assert.ok(outcome.created.size > 0);
         assert.ok(outcome.rejected.length > 0);
         assert.ok(outcome.rejectedGroups.length > 0);
+        // SCIM writes run without nested transactions, and a group rejected
+        // after it was written makes the writer run its batch again.
+        const metrics = await (await srv.fetch('/metrics')).text();
+        const counter = (name) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1]);
+        assert.ok(counter('idgate_store_flat_batches_total') > 0, 'no batch ran flat');
+        assert.ok(counter('idgate_store_reruns_total') > 0, 'no batch was run again');
         await verify(scim, firstUser, outcome);
 
         await srv.kill9();
