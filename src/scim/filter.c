@@ -151,19 +151,34 @@ fail:
 
 static int parse_or(filter_parser *p, size_t end, int in_vp, scim_filter **out);
 
-/* Scans a JSON string literal starting at p->pos ('"') and parses it. */
+/* Scans a JSON string literal starting at p->pos ('"') and parses it.
+ * A literal of printable ASCII without escapes, such as the userName an
+ * Okta or Entra look-up sends, is its own value and skips the JSON parser;
+ * anything else goes through it, with its checks. */
 static int parse_string_literal(filter_parser *p, size_t end, json **out)
 {
     size_t start = p->pos, i = p->pos + 1;
+    int plain = 1;
     char msg[160];
 
     while (i < end && p->text[i] != '"') {
-        if (p->text[i] == '\\')
+        unsigned char c = (unsigned char)p->text[i];
+
+        if (c < 0x20 || c > 0x7e || c == '\\')
+            plain = 0;
+        if (c == '\\')
             i++;
         i++;
     }
     if (i >= end)
         return filter_parser_error(p, start, "unterminated string");
+    if (plain) {
+        *out = json_stringn(p->text + start + 1, i - start - 1);
+        if (!*out)
+            return filter_parser_error(p, start, "out of memory");
+        p->pos = i + 1;
+        return 0;
+    }
     *out = json_parse(p->text + start, i + 1 - start, msg, sizeof(msg));
     if (!*out)
         return filter_parser_error(p, start, "invalid string: %s", msg);

@@ -261,6 +261,50 @@ START_TEST(filter_ast_shape)
 }
 END_TEST
 
+/* String literals: plain ASCII skips the JSON parser, the rest goes
+ * through it. Either way the value must be what JSON makes of the literal. */
+static const char *const literal_cases[] = {
+    "\"x@example.com\"", "\"\"",         "\"a b ~!#$%&'()*+,-./:;<=>?@[]^_`{|}\"",
+    "\"q\\\"uote\"",  "\"back\\\\slash\"", "\"\\u00e9t\\u00e9\"",
+    "\"\xc3\xa9t\xc3\xa9\"", "\"tab\\tnl\\n\"", "\"\\ud83d\\ude00\"",
+};
+
+START_TEST(filter_string_literal_values)
+{
+    const char *literal = literal_cases[_i];
+    char text[128], err[256];
+    scim_filter *f = NULL;
+    json *expected = json_parse(literal, strlen(literal), NULL, 0);
+
+    ck_assert_ptr_nonnull(expected);
+    snprintf(text, sizeof text, "userName eq %s", literal);
+    ck_assert_msg(scim_filter_parse(text, &f, err, sizeof(err)) == 0, "%s: %s", text, err);
+    ck_assert_int_eq(json_typeof(f->value), JSON_STRING);
+    ck_assert_msg(json_equal(f->value, expected), "%s parsed to %s", literal,
+                  json_string_value(f->value));
+    scim_filter_free(f);
+    json_free(expected);
+}
+END_TEST
+
+START_TEST(filter_string_literal_invalid)
+{
+    static const char *const texts[] = {
+        "userName eq \"bad\\xescape\"", "userName eq \"\xff\xfe\"", "userName eq \"ctl\x01\"",
+        "userName eq \"open",
+    };
+    char err[256];
+
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        scim_filter *f = NULL;
+
+        ck_assert_msg(scim_filter_parse(texts[i], &f, err, sizeof(err)) != 0, "%s parsed",
+                      texts[i]);
+        ck_assert_ptr_null(f);
+    }
+}
+END_TEST
+
 struct find_case {
     const char *filter;
     const char *attr;
@@ -419,6 +463,9 @@ static Suite *filter_suite(void)
     tcase_add_test(tc, filter_depth_limit);
     tcase_add_test(tc, filter_length_limit);
     tcase_add_test(tc, filter_ast_shape);
+    tcase_add_loop_test(tc, filter_string_literal_values, 0,
+                        sizeof(literal_cases) / sizeof(literal_cases[0]));
+    tcase_add_test(tc, filter_string_literal_invalid);
     tcase_add_loop_test(tc, filter_find_eq_table, 0,
                         (int)(sizeof(find_cases) / sizeof(find_cases[0])));
     tcase_add_test(tc, filter_boolean_ordering_rejected);
