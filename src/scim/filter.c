@@ -152,9 +152,8 @@ fail:
 static int parse_or(filter_parser *p, size_t end, int in_vp, scim_filter **out);
 
 /* Scans a JSON string literal starting at p->pos ('"') and parses it.
- * A literal of printable ASCII without escapes, such as the userName an
- * Okta or Entra look-up sends, is its own value and skips the JSON parser;
- * anything else goes through it, with its checks. */
+ * Printable ASCII without escapes, as in an Okta or Entra userName look-up,
+ * is taken as it is. Any other literal goes through the JSON parser. */
 static int parse_string_literal(filter_parser *p, size_t end, json **out)
 {
     size_t start = p->pos, i = p->pos + 1;
