@@ -46,6 +46,8 @@
 #define AUDIT_SETTINGS_CHANGED "settings.changed"
 #define AUDIT_SIGNIN_SUCCEEDED "signin.succeeded"
 #define AUDIT_SIGNIN_FAILED "signin.failed"
+/* A sign-in linked the token's (issuer, sub) to a user for good. */
+#define AUDIT_SIGNIN_SUBJECT_LINKED "signin.subject_linked"
 
 /* Length of an event id: 12 key bytes in hex. */
 #define AUDIT_ID_LEN 24

@@ -161,9 +161,22 @@ static void fail_other_subject(oidc_signin *s, const char *why)
                      why);
 }
 
+/* Fails the sign-in with the page for a user who may not use the application. */
+static void fail_no_access(oidc_signin *s, const char *why)
+{
+    oidc_signin_fail(s, 403, "No access",
+                     "You signed in successfully, but your administrator has not given you "
+                     "access to this application. Ask them to assign it to you.",
+                     why);
+}
+
 static void on_session_stored(int rc, void *arg)
 {
     oidc_signin *s = arg;
+    if (s->status == 403 && s->user_gone) {
+        fail_no_access(s, s->reason);
+        return;
+    }
     if (s->status == 403) {
         fail_other_subject(s, s->reason);
         return;
@@ -205,19 +218,66 @@ static int record_token(store_txn *t, oidc_signin *s)
     return rc;
 }
 
+/* Fails the job with the "No access" page when the user was deleted or
+ * deactivated after authorize_user read it. */
+static int check_user_active(store_txn *t, oidc_signin *s)
+{
+    json *user = NULL;
+    int rc = oidc_user_read(t, s->idp.account, s->user_id, &user);
+    if (rc == 0 && !oidc_user_active(user))
+        rc = STORE_NOTFOUND;
+    json_free(user);
+    if (rc == STORE_NOTFOUND) {
+        s->status = 403;
+        s->user_gone = 1;
+        snprintf(s->reason, sizeof s->reason,
+                 "user was deleted or deactivated during the sign-in");
+    }
+    return rc;
+}
+
+/* Records that the sign-in linked the token's subject to the user. */
+static int audit_link(store_txn *t, oidc_signin *s, const oidc_link_result *linked)
+{
+    char actor[48];
+    json *details = audit_details(s->user_id, s->claims.sub, NULL, s->r->id);
+    if (details == NULL)
+        return STORE_NOMEM;
+    int failed = json_object_set(details, "issuer", json_string(s->idp.issuer)) ||
+                 json_object_set(details, "claim", json_string(s->matched_claim));
+    if (!failed && linked->previous_user[0])
+        failed = json_object_set(details, "previous_user", json_string(linked->previous_user));
+    if (failed) {
+        json_free(details);
+        return STORE_NOMEM;
+    }
+    audit_actor(s->user_id, actor, sizeof actor);
+    int rc = audit_record(t, s->idp.account, AUDIT_SIGNIN_SUBJECT_LINKED, actor, details);
+    json_free(details);
+    return rc;
+}
+
 /* Links the token's subject to the user in the session's write, checking
  * again what the read before it checked: another sign-in may have linked
  * the user to another subject since. */
 static int link_subject(store_txn *t, oidc_signin *s, int64_t now)
 {
-    if (s->link_action == OIDC_LINK_KEEP)
-        return 0;
+    oidc_link_result linked;
+    if (s->link_action == OIDC_LINK_KEEP || s->link_action == OIDC_LINK_NONE)
+        return check_user_active(t, s);
     int rc = oidc_subject_link(t, s->idp.account, s->user_id, s->idp.issuer, s->claims.sub, now,
-                               s->link_action == OIDC_LINK_REPLACE);
+                               s->link_action == OIDC_LINK_REPLACE, &linked);
     if (rc == STORE_EXISTS) {
         s->status = 403;
         snprintf(s->reason, sizeof s->reason,
                  "user matched by name or email is linked to another sub of the issuer");
+    } else if (rc == STORE_NOTFOUND) {
+        s->status = 403;
+        s->user_gone = 1;
+        snprintf(s->reason, sizeof s->reason,
+                 "user was deleted or deactivated during the sign-in");
+    } else if (rc == 0 && linked.created) {
+        rc = audit_link(t, s, &linked);
     }
     return rc;
 }
@@ -306,20 +366,18 @@ static void authorize_user(oidc_signin *s)
         oidc_signin_fail(s, 503, "Sign-in unavailable", "Please try again in a moment.", "store");
         return;
     }
-    enum oidc_link_action link = OIDC_LINK_KEEP;
+    oidc_user_match match = {.link = OIDC_LINK_KEEP, .claim = NULL};
     int rc = oidc_user_authorize(t, s->idp.account, s->idp.issuer, &s->claims, s->user_id,
-                                 &s->tier, &link, &why);
+                                 &s->tier, &match, &why);
     store_read_end(t);
-    s->link_action = link;
+    s->link_action = match.link;
+    s->matched_claim = match.claim;
     if (rc == OIDC_USER_OTHER_SUBJECT) {
         fail_other_subject(s, why);
         return;
     }
     if (rc != OIDC_USER_OK) {
-        oidc_signin_fail(s, 403, "No access",
-                         "You signed in successfully, but your administrator has not given you "
-                         "access to this application. Ask them to assign it to you.",
-                         why);
+        fail_no_access(s, why);
         return;
     }
     create_session(s);

@@ -31,6 +31,8 @@ typedef struct oidc_signin {
     char user_id[40];
     const char *tier;               /* static string from license_user_tier */
     int link_action;                /* enum oidc_link_action of the matched user */
+    const char *matched_claim;      /* static OIDC_MATCHED_* name of the rule that matched */
+    int user_gone;                  /* the user was deleted or deactivated before the write */
     char *session_id;
     char *replaced_session;         /* the browser's previous session id, or NULL */
     int status;                     /* job outcome */

@@ -6,6 +6,7 @@
 #include "crypto.h"
 #include "json.h"
 #include "oidc/subjects.h"
+#include "oidc/users.h"
 
 #define ID STORE_ID_LEN
 #define HASH_LEN 32
@@ -233,15 +234,36 @@ static int unlink_previous(store_txn *t, const char *account, const char *previo
     return rc == STORE_NOTFOUND ? 0 : rc;
 }
 
+/* Returns 0 when the user exists and is active, STORE_NOTFOUND when it was
+ * deleted or deactivated, or another STORE_* error. */
+static int user_active(store_txn *t, const char *account, const char *user_id)
+{
+    json *user = NULL;
+    int rc = oidc_user_read(t, account, user_id, &user);
+    if (rc == 0 && !oidc_user_active(user))
+        rc = STORE_NOTFOUND;
+    json_free(user);
+    return rc;
+}
+
 int oidc_subject_link(store_txn *t, const char *account, const char *user_id, const char *issuer,
-                      const char *sub, int64_t now, int replace)
+                      const char *sub, int64_t now, int replace, oidc_link_result *result)
 {
     uint8_t hash[HASH_LEN], forward[LINK_KEY_LEN];
     char linked[40];
     int other = 0;
+    oidc_link_result ignored;
+    if (result == NULL)
+        result = &ignored;
+    memset(result, 0, sizeof *result);
     if (issuer == NULL || sub == NULL || *sub == '\0' || !valid_ids(account, user_id))
         return STORE_INVALID;
-    int rc = subject_hash(issuer, sub, hash);
+    /* The caller read the user in an earlier transaction, and a SCIM delete
+     * or deactivation may have run since. */
+    int rc = user_active(t, account, user_id);
+    if (rc != 0)
+        return rc;
+    rc = subject_hash(issuer, sub, hash);
     if (rc != 0)
         return rc;
     link_key(account, hash, forward);
@@ -255,6 +277,8 @@ int oidc_subject_link(store_txn *t, const char *account, const char *user_id, co
             return exists;
         if (exists && !replace)
             return STORE_EXISTS;
+        if (exists)
+            memcpy(result->previous_user, linked, sizeof result->previous_user);
         rc = unlink_previous(t, account, linked, hash);
     } else if (rc == STORE_NOTFOUND || rc == STORE_IO) {
         rc = 0;
@@ -270,5 +294,7 @@ int oidc_subject_link(store_txn *t, const char *account, const char *user_id, co
         rc = delete_user_links(t, account, user_id, issuer, hash);
     if (rc != 0)
         return rc;
-    return put_link(t, account, user_id, issuer, sub, hash, now);
+    rc = put_link(t, account, user_id, issuer, sub, hash, now);
+    result->created = rc == 0;
+    return rc;
 }

@@ -33,14 +33,22 @@ int oidc_subject_find(store_txn *t, const char *account, const char *issuer, con
 int oidc_subject_other(store_txn *t, const char *account, const char *user_id, const char *issuer,
                        const char *sub, int *other);
 
+/* What oidc_subject_link wrote. */
+typedef struct oidc_link_result {
+    int created;            /* 1 when a new link was stored, 0 when it existed */
+    char previous_user[40]; /* the existing user the subject was moved from, or "" */
+} oidc_link_result;
+
 /* Links (issuer, sub) to the user, at `now` (seconds), in a write
- * transaction. Returns 0 when the link exists afterwards (also when it
- * already did). Returns STORE_EXISTS without writing when the subject is
- * linked to another existing user, or the user to another subject of the
- * issuer, unless `replace` is set: then those links are removed first, for
- * a user whose externalId names this subject. Other errors are STORE_*. */
+ * transaction. Returns STORE_NOTFOUND without writing when the user no
+ * longer exists or is deactivated. Returns 0 when the link exists
+ * afterwards (also when it already did). Returns STORE_EXISTS without
+ * writing when the subject is linked to another existing user, or the user
+ * to another subject of the issuer, unless `replace` is set: then those
+ * links are removed first, for a user whose externalId names this subject.
+ * Other errors are STORE_*. Fills `*result` when it is not NULL. */
 int oidc_subject_link(store_txn *t, const char *account, const char *user_id, const char *issuer,
-                      const char *sub, int64_t now, int replace);
+                      const char *sub, int64_t now, int replace, oidc_link_result *result);
 
 /* Removes every link of the user (write transactions). Returns 0 (also
  * when there were none) or a STORE_* error. */

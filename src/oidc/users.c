@@ -124,7 +124,16 @@ int oidc_user_domains_allowed(store_txn *t, const char *account, const json *use
 }
 
 /* Rules that can find the user of a sign-in, in the order they are tried. */
-enum match_kind { MATCH_NONE, MATCH_EXTERNAL_ID, MATCH_LINK, MATCH_NAME };
+enum match_kind { MATCH_NONE, MATCH_EXTERNAL_ID, MATCH_LINK, MATCH_EMAIL, MATCH_NAME };
+
+/* 1 when the provider vouches for the token's email: `email_verified` is
+ * true and the address lies in the account's verified domains (or the
+ * account has none, as license_domain_allowed defines). */
+static int email_vouched(store_txn *t, const char *account, const oidc_claims *c)
+{
+    return c->email_verified && c->email != NULL &&
+           license_domain_allowed(t, account, c->email) == 1;
+}
 
 static enum match_kind find_user(store_txn *t, const char *account, const char *issuer,
                                  const oidc_claims *c, char user_id[40])
@@ -133,18 +142,23 @@ static enum match_kind find_user(store_txn *t, const char *account, const char *
         return MATCH_EXTERNAL_ID;
     if (oidc_subject_find(t, account, issuer, c->sub, user_id) == 0)
         return MATCH_LINK;
-    if (by_user_name(t, account, c->preferred_username, user_id) == 0 ||
-        (c->email_verified && by_user_name(t, account, c->email, user_id) == 0))
+    /* The verified email comes before preferred_username, which users can
+     * often edit at the provider and which OpenID Connect Core 1.0 section
+     * 5.1 says is not unique. */
+    if (email_vouched(t, account, c) && by_user_name(t, account, c->email, user_id) == 0)
+        return MATCH_EMAIL;
+    if (by_user_name(t, account, c->preferred_username, user_id) == 0)
         return MATCH_NAME;
     user_id[0] = '\0';
     return MATCH_NONE;
 }
 
 /* Applies the rules that depend on how the user was found and sets the link
- * action. Returns OIDC_USER_OK or another OIDC_USER_* result with `*why`. */
+ * action and claim of `match`. Returns OIDC_USER_OK or another OIDC_USER_*
+ * result with `*why`. */
 static int check_match(store_txn *t, const char *account, const char *issuer,
                        const oidc_claims *c, enum match_kind kind, const char *user_id,
-                       const json *user, enum oidc_link_action *link, const char **why)
+                       const json *user, oidc_user_match *match, const char **why)
 {
     char linked[40];
     int other = 0;
@@ -153,7 +167,8 @@ static int check_match(store_txn *t, const char *account, const char *issuer,
     if (kind == MATCH_EXTERNAL_ID) {
         int linked_here = oidc_subject_find(t, account, issuer, c->sub, linked) == 0 &&
                           strcmp(linked, user_id) == 0;
-        *link = linked_here ? OIDC_LINK_KEEP : OIDC_LINK_REPLACE;
+        match->link = linked_here ? OIDC_LINK_KEEP : OIDC_LINK_REPLACE;
+        match->claim = OIDC_MATCHED_EXTERNAL_ID;
         return OIDC_USER_OK;
     }
     /* A link or name match is trusted only for a user without externalId.
@@ -166,7 +181,8 @@ static int check_match(store_txn *t, const char *account, const char *issuer,
         return OIDC_USER_DENIED;
     }
     if (kind == MATCH_LINK) {
-        *link = OIDC_LINK_KEEP;
+        match->link = OIDC_LINK_KEEP;
+        match->claim = OIDC_MATCHED_LINK;
         return OIDC_USER_OK;
     }
     if (oidc_subject_other(t, account, user_id, issuer, c->sub, &other) != 0) {
@@ -177,27 +193,35 @@ static int check_match(store_txn *t, const char *account, const char *issuer,
         *why = "user matched by name or email is linked to another sub of the issuer";
         return OIDC_USER_OTHER_SUBJECT;
     }
-    *link = OIDC_LINK_ADD;
+    /* Only a match the provider vouches for makes a lasting link. A match by
+     * preferred_username alone signs in this once. */
+    if (kind == MATCH_EMAIL) {
+        match->link = OIDC_LINK_ADD;
+        match->claim = OIDC_MATCHED_EMAIL;
+    } else {
+        match->link = OIDC_LINK_NONE;
+        match->claim = OIDC_MATCHED_NAME;
+    }
     return OIDC_USER_OK;
 }
 
 int oidc_user_authorize(store_txn *t, const char *account, const char *issuer,
                         const oidc_claims *c, char user_id[40], const char **tier,
-                        enum oidc_link_action *link, const char **why)
+                        oidc_user_match *match, const char **why)
 {
     json *user = NULL;
     int rc = OIDC_USER_DENIED;
 
     enum match_kind kind = find_user(t, account, issuer, c, user_id);
     if (kind == MATCH_NONE) {
-        *why = "no provisioned user matches sub, preferred_username or verified email";
+        *why = "no provisioned user matches sub, verified email or preferred_username";
         return OIDC_USER_DENIED;
     }
     if (oidc_user_read(t, account, user_id, &user) != 0) {
         *why = "user record missing";
         goto out;
     }
-    int match_rc = check_match(t, account, issuer, c, kind, user_id, user, link, why);
+    int match_rc = check_match(t, account, issuer, c, kind, user_id, user, match, why);
     if (match_rc != OIDC_USER_OK) {
         rc = match_rc;
         goto out;

@@ -17,27 +17,47 @@ enum oidc_link_action {
     OIDC_LINK_KEEP,     /* the link exists */
     OIDC_LINK_ADD,      /* add it, or reject the sign-in when another link is in the way */
     OIDC_LINK_REPLACE,  /* add it, replacing links in the way (externalId match) */
+    OIDC_LINK_NONE,     /* write no link (preferred_username match) */
 };
+
+/* Names of the rule that found the user, for the audit log. */
+#define OIDC_MATCHED_EXTERNAL_ID "externalId"
+#define OIDC_MATCHED_LINK "link"
+#define OIDC_MATCHED_EMAIL "email"
+#define OIDC_MATCHED_NAME "preferred_username"
+
+/* How oidc_user_authorize found the user. */
+typedef struct oidc_user_match {
+    enum oidc_link_action link;
+    const char *claim;  /* one of the static OIDC_MATCHED_* strings */
+} oidc_user_match;
 
 /* Finds the user of `account` for the claims of a token from `issuer`. The
  * rules are tried in order: `sub` equal to a user's externalId, then the
- * user linked to (issuer, sub) by an earlier sign-in, then
- * `preferred_username` or `email` equal to a userName without regard to
- * case. A user found by link or by name must have no externalId. A user
- * found by name must not be linked to another subject of the issuer
- * (OIDC_USER_OTHER_SUBJECT), because a renamed address at the provider
- * would otherwise sign someone else in.
- * The email counts only with `email_verified` true, because users can often
- * edit it at the provider. The user must be active, have a user
- * name and email without control characters and outside domains that other
- * accounts verified, have a tier
+ * user linked to (issuer, sub) by an earlier sign-in, then a verified
+ * `email` equal to a userName, then `preferred_username` equal to a
+ * userName, both without regard to ASCII case. The email counts only when
+ * `email_verified` is true and the address lies in the account's verified
+ * domains (or the account has none), because users can often edit it at
+ * the provider.
+ *
+ * A user found by link, email or name must have no externalId. A user
+ * found by email or name must not be linked to another subject of the
+ * issuer (OIDC_USER_OTHER_SUBJECT), because a renamed address at the
+ * provider would otherwise sign someone else in. Only an externalId or
+ * verified email match links (issuer, sub) to the user. A match by
+ * `preferred_username` alone, which the provider does not vouch for and
+ * which need not be unique, signs in without a link (OIDC_LINK_NONE).
+ *
+ * The user must be active, have a user name and email without control
+ * characters and outside domains that other accounts verified, have a tier
  * other than none, and a signed-in email inside the account's verified
  * domains. Returns OIDC_USER_OK with the user id, the static tier name and
- * the link action, or another OIDC_USER_* result with `*why` set to a
- * phrase for the log. */
+ * `*match`, or another OIDC_USER_* result with `*why` set to a phrase for
+ * the log. */
 int oidc_user_authorize(store_txn *t, const char *account, const char *issuer,
                         const oidc_claims *c, char user_id[40], const char **tier,
-                        enum oidc_link_action *link, const char **why);
+                        oidc_user_match *match, const char **why);
 
 /* 1 when the domain of `email`, or a parent domain of it, is verified by an
  * account other than `account`: such an address belongs to that other

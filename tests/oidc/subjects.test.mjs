@@ -1,7 +1,8 @@
 // Sign-in links between the provider's subject (iss, sub) and a user, through the real
-// provider in a real browser. A user without externalId is found by name or email on the
-// first sign-in, which links the token's sub to it. From then on that sub signs in to the
-// user after a rename, and another sub that presents the user's name or email is refused.
+// provider in a real browser. A user without externalId is found by verified email or by
+// name on the first sign-in, and only the verified email links the token's sub to it. From
+// then on that sub signs in to the user after a rename, and another sub that presents the
+// user's name or email is refused.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
@@ -185,5 +186,71 @@ describe('subject links', () => {
         await stack.srv.cliJson(['account', 'delete', '--account', stack.account.id]);
         assert.equal(tableEntries(stack, 'subjects'), 0);
         assert.equal(tableEntries(stack, 'user_subjects'), 0);
+    });
+});
+
+async function linkEvents(stack) {
+    const out = await stack.srv.cliJson(['audit', 'list', '--account', stack.account.id,
+        '--kind', 'signin.subject_linked']);
+    return out.events;
+}
+
+describe('links only from vouched claims', () => {
+    let stack;
+    let browser;
+    let ivan;
+    let mallory;
+    // Provider users whose preferred_username (which they can edit) names Ivan's user.
+    const SQUATTER = { login: 'squatter', sub: 'okta-sub-squatter', email: 'mallory@acme.test',
+        preferred_username: 'ivan@acme.test', name: 'Mallory Squatter' };
+    const NAME_ONLY = { login: 'name-only', sub: 'okta-sub-name-only',
+        email: 'unprovisioned@acme.test', preferred_username: 'ivan@acme.test',
+        name: 'Name Only' };
+
+    before(async () => {
+        stack = await startStack({ provider: 'real', users: [IVAN, SQUATTER, NAME_ONLY] });
+        browser = await launchBrowser({ trustCert: stack.ca.cert });
+        ivan = await provisionUser(stack, { userName: IVAN.login, displayName: IVAN.name });
+        mallory = await provisionUser(stack, { userName: 'mallory@acme.test',
+            displayName: 'Mallory Example' });
+    });
+
+    after(async () => {
+        await browser?.close();
+        await stopStack(stack);
+    });
+
+    test('verified email wins over username', async () => {
+        const result = await signIn(stack, browser, SQUATTER, 'vouched-email-first');
+        assertSignedInAs(stack, result, mallory);
+        const events = await linkEvents(stack);
+        assert.equal(events.length, 1, JSON.stringify(events));
+        assert.equal(events[0].details.user, mallory.id);
+        assert.equal(events[0].details.sub, SQUATTER.sub);
+        assert.equal(events[0].details.issuer, stack.issuer);
+        assert.equal(events[0].details.claim, 'email');
+    });
+
+    test('username match leaves no link', async () => {
+        // Sign-in by preferred_username alone still works, as it did before links existed.
+        const result = await signIn(stack, browser, NAME_ONLY, 'vouched-name-only');
+        assertSignedInAs(stack, result, ivan);
+        assert.equal(tableEntries(stack, 'subjects'), 1);
+        assert.equal(tableEntries(stack, 'user_subjects'), 1);
+        assert.equal((await linkEvents(stack)).length, 1);
+    });
+
+    test('real user links after name match', async () => {
+        assertSignedInAs(stack, await signIn(stack, browser, IVAN, 'vouched-real-user'), ivan);
+        assert.equal(tableEntries(stack, 'subjects'), 2);
+        const events = await linkEvents(stack);
+        const ivanLink = events.find((event) => event.details.user === ivan.id);
+        assert.ok(ivanLink, JSON.stringify(events));
+        assert.equal(ivanLink.details.sub, IVAN.sub);
+        assert.equal(ivanLink.details.claim, 'email');
+    });
+
+    test('username match rejected once linked', async () => {
+        assertRejected(stack, await signIn(stack, browser, NAME_ONLY, 'vouched-name-after-link'));
     });
 });

@@ -59,6 +59,15 @@ static int put_user_job(store_txn *t, void *arg)
     return store_put(t, T_USERS, key, sizeof key, "{}", 2, 0);
 }
 
+static int put_inactive_user_job(store_txn *t, void *arg)
+{
+    job *j = arg;
+    char key[2 * STORE_ID_LEN];
+    static const char record[] = "{\"active\":false}";
+    user_key(j->account, j->user, key);
+    return store_put(t, T_USERS, key, sizeof key, record, sizeof record - 1, 0);
+}
+
 static int delete_record_job(store_txn *t, void *arg)
 {
     job *j = arg;
@@ -92,7 +101,21 @@ static int revoke_job(store_txn *t, void *arg)
 static int link_job(store_txn *t, void *arg)
 {
     job *j = arg;
-    return oidc_subject_link(t, j->account, j->user, j->issuer, j->sub, 1000, j->replace);
+    return oidc_subject_link(t, j->account, j->user, j->issuer, j->sub, 1000, j->replace, NULL);
+}
+
+/* Arguments and result of link_result_job. */
+typedef struct link_call {
+    job args;
+    oidc_link_result result;
+} link_call;
+
+static int link_result_job(store_txn *t, void *arg)
+{
+    link_call *call = arg;
+    job *j = &call->args;
+    return oidc_subject_link(t, j->account, j->user, j->issuer, j->sub, 1000, j->replace,
+                             &call->result);
 }
 
 static void add_user(const char *account, const char *user)
@@ -278,6 +301,55 @@ START_TEST(unlink_many_issuers)
 }
 END_TEST
 
+START_TEST(link_missing_user_rejected)
+{
+    char user[40];
+    job del = {.account = ACC, .user = USER_A};
+    /* A user that never existed, and one deleted between the read and the write. */
+    ck_assert_int_eq(link(ACC, USER_B, ISS, "00u2", 0), STORE_NOTFOUND);
+    add_user(ACC, USER_A);
+    ck_assert_int_eq(store_run(st, delete_record_job, &del), 0);
+    ck_assert_int_eq(link(ACC, USER_A, ISS, "00u1", 0), STORE_NOTFOUND);
+    ck_assert_int_eq(link(ACC, USER_A, ISS, "00u1", 1), STORE_NOTFOUND);
+    ck_assert_int_eq(find(ACC, ISS, "00u1", user), STORE_NOTFOUND);
+    ck_assert_int_eq(count(T_SUBJECTS, ACC), 0);
+    ck_assert_int_eq(count(T_USER_SUBJECTS, ACC), 0);
+}
+END_TEST
+
+START_TEST(link_inactive_user_rejected)
+{
+    job a = {.account = ACC, .user = USER_A};
+    ck_assert_int_eq(store_run(st, put_inactive_user_job, &a), 0);
+    ck_assert_int_eq(link(ACC, USER_A, ISS, "00u1", 0), STORE_NOTFOUND);
+    ck_assert_int_eq(link(ACC, USER_A, ISS, "00u1", 1), STORE_NOTFOUND);
+    ck_assert_int_eq(count(T_SUBJECTS, ACC), 0);
+    ck_assert_int_eq(count(T_USER_SUBJECTS, ACC), 0);
+}
+END_TEST
+
+START_TEST(link_result_reports_writes)
+{
+    link_call first = {.args = {ACC, USER_A, ISS, "00u1", 0}};
+    link_call again = {.args = {ACC, USER_A, ISS, "00u1", 0}};
+    link_call moved = {.args = {ACC, USER_B, ISS, "00u1", 1}};
+    add_user(ACC, USER_A);
+    add_user(ACC, USER_B);
+
+    ck_assert_int_eq(store_run(st, link_result_job, &first), 0);
+    ck_assert_int_eq(first.result.created, 1);
+    ck_assert_str_eq(first.result.previous_user, "");
+
+    ck_assert_int_eq(store_run(st, link_result_job, &again), 0);
+    ck_assert_int_eq(again.result.created, 0);
+
+    /* An externalId match moves the subject from USER_A to USER_B. */
+    ck_assert_int_eq(store_run(st, link_result_job, &moved), 0);
+    ck_assert_int_eq(moved.result.created, 1);
+    ck_assert_str_eq(moved.result.previous_user, USER_A);
+}
+END_TEST
+
 START_TEST(invalid_arguments)
 {
     add_user(ACC, USER_A);
@@ -301,6 +373,9 @@ int main(void)
     tcase_add_test(tc, deleted_user_link_ignored);
     tcase_add_test(tc, user_deletion_removes_links);
     tcase_add_test(tc, unlink_many_issuers);
+    tcase_add_test(tc, link_missing_user_rejected);
+    tcase_add_test(tc, link_inactive_user_rejected);
+    tcase_add_test(tc, link_result_reports_writes);
     tcase_add_test(tc, invalid_arguments);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
