@@ -18,6 +18,7 @@
 #include "oidc/oidc.h"
 #include "oidc/oidc_const.h"
 #include "oidc/provider.h"
+#include "oidc/session.h"
 #include "secretbox.h"
 
 /* Audit actor of changes made with `idgate idp set`, as other commands name it. */
@@ -149,6 +150,10 @@ int oidc_idp_delete(store_txn *t, const char *account)
     json_free(rec);
     if (rc == 0 || rc == STORE_NOTFOUND)
         rc = store_del(t, T_IDPS, account, strlen(account));
+    /* Every session of the account came through the provider it no longer
+     * has, so none may outlive it. */
+    if (rc == 0)
+        rc = oidc_sessions_revoke_account(t, account);
     return rc;
 }
 

@@ -56,8 +56,11 @@ void oidc_idp_set(struct app *a, const char *account, const oidc_idp_input *in,
  * (caller frees). Returns 0, STORE_NOTFOUND or a STORE_* error. */
 int oidc_idp_get(store_txn *t, const char *account, json **out);
 
-/* Removes the account's settings and its issuer mapping (for account
- * deletion or disconnecting the provider). Returns 0 or STORE_NOTFOUND. */
+/* Removes the account's settings and its issuer mapping and ends every
+ * session of the account (for account deletion, disconnecting the
+ * provider, or an operator moving the issuer to another account). Returns
+ * 0, STORE_NOTFOUND when the account has no settings, or another STORE_*
+ * error. */
 int oidc_idp_delete(store_txn *t, const char *account);
 
 /* Finds the account of an issuer, compared exactly. Returns 0 and copies the

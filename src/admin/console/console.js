@@ -284,7 +284,7 @@ async function saveIdp(form) {
   const body = formValues(form);
   const takeOver = state.operator && $('idp-take-over').checked;
   if (takeOver) {
-    if (!window.confirm('Take the issuer over? If another account has it, that account loses its incoming keys, and its users cannot sign in until it sets up another issuer.')) return;
+    if (!window.confirm('Take the issuer over? If another account has it, that account loses its incoming keys, its users are signed out, and they cannot sign in until it sets up another issuer.')) return;
     body.take_over_issuer = true;
   }
   $('idp-status').textContent = '';
@@ -300,7 +300,7 @@ async function saveIdp(form) {
 }
 
 async function deleteIdp() {
-  if (!window.confirm('Disconnect the identity provider? Nobody can sign in to this account until incoming keys are saved again.')) return;
+  if (!window.confirm('Disconnect the identity provider? Everyone signed in to this account is signed out, and nobody can sign in until incoming keys are saved again.')) return;
   $('idp-status').textContent = '';
   await guarded('idp-error', async () => {
     await api('DELETE', accountPath('/idp'));
