@@ -239,6 +239,40 @@ static int address_allowed(login *l)
            oidc_limit_take(st->address_starts, l->client, oidc_now());
 }
 
+/* Seconds between warnings about a peer that sends X-Forwarded-For without
+ * being a trusted proxy. */
+#define PROXY_WARNING_INTERVAL 60
+
+/* Logs, at most once per PROXY_WARNING_INTERVAL, that the per-address limit
+ * rejected a start from a peer that sent X-Forwarded-For but is not listed
+ * in [http] trusted_proxies. Such a peer is often a reverse proxy, and then
+ * all of its clients share one limit. */
+static void warn_untrusted_proxy(login *l)
+{
+    oidc_state *st = l->st;
+    const char *peer = http_peer(l->r);
+    client_addr addr;
+    if (http_header(l->r, "X-Forwarded-For") == NULL || peer == NULL ||
+        client_addr_parse(peer, &addr) != 0 ||
+        client_addr_trusted(&st->cfg.trusted_proxies, &addr))
+        return;
+    int64_t now = oidc_now();
+    if (st->proxy_warned_at != 0 && now - st->proxy_warned_at < PROXY_WARNING_INTERVAL) {
+        st->proxy_warnings_skipped++;
+        return;
+    }
+    char skipped[16];
+    snprintf(skipped, sizeof skipped, "%u", st->proxy_warnings_skipped);
+    log_event(LOG_WARN,
+              "sign-in start limit reached for a peer that sent X-Forwarded-For but is not a "
+              "trusted proxy, so all its clients share one limit",
+              "request_id", l->r->id, "peer", peer, "fix",
+              "add the peer to [http] trusted_proxies if it is a reverse proxy", "not_logged",
+              skipped, NULL);
+    st->proxy_warned_at = now;
+    st->proxy_warnings_skipped = 0;
+}
+
 static int start_allowed(login *l)
 {
     oidc_state *st = l->st;
@@ -262,6 +296,7 @@ static void on_provider(oidc_provider *p, const char *error, void *arg)
         return;
     }
     if (!address_allowed(l)) {
+        warn_untrusted_proxy(l);
         login_fail(l, 429, "Too many sign-ins",
                    "Too many sign-ins were started from your network in the last minute. "
                    "Please try again later.",
