@@ -121,6 +121,24 @@ void client_addr_proxies_clear(client_addr_proxies *p)
     p->count = 0;
 }
 
+/* Writes the error for an empty entry, the `position`th (from 1), which
+ * comes from a comma at the start or end of the list or two commas in a
+ * row. `previous` is the entry before it (NULL for the first). */
+static void describe_empty(char *err, size_t errlen, size_t position, int last,
+                           const char *previous, size_t previous_len)
+{
+    int shown_len = (int)(previous_len > 64 ? 64 : previous_len);
+    if (previous == NULL)
+        snprintf(err, errlen, "entry 1 is empty because the list starts with a comma. Remove "
+                              "that comma");
+    else if (last)
+        snprintf(err, errlen, "entry %zu is empty because the list ends with a comma after "
+                              "\"%.*s\". Remove that comma", position, shown_len, previous);
+    else
+        snprintf(err, errlen, "entry %zu is empty because two commas follow \"%.*s\". Remove "
+                              "one of them", position, shown_len, previous);
+}
+
 int client_addr_proxies_parse(const char *list, client_addr_proxies *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -136,6 +154,8 @@ int client_addr_proxies_parse(const char *list, client_addr_proxies *out, char *
     out->nets = calloc(capacity, sizeof *out->nets);
     if (out->nets == NULL)
         return -1;
+    const char *previous = NULL;
+    size_t previous_len = 0;
     for (;;) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
@@ -147,6 +167,11 @@ int client_addr_proxies_parse(const char *list, client_addr_proxies *out, char *
             memcpy(item, p, len);
             item[len] = '\0';
             rc = parse_network(item, &out->nets[out->count]);
+        }
+        if (len == 0) {
+            describe_empty(err, errlen, out->count + 1, end == NULL, previous, previous_len);
+            client_addr_proxies_clear(out);
+            return -1;
         }
         if (rc != 0) {
             char network[CLIENT_ADDR_KEY_MAX];
@@ -164,6 +189,8 @@ int client_addr_proxies_parse(const char *list, client_addr_proxies *out, char *
         out->count++;
         if (end == NULL)
             return 0;
+        previous = p;
+        previous_len = len;
         p = end + 1;
         while (is_space(*p))
             p++;
