@@ -22,6 +22,8 @@
 #define AUDIT_USER_DEACTIVATED "user.deactivated"
 #define AUDIT_USER_REACTIVATED "user.reactivated"
 #define AUDIT_USER_DELETED "user.deleted"
+/* An administrator removed a user's links to ID token subjects. */
+#define AUDIT_USER_UNLINKED "user.unlinked"
 #define AUDIT_GROUP_CREATED "group.created"
 #define AUDIT_GROUP_UPDATED "group.updated"
 #define AUDIT_GROUP_DELETED "group.deleted"

@@ -81,6 +81,8 @@ static const api_route routes[] = {
     {"/admin/v1/accounts/{}/groups/{}", HTTP_PATCH, admin_dirgroup_set, WRITE | ACCOUNT},
     {"/admin/v1/accounts/{}/groups/{}", HTTP_DELETE, admin_dirgroup_remove, WRITE | ACCOUNT},
     {"/admin/v1/accounts/{}/users", HTTP_GET, admin_user_list, ACCOUNT},
+    {"/admin/v1/accounts/{}/users/{}/links", HTTP_GET, admin_user_links, ACCOUNT},
+    {"/admin/v1/accounts/{}/users/{}/links", HTTP_DELETE, admin_user_unlink, WRITE | ACCOUNT},
     {"/admin/v1/accounts/{}/licenses", HTTP_GET, admin_license_counts, ACCOUNT},
     {"/admin/v1/accounts/{}/audit", HTTP_GET, admin_audit_list, ACCOUNT},
     {"/admin/v1/tokens", HTTP_GET, admin_token_list, 0},

@@ -156,6 +156,8 @@ OP(group_list, admin_dirgroup_list, 0, 1, {0}, NULL)
 OP(group_set, admin_dirgroup_set, 1, 1, {"group"}, tier_input)
 OP(group_remove, admin_dirgroup_remove, 1, 1, {"group"}, NULL)
 OP(user_list, admin_user_list, 0, 1, {0}, page_input)
+OP(user_links, admin_user_links, 0, 1, {"user"}, NULL)
+OP(user_unlink, admin_user_unlink, 1, 1, {"user"}, NULL)
 OP(license_counts, admin_license_counts, 0, 1, {0}, NULL)
 OP(audit_list, admin_audit_list, 0, 1, {0}, audit_input)
 
@@ -254,6 +256,13 @@ CLI_COMMAND(admin_group_remove, "directory-group", "remove", "--account ID --gro
 CLI_COMMAND(admin_user_list, "user", "list",
             "--account ID [--tier none|basic|pro] [--after USERID] [--limit N]",
             "Lists users with their licence tier.", cmd_user_list)
+CLI_COMMAND(admin_user_links, "user", "links", "--account ID --user USERID",
+            "Lists the identity-provider subjects (issuer and sub) linked to a user.",
+            cmd_user_links)
+CLI_COMMAND(admin_user_unlink, "user", "unlink", "--account ID --user USERID",
+            "Removes a user's links to identity-provider subjects and ends the user's "
+            "sessions, so that the next sign-in matches the user again.",
+            cmd_user_unlink)
 CLI_COMMAND(admin_license_counts, "license", "counts", "--account ID",
             "Prints the number of active users per licence tier.", cmd_license_counts)
 CLI_COMMAND(admin_audit_list, "audit", "list",

@@ -94,6 +94,12 @@ int admin_dirgroup_remove(store_txn *t, admin_call *call); /* args[0]: group id 
 /* Users and licences (users.c). */
 int admin_user_list(store_txn *t, admin_call *call);  /* args: tier filter, after, limit */
 int admin_license_counts(store_txn *t, admin_call *call);
+/* Lists the user's links to ID token subjects (args[0]: user id). */
+int admin_user_links(store_txn *t, admin_call *call);
+/* Removes the user's links to ID token subjects and ends the user's
+ * sessions, with a user.unlinked audit event (args[0]: user id). The next
+ * sign-in finds the user by externalId, verified email or name again. */
+int admin_user_unlink(store_txn *t, admin_call *call);
 /* input: kind, since, until, order ("asc" or "desc", the default), after, limit */
 int admin_audit_list(store_txn *t, admin_call *call);
 

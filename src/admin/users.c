@@ -7,6 +7,8 @@
 #include "admin/ops.h"
 #include "audit.h"
 #include "license.h"
+#include "oidc/session.h"
+#include "oidc/subjects.h"
 
 #define ID STORE_ID_LEN
 #define DEFAULT_PAGE 100
@@ -197,5 +199,82 @@ int admin_audit_list(store_txn *t, admin_call *call)
     out = json_object();
     json_object_set(out, "events", events);
     json_object_set(out, "next", next[0] ? json_string(next) : json_null());
+    return admin_ok(call, 200, out);
+}
+
+/* Checks that args[0] names a user of the account. Returns 0 or fails the
+ * call with 404. */
+static int user_exists(store_txn *t, admin_call *call)
+{
+    const char *user_id = call->args[0];
+    char key[2 * ID];
+    store_val v;
+
+    if (admin_account_exists(t, call))
+        return -1;
+    if (!user_id || strlen(user_id) != ID)
+        return admin_fail(call, 404, "user not found: %s", user_id ? user_id : "");
+    memcpy(key, call->account, ID);
+    memcpy(key + ID, user_id, ID);
+    int rc = store_get(t, T_USERS, key, sizeof key, &v);
+    if (rc == STORE_NOTFOUND)
+        return admin_fail(call, 404, "user not found: %s", user_id);
+    if (rc)
+        return admin_store_fail(call, rc, "user");
+    return 0;
+}
+
+int admin_user_links(store_txn *t, admin_call *call)
+{
+    json *links = NULL, *out;
+
+    if (user_exists(t, call))
+        return -1;
+    int rc = oidc_subjects_list_user(t, call->account, call->args[0], &links);
+    if (rc)
+        return admin_store_fail(call, rc, "subject links");
+    out = json_object();
+    if (!out || json_object_set(out, "user", json_string(call->args[0])) ||
+        json_object_set(out, "links", links)) {
+        json_free(out);
+        return admin_fail(call, 500, "out of memory");
+    }
+    return admin_ok(call, 200, out);
+}
+
+int admin_user_unlink(store_txn *t, admin_call *call)
+{
+    json *links = NULL, *d = NULL, *out = NULL;
+    const char *user_id = call->args[0];
+    int rc;
+
+    if (user_exists(t, call))
+        return -1;
+    rc = oidc_subjects_list_user(t, call->account, user_id, &links);
+    if (rc == 0)
+        rc = oidc_subjects_unlink_user(t, call->account, user_id);
+    /* A session signed in through a removed link may belong to someone else. */
+    if (rc == 0)
+        rc = oidc_sessions_revoke_user(t, call->account, user_id);
+    if (rc) {
+        json_free(links);
+        return admin_store_fail(call, rc, "subject links");
+    }
+    d = json_object();
+    out = json_object();
+    if (!d || !out || json_object_set(d, "user", json_string(user_id)) ||
+        json_object_set(d, "links", json_copy(links)) ||
+        json_object_set(out, "user", json_string(user_id)) ||
+        json_object_set(out, "removed", links)) {
+        json_free(d);
+        json_free(out);
+        return admin_fail(call, 500, "out of memory");
+    }
+    rc = audit_record(t, call->account, AUDIT_USER_UNLINKED, call->actor, d);
+    json_free(d);
+    if (rc) {
+        json_free(out);
+        return admin_store_fail(call, rc, "audit log");
+    }
     return admin_ok(call, 200, out);
 }

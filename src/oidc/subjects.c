@@ -195,6 +195,67 @@ int oidc_subjects_unlink_user(store_txn *t, const char *account, const char *use
     return delete_user_links(t, account, user_id, NULL, NULL);
 }
 
+/* Appends {issuer, sub, created} of the link under `forward` to `links`
+ * when the link names `user_id`. A missing or damaged record is skipped. */
+static int append_link(store_txn *t, const uint8_t forward[LINK_KEY_LEN], const char *user_id,
+                       json *links)
+{
+    store_val v;
+    int rc = store_get(t, T_SUBJECTS, forward, LINK_KEY_LEN, &v);
+    if (rc == STORE_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    json *rec = json_parse(v.data, v.len, NULL, 0);
+    const char *user = json_get_string(rec, "user");
+    rc = 0;
+    if (user != NULL && strcmp(user, user_id) == 0) {
+        json *link = json_object();
+        if (link == NULL || json_object_set(link, "issuer", json_copy(json_object_get(rec, "issuer"))) ||
+            json_object_set(link, "sub", json_copy(json_object_get(rec, "sub"))) ||
+            json_object_set(link, "created", json_copy(json_object_get(rec, "created"))) ||
+            json_array_append(links, link))
+            rc = STORE_NOMEM;
+    }
+    json_free(rec);
+    return rc;
+}
+
+int oidc_subjects_list_user(store_txn *t, const char *account, const char *user_id, json **out)
+{
+    uint8_t prefix[2 * ID], forward[LINK_KEY_LEN];
+    store_cursor *c;
+    store_val k, v;
+    *out = NULL;
+    if (!valid_ids(account, user_id))
+        return STORE_INVALID;
+    json *links = json_array();
+    if (links == NULL)
+        return STORE_NOMEM;
+    memcpy(prefix, account, ID);
+    memcpy(prefix + ID, user_id, ID);
+    int rc = store_cursor_open(t, T_USER_SUBJECTS, &c);
+    if (rc != 0) {
+        json_free(links);
+        return rc;
+    }
+    for (rc = store_cursor_seek(c, prefix, sizeof prefix, &k, &v); rc == 0;
+         rc = store_cursor_next(c, &k, &v)) {
+        if (k.len != USER_KEY_LEN || memcmp(k.data, prefix, sizeof prefix) != 0)
+            break;
+        link_key(account, (const uint8_t *)k.data + 2 * ID, forward);
+        if ((rc = append_link(t, forward, user_id, links)) != 0)
+            break;
+    }
+    store_cursor_close(c);
+    if (rc != 0 && rc != STORE_NOTFOUND) {
+        json_free(links);
+        return rc;
+    }
+    *out = links;
+    return 0;
+}
+
 static int put_link(store_txn *t, const char *account, const char *user_id, const char *issuer,
                     const char *sub, const uint8_t hash[HASH_LEN], int64_t now)
 {

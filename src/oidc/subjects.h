@@ -19,6 +19,7 @@
 
 #include <stdint.h>
 
+#include "json.h"
 #include "store.h"
 
 /* Finds the user of `account` linked to (issuer, sub) and copies its id
@@ -49,6 +50,11 @@ typedef struct oidc_link_result {
  * Other errors are STORE_*. Fills `*result` when it is not NULL. */
 int oidc_subject_link(store_txn *t, const char *account, const char *user_id, const char *issuer,
                       const char *sub, int64_t now, int replace, oidc_link_result *result);
+
+/* Lists the user's links as a JSON array of {issuer, sub, created} (caller
+ * frees `*out`), in no particular order. Returns 0 (an empty array when
+ * there are none) or a STORE_* error. */
+int oidc_subjects_list_user(store_txn *t, const char *account, const char *user_id, json **out);
 
 /* Removes every link of the user (write transactions). Returns 0 (also
  * when there were none) or a STORE_* error. */

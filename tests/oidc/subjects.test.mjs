@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, pageText, withScreenshot } from './lib/browser.mjs';
+import { adminClient, adminToken } from '../integration/admin_helpers.mjs';
 import {
     PATCH_SCHEMA, initiateUrl, provisionUser, scim, sleep, startStack, stopStack, tail,
 } from './lib/stack.mjs';
@@ -54,9 +55,10 @@ async function sessionOf(stack, context) {
 /**
  * Signs `person` in from a fresh browser context through the IdP-initiated login. Returns
  * { status, text, session }: the callback's status, the visible text of the page it showed
- * and GET /session afterwards.
+ * and GET /session afterwards. With `keep` the context stays open and is returned as
+ * `context`; the caller closes it.
  */
-async function signIn(stack, browser, person, name) {
+async function signIn(stack, browser, person, name, { keep = false } = {}) {
     const context = await browser.newContext();
     const page = await context.newPage();
     try {
@@ -70,10 +72,13 @@ async function signIn(stack, browser, person, name) {
             const res = await callback;
             await page.waitForLoadState();
             const text = await pageText(page);
-            return { status: res.status(), text, session: await sessionOf(stack, context) };
+            return { status: res.status(), text, session: await sessionOf(stack, context),
+                context: keep ? context : undefined };
         });
     } finally {
-        await context.close();
+        if (!keep) {
+            await context.close();
+        }
     }
 }
 
@@ -252,5 +257,83 @@ describe('links only from vouched claims', () => {
 
     test('username match rejected once linked', async () => {
         assertRejected(stack, await signIn(stack, browser, NAME_ONLY, 'vouched-name-after-link'));
+    });
+});
+
+describe('unlinking a user', () => {
+    let stack;
+    let browser;
+    let ivan;
+    // Someone at the provider whose verified email was Ivan's address when Ivan never signed in.
+    const EARLY = { login: 'early', sub: 'okta-sub-early', email: 'ivan@acme.test',
+        preferred_username: 'early', name: 'Early Bird' };
+
+    before(async () => {
+        stack = await startStack({ provider: 'real', users: [IVAN, EARLY] });
+        browser = await launchBrowser({ trustCert: stack.ca.cert });
+        ivan = await provisionUser(stack, { userName: IVAN.login, displayName: IVAN.name });
+    });
+
+    after(async () => {
+        await browser?.close();
+        await stopStack(stack);
+    });
+
+    test('wrong link blocks the real user', async () => {
+        const early = await signIn(stack, browser, EARLY, 'unlink-early', { keep: true });
+        stack.earlyContext = early.context;
+        assertSignedInAs(stack, early, ivan);
+        assertRejected(stack, await signIn(stack, browser, IVAN, 'unlink-blocked'));
+    });
+
+    test('CLI lists the user links', async () => {
+        const out = await stack.srv.cliJson(['user', 'links', '--account', stack.account.id,
+            '--user', ivan.id]);
+        assert.equal(out.user, ivan.id);
+        assert.equal(out.links.length, 1, JSON.stringify(out));
+        assert.equal(out.links[0].issuer, stack.issuer);
+        assert.equal(out.links[0].sub, EARLY.sub);
+        assert.equal(typeof out.links[0].created, 'number');
+    });
+
+    test('account token unlinks via API', async () => {
+        const asAccount = adminClient(stack.srv, await adminToken(stack.srv, stack.account.id));
+        const path = `/accounts/${stack.account.id}/users/${ivan.id}/links`;
+        const res = await asAccount('DELETE', path);
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.equal(res.body.removed.length, 1);
+        assert.equal(res.body.removed[0].sub, EARLY.sub);
+        assert.equal(tableEntries(stack, 'subjects'), 0);
+        assert.equal(tableEntries(stack, 'user_subjects'), 0);
+
+        // The session that the wrong link signed in ends with it.
+        assert.equal((await sessionOf(stack, stack.earlyContext)).status, 401);
+        await stack.earlyContext.close();
+
+        const audit = await stack.srv.cliJson(['audit', 'list', '--account', stack.account.id,
+            '--kind', 'user.unlinked']);
+        assert.equal(audit.events.length, 1, JSON.stringify(audit));
+        assert.equal(audit.events[0].details.user, ivan.id);
+        assert.equal(audit.events[0].details.links[0].sub, EARLY.sub);
+        assert.match(audit.events[0].actor, /^admin:/);
+
+        const again = await asAccount('GET', path);
+        assert.equal(again.status, 200, JSON.stringify(again.body));
+        assert.deepEqual(again.body.links, []);
+    });
+
+    test('real user signs in after unlink', async () => {
+        assertSignedInAs(stack, await signIn(stack, browser, IVAN, 'unlink-real-user'), ivan);
+    });
+
+    test('unlink of unknown user is 404', async () => {
+        const out = await stack.srv.cli(['user', 'unlink', '--account', stack.account.id,
+            '--user', '00000000-0000-4000-8000-000000000000']);
+        assert.equal(out.code, 1, out.stderr);
+        assert.match(out.stderr, /user not found/);
+        const other = await stack.srv.createAccount('Other');
+        const asOther = adminClient(stack.srv, await adminToken(stack.srv, other.id));
+        const res = await asOther('DELETE', `/accounts/${stack.account.id}/users/${ivan.id}/links`);
+        assert.equal(res.status, 403, JSON.stringify(res.body));
     });
 });
