@@ -215,13 +215,12 @@ static int make_tx(login *l)
 /* Sign-in starts allowed per account, and in all, within login_timeout.
  * Each start stores a login transaction of up to a few kilobytes for that
  * long, so these bound what anonymous requests can make the store keep.
- * NOTE: anyone can reach STARTS_PER_ACCOUNT without signing in, and the
- * per-address limit does not prevent it: 17 IPv4 addresses or 17 IPv6 /64
- * networks (one /56) at the default of 60 starts per minute suffice, and
- * the address limiter lets any key through once its 4096 slots are in use
- * (oidc_limit_allow_untracked). The account then gets 429 for the rest of
- * this window and all of the next, 10 to 20 minutes with the default
- * login_timeout. */
+ * NOTE: anyone can reach STARTS_PER_ACCOUNT without signing in. At the
+ * default of 60 starts per minute and address, 17 IPv4 addresses or 17
+ * IPv6 /64 networks (one /56) suffice. The address limiter also lets any
+ * key through once its 4096 slots are in use (oidc_limit_allow_untracked).
+ * The account then gets 429 for the rest of this window and all of the
+ * next, 10 to 20 minutes with the default login_timeout. */
 #define STARTS_PER_ACCOUNT 1000
 #define STARTS_TOTAL 20000
 
