@@ -599,12 +599,61 @@ static int on_number(void *ctx, const char *s, size_t len)
     return attach(ctx, text_node(JSON_NUMBER, s, len));
 }
 
+/* Returns 1 when `s` is well-formed UTF-8 by RFC 3629: no overlong forms,
+ * no encoded surrogates, nothing above U+10FFFF. yajl 2.1 checks only the
+ * shape of a sequence, which lets such bytes into stored records and out
+ * in replies that strict decoders reject. */
+static int utf8_well_formed(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = s[i];
+        unsigned char lo = 0x80, hi = 0xbf;
+        size_t n;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            if (c == 0xe0)
+                lo = 0xa0; /* overlong below U+0800 */
+            else if (c == 0xed)
+                hi = 0x9f; /* U+D800 to U+DFFF */
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            if (c == 0xf0)
+                lo = 0x90; /* overlong below U+10000 */
+            else if (c == 0xf4)
+                hi = 0x8f; /* above U+10FFFF */
+        } else {
+            return 0;
+        }
+        if (len - i <= n || s[i + 1] < lo || s[i + 1] > hi)
+            return 0;
+        for (size_t k = 2; k <= n; k++) {
+            if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+                return 0;
+        }
+        i += n + 1;
+    }
+    return 1;
+}
+
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
     struct parse_state *st = ctx;
 
     if (memchr(s, '\0', len)) {
         st->error = "string contains U+0000";
+        return 0;
+    }
+    if (!utf8_well_formed(s, len)) {
+        st->error = "string is not valid UTF-8";
         return 0;
     }
     return attach(st, json_stringn((const char *)s, len));
@@ -634,6 +683,10 @@ static int on_map_key(void *ctx, const unsigned char *s, size_t len)
 
     if (memchr(s, '\0', len)) {
         st->error = "object key contains U+0000";
+        return 0;
+    }
+    if (!utf8_well_formed(s, len)) {
+        st->error = "object key is not valid UTF-8";
         return 0;
     }
     free(st->key);
@@ -693,6 +746,59 @@ static void yajl_reason(yajl_handle h, const char *text, size_t len, char *buf, 
         yajl_free_error(h, msg);
 }
 
+static int hex4(const char *s, unsigned *out)
+{
+    unsigned v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Finds a \u escape of a surrogate that is not part of a pair, and returns
+ * its offset, or `len` when there is none. yajl 2.1 decodes such an escape
+ * into another character instead of failing ("\ud800\u0041" becomes
+ * U+10041), so the text is checked before it is parsed. Backslashes occur
+ * only inside strings in valid JSON, and yajl rejects them elsewhere. */
+static size_t lone_surrogate(const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+
+    while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+        unsigned v, w;
+
+        if (end - p < 2)
+            break;
+        if (p[1] != 'u' || end - p < 6 || hex4(p + 2, &v) != 0) {
+            p += 2;
+            continue;
+        }
+        if (v >= 0xdc00 && v <= 0xdfff)
+            return (size_t)(p - text);
+        if (v >= 0xd800 && v <= 0xdbff) {
+            if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || hex4(p + 8, &w) != 0 ||
+                w < 0xdc00 || w > 0xdfff)
+                return (size_t)(p - text);
+            p += 12;
+            continue;
+        }
+        p += 6;
+    }
+    return len;
+}
+
 json *json_parse(const char *text, size_t len, char *err, size_t errlen)
 {
     struct parse_state st = {0};
@@ -701,6 +807,11 @@ json *json_parse(const char *text, size_t len, char *err, size_t errlen)
     size_t offset;
     char reason[128];
 
+    offset = lone_surrogate(text, len);
+    if (offset < len) {
+        set_error(err, errlen, "invalid JSON at byte %zu: unpaired surrogate escape", offset);
+        return NULL;
+    }
     h = yajl_alloc(&parse_callbacks, NULL, &st);
     if (!h) {
         set_error(err, errlen, "invalid JSON: out of memory");

@@ -506,9 +506,12 @@ static int compare_resources(const void *pa, const void *pb)
 
 static int sort_page(list_run *run)
 {
-    sorting_run = run;
-    qsort(run->sorted, run->n_sorted, sizeof *run->sorted, compare_resources);
-    sorting_run = NULL;
+    /* With no match `sorted` is NULL, which qsort must not get. */
+    if (run->n_sorted > 1) {
+        sorting_run = run;
+        qsort(run->sorted, run->n_sorted, sizeof *run->sorted, compare_resources);
+        sorting_run = NULL;
+    }
     for (size_t i = 0; i < run->n_sorted; i++) {
         json *res = run->sorted[i];
         run->sorted[i] = NULL;

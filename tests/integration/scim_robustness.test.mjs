@@ -17,7 +17,8 @@ function scimClient(srv, token) {
     const res = await srv.fetch(`/scim/v2${path}`, {
       method,
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' },
-      body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
+      body: body === undefined || typeof body === 'string' || body instanceof Uint8Array
+        ? body : JSON.stringify(body),
     });
     const text = await res.text();
     let json;
@@ -110,6 +111,27 @@ describe('SCIM robustness', () => {
       const res = await scim('GET', path);
       assertScimError(res, 404);
     }
+  });
+
+  test('bodies that are not well-formed UTF-8 are rejected', async () => {
+    const before = await scim('GET', '/Users?startIndex=1&count=1');
+    const bodies = {
+      'overlong solidus': Buffer.from('{"schemas":["' + USER_URN + '"],"userName":"o\xc0\xaf@x.com"}', 'latin1'),
+      'encoded surrogate': Buffer.from('{"schemas":["' + USER_URN + '"],"userName":"s\xed\xa0\x80@x.com"}', 'latin1'),
+      'above U+10FFFF': Buffer.from('{"schemas":["' + USER_URN + '"],"userName":"h\xf4\x90\x80\x80@x.com"}', 'latin1'),
+      'unpaired surrogate escape': `{"schemas":["${USER_URN}"],"userName":"s\\ud800\\u0041@x.com"}`,
+      'lone low surrogate escape': `{"schemas":["${USER_URN}"],"userName":"l\\udc00@x.com"}`,
+    };
+    for (const [name, body] of Object.entries(bodies)) {
+      const res = await scim('POST', '/Users', body);
+      assertScimError(res, 400, 'invalidSyntax');
+      assert.match(res.json.detail, /UTF-8|surrogate/, `${name}: ${res.json.detail}`);
+    }
+    const after = await scim('GET', '/Users?startIndex=1&count=1');
+    assert.equal(after.json.totalResults, before.json.totalResults, 'a rejected body created a user');
+    const paired = await scim('POST', '/Users', `{"schemas":["${USER_URN}"],"userName":"p\\ud83d\\ude00@x.com"}`);
+    assert.equal(paired.status, 201, paired.text);
+    assert.equal(paired.json.userName, 'p\u{1F600}@x.com');
   });
 
   test('filtered member remove', async () => {

@@ -61,7 +61,45 @@ static const struct error_case errors[] = {
     {"[\"\xff\"]", 5, "invalid JSON at byte"},
     {"[1] // comment", 14, "invalid JSON at byte"},
     {"{'a':1}", 7, "invalid JSON at byte 2: lexical error"},
+    {"[\"o\xc0\xaf\"]", 7, "invalid JSON at byte 6: string is not valid UTF-8"},
+    {"[\"\xc0\x80\"]", 6, "invalid JSON at byte 5: string is not valid UTF-8"},
+    {"[\"\xe0\x80\xaf\"]", 7, "invalid JSON at byte 6: string is not valid UTF-8"},
+    {"[\"\xed\xa0\x80\"]", 7, "invalid JSON at byte 6: string is not valid UTF-8"},
+    {"[\"\xf0\x80\x80\xaf\"]", 8, "invalid JSON at byte 7: string is not valid UTF-8"},
+    {"[\"\xf4\x90\x80\x80\"]", 8, "invalid JSON at byte 7: string is not valid UTF-8"},
+    {"[\"\xf5\x80\x80\x80\"]", 8, "invalid JSON at byte"},
+    {"{\"\xed\xbf\xbf\":1}", 9, "invalid JSON at byte 6: object key is not valid UTF-8"},
+    {"[\"s\\ud800\\u0041\"]", 17, "invalid JSON at byte 3: unpaired surrogate escape"},
+    {"[\"\\ud800x\"]", 11, "invalid JSON at byte 2: unpaired surrogate escape"},
+    {"[\"\\udc00\"]", 10, "invalid JSON at byte 2: unpaired surrogate escape"},
+    {"[\"\\ud800\"]", 10, "invalid JSON at byte 2: unpaired surrogate escape"},
 };
+
+/* Texts at the edges of the UTF-8 and surrogate checks that must parse,
+ * with the string they hold. */
+static const struct {
+    const char *text;
+    const char *value;
+} valid_strings[] = {
+    {"[\"\xc2\x80\xdf\xbf\"]", "\xc2\x80\xdf\xbf"},
+    {"[\"\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\"]", "\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80"},
+    {"[\"\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\"]", "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf"},
+    {"[\"\\ud83d\\ude00\"]", "\xf0\x9f\x98\x80"},
+    {"[\"\\\\ud800\"]", "\\ud800"},
+    {"[\"\\u00e9\\uFFFD\"]", "\xc3\xa9\xef\xbf\xbd"},
+};
+
+START_TEST(json_strict_utf8_accepts_edges)
+{
+    const char *text = valid_strings[_i].text;
+    char err[160] = "";
+    json *v = json_parse(text, strlen(text), err, sizeof(err));
+
+    ck_assert_msg(v != NULL, "%s: %s", text, err);
+    ck_assert_str_eq(json_string_value(json_array_get(v, 0)), valid_strings[_i].value);
+    json_free(v);
+}
+END_TEST
 
 START_TEST(json_error_table)
 {
@@ -410,6 +448,8 @@ static Suite *json_suite(void)
     tcase_add_loop_test(tc, json_roundtrip_table, 0,
                         (int)(sizeof(roundtrips) / sizeof(roundtrips[0])));
     tcase_add_loop_test(tc, json_error_table, 0, (int)(sizeof(errors) / sizeof(errors[0])));
+    tcase_add_loop_test(tc, json_strict_utf8_accepts_edges, 0,
+                        (int)(sizeof(valid_strings) / sizeof(valid_strings[0])));
     tcase_add_test(tc, json_depth_limit);
     tcase_add_test(tc, json_numbers);
     tcase_add_test(tc, json_object_operations);
