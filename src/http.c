@@ -1155,6 +1155,7 @@ static void dispatch(req_impl *q)
         return;
     }
     if (rc == 1) {
+        q->pub.route = m.pattern;
         if (q->pub.method == HTTP_OPTIONS) {
             reply_options(q, m.allowed);
             return;

@@ -11,7 +11,9 @@
 typedef struct route_table route_table;
 
 typedef struct route_match {
-    const char *pattern;            /* borrowed from the table; NULL when nothing matched */
+    const char *pattern;            /* borrowed from the table: the route matched, or with
+                                     * only the path matching, the most specific such route;
+                                     * NULL when no route matches the path */
     http_handler fn;
     void *arg;
     unsigned allowed;               /* methods of every pattern matching the path */

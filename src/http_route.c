@@ -338,6 +338,7 @@ typedef struct lookup {
     unsigned method;
     unsigned allowed;       /* methods of every route that matches the path */
     int found;              /* some route matches the path */
+    const route *first;     /* the most specific route matching the path */
     const route *best;
     const handler_entry *handler;
     int head_as_get;
@@ -352,6 +353,8 @@ static void consider(lookup *l, long index)
     if (index < 0)
         return;
     r = &l->t->routes[index];
+    if (!l->found)
+        l->first = r;
     l->found = 1;
     l->allowed |= route_methods(r);
     if (l->best || !(h = handler_for(r, l->method, &head_as_get)))
@@ -392,8 +395,12 @@ int route_table_find(const route_table *t, const char *raw_path, unsigned method
         return 2;
     walk(&l, t->root, 0);
     m->allowed = l.allowed;
-    if (!l.best)
+    if (!l.best) {
+        /* The pattern names the route in metrics of the 405 reply. */
+        if (l.found)
+            m->pattern = l.first->pattern;
         return l.found ? 1 : 2;
+    }
     m->pattern = l.best->pattern;
     m->fn = l.handler->fn;
     m->arg = l.handler->arg;

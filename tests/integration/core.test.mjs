@@ -161,12 +161,14 @@ describe('core endpoints', () => {
   test('metrics expose requests, latency, in-flight and store counters', async () => {
     await (await srv.fetch('/healthz')).text();
     await (await srv.fetch('/nope')).text();
+    await (await srv.fetch('/healthz', { method: 'POST' })).text();
     const res = await srv.fetch('/metrics');
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
     const text = await res.text();
     assert.match(text, /idgate_http_requests_total\{route="\/healthz",method="GET",status="200"\} \d+/);
     assert.match(text, /idgate_http_requests_total\{route="unmatched",method="GET",status="404"\} \d+/);
+    assert.match(text, /idgate_http_requests_total\{route="\/healthz",method="POST",status="405"\} \d+\n/);
     assert.match(text, /idgate_http_request_duration_seconds_bucket\{route="\/healthz",le="\+Inf"\} \d+/);
     assert.match(text, /idgate_http_requests_in_flight 1\n/);
     assert.match(text, /idgate_store_commits_total \d+/);

@@ -77,6 +77,22 @@ START_TEST(route_find_table)
 }
 END_TEST
 
+/* A 405 keeps the pattern of the route whose path matched, for metrics. */
+START_TEST(route_find_method_mismatch_pattern)
+{
+    route_table *t = make_table();
+    route_match m;
+
+    ck_assert_int_eq(route_table_find(t, "/healthz", HTTP_POST, &m), 1);
+    ck_assert_str_eq(m.pattern, "/healthz");
+    ck_assert_int_eq(route_table_find(t, "/scim/v2/Users/x", HTTP_POST, &m), 1);
+    ck_assert_str_eq(m.pattern, "/scim/v2/Users/{}");
+    ck_assert_int_eq(route_table_find(t, "/nowhere", HTTP_GET, &m), 2);
+    ck_assert_ptr_null(m.pattern);
+    route_table_free(t);
+}
+END_TEST
+
 static void h_exact(http_req *r, void *arg) {}
 static void h_below(http_req *r, void *arg) {}
 static void h_middle(http_req *r, void *arg) {}
@@ -268,6 +284,7 @@ int main(void)
     SRunner *sr;
     int failed;
 
+    tcase_add_test(tc, route_find_method_mismatch_pattern);
     tcase_add_loop_test(tc, route_find_table, 0, sizeof(cases) / sizeof(cases[0]));
     tcase_add_loop_test(tc, route_find_overlapping, 0,
                         sizeof(overlapping) / sizeof(overlapping[0]));
