@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 
@@ -72,10 +73,36 @@ void scim_reply_errorf(http_req *r, int status, const char *type, const char *fm
     scim_reply_error(r, &e);
 }
 
+/* The last store error logged. A burst of requests that fail the same way,
+ * as every write does when the store is full, then logs one line a second
+ * with the count of lines left out. Only the event loop thread uses it. */
+static struct {
+    int rc;
+    time_t second;
+    unsigned long left_out;
+} store_error_log;
+
+static void log_store_error(http_req *r, int rc, const char *operation)
+{
+    time_t now = time(NULL);
+    char repeats[24];
+
+    if (rc == store_error_log.rc && now == store_error_log.second) {
+        store_error_log.left_out++;
+        return;
+    }
+    snprintf(repeats, sizeof repeats, "%lu", store_error_log.left_out);
+    log_event(LOG_ERROR, "scim store operation failed", "request_id", r->id, "operation", operation,
+              "account", r->account_id, "error", store_strerror(rc), "earlier_not_logged",
+              store_error_log.left_out ? repeats : NULL, NULL);
+    store_error_log.rc = rc;
+    store_error_log.second = now;
+    store_error_log.left_out = 0;
+}
+
 void scim_reply_store_error(http_req *r, int rc, const char *operation)
 {
-    log_event(LOG_ERROR, "scim store operation failed", "request_id", r->id, "operation", operation,
-              "account", r->account_id, "error", store_strerror(rc), NULL);
+    log_store_error(r, rc, operation);
     if (rc == STORE_CLOSED || rc == STORE_FULL)
         scim_reply_errorf(r, 503, NULL, "The store cannot accept writes now (%s).",
                           store_strerror(rc));
