@@ -307,6 +307,7 @@ static int place(json *out, const scim_schema_resource *res, const scim_schema *
                  const scim_attr *a, const scim_attr *sub, json *value, scim_error *err)
 {
     json *container = out, *parent;
+    const json *earlier;
 
     if (schema && schema != res->core) {
         container = json_object_geti(out, schema->id);
@@ -317,6 +318,9 @@ static int place(json *out, const scim_schema_resource *res, const scim_schema *
         }
     }
     if (!sub) {
+        earlier = json_object_geti(container, a->name);
+        if (earlier && !json_equal(earlier, value))
+            goto twice;
         if (json_object_set(container, a->name, value) < 0) {
             value = NULL;
             goto oom;
@@ -329,11 +333,22 @@ static int place(json *out, const scim_schema_resource *res, const scim_schema *
         if (!parent || json_object_set(container, a->name, parent) < 0)
             goto oom;
     }
+    earlier = json_object_geti(parent, sub->name);
+    if (earlier && !json_equal(earlier, value))
+        goto twice;
     if (json_object_set(parent, sub->name, value) < 0) {
         value = NULL;
         goto oom;
     }
     return 0;
+twice:
+    /* Attribute names are case-insensitive (RFC 7643 section 2.1), so
+     * "userName" and "USERNAME", or "name" and "name.givenName", set the same
+     * attribute; with different values the body is ambiguous. */
+    json_free(value);
+    return scim_error_set(err, 400, SCIM_ERR_INVALID_SYNTAX,
+                          "The attribute %s is given more than once with different values.",
+                          sub ? sub->name : a->name);
 oom:
     json_free(value);
     return scim_error_set(err, 500, NULL, "out of memory");

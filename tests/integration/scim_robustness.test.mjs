@@ -134,6 +134,25 @@ describe('SCIM robustness', () => {
     assert.equal(paired.json.userName, 'p\u{1F600}@x.com');
   });
 
+  test('an attribute given twice with different values is rejected', async () => {
+    const before = await scim('GET', '/Users?startIndex=1&count=1');
+    const ambiguous = [
+      { schemas: [USER_URN], userName: 'c1@x.com', USERNAME: 'c2@x.com' },
+      { schemas: [USER_URN], userName: 'c3@x.com', [`${USER_URN}:userName`]: 'c4@x.com' },
+      { schemas: [USER_URN], userName: 'c5@x.com', name: { givenName: 'A' }, 'name.givenName': 'B' },
+    ];
+    for (const body of ambiguous) {
+      const res = await scim('POST', '/Users', body);
+      assertScimError(res, 400, 'invalidSyntax');
+      assert.match(res.json.detail, /(userName|givenName) is given more than once/);
+    }
+    const after = await scim('GET', '/Users?startIndex=1&count=1');
+    assert.equal(after.json.totalResults, before.json.totalResults);
+    const same = await scim('POST', '/Users', { schemas: [USER_URN], userName: 'c6@x.com', USERNAME: 'c6@x.com' });
+    assert.equal(same.status, 201, same.text);
+    assert.equal(same.json.userName, 'c6@x.com');
+  });
+
   test('filtered member remove', async () => {
     const g = await scim('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'Removal', members: [{ value: ann.id }] });
     const id = g.json.id;
