@@ -344,7 +344,7 @@ static int place(json *out, const scim_schema_resource *res, const scim_schema *
 twice:
     /* Attribute names are case-insensitive (RFC 7643 section 2.1), so
      * "userName" and "USERNAME", or "name" and "name.givenName", set the same
-     * attribute; with different values the body is ambiguous. */
+     * attribute. With different values the body is ambiguous. */
     json_free(value);
     return scim_error_set(err, 400, SCIM_ERR_INVALID_SYNTAX,
                           "The attribute %s is given more than once with different values.",
