@@ -5,7 +5,6 @@
  *
  * Usage: store_bench [directory]   (default: a new directory under /tmp)
  *        store_bench --compare-defer [--job-us N] [--rounds N] [directory]
- *        store_bench --compare-flush [--job-us N] [--rounds N] [directory]
  *        store_bench --fixed-batches flat|nested [directory]
  * The directory is emptied of data.mdb and lock.mdb before each run.
  *
@@ -16,10 +15,6 @@
  * Each job first spins for `--job-us` microseconds of CPU (default 25, about
  * a SCIM create's job time). The summary prints each threshold's median and
  * the geometric mean of the per-round ratios of jobs per second.
- * --compare-flush alternates the two values of store_options.flush_mode,
- * next-commit and thread (both deferring from one queued job), and never
- * deferring in the same way. It also prints the process's CPU time per job,
- * which other load on the machine moves less than the rate.
  *
  * --fixed-batches flat|nested runs 200 batches of exactly 25 jobs, with keys
  * spread over the tables, as rerunnable (flat) or plain (nested) jobs. Each
@@ -66,14 +61,6 @@ static long thread_cpu_usec(void)
     struct timespec ts;
 
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
-}
-
-static long process_cpu_usec(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
 }
 
@@ -142,20 +129,18 @@ static void clear_dir(const char *dir)
 struct result {
     double jobs_per_sec;
     double jobs_per_commit;
-    double commit_usec;      /* mean top-level commit time */
-    double cpu_usec_per_job; /* CPU time of the whole process, kernel time included */
+    double commit_usec; /* mean top-level commit time */
 };
 
 /* Runs `total` jobs keeping `in_flight` submitted at a time on a fresh
  * store opened with `opt`, prints one result line and returns its figures. */
-static struct result run_with(const store_options *opt, const char *label, int total, int in_flight,
-                              unsigned flags)
+static struct result run_with(const store_options *opt, const char *label, int total,
+                              int in_flight, unsigned flags)
 {
     struct bench b = {.total = total, .in_flight = in_flight, .flags = flags};
     struct result r;
     store_stats st;
     double t0, elapsed;
-    long cpu0;
 
     clear_dir(opt->path);
     current = &b;
@@ -165,23 +150,20 @@ static struct result run_with(const store_options *opt, const char *label, int t
         exit(1);
     }
     t0 = now_sec();
-    cpu0 = process_cpu_usec();
     for (int i = 0; i < in_flight && b.submitted < total; i++)
         submit_one(&b);
     while (b.completed < total)
         event_base_loop(b.base, EVLOOP_ONCE);
     elapsed = now_sec() - t0;
-    r.cpu_usec_per_job = (double)(process_cpu_usec() - cpu0) / total;
     store_get_stats(b.s, &st);
     r.jobs_per_sec = total / elapsed;
     r.jobs_per_commit = st.commits ? (double)st.jobs / st.commits : 0.0;
     r.commit_usec = st.commits ? (double)st.commit_usec_sum / st.commits : 0.0;
     printf("%-14s jobs=%d in_flight=%-4d commits=%-5llu jobs/commit=%6.1f "
-           "jobs/s=%8.0f commits/s=%6.0f mean_commit_us=%6.0f syncs=%llu cpu_us/job=%5.1f "
-           "failed=%d\n",
+           "jobs/s=%8.0f commits/s=%6.0f mean_commit_us=%6.0f syncs=%llu failed=%d\n",
            label, total, in_flight, (unsigned long long)st.commits, r.jobs_per_commit,
            r.jobs_per_sec, st.commits / elapsed, r.commit_usec, (unsigned long long)st.syncs,
-           r.cpu_usec_per_job, b.failed);
+           b.failed);
     store_close(b.s);
     event_base_free(b.base);
     return r;
@@ -207,81 +189,65 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* Returns "1", "16" or "never" for a threshold, in a static buffer that the
+ * next call overwrites. */
+static const char *threshold_name(unsigned threshold)
+{
+    static char names[2][16];
+    static int next;
+    char *name = names[next++ % 2];
+
+    if (threshold == UINT_MAX)
+        snprintf(name, sizeof(names[0]), "never");
+    else
+        snprintf(name, sizeof(names[0]), "%u", threshold);
+    return name;
+}
+
 #define MAX_ROUNDS 50
 #define COMPARE_JOBS 2000
 
-/* One set of commit options that a comparison alternates with others. */
-struct policy {
-    const char *name;
-    unsigned defer_min_queued;
-    unsigned flush_mode;
-};
-
-static const struct policy defer_policies[] = {
-    {"1", 1, STORE_FLUSH_NEXT_COMMIT},
-    {"16", 16, STORE_FLUSH_NEXT_COMMIT},
-    {"never", UINT_MAX, STORE_FLUSH_NEXT_COMMIT},
-};
-
-static const struct policy flush_policies[] = {
-    {"next-commit", 1, STORE_FLUSH_NEXT_COMMIT},
-    {"thread", 1, STORE_FLUSH_THREAD},
-    {"never", UINT_MAX, STORE_FLUSH_NEXT_COMMIT},
-};
-
-#define MAX_POLICIES 3
-
-/* Prints, for each pair of policies, the geometric mean of the per-round
- * ratios of jobs per second and in how many rounds the first was ahead. */
-static void print_ratios(const char *kind, int in_flight, const struct policy *p, int np,
-                         double rates[][MAX_ROUNDS], int rounds)
+/* Alternates the deferral thresholds round by round for 8 and 64 jobs in
+ * flight and prints the median jobs per second of each. */
+static void compare_defer(const char *dir, int rounds)
 {
-    for (int i = 0; i < np; i++) {
-        for (int k = i + 1; k < np; k++) {
-            double log_sum = 0;
-            int ahead = 0;
-
-            for (int r = 0; r < rounds; r++) {
-                log_sum += log(rates[i][r] / rates[k][r]);
-                ahead += rates[i][r] > rates[k][r];
-            }
-            printf("ratio in_flight=%d %s=%s/%s geometric_mean=%.2f ahead=%d/%d\n", in_flight, kind,
-                   p[i].name, p[k].name, exp(log_sum / rounds), ahead, rounds);
-        }
-    }
-}
-
-/* Alternates the policies round by round for 8 and 64 jobs in flight and
- * prints the medians of each and the ratios between them. */
-static void compare_policies(const char *dir, int rounds, const char *kind, const struct policy *p,
-                             int np)
-{
+    static const unsigned thresholds[] = {1, 16, UINT_MAX};
     static const int in_flight[] = {8, 64};
-    static double rates[MAX_POLICIES][MAX_ROUNDS], sizes[MAX_POLICIES][MAX_ROUNDS];
-    static double cpu[MAX_POLICIES][MAX_ROUNDS];
+    enum { NT = sizeof(thresholds) / sizeof(thresholds[0]) };
+    static double rates[NT][MAX_ROUNDS], sizes[NT][MAX_ROUNDS];
 
     for (size_t f = 0; f < sizeof(in_flight) / sizeof(in_flight[0]); f++) {
         for (int r = 0; r < rounds; r++) {
-            for (int i = 0; i < np; i++) {
-                store_options opt = {.path = dir,
-                                     .defer_min_queued = p[i].defer_min_queued,
-                                     .flush_mode = p[i].flush_mode};
+            for (int i = 0; i < NT; i++) {
+                store_options opt = {.path = dir, .defer_min_queued = thresholds[i]};
                 char label[32];
                 struct result res;
 
-                snprintf(label, sizeof(label), "%s-%s", kind, p[i].name);
+                snprintf(label, sizeof(label), "defer-from-%s", threshold_name(thresholds[i]));
                 res = run_with(&opt, label, COMPARE_JOBS, in_flight[f], STORE_JOB_RERUNNABLE);
                 rates[i][r] = res.jobs_per_sec;
                 sizes[i][r] = res.jobs_per_commit;
-                cpu[i][r] = res.cpu_usec_per_job;
             }
         }
-        print_ratios(kind, in_flight[f], p, np, rates, rounds);
-        for (int i = 0; i < np; i++)
-            printf("summary in_flight=%d %s=%s median jobs/s=%.0f "
-                   "median jobs/commit=%.1f median cpu_us/job=%.1f\n",
-                   in_flight[f], kind, p[i].name, median(rates[i], rounds),
-                   median(sizes[i], rounds), median(cpu[i], rounds));
+        for (int i = 0; i < NT; i++) {
+            for (int k = i + 1; k < NT; k++) {
+                double log_sum = 0;
+                int ahead = 0;
+
+                for (int r = 0; r < rounds; r++) {
+                    log_sum += log(rates[i][r] / rates[k][r]);
+                    ahead += rates[i][r] > rates[k][r];
+                }
+                printf("ratio in_flight=%d defer_from=%s/%s geometric_mean=%.2f ahead=%d/%d\n",
+                       in_flight[f], threshold_name(thresholds[i]), threshold_name(thresholds[k]),
+                       exp(log_sum / rounds), ahead, rounds);
+            }
+        }
+        for (int i = 0; i < NT; i++)
+            printf("summary in_flight=%d defer_from=%s median jobs/s=%.0f "
+                   "median jobs/commit=%.1f\n",
+                   in_flight[f], threshold_name(thresholds[i]), median(rates[i], rounds),
+                   median(sizes[i], rounds));
     }
 }
 
@@ -375,8 +341,6 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--compare-defer") == 0) {
             compare = 1;
-        } else if (strcmp(argv[i], "--compare-flush") == 0) {
-            compare = 2;
         } else if (strcmp(argv[i], "--job-us") == 0 && i + 1 < argc) {
             job_cpu_usec = atol(argv[++i]);
         } else if (strcmp(argv[i], "--fixed-batches") == 0 && i + 1 < argc &&
@@ -385,9 +349,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
             rounds = atoi(argv[++i]);
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "usage: store_bench [--compare-defer | --compare-flush "
-                            "[--job-us N] [--rounds N] | --fixed-batches flat|nested] "
-                            "[directory]\n");
+            fprintf(stderr, "usage: store_bench [--compare-defer [--job-us N] [--rounds N] | "
+                            "--fixed-batches flat|nested] [directory]\n");
             return 2;
         } else {
             dir = argv[i];
@@ -410,10 +373,7 @@ int main(int argc, char **argv)
     } else if (compare) {
         if (job_cpu_usec < 0)
             job_cpu_usec = 25;
-        if (compare == 1)
-            compare_policies(dir, rounds, "defer_from", defer_policies, MAX_POLICIES);
-        else
-            compare_policies(dir, rounds, "flush", flush_policies, MAX_POLICIES);
+        compare_defer(dir, rounds);
     } else {
         for (size_t i = 0; i < sizeof(in_flight) / sizeof(in_flight[0]); i++)
             run(dir, "steady", JOBS_PER_RUN, in_flight[i]);

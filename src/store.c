@@ -55,7 +55,6 @@ static void store_free(store *s)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->done_cv);
-    pthread_cond_destroy(&s->flush_cv);
     free(s);
 }
 
@@ -71,8 +70,7 @@ int store_open_backend(const store_options *opt, const struct store_backend *bac
     store *s;
     int rc;
 
-    if (!opt || !opt->path || !*opt->path || !backend || !out ||
-        opt->flush_mode > STORE_FLUSH_THREAD)
+    if (!opt || !opt->path || !*opt->path || !backend || !out)
         return STORE_INVALID;
     o = *opt;
     if (o.map_size == 0)
@@ -85,13 +83,11 @@ int store_open_backend(const store_options *opt, const struct store_backend *bac
     s->read_only = o.read_only;
     s->max_batch = o.max_batch ? o.max_batch : STORE_DEFAULT_MAX_BATCH;
     s->defer_min_queued = o.defer_min_queued ? o.defer_min_queued : STORE_DEFAULT_DEFER_MIN_QUEUED;
-    s->flush_mode = o.flush_mode ? o.flush_mode : STORE_DEFAULT_FLUSH_MODE;
     s->base = base;
     s->wake_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work_cv, NULL);
     pthread_cond_init(&s->done_cv, NULL);
-    pthread_cond_init(&s->flush_cv, NULL);
 
     rc = s->be->env_open(&o, &s->env);
     if (rc) {

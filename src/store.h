@@ -142,22 +142,6 @@ enum store_table {
  * all 36 rounds, 1 was ahead of 16 in 28 at 8 in flight. */
 #define STORE_DEFAULT_DEFER_MIN_QUEUED 1
 
-/* Values of store_options.flush_mode, which selects what makes a deferred
- * commit durable before its completions run. STORE_FLUSH_DEFAULT selects
- * STORE_DEFAULT_FLUSH_MODE. With STORE_FLUSH_NEXT_COMMIT the next batch's
- * commit does, or the writer's own flush when nothing is queued. With
- * STORE_FLUSH_THREAD a flush thread does, right after the commit returns,
- * while the writer runs the next batch. */
-#define STORE_FLUSH_DEFAULT 0
-#define STORE_FLUSH_NEXT_COMMIT 1
-#define STORE_FLUSH_THREAD 2
-/* The mode that flush_mode 0 selects. A build may override it, for example
- * with CPPFLAGS=-DSTORE_DEFAULT_FLUSH_MODE=2, to compare the modes in the
- * whole server. */
-#ifndef STORE_DEFAULT_FLUSH_MODE
-#define STORE_DEFAULT_FLUSH_MODE STORE_FLUSH_NEXT_COMMIT
-#endif
-
 /* Error codes. Functions return 0 on success or one of these. */
 #define STORE_OK 0
 #define STORE_NOTFOUND (-1)  /* no such key, or the cursor is past the end */
@@ -194,7 +178,6 @@ typedef struct store_options {
                                 * flush to the next commit; 0 means the default (1),
                                 * UINT_MAX never defers */
     int read_only;           /* 1 for tools that only read */
-    unsigned flush_mode;     /* STORE_FLUSH_*; 0 means the default */
 } store_options;
 
 /* Commit statistics, for /metrics. Counters only grow (queue_depth aside).

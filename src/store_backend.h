@@ -64,9 +64,7 @@ struct store_backend {
      * engine may also count a flush that another process made after this
      * transaction began), and to 0 otherwise (a failed commit, or one that
      * wrote nothing). env_sync flushes the store, which makes every commit
-     * that has returned durable. With STORE_FLUSH_THREAD the front end calls
-     * env_sync on a thread of its own while the writer thread may be inside
-     * a write transaction or its commit, so env_sync must allow that. */
+     * that has returned durable. */
     int (*txn_commit_top)(void *txn, int defer, int *flushed);
     int (*env_sync)(void *env);
     /* Discards and ends the transaction. */

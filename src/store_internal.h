@@ -40,8 +40,6 @@ struct store_job {
     unsigned flags; /* STORE_JOB_RERUNNABLE or 0 */
     int sync;     /* 1 for store_run: the caller waits on done_cv */
     int finished; /* sync only: set once rc is final */
-    uint64_t commit_seq;       /* number of the commit that covered the job */
-    unsigned char needs_flush; /* 1 when that commit was deferred and is not yet durable */
     struct store_job *next;
 };
 
@@ -52,7 +50,6 @@ struct store {
     int read_only;
     unsigned max_batch;
     unsigned defer_min_queued; /* store_options.defer_min_queued, default applied */
-    unsigned flush_mode;       /* STORE_FLUSH_NEXT_COMMIT or STORE_FLUSH_THREAD */
     struct event_base *base;
 
     /* Completion hand-off: the writer writes to wake_fd (an eventfd) and
@@ -62,8 +59,6 @@ struct store {
 
     pthread_t writer;
     int writer_started;
-    pthread_t flusher; /* STORE_FLUSH_THREAD only */
-    int flusher_started;
     /* Used by the writer thread alone: 1 after a flat batch had to run
      * again, until a batch runs with no job that fails after writing. */
     int flat_paused;
@@ -76,13 +71,6 @@ struct store {
     uint64_t pending_count;
     uint64_t in_flight; /* see store_stats.in_flight */
     struct store_job *completed, *completed_tail;
-    /* Jobs of committed batches, in submission order, that wait for a flush
-     * of an earlier or their own deferred commit before their hand-off. */
-    struct store_job *waiting, *waiting_tail;
-    uint64_t commit_seq;              /* number of the latest commit attempt, from 1 */
-    uint64_t durable_seq;             /* every commit up to this number is durable */
-    pthread_cond_t flush_cv;          /* the flush thread waits here for deferred commits */
-    int writer_done;                  /* the writer has exited, so the flush thread may exit too */
     int wake_sent;                    /* wake_fd written and not yet drained by the loop */
     int closing;                      /* store_close has begun: reject new jobs */
     int probe_requested;              /* store_writable wants the writer to test a write begin */

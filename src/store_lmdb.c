@@ -242,10 +242,9 @@ static int lmdb_txn_commit(void *txn)
  * pages had been written, which counts as well.
  *
  * NOTE: mdb_env_set_flags rewrites the environment's flags word, which
- * reader threads and the flush thread's mdb_env_sync read for other bits.
- * Only the writer thread changes it and those bits stay the same, so a
- * reader sees the right value on the platforms built for, but in C terms
- * it is a data race. */
+ * reader threads read for other bits. Only the writer thread changes it and
+ * those bits stay the same, so a reader sees the right value on the
+ * platforms built for, but in C terms it is a data race. */
 static int lmdb_txn_commit_top(void *txn, int defer, int *flushed)
 {
     MDB_env *env = mdb_txn_env(txn);
@@ -267,16 +266,7 @@ static int lmdb_txn_commit_top(void *txn, int defer, int *flushed)
 }
 
 /* Flushes data.mdb (fdatasync), which makes every commit that has
- * returned durable, meta pages included. In LMDB 0.9.24 mdb_env_sync takes
- * no lock and touches no transaction state: it reads the environment's
- * flags and calls fdatasync on the data file's descriptor. So it may run
- * while the writer thread is inside a write transaction. That is safe for
- * the order on disk, because a commit still flushes its own pages before
- * it writes its meta page, and an extra flush only makes earlier writes
- * durable sooner. A transaction never reuses pages freed by the previous
- * commit (mdb_find_oldest starts below its own id), so a flush in the
- * middle of its page writes leaves the last durable meta page pointing at
- * intact pages. */
+ * returned durable, meta pages included. */
 static int lmdb_env_sync(void *env)
 {
     struct lmdb_env *le = env;

@@ -26,14 +26,6 @@
  * a short queue the commit is durable by itself, so a few clients do not
  * wait for a second commit.
  *
- * With STORE_FLUSH_THREAD a second thread calls env_sync as soon as a
- * deferred commit returns, so its completions need not wait for the next
- * batch's commit. Both threads hand off jobs from the shared `waiting`
- * list. Commits are numbered, and durable_seq is the latest number known to
- * be durable. A job is handed off once its commit is durable and every job
- * before it has been handed off. docs/store.md records why this mode is not
- * the default.
- *
  * Completions go to the loop through an eventfd watched by an event on the
  * loop's base: the writer appends finished jobs to `completed` under the
  * mutex and writes the eventfd once, and the loop runs them in submission
@@ -284,79 +276,46 @@ static void hand_off(store *s, struct store_job *batch)
     }
 }
 
-/* Appends a committed batch to `waiting`, each job marked with the commit's
- * number and whether that commit still needs a flush. Called with `mu` held. */
-static void wait_for_flush(store *s, struct store_job *batch, uint64_t seq, int needs_flush)
+/* Jobs of committed batches, in submission order, whose commits are not
+ * known to be durable yet (deferred mode only). Used by the writer alone. */
+struct job_list {
+    struct store_job *head, *tail;
+};
+
+static void job_list_append(struct job_list *l, struct store_job *batch)
 {
     struct store_job *last = batch;
 
-    for (;;) {
-        last->commit_seq = seq;
-        last->needs_flush = (unsigned char)needs_flush;
-        if (!last->next)
-            break;
+    while (last->next)
         last = last->next;
-    }
-    if (s->waiting_tail)
-        s->waiting_tail->next = batch;
+    if (l->tail)
+        l->tail->next = batch;
     else
-        s->waiting = batch;
-    s->waiting_tail = last;
+        l->head = batch;
+    l->tail = last;
 }
 
-/* Hands off the waiting jobs from the head of the list up to the first one
- * whose commit is deferred and not yet durable. A job whose own commit
- * needs no flush still waits behind such a job, because it may have read
- * that job's writes and completions keep submission order. Called with
- * `mu` held. */
-static void release_durable(store *s)
+/* Flushes the store so that the waiting jobs' commits are durable. The flush
+ * starts after every one of those commits has returned. When it fails,
+ * their writes may be lost on a crash, so each job that succeeded reports
+ * STORE_IO instead: its caller must treat the write as unconfirmed. */
+static void sync_waiting(store *s, struct store_job *waiting)
 {
-    struct store_job *head = s->waiting, *last = NULL, *j = head;
+    int rc = s->be->env_sync(s->env);
 
-    while (j && (!j->needs_flush || j->commit_seq <= s->durable_seq)) {
-        last = j;
-        j = j->next;
-    }
-    if (!last)
-        return;
-    last->next = NULL;
-    s->waiting = j;
-    if (!j)
-        s->waiting_tail = NULL;
-    hand_off(s, head);
-}
-
-/* Flushes the store so that every commit up to number `target`, all of which
- * have returned, is durable, then hands off the jobs that waited for it.
- * Called with `mu` held, which it releases during the flush. When the flush
- * fails, those commits may be lost on a crash, so each waiting job of those
- * commits that succeeded reports STORE_IO instead: its caller must treat
- * the write as unconfirmed. */
-static void sync_waiting(store *s, uint64_t target)
-{
-    int rc;
-
-    pthread_mutex_unlock(&s->mu);
-    rc = s->be->env_sync(s->env);
     pthread_mutex_lock(&s->mu);
     s->stats.syncs++;
-    if (rc == 0) {
-        if (s->durable_seq < target)
-            s->durable_seq = target;
-        release_durable(s);
+    if (rc)
+        s->writable = 0;
+    pthread_mutex_unlock(&s->mu);
+    if (!rc)
         return;
-    }
-    s->writable = 0;
     log_event(LOG_ERROR, "store flush failed; the writes of its batches are reported as failed",
               "error", store_strerror(rc), NULL);
-    /* Jobs whose own commit needed no flush may have read the lost writes,
-     * so they fail as well. */
-    for (struct store_job *j = s->waiting; j && j->commit_seq <= target; j = j->next) {
+    for (struct store_job *j = waiting; j; j = j->next) {
         if (j->rc == 0)
             j->rc = STORE_IO;
-        j->needs_flush = 0;
     }
-    release_durable(s);
 }
 
 /* Takes up to max_batch jobs off the queue. Called with `mu` held. */
@@ -398,29 +357,10 @@ static void probe_writable(store *s)
                   NULL);
 }
 
-/* Records the end of a batch's commit, number `seq`: moves durable_seq up
- * when the commit flushed the store, queues the batch behind the waiting
- * ones and hands off what is durable. Called with `mu` held. */
-static void finish_commit(store *s, struct store_job *batch, uint64_t seq, int deferred,
-                          int flushed)
-{
-    /* A flush that began after every earlier commit had returned made them
-     * durable, and a commit that was not deferred made itself durable too. */
-    if (flushed) {
-        uint64_t covered = deferred ? seq - 1 : seq;
-
-        if (s->durable_seq < covered)
-            s->durable_seq = covered;
-    }
-    wait_for_flush(s, batch, seq, deferred);
-    release_durable(s);
-    if (s->waiting && s->flusher_started)
-        pthread_cond_signal(&s->flush_cv);
-}
-
 static void *writer_main(void *arg)
 {
     store *s = arg;
+    struct job_list waiting = {NULL, NULL};
     sigset_t all;
 
     /* Signals belong to the event loop thread. */
@@ -432,13 +372,16 @@ static void *writer_main(void *arg)
         struct store_job *batch;
         unsigned n;
         int deferred, flushed;
-        int own_flush = !s->flusher_started;
 
-        while (!s->pending && !(own_flush && s->waiting) && !s->closing && !s->probe_requested)
+        while (!s->pending && !waiting.head && !s->closing && !s->probe_requested)
             pthread_cond_wait(&s->work_cv, &s->mu);
-        if (!s->pending && own_flush && s->waiting) {
+        if (!s->pending && waiting.head) {
             /* Nothing queued would flush the waiting commits soon. */
-            sync_waiting(s, s->commit_seq);
+            pthread_mutex_unlock(&s->mu);
+            sync_waiting(s, waiting.head);
+            pthread_mutex_lock(&s->mu);
+            hand_off(s, waiting.head);
+            waiting = (struct job_list){NULL, NULL};
             continue;
         }
         if (!s->pending) {
@@ -453,33 +396,19 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         run_batch(s, batch, n, &deferred, &flushed);
         pthread_mutex_lock(&s->mu);
-        finish_commit(s, batch, ++s->commit_seq, deferred, flushed);
-    }
-    s->writer_done = 1;
-    pthread_cond_signal(&s->flush_cv);
-    pthread_mutex_unlock(&s->mu);
-    return NULL;
-}
-
-/* The flush thread (STORE_FLUSH_THREAD): makes deferred commits durable
- * with env_sync as soon as they return, while the writer runs the next
- * batch. One flush covers every commit that returned before it began. It
- * exits once the writer has exited and nothing waits. */
-static void *flusher_main(void *arg)
-{
-    store *s = arg;
-    sigset_t all;
-
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        while (!s->waiting && !s->writer_done)
-            pthread_cond_wait(&s->flush_cv, &s->mu);
-        if (!s->waiting)
-            break;
-        sync_waiting(s, s->commit_seq);
+        /* This commit's flush started after every waiting commit had
+         * returned, so it made them durable. */
+        if (flushed && waiting.head) {
+            hand_off(s, waiting.head);
+            waiting = (struct job_list){NULL, NULL};
+        }
+        /* A batch that was not deferred is durable, or wrote nothing, or
+         * failed. It still waits behind unflushed batches: its jobs may have
+         * read their writes, and completions keep submission order. */
+        if (!deferred && !waiting.head)
+            hand_off(s, batch);
+        else
+            job_list_append(&waiting, batch);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -552,20 +481,6 @@ static void wake_teardown(store *s)
     s->wake_fd = -1;
 }
 
-/* Joins the flush thread once the writer has exited or never started. The
- * flush thread first flushes and hands off every job that still waits. */
-static void stop_flusher(store *s)
-{
-    if (!s->flusher_started)
-        return;
-    pthread_mutex_lock(&s->mu);
-    s->writer_done = 1;
-    pthread_cond_signal(&s->flush_cv);
-    pthread_mutex_unlock(&s->mu);
-    pthread_join(s->flusher, NULL);
-    s->flusher_started = 0;
-}
-
 int store_writer_start(store *s)
 {
     int rc;
@@ -574,19 +489,9 @@ int store_writer_start(store *s)
         wake_teardown(s);
         return rc;
     }
-    if (s->flush_mode == STORE_FLUSH_THREAD && can_defer(s)) {
-        rc = pthread_create(&s->flusher, NULL, flusher_main, s);
-        if (rc) {
-            log_msgf(LOG_ERROR, "store: starting the flush thread failed: %s", strerror(rc));
-            wake_teardown(s);
-            return STORE_NOMEM;
-        }
-        s->flusher_started = 1;
-    }
     rc = pthread_create(&s->writer, NULL, writer_main, s);
     if (rc) {
         log_msgf(LOG_ERROR, "store: starting the writer thread failed: %s", strerror(rc));
-        stop_flusher(s);
         wake_teardown(s);
         return STORE_NOMEM;
     }
@@ -603,7 +508,6 @@ void store_writer_stop(store *s)
     if (s->writer_started)
         pthread_join(s->writer, NULL);
     s->writer_started = 0;
-    stop_flusher(s);
 
     /* The writer has drained the queue; completions it handed off after
      * the loop's last turn run here, before the base can be freed. */

@@ -1122,13 +1122,10 @@ static int record_txn_commit_top(void *txn, int defer, int *flushed)
     return rc;
 }
 
-/* env_sync fails with STORE_IO while this is set. */
-static int fail_env_syncs;
-
 static int record_env_sync(void *env)
 {
     uint64_t before = commits_so_far();
-    int rc = fail_env_syncs ? STORE_IO : store_lmdb_backend.env_sync(env);
+    int rc = store_lmdb_backend.env_sync(env);
 
     pthread_mutex_lock(&order_mu);
     env_syncs++;
@@ -1186,16 +1183,11 @@ static struct ordered_job *make_ordered_jobs(int n, const char *prefix)
     return jobs;
 }
 
-/* store_options.flush_mode of the next open_recording_store. */
-static unsigned recording_flush_mode;
-
 static store *open_recording_store(struct event_base *base, unsigned max_batch,
                                    unsigned defer_min_queued, struct store_backend *backend)
 {
-    store_options opt = {.path = dir,
-                         .max_batch = max_batch,
-                         .defer_min_queued = defer_min_queued,
-                         .flush_mode = recording_flush_mode};
+    store_options opt = {
+        .path = dir, .max_batch = max_batch, .defer_min_queued = defer_min_queued};
     store *s;
 
     *backend = failing_backend;
@@ -1456,168 +1448,6 @@ START_TEST(empty_commit_not_a_flush)
     ck_assert_uint_eq(env_syncs, 1);
     pthread_mutex_unlock(&order_mu);
     store_close(s);
-    event_base_free(base);
-    free(jobs);
-}
-END_TEST
-
-/* ---- the flush thread (STORE_FLUSH_THREAD) ---- */
-
-/* Under load with the flush thread, every completion still runs only after
- * a flush that began after its commit returned, and in submission order. */
-START_TEST(flush_thread_orders_completions)
-{
-    struct store_backend backend;
-    struct event_base *base = event_base_new();
-    struct ordered_job *jobs = make_ordered_jobs(200, "thread");
-    struct tagged_job gate_job = {.tag = -1};
-    store *s;
-    store_stats st;
-    char buf[16];
-
-    recording_flush_mode = STORE_FLUSH_THREAD;
-    s = open_recording_store(base, 8, 0, &backend);
-    done_count = 0;
-    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
-    gate_wait_entered();
-    for (int i = 0; i < 200; i++)
-        ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[i]), 0);
-    gate_release();
-    run_loop_until_ordered(base, 200);
-    ck_assert_int_eq(done_count, 1);
-    ck_assert_int_eq(ordered_violations, 0);
-    for (int i = 0; i < 200; i++) {
-        ck_assert_int_eq(jobs[i].rc, 0);
-        ck_assert_uint_eq(jobs[i].commit, (uint64_t)(i / 8 + 2));
-    }
-    pthread_mutex_lock(&order_mu);
-    ck_assert_uint_eq(commits_returned, 26);
-    ck_assert_int_eq(commit_deferred[1], 1);
-    ck_assert_int_eq(commit_deferred[25], 0);
-    pthread_mutex_unlock(&order_mu);
-    store_get_stats(s, &st);
-    ck_assert_uint_eq(st.commits, 26);
-    ck_assert_uint_eq(st.syncs, env_syncs);
-    ck_assert_int_eq(read_value(s, T_USERS, jobs[199].key, buf, sizeof(buf)), 1);
-    store_close(s);
-    event_base_free(base);
-    free(jobs);
-}
-END_TEST
-
-/* A deferred batch's completion runs while the writer is still inside the
- * next batch, because the flush thread made it durable. Batches of one
- * job: gate, job 0 (deferred, the hold job queued), hold. With the
- * next-commit mode job 0 would wait for the hold job's commit. */
-START_TEST(flush_thread_skips_next_commit)
-{
-    struct store_backend backend;
-    struct event_base *base = event_base_new();
-    struct ordered_job *jobs = make_ordered_jobs(1, "early");
-    struct tagged_job gate_job = {.tag = -1}, hold_job = {.tag = -2};
-    store *s;
-
-    recording_flush_mode = STORE_FLUSH_THREAD;
-    s = open_recording_store(base, 1, 0, &backend);
-    done_count = 0;
-    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
-    gate_wait_entered();
-    ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[0]), 0);
-    ck_assert_int_eq(store_submit(s, hold_fn, record_done, &hold_job), 0);
-    gate_release();
-
-    /* The hold job is still closed here, so its commit cannot have flushed
-     * job 0. */
-    run_loop_until_ordered(base, 1);
-    pthread_mutex_lock(&hold.mu);
-    ck_assert_int_eq(hold.open, 0);
-    while (!hold.entered)
-        pthread_cond_wait(&hold.cv, &hold.mu);
-    hold.open = 1;
-    pthread_cond_broadcast(&hold.cv);
-    pthread_mutex_unlock(&hold.mu);
-    ck_assert_int_eq(ordered_violations, 0);
-    ck_assert_int_eq(jobs[0].rc, 0);
-    pthread_mutex_lock(&order_mu);
-    ck_assert_int_eq(commit_deferred[1], 1);
-    ck_assert_uint_ge(env_syncs, 1);
-    pthread_mutex_unlock(&order_mu);
-    run_loop_until(base, 2);
-    store_close(s);
-    event_base_free(base);
-    free(jobs);
-}
-END_TEST
-
-/* A lone job is committed durably by the writer and handed off without a
- * flush on the flush thread. */
-START_TEST(flush_thread_lone_job_not_deferred)
-{
-    struct store_backend backend;
-    struct event_base *base = event_base_new();
-    struct ordered_job *jobs = make_ordered_jobs(4, "alone");
-    store *s;
-
-    recording_flush_mode = STORE_FLUSH_THREAD;
-    s = open_recording_store(base, 0, 0, &backend);
-    for (int i = 0; i < 3; i++) {
-        ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[i]), 0);
-        run_loop_until_ordered(base, i + 1);
-        ck_assert_int_eq(jobs[i].rc, 0);
-    }
-    ck_assert_int_eq(store_run(s, ordered_fn, &jobs[3]), 0);
-    ck_assert_int_eq(ordered_violations, 0);
-    pthread_mutex_lock(&order_mu);
-    ck_assert_uint_ge(durable_through, jobs[3].commit);
-    ck_assert_uint_eq(commits_returned, 4);
-    for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(commit_deferred[i], 0);
-    ck_assert_uint_eq(env_syncs, 0);
-    pthread_mutex_unlock(&order_mu);
-    store_close(s);
-    event_base_free(base);
-    free(jobs);
-}
-END_TEST
-
-/* When the flush thread's flush fails, the deferred job reports STORE_IO
- * and the store reports itself unwritable. Batches of one job: gate, job 0
- * (deferred, the hold job queued), hold, which keeps the writer from
- * flushing job 0 with its own commit. */
-START_TEST(flush_thread_failed_sync_reports_io)
-{
-    struct store_backend backend;
-    struct event_base *base = event_base_new();
-    struct ordered_job *jobs = make_ordered_jobs(1, "lost");
-    struct tagged_job gate_job = {.tag = -1}, hold_job = {.tag = -2};
-    store *s;
-
-    recording_flush_mode = STORE_FLUSH_THREAD;
-    fail_env_syncs = 1;
-    s = open_recording_store(base, 1, 0, &backend);
-    done_count = 0;
-    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
-    gate_wait_entered();
-    ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[0]), 0);
-    ck_assert_int_eq(store_submit(s, hold_fn, record_done, &hold_job), 0);
-    gate_release();
-
-    run_loop_until_ordered(base, 1);
-    ck_assert_int_eq(jobs[0].rc, STORE_IO);
-    ck_assert_int_eq(store_writable(s), 0);
-    pthread_mutex_lock(&hold.mu);
-    while (!hold.entered)
-        pthread_cond_wait(&hold.cv, &hold.mu);
-    hold.open = 1;
-    pthread_cond_broadcast(&hold.cv);
-    pthread_mutex_unlock(&hold.mu);
-    run_loop_until(base, 2);
-    pthread_mutex_lock(&order_mu);
-    ck_assert_int_eq(commit_deferred[1], 1);
-    ck_assert_uint_ge(env_syncs, 1);
-    pthread_mutex_unlock(&order_mu);
-    store_close(s);
-    fail_env_syncs = 0;
     event_base_free(base);
     free(jobs);
 }
@@ -1999,10 +1829,6 @@ static Suite *store_suite(void)
     tcase_add_test(tc, short_queue_not_deferred);
     tcase_add_test(tc, one_queued_job_defers);
     tcase_add_test(tc, empty_commit_not_a_flush);
-    tcase_add_test(tc, flush_thread_orders_completions);
-    tcase_add_test(tc, flush_thread_skips_next_commit);
-    tcase_add_test(tc, flush_thread_lone_job_not_deferred);
-    tcase_add_test(tc, flush_thread_failed_sync_reports_io);
     tcase_add_test(tc, rerunnable_batch_runs_flat);
     tcase_add_test(tc, failed_flat_job_reruns_batch);
     tcase_add_test(tc, failure_before_write_stays_flat);
