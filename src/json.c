@@ -552,6 +552,7 @@ struct parse_state {
     json *root;
     char *key; /* pending object key */
     const char *error;
+    int strict; /* reject malformed UTF-8 (json_parse_input) */
 };
 
 static int attach(struct parse_state *st, json *node)
@@ -652,7 +653,7 @@ static int on_string(void *ctx, const unsigned char *s, size_t len)
         st->error = "string contains U+0000";
         return 0;
     }
-    if (!utf8_well_formed(s, len)) {
+    if (st->strict && !utf8_well_formed(s, len)) {
         st->error = "string is not valid UTF-8";
         return 0;
     }
@@ -685,7 +686,7 @@ static int on_map_key(void *ctx, const unsigned char *s, size_t len)
         st->error = "object key contains U+0000";
         return 0;
     }
-    if (!utf8_well_formed(s, len)) {
+    if (st->strict && !utf8_well_formed(s, len)) {
         st->error = "object key is not valid UTF-8";
         return 0;
     }
@@ -799,15 +800,15 @@ static size_t lone_surrogate(const char *text, size_t len)
     return len;
 }
 
-json *json_parse(const char *text, size_t len, char *err, size_t errlen)
+static json *parse(const char *text, size_t len, int strict, char *err, size_t errlen)
 {
-    struct parse_state st = {0};
+    struct parse_state st = {.strict = strict};
     yajl_handle h;
     yajl_status status;
     size_t offset;
     char reason[128];
 
-    offset = lone_surrogate(text, len);
+    offset = strict ? lone_surrogate(text, len) : len;
     if (offset < len) {
         set_error(err, errlen, "invalid JSON at byte %zu: unpaired surrogate escape", offset);
         return NULL;
@@ -835,6 +836,16 @@ json *json_parse(const char *text, size_t len, char *err, size_t errlen)
     free(st.key);
     yajl_free(h);
     return st.root;
+}
+
+json *json_parse(const char *text, size_t len, char *err, size_t errlen)
+{
+    return parse(text, len, 0, err, errlen);
+}
+
+json *json_parse_input(const char *text, size_t len, char *err, size_t errlen)
+{
+    return parse(text, len, 1, err, errlen);
 }
 
 /* Writing. The output is byte for byte what yajl_gen 2.1 writes for the

@@ -42,6 +42,13 @@ typedef struct json json;
  * U+0000 and nesting deeper than JSON_MAX_DEPTH are rejected. */
 json *json_parse(const char *text, size_t len, char *err, size_t errlen);
 
+/* Parses like json_parse, for text from a client: it also rejects strings
+ * and keys that are not well-formed UTF-8 (overlong forms, encoded
+ * surrogates, code points above U+10FFFF) and \u escapes of unpaired
+ * surrogates. Records already in the store are read with json_parse, since
+ * older builds stored such strings. */
+json *json_parse_input(const char *text, size_t len, char *err, size_t errlen);
+
 /* Frees a tree and all its children. NULL is allowed. */
 void json_free(json *j);
 

@@ -220,7 +220,7 @@ static int read_input(http_req *r, api_ctx *ctx)
         }
         return ctx->input ? 0 : -1;
     }
-    ctx->input = json_parse(r->body, r->body_len, err, sizeof err);
+    ctx->input = json_parse_input(r->body, r->body_len, err, sizeof err);
     if (!ctx->input || json_typeof(ctx->input) != JSON_OBJECT) {
         char msg[220];
         snprintf(msg, sizeof msg, "invalid JSON body: %s", ctx->input ? "expected an object" : err);

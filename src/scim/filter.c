@@ -178,7 +178,7 @@ static int parse_string_literal(filter_parser *p, size_t end, json **out)
         p->pos = i + 1;
         return 0;
     }
-    *out = json_parse(p->text + start, i + 1 - start, msg, sizeof(msg));
+    *out = json_parse_input(p->text + start, i + 1 - start, msg, sizeof(msg));
     if (!*out)
         return filter_parser_error(p, start, "invalid string: %s", msg);
     p->pos = i + 1;

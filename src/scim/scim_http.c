@@ -203,7 +203,7 @@ int scim_read_body(http_req *r, json **out)
         return -1;
     }
     err[0] = '\0';
-    *out = json_parse(r->body, r->body_len, err, sizeof err);
+    *out = json_parse_input(r->body, r->body_len, err, sizeof err);
     if (!*out) {
         scim_reply_errorf(r, 400, SCIM_ERR_INVALID_SYNTAX, "The request body is not valid JSON: %s",
                           err);

@@ -61,19 +61,47 @@ static const struct error_case errors[] = {
     {"[\"\xff\"]", 5, "invalid JSON at byte"},
     {"[1] // comment", 14, "invalid JSON at byte"},
     {"{'a':1}", 7, "invalid JSON at byte 2: lexical error"},
-    {"[\"o\xc0\xaf\"]", 7, "invalid JSON at byte 6: string is not valid UTF-8"},
-    {"[\"\xc0\x80\"]", 6, "invalid JSON at byte 5: string is not valid UTF-8"},
-    {"[\"\xe0\x80\xaf\"]", 7, "invalid JSON at byte 6: string is not valid UTF-8"},
-    {"[\"\xed\xa0\x80\"]", 7, "invalid JSON at byte 6: string is not valid UTF-8"},
-    {"[\"\xf0\x80\x80\xaf\"]", 8, "invalid JSON at byte 7: string is not valid UTF-8"},
-    {"[\"\xf4\x90\x80\x80\"]", 8, "invalid JSON at byte 7: string is not valid UTF-8"},
-    {"[\"\xf5\x80\x80\x80\"]", 8, "invalid JSON at byte"},
-    {"{\"\xed\xbf\xbf\":1}", 9, "invalid JSON at byte 6: object key is not valid UTF-8"},
-    {"[\"s\\ud800\\u0041\"]", 17, "invalid JSON at byte 3: unpaired surrogate escape"},
-    {"[\"\\ud800x\"]", 11, "invalid JSON at byte 2: unpaired surrogate escape"},
-    {"[\"\\udc00\"]", 10, "invalid JSON at byte 2: unpaired surrogate escape"},
-    {"[\"\\ud800\"]", 10, "invalid JSON at byte 2: unpaired surrogate escape"},
 };
+
+/* Client text that json_parse_input rejects. The malformed UTF-8 cases are
+ * read by json_parse, because older builds stored such strings and stored
+ * records must stay readable. */
+static const struct {
+    const char *text;
+    size_t len;
+    const char *message;
+    int stored; /* json_parse must read it */
+} input_errors[] = {
+    {"[\"o\xc0\xaf\"]", 7, "invalid JSON at byte 6: string is not valid UTF-8", 1},
+    {"[\"\xc0\x80\"]", 6, "invalid JSON at byte 5: string is not valid UTF-8", 1},
+    {"[\"\xe0\x80\xaf\"]", 7, "invalid JSON at byte 6: string is not valid UTF-8", 1},
+    {"[\"\xed\xa0\x80\"]", 7, "invalid JSON at byte 6: string is not valid UTF-8", 1},
+    {"[\"\xf0\x80\x80\xaf\"]", 8, "invalid JSON at byte 7: string is not valid UTF-8", 1},
+    {"[\"\xf4\x90\x80\x80\"]", 8, "invalid JSON at byte 7: string is not valid UTF-8", 1},
+    {"[\"\xf5\x80\x80\x80\"]", 8, "invalid JSON at byte", 1},
+    {"{\"\xed\xbf\xbf\":1}", 9, "invalid JSON at byte 6: object key is not valid UTF-8", 1},
+    {"[\"s\\ud800\\u0041\"]", 17, "invalid JSON at byte 3: unpaired surrogate escape", 0},
+    {"[\"\\ud800x\"]", 11, "invalid JSON at byte 2: unpaired surrogate escape", 0},
+    {"[\"\\udc00\"]", 10, "invalid JSON at byte 2: unpaired surrogate escape", 0},
+    {"[\"\\ud800\"]", 10, "invalid JSON at byte 2: unpaired surrogate escape", 0},
+};
+
+START_TEST(json_input_error_table)
+{
+    char err[160] = "";
+    json *lenient;
+
+    ck_assert_ptr_null(json_parse_input(input_errors[_i].text, input_errors[_i].len, err,
+                                        sizeof(err)));
+    ck_assert_msg(strncmp(err, input_errors[_i].message, strlen(input_errors[_i].message)) == 0,
+                  "%s: got '%s'", input_errors[_i].text, err);
+    if (!input_errors[_i].stored)
+        return;
+    lenient = json_parse(input_errors[_i].text, input_errors[_i].len, err, sizeof(err));
+    ck_assert_msg(lenient != NULL, "%s: json_parse failed: %s", input_errors[_i].text, err);
+    json_free(lenient);
+}
+END_TEST
 
 /* Texts at the edges of the UTF-8 and surrogate checks that must parse,
  * with the string they hold. */
@@ -93,7 +121,7 @@ START_TEST(json_strict_utf8_accepts_edges)
 {
     const char *text = valid_strings[_i].text;
     char err[160] = "";
-    json *v = json_parse(text, strlen(text), err, sizeof(err));
+    json *v = json_parse_input(text, strlen(text), err, sizeof(err));
 
     ck_assert_msg(v != NULL, "%s: %s", text, err);
     ck_assert_str_eq(json_string_value(json_array_get(v, 0)), valid_strings[_i].value);
@@ -448,6 +476,8 @@ static Suite *json_suite(void)
     tcase_add_loop_test(tc, json_roundtrip_table, 0,
                         (int)(sizeof(roundtrips) / sizeof(roundtrips[0])));
     tcase_add_loop_test(tc, json_error_table, 0, (int)(sizeof(errors) / sizeof(errors[0])));
+    tcase_add_loop_test(tc, json_input_error_table, 0,
+                        (int)(sizeof(input_errors) / sizeof(input_errors[0])));
     tcase_add_loop_test(tc, json_strict_utf8_accepts_edges, 0,
                         (int)(sizeof(valid_strings) / sizeof(valid_strings[0])));
     tcase_add_test(tc, json_depth_limit);

@@ -192,6 +192,28 @@ START_TEST(user_meta_and_version)
 }
 END_TEST
 
+/* Older builds stored strings that are not well-formed UTF-8, such as the
+ * overlong "\xc0\xaf". Such a user must stay readable, replaceable and
+ * deletable. */
+START_TEST(stored_malformed_utf8_stays_usable)
+{
+    char id[37];
+    store_txn *t;
+    json *u = NULL;
+
+    create_user(ACC1, "bad\xc0\xaf", "bad\xc0\xaf@example.com", id);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(scim_store_user_load(t, ACC1, id, &u), 0);
+    store_read_end(t);
+    ck_assert_str_eq(json_get_string(u, "userName"), "bad\xc0\xaf");
+    json_free(u);
+    ck_assert_int_eq(run_job(scim_store_user_replace, ACC1, id, parse("{\"userName\":\"fixed\"}"),
+                             NULL, NULL, NULL),
+                     0);
+    ck_assert_int_eq(run_job(scim_store_user_delete, ACC1, id, NULL, NULL, NULL, NULL), 0);
+}
+END_TEST
+
 /* Same userName in any case is one user per account, but free in another. */
 static const char *const duplicate_names[] = {"bob@example.com", "BOB@example.com",
                                               "Bob@Example.Com"};
@@ -1172,6 +1194,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, user_create_writes_indexes);
     tcase_add_test(tc, user_meta_and_version);
+    tcase_add_test(tc, stored_malformed_utf8_stays_usable);
     tcase_add_loop_test(tc, user_name_unique_per_account, 0,
                         sizeof duplicate_names / sizeof duplicate_names[0]);
     tcase_add_test(tc, user_replace_moves_indexes);
