@@ -114,8 +114,14 @@ static void compare_with_reference(const json *j, int reparse)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json *j = json_parse((const char *)data, size, NULL, 0);
+    json *strict = json_parse_input((const char *)data, size, NULL, 0);
     json *s;
 
+    /* The strict parse accepts a subset of what json_parse accepts, with
+     * the same tree. */
+    if (strict && (!j || !json_equal(strict, j)))
+        abort();
+    json_free(strict);
     if (j) {
         compare_with_reference(j, 1);
         json *copy = json_copy(j);

@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         user = json_parse(user_text, strlen(user_text), NULL, 0);
         group = json_parse(group_text, strlen(group_text), NULL, 0);
     }
-    body = json_parse((const char *)data, size, err, sizeof(err));
+    body = json_parse_input((const char *)data, size, err, sizeof(err));
     if (!body)
         return 0;
     try_normalize(body, scim_schema_user());
