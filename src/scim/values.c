@@ -491,6 +491,22 @@ static int check_required(const scim_schema_resource *res, const json *out, scim
 }
 
 
+/* Sets "active" to true in a created or replaced resource whose core schema
+ * has that attribute (Users) and that leaves it out. Licences and sign-in
+ * count a user without "active" as active, so storing it keeps filters such
+ * as `active eq true` in step with them. Returns 0, or -1 when out of
+ * memory. */
+static int default_active(const scim_schema_resource *res, json *out)
+{
+    const scim_attr *a = NULL;
+    const scim_schema *schema = NULL;
+
+    if (scim_schema_lookup(res, "active", &a, NULL, &schema) < 0 || schema != res->core ||
+        a->type != SCIM_TYPE_BOOLEAN || json_object_geti(out, "active"))
+        return 0;
+    return json_object_set(out, "active", json_bool(1)) < 0 ? -1 : 0;
+}
+
 int scim_resource_normalize(const scim_schema_resource *res, json *resource,
                             scim_normalize_mode mode, scim_error *err)
 {
@@ -508,6 +524,10 @@ int scim_resource_normalize(const scim_schema_resource *res, json *resource,
     }
     if (normalize_members(res, resource, out, err) < 0 || check_required(res, out, err) < 0)
         goto out;
+    if (default_active(res, out) < 0) {
+        scim_error_set(err, 500, NULL, "out of memory");
+        goto out;
+    }
     schemas = build_schemas(res, out);
     if (!schemas || json_object_set(out, "schemas", schemas) < 0) {
         scim_error_set(err, 500, NULL, "out of memory");

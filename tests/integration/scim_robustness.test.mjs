@@ -153,6 +153,15 @@ describe('SCIM robustness', () => {
     assert.equal(same.json.userName, 'c6@x.com');
   });
 
+  test('a user created without active is active in filters too', async () => {
+    const res = await scim('POST', '/Users', { schemas: [USER_URN], userName: 'noactive@x.com' });
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.json.active, true);
+    const filter = encodeURIComponent('userName eq "noactive@x.com" and active eq true');
+    const found = await scim('GET', `/Users?filter=${filter}`);
+    assert.equal(found.json.totalResults, 1, found.text);
+  });
+
   test('filtered member remove', async () => {
     const g = await scim('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'Removal', members: [{ value: ann.id }] });
     const id = g.json.id;

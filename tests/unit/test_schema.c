@@ -210,17 +210,21 @@ static const struct normalize_case normalize_cases[] = {
     {"urn-prefixed and dotted keys", 0,
      "{'userName':'a','" ENT ":department':'D','name.givenName':'G','" CORE ":title':'T'}",
      "{'schemas':['" CORE "','" ENT "'],'userName':'a','" ENT "':{'department':'D'},"
-     "'name':{'givenName':'G'},'title':'T'}"},
+     "'name':{'givenName':'G'},'title':'T','active':true}"},
     {"read-only dropped", 0,
      "{'id':'x','meta':{'created':'y'},'userName':'a','" ENT
      "':{'manager':{'value':'m','displayName':'Boss'}}}",
-     "{'schemas':['" CORE "','" ENT "'],'userName':'a','" ENT "':{'manager':{'value':'m'}}}"},
+     "{'schemas':['" CORE "','" ENT "'],'userName':'a','" ENT "':{'manager':{'value':'m'}},"
+     "'active':true}"},
     {"key case normalised", 0, "{'USERNAME':'a','Active':'false','EMAILS':{'VALUE':'e@x'}}",
      "{'schemas':['" CORE "'],'userName':'a','active':false,'emails':[{'value':'e@x'}]}"},
     {"nulls dropped", 0, "{'userName':'a','title':null,'emails':[null,{'value':'e'}]}",
-     "{'schemas':['" CORE "'],'userName':'a','emails':[{'value':'e'}]}"},
+     "{'schemas':['" CORE "'],'userName':'a','emails':[{'value':'e'}],'active':true}"},
     {"empty extension dropped", 0, "{'userName':'a','" ENT "':{'nosuch':1}}",
-     "{'schemas':['" CORE "'],'userName':'a'}"},
+     "{'schemas':['" CORE "'],'userName':'a','active':true}"},
+    /* Licences and sign-in count a user without "active" as active. */
+    {"active defaults to true", 0, "{'userName':'a'}",
+     "{'schemas':['" CORE "'],'userName':'a','active':true}"},
     {"missing userName", 0, "{'displayName':'x'}", NULL, SCIM_ERR_INVALID_VALUE},
     {"empty userName", 0, "{'userName':''}", NULL, SCIM_ERR_INVALID_VALUE},
     {"bad boolean", 0, "{'userName':'a','active':'yes'}", NULL, SCIM_ERR_INVALID_VALUE},
