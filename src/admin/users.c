@@ -260,12 +260,18 @@ int admin_user_unlink(store_txn *t, admin_call *call)
         json_free(links);
         return admin_store_fail(call, rc, "subject links");
     }
-    d = json_object();
     out = json_object();
-    if (!d || !out || json_object_set(d, "user", json_string(user_id)) ||
-        json_object_set(d, "links", json_copy(links)) ||
-        json_object_set(out, "user", json_string(user_id)) ||
+    if (!out || json_object_set(out, "user", json_string(user_id)) ||
         json_object_set(out, "removed", links)) {
+        json_free(out);
+        return admin_fail(call, 500, "out of memory");
+    }
+    /* Nothing was linked, so nothing changed that the audit log should show. */
+    if (json_array_size(links) == 0)
+        return admin_ok(call, 200, out);
+    d = json_object();
+    if (!d || json_object_set(d, "user", json_string(user_id)) ||
+        json_object_set(d, "links", json_copy(links))) {
         json_free(d);
         json_free(out);
         return admin_fail(call, 500, "out of memory");

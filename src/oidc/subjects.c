@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "crypto.h"
 #include "json.h"
 #include "oidc/subjects.h"
@@ -211,9 +212,16 @@ static int append_link(store_txn *t, const uint8_t forward[LINK_KEY_LEN], const 
     rc = 0;
     if (user != NULL && strcmp(user, user_id) == 0) {
         json *link = json_object();
+        const json *created = json_object_get(rec, "created");
+        char when[40] = "";
+
+        /* Stored as Unix seconds, shown as RFC 3339 like every other time
+         * the admin API and CLI print. */
+        if (created && json_typeof(created) == JSON_NUMBER)
+            audit_format_time(json_int_value(created) * 1000000, when, sizeof when);
         if (link == NULL || json_object_set(link, "issuer", json_copy(json_object_get(rec, "issuer"))) ||
             json_object_set(link, "sub", json_copy(json_object_get(rec, "sub"))) ||
-            json_object_set(link, "created", json_copy(json_object_get(rec, "created"))) ||
+            json_object_set(link, "created", when[0] ? json_string(when) : json_null()) ||
             json_array_append(links, link))
             rc = STORE_NOMEM;
     }

@@ -293,7 +293,7 @@ describe('unlinking a user', () => {
         assert.equal(out.links.length, 1, JSON.stringify(out));
         assert.equal(out.links[0].issuer, stack.issuer);
         assert.equal(out.links[0].sub, EARLY.sub);
-        assert.equal(typeof out.links[0].created, 'number');
+        assert.match(out.links[0].created, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     });
 
     test('account token unlinks via API', async () => {
@@ -320,6 +320,14 @@ describe('unlinking a user', () => {
         const again = await asAccount('GET', path);
         assert.equal(again.status, 200, JSON.stringify(again.body));
         assert.deepEqual(again.body.links, []);
+
+        // Unlinking a user with no links changes nothing and records nothing.
+        const none = await asAccount('DELETE', path);
+        assert.equal(none.status, 200, JSON.stringify(none.body));
+        assert.deepEqual(none.body.removed, []);
+        const after = await stack.srv.cliJson(['audit', 'list', '--account', stack.account.id,
+            '--kind', 'user.unlinked']);
+        assert.equal(after.events.length, 1, JSON.stringify(after));
     });
 
     test('real user signs in after unlink', async () => {
