@@ -1160,7 +1160,9 @@ static void dispatch(req_impl *q)
             reply_options(q, m.allowed);
             return;
         }
-        http_allow_header(m.allowed, allow, sizeof(allow));
+        /* Every route answers OPTIONS, so Allow names it as the OPTIONS
+         * reply does. */
+        http_allow_header(m.allowed | HTTP_OPTIONS, allow, sizeof(allow));
         http_set_header(&q->pub, "Allow", allow);
         http_reply_error(&q->pub, 405, "The method is not allowed for this resource.");
         return;

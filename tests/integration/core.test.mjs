@@ -102,7 +102,7 @@ describe('core endpoints', () => {
   test('wrong method is 405 with Allow', async () => {
     const res = await srv.fetch('/healthz', { method: 'POST', body: 'x' });
     assert.equal(res.status, 405);
-    assert.equal(res.headers.get('allow'), 'GET, HEAD');
+    assert.equal(res.headers.get('allow'), 'GET, HEAD, OPTIONS');
     const del = await srv.fetch('/metrics', { method: 'DELETE' });
     assert.equal(del.status, 405);
   });
