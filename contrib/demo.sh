@@ -5,8 +5,10 @@
 #   contrib/demo.sh            (PORT=8080 by default; DEMO_DIR=./data)
 #
 # The store lives in ./data. Each run prints the SCIM base URL and a new
-# SCIM key for the demo account (a token is shown only once, so the previous
-# run's key is revoked). Stop the service with Ctrl-C.
+# SCIM key for the demo account. A token is shown only once, so a re-run
+# revokes the key that the previous run made, whose id is kept in
+# ./data/demo-scim-key. Keys made with `idgate scim-key create`, the admin API
+# or the console keep working. Stop the service with Ctrl-C.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,13 +60,30 @@ else
     echo "$ACCOUNT" >"$ACCOUNT_FILE"
 fi
 
-# Revoke the keys of earlier runs: their tokens were printed then and are
-# not stored, so a fresh key is the only way to show one now.
-"$IDGATE" scim-key list --account "$ACCOUNT" | tr '{' '\n' | grep '"revoked":false' |
-    json_field id | while read -r old; do
-        "$IDGATE" scim-key revoke --account "$ACCOUNT" --key "$old" >/dev/null
-    done
-TOKEN=$("$IDGATE" scim-key create --account "$ACCOUNT" | json_field token)
+# Tokens are printed once and not stored, so showing one again needs a new key.
+# Revoke only the key whose id the previous run recorded, so that an identity
+# provider connected with another key of this account keeps working.
+KEY_FILE=$DATA/demo-scim-key
+if [ -s "$KEY_FILE" ]; then
+    OLD_KEY=$(cat "$KEY_FILE")
+    if "$IDGATE" scim-key list --account "$ACCOUNT" | tr '{' '\n' |
+        grep -F "\"id\":\"$OLD_KEY\"" | grep -q '"revoked":false'; then
+        "$IDGATE" scim-key revoke --account "$ACCOUNT" --key "$OLD_KEY" >/dev/null
+    fi
+    rm -f "$KEY_FILE"
+fi
+if ! KEY_JSON=$("$IDGATE" scim-key create --account "$ACCOUNT"); then
+    cat >&2 <<TEXT
+demo: creating the demo's SCIM key failed (the error is above). An account has
+at most two active SCIM keys, and the demo revokes only the key it made itself.
+List the keys and revoke one that nothing uses:
+  IDGATE_CONFIG=$CONFIG $IDGATE scim-key list --account $ACCOUNT
+  IDGATE_CONFIG=$CONFIG $IDGATE scim-key revoke --account $ACCOUNT --key KEYID
+TEXT
+    exit 1
+fi
+echo "$KEY_JSON" | json_field id >"$KEY_FILE"
+TOKEN=$(echo "$KEY_JSON" | json_field token)
 
 cat <<TEXT
 
@@ -72,9 +91,13 @@ idgate demo
   account:        $ACCOUNT (Demo Company)
   SCIM base URL:  http://127.0.0.1:$PORT/scim/v2
   SCIM key:       $TOKEN
+                  (a re-run revokes this key and prints a new one; other keys of
+                  the account stay active)
   try:            curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:$PORT/scim/v2/Users
   health:         http://127.0.0.1:$PORT/healthz   metrics: http://127.0.0.1:$PORT/metrics
-  console:        http://127.0.0.1:$PORT/console (sign in with a token from admin-token create)
+  console:        http://127.0.0.1:$PORT/console, signed in with the token that
+                  IDGATE_CONFIG=$CONFIG $IDGATE admin-token create
+                  prints
   command line:   IDGATE_CONFIG=$CONFIG $IDGATE help
                   (commands act on the store named by the configuration; without it they
                   use the default /var/lib/idgate, not this demo's store)
