@@ -234,26 +234,11 @@ void http_req_set_committing(http_req *r)
 
 /* ---- access log and replies ------------------------------------------- */
 
-/* Writes `v` in decimal at `out` and returns the end. */
-static char *put_decimal(char *out, uint64_t v)
-{
-    char digits[20];
-    int n = 0;
-
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    while (n > 0)
-        *out++ = digits[--n];
-    return out;
-}
-
 /* Formats `usec` as milliseconds with three decimals ("12.345"), the same
  * text as printf's "%.3f" of usec / 1000.0, without printf's cost. */
 static void format_ms(uint64_t usec, char out[32])
 {
-    char *p = put_decimal(out, usec / 1000);
+    char *p = http_put_decimal(out, usec / 1000);
     unsigned frac = (unsigned)(usec % 1000);
 
     p[0] = '.';
@@ -271,7 +256,7 @@ static void log_line(http_server *s, const char *id, const char *method, const c
     uint64_t usec = now_usec() - start_usec;
     double secs = (double)usec / 1e6;
 
-    *put_decimal(st, status > 0 ? (uint64_t)status : 0) = '\0';
+    *http_put_decimal(st, status > 0 ? (uint64_t)status : 0) = '\0';
     format_ms(usec, latency);
     if (log_event_deferred(LOG_INFO, "request", "request_id", id, "method", method, "path", path,
                            "status", st, "latency_ms", latency, "account", account, NULL) &&
@@ -391,7 +376,7 @@ static void head_puts(head_buf *h, const char *s)
 static void head_put_decimal(head_buf *h, uint64_t v)
 {
     char digits[24];
-    head_put(h, digits, (size_t)(put_decimal(digits, v) - digits));
+    head_put(h, digits, (size_t)(http_put_decimal(digits, v) - digits));
 }
 
 /* Copies the handlers' header lines, leaving out Content-Type and

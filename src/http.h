@@ -186,4 +186,8 @@ void http_set_observer(http_server *s, http_observer fn, void *arg);
 /* Percent-encodes `in` for a query component into a malloc'd string. */
 char *http_urlencode(const char *in);
 
+/* Writes `v` in decimal at `out`, which has room for 20 bytes, without a
+ * terminating NUL, and returns the byte after the last digit. */
+char *http_put_decimal(char *out, uint64_t v);
+
 #endif

@@ -227,3 +227,17 @@ const char *http_status_text(int status)
     default: return "Unknown";
     }
 }
+
+char *http_put_decimal(char *out, uint64_t v)
+{
+    char digits[20];
+    int n = 0;
+
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    while (n > 0)
+        *out++ = digits[--n];
+    return out;
+}

@@ -621,21 +621,6 @@ static int prepare(list_run *run)
     return run->page ? 0 : STORE_NOMEM;
 }
 
-/* Writes `v` in decimal at `p` and returns the byte after it. */
-static char *put_decimal(char *p, uint64_t v)
-{
-    char digits[20];
-    size_t n = 0;
-
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n > 0)
-        *p++ = digits[--n];
-    return p;
-}
-
 static char *put_text(char *p, const char *s)
 {
     size_t n = strlen(s);
@@ -650,11 +635,11 @@ static int wrap_spliced(list_run *run)
     char head[sizeof SCIM_URN_LIST_RESPONSE + 128], *p = head;
 
     p = put_text(p, "{\"schemas\":[\"" SCIM_URN_LIST_RESPONSE "\"],\"totalResults\":");
-    p = put_decimal(p, run->total);
+    p = http_put_decimal(p, run->total);
     p = put_text(p, ",\"startIndex\":");
-    p = put_decimal(p, (uint64_t)run->q.start);
+    p = http_put_decimal(p, (uint64_t)run->q.start);
     p = put_text(p, ",\"itemsPerPage\":");
-    p = put_decimal(p, run->n_spliced);
+    p = http_put_decimal(p, run->n_spliced);
     p = put_text(p, ",\"Resources\":[");
     if (evbuffer_prepend(run->spliced, head, (size_t)(p - head)) != 0 ||
         evbuffer_add(run->spliced, "]}", 2) != 0)

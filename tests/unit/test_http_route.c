@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,24 @@ START_TEST(route_find_table)
         ck_assert_uint_eq(m.allowed, cases[_i].allowed);
     route_match_clear(&m);
     route_table_free(t);
+}
+END_TEST
+
+START_TEST(put_decimal_writes_digits)
+{
+    static const struct {
+        uint64_t v;
+        const char *text;
+    } cases[] = {{0, "0"}, {9, "9"}, {10, "10"}, {12345, "12345"},
+                 {UINT64_MAX, "18446744073709551615"}};
+    char buf[24];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *end = http_put_decimal(buf, cases[i].v);
+
+        *end = '\0';
+        ck_assert_str_eq(buf, cases[i].text);
+    }
 }
 END_TEST
 
@@ -285,6 +304,7 @@ int main(void)
     int failed;
 
     tcase_add_test(tc, route_find_method_mismatch_pattern);
+    tcase_add_test(tc, put_decimal_writes_digits);
     tcase_add_loop_test(tc, route_find_table, 0, sizeof(cases) / sizeof(cases[0]));
     tcase_add_loop_test(tc, route_find_overlapping, 0,
                         sizeof(overlapping) / sizeof(overlapping[0]));
