@@ -4,8 +4,9 @@
 // OpenID provider. It creates a SCIM access key and provisions users and a
 // group over SCIM. It sees the not-found message for a group not yet
 // pushed, maps the pushed group to Pro, and sees a user's tier and the
-// counts change. It then checks what an administrator relies on: a
-// deactivated user is not counted, the key limit is shown before it is hit,
+// counts change. A user signs in through the provider, and the console
+// shows the link that sign-in made and unlinks it. It then checks what an
+// administrator relies on: a deactivated user is not counted, the key limit is shown before it is hit,
 // revoking and removing ask first, the audit log is newest first, and the
 // page fits a phone-sized screen.
 import assert from 'node:assert/strict';
@@ -50,7 +51,7 @@ describe('admin console journey', () => {
       clientId, clientSecret, redirectUris: [`${srv.baseUrl}/auth/okta/callback`],
     });
     operatorToken = (await srv.cliJson(['admin-token', 'create'])).token;
-    browser = await launchBrowser();
+    browser = await launchBrowser({ trustCert: ca.cert });
     page = await browser.newPage();
   });
 
@@ -209,6 +210,77 @@ describe('admin console journey', () => {
     assert.equal(await page.locator('#count-pro').textContent(), '1');
     assert.equal(await page.getByRole('button', { name: 'Save tier of Engineering' }).isDisabled(), false);
     await select.selectOption('pro');
+  });
+
+  step('user links show a sign-in and unlink', async () => {
+    const toggle = page.getByRole('button', { name: 'Links of alice@acme.test' });
+    const details = page.locator('#user-rows td.links');
+    const unlink = page.getByRole('button', { name: 'Unlink alice@acme.test' });
+
+    // Before any sign-in there is no link and nothing to unlink.
+    await toggle.click();
+    await details.filter({ hasText: 'alice@acme.test has no sign-in link.' }).waitFor();
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+    assert.equal(await unlink.count(), 0);
+    await toggle.click();
+    await details.waitFor({ state: 'detached' });
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+
+    // Alice signs in by verified email, which links the provider's sub to her.
+    op.addUser({ login: 'alice@acme.test', sub: 'okta-sub-alice', email: 'alice@acme.test' });
+    const context = await browser.newContext();
+    const session = async () => (await context.request.get(`${srv.baseUrl}/session`,
+      { failOnStatusCode: false, maxRedirects: 0 })).status();
+    try {
+      const signin = await context.newPage();
+      await withScreenshot(signin, 'alice signs in', async () => {
+        const callback = signin.waitForResponse((res) =>
+          res.url().startsWith(`${srv.baseUrl}/auth/okta/callback`) && res.request().method() === 'GET');
+        const start = new URL(`${srv.baseUrl}/auth/okta`);
+        start.searchParams.set('iss', op.issuer);
+        start.searchParams.set('login_hint', 'alice@acme.test');
+        start.searchParams.set('target_link_uri', '/app');
+        await signin.goto(start.href);
+        await signin.waitForURL((url) => url.href.startsWith(`${op.issuer}/interaction/`));
+        await signin.fill('#login', 'alice@acme.test');
+        await signin.click('#submit');
+        const res = await callback;
+        assert.ok(res.status() < 400, `sign-in callback returned ${res.status()}`);
+      });
+      assert.equal(await session(), 200);
+
+      await toggle.click();
+      const linkRow = details.locator('tbody tr');
+      await linkRow.first().waitFor();
+      assert.equal(await linkRow.count(), 1);
+      assert.equal(await linkRow.locator('td').nth(0).textContent(), op.issuer);
+      assert.equal(await linkRow.locator('td').nth(1).textContent(), 'okta-sub-alice');
+      assert.match(await linkRow.locator('time').getAttribute('datetime'), /^\d{4}-\d{2}-\d{2}T/);
+
+      // Dismissing the confirmation keeps the link and the session.
+      const questions = [];
+      page.once('dialog', (dialog) => { questions.push(dialog.message()); dialog.dismiss(); });
+      await unlink.click();
+      await page.waitForTimeout(200);
+      assert.equal(questions.length, 1);
+      assert.match(questions[0], /sessions end/);
+      assert.match(questions[0], /next sign-in .* links the user again/);
+      assert.equal(await linkRow.count(), 1);
+      assert.equal(await session(), 200);
+
+      page.once('dialog', (dialog) => dialog.accept());
+      await unlink.click();
+      await page.locator('#users-status')
+        .filter({ hasText: "Unlinked alice@acme.test: removed 1 link and ended the user's sessions." })
+        .waitFor();
+      await details.filter({ hasText: 'alice@acme.test has no sign-in link.' }).waitFor();
+      assert.equal(await unlink.count(), 0);
+      assert.equal(await page.locator('#users-error').textContent(), '');
+      assert.equal(await session(), 401);
+      await page.locator('#audit-rows tr').first().filter({ hasText: 'user.unlinked' }).waitFor();
+    } finally {
+      await context.close();
+    }
   });
 
   step('account token opens its account only', async () => {

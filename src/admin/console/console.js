@@ -469,11 +469,98 @@ async function loadUsers(fromStart) {
       cell(tr, u.active ? 'Yes' : 'No');
       // Deactivated users have no tier and are not counted.
       cell(tr, u.active ? (TIER_LABELS[u.tier] || u.tier) : 'Not counted');
+      const toggle = button('Links', () => toggleLinks(u, tr, toggle), `Links of ${u.userName}`);
+      toggle.setAttribute('aria-expanded', 'false');
+      cell(tr, '', 'actions').appendChild(toggle);
       rows.appendChild(tr);
     }
-    if (fromStart) emptyRow(rows, 4, tier ? 'No user has this tier.' : 'No user provisioned yet.');
+    if (fromStart) emptyRow(rows, 5, tier ? 'No user has this tier.' : 'No user provisioned yet.');
     state.usersNext = page.next;
     $('users-more').hidden = !page.next;
+  });
+}
+
+// Sign-in links: the provider subjects (issuer and sub) that sign in to a user.
+
+// Shows the links of `user` in a row below its row `userRow`, or hides them
+// when they are shown.
+async function toggleLinks(user, userRow, toggle) {
+  const next = userRow.nextElementSibling;
+  if (next && next.dataset.linksOf === user.id) {
+    next.remove();
+    toggle.setAttribute('aria-expanded', 'false');
+    return;
+  }
+  $('users-status').textContent = '';
+  await guarded('users-error', async () => {
+    const linksRow = document.createElement('tr');
+    linksRow.dataset.linksOf = user.id;
+    await fillLinks(linksRow, user);
+    userRow.after(linksRow);
+    toggle.setAttribute('aria-expanded', 'true');
+  });
+}
+
+// Fills `linksRow` with the current links of `user` and, when it has any,
+// an Unlink button.
+async function fillLinks(linksRow, user) {
+  const reply = await api('GET', accountPath(`/users/${encodeURIComponent(user.id)}/links`));
+  const td = document.createElement('td');
+  td.colSpan = 5;
+  td.className = 'links';
+  linksRow.replaceChildren(td);
+
+  if (!reply.links.length) {
+    const p = document.createElement('p');
+    p.className = 'empty';
+    p.textContent = `${user.userName} has no sign-in link. A sign-in that matches by externalId or verified email creates one.`;
+    td.appendChild(p);
+    return;
+  }
+
+  const count = reply.links.length === 1 ? 'its sign-in link' : `its ${reply.links.length} sign-in links`;
+  const unlink = dangerButton('Unlink',
+    `Unlink ${user.userName} from ${count}? The user's sessions end now, and the next sign-in that matches by externalId or verified email links the user again.`,
+    () => unlinkUser(linksRow, user), `Unlink ${user.userName}`);
+  td.append(linksTable(user, reply.links), unlink);
+}
+
+function linksTable(user, links) {
+  const table = document.createElement('table');
+  const caption = document.createElement('caption');
+  caption.textContent = `Sign-in links of ${user.userName}`;
+
+  const head = document.createElement('thead');
+  const headRow = document.createElement('tr');
+  for (const title of ['Issuer', 'Subject (sub)', 'Linked (UTC)']) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = title;
+    headRow.appendChild(th);
+  }
+  head.appendChild(headRow);
+
+  const body = document.createElement('tbody');
+  for (const link of links) {
+    const tr = document.createElement('tr');
+    cell(tr, link.issuer, 'code');
+    cell(tr, link.sub, 'code');
+    // Links stored without a creation time are listed with created null.
+    timeCell(tr, link.created, 'Unknown');
+    body.appendChild(tr);
+  }
+  table.append(caption, head, body);
+  return table;
+}
+
+async function unlinkUser(linksRow, user) {
+  $('users-status').textContent = '';
+  await guarded('users-error', async () => {
+    const reply = await api('DELETE', accountPath(`/users/${encodeURIComponent(user.id)}/links`));
+    await fillLinks(linksRow, user);
+    const removed = reply.removed.length === 1 ? '1 link' : `${reply.removed.length} links`;
+    $('users-status').textContent = `Unlinked ${user.userName}: removed ${removed} and ended the user's sessions.`;
+    await loadAudit(true);
   });
 }
 
