@@ -8,7 +8,7 @@
 --   BENCH_POOL    file of "id<TAB>userName" lines added to and removed from the group
 --   BENCH_PAGES   number of 100-user pages the page scenario picks from
 --   BENCH_EXPECT  one status that replaces the script's expected ones, for
---                 the framework ceiling, which answers every request with 200
+--                 the framework ceiling, which replies 200 to every request
 --
 -- A script sets `response = common.response` and lists the statuses it
 -- expects in `common.expect`. Every other reply is counted per status and

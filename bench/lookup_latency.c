@@ -125,12 +125,12 @@ static void parse_url(server *s)
 static void server_connect(server *s)
 {
     struct timeval tv = {.tv_sec = SOCKET_TIMEOUT_SECONDS};
-    int one = 1;
+    int enable = 1;
 
     s->fd = socket(AF_INET, SOCK_STREAM, 0);
     if (s->fd < 0)
         die("socket failed: %s", strerror(errno));
-    setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &enable, sizeof(enable));
     setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(s->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (connect(s->fd, (struct sockaddr *)&s->addr, sizeof(s->addr)) != 0)

@@ -273,7 +273,7 @@ const throughput = table(
     ['scenario (wrk -t2 -c64)', 'idgate req/s', 'p50 ms', 'p99 ms', 'CPU us/req', 'peer req/s',
         'peer CPU us/req', 'vs peer', 'vs ceiling', 'CPU vs ceiling'],
     rows);
-const ceilingText = `Framework ceiling (bench/baseline, fixed 200 reply, driven by the same wrk script as the idgate run it precedes), measured right before each of idgate's GET by id, filter and POST runs: ${ceilingKeys.map((k) => `${fmtInt(rps(`ceiling.${k}`))}`).join(', ')} req/s (mean ${fmtInt(ceilingMean)}), ${fmtNum(ceilingCpu, 1)} us of server CPU per request.`;
+const ceilingText = `Framework ceiling (bench/baseline, fixed 200 reply). It is measured right before each of idgate's GET by id, filter and POST runs, with the same wrk script: ${ceilingKeys.map((k) => `${fmtInt(rps(`ceiling.${k}`))}`).join(', ')} req/s (mean ${fmtInt(ceilingMean)}), ${fmtNum(ceilingCpu, 1)} us of server CPU per request.`;
 const syncTable = table(['sync burst, 8 connections', 'idgate s', 'peer s'], [
     ['10,000 users: look up by userName, create', fmtNum(num('idgate.sync.users_seconds')), fmtNum(num('peer.sync.users_seconds'))],
     ['one group, all 10,000 members by one PUT', fmtNum(num('idgate.sync.group_put_seconds')), fmtNum(num('peer.sync.group_put_seconds'))],
@@ -370,15 +370,15 @@ ${targetTable}
 ## Method
 
 - **Framework ceiling**: \`bench/baseline.c\`, a libevhtp server on one event
-  loop that answers every request with a fixed 200 JSON reply. It is
+  loop that replies to every request with a fixed 200 JSON body. It is
   measured right before each idgate scenario that has a target against it,
   because other load on this machine moves the rates by up to a factor of
-  two within minutes, and with that scenario's own wrk script (its paths,
+  two within minutes. It runs that scenario's own wrk script (its paths,
   query strings and bodies, with 200 as the expected status). wrk shares the
-  two cores with the server, and the scripts differ in what they cost wrk
-  per request (the filter script percent-encodes a userName, the POST script
-  formats a body), so each ratio compares idgate with the framework under
-  the same client load.
+  two cores with the server, and the filter script (a percent-encoded
+  userName) and the POST script (a formatted body) cost wrk more per request
+  than the GET script. So each ratio compares idgate with the framework
+  under the same client load.
 - **Peer**: \`bench/peer/server.mjs\`, the npm packages scimmy and
   scimmy-routers on Express with users and groups in memory, given a map
   index for ids, userNames and displayNames and paging in the store. Its

@@ -742,12 +742,12 @@ static void loader_read(loader *l, load_conn *lc)
 static void loader_connect(loader *l, load_conn *lc, int epfd)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = lc};
-    int one = 1;
+    int enable = 1;
 
     lc->fd = socket(AF_INET, SOCK_STREAM, 0);
     if (lc->fd < 0)
         die("socket failed: %s", strerror(errno));
-    setsockopt(lc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(lc->fd, IPPROTO_TCP, TCP_NODELAY, &enable, sizeof(enable));
     if (connect(lc->fd, (struct sockaddr *)&l->addr, sizeof(l->addr)) != 0)
         die("load: connecting to %s failed: %s", l->host, strerror(errno));
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, lc->fd, &ev) != 0)

@@ -1145,7 +1145,7 @@ static void dispatch(req_impl *q)
             reply_options(q, m.allowed);
             return;
         }
-        /* Every route answers OPTIONS, so Allow names it as the OPTIONS
+        /* Every route accepts OPTIONS, so Allow lists it, as the OPTIONS
          * reply does. */
         http_allow_header(m.allowed | HTTP_OPTIONS, allow, sizeof(allow));
         http_set_header(&q->pub, "Allow", allow);

@@ -365,8 +365,9 @@ static void consider(lookup *l, long index)
 }
 
 /* Visits the routes under `n` that match the path from segment `i` on, most
- * specific first: per segment a literal, then `{}`, then `*`; and at the
- * path's end a `*` matching the empty rest before the route ending there. */
+ * specific first. Per segment that is a literal, then `{}`, then `*`. At
+ * the path's end, a `*` matching the empty rest comes before the route
+ * ending there. */
 static void walk(lookup *l, const route_node *n, int i)
 {
     const path_parts *pp = l->pp;

@@ -151,23 +151,23 @@ void oidc_signin_fail(oidc_signin *s, int status, const char *title, const char 
 }
 
 /* Fails the sign-in with the page for a user linked to another subject of the provider. */
-static void fail_other_subject(oidc_signin *s, const char *why)
+static void fail_other_subject(oidc_signin *s, const char *reason)
 {
     oidc_signin_fail(s, 403, "Sign-in refused",
                      "Your organization's identity provider signed you in as a different person "
                      "than the one who uses this account here, so you were not signed in. If your "
                      "email address or user name changed recently, ask your administrator to "
                      "check your account.",
-                     why);
+                     reason);
 }
 
 /* Fails the sign-in with the page for a user who may not use the application. */
-static void fail_no_access(oidc_signin *s, const char *why)
+static void fail_no_access(oidc_signin *s, const char *reason)
 {
     oidc_signin_fail(s, 403, "No access",
                      "You signed in successfully, but your administrator has not given you "
                      "access to this application. Ask them to assign it to you.",
-                     why);
+                     reason);
 }
 
 static void on_session_stored(int rc, void *arg)
@@ -361,23 +361,23 @@ static void create_session(oidc_signin *s)
 static void authorize_user(oidc_signin *s)
 {
     store_txn *t;
-    const char *why = NULL;
+    const char *reason = NULL;
     if (store_read_begin(s->st->app->store, &t) != 0) {
         oidc_signin_fail(s, 503, "Sign-in unavailable", "Please try again in a moment.", "store");
         return;
     }
     oidc_user_match match = {.link = OIDC_LINK_KEEP, .claim = NULL};
     int rc = oidc_user_authorize(t, s->idp.account, s->idp.issuer, &s->claims, s->user_id,
-                                 &s->tier, &match, &why);
+                                 &s->tier, &match, &reason);
     store_read_end(t);
     s->link_action = match.link;
     s->matched_claim = match.claim;
     if (rc == OIDC_USER_OTHER_SUBJECT) {
-        fail_other_subject(s, why);
+        fail_other_subject(s, reason);
         return;
     }
     if (rc != OIDC_USER_OK) {
-        fail_no_access(s, why);
+        fail_no_access(s, reason);
         return;
     }
     create_session(s);

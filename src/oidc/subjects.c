@@ -54,7 +54,11 @@ static int user_exists(store_txn *t, const char *account, const char *user_id)
     memcpy(key, account, ID);
     memcpy(key + ID, user_id, ID);
     int rc = store_get(t, T_USERS, key, sizeof key, &v);
-    return rc == 0 ? 1 : rc == STORE_NOTFOUND ? 0 : rc;
+    if (rc == 0)
+        return 1;
+    if (rc == STORE_NOTFOUND)
+        return 0;
+    return rc;
 }
 
 /* Reads the user id of the link under `key` into `user_id`. Returns 0,
@@ -88,7 +92,11 @@ int oidc_subject_find(store_txn *t, const char *account, const char *issuer, con
     if (rc != 0)
         return rc;
     rc = user_exists(t, account, user_id);
-    return rc == 1 ? 0 : rc == 0 ? STORE_NOTFOUND : rc;
+    if (rc == 1)
+        return 0;
+    if (rc == 0)
+        return STORE_NOTFOUND;
+    return rc;
 }
 
 /* Calls `fn` for each link of the user to `issuer` (every issuer when

@@ -1,8 +1,8 @@
 /* Links between ID token subjects and users.
  *
  * OpenID Connect Core 1.0 section 5.7 makes the pair (iss, sub) the only
- * stable identifier of a person at a provider; email and user name can
- * change, and anyone who can edit them at the provider could present
+ * stable identifier of a person at a provider. Email and user name can
+ * change, so anyone who can edit them at the provider could present
  * another user's old address. The first sign-in of a user therefore links
  * the token's (issuer, sub) to that user, and a user linked to one subject
  * of an issuer is never signed in by name or email for another subject of

@@ -142,9 +142,9 @@ static enum match_kind find_user(store_txn *t, const char *account, const char *
         return MATCH_EXTERNAL_ID;
     if (oidc_subject_find(t, account, issuer, c->sub, user_id) == 0)
         return MATCH_LINK;
-    /* The verified email comes before preferred_username, which users can
-     * often edit at the provider and which OpenID Connect Core 1.0 section
-     * 5.1 says is not unique. */
+    /* The verified email comes before preferred_username. Users can often
+     * edit that name at the provider, and OpenID Connect Core 1.0 section
+     * 5.1 does not require it to be unique. */
     if (email_vouched(t, account, c) && by_user_name(t, account, c->email, user_id) == 0)
         return MATCH_EMAIL;
     if (by_user_name(t, account, c->preferred_username, user_id) == 0)
@@ -155,10 +155,10 @@ static enum match_kind find_user(store_txn *t, const char *account, const char *
 
 /* Applies the rules that depend on how the user was found and sets the link
  * action and claim of `match`. Returns OIDC_USER_OK or another OIDC_USER_*
- * result with `*why`. */
+ * result with `*reason`. */
 static int check_match(store_txn *t, const char *account, const char *issuer,
                        const oidc_claims *c, enum match_kind kind, const char *user_id,
-                       const json *user, oidc_user_match *match, const char **why)
+                       const json *user, oidc_user_match *match, const char **reason)
 {
     char linked[40];
     int other = 0;
@@ -175,7 +175,7 @@ static int check_match(store_txn *t, const char *account, const char *issuer,
      * A user with one is that directory identity, and another `sub` with
      * the same name or email is someone else (or a renamed account). */
     if (has_external_id) {
-        *why = kind == MATCH_LINK
+        *reason = kind == MATCH_LINK
                    ? "user linked to the token's sub now has an externalId other than the sub"
                    : "user matched by name or email has an externalId other than the token's sub";
         return OIDC_USER_DENIED;
@@ -186,11 +186,11 @@ static int check_match(store_txn *t, const char *account, const char *issuer,
         return OIDC_USER_OK;
     }
     if (oidc_subject_other(t, account, user_id, issuer, c->sub, &other) != 0) {
-        *why = "links of the user matched by name or email could not be read";
+        *reason = "links of the user matched by name or email could not be read";
         return OIDC_USER_DENIED;
     }
     if (other) {
-        *why = "user matched by name or email is linked to another sub of the issuer";
+        *reason = "user matched by name or email is linked to another sub of the issuer";
         return OIDC_USER_OTHER_SUBJECT;
     }
     /* Only a match the provider vouches for makes a lasting link. A match by
@@ -207,53 +207,53 @@ static int check_match(store_txn *t, const char *account, const char *issuer,
 
 int oidc_user_authorize(store_txn *t, const char *account, const char *issuer,
                         const oidc_claims *c, char user_id[40], const char **tier,
-                        oidc_user_match *match, const char **why)
+                        oidc_user_match *match, const char **reason)
 {
     json *user = NULL;
     int rc = OIDC_USER_DENIED;
 
     enum match_kind kind = find_user(t, account, issuer, c, user_id);
     if (kind == MATCH_NONE) {
-        *why = "no provisioned user matches sub, verified email or preferred_username";
+        *reason = "no provisioned user matches sub, verified email or preferred_username";
         return OIDC_USER_DENIED;
     }
     if (oidc_user_read(t, account, user_id, &user) != 0) {
-        *why = "user record missing";
+        *reason = "user record missing";
         goto out;
     }
-    int match_rc = check_match(t, account, issuer, c, kind, user_id, user, match, why);
+    int match_rc = check_match(t, account, issuer, c, kind, user_id, user, match, reason);
     if (match_rc != OIDC_USER_OK) {
         rc = match_rc;
         goto out;
     }
     if (!oidc_user_active(user)) {
-        *why = "user is deactivated";
+        *reason = "user is deactivated";
         goto out;
     }
     /* GET /session sends these in X-Idgate-* headers, where a CR or LF would
      * inject headers for the application behind the proxy. */
     if (!oidc_header_value_safe(json_get_string(user, "userName")) ||
         !oidc_header_value_safe(oidc_user_email(user))) {
-        *why = "user name or email contains control characters";
+        *reason = "user name or email contains control characters";
         goto out;
     }
     if (oidc_email_foreign(t, account, c->email) ||
         oidc_email_foreign(t, account, json_get_string(user, "userName")) ||
         oidc_email_foreign(t, account, oidc_user_email(user))) {
-        *why = "email or user name is in a domain another account verified";
+        *reason = "email or user name is in a domain another account verified";
         goto out;
     }
     if (!oidc_user_domains_allowed(t, account, user)) {
-        *why = "user name or email is outside the account's verified domains";
+        *reason = "user name or email is outside the account's verified domains";
         goto out;
     }
     *tier = license_user_tier(t, account, user_id);
     if (*tier == NULL || strcmp(*tier, "none") == 0) {
-        *why = "user has no licence tier (none)";
+        *reason = "user has no licence tier (none)";
         goto out;
     }
     if (c->email != NULL && license_domain_allowed(t, account, c->email) != 1) {
-        *why = "signed-in email is outside the account's verified domains";
+        *reason = "signed-in email is outside the account's verified domains";
         goto out;
     }
     rc = OIDC_USER_OK;

@@ -33,10 +33,11 @@ typedef struct oidc_user_match {
 } oidc_user_match;
 
 /* Finds the user of `account` for the claims of a token from `issuer`. The
- * rules are tried in order: `sub` equal to a user's externalId, then the
- * user linked to (issuer, sub) by an earlier sign-in, then a verified
- * `email` equal to a userName, then `preferred_username` equal to a
- * userName, both without regard to ASCII case. The email counts only when
+ * rules are tried in this order:
+ *   1. `sub` equal to a user's externalId;
+ *   2. the user linked to (issuer, sub) by an earlier sign-in;
+ *   3. a verified `email` equal to a userName, without regard to ASCII case;
+ *   4. `preferred_username` equal to a userName, the same way. The email counts only when
  * `email_verified` is true and the address lies in the account's verified
  * domains (or the account has none), because users can often edit it at
  * the provider.
@@ -53,11 +54,11 @@ typedef struct oidc_user_match {
  * characters and outside domains that other accounts verified, have a tier
  * other than none, and a signed-in email inside the account's verified
  * domains. Returns OIDC_USER_OK with the user id, the static tier name and
- * `*match`, or another OIDC_USER_* result with `*why` set to a phrase for
+ * `*match`, or another OIDC_USER_* result with `*reason` set to a phrase for
  * the log. */
 int oidc_user_authorize(store_txn *t, const char *account, const char *issuer,
                         const oidc_claims *c, char user_id[40], const char **tier,
-                        oidc_user_match *match, const char **why);
+                        oidc_user_match *match, const char **reason);
 
 /* 1 when the domain of `email`, or a parent domain of it, is verified by an
  * account other than `account`: such an address belongs to that other
