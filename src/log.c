@@ -312,3 +312,15 @@ void log_msgf(enum log_level level, const char *fmt, ...)
     va_end(ap);
     write_plain(level, msg, NULL);
 }
+
+int log_throttle_allow(log_throttle *t, int64_t now, int64_t interval, char left_out[24])
+{
+    if (t->last != 0 && now - t->last < interval) {
+        t->left_out++;
+        return 0;
+    }
+    snprintf(left_out, 24, "%lu", t->left_out);
+    t->last = now;
+    t->left_out = 0;
+    return 1;
+}

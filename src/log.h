@@ -5,6 +5,8 @@
 #ifndef IDGATE_LOG_H
 #define IDGATE_LOG_H
 
+#include <stdint.h>
+
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 enum log_format { LOG_FORMAT_LOGFMT, LOG_FORMAT_JSON };
 
@@ -32,5 +34,19 @@ void log_flush(void);
 
 /* printf-style message without fields, for start-up and tools. */
 void log_msgf(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* State for logging one kind of event at most once per interval, so that a
+ * burst of the same failure writes one line with a count. Zero-initialise
+ * it. Not thread-safe: each user keeps it on one thread. */
+typedef struct log_throttle {
+    int64_t last;            /* second of the last line logged, 0 before the first */
+    unsigned long left_out;  /* lines left out since that one */
+} log_throttle;
+
+/* Returns 1 when a line may be logged at `now` (seconds), which is at most
+ * once per `interval` seconds, and writes the count of lines left out
+ * before it to `left_out` as decimal text. Otherwise counts this line as
+ * left out and returns 0. */
+int log_throttle_allow(log_throttle *t, int64_t now, int64_t interval, char left_out[24]);
 
 #endif

@@ -262,21 +262,15 @@ static void warn_untrusted_proxy(login *l)
         client_addr_parse(peer, &addr) != 0 ||
         client_addr_trusted(&st->cfg.trusted_proxies, &addr))
         return;
-    int64_t now = oidc_now();
-    if (st->proxy_warned_at != 0 && now - st->proxy_warned_at < PROXY_WARNING_INTERVAL) {
-        st->proxy_warnings_skipped++;
+    char skipped[24];
+    if (!log_throttle_allow(&st->proxy_warnings, oidc_now(), PROXY_WARNING_INTERVAL, skipped))
         return;
-    }
-    char skipped[16];
-    snprintf(skipped, sizeof skipped, "%u", st->proxy_warnings_skipped);
     log_event(LOG_WARN,
               "sign-in start limit reached for a peer that sent X-Forwarded-For but is not a "
               "trusted proxy, so all its clients share one limit",
               "request_id", l->r->id, "peer", peer, "fix",
               "add the peer to [http] trusted_proxies if it is a reverse proxy", "not_logged",
               skipped, NULL);
-    st->proxy_warned_at = now;
-    st->proxy_warnings_skipped = 0;
 }
 
 static int start_allowed(login *l)

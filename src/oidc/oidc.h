@@ -9,6 +9,7 @@
 
 #include "client_addr.h"
 #include "json.h"
+#include "log.h"
 #include "oidc/redirect.h"
 #include "secretbox.h"
 #include "store.h"
@@ -107,8 +108,7 @@ typedef struct oidc_state {
     struct oidc_limit *starts;      /* sign-in starts per account (login.c); created on use */
     struct oidc_limit *failures;    /* audited sign-in failures per account (signin.c) */
     struct oidc_limit *address_starts; /* sign-in starts per client address (login.c) */
-    int64_t proxy_warned_at;        /* last warning about an untrusted X-Forwarded-For sender */
-    unsigned proxy_warnings_skipped; /* such rejections not logged since that warning */
+    log_throttle proxy_warnings;    /* warnings about an untrusted X-Forwarded-For sender */
 } oidc_state;
 
 oidc_state *oidc_get(struct app *a);

@@ -73,31 +73,26 @@ void scim_reply_errorf(http_req *r, int status, const char *type, const char *fm
     scim_reply_error(r, &e);
 }
 
-/* The last store error logged. A burst of requests that fail the same way,
- * as every write does when the store is full, then logs one line a second
- * with the count of lines left out. Only the event loop thread uses it. */
-static struct {
-    int rc;
-    time_t second;
-    unsigned long left_out;
-} store_error_log;
+/* The last store error logged and its throttle. A burst of requests that
+ * fail the same way, as every write does when the store is full, logs one
+ * line a second with the count of lines left out. Another error logs at
+ * once. Only the event loop thread uses these. */
+static int store_error_rc;
+static log_throttle store_error_throttle;
 
 static void log_store_error(http_req *r, int rc, const char *operation)
 {
-    time_t now = time(NULL);
-    char repeats[24];
+    char left_out[24];
 
-    if (rc == store_error_log.rc && now == store_error_log.second) {
-        store_error_log.left_out++;
-        return;
+    if (rc != store_error_rc) {
+        store_error_rc = rc;
+        store_error_throttle = (log_throttle){0};
     }
-    snprintf(repeats, sizeof repeats, "%lu", store_error_log.left_out);
+    if (!log_throttle_allow(&store_error_throttle, (int64_t)time(NULL), 1, left_out))
+        return;
     log_event(LOG_ERROR, "scim store operation failed", "request_id", r->id, "operation", operation,
-              "account", r->account_id, "error", store_strerror(rc), "earlier_not_logged",
-              store_error_log.left_out ? repeats : NULL, NULL);
-    store_error_log.rc = rc;
-    store_error_log.second = now;
-    store_error_log.left_out = 0;
+              "account", r->account_id, "error", store_strerror(rc), "not_logged",
+              strcmp(left_out, "0") ? left_out : NULL, NULL);
 }
 
 void scim_reply_store_error(http_req *r, int rc, const char *operation)

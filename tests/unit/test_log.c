@@ -192,6 +192,22 @@ START_TEST(deferred_below_level_dropped)
 }
 END_TEST
 
+START_TEST(throttle_allows_once_per_interval)
+{
+    log_throttle t = {0};
+    char left_out[24];
+
+    ck_assert_int_eq(log_throttle_allow(&t, 100, 60, left_out), 1);
+    ck_assert_str_eq(left_out, "0");
+    ck_assert_int_eq(log_throttle_allow(&t, 100, 60, left_out), 0);
+    ck_assert_int_eq(log_throttle_allow(&t, 159, 60, left_out), 0);
+    ck_assert_int_eq(log_throttle_allow(&t, 160, 60, left_out), 1);
+    ck_assert_str_eq(left_out, "2");
+    ck_assert_int_eq(log_throttle_allow(&t, 220, 60, left_out), 1);
+    ck_assert_str_eq(left_out, "0");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("log");
@@ -209,6 +225,7 @@ int main(void)
     tcase_add_test(tc, direct_event_writes_deferred_first);
     tcase_add_test(tc, deferred_written_past_64_kib);
     tcase_add_test(tc, deferred_below_level_dropped);
+    tcase_add_test(tc, throttle_allows_once_per_interval);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
