@@ -36,18 +36,19 @@ static void write_op_free(write_op *op)
 
 /* Replies with a written user without a projection by splicing its location
  * and groups into the text the job stored, which skips rendering and
- * dumping the tree again. Returns 0 after replying, a STORE_* error, or 1
- * when the text needs the general path, having replied nothing. */
+ * dumping the tree again. Sets the ETag and Location headers from that
+ * text. Returns 0 after replying, a STORE_* error, or 1 when the text needs
+ * the general path, having replied nothing. */
 static int reply_user_spliced(write_op *op, store_txn *t)
 {
     http_req *r = op->r;
     char location[512], version[32];
     struct evbuffer *buf = NULL;
     json *groups = NULL;
-    const char *stored_version = scim_store_version(op->w.result);
+    const char *stored_version = op->w.result ? scim_store_version(op->w.result) : NULL;
     int rc;
 
-    if (!op->kind->users || op->proj || !op->w.result_text || !stored_version)
+    if (!op->kind->users || op->proj || !op->w.result_text || (op->w.result && !stored_version))
         return 1;
     rc = scim_store_user_groups(t, op->w.account, op->w.id, scim_base_url(), &groups);
     if (rc == 0 && !(buf = evbuffer_new()))
@@ -58,42 +59,61 @@ static int reply_user_spliced(write_op *op, store_txn *t)
         rc = scim_store_user_splice(op->w.result_text, op->w.result_len, location, groups,
                                     version, buf);
     }
-    /* The text must be that of the tree the headers came from. */
-    if (rc == 0 && strcmp(version, stored_version) != 0)
+    /* The text must be that of the tree, when there is one. */
+    if (rc == 0 && stored_version && strcmp(version, stored_version) != 0)
         rc = 1;
-    if (rc == 0)
+    if (rc == 0) {
+        http_set_header(r, "ETag", version);
+        if (op->location)
+            http_set_header(r, "Location", location);
         http_reply_buffer(r, op->status, SCIM_CONTENT_TYPE, buf);
+    }
     if (buf)
         evbuffer_free(buf);
     json_free(groups);
     return rc;
 }
 
+/* A user create keeps only the stored text; replies that render a tree
+ * parse it from that text. A delete has neither. */
+static int result_tree(write_op *op)
+{
+    if (op->w.result || !op->w.result_text)
+        return 0;
+    op->w.result = json_parse(op->w.result_text, op->w.result_len, NULL, 0);
+    return op->w.result ? 0 : STORE_NOMEM;
+}
+
 static void reply_result(write_op *op)
 {
     http_req *r = op->r;
-    json *res = op->w.result;
     store_txn *t = NULL;
     int rc;
 
-    scim_set_resource_headers(r, op->kind, res, op->location);
-    if (op->status == 204) {
+    if (op->status != 204) {
+        rc = store_read_begin(r->app->store, &t);
+        if (rc == 0 && (rc = reply_user_spliced(op, t)) == 0)
+            goto out;
+        if (rc == 1)
+            rc = result_tree(op);
+    } else {
+        rc = result_tree(op);
+    }
+    if (rc == 0)
+        scim_set_resource_headers(r, op->kind, op->w.result, op->location);
+    if (rc == 0 && op->status == 204) {
         http_reply(r, 204, NULL, NULL, 0);
-        return;
+        goto out;
     }
-    rc = store_read_begin(r->app->store, &t);
-    if (rc == 0 && (rc = reply_user_spliced(op, t)) == 0) {
-        store_read_end(t);
-        return;
-    }
-    if (rc == 1)
-        rc = scim_render(t, op->kind, op->w.account, res, op->proj);
-    if (t)
-        store_read_end(t);
+    if (rc == 0)
+        rc = scim_render(t, op->kind, op->w.account, op->w.result, op->proj);
     if (rc)
         scim_reply_store_error(r, rc, "render");
     else
-        scim_reply_json(r, op->status, res);
+        scim_reply_json(r, op->status, op->w.result);
+out:
+    if (t)
+        store_read_end(t);
 }
 
 static void write_done(int rc, void *arg)
@@ -212,6 +232,14 @@ static void handle_create(http_req *r, void *arg)
     op->w.input = body;
     op->status = 201;
     op->location = 1;
+    /* The writer thread holds every write of the store, so the user's id
+     * and stored text are made here, before it. */
+    int rc = k->users ? scim_store_user_prepare(&op->w) : 0;
+    if (rc) {
+        scim_reply_store_error(r, rc, k->type);
+        write_op_free(op);
+        return;
+    }
     submit(op, k->create);
 }
 

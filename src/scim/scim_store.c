@@ -341,23 +341,21 @@ int scim_store_group_load(store_txn *t, const char *account, const char *id, jso
 }
 
 /* Stores `res` as the record of `w->id` and keeps its text in
- * `w->result_text` for the completion. */
+ * `w->result_text` for the completion; a prepared create stores the text
+ * it already has. */
 static int put_resource(store_txn *t, enum store_table tab, scim_write *w, const json *res)
 {
     key k;
-    size_t len;
-    char *text = json_dump(res, &len);
-    int rc;
 
-    if (!text)
-        return STORE_NOMEM;
+    if (!w->prepared) {
+        free(w->result_text);
+        w->result_text = json_dump(res, &w->result_len);
+        if (!w->result_text)
+            return STORE_NOMEM;
+    }
     key_init(&k, w->account);
     key_add(&k, w->id, STORE_ID_LEN);
-    rc = store_put(t, tab, k.buf, k.len, text, len, 0);
-    free(w->result_text);
-    w->result_text = text;
-    w->result_len = len;
-    return rc;
+    return store_put(t, tab, k.buf, k.len, w->result_text, w->result_len, 0);
 }
 
 static int del_resource(store_txn *t, enum store_table tab, const char *account, const char *id)
@@ -439,6 +437,75 @@ static json *build_stored(const json *input, const char *id, const char *core_ur
         return NULL;
     }
     return out;
+}
+
+/* Appends `s` to `out` as a JSON string. */
+static int add_json_string(struct evbuffer *out, const char *s)
+{
+    json *j = json_string(s);
+    int rc = j ? json_dump_evbuffer(j, out) : -1;
+    json_free(j);
+    return rc;
+}
+
+/* Writes the stored text of a new resource into `out`: the same text as
+ * json_dump of build_stored(input, id, core_urn, resource_type, NULL) at
+ * time `now`, written from `input` without copying it into a tree. */
+static int write_created(struct evbuffer *out, const json *input, const char *id,
+                         const char *core_urn, const char *resource_type, const char *now)
+{
+    json *schemas = json_object_geti(input, "schemas");
+    int ok = evbuffer_add(out, "{\"schemas\":", 11) == 0;
+
+    if (json_typeof(schemas) == JSON_ARRAY && json_array_size(schemas) > 0) {
+        ok = ok && json_dump_evbuffer(schemas, out) == 0;
+    } else {
+        ok = ok && evbuffer_add(out, "[", 1) == 0 && add_json_string(out, core_urn) == 0 &&
+             evbuffer_add(out, "]", 1) == 0;
+    }
+    ok = ok && evbuffer_add_printf(out, ",\"id\":\"%s\"", id) > 0;
+    for (size_t i = 0; ok && i < json_object_size(input); i++) {
+        const char *name = json_object_key_at(input, i);
+        if (skipped_attr(name))
+            continue;
+        ok = evbuffer_add(out, ",", 1) == 0 && add_json_string(out, name) == 0 &&
+             evbuffer_add(out, ":", 1) == 0 &&
+             json_dump_evbuffer(json_object_value_at(input, i), out) == 0;
+    }
+    ok = ok && evbuffer_add(out, ",\"meta\":{\"resourceType\":", 24) == 0 &&
+         add_json_string(out, resource_type) == 0 &&
+         evbuffer_add_printf(out, ",\"created\":\"%s\",\"lastModified\":\"%s\","
+                                  "\"version\":\"W/\\\"1\\\"\"}}",
+                             now, now) > 0;
+    return ok ? 0 : STORE_NOMEM;
+}
+
+int scim_store_user_prepare(scim_write *w)
+{
+    struct evbuffer *out;
+    char now[32];
+    size_t len;
+    int rc;
+
+    if (w->prepared)
+        return 0;
+    if (crypto_uuid7(w->id) != 0)
+        return STORE_IO;
+    if (!(out = evbuffer_new()))
+        return STORE_NOMEM;
+    scim_store_now(now);
+    rc = write_created(out, w->input, w->id, SCIM_URN_USER, "User", now);
+    len = evbuffer_get_length(out);
+    if (rc == 0 && !(w->result_text = malloc(len + 1)))
+        rc = STORE_NOMEM;
+    if (rc == 0) {
+        evbuffer_remove(out, w->result_text, len);
+        w->result_text[len] = '\0';
+        w->result_len = len;
+        w->prepared = 1;
+    }
+    evbuffer_free(out);
+    return rc;
 }
 
 /* Counts an object's members other than meta. */
@@ -1031,40 +1098,39 @@ static int hook_replace(void *ctx, const json *values, scim_error *err)
 
 /* Clears the outputs of `w` at the start of a job. The writer may run a
  * job submitted with STORE_JOB_RERUNNABLE twice, and only the last run's
- * results may reach the completion. */
-static void write_reset(scim_write *w)
+ * results may reach the completion. With `keep_prepared` a text that
+ * scim_store_user_prepare wrote stays. */
+static void write_reset(scim_write *w, int keep_prepared)
 {
     json_free(w->result);
     w->result = NULL;
-    free(w->result_text);
-    w->result_text = NULL;
-    w->result_len = 0;
+    if (!keep_prepared || !w->prepared) {
+        free(w->result_text);
+        w->result_text = NULL;
+        w->result_len = 0;
+        w->prepared = 0;
+    }
     w->cleanup_pending = 0;
     memset(&w->err, 0, sizeof w->err);
 }
 
 /* ---- user jobs ---- */
 
+/* Stores the text scim_store_user_prepare wrote. The indexes and events
+ * read the attributes from the input, which holds the same values. */
 int scim_store_user_create(store_txn *t, void *arg)
 {
     scim_write *w = arg;
     int rc;
 
-    write_reset(w);
-    if (crypto_uuid7(w->id) != 0)
-        return STORE_IO;
-    w->result = build_stored(w->input, w->id, SCIM_URN_USER, "User", NULL);
-    if (!w->result)
-        return STORE_NOMEM;
-    rc = user_domains_check(t, w, NULL, w->result);
+    write_reset(w, 1);
+    if ((rc = scim_store_user_prepare(w)) != 0)
+        return rc;
+    rc = user_domains_check(t, w, NULL, w->input);
     if (rc == 0)
-        rc = write_resource(t, w, 1, NULL, w->result);
+        rc = write_resource(t, w, 1, NULL, w->input);
     if (rc == 0)
         rc = total_adjust(t, 1, w->account, 1);
-    if (rc) {
-        json_free(w->result);
-        w->result = NULL;
-    }
     return rc;
 }
 
@@ -1074,7 +1140,7 @@ int scim_store_user_replace(store_txn *t, void *arg)
     json *before = NULL;
     int rc;
 
-    write_reset(w);
+    write_reset(w, 0);
     rc = load_for_write(t, w, 1, &before);
     if (rc)
         return rc;
@@ -1096,7 +1162,7 @@ static int patch_job(store_txn *t, scim_write *w, int users)
     json *before = NULL, *patched = NULL;
     int rc;
 
-    write_reset(w);
+    write_reset(w, 0);
     rc = load_for_write(t, w, users, &before);
     if (rc)
         return rc;
@@ -1135,7 +1201,7 @@ int scim_store_user_delete(store_txn *t, void *arg)
     id_list groups = {0};
     int rc;
 
-    write_reset(w);
+    write_reset(w, 0);
     rc = load_for_write(t, w, 1, &before);
     if (rc)
         return rc;
@@ -1167,7 +1233,7 @@ int scim_store_group_create(store_txn *t, void *arg)
     const json *members = json_object_geti(w->input, "members");
     int rc;
 
-    write_reset(w);
+    write_reset(w, 0);
     if (crypto_uuid7(w->id) != 0)
         return STORE_IO;
     w->result = build_stored(w->input, w->id, SCIM_URN_GROUP, "Group", NULL);
@@ -1195,7 +1261,7 @@ int scim_store_group_replace(store_txn *t, void *arg)
     json *members = json_object_geti(w->input, "members");
     int rc;
 
-    write_reset(w);
+    write_reset(w, 0);
     rc = load_for_write(t, w, 0, &before);
     if (rc)
         return rc;
@@ -1237,7 +1303,7 @@ int scim_store_group_delete(store_txn *t, void *arg)
     key k;
     int rc;
 
-    write_reset(w);
+    write_reset(w, 0);
     rc = load_for_write(t, w, 0, &before);
     if (rc)
         return rc;

@@ -47,7 +47,10 @@ typedef struct scim_write {
     unsigned cleanup_limit;        /* group delete: most memberships removed inline; 0 for
                                     * SCIM_STORE_CLEANUP_LIMIT */
 
-    json *result;   /* the stored resource after the write (owned); NULL after a delete */
+    int prepared;                  /* 1 once scim_store_user_prepare has run */
+
+    json *result;   /* the stored resource after the write (owned); NULL after a delete
+                     * and after a user create, which keeps only `result_text` */
     char *result_text; /* the stored JSON text of `result` when the job wrote the record
                         * (owned, `result_len` bytes, NUL-terminated), else NULL */
     size_t result_len;
@@ -58,6 +61,13 @@ typedef struct scim_write {
 
 /* Frees the owned members of `w` and zeroes it. */
 void scim_write_clear(scim_write *w);
+
+/* Picks a new user's id and writes its stored text into `w->result_text`
+ * from `w->input`, with meta.created and meta.lastModified now and version
+ * W/"1". The event loop calls this before submitting scim_store_user_create,
+ * so that the writer thread, which every write waits for, only stores the
+ * text; the job calls it when nobody did. Returns 0 or a STORE_* error. */
+int scim_store_user_prepare(scim_write *w);
 
 /* Write jobs (store_job_fn); `arg` is a scim_write. Each returns 0,
  * SCIM_STORE_REJECTED with `err` filled (404 unknown id, 409 uniqueness,

@@ -929,6 +929,99 @@ START_TEST(write_keeps_stored_text)
 }
 END_TEST
 
+/* Bodies whose create text (written from the input without a tree) is
+ * checked against the text a replace writes through the tree. */
+static const char *const created_inputs[] = {
+    "{\"userName\":\"plain\"}",
+    "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\","
+    "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"],"
+    "\"userName\":\"\\u00fc\\\"q\\\\\\n\\u0001\",\"name\":{\"givenName\":\"G\"},"
+    "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":{\"employeeNumber\":\"7\"}}",
+    "{\"schemas\":[],\"id\":\"x\",\"meta\":{\"version\":\"W/\\\"9\\\"\"},"
+    "\"groups\":[{\"value\":\"g\"}],\"PASSWORD\":\"p\",\"userName\":\"skips\",\"active\":false}",
+    "{\"schemas\":\"not a list\",\"userName\":\"odd-schemas\"}",
+    "{\"userName\":\"values\",\"x\":1.5e3,\"y\":null,\"z\":[1,true,{\"k\":\"v\"},[]],\"e\":{}}",
+};
+
+/* Replaces the first `from` in `text` by `to`, which has the same length. */
+static void replace_same_length(char *text, const char *from, const char *to)
+{
+    char *at = strstr(text, from);
+    ck_assert_ptr_nonnull(at);
+    ck_assert_uint_eq(strlen(from), strlen(to));
+    memcpy(at, to, strlen(to));
+}
+
+/* The value of `"lastModified":"` in a stored text, 24 characters. */
+static void last_modified(const char *text, char out[25])
+{
+    const char *at = strstr(text, "\"lastModified\":\"");
+    ck_assert_ptr_nonnull(at);
+    memcpy(out, at + 16, 24);
+    out[24] = '\0';
+}
+
+/* A create writes the same text as the tree path of a replace with the
+ * same body, except for lastModified and the version. */
+START_TEST(user_create_text_matches_tree)
+{
+    scim_write w = {0};
+    char id[37], created_mod[25], replaced_mod[25];
+    char *created, *replaced;
+    store_txn *t;
+    store_val v;
+
+    memcpy(w.account, ACC1, 37);
+    w.input = parse(created_inputs[_i]);
+    ck_assert_int_eq(store_run(st, scim_store_user_create, &w), 0);
+    ck_assert_ptr_null(w.result);
+    created = strdup(w.result_text);
+    memcpy(id, w.id, sizeof id);
+    scim_write_clear(&w);
+    ck_assert_int_eq(run_job(scim_store_user_replace, ACC1, id, parse(created_inputs[_i]), NULL,
+                             NULL, NULL),
+                     0);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(scim_store_user_text(t, ACC1, id, &v), 0);
+    replaced = strndup(v.data, v.len);
+    store_read_end(t);
+
+    last_modified(created, created_mod);
+    last_modified(replaced, replaced_mod);
+    replace_same_length(replaced, replaced_mod, created_mod);
+    replace_same_length(replaced, "\"version\":\"W/\\\"2\\\"\"", "\"version\":\"W/\\\"1\\\"\"");
+    ck_assert_str_eq(created, replaced);
+    ck_assert_int_eq(strncmp(strstr(created, "\"created\":\"") + 11, created_mod, 24), 0);
+    free(created);
+    free(replaced);
+}
+END_TEST
+
+/* A create that fails (here on a taken userName) rolls back, and a
+ * prepared text does not leak into the next job on the same write. */
+START_TEST(prepared_text_belongs_to_create)
+{
+    scim_write w = {0};
+    char id[37];
+
+    create_user(ACC1, "taken", "taken@example.com", id);
+    memcpy(w.account, ACC1, 37);
+    w.input = parse("{\"userName\":\"TAKEN\"}");
+    ck_assert_int_eq(scim_store_user_prepare(&w), 0);
+    ck_assert_int_eq(w.prepared, 1);
+    ck_assert_int_eq(store_run(st, scim_store_user_create, &w), SCIM_STORE_REJECTED);
+    ck_assert_int_eq(w.err.status, 409);
+    json_free(w.input);
+    w.input = parse("{\"userName\":\"other\"}");
+    memcpy(w.id, id, sizeof id);
+    ck_assert_int_eq(store_run(st, scim_store_user_replace, &w), 0);
+    ck_assert_int_eq(w.prepared, 0);
+    ck_assert_ptr_nonnull(strstr(w.result_text, "\"userName\":\"other\""));
+    ck_assert_ptr_nonnull(strstr(w.result_text, id));
+    scim_write_clear(&w);
+}
+END_TEST
+
 START_TEST(now_is_rfc3339_millis)
 {
     char a[32], b[32];
@@ -1224,6 +1317,9 @@ static Suite *suite(void)
     tcase_add_test(tc, small_group_delete_inline);
     tcase_add_test(tc, now_is_rfc3339_millis);
     tcase_add_test(tc, write_keeps_stored_text);
+    tcase_add_loop_test(tc, user_create_text_matches_tree, 0,
+                        sizeof created_inputs / sizeof created_inputs[0]);
+    tcase_add_test(tc, prepared_text_belongs_to_create);
     tcase_add_test(tc, group_delete_rerun_resets_outputs);
     tcase_add_test(tc, totals_follow_creates_and_deletes);
     tcase_add_test(tc, totals_recounted_when_missing);
