@@ -800,7 +800,404 @@ static size_t lone_surrogate(const char *text, size_t len)
     return len;
 }
 
-static json *parse(const char *text, size_t len, int strict, char *err, size_t errlen)
+/* Fast path. Most documents, request bodies and stored records alike, use
+ * only plain strings, simple escapes, numbers and literals. A hand-written
+ * recursive parser builds their trees without yajl's per-token callbacks
+ * and sizes each container's arrays once. It accepts only text that the
+ * yajl path accepts and builds the same tree. Everything else goes to the
+ * yajl path, which also writes every error message. That covers \u
+ * escapes, keys with escapes, control characters, bytes that are not
+ * well-formed UTF-8 by RFC 3629, whitespace other than space, tab, CR and
+ * LF, and syntax errors. tests/fuzz/fuzz_json.c compares the two paths. */
+
+/* A parsed member or element of a container that is still open. `key` is
+ * NULL for array elements and points into the text for object members. */
+struct scan_item {
+    const char *key;
+    size_t key_len;
+    json *value;
+};
+
+#define SCAN_STACK_ITEMS 64
+
+struct scanner {
+    const unsigned char *p, *end;
+    /* Pending items of all open containers, innermost last. */
+    struct scan_item *items;
+    size_t n_items, cap_items;
+    struct scan_item stack_items[SCAN_STACK_ITEMS];
+};
+
+static json *scan_value(struct scanner *s, int depth);
+
+static void skip_space(struct scanner *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+        s->p++;
+}
+
+/* Returns the character that the escape `\c` stands for, or 0 when `c`
+ * starts a \u escape or no escape. */
+static char simple_escape(unsigned char c)
+{
+    switch (c) {
+    case '"': return '"';
+    case '\\': return '\\';
+    case '/': return '/';
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    default: return 0;
+    }
+}
+
+/* Scans a string whose opening quote is just before s->p and moves s->p
+ * past the closing quote. `*raw_len` receives the length of the text
+ * between the quotes and `*len` the length once escapes are decoded.
+ * Returns 0, or -1 when the string is left to the yajl path. */
+static int scan_string(struct scanner *s, const unsigned char **raw, size_t *raw_len, size_t *len)
+{
+    const unsigned char *p = s->p;
+    size_t escapes = 0;
+    unsigned char high = 0;
+
+    for (;;) {
+        if (p >= s->end || *p < 0x20)
+            return -1;
+        if (*p == '"')
+            break;
+        if (*p == '\\') {
+            if (s->end - p < 2 || !simple_escape(p[1]))
+                return -1;
+            escapes++;
+            p += 2;
+            continue;
+        }
+        high |= *p++;
+    }
+    /* Escapes decode to ASCII, so checking the raw bytes is enough. */
+    if ((high & 0x80) && !utf8_well_formed(s->p, (size_t)(p - s->p)))
+        return -1;
+    *raw = s->p;
+    *raw_len = (size_t)(p - s->p);
+    *len = *raw_len - escapes;
+    s->p = p + 1;
+    return 0;
+}
+
+static json *string_node(const unsigned char *raw, size_t raw_len, size_t len)
+{
+    json *j = text_node(JSON_STRING, (const char *)raw, len);
+    char *out;
+
+    if (!j || raw_len == len)
+        return j;
+    out = j->u.str.text;
+    for (size_t i = 0; i < raw_len; i++) {
+        if (raw[i] == '\\')
+            *out++ = simple_escape(raw[++i]);
+        else
+            *out++ = (char)raw[i];
+    }
+    return j;
+}
+
+static json *scan_number(struct scanner *s)
+{
+    const unsigned char *p = s->p, *end = s->end, *digits;
+
+    if (p < end && *p == '-')
+        p++;
+    if (p < end && *p == '0') {
+        p++;
+    } else {
+        digits = p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == digits)
+            return NULL;
+    }
+    if (p < end && *p == '.') {
+        digits = ++p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == digits)
+            return NULL;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        digits = p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        if (p == digits)
+            return NULL;
+    }
+    /* What follows is checked by the caller, which accepts only a
+     * delimiter: "01" and "1x" go to the yajl path. */
+    json *j = text_node(JSON_NUMBER, (const char *)s->p, (size_t)(p - s->p));
+    s->p = p;
+    return j;
+}
+
+static json *scan_literal(struct scanner *s, const char *word, size_t n, json *node)
+{
+    if (!node)
+        return NULL;
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0) {
+        json_free(node);
+        return NULL;
+    }
+    s->p += n;
+    return node;
+}
+
+/* Appends an item to the pending ones, taking ownership of `value`. */
+static int push_item(struct scanner *s, const unsigned char *key, size_t key_len, json *value)
+{
+    if (s->n_items == s->cap_items) {
+        size_t cap = s->cap_items * 2;
+        struct scan_item *grown;
+
+        if (s->items == s->stack_items) {
+            grown = malloc(cap * sizeof(*grown));
+            if (grown)
+                memcpy(grown, s->items, s->n_items * sizeof(*grown));
+        } else {
+            grown = realloc(s->items, cap * sizeof(*grown));
+        }
+        if (!grown) {
+            json_free(value);
+            return -1;
+        }
+        s->items = grown;
+        s->cap_items = cap;
+    }
+    s->items[s->n_items++] = (struct scan_item){(const char *)key, key_len, value};
+    return 0;
+}
+
+/* Adds a member to the object whose items start at `base`. A repeated key
+ * replaces the earlier member's value in its place, as the yajl path's
+ * object_set_owned_key does. */
+static int put_member(struct scanner *s, size_t base, const unsigned char *key, size_t key_len,
+                      json *value)
+{
+    for (size_t i = base; i < s->n_items; i++) {
+        struct scan_item *m = &s->items[i];
+        if (m->key_len == key_len && memcmp(m->key, key, key_len) == 0) {
+            json_free(m->value);
+            m->value = value;
+            return 0;
+        }
+    }
+    return push_item(s, key, key_len, value);
+}
+
+/* Frees the pending items from `base` on. */
+static void drop_items(struct scanner *s, size_t base)
+{
+    for (size_t i = base; i < s->n_items; i++)
+        json_free(s->items[i].value);
+    s->n_items = base;
+}
+
+/* Moves the items from `base` on into a new array sized to fit them. */
+static json *build_array(struct scanner *s, size_t base)
+{
+    size_t n = s->n_items - base;
+    json *arr = json_array();
+    json **items = malloc(n * sizeof(*items));
+
+    if (!arr || !items) {
+        free(arr);
+        free(items);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        items[i] = s->items[base + i].value;
+    arr->u.arr.items = items;
+    arr->u.arr.len = arr->u.arr.cap = n;
+    s->n_items = base;
+    return arr;
+}
+
+/* Moves the items from `base` on into a new object sized to fit them. */
+static json *build_object(struct scanner *s, size_t base)
+{
+    size_t n = s->n_items - base;
+    json *obj = json_object();
+    char **keys = malloc(n * sizeof(*keys));
+    json **values = malloc(n * sizeof(*values));
+    size_t done = 0;
+
+    if (!obj || !keys || !values)
+        goto fail;
+    for (; done < n; done++) {
+        const struct scan_item *m = &s->items[base + done];
+        keys[done] = malloc(m->key_len + 1);
+        if (!keys[done])
+            goto fail;
+        memcpy(keys[done], m->key, m->key_len);
+        keys[done][m->key_len] = '\0';
+        values[done] = m->value;
+    }
+    obj->u.obj.keys = keys;
+    obj->u.obj.values = values;
+    obj->u.obj.len = obj->u.obj.cap = n;
+    s->n_items = base;
+    return obj;
+fail:
+    for (size_t i = 0; i < done; i++)
+        free(keys[i]);
+    free(keys);
+    free(values);
+    free(obj);
+    return NULL;
+}
+
+/* Consumes the ',' or the closing character `close` that follows an item
+ * and sets `*closed` on the latter. Returns 0, or -1 on anything else. */
+static int scan_separator(struct scanner *s, unsigned char close, int *closed)
+{
+    skip_space(s);
+    if (s->p >= s->end)
+        return -1;
+    if (*s->p == ',') {
+        s->p++;
+        skip_space(s);
+        return 0;
+    }
+    if (*s->p != close)
+        return -1;
+    s->p++;
+    *closed = 1;
+    return 0;
+}
+
+/* Scans an array whose '[' is at s->p, `depth` containers deep. */
+static json *scan_array(struct scanner *s, int depth)
+{
+    size_t base = s->n_items;
+    int closed = 0;
+
+    s->p++;
+    skip_space(s);
+    if (s->p < s->end && *s->p == ']') {
+        s->p++;
+        return json_array();
+    }
+    while (!closed) {
+        json *v = scan_value(s, depth + 1);
+        if (!v || push_item(s, NULL, 0, v) != 0 || scan_separator(s, ']', &closed) != 0)
+            goto fail;
+    }
+    json *arr = build_array(s, base);
+    if (arr)
+        return arr;
+fail:
+    drop_items(s, base);
+    return NULL;
+}
+
+/* Scans an object whose '{' is at s->p, `depth` containers deep. */
+static json *scan_object(struct scanner *s, int depth)
+{
+    size_t base = s->n_items;
+    int closed = 0;
+
+    s->p++;
+    skip_space(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return json_object();
+    }
+    while (!closed) {
+        const unsigned char *key;
+        size_t raw_len, key_len;
+        json *v;
+
+        if (s->p >= s->end || *s->p != '"')
+            goto fail;
+        s->p++;
+        if (scan_string(s, &key, &raw_len, &key_len) != 0 || raw_len != key_len)
+            goto fail;
+        skip_space(s);
+        if (s->p >= s->end || *s->p != ':')
+            goto fail;
+        s->p++;
+        skip_space(s);
+        v = scan_value(s, depth + 1);
+        if (!v || put_member(s, base, key, key_len, v) != 0 ||
+            scan_separator(s, '}', &closed) != 0)
+            goto fail;
+    }
+    json *obj = build_object(s, base);
+    if (obj)
+        return obj;
+fail:
+    drop_items(s, base);
+    return NULL;
+}
+
+/* Scans the value at s->p, inside `depth` open containers. Returns NULL
+ * when the value is left to the yajl path or memory runs out. */
+static json *scan_value(struct scanner *s, int depth)
+{
+    const unsigned char *raw;
+    size_t raw_len, len;
+
+    if (s->p >= s->end)
+        return NULL;
+    switch (*s->p) {
+    case '{':
+        return depth < JSON_MAX_DEPTH ? scan_object(s, depth) : NULL;
+    case '[':
+        return depth < JSON_MAX_DEPTH ? scan_array(s, depth) : NULL;
+    case '"':
+        s->p++;
+        if (scan_string(s, &raw, &raw_len, &len) != 0)
+            return NULL;
+        return string_node(raw, raw_len, len);
+    case 't':
+        return scan_literal(s, "true", 4, json_bool(1));
+    case 'f':
+        return scan_literal(s, "false", 5, json_bool(0));
+    case 'n':
+        return scan_literal(s, "null", 4, json_null());
+    default:
+        return scan_number(s);
+    }
+}
+
+/* Parses `text` on the fast path. Returns the tree, or NULL when the text
+ * is left to the yajl path. */
+static json *parse_fast(const char *text, size_t len)
+{
+    struct scanner s = {
+        .p = (const unsigned char *)text,
+        .end = (const unsigned char *)text + len,
+        .cap_items = SCAN_STACK_ITEMS,
+    };
+    json *root;
+
+    s.items = s.stack_items;
+    skip_space(&s);
+    root = scan_value(&s, 0);
+    skip_space(&s);
+    if (root && s.p != s.end) {
+        json_free(root);
+        root = NULL;
+    }
+    if (s.items != s.stack_items)
+        free(s.items);
+    return root;
+}
+
+static json *parse_yajl(const char *text, size_t len, int strict, char *err, size_t errlen)
 {
     struct parse_state st = {.strict = strict};
     yajl_handle h;
@@ -838,6 +1235,15 @@ static json *parse(const char *text, size_t len, int strict, char *err, size_t e
     return st.root;
 }
 
+/* A text that the fast path accepts has no \u escape, so the strict
+ * parse's check for unpaired surrogates would find nothing in it. */
+static json *parse(const char *text, size_t len, int strict, char *err, size_t errlen)
+{
+    json *root = parse_fast(text, len);
+
+    return root ? root : parse_yajl(text, len, strict, err, errlen);
+}
+
 json *json_parse(const char *text, size_t len, char *err, size_t errlen)
 {
     return parse(text, len, 0, err, errlen);
@@ -846,6 +1252,11 @@ json *json_parse(const char *text, size_t len, char *err, size_t errlen)
 json *json_parse_input(const char *text, size_t len, char *err, size_t errlen)
 {
     return parse(text, len, 1, err, errlen);
+}
+
+json *json_parse_with_yajl(const char *text, size_t len, int strict, char *err, size_t errlen)
+{
+    return parse_yajl(text, len, strict, err, errlen);
 }
 
 /* Writing. The output is byte for byte what yajl_gen 2.1 writes for the

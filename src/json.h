@@ -49,6 +49,12 @@ json *json_parse(const char *text, size_t len, char *err, size_t errlen);
  * older builds stored such strings. */
 json *json_parse_input(const char *text, size_t len, char *err, size_t errlen);
 
+/* Parses like json_parse_input when `strict` is 1 and like json_parse when
+ * it is 0, with yajl alone. Those two first try a faster hand-written parser
+ * and give the text to yajl when it declines, so this exists for tests that
+ * compare the two parsers. */
+json *json_parse_with_yajl(const char *text, size_t len, int strict, char *err, size_t errlen);
+
 /* Frees a tree and all its children. NULL is allowed. */
 void json_free(json *j);
 

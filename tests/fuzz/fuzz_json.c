@@ -1,4 +1,7 @@
-/* libFuzzer target: the JSON parser and writer. A tree that parses is
+/* libFuzzer target: the JSON parser and writer. json_parse and
+ * json_parse_input must accept exactly what yajl alone accepts
+ * (json_parse_with_yajl), with the same tree and the same error message,
+ * which checks their hand-written fast path. A tree that parses is
  * written with json_dump and json_dump_evbuffer, compared with what
  * yajl_gen writes for it, and parsed again to compare with the first tree.
  * The raw input is also written as one string, which must give yajl_gen's
@@ -111,12 +114,55 @@ static void compare_with_reference(const json *j, int reparse)
     free(theirs);
 }
 
+/* 1 when two trees are equal with their object members in the same order. */
+static int same_tree(const json *a, const json *b)
+{
+    if (json_typeof(a) != json_typeof(b))
+        return 0;
+    if (json_typeof(a) == JSON_ARRAY) {
+        if (json_array_size(a) != json_array_size(b))
+            return 0;
+        for (size_t i = 0; i < json_array_size(a); i++)
+            if (!same_tree(json_array_get(a, i), json_array_get(b, i)))
+                return 0;
+        return 1;
+    }
+    if (json_typeof(a) == JSON_OBJECT) {
+        if (json_object_size(a) != json_object_size(b))
+            return 0;
+        for (size_t i = 0; i < json_object_size(a); i++)
+            if (strcmp(json_object_key_at(a, i), json_object_key_at(b, i)) != 0 ||
+                !same_tree(json_object_value_at(a, i), json_object_value_at(b, i)))
+                return 0;
+        return 1;
+    }
+    return json_equal(a, b);
+}
+
+/* Aborts unless the parse of `data` (json_parse_input when `strict`, else
+ * json_parse) gives the same result as yajl alone. */
+static void compare_with_yajl(const uint8_t *data, size_t size, int strict)
+{
+    char ours_err[160] = "", yajl_err[160] = "";
+    const char *text = (const char *)data;
+    json *ours = strict ? json_parse_input(text, size, ours_err, sizeof(ours_err))
+                        : json_parse(text, size, ours_err, sizeof(ours_err));
+    json *theirs = json_parse_with_yajl(text, size, strict, yajl_err, sizeof(yajl_err));
+
+    if (!ours != !theirs || !same_tree(ours, theirs) || strcmp(ours_err, yajl_err) != 0)
+        abort();
+    json_free(ours);
+    json_free(theirs);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json *j = json_parse((const char *)data, size, NULL, 0);
     json *strict = json_parse_input((const char *)data, size, NULL, 0);
     json *s;
 
+    compare_with_yajl(data, size, 0);
+    compare_with_yajl(data, size, 1);
     /* The strict parse accepts a subset of what json_parse accepts, with
      * the same tree. */
     if (strict && (!j || !json_equal(strict, j)))

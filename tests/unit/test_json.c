@@ -468,6 +468,160 @@ START_TEST(json_swap_moves_out_of_tree)
 }
 END_TEST
 
+/* 1 when two trees are equal with their object members in the same order. */
+static int same_tree(const json *a, const json *b)
+{
+    if (json_typeof(a) != json_typeof(b))
+        return 0;
+    if (json_typeof(a) == JSON_ARRAY) {
+        if (json_array_size(a) != json_array_size(b))
+            return 0;
+        for (size_t i = 0; i < json_array_size(a); i++) {
+            if (!same_tree(json_array_get(a, i), json_array_get(b, i)))
+                return 0;
+        }
+        return 1;
+    }
+    if (json_typeof(a) == JSON_OBJECT) {
+        if (json_object_size(a) != json_object_size(b))
+            return 0;
+        for (size_t i = 0; i < json_object_size(a); i++) {
+            if (strcmp(json_object_key_at(a, i), json_object_key_at(b, i)) != 0 ||
+                !same_tree(json_object_value_at(a, i), json_object_value_at(b, i)))
+                return 0;
+        }
+        return 1;
+    }
+    return json_equal(a, b);
+}
+
+/* Texts that exercise each case of the fast parser and each reason it
+ * leaves a text to yajl. */
+static const struct {
+    const char *text;
+    size_t len; /* 0: strlen(text) */
+} both_parsers[] = {
+    {"{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"a@b.example\","
+     "\"name\":{\"givenName\":\"G\",\"familyName\":\"F\"},\"emails\":[{\"primary\":true,"
+     "\"value\":\"a@b.example\",\"type\":\"work\"}],\"active\":true}", 0},
+    {"{\"a\":1,\"a\":2}", 0},
+    {"{\"a\":1,\"b\":2,\"a\":[3],\"b\":{}}", 0},
+    {"[\"\\/\\b\\f\\n\\r\\t\\\"\\\\\",\"x\\\\u0041\"]", 0},
+    {"{\"k\\/\":1,\"k/\":2}", 0},
+    {"[\"\\u0041\",\"\\ud83d\\ude00\"]", 0},
+    {"[\"\\x\"]", 0},
+    {"[\"\\", 0},
+    {"[0,-0,1.5,-1.5e10,1E+2,2e-3,123456789012345678901234567890]", 0},
+    {"[01]", 0},
+    {"[1.]", 0},
+    {"[-]", 0},
+    {"[1e]", 0},
+    {"[1e+]", 0},
+    {"[.5]", 0},
+    {"[+1]", 0},
+    {"[1.5.3]", 0},
+    {"[true,false,null]", 0},
+    {"[tru]", 0},
+    {"[truex]", 0},
+    {"[nul]", 0},
+    {"[nullnull]", 0},
+    {" \t\r\n{ \"a\" : [ 1 , 2 ] , \"b\" : { } , \"c\" : [ ] } \n", 0},
+    {"\v{}", 0},
+    {"{}\f", 0},
+    {"{\"a\":1\v}", 0},
+    {"1", 0},
+    {" 12 ", 0},
+    {"-3.5e7", 0},
+    {"\"s\"", 0},
+    {"true", 0},
+    {"null ", 0},
+    {"{} x", 0},
+    {"{}{}", 0},
+    {"[1,]", 0},
+    {"{\"a\":1,}", 0},
+    {"{,}", 0},
+    {"[,1]", 0},
+    {"{\"a\" 1}", 0},
+    {"{\"a\":}", 0},
+    {"{1:2}", 0},
+    {"[\"abc", 0},
+    {"{\"a\"", 0},
+    {"{\"a\":", 0},
+    {"[1", 0},
+    {"[\"a\x01" "b\"]", 0},
+    {"[\"a\tb\"]", 0},
+    {"[\"\x7f\"]", 0},
+    {"[\"caf\xc3\xa9\",\"\xf0\x9f\x98\x80\"]", 0},
+    {"{\"caf\xc3\xa9\":\"\xe2\x82\xac\"}", 0},
+    {"[\"\xc0\xaf\"]", 0},
+    {"[\"\xed\xa0\x80\"]", 0},
+    {"[\"\xc3\"]", 0},
+    {"{\"\xed\xbf\xbf\":1}", 0},
+    {"[\"a\0b\"]", 7},
+    {"[1]\0", 4},
+    {"", 0},
+    {"   ", 0},
+    {"\xef\xbb\xbf{}", 0},
+    {"[1] // comment", 0},
+};
+
+/* The fast parser accepts only what yajl accepts, with the same tree, and
+ * a text it declines gets yajl's error message. */
+static void assert_parsers_agree(const char *text, size_t len, int strict)
+{
+    char fast_err[160] = "", yajl_err[160] = "";
+    json *fast = strict ? json_parse_input(text, len, fast_err, sizeof(fast_err))
+                        : json_parse(text, len, fast_err, sizeof(fast_err));
+    json *slow = json_parse_with_yajl(text, len, strict, yajl_err, sizeof(yajl_err));
+
+    ck_assert_msg((fast != NULL) == (slow != NULL), "%.60s (strict %d): fast %s, yajl %s", text,
+                  strict, fast ? "accepts" : fast_err, slow ? "accepts" : yajl_err);
+    ck_assert_msg(same_tree(fast, slow), "%.60s (strict %d): trees differ", text, strict);
+    ck_assert_str_eq(fast_err, yajl_err);
+    json_free(fast);
+    json_free(slow);
+}
+
+START_TEST(json_fast_parser_like_yajl)
+{
+    const char *text = both_parsers[_i].text;
+    size_t len = both_parsers[_i].len ? both_parsers[_i].len : strlen(text);
+
+    assert_parsers_agree(text, len, 0);
+    assert_parsers_agree(text, len, 1);
+}
+END_TEST
+
+/* Nesting at and past the depth limit, and containers with more items
+ * than the parser keeps on its stack. */
+START_TEST(json_fast_parser_large_like_yajl)
+{
+    size_t cap = 64 * 1024, n;
+    char *text = malloc(cap);
+
+    ck_assert_ptr_nonnull(text);
+    for (n = JSON_MAX_DEPTH - 1; n <= JSON_MAX_DEPTH + 1; n++) {
+        for (size_t i = 0; i < n; i++)
+            memcpy(text + 6 * i, "{\"a\":[", 6);
+        for (size_t i = 0; i < n; i++)
+            memcpy(text + 6 * n + 2 * i, "]}", 2);
+        assert_parsers_agree(text, 8 * n, 0);
+    }
+    n = (size_t)snprintf(text, cap, "{");
+    for (int i = 0; i < 300; i++)
+        n += (size_t)snprintf(text + n, cap - n, "%s\"k%d\":[%d,\"v\",{}]", i ? "," : "", i % 250,
+                              i);
+    n += (size_t)snprintf(text + n, cap - n, "}");
+    assert_parsers_agree(text, n, 1);
+    n = (size_t)snprintf(text, cap, "[");
+    for (int i = 0; i < 2000; i++)
+        n += (size_t)snprintf(text + n, cap - n, "%s[%d,{\"x\":%d}]", i ? "," : "", i, i);
+    n += (size_t)snprintf(text + n, cap - n, "]");
+    assert_parsers_agree(text, n, 1);
+    free(text);
+}
+END_TEST
+
 static Suite *json_suite(void)
 {
     Suite *s = suite_create("json");
@@ -492,6 +646,9 @@ static Suite *json_suite(void)
     tcase_add_test(tc, json_dump_depth_like_yajl);
     tcase_add_test(tc, json_dump_large_like_yajl);
     tcase_add_test(tc, json_swap_moves_out_of_tree);
+    tcase_add_loop_test(tc, json_fast_parser_like_yajl, 0,
+                        (int)(sizeof(both_parsers) / sizeof(both_parsers[0])));
+    tcase_add_test(tc, json_fast_parser_large_like_yajl);
     suite_add_tcase(s, tc);
     return s;
 }
