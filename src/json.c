@@ -20,7 +20,11 @@ struct json {
     json_type type;
     /* For strings and numbers: the text is stored right after the node, in
      * the same allocation, and is not freed on its own. */
-    int text_inline;
+    unsigned char text_inline;
+    /* For objects: keys, values and the key texts share the allocation of
+     * `keys`, as the parser builds them. Adding a member first gives the
+     * object separate ones (unpack_members). */
+    unsigned char members_block;
     union {
         int boolean;
         struct {
@@ -64,11 +68,13 @@ void json_free(json *j)
         break;
     case JSON_OBJECT:
         for (size_t i = 0; i < j->u.obj.len; i++) {
-            free(j->u.obj.keys[i]);
+            if (!j->members_block)
+                free(j->u.obj.keys[i]);
             json_free(j->u.obj.values[i]);
         }
         free(j->u.obj.keys);
-        free(j->u.obj.values);
+        if (!j->members_block)
+            free(j->u.obj.values);
         break;
     default:
         break;
@@ -430,10 +436,43 @@ json *json_object_geti(const json *obj, const char *key)
     return i < 0 ? NULL : obj->u.obj.values[i];
 }
 
+/* Moves the members of an object out of their shared block into separate
+ * arrays with room to grow and a malloc'd copy of each key. Returns 0, or
+ * -1 when out of memory with the object unchanged. */
+static int unpack_members(json *obj)
+{
+    size_t n = obj->u.obj.len, cap = n ? n * 2 : 4, copied = 0;
+    char **keys = malloc(cap * sizeof(*keys));
+    json **values = malloc(cap * sizeof(*values));
+
+    if (!keys || !values)
+        goto fail;
+    for (; copied < n; copied++) {
+        keys[copied] = strdup(obj->u.obj.keys[copied]);
+        if (!keys[copied])
+            goto fail;
+    }
+    memcpy(values, obj->u.obj.values, n * sizeof(*values));
+    free(obj->u.obj.keys);
+    obj->u.obj.keys = keys;
+    obj->u.obj.values = values;
+    obj->u.obj.cap = cap;
+    obj->members_block = 0;
+    return 0;
+fail:
+    for (size_t i = 0; i < copied; i++)
+        free(keys[i]);
+    free(keys);
+    free(values);
+    return -1;
+}
+
 /* Appends a member, taking ownership of the malloc'd `key` and of `value`
  * (both freed on failure). Returns 0 or -1. */
 static int append_member(json *obj, char *key, json *value)
 {
+    if (obj->members_block && unpack_members(obj) != 0)
+        goto fail;
     if (obj->u.obj.len == obj->u.obj.cap) {
         size_t cap = obj->u.obj.cap ? obj->u.obj.cap * 2 : 4;
         char **keys = realloc(obj->u.obj.keys, cap * sizeof(*keys));
@@ -511,7 +550,9 @@ static json *object_take(json *obj, const char *key, int ignore_case)
     if (i < 0)
         return NULL;
     value = obj->u.obj.values[i];
-    free(obj->u.obj.keys[i]);
+    /* A key in a shared block stays there until the object is freed. */
+    if (!obj->members_block)
+        free(obj->u.obj.keys[i]);
     tail = obj->u.obj.len - (size_t)i - 1;
     memmove(&obj->u.obj.keys[i], &obj->u.obj.keys[i + 1], tail * sizeof(char *));
     memmove(&obj->u.obj.values[i], &obj->u.obj.values[i + 1], tail * sizeof(json *));
@@ -1025,38 +1066,43 @@ static json *build_array(struct scanner *s, size_t base)
     return arr;
 }
 
-/* Moves the items from `base` on into a new object sized to fit them. */
+/* Moves the items from `base` on into a new object whose keys, values and
+ * key texts share one allocation, sized to fit them. */
 static json *build_object(struct scanner *s, size_t base)
 {
-    size_t n = s->n_items - base;
-    json *obj = json_object();
-    char **keys = malloc(n * sizeof(*keys));
-    json **values = malloc(n * sizeof(*values));
-    size_t done = 0;
+    size_t n = s->n_items - base, size = n * (sizeof(char *) + sizeof(json *));
+    json *obj;
+    char **keys, *text;
+    json **values;
 
-    if (!obj || !keys || !values)
-        goto fail;
-    for (; done < n; done++) {
-        const struct scan_item *m = &s->items[base + done];
-        keys[done] = malloc(m->key_len + 1);
-        if (!keys[done])
-            goto fail;
-        memcpy(keys[done], m->key, m->key_len);
-        keys[done][m->key_len] = '\0';
-        values[done] = m->value;
+    /* A member takes at least 4 bytes of text ("":0) and adds its key, a
+     * NUL and two pointers here (17 bytes more than the key on 64-bit
+     * systems), so the size stays below five times the text's length. */
+    for (size_t i = base; i < s->n_items; i++)
+        size += s->items[i].key_len + 1;
+    obj = json_object();
+    keys = malloc(size);
+    if (!obj || !keys) {
+        free(obj);
+        free(keys);
+        return NULL;
+    }
+    values = (json **)(keys + n);
+    text = (char *)(values + n);
+    for (size_t i = 0; i < n; i++) {
+        const struct scan_item *m = &s->items[base + i];
+        memcpy(text, m->key, m->key_len);
+        text[m->key_len] = '\0';
+        keys[i] = text;
+        text += m->key_len + 1;
+        values[i] = m->value;
     }
     obj->u.obj.keys = keys;
     obj->u.obj.values = values;
     obj->u.obj.len = obj->u.obj.cap = n;
+    obj->members_block = 1;
     s->n_items = base;
     return obj;
-fail:
-    for (size_t i = 0; i < done; i++)
-        free(keys[i]);
-    free(keys);
-    free(values);
-    free(obj);
-    return NULL;
 }
 
 /* Consumes the ',' or the closing character `close` that follows an item

@@ -622,6 +622,52 @@ START_TEST(json_fast_parser_large_like_yajl)
 }
 END_TEST
 
+/* Objects from the parser keep their members in one block. Every change
+ * to such an object must work as on a built one. */
+START_TEST(json_parsed_object_changes)
+{
+    const char *text = "{\"a\":1,\"b\":{\"c\":2},\"d\":\"x\",\"e\":[true]}";
+    json *obj = json_parse(text, strlen(text), NULL, 0);
+    json *taken, *b;
+    char *out;
+
+    ck_assert_ptr_nonnull(obj);
+    taken = json_object_take(obj, "a");
+    ck_assert_int_eq(json_int_value(taken), 1);
+    json_free(taken);
+    json_object_removei(obj, "E");
+    ck_assert_int_eq(json_object_set(obj, "d", json_string("y")), 0);
+    ck_assert_int_eq(json_object_set(obj, "f", json_null()), 0);
+    b = json_object_get(obj, "b");
+    ck_assert_int_eq(json_object_seti(b, "C", json_int(3)), 0);
+    ck_assert_int_eq(json_object_set(b, "g", json_int(4)), 0);
+    out = json_dump(obj, NULL);
+    ck_assert_str_eq(out, "{\"b\":{\"c\":3,\"g\":4},\"d\":\"y\",\"f\":null}");
+    free(out);
+
+    b = json_null();
+    ck_assert_int_eq(json_swap(json_object_get(obj, "b"), b), 0);
+    json_free(obj);
+    ck_assert_int_eq(json_int_value(json_object_get(b, "g")), 4);
+    json_free(b);
+
+    obj = json_parse(text, strlen(text), NULL, 0);
+    taken = json_copy(obj);
+    ck_assert(json_equal(taken, obj));
+    json_free(taken);
+    for (const char *k = "adeb"; *k; k++) {
+        char key[2] = {*k, '\0'};
+        json_object_remove(obj, key);
+    }
+    ck_assert_uint_eq(json_object_size(obj), 0);
+    ck_assert_int_eq(json_object_set(obj, "z", json_bool(0)), 0);
+    out = json_dump(obj, NULL);
+    ck_assert_str_eq(out, "{\"z\":false}");
+    free(out);
+    json_free(obj);
+}
+END_TEST
+
 static Suite *json_suite(void)
 {
     Suite *s = suite_create("json");
@@ -649,6 +695,7 @@ static Suite *json_suite(void)
     tcase_add_loop_test(tc, json_fast_parser_like_yajl, 0,
                         (int)(sizeof(both_parsers) / sizeof(both_parsers[0])));
     tcase_add_test(tc, json_fast_parser_large_like_yajl);
+    tcase_add_test(tc, json_parsed_object_changes);
     suite_add_tcase(s, tc);
     return s;
 }
