@@ -125,15 +125,37 @@ static json *steal(json *v)
     return out;
 }
 
+static int already_coerced(const scim_attr *attr, const json *v);
+
+/* 1 when `v` is an object whose members all name a sub-attribute of `attr`
+ * in the schema's spelling and hold a coerced value that is not null.
+ * coerce_complex would build an equal object with the members in the same
+ * order, so the object is kept as it is. */
+static int complex_is_canonical(const scim_attr *attr, const json *v)
+{
+    if (json_typeof(v) != JSON_OBJECT)
+        return 0;
+    for (size_t i = 0; i < json_object_size(v); i++) {
+        const char *key = json_object_key_at(v, i);
+        const scim_attr *sub = scim_schema_find_sub_attr(attr, key);
+        const json *sv = json_object_value_at(v, i);
+
+        if (!sub || strcmp(sub->name, key) != 0 || json_typeof(sv) == JSON_NULL ||
+            !already_coerced(sub, sv))
+            return 0;
+    }
+    return 1;
+}
+
 /* 1 when coerce_single would keep `v` as it is: it has the JSON type that
- * a non-complex `attr` stores. */
+ * `attr` stores, and a complex value is canonical. */
 static int already_coerced(const scim_attr *attr, const json *v)
 {
     switch (attr->type) {
     case SCIM_TYPE_BOOLEAN:
         return json_typeof(v) == JSON_BOOL;
     case SCIM_TYPE_COMPLEX:
-        return 0;
+        return complex_is_canonical(attr, v);
     case SCIM_TYPE_INTEGER:
     case SCIM_TYPE_DECIMAL:
         return json_typeof(v) == JSON_NUMBER;
@@ -203,6 +225,8 @@ static int coerce_complex(const scim_attr *attr, const char *name, json **value,
     }
     if (json_typeof(v) != JSON_OBJECT)
         return wrong_type(name, "an object", v, err);
+    if (complex_is_canonical(attr, v))
+        return 0;
     out = json_object();
     if (!out)
         return scim_error_set(err, 500, NULL, "out of memory");
@@ -251,6 +275,20 @@ static int coerce_single(const scim_attr *attr, const char *name, json **value, 
     }
 }
 
+/* 1 when `arr` is an array of coerced values none of which is null, which
+ * scim_value_coerce keeps as it is. */
+static int elements_coerced(const scim_attr *attr, const json *arr)
+{
+    if (json_typeof(arr) != JSON_ARRAY)
+        return 0;
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        const json *elem = json_array_get(arr, i);
+        if (json_typeof(elem) == JSON_NULL || !already_coerced(attr, elem))
+            return 0;
+    }
+    return 1;
+}
+
 int scim_value_coerce(const scim_attr *attr, const char *name, json **value, scim_error *err)
 {
     json *arr;
@@ -262,6 +300,8 @@ int scim_value_coerce(const scim_attr *attr, const char *name, json **value, sci
             return wrong_type(name, "a single value", *value, err);
         return coerce_single(attr, name, value, err);
     }
+    if (elements_coerced(attr, *value))
+        return 0;
     if (json_typeof(*value) != JSON_ARRAY) {
         arr = json_array();
         if (!arr || json_array_append(arr, *value) < 0) {

@@ -1,5 +1,5 @@
 /* Unit tests of the UTF-8 helpers that keep SCIM messages valid JSON text,
- * and of string coercion. */
+ * of string coercion, and of the member order that normalisation writes. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -84,6 +84,65 @@ START_TEST(string_coercion_cases)
 }
 END_TEST
 
+#define CORE "urn:ietf:params:scim:schemas:core:2.0:User"
+#define ENT "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+/* Create bodies and the exact text of their normalised form, members in
+ * order. Values already in canonical form are kept as they are, and the
+ * others are rebuilt, so both kinds are listed. */
+static const struct {
+    const char *input;
+    const char *expected;
+} normalized[] = {
+    {"{\"schemas\":[\"" CORE "\"],\"userName\":\"a@x\",\"externalId\":\"e\","
+     "\"name\":{\"givenName\":\"G\",\"familyName\":\"F\"},\"displayName\":\"G F\","
+     "\"emails\":[{\"primary\":true,\"value\":\"a@x\",\"type\":\"work\"}],\"active\":true}",
+     "{\"schemas\":[\"" CORE "\"],\"userName\":\"a@x\",\"externalId\":\"e\","
+     "\"name\":{\"givenName\":\"G\",\"familyName\":\"F\"},\"displayName\":\"G F\","
+     "\"emails\":[{\"primary\":true,\"value\":\"a@x\",\"type\":\"work\"}],\"active\":true}"},
+    {"{\"userName\":\"a\",\"name\":{\"FamilyName\":\"F\",\"givenName\":\"G\"}}",
+     "{\"schemas\":[\"" CORE "\"],\"userName\":\"a\",\"name\":{\"familyName\":\"F\","
+     "\"givenName\":\"G\"},\"active\":true}"},
+    {"{\"userName\":\"a\",\"name\":{\"givenName\":\"G\",\"nickName\":\"n\",\"familyName\":null}}",
+     "{\"schemas\":[\"" CORE "\"],\"userName\":\"a\",\"name\":{\"givenName\":\"G\"},"
+     "\"active\":true}"},
+    {"{\"userName\":\"a\",\"emails\":[{\"value\":\"x\",\"primary\":\"True\"},null,"
+     "{\"value\":\"y\",\"VALUE\":\"z\"}]}",
+     "{\"schemas\":[\"" CORE "\"],\"userName\":\"a\",\"emails\":[{\"value\":\"x\","
+     "\"primary\":true},{\"value\":\"z\"}],\"active\":true}"},
+    {"{\"userName\":\"a\",\"emails\":{\"value\":\"x\"},\"phoneNumbers\":[{}]}",
+     "{\"schemas\":[\"" CORE "\"],\"userName\":\"a\",\"emails\":[{\"value\":\"x\"}],"
+     "\"phoneNumbers\":[{}],\"active\":true}"},
+    {"{\"userName\":\"a\",\"" ENT "\":{\"manager\":{\"value\":\"m\",\"displayName\":\"B\"},"
+     "\"department\":\"D\"}}",
+     "{\"schemas\":[\"" CORE "\",\"" ENT "\"],\"userName\":\"a\",\"" ENT "\":{\"manager\":"
+     "{\"value\":\"m\"},\"department\":\"D\"},\"active\":true}"},
+    {"{\"userName\":\"a\",\"" ENT "\":{\"manager\":\"m\"}}",
+     "{\"schemas\":[\"" CORE "\",\"" ENT "\"],\"userName\":\"a\",\"" ENT "\":{\"manager\":"
+     "{\"value\":\"m\"}},\"active\":true}"},
+    {"{\"userName\":\"a\",\"name.givenName\":\"G\",\"" ENT ":department\":\"D\","
+     "\"" CORE ":title\":\"T\",\"USERNAME\":\"a\"}",
+     "{\"schemas\":[\"" CORE "\",\"" ENT "\"],\"userName\":\"a\",\"name\":{\"givenName\":\"G\"},"
+     "\"" ENT "\":{\"department\":\"D\"},\"title\":\"T\",\"active\":true}"},
+};
+
+START_TEST(normalize_member_order)
+{
+    const char *text = normalized[_i].input;
+    json *v = json_parse(text, strlen(text), NULL, 0);
+    scim_error err = {0};
+    char *out;
+
+    ck_assert_ptr_nonnull(v);
+    ck_assert_msg(scim_resource_normalize(scim_schema_user(), v, SCIM_NORMALIZE_CREATE, &err) == 0,
+                  "%s: %s", text, err.detail);
+    out = json_dump(v, NULL);
+    ck_assert_str_eq(out, normalized[_i].expected);
+    free(out);
+    json_free(v);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("values");
@@ -92,6 +151,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, utf8_repair_cases, 0, sizeof repairs / sizeof repairs[0]);
     tcase_add_loop_test(tc, utf8_prefix_cases, 0, sizeof prefixes / sizeof prefixes[0]);
     tcase_add_loop_test(tc, string_coercion_cases, 0, sizeof strings / sizeof strings[0]);
+    tcase_add_loop_test(tc, normalize_member_order, 0, sizeof normalized / sizeof normalized[0]);
     suite_add_tcase(s, tc);
     return s;
 }
