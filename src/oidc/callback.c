@@ -1,7 +1,8 @@
-/* GET|POST /auth/okta/callback: the authorization response. Checks the
- * state against a stored login transaction bound to this browser, takes the
- * transaction (single use), redeems the code at the token endpoint with the
- * PKCE verifier, and hands the ID token to the shared sign-in steps. */
+/* GET|POST /auth/okta/callback: the authorization response. Opens the login
+ * transaction for the response's state from this browser's cookie and checks
+ * that it is live and was not used. Then redeems the code at the token
+ * endpoint with the PKCE verifier, records the state as used so that it
+ * signs in only once, and hands the ID token to the shared sign-in steps. */
 #include "config.h"
 
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "json.h"
 #include "log.h"
 #include "oidc/endpoints.h"
+#include "oidc/login_keys.h"
 #include "oidc/oidc_const.h"
 #include "oidc/pages.h"
 #include "oidc/signin.h"
@@ -27,15 +29,15 @@ typedef struct callback {
     oidc_signin *s;
     char *state;
     char *code;
-    char *verifier;
     int iss_missing;                /* the response carried no `iss` */
+    oidc_tx tx;
 } callback;
 
 static void callback_free(callback *cb)
 {
     free(cb->state);
     free(cb->code);
-    free(cb->verifier);
+    oidc_tx_clear(&cb->tx);
     free(cb);
 }
 
@@ -44,6 +46,31 @@ static void callback_fail(callback *cb, int status, const char *title, const cha
 {
     oidc_signin_fail(cb->s, status, title, text, why);
     callback_free(cb);
+}
+
+static int mark_used_job(store_txn *t, void *arg)
+{
+    callback *cb = arg;
+    return oidc_tx_mark_used(t, cb->state, &cb->tx);
+}
+
+static void on_marked_used(int rc, void *arg)
+{
+    callback *cb = arg;
+    oidc_signin *s = cb->s;
+    if (rc == STORE_EXISTS) {
+        callback_fail(cb, 400, "Sign-in link used",
+                      "This sign-in was already completed or has expired. Please sign in again.",
+                      "login transaction replayed");
+        return;
+    }
+    if (rc != 0) {
+        callback_fail(cb, 503, "Sign-in unavailable", "Please try again in a moment.",
+                      store_strerror(rc));
+        return;
+    }
+    callback_free(cb);
+    oidc_signin_verify(s);
 }
 
 static void on_token(const oidc_token_response *res, void *arg)
@@ -67,8 +94,9 @@ static void on_token(const oidc_token_response *res, void *arg)
     }
     s->id_token = strdup(res->id_token);
     s->refresh_token = res->refresh_token ? strdup(res->refresh_token) : NULL;
-    callback_free(cb);
-    oidc_signin_verify(s);
+    if (store_submit(s->st->app->store, mark_used_job, on_marked_used, cb) != 0)
+        callback_fail(cb, 503, "Sign-in unavailable", "Please try again in a moment.",
+                      "store closed");
 }
 
 static void on_provider(oidc_provider *p, const char *error, void *arg)
@@ -101,62 +129,47 @@ static void on_provider(oidc_provider *p, const char *error, void *arg)
     snprintf(redirect, sizeof redirect, "%s%s", s->st->cfg.base_url, OIDC_PATH_CALLBACK);
     oidc_token_request req = {.idp = &s->idp, .disc = oidc_provider_discovery(p),
                               .grant_type = "authorization_code", .code = cb->code,
-                              .redirect_uri = redirect, .code_verifier = cb->verifier,
+                              .redirect_uri = redirect, .code_verifier = cb->tx.verifier,
                               .waiter = s->r};
     if (oidc_token_fetch(s->st, &req, on_token, cb) != 0)
         callback_fail(cb, 500, "Sign-in failed", "The sign-in could not be completed.",
                       "token request could not start");
 }
 
-static void on_taken(int rc, void *arg)
+/* Opens the login transaction of `state` from the request's cookie into
+ * `tx`, and sets `cookie` to the cookie's name. A cookie that does not open
+ * with the cached keys is tried again with keys read from the store, which
+ * another instance may have created since. Returns 0 or a SECRETBOX_ERR_*
+ * code (SECRETBOX_ERR_FORMAT when the cookie or the keys are missing). */
+static int open_tx(http_req *r, oidc_state *st, const char *state, char cookie[32], oidc_tx *tx)
 {
-    callback *cb = arg;
-    if (rc == STORE_NOTFOUND) {
-        callback_fail(cb, 400, "Sign-in link used",
-                      "This sign-in was already completed or has expired. Please sign in again.",
-                      "login transaction replayed");
-        return;
+    int64_t now = oidc_now();
+    oidc_tx_cookie_name(state, cookie);
+    const char *sealed = oidc_get_cookie(r, &st->cfg, cookie);
+    const oidc_login_keys *keys = oidc_login_keys_cached(st, now, 0);
+    memset(tx, 0, sizeof *tx);
+    if (sealed == NULL || *sealed == '\0')
+        return SECRETBOX_ERR_FORMAT;
+    int rc = keys ? oidc_tx_open(keys, state, sealed, tx) : SECRETBOX_ERR_AUTH;
+    if (rc == SECRETBOX_ERR_AUTH) {
+        keys = oidc_login_keys_cached(st, now, 1);
+        rc = keys ? oidc_tx_open(keys, state, sealed, tx) : SECRETBOX_ERR_FORMAT;
     }
-    if (rc != 0) {
-        callback_fail(cb, 503, "Sign-in unavailable", "Please try again in a moment.",
-                      store_strerror(rc));
-        return;
-    }
-    oidc_provider_get(cb->s->st, cb->s->idp.issuer, on_provider, cb);
+    return rc;
 }
 
-static int take_tx(store_txn *t, void *arg)
+/* Checks that the transaction is live and belongs to the responding issuer.
+ * Returns 0, or -1 after replying. */
+static int check_tx(callback *cb, const char *iss)
 {
-    callback *cb = arg;
-    return oidc_tx_take(t, cb->state);
-}
-
-/* Checks that the transaction is live, belongs to this browser and to the
- * responding issuer. Returns 0, or -1 after replying. */
-static int check_tx(callback *cb, const oidc_tx *tx, const char *iss)
-{
-    oidc_signin *s = cb->s;
-    char cookie[32], hash[65];
-    if (tx->expires < oidc_now()) {
+    if (cb->tx.expires < oidc_now()) {
         callback_fail(cb, 400, "Sign-in expired",
                       "This sign-in took too long and has expired. Please sign in again.",
                       "login transaction expired");
         return -1;
     }
-    oidc_tx_cookie_name(cb->state, cookie);
-    snprintf(s->tx_cookie, sizeof s->tx_cookie, "%s", cookie);
-    const char *binding = oidc_get_cookie(s->r, &s->st->cfg, cookie);
-    if (binding)
-        oidc_sha256_hex(binding, hash);
-    if (binding == NULL || strlen(tx->binding) != 64 || !crypto_equal(hash, tx->binding, 64)) {
-        callback_fail(cb, 400, "Sign-in from another browser",
-                      "This sign-in did not start in this browser, or its cookie was blocked. "
-                      "Please sign in again from this browser.",
-                      "binding cookie missing or wrong");
-        return -1;
-    }
     /* RFC 9207: an authorization response naming another issuer is a mix-up. */
-    if (iss != NULL && strcmp(iss, tx->issuer) != 0) {
+    if (iss != NULL && strcmp(iss, cb->tx.issuer) != 0) {
         callback_fail(cb, 400, "Sign-in failed",
                       "The response came from a different identity provider than the one the "
                       "sign-in started with.",
@@ -166,8 +179,9 @@ static int check_tx(callback *cb, const oidc_tx *tx, const char *iss)
     return 0;
 }
 
-/* Loads the transaction and the account's current settings. */
-static int load(callback *cb, oidc_tx *tx)
+/* Checks that the state was not used, and loads the account's current
+ * settings. Returns 0, or -1 after replying. */
+static int load(callback *cb)
 {
     oidc_signin *s = cb->s;
     store_txn *t;
@@ -175,20 +189,20 @@ static int load(callback *cb, oidc_tx *tx)
         callback_fail(cb, 503, "Sign-in unavailable", "Please try again in a moment.", "store");
         return -1;
     }
-    int rc = oidc_tx_get(t, cb->state, tx);
-    int idp_rc = rc == 0 ? oidc_idp_load(s->st, t, tx->account, &s->idp) : -1;
+    int used = oidc_tx_used(t, cb->state);
+    int idp_rc = used == 0 ? oidc_idp_load(s->st, t, cb->tx.account, &s->idp) : -1;
     if (idp_rc == 0)
-        oidc_account_settings_read(t, &s->st->cfg, tx->account, &s->settings);
+        oidc_account_settings_read(t, &s->st->cfg, cb->tx.account, &s->settings);
     store_read_end(t);
-    if (rc != 0) {
-        callback_fail(cb, 400, "Sign-in link expired",
-                      "This sign-in link has expired or was already used. Please sign in again.",
-                      "unknown state");
+    if (used != 0) {
+        callback_fail(cb, used == 1 ? 400 : 503,
+                      used == 1 ? "Sign-in link used" : "Sign-in unavailable",
+                      used == 1 ? "This sign-in was already completed. Please sign in again."
+                                : "Please try again in a moment.",
+                      used == 1 ? "login transaction replayed" : store_strerror(used));
         return -1;
     }
-    snprintf(s->r->account_id, sizeof s->r->account_id, "%s", tx->account);
-    snprintf(s->idp.account, sizeof s->idp.account, "%s", tx->account);
-    if (idp_rc != 0 || strcmp(s->idp.issuer, tx->issuer) != 0) {
+    if (idp_rc != 0 || strcmp(s->idp.issuer, cb->tx.issuer) != 0) {
         callback_fail(cb, 400, "Sign-in not set up",
                       "Your organization's sign-in settings changed during the sign-in. Please "
                       "sign in again.",
@@ -202,31 +216,22 @@ static int load(callback *cb, oidc_tx *tx)
  * with any `error_description`, so the provider's wording goes to the log
  * only and never onto the page. */
 /* Records a provider's error response in the audit log of the account
- * whose sign-in it ends, when `state` names a live login transaction of this
- * browser. Only an error code of lower-case letters and '_' is recorded. */
+ * whose sign-in it ends, when this browser carries the login transaction
+ * cookie of `state`, and deletes that cookie. Only an error code of
+ * lower-case letters and '_' is recorded. */
 static void audit_provider_error(http_req *r, oidc_state *st, const char *state,
                                  const char *error)
 {
-    store_txn *t;
-    oidc_tx tx = {0};
-    char cookie[32], hash[65], reason[96];
-    if (state == NULL || strlen(state) > 512 || store_read_begin(st->app->store, &t) != 0)
+    oidc_tx tx;
+    char cookie[32], reason[96];
+    if (state == NULL || strlen(state) > 512 || open_tx(r, st, state, cookie, &tx) != 0)
         return;
-    int rc = oidc_tx_get(t, state, &tx);
-    store_read_end(t);
-    if (rc != 0)
-        return;
-    oidc_tx_cookie_name(state, cookie);
-    const char *binding = oidc_get_cookie(r, &st->cfg, cookie);
-    if (binding)
-        oidc_sha256_hex(binding, hash);
-    if (binding != NULL && strlen(tx.binding) == 64 && crypto_equal(hash, tx.binding, 64)) {
-        int plain = strlen(error) <= 64 && strspn(error, "abcdefghijklmnopqrstuvwxyz_") ==
-                                              strlen(error);
-        snprintf(reason, sizeof reason, "the provider returned %s",
-                 plain ? error : "an invalid error code");
-        oidc_audit_signin_failed(st, tx.account, NULL, NULL, reason, r->id);
-    }
+    oidc_set_cookie(r, &st->cfg, cookie, "", 0, 1);
+    int plain = strlen(error) <= 64 && strspn(error, "abcdefghijklmnopqrstuvwxyz_") ==
+                                           strlen(error);
+    snprintf(reason, sizeof reason, "the provider returned %s",
+             plain ? error : "an invalid error code");
+    oidc_audit_signin_failed(st, tx.account, NULL, NULL, reason, r->id);
     oidc_tx_clear(&tx);
 }
 
@@ -248,7 +253,6 @@ void oidc_handle_callback(http_req *r, void *arg)
     oidc_state *st = arg;
     const char *error = oidc_param(r, OIDC_P_ERROR), *state = oidc_param(r, OIDC_P_STATE);
     const char *code = oidc_param(r, OIDC_P_CODE), *iss = oidc_param(r, OIDC_P_ISS);
-    oidc_tx tx = {0};
 
     if (error != NULL) {
         audit_provider_error(r, st, state, error);
@@ -272,18 +276,28 @@ void oidc_handle_callback(http_req *r, void *arg)
     cb->iss_missing = iss == NULL;
     if (cb->state == NULL || cb->code == NULL) {
         callback_fail(cb, 500, "Sign-in failed", "Please try again.", "out of memory");
-        goto out;
+        return;
     }
-    if (load(cb, &tx) != 0 || check_tx(cb, &tx, iss) != 0)
-        goto out;
-    cb->verifier = strdup(tx.verifier);
-    cb->s->nonce = strdup(tx.nonce);
-    cb->s->target = strdup(tx.target);
-    if (!cb->verifier || !cb->s->nonce || !cb->s->target)
+    int rc = open_tx(r, st, state, cb->s->tx_cookie, &cb->tx);
+    if (rc == SECRETBOX_ERR_NOMEM) {
         callback_fail(cb, 500, "Sign-in failed", "Please try again.", "out of memory");
-    else if (store_submit(st->app->store, take_tx, on_taken, cb) != 0)
-        callback_fail(cb, 503, "Sign-in unavailable", "Please try again in a moment.",
-                      "store closed");
-out:
-    oidc_tx_clear(&tx);
+        return;
+    }
+    if (rc != 0) {
+        callback_fail(cb, 400, "Sign-in from another browser",
+                      "This sign-in did not start in this browser, has expired, or its cookie "
+                      "was blocked. Please sign in again from this browser.",
+                      "unknown state: no valid login transaction cookie for it");
+        return;
+    }
+    snprintf(r->account_id, sizeof r->account_id, "%s", cb->tx.account);
+    snprintf(cb->s->idp.account, sizeof cb->s->idp.account, "%s", cb->tx.account);
+    if (check_tx(cb, iss) != 0 || load(cb) != 0)
+        return;
+    cb->s->nonce = strdup(cb->tx.nonce);
+    cb->s->target = strdup(cb->tx.target);
+    if (!cb->s->nonce || !cb->s->target)
+        callback_fail(cb, 500, "Sign-in failed", "Please try again.", "out of memory");
+    else
+        oidc_provider_get(st, cb->s->idp.issuer, on_provider, cb);
 }

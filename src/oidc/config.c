@@ -424,14 +424,22 @@ void oidc_cookie_name(const oidc_config *cfg, const char *name, char *out, size_
 void oidc_set_cookie(struct http_req *r, const oidc_config *cfg, const char *name,
                      const char *value, long max_age, int cross_site)
 {
-    char full[128], line[1024];
+    char full[128];
     oidc_cookie_name(cfg, name, full, sizeof full);
     /* SameSite=None (needed for a cross-site form_post) requires Secure. */
     const char *same_site = cross_site && cfg->cookie_secure ? "None" : "Lax";
-    snprintf(line, sizeof line, "%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=%s%s", full,
+    /* A sealed login transaction makes the value up to a few kilobytes long. */
+    size_t size = strlen(full) + (max_age > 0 ? strlen(value) : 0) + 128;
+    char *line = malloc(size);
+    if (line == NULL) {
+        log_event(LOG_ERROR, "cookie not set: out of memory", "cookie", full, NULL);
+        return;
+    }
+    snprintf(line, size, "%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=%s%s", full,
              max_age > 0 ? value : "", max_age > 0 ? max_age : 0, same_site,
              cfg->cookie_secure ? "; Secure" : "");
     http_set_header(r, "Set-Cookie", line);
+    free(line);
 }
 
 const char *oidc_get_cookie(struct http_req *r, const oidc_config *cfg, const char *name)

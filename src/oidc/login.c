@@ -1,7 +1,9 @@
 /* GET|POST /auth/okta: starts a sign-in, either from this service (with
  * `account` or `login_hint`) or from the identity provider's dashboard (with
- * `iss`, as OpenID Connect Core section 4 describes), and stores a login
- * transaction before sending the browser to the authorization endpoint. */
+ * `iss`, as OpenID Connect Core section 4 describes), and sets a cookie with
+ * the sealed login transaction before sending the browser to the
+ * authorization endpoint. Starting a sign-in stores nothing, so anonymous
+ * requests cannot fill the store or use up a limit that real users share. */
 #include "config.h"
 
 #include <limits.h>
@@ -19,6 +21,7 @@
 #include "oidc/endpoints.h"
 #include "oidc/idp.h"
 #include "oidc/limit.h"
+#include "oidc/login_keys.h"
 #include "oidc/oidc_const.h"
 #include "oidc/pages.h"
 #include "oidc/provider.h"
@@ -35,8 +38,9 @@ typedef struct login {
     char *target;
     oidc_account_settings settings;
     char *state;
-    char *binding;                  /* cookie value; its hash goes into the transaction */
+    char *sealed;                   /* cookie value: the sealed transaction */
     oidc_tx tx;
+    oidc_login_keys keys;           /* read or created by a write job when not cached */
     char *location;
     char client[CLIENT_ADDR_KEY_MAX]; /* limit key of the client address, "" until known */
 } login;
@@ -50,9 +54,10 @@ static void login_free(login *l)
     free(l->login_hint);
     free(l->target);
     free(l->state);
-    free(l->binding);
+    free(l->sealed);
     free(l->location);
     oidc_tx_clear(&l->tx);
+    oidc_login_keys_wipe(&l->keys);
     free(l);
 }
 
@@ -122,29 +127,37 @@ out:
     return out;
 }
 
-/* Sign-in binding cookies a browser may hold at once. Each is about 80
- * bytes, so even a page that starts sign-ins in a loop cannot make the
- * browser's Cookie header too large for this service. */
+/* Transaction cookies a browser may hold at once, and the bytes their
+ * name=value pairs may take together. A sealed transaction is 300 to
+ * OIDC_TX_SEALED_MAX bytes, mostly depending on the target's length. The
+ * byte limit keeps the browser's Cookie header line well below the
+ * HTTP_MAX_HEAD_LINE (8000 bytes) that this service accepts, even when a
+ * page starts sign-ins in a loop. */
 #define MAX_TX_COOKIES 5
+#define MAX_TX_COOKIE_BYTES 6000
 
-/* Calls `fn` with the 8 hex digits of each binding cookie in the request's
- * Cookie header and returns how many there are. */
-static size_t each_tx_cookie(login *l, void (*fn)(login *l, const char *digits))
+/* Calls `fn` with the 8 hex digits of each transaction cookie in the
+ * request's Cookie header. Returns how many there are, and the length of
+ * their name=value pairs in `*bytes`. */
+static size_t each_tx_cookie(login *l, void (*fn)(login *l, const char *digits), size_t *bytes)
 {
     char prefix[64];
     const char *header = http_header(l->r, "Cookie");
     size_t count = 0;
     oidc_cookie_name(&l->st->cfg, OIDC_COOKIE_TX, prefix, sizeof prefix);
     size_t plen = strlen(prefix);
+    *bytes = 0;
     for (const char *p = header; p != NULL && *p;) {
         p += strspn(p, " ;");
+        size_t len = strcspn(p, ";");
         if (strncmp(p, prefix, plen) == 0 && strspn(p + plen, "0123456789abcdef") == 8 &&
             p[plen + 8] == '=') {
             if (fn != NULL)
                 fn(l, p + plen);
             count++;
+            *bytes += len;
         }
-        p += strcspn(p, ";");
+        p += len;
     }
     return count;
 }
@@ -156,73 +169,101 @@ static void expire_tx_cookie(login *l, const char *digits)
     oidc_set_cookie(l->r, &l->st->cfg, name, "", 0, 1);
 }
 
-/* Expires every binding cookie the request carries once it carries
- * MAX_TX_COOKIES or more. The sign-ins in other tabs then have to start
- * again, which only happens to a browser with that many unfinished ones. */
-static void expire_tx_cookies(login *l)
+/* Expires every transaction cookie the request carries once the browser
+ * would hold more than MAX_TX_COOKIES of them, or more than
+ * MAX_TX_COOKIE_BYTES with the new one of `new_bytes`. The sign-ins in
+ * other tabs then have to start again, which only happens to a browser with
+ * that many unfinished ones. */
+static void expire_tx_cookies(login *l, size_t new_bytes)
 {
-    if (each_tx_cookie(l, NULL) < MAX_TX_COOKIES)
+    size_t bytes;
+    size_t count = each_tx_cookie(l, NULL, &bytes);
+    if (count < MAX_TX_COOKIES && bytes + new_bytes <= MAX_TX_COOKIE_BYTES)
         return;
-    each_tx_cookie(l, expire_tx_cookie);
+    each_tx_cookie(l, expire_tx_cookie, &bytes);
     log_event(LOG_WARN, "too many unfinished sign-ins in one browser; expired their cookies",
               "request_id", l->r->id, "account", l->account, NULL);
 }
 
-static void on_tx_stored(int rc, void *arg)
+/* Seals the transaction into its cookie and sends the browser to the
+ * provider. */
+static void redirect_with_cookie(login *l, const oidc_login_keys *keys)
 {
-    login *l = arg;
+    char cookie[32], full_name[64];
+    int rc = oidc_tx_seal(keys, l->state, &l->tx, &l->sealed);
     if (rc != 0) {
-        login_fail(l, 500, "Sign-in unavailable",
-                   "The sign-in could not be started. Please try again in a moment.",
-                   store_strerror(rc));
+        login_fail(l, 500, "Sign-in unavailable", "The sign-in could not be started.",
+                   secretbox_strerror(rc));
         return;
     }
-    char cookie[32];
-    expire_tx_cookies(l);
+    if (strlen(l->sealed) > OIDC_TX_SEALED_MAX) {
+        login_fail(l, 400, "Invalid sign-in link",
+                   "This sign-in link is too long. Sign in from the start page of the service "
+                   "instead.",
+                   "sealed login transaction too long for a cookie");
+        return;
+    }
     oidc_tx_cookie_name(l->state, cookie);
-    oidc_set_cookie(l->r, &l->st->cfg, cookie, l->binding, l->st->cfg.login_timeout, 1);
+    oidc_cookie_name(&l->st->cfg, cookie, full_name, sizeof full_name);
+    expire_tx_cookies(l, strlen(full_name) + 1 + strlen(l->sealed));
+    oidc_set_cookie(l->r, &l->st->cfg, cookie, l->sealed, l->st->cfg.login_timeout, 1);
     oidc_security_headers(l->r);
     log_event(LOG_INFO, "sign-in started", "request_id", l->r->id, "account", l->account, NULL);
     http_redirect(l->r, 302, l->location);
     login_free(l);
 }
 
-static int store_tx(store_txn *t, void *arg)
+static int update_keys_job(store_txn *t, void *arg)
 {
     login *l = arg;
-    return oidc_tx_put(t, l->state, &l->tx);
+    return oidc_login_keys_update(t, oidc_now(), &l->keys);
+}
+
+static void on_keys_updated(int rc, void *arg)
+{
+    login *l = arg;
+    if (rc != 0 || oidc_login_keys_cache(l->st, &l->keys, oidc_now()) != 0) {
+        login_fail(l, 503, "Sign-in unavailable",
+                   "The sign-in could not be started. Please try again in a moment.",
+                   rc != 0 ? store_strerror(rc) : "out of memory");
+        return;
+    }
+    if (!http_req_alive(l->r)) {
+        login_free(l);
+        return;
+    }
+    redirect_with_cookie(l, &l->keys);
+}
+
+/* Seals with the cached keys, or first creates or replaces the keys in a
+ * write job when there are none yet or the current key is due. That job
+ * runs about once a day, so sign-in starts do not write to the store. */
+static void seal_and_redirect(login *l)
+{
+    int64_t now = oidc_now();
+    const oidc_login_keys *keys = oidc_login_keys_cached(l->st, now, 0);
+    if (keys != NULL && !oidc_login_keys_due(keys, now)) {
+        redirect_with_cookie(l, keys);
+        return;
+    }
+    if (store_submit(l->st->app->store, update_keys_job, on_keys_updated, l) != 0)
+        login_fail(l, 503, "Sign-in unavailable", "The service is restarting. Please try again.",
+                   "store closed");
 }
 
 static int make_tx(login *l)
 {
-    char binding_hash[65];
     l->state = crypto_token("", 32);
-    l->binding = crypto_token("", 32);
     l->tx.nonce = crypto_token("", 32);
     l->tx.verifier = crypto_token("", 32);
     l->tx.issuer = strdup(l->issuer);
     l->tx.target = strdup(l->target ? l->target : "");
-    if (!l->state || !l->binding || !l->tx.nonce || !l->tx.verifier || !l->tx.issuer ||
-        !l->tx.target)
+    if (!l->state || !l->tx.nonce || !l->tx.verifier || !l->tx.issuer || !l->tx.target)
         return -1;
-    oidc_sha256_hex(l->binding, binding_hash);
-    l->tx.binding = strdup(binding_hash);
     memcpy(l->tx.account, l->account, sizeof l->account);
     l->tx.expires = oidc_now() + l->st->cfg.login_timeout;
-    return l->tx.binding ? 0 : -1;
+    return 0;
 }
-
-/* Sign-in starts allowed per account, and in all, within login_timeout.
- * Each start stores a login transaction of up to a few kilobytes for that
- * long, so these bound what anonymous requests can make the store keep.
- * NOTE: anyone can reach STARTS_PER_ACCOUNT without signing in. At the
- * default of 60 starts per minute and address, 17 IPv4 addresses or 17
- * IPv6 /64 networks (one /56) suffice. The address limiter also lets any
- * key through once its 4096 slots are in use (oidc_limit_allow_untracked).
- * The account then gets 429 for the rest of this window and all of the
- * next, 10 to 20 minutes with the default login_timeout. */
-#define STARTS_PER_ACCOUNT 1000
-#define STARTS_TOTAL 20000
 
 /* Applies [oidc] login_starts_per_address, a per-minute limit for each
  * client address. Behind a reverse proxy the client address comes from
@@ -273,14 +314,6 @@ static void warn_untrusted_proxy(login *l)
               skipped, NULL);
 }
 
-static int start_allowed(login *l)
-{
-    oidc_state *st = l->st;
-    if (st->starts == NULL)
-        st->starts = oidc_limit_new(st->cfg.login_timeout, STARTS_PER_ACCOUNT, STARTS_TOTAL);
-    return st->starts != NULL && oidc_limit_take(st->starts, l->account, oidc_now());
-}
-
 static void on_provider(oidc_provider *p, const char *error, void *arg)
 {
     login *l = arg;
@@ -303,21 +336,12 @@ static void on_provider(oidc_provider *p, const char *error, void *arg)
                    "too many sign-ins started from the client address");
         return;
     }
-    if (!start_allowed(l)) {
-        login_fail(l, 429, "Too many sign-ins",
-                   "Too many sign-ins were started for your organization in the last few "
-                   "minutes. Please try again later.",
-                   "too many unfinished sign-ins for the account");
-        return;
-    }
     if (make_tx(l) != 0 || (l->location = authorization_url(l, oidc_provider_discovery(p))) == NULL) {
         login_fail(l, 500, "Sign-in unavailable", "The sign-in could not be started.",
                    "out of memory");
         return;
     }
-    if (store_submit(l->st->app->store, store_tx, on_tx_stored, l) != 0)
-        login_fail(l, 503, "Sign-in unavailable", "The service is restarting. Please try again.",
-                   "store closed");
+    seal_and_redirect(l);
 }
 
 /* Finds the account from `iss`, `account` or `login_hint`, in that order.

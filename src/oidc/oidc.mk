@@ -13,6 +13,7 @@ src_libidgate_a_SOURCES += \
 	src/oidc/provider.c src/oidc/provider.h \
 	src/oidc/idp.c src/oidc/idp.h \
 	src/oidc/tx.c src/oidc/tx.h \
+	src/oidc/login_keys.c src/oidc/login_keys.h \
 	src/oidc/token.c src/oidc/token.h \
 	src/oidc/users.c src/oidc/users.h \
 	src/oidc/subjects.c src/oidc/subjects.h \
@@ -40,11 +41,11 @@ if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_secretbox tests/unit/test_redirect \
 	tests/unit/test_idtoken tests/unit/test_jwks tests/unit/test_discovery \
 	tests/unit/test_session tests/unit/test_http_client tests/unit/test_limit \
-	tests/unit/test_subjects tests/unit/test_client_addr
+	tests/unit/test_subjects tests/unit/test_client_addr tests/unit/test_login_tx
 TESTS += tests/unit/test_secretbox tests/unit/test_redirect \
 	tests/unit/test_idtoken tests/unit/test_jwks tests/unit/test_discovery \
 	tests/unit/test_session tests/unit/test_http_client tests/unit/test_limit \
-	tests/unit/test_subjects tests/unit/test_client_addr
+	tests/unit/test_subjects tests/unit/test_client_addr tests/unit/test_login_tx
 tests_unit_test_secretbox_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_secretbox_LDADD = $(UNIT_TEST_LINK)
 tests_unit_test_secretbox_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
@@ -75,4 +76,7 @@ tests_unit_test_subjects_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
 tests_unit_test_client_addr_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_client_addr_LDADD = $(UNIT_TEST_LINK)
 tests_unit_test_client_addr_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
+tests_unit_test_login_tx_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_login_tx_LDADD = $(UNIT_TEST_LINK)
+tests_unit_test_login_tx_LDFLAGS = $(OIDC_HIDE_LIB_SYMBOLS)
 endif

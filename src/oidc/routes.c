@@ -16,6 +16,7 @@
 #include "oidc/pages.h"
 #include "oidc/provider.h"
 #include "oidc/limit.h"
+#include "oidc/login_keys.h"
 #include "oidc/sweep.h"
 #include "routes.h"
 
@@ -53,7 +54,7 @@ static oidc_state state;
 static void free_state(void)
 {
     oidc_providers_free(&state);
-    oidc_limit_free(state.starts);
+    oidc_login_keys_cache_free(&state);
     oidc_limit_free(state.failures);
     oidc_limit_free(state.address_starts);
     oidc_config_clear(&state.cfg);

@@ -23,7 +23,7 @@ typedef struct oidc_signin {
     char *refresh_token;            /* NULL when the provider sent none */
     char *refresh_box;              /* refresh_token sealed for the session, or NULL */
     char *id_token_box;             /* id_token sealed for the session, or NULL */
-    char tx_cookie[32];             /* binding cookie to delete, "" when none */
+    char tx_cookie[32];             /* login transaction cookie to delete, "" when none */
     int account_unverified;         /* account named only by an unverified token: log, not audit */
     oidc_provider *prov;
     int keys_refetched;

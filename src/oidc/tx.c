@@ -7,7 +7,12 @@
 #include "crypto.h"
 #include "json.h"
 #include "oidc/oidc.h"
+#include "oidc/oidc_const.h"
 #include "oidc/tx.h"
+
+/* Maximum length of a state in the associated data. The callback rejects
+ * longer states before opening a cookie. */
+#define STATE_MAX 512
 
 void oidc_tx_clear(oidc_tx *tx)
 {
@@ -15,7 +20,6 @@ void oidc_tx_clear(oidc_tx *tx)
     free(tx->nonce);
     free(tx->verifier);
     free(tx->target);
-    free(tx->binding);
     memset(tx, 0, sizeof *tx);
 }
 
@@ -28,31 +32,41 @@ void oidc_tx_cookie_name(const char *state, char out[32])
 {
     char hex[65];
     oidc_sha256_hex(state, hex);
-    snprintf(out, 32, "idgate_tx_%.8s", hex);
+    snprintf(out, 32, "%s%.8s", OIDC_COOKIE_TX, hex);
 }
 
-int oidc_tx_put(store_txn *t, const char *state, const oidc_tx *tx)
+/* Associated data of a sealed transaction: the purpose and the state. */
+static int associated_data(const char *state, char out[STATE_MAX + 16])
 {
-    uint8_t key[32];
+    if (strlen(state) > STATE_MAX)
+        return SECRETBOX_ERR_FORMAT;
+    snprintf(out, STATE_MAX + 16, "login-tx:%s", state);
+    return 0;
+}
+
+int oidc_tx_seal(const oidc_login_keys *keys, const char *state, const oidc_tx *tx, char **out)
+{
+    char aad[STATE_MAX + 16];
+    int rc = associated_data(state, aad);
+    if (rc != 0)
+        return rc;
     json *j = json_object();
     if (j == NULL || json_object_set(j, "account", json_string(tx->account)) ||
         json_object_set(j, "issuer", json_string(tx->issuer)) ||
         json_object_set(j, "nonce", json_string(tx->nonce)) ||
         json_object_set(j, "verifier", json_string(tx->verifier)) ||
         json_object_set(j, "target", json_string(tx->target ? tx->target : "")) ||
-        json_object_set(j, "binding", json_string(tx->binding)) ||
         json_object_set(j, "expires", json_int(tx->expires))) {
         json_free(j);
-        return STORE_NOMEM;
+        return SECRETBOX_ERR_NOMEM;
     }
     size_t len;
     char *text = json_dump(j, &len);
     json_free(j);
     if (text == NULL)
-        return STORE_NOMEM;
-    oidc_tx_key(state, key);
-    int rc = store_put(t, T_LOGINS, key, sizeof key, text, len, STORE_NOOVERWRITE);
-    free(text);
+        return SECRETBOX_ERR_NOMEM;
+    rc = secretbox_seal(&keys->current, aad, text, len, out);
+    secretbox_wipe(text, len);
     return rc;
 }
 
@@ -62,39 +76,68 @@ static char *dup_member(const json *j, const char *name)
     return v ? strdup(v) : NULL;
 }
 
-int oidc_tx_get(store_txn *t, const char *state, oidc_tx *out)
+/* Fills `out` from the opened JSON. Returns 0 or SECRETBOX_ERR_FORMAT. */
+static int parse_tx(const uint8_t *text, size_t len, oidc_tx *out)
 {
-    uint8_t key[32];
-    store_val v;
-    memset(out, 0, sizeof *out);
-    oidc_tx_key(state, key);
-    int rc = store_get(t, T_LOGINS, key, sizeof key, &v);
-    if (rc != 0)
-        return rc;
-    json *j = json_parse(v.data, v.len, NULL, 0);
+    json *j = json_parse((const char *)text, len, NULL, 0);
     const char *account = json_get_string(j, "account");
     if (account == NULL || strlen(account) != STORE_ID_LEN) {
         json_free(j);
-        return STORE_IO;
+        return SECRETBOX_ERR_FORMAT;
     }
     memcpy(out->account, account, STORE_ID_LEN + 1);
     out->issuer = dup_member(j, "issuer");
     out->nonce = dup_member(j, "nonce");
     out->verifier = dup_member(j, "verifier");
     out->target = dup_member(j, "target");
-    out->binding = dup_member(j, "binding");
     out->expires = json_int_value(json_object_get(j, "expires"));
     json_free(j);
-    if (!out->issuer || !out->nonce || !out->verifier || !out->target || !out->binding) {
+    if (!out->issuer || !out->nonce || !out->verifier || !out->target) {
         oidc_tx_clear(out);
-        return STORE_IO;
+        return SECRETBOX_ERR_FORMAT;
     }
     return 0;
 }
 
-int oidc_tx_take(store_txn *t, const char *state)
+int oidc_tx_open(const oidc_login_keys *keys, const char *state, const char *sealed,
+                 oidc_tx *out)
+{
+    char aad[STATE_MAX + 16];
+    uint8_t *text = NULL;
+    size_t len = 0;
+    memset(out, 0, sizeof *out);
+    int rc = associated_data(state, aad);
+    if (rc != 0)
+        return rc;
+    rc = secretbox_open(&keys->current, aad, sealed, &text, &len);
+    if (rc == SECRETBOX_ERR_AUTH && keys->has_previous)
+        rc = secretbox_open(&keys->previous, aad, sealed, &text, &len);
+    if (rc != 0)
+        return rc;
+    rc = parse_tx(text, len, out);
+    secretbox_wipe(text, len);
+    return rc;
+}
+
+int oidc_tx_mark_used(store_txn *t, const char *state, const oidc_tx *tx)
 {
     uint8_t key[32];
+    char value[128];
+    /* "account" lets account deletion find the record, and "expires" lets
+     * the sweep remove it. */
+    int len = snprintf(value, sizeof value, "{\"account\":\"%s\",\"expires\":%lld}", tx->account,
+                       (long long)tx->expires);
     oidc_tx_key(state, key);
-    return store_del(t, T_LOGINS, key, sizeof key);
+    return store_put(t, T_LOGINS, key, sizeof key, value, (size_t)len, STORE_NOOVERWRITE);
+}
+
+int oidc_tx_used(store_txn *t, const char *state)
+{
+    uint8_t key[32];
+    store_val v;
+    oidc_tx_key(state, key);
+    int rc = store_get(t, T_LOGINS, key, sizeof key, &v);
+    if (rc == STORE_NOTFOUND)
+        return 0;
+    return rc == 0 ? 1 : rc;
 }

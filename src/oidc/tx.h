@@ -1,14 +1,23 @@
-/* Login transactions: one per authorization request, stored in T_LOGINS
- * under SHA-256(state) so that several logins (tabs) can run at once. Each
- * contains the nonce, the PKCE verifier, the account, the issuer, the target
- * and the hash of the browser-binding cookie, expires after [oidc]
- * login_timeout seconds and is deleted when a callback uses it. */
+/* Login transactions: one per authorization request, carried by the browser
+ * that started it in a cookie named after the request's `state`, so several
+ * sign-ins (tabs) can run at once and starting one stores nothing. The cookie
+ * value is the transaction sealed with AES-256-GCM under a login key (see
+ * login_keys.h) with the state as associated data, so it opens only for its
+ * own state and cannot be read or altered. It contains the account, the
+ * issuer, the nonce, the PKCE verifier, the target and the expiry ([oidc]
+ * login_timeout). A callback that redeems the code records the state in
+ * T_LOGINS until that expiry, so the same state cannot sign in twice. */
 #ifndef IDGATE_OIDC_TX_H
 #define IDGATE_OIDC_TX_H
 
 #include <stdint.h>
 
+#include "oidc/login_keys.h"
 #include "store.h"
+
+/* Maximum length of a sealed transaction. Browsers store cookies of up to
+ * 4096 bytes, name and attributes included (RFC 6265 section 6.1). */
+#define OIDC_TX_SEALED_MAX 3800
 
 typedef struct oidc_tx {
     char account[40];
@@ -16,7 +25,6 @@ typedef struct oidc_tx {
     char *nonce;
     char *verifier;
     char *target;               /* "" for the default */
-    char *binding;              /* hex SHA-256 of the binding cookie value */
     int64_t expires;
 } oidc_tx;
 
@@ -25,16 +33,26 @@ void oidc_tx_clear(oidc_tx *tx);
 /* Store key of a state: its SHA-256. */
 void oidc_tx_key(const char *state, uint8_t key[32]);
 
-/* Name (without prefix) of the binding cookie for a state. */
+/* Name (without prefix) of the cookie that carries the transaction of a
+ * state: OIDC_COOKIE_TX and 8 hex digits of the state's SHA-256. */
 void oidc_tx_cookie_name(const char *state, char out[32]);
 
-/* Writes the transaction (write transactions only). */
-int oidc_tx_put(store_txn *t, const char *state, const oidc_tx *tx);
+/* Seals `tx` for the cookie of `state` with the current key. Returns 0 with
+ * a malloc'd cookie value in `*out`, or a SECRETBOX_ERR_* code. */
+int oidc_tx_seal(const oidc_login_keys *keys, const char *state, const oidc_tx *tx, char **out);
 
-/* Reads the transaction of a state. Returns 0, STORE_NOTFOUND or STORE_IO. */
-int oidc_tx_get(store_txn *t, const char *state, oidc_tx *out);
+/* Opens a cookie value sealed for `state` with the current or the previous
+ * key. Returns 0, SECRETBOX_ERR_AUTH when no key opens it for this state,
+ * or another SECRETBOX_ERR_* code. Free `out` with oidc_tx_clear. */
+int oidc_tx_open(const oidc_login_keys *keys, const char *state, const char *sealed,
+                 oidc_tx *out);
 
-/* Deletes it; STORE_NOTFOUND when another callback already took it. */
-int oidc_tx_take(store_txn *t, const char *state);
+/* Records that the state of `tx` signed in, until tx->expires (write
+ * transactions only). Returns 0, or STORE_EXISTS when it already did. */
+int oidc_tx_mark_used(store_txn *t, const char *state, const oidc_tx *tx);
+
+/* Returns 1 when the state was recorded by oidc_tx_mark_used, 0 when not,
+ * or a STORE_* error. */
+int oidc_tx_used(store_txn *t, const char *state);
 
 #endif

@@ -148,35 +148,20 @@ START_TEST(expiry_absolute_and_idle)
 }
 END_TEST
 
-static int put_tx_job(store_txn *t, void *arg)
+static int mark_used_job(store_txn *t, void *arg)
 {
-    oidc_tx tx = {.account = ACC, .issuer = "https://example.okta.com", .nonce = "n",
-                  .verifier = "v", .target = "/app", .binding = "b", .expires = *(int64_t *)arg};
-    return oidc_tx_put(t, "state-1", &tx);
+    oidc_tx tx = {.account = ACC, .expires = *(int64_t *)arg};
+    return oidc_tx_mark_used(t, "state-1", &tx);
 }
 
-static int take_tx_job(store_txn *t, void *arg)
+static int used_rc(const char *state)
 {
-    return oidc_tx_take(t, "state-1");
-}
-
-START_TEST(login_tx_single_use)
-{
-    int64_t expires = 2000;
     store_txn *t;
-    oidc_tx tx;
-    ck_assert_int_eq(store_run(st, put_tx_job, &expires), 0);
-    ck_assert_int_eq(store_run(st, put_tx_job, &expires), STORE_EXISTS);
     ck_assert_int_eq(store_read_begin(st, &t), 0);
-    ck_assert_int_eq(oidc_tx_get(t, "state-1", &tx), 0);
+    int rc = oidc_tx_used(t, state);
     store_read_end(t);
-    ck_assert_str_eq(tx.target, "/app");
-    ck_assert_int_eq(tx.expires, 2000);
-    oidc_tx_clear(&tx);
-    ck_assert_int_eq(store_run(st, take_tx_job, NULL), 0);
-    ck_assert_int_eq(store_run(st, take_tx_job, NULL), STORE_NOTFOUND);
+    return rc;
 }
-END_TEST
 
 START_TEST(tx_cookie_name_from_state)
 {
@@ -202,12 +187,13 @@ START_TEST(sweep_removes_expired)
     unsigned removed = 0;
     put("old", USER_A, 2500);
     put("new", USER_A, 9000);
-    ck_assert_int_eq(store_run(st, put_tx_job, &expires), 0);
+    ck_assert_int_eq(store_run(st, mark_used_job, &expires), 0);
+    ck_assert_int_eq(used_rc("state-1"), 1);
     ck_assert_int_eq(store_run(st, sweep_job, &removed), 0);
     ck_assert_uint_eq(removed, 2);
     ck_assert_int_eq(get_rc("old"), STORE_NOTFOUND);
     ck_assert_int_eq(get_rc("new"), 0);
-    ck_assert_int_eq(store_run(st, take_tx_job, NULL), STORE_NOTFOUND);
+    ck_assert_int_eq(used_rc("state-1"), 0);
 }
 END_TEST
 
@@ -268,7 +254,6 @@ int main(void)
     tcase_add_test(tc, revoke_user_without_sessions);
     tcase_add_test(tc, revoke_account_removes_all);
     tcase_add_test(tc, expiry_absolute_and_idle);
-    tcase_add_test(tc, login_tx_single_use);
     tcase_add_test(tc, tx_cookie_name_from_state);
     tcase_add_test(tc, sweep_removes_expired);
     tcase_add_test(tc, header_value_safety);
