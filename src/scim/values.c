@@ -416,40 +416,60 @@ static void drop_read_only_subs(const scim_attr *a, json *value)
     }
 }
 
-/* Coerces and places one client member (`key`, and `value`, which moves
- * out of the client's tree). Keys that name no attribute, or a readOnly or
- * writeOnly one, are skipped. */
-static int normalize_member(const scim_schema_resource *res, json *out, const char *key,
-                            const scim_schema *ext, json *value, scim_error *err)
+/* Coerces and places member `i` of `in`, the client's body or its
+ * extension object `ext`. The value moves out of `in` without a copy, so
+ * that the next member takes index `i`. Returns 1 when it moved. Returns 0
+ * when the member is skipped because its key names no attribute or a
+ * readOnly or writeOnly one, or its value is null. Returns -1 with `err`
+ * set on failure. */
+static int normalize_member(const scim_schema_resource *res, json *out, json *in, size_t i,
+                            const scim_schema *ext, scim_error *err)
 {
     const scim_schema *schema = ext;
     const scim_attr *a = NULL, *sub = NULL;
-    char fullname[512];
-    const char *name = key;
+    const char *key = json_object_key_at(in, i);
+    size_t klen = strlen(key), ulen = ext ? strlen(ext->id) + 1 : 0;
+    /* The full name ("urn:...:User:manager" for an extension member), which
+     * also outlives the key when the member leaves `in`. */
+    char name[512];
     json *v;
 
+    if (ulen + klen >= sizeof(name))
+        return 0; /* longer than any attribute name scim_schema_lookup accepts */
     if (ext) {
-        size_t ulen = strlen(ext->id), klen = strlen(key);
-        if (ulen + 1 + klen >= sizeof(fullname))
-            return 0; /* longer than any attribute name scim_schema_lookup accepts */
-        memcpy(fullname, ext->id, ulen);
-        fullname[ulen] = ':';
-        memcpy(fullname + ulen + 1, key, klen + 1);
-        name = fullname;
+        memcpy(name, ext->id, ulen - 1);
+        name[ulen - 1] = ':';
     }
+    memcpy(name + ulen, key, klen + 1);
     if (scim_schema_lookup(res, name, &a, &sub, &schema) < 0)
         return 0;
-    if (!client_settable(a) || (sub && !client_settable(sub)) || json_typeof(value) == JSON_NULL)
+    if (!client_settable(a) || (sub && !client_settable(sub)) ||
+        json_typeof(json_object_value_at(in, i)) == JSON_NULL)
         return 0;
-    v = steal(value);
-    if (!v)
-        return scim_error_set(err, 500, NULL, "out of memory");
+    /* Keys are unique, so this takes member `i`. */
+    v = json_object_take(in, name + ulen);
     if (scim_value_coerce(sub ? sub : a, name, &v, err) < 0) {
         json_free(v);
         return -1;
     }
     drop_read_only_subs(sub ? sub : a, v);
-    return place(out, res, schema, a, sub, v, err);
+    return place(out, res, schema, a, sub, v, err) < 0 ? -1 : 1;
+}
+
+/* Normalises the members of extension object `in`, whose schema is `ext`. */
+static int normalize_extension(const scim_schema_resource *res, json *in, const scim_schema *ext,
+                               json *out, scim_error *err)
+{
+    size_t i = 0;
+
+    while (i < json_object_size(in)) {
+        int rc = normalize_member(res, out, in, i, ext, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            i++;
+    }
+    return 0;
 }
 
 static const scim_schema *extension_by_urn(const scim_schema_resource *res, const char *urn)
@@ -464,25 +484,26 @@ static const scim_schema *extension_by_urn(const scim_schema_resource *res, cons
 static int normalize_members(const scim_schema_resource *res, json *in, json *out,
                              scim_error *err)
 {
-    for (size_t i = 0; i < json_object_size(in); i++) {
+    size_t i = 0;
+
+    while (i < json_object_size(in)) {
         const char *key = json_object_key_at(in, i);
         json *value = json_object_value_at(in, i);
         const scim_schema *ext = extension_by_urn(res, key);
+        int rc = 0;
 
-        if (strcasecmp(key, "schemas") == 0)
-            continue;
-        if (!ext) {
-            if (normalize_member(res, out, key, NULL, value, err) < 0)
-                return -1;
-            continue;
+        if (ext) {
+            if (json_typeof(value) != JSON_OBJECT)
+                return wrong_type(ext->id, "an object", value, err);
+            rc = normalize_extension(res, value, ext, out, err);
+        } else if (strcasecmp(key, "schemas") != 0) {
+            rc = normalize_member(res, out, in, i, NULL, err);
         }
-        if (json_typeof(value) != JSON_OBJECT)
-            return wrong_type(ext->id, "an object", value, err);
-        for (size_t k = 0; k < json_object_size(value); k++) {
-            if (normalize_member(res, out, json_object_key_at(value, k), ext,
-                                 json_object_value_at(value, k), err) < 0)
-                return -1;
-        }
+        if (rc < 0)
+            return -1;
+        /* A member that moved out of `in` leaves the next one at `i`. */
+        if (rc == 0)
+            i++;
     }
     return 0;
 }

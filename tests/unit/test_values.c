@@ -124,6 +124,10 @@ static const struct {
      "\"" CORE ":title\":\"T\",\"USERNAME\":\"a\"}",
      "{\"schemas\":[\"" CORE "\",\"" ENT "\"],\"userName\":\"a\",\"name\":{\"givenName\":\"G\"},"
      "\"" ENT "\":{\"department\":\"D\"},\"title\":\"T\",\"active\":true}"},
+    {"{\"userName\":\"a\",\"" ENT "\":{\"department\":\"D\",\"costCenter\":null},"
+     "\"title\":\"T\",\"id\":\"x\",\"" ENT ":division\":\"V\",\"nickName\":\"n\"}",
+     "{\"schemas\":[\"" CORE "\",\"" ENT "\"],\"userName\":\"a\",\"" ENT "\":{\"department\":"
+     "\"D\",\"division\":\"V\"},\"title\":\"T\",\"nickName\":\"n\",\"active\":true}"},
 };
 
 START_TEST(normalize_member_order)
