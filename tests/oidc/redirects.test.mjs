@@ -1,14 +1,16 @@
 // The login transaction and the redirect target. Replayed, unknown and foreign states get a
-// clear 4xx page. Every open-redirect form of target_link_uri is rejected before the browser
+// clear 4xx page. Floods of sign-in starts from many addresses do not keep others from
+// signing in, and a sign-in may start on one instance and finish on another. Every open-redirect form of target_link_uri is rejected before the browser
 // is sent to the provider. An unknown `iss` fetches nothing, and an `iss` on the callback
 // never starts a new login.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { assertClientError, describeFlow, newAgent, signIn } from './lib/flows.mjs';
+import { rawRequest } from './lib/agent.mjs';
 import {
-    initiateUrl, provisionUser, sleep, startStack, stopStack, tail,
+    initiateUrl, provisionUser, sleep, startStack, stopStack, tableEntries, tail,
 } from './lib/stack.mjs';
-import { freePort } from '../integration/lib/idgate.mjs';
+import { freePort, startIdgate } from '../integration/lib/idgate.mjs';
 
 // The shortest login_timeout idgate accepts, in seconds.
 const LOGIN_TIMEOUT = 30;
@@ -367,43 +369,129 @@ describe('email sign-in page', () => {
     }
 });
 
-describe('sign-in starts per account', () => {
-    const STARTS_PER_ACCOUNT = 1000;
+describe('sign-in starts from many addresses', () => {
+    // More starts than 1000, the per-account cap that earlier versions kept in the store.
+    const ADDRESSES = 20;
+    const STARTS_PER_ADDRESS = 55;
     let stack;
 
     before(async () => {
-        // Every request comes from one address, whose own limit would stop it first.
+        // 127.0.0.1 is a trusted proxy, so each request counts for its X-Forwarded-For
+        // address, and the default limit of 60 starts per minute and address applies.
         stack = await startStack({ provider: 'faulty',
-            config: { oidc: { login_starts_per_address: 0 } } });
+            config: { http: { trusted_proxies: '127.0.0.1' } } });
+        stack.op.user = { ...USER };
+        await provisionUser(stack, { userName: USER.email, externalId: USER.sub,
+            displayName: USER.name });
     });
 
     after(async () => {
         await stopStack(stack);
     });
 
-    test('starts beyond the cap get 429', async () => {
+    // Sends `count` starts for the account from `address`, eight at a time, and returns
+    // a Map of status to count.
+    async function flood(address, count, statuses = new Map()) {
         const url = `${stack.publicUrl}/auth/okta?account=${stack.account.id}`;
-        const statuses = new Map();
-        // Eight requests at a time, so the loop ends in a few seconds.
-        for (let i = 0; i < STARTS_PER_ACCOUNT + 16; i += 8) {
-            const batch = await Promise.all(Array.from({ length: 8 }, () =>
-                fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(10000) })));
+        for (let sent = 0; sent < count; sent += 8) {
+            const batch = await Promise.all(Array.from({ length: Math.min(8, count - sent) },
+                () => fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(10000),
+                    headers: { 'X-Forwarded-For': address } })));
             for (const res of batch) {
                 statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
                 await res.arrayBuffer();
             }
         }
-        assert.equal(statuses.get(302), STARTS_PER_ACCOUNT, JSON.stringify([...statuses]));
-        assert.equal(statuses.get(429), 16, JSON.stringify([...statuses]));
-        const events = await stack.srv.cliJson(['audit', 'list', '--account', stack.account.id,
-            '--kind', 'signin.failed', '--limit', '1000']);
-        assert.ok(events.events.length <= 16, `${events.events.length} failures audited`);
+        return statuses;
+    }
 
-        // Another account is not affected.
-        const other = await stack.srv.createAccount('Other Corp');
-        const res = await fetch(`${stack.publicUrl}/auth/okta?account=${other.id}`,
-            { redirect: 'manual', signal: AbortSignal.timeout(10000) });
-        assert.notEqual(res.status, 429);
+    test('flood leaves sign-in working', async () => {
+        const statuses = new Map();
+        for (let i = 1; i <= ADDRESSES; i++) {
+            await flood(`198.51.100.${i}`, STARTS_PER_ADDRESS, statuses);
+        }
+        assert.equal(statuses.get(302), ADDRESSES * STARTS_PER_ADDRESS,
+            `${JSON.stringify([...statuses])}\n${tail(stack.srv.logs())}`);
+        assert.equal(tableEntries(stack, 'logins'), 0, 'starting a sign-in stored a record');
+
+        const flow = await signIn(stack, { loginHint: USER.email });
+        assert.equal(flow.session.status, 200, describeFlow(stack, flow));
+        // The completed sign-in records its state, so that it cannot be used again.
+        assert.equal(tableEntries(stack, 'logins'), 1);
+    });
+
+    test('one address still limited per minute', async () => {
+        const statuses = await flood('203.0.113.7', 64);
+        assert.equal(statuses.get(302), 60, JSON.stringify([...statuses]));
+        assert.equal(statuses.get(429), 4, JSON.stringify([...statuses]));
+        const flow = await signIn(stack, { loginHint: USER.email });
+        assert.equal(flow.session.status, 200, describeFlow(stack, flow));
+    });
+});
+
+describe('two instances sharing one store', () => {
+    let stack;
+    let second;
+
+    before(async () => {
+        stack = await startStack({ provider: 'faulty' });
+        stack.op.user = { ...USER };
+        await provisionUser(stack, { userName: USER.email, externalId: USER.sub,
+            displayName: USER.name });
+        const { config } = stack.srv;
+        second = await startIdgate({
+            config: {
+                store: { path: config.store.path },
+                server: { base_url: stack.publicUrl },
+                oidc: config.oidc,
+                admin: config.admin,
+            },
+            env: { IDGATE_OIDC_MASTER_KEY: stack.masterKey },
+        });
+    });
+
+    after(async () => {
+        await second?.cleanup();
+        await stopStack(stack);
+    });
+
+    // Starts a sign-in at `start` and sends the provider's response to `finish`.
+    async function signInAcross(start, finish) {
+        const agent = newAgent(stack);
+        const res = await agent.follow(`${start}/auth/okta?account=${stack.account.id}`
+            + '&target_link_uri=%2Fapp', {}, {
+            maxRedirects: 4,
+            stopAt: (next) => next.startsWith(stack.redirectUri),
+        });
+        assert.ok(res.stoppedAt, `the flow did not reach the callback: ${res.status}`);
+        const callback = new URL(res.stoppedAt);
+        const url = `${finish}${callback.pathname}${callback.search}`;
+        const cookieHeader = agent.cookiesFor(url).map((c) => `${c.name}=${c.value}`)
+            .join('; ');
+        return { url, cookieHeader, res: await agent.request(url) };
+    }
+
+    test('callback on the other instance signs in', async () => {
+        for (const [start, finish] of [[stack.baseUrl, second.baseUrl],
+            [second.baseUrl, stack.baseUrl]]) {
+            const { res } = await signInAcross(start, finish);
+            assert.equal(res.status, 302, `${start} -> ${finish}: ${res.status} `
+                + `${res.body.slice(0, 200)}\n${tail(stack.srv.logs())}\n${tail(second.logs())}`);
+            assert.equal(new URL(res.headers.location, stack.publicUrl).pathname, '/app');
+        }
+    });
+
+    test('replay on the other instance rejected', async () => {
+        const { url, cookieHeader, res } = await signInAcross(stack.baseUrl, stack.baseUrl);
+        assert.equal(res.status, 302, `${res.status} ${res.body.slice(0, 200)}`);
+        const tokenRequests = stack.op.tokenRequests.length;
+        // The response is sent again to the other instance, with the transaction cookie
+        // that the first callback deleted.
+        const replay = await rawRequest(url.replace(stack.baseUrl, second.baseUrl),
+            { headers: { cookie: cookieHeader } });
+        assertClientError(replay.status, `${replay.body.slice(0, 200)}\n${tail(second.logs())}`);
+        assert.match(replay.body, /already completed/);
+        assert.equal(stack.op.tokenRequests.length, tokenRequests, 'the code was redeemed again');
     });
 });
 

@@ -2,6 +2,7 @@
 // throwaway CA, the provider (the real one or the fault-injecting one), the idgate server
 // configured to trust it, and the account with its identity-provider settings and a SCIM
 // key. Helpers provision users over SCIM.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -222,6 +223,24 @@ export function initiateUrl(stack, { iss = stack.issuer, loginHint, target } = {
         url.searchParams.set('target_link_uri', target);
     }
     return url.href;
+}
+
+/**
+ * Returns the number of entries in the store's table `table`, read with mdb_stat from
+ * Debian's lmdb-utils, which may read the store while the server runs.
+ */
+export function tableEntries(stack, table) {
+    const out = spawnSync('mdb_stat', ['-s', table, stack.srv.config.store.path],
+        { encoding: 'utf8', timeout: 10000 });
+    if (out.error || out.status !== 0) {
+        throw new Error(`mdb_stat -s ${table} failed (install lmdb-utils): `
+            + `${out.error?.message ?? out.stderr}`);
+    }
+    const match = /Entries: (\d+)/.exec(out.stdout);
+    if (!match) {
+        throw new Error(`mdb_stat printed no entry count:\n${out.stdout}`);
+    }
+    return Number(match[1]);
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
