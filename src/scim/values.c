@@ -98,6 +98,11 @@ int scim_bool_parse(const char *s, int *out)
     return 0;
 }
 
+static int ascii_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
 static const char *type_word(json_type t)
 {
     static const char *const words[] = {"null", "a boolean", "a number",
@@ -349,8 +354,10 @@ static int place(json *out, const scim_schema_resource *res, const scim_schema *
     json *container = out, *parent;
     const json *earlier;
 
+    /* Every key in `out` is a name or URN in the schema's spelling, so an
+     * exact lookup finds what one that ignores case would. */
     if (schema && schema != res->core) {
-        container = json_object_geti(out, schema->id);
+        container = json_object_get(out, schema->id);
         if (json_typeof(container) != JSON_OBJECT) {
             container = json_object();
             if (!container || json_object_set(out, schema->id, container) < 0)
@@ -358,7 +365,7 @@ static int place(json *out, const scim_schema_resource *res, const scim_schema *
         }
     }
     if (!sub) {
-        earlier = json_object_geti(container, a->name);
+        earlier = json_object_get(container, a->name);
         if (earlier && !json_equal(earlier, value))
             goto twice;
         if (json_object_set(container, a->name, value) < 0) {
@@ -367,13 +374,13 @@ static int place(json *out, const scim_schema_resource *res, const scim_schema *
         }
         return 0;
     }
-    parent = json_object_geti(container, a->name);
+    parent = json_object_get(container, a->name);
     if (json_typeof(parent) != JSON_OBJECT) {
         parent = json_object();
         if (!parent || json_object_set(container, a->name, parent) < 0)
             goto oom;
     }
-    earlier = json_object_geti(parent, sub->name);
+    earlier = json_object_get(parent, sub->name);
     if (earlier && !json_equal(earlier, value))
         goto twice;
     if (json_object_set(parent, sub->name, value) < 0) {
@@ -441,7 +448,13 @@ static int normalize_member(const scim_schema_resource *res, json *out, json *in
         name[ulen - 1] = ':';
     }
     memcpy(name + ulen, key, klen + 1);
-    if (scim_schema_lookup(res, name, &a, &sub, &schema) < 0)
+    /* A plain key is looked up as scim_schema_lookup would, without
+     * splitting a copy of the name. */
+    if (!strpbrk(key, ":."))
+        a = scim_schema_find_attr(res, ext ? ext->id : NULL, key, &schema);
+    else if (scim_schema_lookup(res, name, &a, &sub, &schema) < 0)
+        a = NULL;
+    if (!a)
         return 0;
     if (!client_settable(a) || (sub && !client_settable(sub)) ||
         json_typeof(json_object_value_at(in, i)) == JSON_NULL)
@@ -472,10 +485,17 @@ static int normalize_extension(const scim_schema_resource *res, json *in, const 
     return 0;
 }
 
+/* 1 when `a` and `b` are equal without regard to ASCII case. Comparing
+ * the first letters first skips most calls to strcasecmp. */
+static int equal_ignoring_case(const char *a, const char *b)
+{
+    return ascii_lower(a[0]) == ascii_lower(b[0]) && strcasecmp(a, b) == 0;
+}
+
 static const scim_schema *extension_by_urn(const scim_schema_resource *res, const char *urn)
 {
     for (size_t i = 0; i < res->n_extensions; i++) {
-        if (strcasecmp(res->extensions[i].schema->id, urn) == 0)
+        if (equal_ignoring_case(res->extensions[i].schema->id, urn))
             return res->extensions[i].schema;
     }
     return NULL;
@@ -496,7 +516,7 @@ static int normalize_members(const scim_schema_resource *res, json *in, json *ou
             if (json_typeof(value) != JSON_OBJECT)
                 return wrong_type(ext->id, "an object", value, err);
             rc = normalize_extension(res, value, ext, out, err);
-        } else if (strcasecmp(key, "schemas") != 0) {
+        } else if (!equal_ignoring_case(key, "schemas")) {
             rc = normalize_member(res, out, in, i, NULL, err);
         }
         if (rc < 0)
@@ -562,8 +582,9 @@ static int default_active(const scim_schema_resource *res, json *out)
     const scim_attr *a = NULL;
     const scim_schema *schema = NULL;
 
-    if (scim_schema_lookup(res, "active", &a, NULL, &schema) < 0 || schema != res->core ||
-        a->type != SCIM_TYPE_BOOLEAN || json_object_geti(out, "active"))
+    /* The keys in `out` are in the schema's spelling. */
+    a = scim_schema_find_attr(res, NULL, "active", &schema);
+    if (!a || schema != res->core || a->type != SCIM_TYPE_BOOLEAN || json_object_get(out, "active"))
         return 0;
     return json_object_set(out, "active", json_bool(1)) < 0 ? -1 : 0;
 }
