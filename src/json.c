@@ -894,6 +894,14 @@ static char simple_escape(unsigned char c)
     }
 }
 
+/* 1 for the bytes that a string contains as they are on the fast path:
+ * printable ASCII other than the quote (0x22) and the backslash (0x5c). */
+static const unsigned char plain_byte[256] = {
+    [0x20 ... 0x21] = 1,
+    [0x23 ... 0x5b] = 1,
+    [0x5d ... 0x7f] = 1,
+};
+
 /* Scans a string whose opening quote is just before s->p and moves s->p
  * past the closing quote. `*raw_len` receives the length of the text
  * between the quotes and `*len` the length once escapes are decoded.
@@ -902,9 +910,11 @@ static int scan_string(struct scanner *s, const unsigned char **raw, size_t *raw
 {
     const unsigned char *p = s->p;
     size_t escapes = 0;
-    unsigned char high = 0;
+    int high = 0;
 
     for (;;) {
+        while (p < s->end && plain_byte[*p])
+            p++;
         if (p >= s->end || *p < 0x20)
             return -1;
         if (*p == '"')
@@ -916,10 +926,11 @@ static int scan_string(struct scanner *s, const unsigned char **raw, size_t *raw
             p += 2;
             continue;
         }
-        high |= *p++;
+        high = 1; /* a byte of a multi-byte sequence */
+        p++;
     }
     /* Escapes decode to ASCII, so checking the raw bytes is enough. */
-    if ((high & 0x80) && !utf8_well_formed(s->p, (size_t)(p - s->p)))
+    if (high && !utf8_well_formed(s->p, (size_t)(p - s->p)))
         return -1;
     *raw = s->p;
     *raw_len = (size_t)(p - s->p);
