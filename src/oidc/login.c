@@ -128,8 +128,8 @@ out:
 }
 
 /* Transaction cookies a browser may hold at once, and the bytes their
- * name=value pairs may take together. A sealed transaction is 300 to
- * OIDC_TX_SEALED_MAX bytes, mostly depending on the target's length. The
+ * name=value pairs may take together. A sealed transaction is about 350
+ * bytes with a short issuer and target, and at most OIDC_TX_SEALED_MAX. The
  * byte limit keeps the browser's Cookie header line well below the
  * HTTP_MAX_HEAD_LINE (8000 bytes) that this service accepts, even when a
  * page starts sign-ins in a loop. */
@@ -222,22 +222,31 @@ static int update_keys_job(store_txn *t, void *arg)
 static void on_keys_updated(int rc, void *arg)
 {
     login *l = arg;
-    if (rc != 0 || oidc_login_keys_cache(l->st, &l->keys, oidc_now()) != 0) {
-        login_fail(l, 503, "Sign-in unavailable",
-                   "The sign-in could not be started. Please try again in a moment.",
-                   rc != 0 ? store_strerror(rc) : "out of memory");
-        return;
-    }
     if (!http_req_alive(l->r)) {
         login_free(l);
         return;
     }
-    redirect_with_cookie(l, &l->keys);
+    if (rc == 0 && oidc_login_keys_cache(l->st, &l->keys, oidc_now()) == 0) {
+        redirect_with_cookie(l, &l->keys);
+        return;
+    }
+    /* A key that is due still works, so a failed replacement only delays it. */
+    if (l->st->login_keys != NULL) {
+        log_event(LOG_WARN, "replacing the sign-in cookie key failed, so the current key stays in use",
+                  "request_id", l->r->id, "error", rc != 0 ? store_strerror(rc) : "out of memory",
+                  NULL);
+        redirect_with_cookie(l, l->st->login_keys);
+        return;
+    }
+    login_fail(l, 503, "Sign-in unavailable",
+               "The sign-in could not be started. Please try again in a moment.",
+               rc != 0 ? store_strerror(rc) : "out of memory");
 }
 
 /* Seals with the cached keys, or first creates or replaces the keys in a
  * write job when there are none yet or the current key is due. That job
- * runs about once a day, so sign-in starts do not write to the store. */
+ * runs for the first start in a new store and then about once a day, so
+ * sign-in starts do not write to the store. */
 static void seal_and_redirect(login *l)
 {
     int64_t now = oidc_now();

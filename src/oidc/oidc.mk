@@ -35,7 +35,8 @@ OIDC_HIDE_LIB_SYMBOLS = -Wl,--exclude-libs,ALL
 
 EXTRA_DIST += tests/fuzz/fuzz_idtoken.c tests/fuzz/fuzz_jwks.c \
 	tests/fuzz/corpus/idtoken/rs256.txt tests/fuzz/corpus/jwks/ec.json \
-	tests/fuzz/fuzz_client_addr.c tests/fuzz/corpus/client_addr/chain.txt
+	tests/fuzz/fuzz_client_addr.c tests/fuzz/corpus/client_addr/chain.txt \
+	tests/fuzz/fuzz_tx_cookie.c tests/fuzz/corpus/tx_cookie/valid.txt
 
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_secretbox tests/unit/test_redirect \
