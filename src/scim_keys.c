@@ -397,23 +397,58 @@ static void cache_fill(struct cached_key *slot, const uint8_t hash[32], const ch
 }
 
 static EVP_MD *sha256_md;
+/* Each thread's digest context, kept between checks and freed when the
+ * thread exits. OpenSSL 3's SHA-256 final step (HASH_FINAL in
+ * crypto/md32_common.h) clears the buffered input, so between checks the
+ * context contains no token bytes, only the state that gives the digest,
+ * which the store keeps as well. */
+static pthread_key_t sha256_ctx_key;
+static int sha256_ctx_key_ok;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void free_sha256_ctx(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
 
 static void fetch_sha256(void)
 {
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    sha256_ctx_key_ok = pthread_key_create(&sha256_ctx_key, free_sha256_ctx) == 0;
+}
+
+/* Returns this thread's digest context, or NULL when out of memory. */
+static EVP_MD_CTX *sha256_ctx(void)
+{
+    EVP_MD_CTX *ctx;
+
+    if (!sha256_ctx_key_ok)
+        return NULL;
+    ctx = pthread_getspecific(sha256_ctx_key);
+    if (ctx)
+        return ctx;
+    ctx = EVP_MD_CTX_new();
+    if (ctx && pthread_setspecific(sha256_ctx_key, ctx) != 0) {
+        EVP_MD_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
 }
 
 /* SHA-256 of a bearer token for the per-request check. OpenSSL 3's one-shot
  * SHA256() looks the digest up in its provider tables on every call, which
  * costs more than hashing a token, so the digest is fetched once and kept
- * for the life of the process. */
+ * for the life of the process. A context per thread saves allocating one
+ * per check. */
 static void token_hash(const char *token, size_t len, uint8_t out[32])
 {
     unsigned int n = 0;
+    EVP_MD_CTX *ctx;
 
     pthread_once(&sha256_once, fetch_sha256);
-    if (!sha256_md || !EVP_Digest(token, len, out, &n, sha256_md, NULL) || n != 32)
+    ctx = sha256_md ? sha256_ctx() : NULL;
+    if (!ctx || !EVP_DigestInit_ex2(ctx, sha256_md, NULL) || !EVP_DigestUpdate(ctx, token, len) ||
+        !EVP_DigestFinal_ex(ctx, out, &n) || n != 32)
         crypto_sha256(token, len, out);
 }
 
