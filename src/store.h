@@ -68,7 +68,8 @@
  *   T_COUNTERS        name (for example ACC + "members:" + group id) -> uint64_t, host order
  *   T_IDPS            ACC -> identity-provider settings JSON (secret encrypted)
  *   T_ISSUERS         issuer URL, exactly as configured -> ACC
- *   T_LOGINS          SHA-256(state) -> login transaction JSON
+ *   T_LOGINS          SHA-256(state) -> JSON {account, expires} of a state that signed in
+ *                     (older versions stored the login transaction JSON here)
  *   T_SESSIONS        SHA-256(session id) -> session JSON
  *   T_USER_SESSIONS   ACC + user id + SHA-256(session id) -> ""
  *   T_TOKENS_SEEN     SHA-256(ID token) -> expiry (int64_t, host order)

@@ -1,7 +1,7 @@
 /* Sliding-window counters that bound how much anonymous requests can make
- * the service write: sign-in starts (each stores a login transaction) and
- * audited sign-in failures. Counts are kept in memory per key (an account
- * id) and in total, for the current and the previous window. A count is the
+ * the service do: sign-in starts per client address and audited sign-in
+ * failures per account. Counts are kept in memory per key (a client address
+ * or an account id) and in total, for the current and the previous window. A count is the
  * sum of both, so an event is remembered for one to two windows. */
 #ifndef IDGATE_OIDC_LIMIT_H
 #define IDGATE_OIDC_LIMIT_H

@@ -1,6 +1,6 @@
-/* Periodic removal of expired login transactions, replay records of
- * unsolicited ID tokens and sessions, so that abandoned sign-ins do not
- * accumulate in the store. */
+/* Periodic removal of expired records: used sign-in states (T_LOGINS, and
+ * login transactions that older versions stored there), replay records of
+ * ID tokens, and sessions, so that they do not accumulate in the store. */
 #ifndef IDGATE_OIDC_SWEEP_H
 #define IDGATE_OIDC_SWEEP_H
 
