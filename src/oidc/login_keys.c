@@ -110,7 +110,8 @@ int oidc_login_keys_update(store_txn *t, int64_t now, oidc_login_keys *out)
 
 int oidc_login_keys_due(const oidc_login_keys *keys, int64_t now)
 {
-    return now - keys->created >= OIDC_LOGIN_KEY_LIFETIME || keys->created > now;
+    return now - keys->created >= OIDC_LOGIN_KEY_LIFETIME ||
+           keys->created - now >= OIDC_LOGIN_KEY_LIFETIME;
 }
 
 void oidc_login_keys_wipe(oidc_login_keys *keys)

@@ -39,8 +39,10 @@ int oidc_login_keys_read(store_txn *t, oidc_login_keys *out);
  * that the first created and keeps it. */
 int oidc_login_keys_update(store_txn *t, int64_t now, oidc_login_keys *out);
 
-/* 1 when the current key is OIDC_LOGIN_KEY_LIFETIME seconds old or more at
- * `now`, or was created in the future (a clock set back). */
+/* 1 when the current key was created OIDC_LOGIN_KEY_LIFETIME seconds or
+ * more before or after `now`. A key a few seconds in the future is not due,
+ * so an instance whose clock is behind another's does not replace the key
+ * that the other has just created (which would drop the key before it). */
 int oidc_login_keys_due(const oidc_login_keys *keys, int64_t now);
 
 /* Overwrites the key material. */
