@@ -224,6 +224,23 @@ describe('login transaction and redirect target', () => {
         assert.equal(session.status, 200);
     });
 
+    test('long targets keep cookies small', async () => {
+        const agent = newAgent(stack);
+        const target = `/app?q=${'a'.repeat(1900)}`;
+        for (let i = 0; i < 6; i++) {
+            const res = await agent.follow(initiateUrl(stack, { loginHint: USER.email, target }),
+                {}, { maxRedirects: 4, stopAt: (next) => next.startsWith(stack.redirectUri) });
+            assert.ok(res.stoppedAt, `start ${i}: ${res.status}\n${tail(stack.srv.logs())}`);
+            const bytes = agent.cookiesFor(stack.publicUrl)
+                .filter((c) => c.name.includes('idgate_tx_'))
+                .reduce((sum, c) => sum + c.name.length + 1 + c.value.length, 0);
+            assert.ok(bytes <= 6000, `start ${i}: ${bytes} bytes of transaction cookies`);
+        }
+        const { callbackUrl } = await untilCallback(agent);
+        const res = await agent.request(callbackUrl);
+        assert.equal(res.status, 302, `${res.status} ${res.body}\n${tail(stack.srv.logs())}`);
+    });
+
     test('provider error text not shown', async () => {
         const { agent, callbackUrl } = await untilCallback();
         const url = new URL(callbackUrl);
