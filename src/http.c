@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -409,6 +410,60 @@ static void head_put_handler_headers(head_buf *h, const req_impl *q, int body)
  * 304 included. The request is then marked finished as libevhtp does, so
  * that libevhtp keeps the connection open or closes it once the reply is
  * written. */
+/* Writes as much of a reply as the socket takes at once: the head, then
+ * the body from `body` or, up to 16 chunks, from `body_buf`. Returns the
+ * bytes written, 0 when the socket took none or failed. */
+static size_t write_direct(evutil_socket_t fd, const char *head, size_t head_len,
+                           const void *body, size_t len, struct evbuffer *body_buf)
+{
+    struct iovec iov[17];
+    struct evbuffer_iovec chunks[16];
+    int n = 1;
+    ssize_t written;
+
+    iov[0] = (struct iovec){(void *)head, head_len};
+    if (body_buf) {
+        int k = evbuffer_peek(body_buf, -1, NULL, chunks, 16);
+        for (int i = 0; i < k && i < 16; i++)
+            iov[n++] = (struct iovec){chunks[i].iov_base, chunks[i].iov_len};
+    } else if (len > 0) {
+        iov[n++] = (struct iovec){(void *)body, len};
+    }
+    written = writev(fd, iov, n);
+    return written > 0 ? (size_t)written : 0;
+}
+
+/* Queues a reply on the connection's output `out`. For a request whose
+ * connection is paused (see pause_reading) and has nothing queued, the
+ * reply goes to the socket now, and only what it does not take is queued.
+ * Adding to the output enables the write event, which costs two epoll_ctl
+ * calls and a loop turn per reply; on_resume runs libevhtp's write-done
+ * step when nothing was left to queue. A failed write queues everything,
+ * and the bufferevent then reports the error. */
+static void queue_reply(req_impl *q, evhtp_request_t *ev, struct evbuffer *out, const char *head,
+                        size_t head_len, const void *body, size_t len,
+                        struct evbuffer *body_buf)
+{
+    evutil_socket_t fd = bufferevent_getfd(ev->conn->bev);
+    size_t done = 0;
+
+    if (q->paused && q->node && fd >= 0 && evbuffer_get_length(out) == 0)
+        done = write_direct(fd, head, head_len, body, len, body_buf);
+    if (done < head_len) {
+        evbuffer_add(out, head + done, head_len - done);
+        done = 0;
+    } else {
+        done -= head_len;
+    }
+    if (body_buf) {
+        evbuffer_drain(body_buf, done);
+        if (evbuffer_get_length(body_buf) > 0)
+            evbuffer_add_buffer(out, body_buf);
+    } else if (len > done) {
+        evbuffer_add(out, (const char *)body + done, len - done);
+    }
+}
+
 static void write_reply(req_impl *q, evhtp_request_t *ev, int status, const char *content_type,
                         const void *body, size_t len, struct evbuffer *body_buf)
 {
@@ -451,13 +506,10 @@ static void write_reply(req_impl *q, evhtp_request_t *ev, int status, const char
     else if (minor == 0 && keepalive)
         head_put(&h, "Connection: keep-alive\r\n", 24);
     head_put(&h, "\r\n", 2);
-    evbuffer_add(h.out, h.data, h.len);
-    if (has_body && !q->head && len > 0) {
-        if (body_buf)
-            evbuffer_add_buffer(h.out, body_buf);
-        else
-            evbuffer_add(h.out, body, len);
-    }
+    if (!has_body || q->head)
+        len = 0;
+    queue_reply(q, ev, h.out, h.data, h.len, len > 0 ? body : NULL, len,
+                len > 0 ? body_buf : NULL);
     ev->flags |= EVHTP_REQ_FLAG_FINISHED;
 }
 
@@ -1168,7 +1220,11 @@ static void pause_reading(req_impl *q, evhtp_request_t *ev)
 {
     if (!q->node)
         return;
-    evhtp_request_pause(ev);
+    /* What evhtp_request_pause does in libevhtp 1.2.18, less disabling
+     * reads, which the enable below would undo at the cost of an epoll_ctl
+     * call per request. */
+    ev->status = EVHTP_RES_PAUSE;
+    ev->conn->flags |= EVHTP_CONN_FLAG_PAUSED;
     q->paused = 1;
     evhtp_connection_set_timeouts(ev->conn, NULL, NULL);
     bufferevent_enable(ev->conn->bev, EV_READ);

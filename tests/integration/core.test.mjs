@@ -603,3 +603,64 @@ describe('shutdown during a write burst', () => {
     await srv.cleanup();
   });
 });
+
+describe('replies the socket does not take at once', () => {
+  let srv;
+  let headers;
+  before(async () => {
+    srv = await startIdgate({ config: { server: { max_body: '16M' } } });
+    const acc = await srv.createAccount('Large');
+    const key = await srv.createScimKey(acc.id);
+    headers = { Authorization: `Bearer ${key.token}`, 'Content-Type': 'application/scim+json' };
+  });
+  after(async () => {
+    assert.equal(await srv.stop(), 0);
+    await srv.cleanup();
+  });
+
+  // A reply of 12 MB is more than the socket buffers hold while the client
+  // does not read, so most of it waits in the connection's output and the
+  // pipelined request behind it is answered only after it.
+  test('a large reply arrives whole before the next pipelined reply', async () => {
+    const nickName = 'n'.repeat(12 * 1024 * 1024);
+    const res = await srv.fetch('/scim/v2/Users', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ userName: 'large@example.com', nickName }),
+    });
+    assert.equal(res.status, 201);
+    const { id } = await res.json();
+
+    const sock = net.connect(srv.port, '127.0.0.1');
+    await new Promise((r) => sock.on('connect', r));
+    const chunks = [];
+    sock.pause();
+    sock.on('data', (d) => chunks.push(d));
+    sock.write(`GET /scim/v2/Users/${id} HTTP/1.1\r\nHost: x\r\nAuthorization: ${headers.Authorization}\r\n\r\n` +
+      'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 500));
+    sock.resume();
+    const text = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('replies did not arrive in 10 s')), 10000);
+      const check = () => {
+        const t = Buffer.concat(chunks).toString('latin1');
+        if (/\r\n\r\nok\n$/.test(t)) {
+          clearTimeout(timer);
+          resolve(t);
+        } else {
+          setTimeout(check, 20);
+        }
+      };
+      check();
+    });
+    sock.destroy();
+    const first = parseReply(text);
+    assert.equal(first.status, 200);
+    const length = Number(first.headers['content-length']);
+    const body = first.body.slice(0, length);
+    assert.equal(JSON.parse(body).nickName.length, nickName.length);
+    const second = parseReply(first.body.slice(length));
+    assert.equal(second.status, 200);
+    assert.equal(second.body, 'ok\n');
+  });
+});
