@@ -418,28 +418,28 @@ static size_t write_direct(evutil_socket_t fd, const char *head, size_t head_len
 {
     struct iovec iov[17];
     struct evbuffer_iovec chunks[16];
-    int n = 1;
+    int count = 1;
     ssize_t written;
 
     iov[0] = (struct iovec){(void *)head, head_len};
     if (body_buf) {
-        int k = evbuffer_peek(body_buf, -1, NULL, chunks, 16);
-        for (int i = 0; i < k && i < 16; i++)
-            iov[n++] = (struct iovec){chunks[i].iov_base, chunks[i].iov_len};
+        int nchunks = evbuffer_peek(body_buf, -1, NULL, chunks, 16);
+        for (int i = 0; i < nchunks && i < 16; i++)
+            iov[count++] = (struct iovec){chunks[i].iov_base, chunks[i].iov_len};
     } else if (len > 0) {
-        iov[n++] = (struct iovec){(void *)body, len};
+        iov[count++] = (struct iovec){(void *)body, len};
     }
-    written = writev(fd, iov, n);
+    written = writev(fd, iov, count);
     return written > 0 ? (size_t)written : 0;
 }
 
-/* Queues a reply on the connection's output `out`. For a request whose
- * connection is paused (see pause_reading) and has nothing queued, the
- * reply goes to the socket now, and only what it does not take is queued.
- * Adding to the output enables the write event, which costs two epoll_ctl
- * calls and a loop turn per reply; on_resume runs libevhtp's write-done
- * step when nothing was left to queue. A failed write queues everything,
- * and the bufferevent then reports the error. */
+/* Queues a reply on the connection's output `out`. When the connection is
+ * paused (see pause_reading) and has nothing queued, the reply goes to the
+ * socket now and only what the socket does not take is queued, because
+ * queuing enables the write event at the cost of two epoll_ctl calls and a
+ * loop turn. When nothing was queued, on_resume runs libevhtp's write-done
+ * step. After a failed write everything is queued, so the bufferevent
+ * reports the error. */
 static void queue_reply(req_impl *q, evhtp_request_t *ev, struct evbuffer *out, const char *head,
                         size_t head_len, const void *body, size_t len,
                         struct evbuffer *body_buf)
@@ -1220,9 +1220,9 @@ static void pause_reading(req_impl *q, evhtp_request_t *ev)
 {
     if (!q->node)
         return;
-    /* What evhtp_request_pause does in libevhtp 1.2.18, less disabling
-     * reads, which the enable below would undo at the cost of an epoll_ctl
-     * call per request. */
+    /* This is evhtp_request_pause of libevhtp 1.2.18 (read from its
+     * disassembly) without its bufferevent_disable of reads: the enable
+     * below would undo that at the cost of an epoll_ctl call per request. */
     ev->status = EVHTP_RES_PAUSE;
     ev->conn->flags |= EVHTP_CONN_FLAG_PAUSED;
     q->paused = 1;
