@@ -589,6 +589,83 @@ static int default_active(const scim_schema_resource *res, json *out)
     return json_object_set(out, "active", json_bool(1)) < 0 ? -1 : 0;
 }
 
+/* Bodies with more members go to normalize_members, so that the list of
+ * kept attributes fits on the stack. A User has 31 attributes, counting
+ * the common ones and the Enterprise User extension's. */
+#define IN_PLACE_MAX_MEMBERS 64
+
+/* The attribute that member `i` of `body` stays as when the body is
+ * normalised in place, or NULL when the member is dropped: its key names
+ * no attribute or a readOnly or writeOnly one, or its value is null.
+ * Sets `*rebuild` when normalize_members would change the member in
+ * another way, so that normalize_in_place leaves the body to it. That
+ * covers a key in another spelling, a URN-prefixed or dotted key, an
+ * extension attribute or object, "schemas" after the first member, and a
+ * value that coercion would change or reject. */
+static const scim_attr *attr_in_place(const scim_schema_resource *res, const json *body, size_t i,
+                                      int *rebuild)
+{
+    const char *key = json_object_key_at(body, i);
+    const json *value = json_object_value_at(body, i);
+    const scim_schema *schema = NULL;
+    const scim_attr *a;
+    int coerced;
+
+    if (strpbrk(key, ":.") || equal_ignoring_case(key, "schemas")) {
+        *rebuild = 1;
+        return NULL;
+    }
+    a = scim_schema_find_attr(res, NULL, key, &schema);
+    if (!a || !client_settable(a) || json_typeof(value) == JSON_NULL)
+        return NULL;
+    if (a->multi_valued)
+        coerced = elements_coerced(a, value);
+    else
+        coerced = json_typeof(value) != JSON_ARRAY && already_coerced(a, value);
+    if (schema != res->core || strcmp(a->name, key) != 0 || !coerced)
+        *rebuild = 1;
+    return a;
+}
+
+/* Normalises a body whose members are all in their normalised form
+ * without building a new object. The body must start with "schemas", as
+ * the result does. Members that
+ * normalize_members would skip are removed. Returns 1 when done, 0 when
+ * the body needs normalize_members (it is then unchanged), or -1 with
+ * `err` set. */
+static int normalize_in_place(const scim_schema_resource *res, json *body, scim_error *err)
+{
+    const scim_attr *kept[IN_PLACE_MAX_MEMBERS];
+    size_t n = json_object_size(body), removed = 0;
+    int rebuild = 0;
+    json *schemas;
+
+    if (n == 0 || n > IN_PLACE_MAX_MEMBERS || strcmp(json_object_key_at(body, 0), "schemas") != 0)
+        return 0;
+    for (size_t i = 1; i < n && !rebuild; i++)
+        kept[i] = attr_in_place(res, body, i, &rebuild);
+    if (rebuild)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        size_t at = i - removed;
+
+        if (!kept[i]) {
+            json_object_remove(body, json_object_key_at(body, at));
+            removed++;
+            continue;
+        }
+        drop_read_only_subs(kept[i], json_object_value_at(body, at));
+    }
+    if (check_required(res, body, err) < 0)
+        return -1;
+    if (default_active(res, body) < 0)
+        return scim_error_set(err, 500, NULL, "out of memory");
+    schemas = build_schemas(res, body);
+    if (!schemas || json_object_set(body, "schemas", schemas) < 0)
+        return scim_error_set(err, 500, NULL, "out of memory");
+    return 1;
+}
+
 int scim_resource_normalize(const scim_schema_resource *res, json *resource,
                             scim_normalize_mode mode, scim_error *err)
 {
@@ -599,6 +676,10 @@ int scim_resource_normalize(const scim_schema_resource *res, json *resource,
     if (json_typeof(resource) != JSON_OBJECT)
         return scim_error_set(err, 400, SCIM_ERR_INVALID_SYNTAX,
                               "the request body must be a JSON object");
+    rc = normalize_in_place(res, resource, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    rc = -1;
     out = json_object();
     if (!out || json_object_set(out, "schemas", json_array()) < 0) {
         scim_error_set(err, 500, NULL, "out of memory");

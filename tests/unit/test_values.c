@@ -128,6 +128,15 @@ static const struct {
      "\"title\":\"T\",\"id\":\"x\",\"" ENT ":division\":\"V\",\"nickName\":\"n\"}",
      "{\"schemas\":[\"" CORE "\",\"" ENT "\"],\"userName\":\"a\",\"" ENT "\":{\"department\":"
      "\"D\",\"division\":\"V\"},\"title\":\"T\",\"nickName\":\"n\",\"active\":true}"},
+    {"{\"schemas\":[\"x\"],\"userName\":\"a\",\"id\":\"x\",\"password\":\"p\",\"title\":null,"
+     "\"groups\":[],\"nickName\":\"n\",\"unknownAttr\":1}",
+     "{\"schemas\":[\"" CORE "\"],\"userName\":\"a\",\"nickName\":\"n\",\"active\":true}"},
+    {"{\"schemas\":[],\"userName\":\"a\",\"active\":false,\"Title\":\"T\",\"nickName\":\"n\"}",
+     "{\"schemas\":[\"" CORE "\"],\"userName\":\"a\",\"active\":false,\"title\":\"T\","
+     "\"nickName\":\"n\"}"},
+    {"{\"schemas\":[],\"userName\":\"a\",\"emails\":[{\"value\":\"x\"},null]}",
+     "{\"schemas\":[\"" CORE "\"],\"userName\":\"a\",\"emails\":[{\"value\":\"x\"}],"
+     "\"active\":true}"},
 };
 
 START_TEST(normalize_member_order)
