@@ -622,6 +622,26 @@ START_TEST(json_fast_parser_large_like_yajl)
 }
 END_TEST
 
+/* Every byte value at every offset of a 19-byte string, in a value and in
+ * a key: the fast parser's table of plain bytes must agree with yajl. */
+START_TEST(json_fast_parser_every_byte_like_yajl)
+{
+    char text[64];
+
+    for (int byte = 0; byte < 256; byte++) {
+        for (size_t at = 0; at < 19; at++) {
+            memcpy(text, "[\"abcdefghijklmnopqrs\"]", 24);
+            text[2 + at] = (char)byte;
+            assert_parsers_agree(text, 24, 0);
+            assert_parsers_agree(text, 24, 1);
+            memcpy(text, "{\"abcdefghijklmnopqrs\":1}", 26);
+            text[2 + at] = (char)byte;
+            assert_parsers_agree(text, 26, 1);
+        }
+    }
+}
+END_TEST
+
 /* Objects from the parser keep their members in one block. Every change
  * to such an object must work as on a built one. */
 START_TEST(json_parsed_object_changes)
@@ -695,6 +715,7 @@ static Suite *json_suite(void)
     tcase_add_loop_test(tc, json_fast_parser_like_yajl, 0,
                         (int)(sizeof(both_parsers) / sizeof(both_parsers[0])));
     tcase_add_test(tc, json_fast_parser_large_like_yajl);
+    tcase_add_test(tc, json_fast_parser_every_byte_like_yajl);
     tcase_add_test(tc, json_parsed_object_changes);
     suite_add_tcase(s, tc);
     return s;
