@@ -1530,6 +1530,78 @@ char *json_dump(const json *j, size_t *len)
     return w.buf;
 }
 
+/* Lends `t`'s buffer to a writer; text_end gives it back. */
+static int text_begin(json_text *t, writer *w)
+{
+    if (t->failed)
+        return -1;
+    if (!t->buf) {
+        t->buf = malloc(512);
+        t->cap = 512;
+        t->len = 0;
+        if (!t->buf) {
+            t->failed = 1;
+            return -1;
+        }
+    }
+    *w = (writer){.buf = t->buf, .len = t->len, .cap = t->cap, .heap = 1};
+    return 0;
+}
+
+static void text_end(json_text *t, const writer *w)
+{
+    t->buf = w->buf;
+    t->len = w->len;
+    t->cap = w->cap;
+    t->failed = w->failed;
+}
+
+void json_text_raw(json_text *t, const char *s, size_t n)
+{
+    writer w;
+    if (text_begin(t, &w) == 0) {
+        put(&w, s, n);
+        text_end(t, &w);
+    }
+}
+
+void json_text_string(json_text *t, const char *s)
+{
+    writer w;
+    if (text_begin(t, &w) == 0) {
+        put_string(&w, s, strlen(s));
+        text_end(t, &w);
+    }
+}
+
+void json_text_value(json_text *t, const json *j)
+{
+    writer w;
+    if (text_begin(t, &w) == 0) {
+        if (j)
+            write_node(&w, j, 0);
+        else
+            w.failed = 1;
+        text_end(t, &w);
+    }
+}
+
+char *json_text_take(json_text *t, size_t *len)
+{
+    char *text = NULL;
+
+    json_text_raw(t, "", 1);
+    if (!t->failed) {
+        text = t->buf;
+        if (len)
+            *len = t->len - 1;
+    } else {
+        free(t->buf);
+    }
+    memset(t, 0, sizeof *t);
+    return text;
+}
+
 int json_dump_evbuffer(const json *j, struct evbuffer *out)
 {
     char stack[4096];

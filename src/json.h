@@ -133,6 +133,25 @@ char *json_dump(const json *j, size_t *len);
 /* Appends the compact serialization to `out`. Returns 0 or -1. */
 int json_dump_evbuffer(const json *j, struct evbuffer *out);
 
+/* A JSON text written piece by piece: raw text, strings and serialized
+ * values, for records whose layout the caller fixes. Start from a zeroed
+ * struct; json_text_take hands over the text. A failure (out of memory, a
+ * string that is not UTF-8) makes every later call a no-op. */
+typedef struct json_text {
+    char *buf;
+    size_t len, cap;
+    int failed;
+} json_text;
+
+void json_text_raw(json_text *t, const char *s, size_t n);
+/* Appends `s` as a JSON string, with quotes and escapes. */
+void json_text_string(json_text *t, const char *s);
+/* Appends the compact serialization of `j`, as json_dump writes it. */
+void json_text_value(json_text *t, const json *j);
+/* Returns the NUL-terminated text (malloc'd, the caller frees it) with its
+ * length in `*len`, or NULL when any call failed. Leaves `t` zeroed. */
+char *json_text_take(json_text *t, size_t *len);
+
 #pragma GCC visibility pop
 
 #endif

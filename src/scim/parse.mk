@@ -32,6 +32,13 @@ tests_unit_test_json_LDADD = $(UNIT_TEST_LINK)
 endif
 
 if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_json_text
+TESTS += tests/unit/test_json_text
+tests_unit_test_json_text_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_json_text_LDADD = $(UNIT_TEST_LINK)
+endif
+
+if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_path
 TESTS += tests/unit/test_path
 tests_unit_test_path_CFLAGS = $(UNIT_TEST_FLAGS)

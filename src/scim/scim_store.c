@@ -439,73 +439,61 @@ static json *build_stored(const json *input, const char *id, const char *core_ur
     return out;
 }
 
-/* Appends `s` to `out` as a JSON string. */
-static int add_json_string(struct evbuffer *out, const char *s)
-{
-    json *j = json_string(s);
-    int rc = j ? json_dump_evbuffer(j, out) : -1;
-    json_free(j);
-    return rc;
-}
+/* Appends a string literal to a json_text. */
+#define text_literal(t, lit) json_text_raw((t), (lit), sizeof(lit) - 1)
 
 /* Writes the stored text of a new resource into `out`: the same text as
  * json_dump of build_stored(input, id, core_urn, resource_type, NULL) at
  * time `now`, written from `input` without copying it into a tree. */
-static int write_created(struct evbuffer *out, const json *input, const char *id,
-                         const char *core_urn, const char *resource_type, const char *now)
+static void write_created(json_text *out, const json *input, const char *id,
+                          const char *core_urn, const char *resource_type, const char *now)
 {
     json *schemas = json_object_geti(input, "schemas");
-    int ok = evbuffer_add(out, "{\"schemas\":", 11) == 0;
 
+    text_literal(out, "{\"schemas\":");
     if (json_typeof(schemas) == JSON_ARRAY && json_array_size(schemas) > 0) {
-        ok = ok && json_dump_evbuffer(schemas, out) == 0;
+        json_text_value(out, schemas);
     } else {
-        ok = ok && evbuffer_add(out, "[", 1) == 0 && add_json_string(out, core_urn) == 0 &&
-             evbuffer_add(out, "]", 1) == 0;
+        text_literal(out, "[");
+        json_text_string(out, core_urn);
+        text_literal(out, "]");
     }
-    ok = ok && evbuffer_add_printf(out, ",\"id\":\"%s\"", id) > 0;
-    for (size_t i = 0; ok && i < json_object_size(input); i++) {
+    text_literal(out, ",\"id\":");
+    json_text_string(out, id);
+    for (size_t i = 0; i < json_object_size(input); i++) {
         const char *name = json_object_key_at(input, i);
         if (skipped_attr(name))
             continue;
-        ok = evbuffer_add(out, ",", 1) == 0 && add_json_string(out, name) == 0 &&
-             evbuffer_add(out, ":", 1) == 0 &&
-             json_dump_evbuffer(json_object_value_at(input, i), out) == 0;
+        text_literal(out, ",");
+        json_text_string(out, name);
+        text_literal(out, ":");
+        json_text_value(out, json_object_value_at(input, i));
     }
-    ok = ok && evbuffer_add(out, ",\"meta\":{\"resourceType\":", 24) == 0 &&
-         add_json_string(out, resource_type) == 0 &&
-         evbuffer_add_printf(out, ",\"created\":\"%s\",\"lastModified\":\"%s\","
-                                  "\"version\":\"W/\\\"1\\\"\"}}",
-                             now, now) > 0;
-    return ok ? 0 : STORE_NOMEM;
+    text_literal(out, ",\"meta\":{\"resourceType\":");
+    json_text_string(out, resource_type);
+    text_literal(out, ",\"created\":");
+    json_text_string(out, now);
+    text_literal(out, ",\"lastModified\":");
+    json_text_string(out, now);
+    text_literal(out, ",\"version\":\"W/\\\"1\\\"\"}}");
 }
 
 int scim_store_user_prepare(scim_write *w)
 {
-    struct evbuffer *out;
+    json_text out = {0};
     char now[32];
-    size_t len;
-    int rc;
 
     if (w->prepared)
         return 0;
     if (crypto_uuid7(w->id) != 0)
         return STORE_IO;
-    if (!(out = evbuffer_new()))
-        return STORE_NOMEM;
     scim_store_now(now);
-    rc = write_created(out, w->input, w->id, SCIM_URN_USER, "User", now);
-    len = evbuffer_get_length(out);
-    if (rc == 0 && !(w->result_text = malloc(len + 1)))
-        rc = STORE_NOMEM;
-    if (rc == 0) {
-        evbuffer_remove(out, w->result_text, len);
-        w->result_text[len] = '\0';
-        w->result_len = len;
-        w->prepared = 1;
-    }
-    evbuffer_free(out);
-    return rc;
+    write_created(&out, w->input, w->id, SCIM_URN_USER, "User", now);
+    w->result_text = json_text_take(&out, &w->result_len);
+    if (!w->result_text)
+        return STORE_NOMEM;
+    w->prepared = 1;
+    return 0;
 }
 
 /* Counts an object's members other than meta. */
@@ -1117,7 +1105,7 @@ static void write_reset(scim_write *w, int keep_prepared)
 /* ---- user jobs ---- */
 
 /* Stores the text scim_store_user_prepare wrote. The indexes and events
- * read the attributes from the input, which holds the same values. */
+ * read the attributes from the input, which has the same values. */
 int scim_store_user_create(store_txn *t, void *arg)
 {
     scim_write *w = arg;
