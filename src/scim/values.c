@@ -627,6 +627,16 @@ static const scim_attr *attr_in_place(const scim_schema_resource *res, const jso
     return a;
 }
 
+/* 1 when `schemas` is what build_schemas writes for a resource without
+ * extension objects: an array of the core schema's URN alone. */
+static int schemas_core_only(const scim_schema_resource *res, const json *schemas)
+{
+    const json *urn = json_array_get(schemas, 0);
+
+    return json_array_size(schemas) == 1 && json_string_length(urn) == strlen(res->core->id) &&
+           memcmp(json_string_value(urn), res->core->id, json_string_length(urn)) == 0;
+}
+
 /* Normalises a body whose members are all in their normalised form
  * without building a new object. The body must start with "schemas", as
  * the result does. Members that
@@ -660,6 +670,10 @@ static int normalize_in_place(const scim_schema_resource *res, json *body, scim_
         return -1;
     if (default_active(res, body) < 0)
         return scim_error_set(err, 500, NULL, "out of memory");
+    /* Such a body has no extension objects, so its "schemas" is often
+     * right already. */
+    if (schemas_core_only(res, json_object_value_at(body, 0)))
+        return 1;
     schemas = build_schemas(res, body);
     if (!schemas || json_object_set(body, "schemas", schemas) < 0)
         return scim_error_set(err, 500, NULL, "out of memory");
