@@ -670,8 +670,8 @@ static int normalize_in_place(const scim_schema_resource *res, json *body, scim_
         return -1;
     if (default_active(res, body) < 0)
         return scim_error_set(err, 500, NULL, "out of memory");
-    /* Such a body has no extension objects, so its "schemas" is often
-     * right already. */
+    /* Such a body has no extension objects, so a "schemas" of the core
+     * URN alone is already right. */
     if (schemas_core_only(res, json_object_value_at(body, 0)))
         return 1;
     schemas = build_schemas(res, body);
