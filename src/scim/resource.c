@@ -37,8 +37,10 @@ static void write_op_free(write_op *op)
 /* Replies with a written user without a projection by splicing its location
  * and groups into the text the job stored, which skips rendering and
  * dumping the tree again. Sets the ETag and Location headers from that
- * text. Returns 0 after replying, a STORE_* error, or 1 when the text needs
- * the general path, having replied nothing. */
+ * text. Without a transaction `t` (a user just created, which no group can
+ * name yet) the groups are empty. Returns 0 after replying, a STORE_*
+ * error, or 1 when the text needs the general path, having replied
+ * nothing. */
 static int reply_user_spliced(write_op *op, store_txn *t)
 {
     http_req *r = op->r;
@@ -50,7 +52,10 @@ static int reply_user_spliced(write_op *op, store_txn *t)
 
     if (!op->kind->users || op->proj || !op->w.result_text || (op->w.result && !stored_version))
         return 1;
-    rc = scim_store_user_groups(t, op->w.account, op->w.id, scim_base_url(), &groups);
+    if (t)
+        rc = scim_store_user_groups(t, op->w.account, op->w.id, scim_base_url(), &groups);
+    else
+        rc = (groups = json_array()) ? 0 : STORE_NOMEM;
     if (rc == 0 && !(buf = evbuffer_new()))
         rc = STORE_NOMEM;
     if (rc == 0) {
@@ -91,10 +96,14 @@ static void reply_result(write_op *op)
     int rc;
 
     if (op->status != 204) {
-        rc = store_read_begin(r->app->store, &t);
+        /* A create's id was unknown until now, so no group names the user
+         * and the splice needs no read. */
+        rc = op->status == 201 ? 0 : store_read_begin(r->app->store, &t);
         if (rc == 0 && (rc = reply_user_spliced(op, t)) == 0)
             goto out;
         if (rc == 1)
+            rc = t ? 0 : store_read_begin(r->app->store, &t);
+        if (rc == 0)
             rc = result_tree(op);
     } else {
         rc = result_tree(op);
@@ -232,8 +241,8 @@ static void handle_create(http_req *r, void *arg)
     op->w.input = body;
     op->status = 201;
     op->location = 1;
-    /* The writer thread holds every write of the store, so the user's id
-     * and stored text are made here, before it. */
+    /* Every write of the store waits for the one writer thread, so the
+     * user's id and stored text are made here, before the job is queued. */
     int rc = k->users ? scim_store_user_prepare(&op->w) : 0;
     if (rc) {
         scim_reply_store_error(r, rc, k->type);
