@@ -274,6 +274,15 @@ const throughput = table(
         'peer CPU us/req', 'vs peer', 'vs ceiling', 'CPU vs ceiling'],
     rows);
 const ceilingText = `Framework ceiling (bench/baseline, fixed 200 reply). It is measured right before each of idgate's GET by id, filter and POST runs, with the same wrk script: ${ceilingKeys.map((k) => `${fmtInt(rps(`ceiling.${k}`))}`).join(', ')} req/s (mean ${fmtInt(ceilingMean)}), ${fmtNum(ceilingCpu, 1)} us of server CPU per request.`;
+
+// The request rate of every round, for the scenarios run in rounds.
+const roundsOf = (key) => (raw[`${key}.rounds`] ?? '').split(',').filter((v) => v !== '')
+    .map((v) => fmtInt(Number(v))).join(', ') || 'n/a';
+const roundRows = scenarios.filter(([key]) => raw[`idgate.${key}.rounds`] !== undefined)
+    .map(([key, label]) => [label, roundsOf(`ceiling.${key}`), roundsOf(`idgate.${key}`),
+        roundsOf(`peer.${key}`)]);
+const roundsTable = roundRows.length
+    ? table(['req/s of each round', 'ceiling', 'idgate', 'peer'], roundRows) : '';
 const syncTable = table(['sync burst, 8 connections', 'idgate s', 'peer s'], [
     ['10,000 users: look up by userName, create', fmtNum(num('idgate.sync.users_seconds')), fmtNum(num('peer.sync.users_seconds'))],
     ['one group, all 10,000 members by one PUT', fmtNum(num('idgate.sync.group_put_seconds')), fmtNum(num('peer.sync.group_put_seconds'))],
@@ -307,7 +316,7 @@ const targetTable = table(['target', 'measured', 'result', 'note'],
 
 const machine = `${raw['machine.nproc']} cores, ${raw['machine.cpu']}, ${raw['machine.mem_gib']} GiB memory; load average at the start ${raw['machine.load']}; one synchronous 4 KiB write (dd oflag=dsync) ${raw['machine.fsync_ms']} ms.`;
 
-console.log(`\n${ceilingText}\n\n${throughput}\n\n${commitTable}\n\n${syncTable}\n\n${scaleTable}\n\nUsers loaded over HTTP (256 connections): ${loadRates}\n\n${signinTable}\n\n${targetTable}\n`);
+console.log(`\n${ceilingText}\n\n${throughput}\n\n${roundsTable}\n\n${commitTable}\n\n${syncTable}\n\n${scaleTable}\n\nUsers loaded over HTTP (256 connections): ${loadRates}\n\n${signinTable}\n\n${targetTable}\n`);
 
 let findings = '';
 if (existsSync(docPath)) {
@@ -334,7 +343,13 @@ ${ceilingText}
 
 ${throughput}
 
-"vs peer" is idgate's request rate divided by the peer's; "vs ceiling"
+${roundsTable}
+
+GET by id, the filter, the page and POST run in ${raw['run.rounds'] ?? 1} rounds. Each round
+measures the framework ceiling, idgate and the peer back to back, so that
+all three see the same load on the machine, and each figure in the table
+above is that of the round with the median rate. "vs peer" is idgate's
+request rate divided by the peer's; "vs ceiling"
 divides it by the framework ceiling measured just before it (or by their mean
 for scenarios without a ceiling target). "CPU us/req" is the server
 process's CPU time (user + system, from /proc/PID/stat) divided by the
@@ -382,8 +397,11 @@ ${targetTable}
 - **Peer**: \`bench/peer/server.mjs\`, the npm packages scimmy and
   scimmy-routers on Express with users and groups in memory, given a map
   index for ids, userNames and displayNames and paging in the store. Its
-  100,000 users and groups are created in process (\`POST /bench/seed\`); its
-  sync burst runs on a fresh process with a time limit.
+  100,000 users and groups are created in process (\`POST /bench/seed\`)
+  before idgate's first scenario. It runs GET by id, the filter, the page
+  and POST in the same rounds as idgate, right after idgate's run of the
+  round, and the PATCH scenarios after all of idgate's. Its sync burst runs
+  on a fresh process with a time limit.
 - **idgate**: built with the project's default flags (\`-g -O2\`), a fresh
   temporary store, default configuration (log level info, stderr to a file)
   except the port and a 16 GiB map size. The account and SCIM key are made
