@@ -213,10 +213,12 @@ static void redirect_with_cookie(login *l, const oidc_login_keys *keys)
     login_free(l);
 }
 
+/* Runs on the store's writer thread. oidc_master_key only reads there,
+ * because oidc_routes loaded the key on the loop thread at start-up. */
 static int update_keys_job(store_txn *t, void *arg)
 {
     login *l = arg;
-    return oidc_login_keys_update(t, oidc_now(), &l->keys);
+    return oidc_login_keys_update(t, oidc_master_key(l->st), oidc_now(), &l->keys);
 }
 
 static void on_keys_updated(int rc, void *arg)

@@ -3,7 +3,21 @@
  * so every instance that shares the store opens the cookies the others seal.
  * The current key is replaced once it is OIDC_LOGIN_KEY_LIFETIME seconds old.
  * The replaced key still opens cookies for one more lifetime, far longer than
- * the longest [oidc] login_timeout (one hour), and is then dropped. */
+ * the longest [oidc] login_timeout (one hour), and is then dropped.
+ *
+ * The record is the JSON object {"keys": box, "created": seconds}. The box is
+ * sealed with the master key (secretbox.h) and the associated data
+ * OIDC_LOGIN_KEYS_AAD followed by `created` in decimal, and contains the
+ * current key followed by the previous key when there is one. So the store
+ * contains no key bytes in plain, and instances that share the store need
+ * the same master key, as they already do to open client secrets. Versions
+ * before sealing wrote {"current", "previous", "created"} with the keys as
+ * unpadded base64url. Such a record is still read, and the next sign-in
+ * start seals it without changing the keys.
+ *
+ * Without a master key no keys are read, created or written, so the store
+ * never receives new plain keys. Sign-in needs the master key anyway,
+ * because the identity provider's client secret is sealed with it. */
 #ifndef IDGATE_OIDC_LOGIN_KEYS_H
 #define IDGATE_OIDC_LOGIN_KEYS_H
 
@@ -15,6 +29,7 @@
 struct oidc_state;
 
 #define OIDC_LOGIN_KEYS_NAME "oidc:login_keys"
+#define OIDC_LOGIN_KEYS_AAD "oidc-login-keys:"
 #define OIDC_LOGIN_KEY_LIFETIME (24 * 3600)
 
 /* Seconds for which an instance reuses the keys it read. A key that another
@@ -26,33 +41,46 @@ typedef struct oidc_login_keys {
     secretbox_key previous;         /* only opens cookies; valid when has_previous */
     int has_previous;
     int64_t created;                /* when `current` was created, seconds since the epoch */
+    int stored_plain;               /* the record contains these keys unsealed */
 } oidc_login_keys;
 
-/* Reads the keys. Returns 0, STORE_NOTFOUND when none were created yet,
- * STORE_IO for a damaged record or another STORE_* error. */
-int oidc_login_keys_read(store_txn *t, oidc_login_keys *out);
+/* Reads the keys and opens them with the master key `master`. Returns 0,
+ * STORE_NOTFOUND when none were created yet, or STORE_INVALID when `master`
+ * is NULL. Returns STORE_IO for a record that is damaged or does not open
+ * with `master`, because it was sealed under another master key, for
+ * another purpose or with another `created`. Returns STORE_NOMEM when memory
+ * or the cryptographic library failed, or another STORE_* error. */
+int oidc_login_keys_read(store_txn *t, const secretbox_key *master, oidc_login_keys *out);
 
-/* Creates the keys when there are none, and replaces the current key when it
- * is due at `now` (see oidc_login_keys_due), in a write transaction. Reads the
- * result into `out`. Several instances may call it at once: the store runs
- * their write transactions one after another, so the second finds the key
- * that the first created and keeps it. */
-int oidc_login_keys_update(store_txn *t, int64_t now, oidc_login_keys *out);
+/* Creates the keys when there are none, replaces the current key when it is
+ * due at `now` (see oidc_login_keys_due), and seals a plain record without
+ * changing its keys, in a write transaction. Reads the result into `out`.
+ * Several instances may call it at once: the store runs their write
+ * transactions one after another, so the second finds the key that the
+ * first created and keeps it. A record that oidc_login_keys_read reports as
+ * STORE_IO is replaced, which ends only the sign-ins in progress. Returns
+ * STORE_INVALID and writes nothing when `master` is NULL. */
+int oidc_login_keys_update(store_txn *t, const secretbox_key *master, int64_t now,
+                           oidc_login_keys *out);
 
-/* 1 when the current key was created OIDC_LOGIN_KEY_LIFETIME seconds or
- * more before or after `now`. A key a few seconds in the future is not due,
- * so an instance whose clock is behind another's does not replace the key
- * that the other has just created (which would drop the key before it). */
+/* 1 when the keys need oidc_login_keys_update at `now`: the current key was
+ * created OIDC_LOGIN_KEY_LIFETIME seconds or more before or after `now`, or
+ * the record contains the keys unsealed. A key a few seconds in the future
+ * is not due, so an instance whose clock is behind another's does not
+ * replace the key that the other has just created (which would drop the key
+ * before it). */
 int oidc_login_keys_due(const oidc_login_keys *keys, int64_t now);
 
 /* Overwrites the key material. */
 void oidc_login_keys_wipe(oidc_login_keys *keys);
 
-/* Returns the keys of this instance's cache, reading them from the store
- * when the cache is empty, older than OIDC_LOGIN_KEYS_CACHE_SECONDS, or
- * `reread` is set and the cache is at least one second old. Returns NULL
- * when the store contains no keys yet or cannot be read. The pointer stays
- * valid until the next call or oidc_login_keys_cache_free. */
+/* Returns the keys of this instance's cache, reading them with the master
+ * key from the store when the cache is empty, older than
+ * OIDC_LOGIN_KEYS_CACHE_SECONDS, or `reread` is set and the cache is at
+ * least one second old. Returns NULL when the store contains no keys yet,
+ * there is no master key, or the store cannot be read. When a read fails,
+ * returns the keys cached before, if any. The pointer stays valid until the
+ * next call or oidc_login_keys_cache_free. */
 const oidc_login_keys *oidc_login_keys_cached(struct oidc_state *st, int64_t now, int reread);
 
 /* Replaces the cache with `keys`, read at `now`. Returns 0, or -1 when out

@@ -6,6 +6,9 @@
 
 #include <check.h>
 
+#include "app.h"
+#include "crypto.h"
+#include "json.h"
 #include "oidc/login_keys.h"
 #include "oidc/oidc.h"
 #include "oidc/tx.h"
@@ -16,6 +19,7 @@
 
 static store *st;
 static char dir[64];
+static secretbox_key master;        /* the master key of every instance in these tests */
 
 static void setup(void)
 {
@@ -23,6 +27,7 @@ static void setup(void)
     ck_assert_ptr_nonnull(mkdtemp(dir));
     store_options opt = {.path = dir, .map_size = 16 << 20};
     ck_assert_int_eq(store_open(&opt, NULL, &st), 0);
+    memset(master.bytes, 0x5a, sizeof master.bytes);
 }
 
 static void teardown(void)
@@ -141,6 +146,7 @@ START_TEST(state_used_once)
 END_TEST
 
 struct update_args {
+    const secretbox_key *master;
     int64_t now;
     oidc_login_keys keys;
 };
@@ -148,24 +154,109 @@ struct update_args {
 static int update_job(store_txn *t, void *arg)
 {
     struct update_args *a = arg;
-    return oidc_login_keys_update(t, a->now, &a->keys);
+    return oidc_login_keys_update(t, a->master, a->now, &a->keys);
+}
+
+static oidc_login_keys update_with(const secretbox_key *key, int64_t now, int expected_rc)
+{
+    struct update_args a = {.master = key, .now = now};
+    ck_assert_int_eq(store_run(st, update_job, &a), expected_rc);
+    return a.keys;
 }
 
 static oidc_login_keys update_at(int64_t now)
 {
-    struct update_args a = {.now = now};
-    ck_assert_int_eq(store_run(st, update_job, &a), 0);
-    return a.keys;
+    return update_with(&master, now, 0);
 }
 
-static oidc_login_keys read_keys(int expected_rc)
+static oidc_login_keys read_with(const secretbox_key *key, int expected_rc)
 {
     store_txn *t;
     oidc_login_keys keys;
     ck_assert_int_eq(store_read_begin(st, &t), 0);
-    ck_assert_int_eq(oidc_login_keys_read(t, &keys), expected_rc);
+    ck_assert_int_eq(oidc_login_keys_read(t, key, &keys), expected_rc);
     store_read_end(t);
     return keys;
+}
+
+static oidc_login_keys read_keys(int expected_rc)
+{
+    return read_with(&master, expected_rc);
+}
+
+static int put_record_job(store_txn *t, void *arg)
+{
+    const char *text = arg;
+    return store_put(t, T_META, OIDC_LOGIN_KEYS_NAME, strlen(OIDC_LOGIN_KEYS_NAME), text,
+                     strlen(text), 0);
+}
+
+static void put_record(const char *text)
+{
+    ck_assert_int_eq(store_run(st, put_record_job, (void *)text), 0);
+}
+
+/* Returns the stored record as a malloc'd string. */
+static char *stored_record(void)
+{
+    store_txn *t;
+    store_val v;
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(store_get(t, T_META, OIDC_LOGIN_KEYS_NAME, strlen(OIDC_LOGIN_KEYS_NAME), &v),
+                     0);
+    char *text = strndup(v.data, v.len);
+    store_read_end(t);
+    ck_assert_ptr_nonnull(text);
+    return text;
+}
+
+/* Checks that the stored record contains `key` neither as raw bytes nor as
+ * base64url. */
+static void assert_not_stored(const secretbox_key *key)
+{
+    char *record = stored_record();
+    char *encoded = crypto_b64url(key->bytes, sizeof key->bytes);
+    ck_assert_ptr_nonnull(encoded);
+    ck_assert_ptr_null(memmem(record, strlen(record), key->bytes, sizeof key->bytes));
+    ck_assert_ptr_null(strstr(record, encoded));
+    free(encoded);
+    free(record);
+}
+
+/* Writes a record in the unsealed form of versions before sealing, with
+ * keys filled with the bytes `current` and `previous` (none when 0). */
+static void put_plain_record(uint8_t current, uint8_t previous, int64_t created)
+{
+    oidc_login_keys keys = test_keys(current, previous);
+    char *cur = crypto_b64url(keys.current.bytes, SECRETBOX_KEY_LEN);
+    char *prev = crypto_b64url(keys.previous.bytes, SECRETBOX_KEY_LEN);
+    char text[256];
+    ck_assert_ptr_nonnull(cur);
+    ck_assert_ptr_nonnull(prev);
+    if (previous != 0)
+        snprintf(text, sizeof text, "{\"current\":\"%s\",\"created\":%lld,\"previous\":\"%s\"}",
+                 cur, (long long)created, prev);
+    else
+        snprintf(text, sizeof text, "{\"current\":\"%s\",\"created\":%lld}", cur,
+                 (long long)created);
+    put_record(text);
+    free(cur);
+    free(prev);
+}
+
+/* Writes a record whose box contains `len` bytes of 0x11, sealed with `key`
+ * and the associated data `aad`, and whose "created" is `created`. */
+static void put_sealed_record(const secretbox_key *key, const char *aad, size_t len,
+                              int64_t created)
+{
+    uint8_t plain[2 * SECRETBOX_KEY_LEN + 1];
+    char *box = NULL, text[512];
+    ck_assert_uint_le(len, sizeof plain);
+    memset(plain, 0x11, sizeof plain);
+    ck_assert_int_eq(secretbox_seal(key, aad, plain, len, &box), 0);
+    snprintf(text, sizeof text, "{\"keys\":\"%s\",\"created\":%lld}", box, (long long)created);
+    put_record(text);
+    free(box);
 }
 
 START_TEST(keys_created_then_kept)
@@ -207,19 +298,215 @@ START_TEST(keys_rotate_after_lifetime)
 }
 END_TEST
 
-static int damage_job(store_txn *t, void *arg)
-{
-    return store_put(t, T_META, OIDC_LOGIN_KEYS_NAME, strlen(OIDC_LOGIN_KEYS_NAME), "{}", 2, 0);
-}
-
 START_TEST(damaged_keys_replaced)
 {
-    ck_assert_int_eq(store_run(st, damage_job, NULL), 0);
+    put_record("{}");
     read_keys(STORE_IO);
     oidc_login_keys keys = update_at(5000);
     ck_assert_int_eq(keys.created, 5000);
     ck_assert_int_eq(keys.has_previous, 0);
     read_keys(0);
+}
+END_TEST
+
+START_TEST(stored_keys_are_sealed)
+{
+    oidc_login_keys first = update_at(1000);
+    assert_not_stored(&first.current);
+    oidc_login_keys second = update_at(1000 + DAY);
+    assert_not_stored(&second.current);
+    assert_not_stored(&second.previous);
+
+    char *record = stored_record();
+    json *j = json_parse(record, strlen(record), NULL, 0);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_ptr_null(json_object_get(j, "current"));
+    ck_assert_ptr_null(json_object_get(j, "previous"));
+    ck_assert_ptr_nonnull(json_get_string(j, "keys"));
+    ck_assert_int_eq(strncmp(json_get_string(j, "keys"), SECRETBOX_PREFIX,
+                             strlen(SECRETBOX_PREFIX)), 0);
+    ck_assert_int_eq(json_int_value(json_object_get(j, "created")), 1000 + DAY);
+    json_free(j);
+    free(record);
+
+    /* Another instance with the same master key opens them. */
+    secretbox_key same = master;
+    oidc_login_keys other = read_with(&same, 0);
+    ck_assert_mem_eq(other.current.bytes, second.current.bytes, SECRETBOX_KEY_LEN);
+    ck_assert_mem_eq(other.previous.bytes, second.previous.bytes, SECRETBOX_KEY_LEN);
+    ck_assert_int_eq(other.has_previous, 1);
+    ck_assert_int_eq(other.stored_plain, 0);
+}
+END_TEST
+
+/* Records that must not open with the master key. */
+static const struct {
+    const char *name;
+    uint8_t key_byte;               /* 0 for the master key, else a key of this byte */
+    const char *aad;                /* NULL for the right associated data */
+    size_t len;
+    int64_t sealed_created;         /* `created` inside the associated data */
+} unopenable[] = {
+    {"another purpose", 0, "idp-client-secret:" ACC, 2 * SECRETBOX_KEY_LEN, 1000},
+    {"no created in aad", 0, OIDC_LOGIN_KEYS_AAD, SECRETBOX_KEY_LEN, 1000},
+    {"another master key", 0x77, NULL, 2 * SECRETBOX_KEY_LEN, 1000},
+    {"another created", 0, NULL, SECRETBOX_KEY_LEN, 999},
+    {"short plaintext", 0, NULL, SECRETBOX_KEY_LEN - 1, 1000},
+    {"long plaintext", 0, NULL, 2 * SECRETBOX_KEY_LEN + 1, 1000},
+};
+
+START_TEST(unopenable_record_rejected)
+{
+    secretbox_key key = master;
+    char aad[64];
+    if (unopenable[_i].key_byte != 0)
+        memset(key.bytes, unopenable[_i].key_byte, sizeof key.bytes);
+    snprintf(aad, sizeof aad, "%s%lld", OIDC_LOGIN_KEYS_AAD,
+             (long long)unopenable[_i].sealed_created);
+    put_sealed_record(&key, unopenable[_i].aad ? unopenable[_i].aad : aad, unopenable[_i].len,
+                      1000);
+    read_keys(STORE_IO);
+
+    /* The update replaces the record, which ends only sign-ins in progress. */
+    oidc_login_keys replaced = update_at(1500);
+    ck_assert_int_eq(replaced.created, 1500);
+    ck_assert_int_eq(replaced.has_previous, 0);
+    oidc_login_keys stored = read_keys(0);
+    ck_assert_mem_eq(stored.current.bytes, replaced.current.bytes, SECRETBOX_KEY_LEN);
+}
+END_TEST
+
+START_TEST(changed_created_rejected)
+{
+    update_at(1000);
+    char *record = stored_record();
+    json *j = json_parse(record, strlen(record), NULL, 0);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_int_eq(json_object_set(j, "created", json_int(1000 + 10 * DAY)), 0);
+    size_t len;
+    char *changed = json_dump(j, &len);
+    ck_assert_ptr_nonnull(changed);
+    put_record(changed);
+    read_keys(STORE_IO);
+    free(changed);
+    json_free(j);
+    free(record);
+}
+END_TEST
+
+START_TEST(sealed_record_of_two_keys_opens)
+{
+    char aad[64];
+    snprintf(aad, sizeof aad, "%s1000", OIDC_LOGIN_KEYS_AAD);
+    put_sealed_record(&master, aad, 2 * SECRETBOX_KEY_LEN, 1000);
+    oidc_login_keys keys = read_keys(0);
+    oidc_login_keys expected = test_keys(0x11, 0x11);
+    ck_assert_mem_eq(keys.current.bytes, expected.current.bytes, SECRETBOX_KEY_LEN);
+    ck_assert_mem_eq(keys.previous.bytes, expected.previous.bytes, SECRETBOX_KEY_LEN);
+    ck_assert_int_eq(keys.has_previous, 1);
+    ck_assert_int_eq(keys.created, 1000);
+}
+END_TEST
+
+START_TEST(plain_keys_read_then_sealed)
+{
+    oidc_login_keys legacy = test_keys(0x21, 0x22);
+    oidc_tx tx = test_tx(), out;
+    char *sealed = NULL;
+    ck_assert_int_eq(oidc_tx_seal(&legacy, "state-1", &tx, &sealed), 0);
+    put_plain_record(0x21, 0x22, 1000);
+
+    oidc_login_keys plain = read_keys(0);
+    ck_assert_mem_eq(plain.current.bytes, legacy.current.bytes, SECRETBOX_KEY_LEN);
+    ck_assert_mem_eq(plain.previous.bytes, legacy.previous.bytes, SECRETBOX_KEY_LEN);
+    ck_assert_int_eq(plain.has_previous, 1);
+    ck_assert_int_eq(plain.created, 1000);
+    ck_assert_int_eq(plain.stored_plain, 1);
+    ck_assert_int_eq(oidc_login_keys_due(&plain, 1001), 1);
+
+    /* The next update seals the same keys without rotating them. */
+    oidc_login_keys resealed = update_at(1001);
+    ck_assert_mem_eq(resealed.current.bytes, legacy.current.bytes, SECRETBOX_KEY_LEN);
+    ck_assert_mem_eq(resealed.previous.bytes, legacy.previous.bytes, SECRETBOX_KEY_LEN);
+    ck_assert_int_eq(resealed.created, 1000);
+    ck_assert_int_eq(resealed.stored_plain, 0);
+    ck_assert_int_eq(oidc_login_keys_due(&resealed, 1001), 0);
+    assert_not_stored(&legacy.current);
+    assert_not_stored(&legacy.previous);
+
+    oidc_login_keys stored = read_keys(0);
+    ck_assert_int_eq(stored.stored_plain, 0);
+    ck_assert_int_eq(oidc_tx_open(&stored, "state-1", sealed, &out), 0);
+    oidc_tx_clear(&out);
+    free(sealed);
+}
+END_TEST
+
+START_TEST(plain_keys_rotate_when_due)
+{
+    put_plain_record(0x31, 0, 1000);
+    oidc_login_keys plain = read_keys(0);
+    ck_assert_int_eq(plain.has_previous, 0);
+
+    oidc_login_keys rotated = update_at(1000 + DAY);
+    ck_assert_int_eq(rotated.created, 1000 + DAY);
+    ck_assert_int_eq(rotated.has_previous, 1);
+    ck_assert_mem_eq(rotated.previous.bytes, plain.current.bytes, SECRETBOX_KEY_LEN);
+    ck_assert_mem_ne(rotated.current.bytes, plain.current.bytes, SECRETBOX_KEY_LEN);
+    assert_not_stored(&plain.current);
+    assert_not_stored(&rotated.current);
+}
+END_TEST
+
+START_TEST(no_master_key_no_keys)
+{
+    update_with(NULL, 1000, STORE_INVALID);
+    read_keys(STORE_NOTFOUND);
+    read_with(NULL, STORE_INVALID);
+
+    /* A plain record is not read without the master key either. */
+    put_plain_record(0x41, 0, 1000);
+    read_with(NULL, STORE_INVALID);
+    update_with(NULL, 1000, STORE_INVALID);
+    ck_assert_int_eq(read_keys(0).stored_plain, 1);
+}
+END_TEST
+
+/* An instance's sign-in state, enough for the key cache. */
+static oidc_state *cache_state(app *a, int with_master)
+{
+    static oidc_state state;
+    memset(&state, 0, sizeof state);
+    memset(a, 0, sizeof *a);
+    a->store = st;
+    state.app = a;
+    state.key = master;
+    state.key_state = with_master ? 1 : -1;
+    return &state;
+}
+
+START_TEST(cache_reads_with_master_key)
+{
+    app a;
+    oidc_state *state = cache_state(&a, 1);
+    ck_assert_ptr_null(oidc_login_keys_cached(state, 1000, 0));
+    oidc_login_keys created = update_at(1000);
+    const oidc_login_keys *cached = oidc_login_keys_cached(state, 1000, 0);
+    ck_assert_ptr_nonnull(cached);
+    ck_assert_mem_eq(cached->current.bytes, created.current.bytes, SECRETBOX_KEY_LEN);
+    ck_assert_int_eq(oidc_login_keys_due(cached, 1000), 0);
+    oidc_login_keys_cache_free(state);
+
+    /* A plain record is cached as due, so the next sign-in start seals it. */
+    put_plain_record(0x51, 0, 1000);
+    cached = oidc_login_keys_cached(state, 1000, 0);
+    ck_assert_ptr_nonnull(cached);
+    ck_assert_int_eq(oidc_login_keys_due(cached, 1000), 1);
+    oidc_login_keys_cache_free(state);
+
+    state = cache_state(&a, 0);
+    ck_assert_ptr_null(oidc_login_keys_cached(state, 1000, 0));
+    oidc_login_keys_cache_free(state);
 }
 END_TEST
 
@@ -236,6 +523,15 @@ int main(void)
     tcase_add_test(tc, keys_created_then_kept);
     tcase_add_test(tc, keys_rotate_after_lifetime);
     tcase_add_test(tc, damaged_keys_replaced);
+    tcase_add_test(tc, stored_keys_are_sealed);
+    tcase_add_loop_test(tc, unopenable_record_rejected, 0,
+                        sizeof unopenable / sizeof unopenable[0]);
+    tcase_add_test(tc, changed_created_rejected);
+    tcase_add_test(tc, sealed_record_of_two_keys_opens);
+    tcase_add_test(tc, plain_keys_read_then_sealed);
+    tcase_add_test(tc, plain_keys_rotate_when_due);
+    tcase_add_test(tc, no_master_key_no_keys);
+    tcase_add_test(tc, cache_reads_with_master_key);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
