@@ -69,7 +69,7 @@ static int decode_key(const char *text, secretbox_key *out)
     return rc;
 }
 
-/* Reads the unsealed keys that versions before sealing wrote. */
+/* Reads the unsealed keys that earlier builds wrote. */
 static int read_plain_keys(const json *j, oidc_login_keys *out)
 {
     int rc = decode_key(json_get_string(j, "current"), &out->current);

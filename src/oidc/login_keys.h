@@ -10,10 +10,10 @@
  * OIDC_LOGIN_KEYS_AAD followed by `created` in decimal, and contains the
  * current key followed by the previous key when there is one. So the store
  * contains no key bytes in plain, and instances that share the store need
- * the same master key, as they already do to open client secrets. Versions
- * before sealing wrote {"current", "previous", "created"} with the keys as
- * unpadded base64url. Such a record is still read, and the next sign-in
- * start seals it without changing the keys.
+ * the same master key, as they already do to open client secrets. Earlier
+ * builds wrote {"current", "previous", "created"} with the keys as unpadded
+ * base64url. Such a record is still read, and the next sign-in start seals
+ * it without changing the keys.
  *
  * Without a master key no keys are read, created or written, so the store
  * never receives new plain keys. Sign-in needs the master key anyway,

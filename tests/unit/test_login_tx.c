@@ -223,7 +223,7 @@ static void assert_not_stored(const secretbox_key *key)
     free(record);
 }
 
-/* Writes a record in the unsealed form of versions before sealing, with
+/* Writes a record in the unsealed form of earlier builds, with
  * keys filled with the bytes `current` and `previous` (none when 0). */
 static void put_plain_record(uint8_t current, uint8_t previous, int64_t created)
 {
