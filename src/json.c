@@ -21,10 +21,11 @@ struct json {
     /* For strings and numbers: the text is stored right after the node, in
      * the same allocation, and is not freed on its own. */
     unsigned char text_inline;
-    /* For objects: keys, values and the key texts share the allocation of
-     * `keys`, as the parser builds them. Adding a member first gives the
-     * object separate ones (unpack_members). */
-    unsigned char members_block;
+    /* For arrays and objects built by the parser: the item pointers, or the
+     * keys, values and key texts, are stored right after the node, in the
+     * same allocation, and are not freed on their own. Adding an item first
+     * moves them to separate allocations (make_children_separate). */
+    unsigned char children_inline;
     union {
         int boolean;
         struct {
@@ -64,17 +65,19 @@ void json_free(json *j)
     case JSON_ARRAY:
         for (size_t i = 0; i < j->u.arr.len; i++)
             json_free(j->u.arr.items[i]);
-        free(j->u.arr.items);
+        if (!j->children_inline)
+            free(j->u.arr.items);
         break;
     case JSON_OBJECT:
         for (size_t i = 0; i < j->u.obj.len; i++) {
-            if (!j->members_block)
+            if (!j->children_inline)
                 free(j->u.obj.keys[i]);
             json_free(j->u.obj.values[i]);
         }
-        free(j->u.obj.keys);
-        if (!j->members_block)
+        if (!j->children_inline) {
+            free(j->u.obj.keys);
             free(j->u.obj.values);
+        }
         break;
     default:
         break;
@@ -213,31 +216,114 @@ static char *detached_text(const json *j, int *failed)
     return copy;
 }
 
-int json_swap(json *a, json *b)
+/* Copies the children of a container whose children are inline into
+ * separate allocations with room for `cap` items: the item pointers of an
+ * array, or the key and value pointers of an object with a malloc'd copy of
+ * each key. `copy` receives the container's union member with the new
+ * pointers. Returns 0, or -1 when out of memory with nothing allocated. */
+static int separate_children(const json *j, size_t cap, json *copy)
+{
+    size_t n, copied = 0;
+    char **keys;
+    json **values;
+
+    if (j->type == JSON_ARRAY) {
+        copy->u.arr.items = malloc(cap * sizeof(json *));
+        if (!copy->u.arr.items)
+            return -1;
+        memcpy(copy->u.arr.items, j->u.arr.items, j->u.arr.len * sizeof(json *));
+        copy->u.arr.len = j->u.arr.len;
+        copy->u.arr.cap = cap;
+        return 0;
+    }
+    n = j->u.obj.len;
+    keys = malloc(cap * sizeof(*keys));
+    values = malloc(cap * sizeof(*values));
+    if (!keys || !values)
+        goto fail;
+    for (; copied < n; copied++) {
+        keys[copied] = strdup(j->u.obj.keys[copied]);
+        if (!keys[copied])
+            goto fail;
+    }
+    memcpy(values, j->u.obj.values, n * sizeof(*values));
+    copy->u.obj.keys = keys;
+    copy->u.obj.values = values;
+    copy->u.obj.len = n;
+    copy->u.obj.cap = cap;
+    return 0;
+fail:
+    for (size_t i = 0; i < copied; i++)
+        free(keys[i]);
+    free(keys);
+    free(values);
+    return -1;
+}
+
+/* Gives a container whose children are inline separate ones with room to
+ * grow. The inline ones stay unused in the node's allocation. Returns 0, or
+ * -1 when out of memory with the container unchanged. */
+static int make_children_separate(json *j)
+{
+    size_t n = j->type == JSON_ARRAY ? j->u.arr.len : j->u.obj.len;
+    json copy;
+
+    if (separate_children(j, n ? n * 2 : 4, &copy) != 0)
+        return -1;
+    j->u = copy.u;
+    j->children_inline = 0;
+    return 0;
+}
+
+/* Copies `j` into `out` for the node that takes over its contents in
+ * json_swap. Inline text or children stay in the allocation of `j`, so
+ * `out` gets its own copies of them. Returns 0, or -1 when out of memory. */
+static int movable_contents(const json *j, json *out)
 {
     int failed = 0;
-    /* Inline text stays in its node's allocation, so the node that takes it
-     * over gets a copy. */
-    char *text_for_b = detached_text(a, &failed);
-    char *text_for_a = detached_text(b, &failed);
-    json tmp;
 
-    if (failed) {
-        free(text_for_a);
-        free(text_for_b);
+    *out = *j;
+    if (has_inline_text(j)) {
+        out->u.str.text = detached_text(j, &failed);
+        out->text_inline = 0;
+        return failed ? -1 : 0;
+    }
+    if ((j->type == JSON_ARRAY || j->type == JSON_OBJECT) && j->children_inline) {
+        size_t n = j->type == JSON_ARRAY ? j->u.arr.len : j->u.obj.len;
+
+        out->children_inline = 0;
+        return separate_children(j, n ? n : 4, out);
+    }
+    return 0;
+}
+
+/* Frees what movable_contents allocated for `c`, without its children. */
+static void free_movable_contents(const json *orig, json *c)
+{
+    if (has_inline_text(orig)) {
+        free(c->u.str.text);
+    } else if (orig->type == JSON_ARRAY && orig->children_inline) {
+        free(c->u.arr.items);
+    } else if (orig->type == JSON_OBJECT && orig->children_inline) {
+        for (size_t i = 0; i < c->u.obj.len; i++)
+            free(c->u.obj.keys[i]);
+        free(c->u.obj.keys);
+        free(c->u.obj.values);
+    }
+}
+
+int json_swap(json *a, json *b)
+{
+    json for_b, for_a;
+
+    if (movable_contents(a, &for_b) != 0)
+        return -1;
+    if (movable_contents(b, &for_a) != 0) {
+        free_movable_contents(a, &for_b);
         return -1;
     }
-    tmp = *a;
-    *a = *b;
-    *b = tmp;
-    if (text_for_a) {
-        a->u.str.text = text_for_a;
-        a->text_inline = 0;
-    }
-    if (text_for_b) {
-        b->u.str.text = text_for_b;
-        b->text_inline = 0;
-    }
+    *a = for_a;
+    *b = for_b;
     return 0;
 }
 
@@ -359,6 +445,8 @@ int json_array_append(json *arr, json *item)
 {
     if (!arr || !item || arr->type != JSON_ARRAY)
         goto fail;
+    if (arr->children_inline && make_children_separate(arr) != 0)
+        goto fail;
     if (arr->u.arr.len == arr->u.arr.cap) {
         size_t cap = arr->u.arr.cap ? arr->u.arr.cap * 2 : 4;
         json **items = realloc(arr->u.arr.items, cap * sizeof(*items));
@@ -436,42 +524,11 @@ json *json_object_geti(const json *obj, const char *key)
     return i < 0 ? NULL : obj->u.obj.values[i];
 }
 
-/* Moves the members of an object out of their shared block into separate
- * arrays with room to grow and a malloc'd copy of each key. Returns 0, or
- * -1 when out of memory with the object unchanged. */
-static int unpack_members(json *obj)
-{
-    size_t n = obj->u.obj.len, cap = n ? n * 2 : 4, copied = 0;
-    char **keys = malloc(cap * sizeof(*keys));
-    json **values = malloc(cap * sizeof(*values));
-
-    if (!keys || !values)
-        goto fail;
-    for (; copied < n; copied++) {
-        keys[copied] = strdup(obj->u.obj.keys[copied]);
-        if (!keys[copied])
-            goto fail;
-    }
-    memcpy(values, obj->u.obj.values, n * sizeof(*values));
-    free(obj->u.obj.keys);
-    obj->u.obj.keys = keys;
-    obj->u.obj.values = values;
-    obj->u.obj.cap = cap;
-    obj->members_block = 0;
-    return 0;
-fail:
-    for (size_t i = 0; i < copied; i++)
-        free(keys[i]);
-    free(keys);
-    free(values);
-    return -1;
-}
-
 /* Appends a member, taking ownership of the malloc'd `key` and of `value`
  * (both freed on failure). Returns 0 or -1. */
 static int append_member(json *obj, char *key, json *value)
 {
-    if (obj->members_block && unpack_members(obj) != 0)
+    if (obj->children_inline && make_children_separate(obj) != 0)
         goto fail;
     if (obj->u.obj.len == obj->u.obj.cap) {
         size_t cap = obj->u.obj.cap ? obj->u.obj.cap * 2 : 4;
@@ -550,8 +607,8 @@ static json *object_take(json *obj, const char *key, int ignore_case)
     if (i < 0)
         return NULL;
     value = obj->u.obj.values[i];
-    /* A key in a shared block stays there until the object is freed. */
-    if (!obj->members_block)
+    /* An inline key stays in the node's allocation until it is freed. */
+    if (!obj->children_inline)
         free(obj->u.obj.keys[i]);
     tail = obj->u.obj.len - (size_t)i - 1;
     memmove(&obj->u.obj.keys[i], &obj->u.obj.keys[i + 1], tail * sizeof(char *));
@@ -1057,61 +1114,64 @@ static void drop_items(struct scanner *s, size_t base)
     s->n_items = base;
 }
 
-/* Moves the items from `base` on into a new array sized to fit them. */
+/* Allocates a container node of `type` with `size` more bytes after it for
+ * its inline children. */
+static json *container_node(json_type type, size_t size)
+{
+    json *j = malloc(sizeof(*j) + size);
+
+    if (!j)
+        return NULL;
+    memset(j, 0, sizeof(*j));
+    j->type = type;
+    j->children_inline = 1;
+    return j;
+}
+
+/* Moves the items from `base` on into a new array that keeps them inline. */
 static json *build_array(struct scanner *s, size_t base)
 {
     size_t n = s->n_items - base;
-    json *arr = json_array();
-    json **items = malloc(n * sizeof(*items));
+    json *arr = container_node(JSON_ARRAY, n * sizeof(json *));
 
-    if (!arr || !items) {
-        free(arr);
-        free(items);
+    if (!arr)
         return NULL;
-    }
+    arr->u.arr.items = (json **)(arr + 1);
     for (size_t i = 0; i < n; i++)
-        items[i] = s->items[base + i].value;
-    arr->u.arr.items = items;
+        arr->u.arr.items[i] = s->items[base + i].value;
     arr->u.arr.len = arr->u.arr.cap = n;
     s->n_items = base;
     return arr;
 }
 
-/* Moves the items from `base` on into a new object whose keys, values and
- * key texts share one allocation, sized to fit them. */
+/* Moves the items from `base` on into a new object that keeps its keys,
+ * values and key texts inline. */
 static json *build_object(struct scanner *s, size_t base)
 {
     size_t n = s->n_items - base, size = n * (sizeof(char *) + sizeof(json *));
     json *obj;
-    char **keys, *text;
-    json **values;
+    char *text;
 
     /* A member takes at least 4 bytes of text ("":0) and adds its key, a
      * NUL and two pointers here (17 bytes more than the key on 64-bit
      * systems), so the size stays below five times the text's length. */
     for (size_t i = base; i < s->n_items; i++)
         size += s->items[i].key_len + 1;
-    obj = json_object();
-    keys = malloc(size);
-    if (!obj || !keys) {
-        free(obj);
-        free(keys);
+    obj = container_node(JSON_OBJECT, size);
+    if (!obj)
         return NULL;
-    }
-    values = (json **)(keys + n);
-    text = (char *)(values + n);
+    obj->u.obj.keys = (char **)(obj + 1);
+    obj->u.obj.values = (json **)(obj->u.obj.keys + n);
+    text = (char *)(obj->u.obj.values + n);
     for (size_t i = 0; i < n; i++) {
         const struct scan_item *m = &s->items[base + i];
         memcpy(text, m->key, m->key_len);
         text[m->key_len] = '\0';
-        keys[i] = text;
+        obj->u.obj.keys[i] = text;
         text += m->key_len + 1;
-        values[i] = m->value;
+        obj->u.obj.values[i] = m->value;
     }
-    obj->u.obj.keys = keys;
-    obj->u.obj.values = values;
     obj->u.obj.len = obj->u.obj.cap = n;
-    obj->members_block = 1;
     s->n_items = base;
     return obj;
 }

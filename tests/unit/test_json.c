@@ -642,8 +642,9 @@ START_TEST(json_fast_parser_every_byte_like_yajl)
 }
 END_TEST
 
-/* Objects from the parser keep their members in one block. Every change
- * to such an object must work as on a built one. */
+/* Containers from the parser keep their children inside the node's
+ * allocation. Every change to such a container must work as on a built
+ * one. */
 START_TEST(json_parsed_object_changes)
 {
     const char *text = "{\"a\":1,\"b\":{\"c\":2},\"d\":\"x\",\"e\":[true]}";
@@ -688,6 +689,45 @@ START_TEST(json_parsed_object_changes)
 }
 END_TEST
 
+START_TEST(json_parsed_array_changes)
+{
+    const char *text = "[[1,2,3],{\"k\":[\"x\"]},[]]";
+    json *root = json_parse(text, strlen(text), NULL, 0);
+    json *first, *taken, *moved, *other;
+    char *out;
+
+    ck_assert_ptr_nonnull(root);
+    first = json_array_get(root, 0);
+    taken = json_array_take(first, 1);
+    ck_assert_int_eq(json_int_value(taken), 2);
+    json_free(taken);
+    ck_assert_int_eq(json_array_append(first, json_int(4)), 0);
+    ck_assert_int_eq(json_array_append(first, json_int(5)), 0);
+    json_array_remove(root, 2);
+    ck_assert_int_eq(json_array_append(root, json_null()), 0);
+    out = json_dump(root, NULL);
+    ck_assert_str_eq(out, "[[1,3,4,5],{\"k\":[\"x\"]},null]");
+    free(out);
+
+    /* Two parsed containers trade places, and one moves out of the tree. */
+    other = json_parse("[7,{\"a\":\"b\"}]", 13, NULL, 0);
+    ck_assert_ptr_nonnull(other);
+    ck_assert_int_eq(json_swap(json_array_get(root, 1), json_array_get(other, 1)), 0);
+    moved = json_null();
+    ck_assert_int_eq(json_swap(json_array_get(root, 0), moved), 0);
+    json_free(other);
+    out = json_dump(root, NULL);
+    ck_assert_str_eq(out, "[null,{\"a\":\"b\"},null]");
+    free(out);
+    json_free(root);
+    ck_assert_int_eq(json_array_append(moved, json_int(6)), 0);
+    out = json_dump(moved, NULL);
+    ck_assert_str_eq(out, "[1,3,4,5,6]");
+    free(out);
+    json_free(moved);
+}
+END_TEST
+
 static Suite *json_suite(void)
 {
     Suite *s = suite_create("json");
@@ -717,6 +757,7 @@ static Suite *json_suite(void)
     tcase_add_test(tc, json_fast_parser_large_like_yajl);
     tcase_add_test(tc, json_fast_parser_every_byte_like_yajl);
     tcase_add_test(tc, json_parsed_object_changes);
+    tcase_add_test(tc, json_parsed_array_changes);
     suite_add_tcase(s, tc);
     return s;
 }
