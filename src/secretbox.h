@@ -1,5 +1,6 @@
 /* Authenticated encryption of small secrets at rest (identity-provider client
- * secrets, refresh tokens) with AES-256-GCM under one master key.
+ * secrets, refresh tokens, the sign-in cookie keys) with AES-256-GCM under
+ * one master key.
  *
  * The master key is 32 bytes given as 64 hex digits or as base64 (standard or
  * URL alphabet, padding optional). It comes from the file named by [oidc]

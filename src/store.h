@@ -45,7 +45,8 @@
  * Key layouts (all ids are 36-character lowercase UUID strings; ACC is the
  * account id, `+` is concatenation, `\0` a zero byte):
  *   T_META            name -> value; the store itself keeps STORE_SCIM_KEYS_GENERATION
- *                     here (see store_table_generation)
+ *                     here (see store_table_generation), sign-in keeps its sealed
+ *                     cookie keys under "oidc:login_keys" (src/oidc/login_keys.h)
  *   T_ACCOUNTS        ACC -> account JSON
  *   T_DOMAINS         lowercased domain -> JSON {account, domain, token, verified, ...} of
  *                     the account that verified it. Older stores, and account create
