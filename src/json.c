@@ -52,10 +52,10 @@ static json *node_new(json_type type)
     return j;
 }
 
-void json_free(json *j)
+/* Frees what `j` owns: its children, and its text or child arrays when they
+ * are separate allocations. The node itself stays. */
+static void free_contents(json *j)
 {
-    if (!j)
-        return;
     switch (j->type) {
     case JSON_STRING:
     case JSON_NUMBER:
@@ -82,6 +82,13 @@ void json_free(json *j)
     default:
         break;
     }
+}
+
+void json_free(json *j)
+{
+    if (!j)
+        return;
+    free_contents(j);
     free(j);
 }
 
@@ -312,6 +319,18 @@ static void free_movable_contents(const json *orig, json *c)
     }
 }
 
+int json_move(json *dst, json *src)
+{
+    json contents;
+
+    if (movable_contents(src, &contents) != 0)
+        return -1;
+    free_contents(dst);
+    *dst = contents;
+    free(src);
+    return 0;
+}
+
 int json_swap(json *a, json *b)
 {
     json for_b, for_a;
@@ -462,6 +481,19 @@ fail:
     return -1;
 }
 
+json *json_array_replace(json *arr, size_t i, json *item)
+{
+    json *old;
+
+    if (!arr || !item || arr->type != JSON_ARRAY || i >= arr->u.arr.len) {
+        json_free(item);
+        return NULL;
+    }
+    old = arr->u.arr.items[i];
+    arr->u.arr.items[i] = item;
+    return old;
+}
+
 json *json_array_take(json *arr, size_t i)
 {
     json *item;
@@ -497,6 +529,19 @@ json *json_object_value_at(const json *j, size_t i)
     if (!j || j->type != JSON_OBJECT || i >= j->u.obj.len)
         return NULL;
     return j->u.obj.values[i];
+}
+
+json *json_object_replace_at(json *obj, size_t i, json *value)
+{
+    json *old;
+
+    if (!obj || !value || obj->type != JSON_OBJECT || i >= obj->u.obj.len) {
+        json_free(value);
+        return NULL;
+    }
+    old = obj->u.obj.values[i];
+    obj->u.obj.values[i] = value;
+    return old;
 }
 
 /* Index of the member named `key`, or -1. */

@@ -78,6 +78,13 @@ json *json_copy(const json *j);
  * unchanged. */
 int json_swap(json *a, json *b);
 
+/* Frees the contents of `dst` (its value and children) and moves those of
+ * `src` into it, then frees the node `src`: afterwards `dst` is what `src`
+ * was. Neither node may be inside the other. Returns 0, or -1 when out of
+ * memory (text or children that the parser stored inside `src`'s
+ * allocation need a copy), with both nodes unchanged. */
+int json_move(json *dst, json *src);
+
 /* Deep equality: same type, same numbers, strings, elements in order, and
  * the same object members in any order (keys compared exactly). */
 int json_equal(const json *a, const json *b);
@@ -100,6 +107,10 @@ json *json_array_get(const json *j, size_t i);
 int json_array_append(json *arr, json *item);
 /* Removes element `i` and returns it; the caller frees it. NULL when out of range. */
 json *json_array_take(json *arr, size_t i);
+/* Puts `item` in place of element `i`, taking ownership, and returns the
+ * element it replaces for the caller to free. NULL, with `item` freed,
+ * when `i` is out of range. */
+json *json_array_replace(json *arr, size_t i, json *item);
 /* Removes and frees element `i`. */
 void json_array_remove(json *arr, size_t i);
 
@@ -107,6 +118,10 @@ size_t json_object_size(const json *j);
 /* Member `i` in insertion order; borrowed. NULL when out of range. */
 const char *json_object_key_at(const json *j, size_t i);
 json *json_object_value_at(const json *j, size_t i);
+/* Puts `value` in place of the value of member `i`, taking ownership, and
+ * returns the value it replaces for the caller to free. NULL, with `value`
+ * freed, when `i` is out of range. */
+json *json_object_replace_at(json *obj, size_t i, json *value);
 /* Borrowed member value, or NULL. `geti` ignores ASCII case. */
 json *json_object_get(const json *obj, const char *key);
 json *json_object_geti(const json *obj, const char *key);

@@ -110,24 +110,21 @@ static const char *type_word(json_type t)
     return words[t];
 }
 
-/* Moves the subtree `v` out of the tree that contains it, leaving a null
- * node in its place, and returns it for the caller to own; NULL when out of
- * memory. Cheaper than json_copy for arrays and objects, for input that is
- * discarded afterwards. A scalar is copied, which costs one allocation like
- * the null node would. */
-static json *steal(json *v)
+/* Moves member `i` of object `obj`, or element `i` of array `arr`, out of
+ * it without a copy and returns it for the caller to own, leaving a null
+ * node in its place. Returns NULL when out of memory. */
+static json *steal_member(json *obj, size_t i)
 {
-    json *out;
+    json *placeholder = json_null();
 
-    if (json_typeof(v) != JSON_ARRAY && json_typeof(v) != JSON_OBJECT)
-        return json_copy(v);
-    out = json_null();
+    return placeholder ? json_object_replace_at(obj, i, placeholder) : NULL;
+}
 
-    if (out && json_swap(v, out) != 0) {
-        json_free(out);
-        return NULL;
-    }
-    return out;
+static json *steal_element(json *arr, size_t i)
+{
+    json *placeholder = json_null();
+
+    return placeholder ? json_array_replace(arr, i, placeholder) : NULL;
 }
 
 static int already_coerced(const scim_attr *attr, const json *v);
@@ -240,7 +237,7 @@ static int coerce_complex(const scim_attr *attr, const char *name, json **value,
         json *sv = json_object_value_at(v, i);
         if (!sub || json_typeof(sv) == JSON_NULL)
             continue;
-        sv = steal(sv);
+        sv = steal_member(v, i);
         if (!sv) {
             json_free(out);
             return scim_error_set(err, 500, NULL, "out of memory");
@@ -323,7 +320,7 @@ int scim_value_coerce(const scim_attr *attr, const char *name, json **value, sci
         json *elem = json_array_get(*value, i);
         if (json_typeof(elem) == JSON_NULL)
             continue;
-        elem = steal(elem);
+        elem = steal_element(*value, i);
         if (!elem) {
             json_free(arr);
             return scim_error_set(err, 500, NULL, "out of memory");
@@ -710,12 +707,13 @@ int scim_resource_normalize(const scim_schema_resource *res, json *resource,
         scim_error_set(err, 500, NULL, "out of memory");
         goto out;
     }
-    /* `resource` takes the normalised members, and `out` the remains of the
-     * client's, which are freed below. */
-    if (json_swap(resource, out) != 0) {
+    /* `resource` takes the normalised members, and the remains of the
+     * client's are freed. */
+    if (json_move(resource, out) != 0) {
         scim_error_set(err, 500, NULL, "out of memory");
         goto out;
     }
+    out = NULL;
     rc = 0;
 out:
     json_free(out);

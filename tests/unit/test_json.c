@@ -728,6 +728,46 @@ START_TEST(json_parsed_array_changes)
 }
 END_TEST
 
+/* Replacing a child hands back the old one, and json_move takes over the
+ * contents of a parsed or a built node. */
+START_TEST(json_replace_and_move)
+{
+    const char *text = "{\"a\":[1,{\"b\":\"c\"}],\"d\":\"e\"}";
+    json *obj = json_parse(text, strlen(text), NULL, 0);
+    json *arr, *old, *built;
+    char *out;
+
+    ck_assert_ptr_nonnull(obj);
+    arr = json_object_get(obj, "a");
+    old = json_array_replace(arr, 1, json_null());
+    ck_assert_str_eq(json_get_string(old, "b"), "c");
+    ck_assert_ptr_null(json_array_replace(arr, 2, json_null()));
+    old = json_object_replace_at(obj, 1, old);
+    ck_assert_str_eq(json_string_value(old), "e");
+    json_free(old);
+    ck_assert_ptr_null(json_object_replace_at(obj, 2, json_null()));
+    out = json_dump(obj, NULL);
+    ck_assert_str_eq(out, "{\"a\":[1,null],\"d\":{\"b\":\"c\"}}");
+    free(out);
+
+    /* A parsed node moves into a built one, and a built one into a parsed
+     * one. */
+    built = json_object();
+    ck_assert_int_eq(json_object_set(built, "x", json_int(1)), 0);
+    ck_assert_int_eq(json_move(built, obj), 0);
+    ck_assert_int_eq(json_object_set(built, "y", json_int(2)), 0);
+    out = json_dump(built, NULL);
+    ck_assert_str_eq(out, "{\"a\":[1,null],\"d\":{\"b\":\"c\"},\"y\":2}");
+    free(out);
+    obj = json_parse(text, strlen(text), NULL, 0);
+    ck_assert_int_eq(json_move(json_object_get(obj, "a"), built), 0);
+    out = json_dump(obj, NULL);
+    ck_assert_str_eq(out, "{\"a\":{\"a\":[1,null],\"d\":{\"b\":\"c\"},\"y\":2},\"d\":\"e\"}");
+    free(out);
+    json_free(obj);
+}
+END_TEST
+
 static Suite *json_suite(void)
 {
     Suite *s = suite_create("json");
@@ -758,6 +798,7 @@ static Suite *json_suite(void)
     tcase_add_test(tc, json_fast_parser_every_byte_like_yajl);
     tcase_add_test(tc, json_parsed_object_changes);
     tcase_add_test(tc, json_parsed_array_changes);
+    tcase_add_test(tc, json_replace_and_move);
     suite_add_tcase(s, tc);
     return s;
 }
