@@ -1,8 +1,10 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,9 +437,9 @@ static size_t write_direct(evutil_socket_t fd, const char *head, size_t head_len
 
 /* Queues a reply on the connection's output `out`. When the connection is
  * paused (see pause_reading) and has nothing queued, the reply goes to the
- * socket now and only what the socket does not take is queued, because
- * queuing enables the write event at the cost of two epoll_ctl calls and a
- * loop turn. When nothing was queued, on_resume runs libevhtp's write-done
+ * socket now and only what the socket does not take is queued. Queuing
+ * enables the write event, at the cost of two epoll_ctl calls and a loop
+ * turn. When nothing was queued, on_resume runs libevhtp's write-done
  * step. After a failed write everything is queued, so the bufferevent
  * reports the error. */
 static void queue_reply(req_impl *q, evhtp_request_t *ev, struct evbuffer *out, const char *head,
@@ -1111,6 +1113,21 @@ static evhtp_res on_connection_fini(evhtp_connection_t *conn, void *arg)
     return EVHTP_RES_OK;
 }
 
+/* Turns off Nagle's algorithm on a new connection. Otherwise the last,
+ * partial segment of a reply larger than one segment waits until the
+ * client acknowledges the segments before it. Linux clients delay that
+ * acknowledgement by up to 40 ms, so a page of 100 users took 47 ms, 40 of
+ * them waiting. Replies are written whole, so the small segments that
+ * Nagle's algorithm prevents do not arise. */
+static void set_nodelay(evhtp_connection_t *conn)
+{
+    evutil_socket_t fd = bufferevent_getfd(conn->bev);
+    int enable = 1;
+
+    if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &enable, sizeof enable) != 0)
+        log_msgf(LOG_DEBUG, "http: TCP_NODELAY failed: %s", strerror(errno));
+}
+
 static evhtp_res on_post_accept(evhtp_connection_t *conn, void *arg)
 {
     http_server *s = arg;
@@ -1121,6 +1138,7 @@ static evhtp_res on_post_accept(evhtp_connection_t *conn, void *arg)
 
     if (!n)
         return EVHTP_RES_ERROR;
+    set_nodelay(conn);
     n->conn = conn;
     n->srv = s;
     n->head_timer = evtimer_new(s->app->base, on_head_timeout, n);
