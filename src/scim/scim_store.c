@@ -778,15 +778,28 @@ static void total_key(key *k, const char *account, int users)
     key_add_str(k, users ? "scim:users" : "scim:groups");
 }
 
+/* Builds the T_COUNTERS key of the number of creates and deletes of an
+ * account's users or groups. Only those move resources to other positions
+ * in id order, so scim_store_scan_page trusts a position it remembered
+ * while this count is unchanged. */
+static void moves_key(key *k, const char *account, int users)
+{
+    key_init(k, account);
+    key_add_str(k, users ? "scim:users:moves" : "scim:groups:moves");
+}
+
 /* Adds `delta` to the account's total after the job created or removed a
- * resource. A missing total is recounted from the table, which already
- * includes the job's change. */
+ * resource, and counts the move. A missing total is recounted from the
+ * table, which already includes the job's change. */
 static int total_adjust(store_txn *t, int users, const char *account, int64_t delta)
 {
     uint64_t n = 0;
     key k;
     int rc;
 
+    moves_key(&k, account, users);
+    if ((rc = store_counter_add(t, k.buf, k.len, 1, NULL)) != 0)
+        return rc;
     total_key(&k, account, users);
     if ((rc = store_counter_get(t, k.buf, k.len, &n)) != 0)
         return rc;
@@ -1526,24 +1539,117 @@ int scim_store_scan(store_txn *t, int users, const char *account, scim_store_sca
     return rc == STORE_NOTFOUND ? 0 : rc;
 }
 
+/* Where recent pages of large accounts ended, so that the next page of a
+ * client walking through all users (as an Okta import does) seeks to its
+ * first resource instead of stepping over every resource before it. A
+ * point is used only while the account's count of creates and deletes
+ * (moves_key) is what it was, so its position is exact. Per thread, since
+ * each read transaction belongs to one. Another build writing the same
+ * store without counting moves would make pages shift; the pages stay
+ * pages of real resources, which SCIM allows under concurrent changes
+ * (RFC 7644, section 3.4.2.4). */
+#define RESUME_POINTS 32
+#define RESUME_MIN_SKIP 256
+
+typedef struct resume_point {
+    char account[STORE_ID_LEN];
+    char id[STORE_ID_LEN]; /* the resource at index `pos` */
+    int users;
+    uint64_t moves;
+    uint64_t pos;
+    uint64_t used; /* last use, for replacing the least recently used point */
+} resume_point;
+
+static __thread resume_point resume_points[RESUME_POINTS];
+static __thread uint64_t resume_clock;
+
+/* The point of the account nearest before index `skip`, or NULL. */
+static resume_point *resume_find(int users, const char *account, uint64_t moves, uint64_t skip)
+{
+    resume_point *best = NULL;
+
+    for (int i = 0; i < RESUME_POINTS; i++) {
+        resume_point *p = &resume_points[i];
+        if (p->used && p->users == users && p->moves == moves && p->pos <= skip &&
+            memcmp(p->account, account, STORE_ID_LEN) == 0 && (!best || p->pos > best->pos))
+            best = p;
+    }
+    return best;
+}
+
+static void resume_remember(int users, const char *account, uint64_t moves, uint64_t pos,
+                            const char *id)
+{
+    resume_point *slot = &resume_points[0];
+
+    for (int i = 0; i < RESUME_POINTS; i++) {
+        resume_point *p = &resume_points[i];
+        if (p->used && p->users == users && p->pos == pos &&
+            memcmp(p->account, account, STORE_ID_LEN) == 0) {
+            slot = p;
+            break;
+        }
+        if (p->used < slot->used)
+            slot = p;
+    }
+    memcpy(slot->account, account, STORE_ID_LEN);
+    memcpy(slot->id, id, STORE_ID_LEN);
+    slot->users = users;
+    slot->moves = moves;
+    slot->pos = pos;
+    slot->used = ++resume_clock;
+}
+
+/* Places the cursor on the resource at index `skip` of the account, from a
+ * remembered point when one lies before it. `moves` is the account's
+ * current count of creates and deletes. */
+static int seek_index(store_cursor *c, int users, const char *account, uint64_t skip,
+                      uint64_t moves, store_val *k, store_val *v)
+{
+    resume_point *p = skip >= RESUME_MIN_SKIP ? resume_find(users, account, moves, skip) : NULL;
+    uint64_t pos = 0;
+    int rc = 0;
+
+    if (p) {
+        char start[2 * STORE_ID_LEN];
+        memcpy(start, account, STORE_ID_LEN);
+        memcpy(start + STORE_ID_LEN, p->id, STORE_ID_LEN);
+        rc = store_cursor_seek(c, start, sizeof start, k, skip == p->pos ? v : NULL);
+        if (rc == 0 && k->len == sizeof start && memcmp(k->data, start, sizeof start) == 0) {
+            p->used = ++resume_clock;
+            pos = p->pos;
+        } else {
+            p->used = 0; /* the resource is gone: forget the point */
+            p = NULL;
+        }
+    }
+    if (!p)
+        rc = store_cursor_seek(c, account, STORE_ID_LEN, k, skip == 0 ? v : NULL);
+    while (rc == 0 && pos < skip) {
+        pos++;
+        rc = store_cursor_next(c, k, pos == skip ? v : NULL);
+    }
+    return rc;
+}
+
 int scim_store_scan_page(store_txn *t, int users, const char *account, uint64_t skip,
                          uint64_t limit, scim_store_scan_fn fn, void *ctx)
 {
     store_cursor *c;
     store_val k, v;
+    uint64_t moves = 0, pos = skip;
+    int remember = skip + limit >= RESUME_MIN_SKIP;
+    key mk;
     int rc;
 
+    if (remember) {
+        moves_key(&mk, account, users);
+        if ((rc = store_counter_get(t, mk.buf, mk.len, &moves)) != 0)
+            return rc;
+    }
     if ((rc = store_cursor_open(t, users ? T_USERS : T_GROUPS, &c)) != 0)
         return rc;
-    if (skip == 0) {
-        rc = store_cursor_seek(c, account, STORE_ID_LEN, &k, &v);
-    } else {
-        rc = store_cursor_seek(c, account, STORE_ID_LEN, &k, NULL);
-        while (rc == 0 && --skip > 0)
-            rc = store_cursor_next(c, &k, NULL);
-        if (rc == 0)
-            rc = store_cursor_next(c, &k, &v);
-    }
+    rc = seek_index(c, users, account, skip, moves, &k, &v);
     while (rc == 0 && limit > 0 && k.len == 2 * STORE_ID_LEN &&
            memcmp(k.data, account, STORE_ID_LEN) == 0) {
         char id[STORE_ID_LEN + 1];
@@ -1552,8 +1658,13 @@ int scim_store_scan_page(store_txn *t, int users, const char *account, uint64_t 
         if ((rc = fn(id, v.data, v.len, ctx)) != 0)
             break;
         limit--;
-        rc = store_cursor_next(c, &k, &v);
+        pos++;
+        rc = store_cursor_next(c, &k, limit > 0 ? &v : NULL);
     }
+    /* The next page of the walk starts at the resource after this one. */
+    if (rc == 0 && remember && limit == 0 && k.len == 2 * STORE_ID_LEN &&
+        memcmp(k.data, account, STORE_ID_LEN) == 0)
+        resume_remember(users, account, moves, pos, (const char *)k.data + STORE_ID_LEN);
     store_cursor_close(c);
     return rc == STORE_NOTFOUND ? 0 : rc;
 }

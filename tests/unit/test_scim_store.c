@@ -1210,6 +1210,86 @@ START_TEST(scan_page_skips_and_stops)
 }
 END_TEST
 
+#define WALK_USERS 700
+
+/* Creates WALK_USERS users of ACC1 in one transaction. */
+static int create_walk_users(store_txn *t, void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < WALK_USERS; i++) {
+        scim_write w = {0};
+        char text[64];
+        int rc;
+
+        memcpy(w.account, ACC1, 37);
+        snprintf(text, sizeof text, "{\"userName\":\"walk%d\"}", i);
+        w.input = json_parse(text, strlen(text), NULL, 0);
+        rc = scim_store_user_create(t, &w);
+        scim_write_clear(&w);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Every id of ACC1's users in id order, into `ids` (WALK_USERS + 1 rows). */
+static size_t all_user_ids(char (*ids)[37])
+{
+    store_txn *t;
+    size_t n = 0;
+
+    memset(ids, 0, (WALK_USERS + 1) * 37);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(scim_store_scan(t, 1, ACC1, collect_page_ids, ids), 0);
+    store_read_end(t);
+    while (n <= WALK_USERS && ids[n][0])
+        n++;
+    return n;
+}
+
+/* Checks that the page of `limit` users at index `skip` is that slice of
+ * `ids`. */
+static void check_page(char (*ids)[37], size_t n, uint64_t skip, uint64_t limit)
+{
+    char got[101][37];
+    store_txn *t;
+
+    memset(got, 0, sizeof got);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(scim_store_scan_page(t, 1, ACC1, skip, limit, collect_page_ids, got), 0);
+    store_read_end(t);
+    for (uint64_t i = 0; i < limit && skip + i < n; i++)
+        ck_assert_str_eq(got[i], ids[skip + i]);
+}
+
+/* A walk through all pages gives the pages of the id order, also when a
+ * page is read again from where the walk remembered it, and after a
+ * delete before it moved every later user up by one. */
+START_TEST(scan_page_resumes_exactly)
+{
+    char(*ids)[37] = calloc(WALK_USERS + 1, 37);
+    char id[37];
+    size_t n;
+
+    ck_assert_int_eq(store_run(st, create_walk_users, NULL), 0);
+    create_user(ACC2, "other", "o@example.com", id);
+    n = all_user_ids(ids);
+    ck_assert_uint_eq(n, WALK_USERS);
+    for (uint64_t skip = 0; skip < WALK_USERS; skip += 100)
+        check_page(ids, n, skip, 100);
+    check_page(ids, n, 300, 100);
+    check_page(ids, n, 350, 100);
+
+    memcpy(id, ids[10], 37);
+    ck_assert_int_eq(run_job(scim_store_user_delete, ACC1, id, NULL, NULL, NULL, NULL), 0);
+    n = all_user_ids(ids);
+    ck_assert_uint_eq(n, WALK_USERS - 1);
+    check_page(ids, n, 300, 100);
+    check_page(ids, n, 600, 100);
+    free(ids);
+}
+END_TEST
+
 static const char *const splice_users[] = {
     "{\"userName\":\"plain@example.com\"}",
     "{\"userName\":\"esc@example.com\",\"displayName\":\"A \\\"quoted\\\" \\\\ name/with\\u00e9 "
@@ -1324,6 +1404,7 @@ static Suite *suite(void)
     tcase_add_test(tc, totals_follow_creates_and_deletes);
     tcase_add_test(tc, totals_recounted_when_missing);
     tcase_add_loop_test(tc, scan_page_skips_and_stops, 0, sizeof pages / sizeof pages[0]);
+    tcase_add_test(tc, scan_page_resumes_exactly);
     tcase_add_loop_test(tc, user_splice_matches_tree, 0,
                         sizeof splice_users / sizeof splice_users[0]);
     tcase_add_loop_test(tc, user_splice_rejects_other_forms, 0,
