@@ -97,10 +97,84 @@ int cli_store(cli_ctx *c, store **out)
     return 0;
 }
 
+/* Prints "usage: idgate NOUN VERB USAGE" without a trailing space. */
+static void print_usage_line(FILE *out, const char *noun, const char *verb, const char *usage)
+{
+    fprintf(out, "usage: idgate %s %s%s%s\n", noun, verb, usage && *usage ? " " : "",
+            usage ? usage : "");
+}
+
 int cli_usage(cli_ctx *c)
 {
-    fprintf(stderr, "usage: idgate %s %s %s\n", c->noun, c->verb, c->usage ? c->usage : "");
+    print_usage_line(stderr, c->noun, c->verb, c->usage);
     return 2;
+}
+
+/* Looks up the option `--name` (`len` bytes of `name`) in a usage string
+ * such as "--account ID [--tier basic|pro] [--no-check]". Returns 1 when
+ * the usage lists it, and sets `*takes_value` when a placeholder follows
+ * it there, else returns 0. */
+static int usage_option(const char *usage, const char *name, size_t len, int *takes_value)
+{
+    const char *p = usage;
+
+    while (p && *p) {
+        while (*p == ' ' || *p == '[')
+            p++;
+        if (strncmp(p, "--", 2) == 0 && strncmp(p + 2, name, len) == 0 &&
+            (p[2 + len] == ' ' || p[2 + len] == ']' || p[2 + len] == '\0')) {
+            const char *next = p + 2 + len;
+            *takes_value = *next == ' ' && next[1] != '[' && strncmp(next + 1, "--", 2) != 0;
+            return 1;
+        }
+        p = strchr(p, ' ');
+    }
+    return 0;
+}
+
+/* Prints a usage error about one argument, with the command's usage on the
+ * same line, and returns 2. */
+__attribute__((format(printf, 4, 5))) static int
+reject_argument(const char *noun, const char *verb, const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "idgate %s %s: ", noun, verb);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (usage && *usage)
+        fprintf(stderr, "; usage: idgate %s %s %s\n", noun, verb, usage);
+    else
+        fprintf(stderr, "; idgate %s %s takes no options\n", noun, verb);
+    return 2;
+}
+
+/* Checks the arguments after the verb against the options that the
+ * command's usage string lists. Returns 0, or 2 after printing the first
+ * unknown option, stray argument, missing value or value given to a switch. */
+static int check_arguments(const char *noun, const char *verb, const char *usage, int argc,
+                           char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *eq;
+        size_t len;
+        int takes_value = 0;
+
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
+            return reject_argument(noun, verb, usage, "unexpected argument \"%s\"", a);
+        eq = strchr(a, '=');
+        len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        if (!usage_option(usage, a + 2, len, &takes_value))
+            return reject_argument(noun, verb, usage, "unknown option %.*s", (int)len + 2, a);
+        if (eq && !takes_value)
+            return reject_argument(noun, verb, usage, "option %.*s takes no value", (int)len + 2,
+                                   a);
+        if (!eq && takes_value && ++i == argc)
+            return reject_argument(noun, verb, usage, "option %s needs a value", a);
+    }
+    return 0;
 }
 
 int cli_fail(cli_ctx *c, const char *fmt, ...)
@@ -225,6 +299,9 @@ int cli_main(int argc, char **argv)
                 argv[1]);
         return 2;
     }
+    rc = check_arguments(cmd->noun, cmd->verb, cmd->usage, argc - 3, argv + 3);
+    if (rc != 0)
+        return rc;
     cf = load_conf(config);
     if (!cf)
         return 1;

@@ -24,6 +24,11 @@
  * cli_usage (exit code 2). Never print a secret except the one a create
  * command exists to hand out once.
  *
+ * The dispatcher rejects with exit code 2 any option that the registered
+ * usage string does not list, so the usage must name every option the
+ * command reads. An option followed there by a placeholder (`--account ID`)
+ * takes a value, and one followed by `]` or another option is a switch.
+ *
  * The dispatcher loads the configuration (`--config FILE` anywhere on the
  * command line, else the IDGATE_CONFIG environment variable, else defaults
  * and IDGATE_* overrides) before calling the command, and closes the store
