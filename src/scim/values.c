@@ -591,38 +591,141 @@ static int default_active(const scim_schema_resource *res, json *out)
  * the common ones and the Enterprise User extension's. */
 #define IN_PLACE_MAX_MEMBERS 64
 
-/* The attribute that member `i` of `body` stays as when the body is
- * normalised in place, or NULL when the member is dropped: its key names
- * no attribute or a readOnly or writeOnly one, or its value is null.
- * Sets `*rebuild` when normalize_members would change the member in
- * another way, so that normalize_in_place leaves the body to it. That
- * covers a key in another spelling, a URN-prefixed or dotted key, an
- * extension attribute or object, "schemas" after the first member, and a
- * value that coercion would change or reject. */
-static const scim_attr *attr_in_place(const scim_schema_resource *res, const json *body, size_t i,
-                                      int *rebuild)
+/* The action normalize_in_place takes on one member of a body or of one
+ * of its extension objects. */
+enum in_place {
+    /* Remove it: normalize_members would skip it, because its key names no
+     * attribute or a readOnly or writeOnly one, or its value is null. */
+    IN_PLACE_DROP,
+    /* Keep it as it is: it stays under its key with a coerced value. */
+    IN_PLACE_KEEP,
+    /* Coerce its value where it is: it stays under its key. */
+    IN_PLACE_COERCE,
+    /* Handle its members: it is an extension object under its exact URN. */
+    IN_PLACE_EXTENSION,
+    /* Leave the body to normalize_members, which would move or rename the
+     * member: a key in another spelling, a URN-prefixed or dotted key, an
+     * extension attribute outside its object, "schemas" after the first
+     * member, or an extension URN whose value is not an object. */
+    IN_PLACE_REBUILD,
+};
+
+/* The extension of `res` whose URN is exactly `key`, or NULL. */
+static const scim_schema *exact_extension(const scim_schema_resource *res, const char *key)
 {
-    const char *key = json_object_key_at(body, i);
-    const json *value = json_object_value_at(body, i);
+    for (size_t i = 0; i < res->n_extensions; i++) {
+        if (strcmp(res->extensions[i].schema->id, key) == 0)
+            return res->extensions[i].schema;
+    }
+    return NULL;
+}
+
+/* 1 when scim_value_coerce would keep `v` as it is for `a`. */
+static int value_coerced(const scim_attr *a, const json *v)
+{
+    if (a->multi_valued)
+        return elements_coerced(a, v);
+    return json_typeof(v) != JSON_ARRAY && already_coerced(a, v);
+}
+
+/* Plans member `i` of `obj`, which is the body when `ext` is NULL and else
+ * its extension object for `ext`. Sets `*attr` for IN_PLACE_KEEP and
+ * IN_PLACE_COERCE. */
+static enum in_place plan_member(const scim_schema_resource *res, const json *obj, size_t i,
+                                 const scim_schema *ext, const scim_attr **attr)
+{
+    const char *key = json_object_key_at(obj, i);
+    const json *value = json_object_value_at(obj, i);
     const scim_schema *schema = NULL;
     const scim_attr *a;
-    int coerced;
 
-    if (strpbrk(key, ":.") || equal_ignoring_case(key, "schemas")) {
-        *rebuild = 1;
-        return NULL;
+    if (!ext && equal_ignoring_case(key, "schemas"))
+        return IN_PLACE_REBUILD;
+    if (strpbrk(key, ":.")) {
+        if (!ext && exact_extension(res, key) && json_typeof(value) == JSON_OBJECT)
+            return IN_PLACE_EXTENSION;
+        return IN_PLACE_REBUILD;
     }
-    a = scim_schema_find_attr(res, NULL, key, &schema);
+    a = scim_schema_find_attr(res, ext ? ext->id : NULL, key, &schema);
     if (!a || !client_settable(a) || json_typeof(value) == JSON_NULL)
-        return NULL;
-    if (a->multi_valued)
-        coerced = elements_coerced(a, value);
-    else
-        coerced = json_typeof(value) != JSON_ARRAY && already_coerced(a, value);
-    if (schema != res->core || strcmp(a->name, key) != 0 || !coerced)
-        *rebuild = 1;
-    return a;
+        return IN_PLACE_DROP;
+    if (schema != (ext ? ext : res->core) || strcmp(a->name, key) != 0)
+        return IN_PLACE_REBUILD;
+    *attr = a;
+    return value_coerced(a, value) ? IN_PLACE_KEEP : IN_PLACE_COERCE;
 }
+
+/* 1 when no member of extension object `obj` needs IN_PLACE_REBUILD. */
+static int extension_fits_in_place(const scim_schema_resource *res, const json *obj,
+                                   const scim_schema *ext)
+{
+    for (size_t i = 0; i < json_object_size(obj); i++) {
+        const scim_attr *a;
+        if (plan_member(res, obj, i, ext, &a) == IN_PLACE_REBUILD)
+            return 0;
+    }
+    return 1;
+}
+
+/* Coerces the value of member `i` of `obj` for `a` where it is, as
+ * normalize_member does, and drops its readOnly sub-attributes. `ext` is
+ * the extension of `obj`, or NULL for the body, and gives the attribute's
+ * name for messages. Returns 0, or -1 with `err` set. */
+static int coerce_in_place(json *obj, size_t i, const scim_attr *a, const scim_schema *ext,
+                           scim_error *err)
+{
+    char fullname[512];
+    const char *name = a->name;
+    size_t ulen = ext ? strlen(ext->id) : 0, alen = strlen(a->name);
+    json *v;
+
+    if (ext && ulen + 1 + alen < sizeof(fullname)) {
+        memcpy(fullname, ext->id, ulen);
+        fullname[ulen] = ':';
+        memcpy(fullname + ulen + 1, a->name, alen + 1);
+        name = fullname;
+    }
+    /* Coercion may replace the node, so it works on the value out of the
+     * object. */
+    v = steal_member(obj, i);
+    if (!v)
+        return scim_error_set(err, 500, NULL, "out of memory");
+    if (scim_value_coerce(a, name, &v, err) < 0) {
+        json_free(v);
+        return -1;
+    }
+    json_free(json_object_replace_at(obj, i, v));
+    drop_read_only_subs(a, v);
+    return 0;
+}
+
+/* Normalises the members of extension object `obj` in place. */
+static int extension_in_place(const scim_schema_resource *res, json *obj, const scim_schema *ext,
+                              scim_error *err)
+{
+    size_t i = 0;
+
+    while (i < json_object_size(obj)) {
+        const scim_attr *a = NULL;
+        enum in_place plan = plan_member(res, obj, i, ext, &a);
+
+        if (plan == IN_PLACE_DROP) {
+            json_object_remove(obj, json_object_key_at(obj, i));
+            continue;
+        }
+        if (plan == IN_PLACE_KEEP)
+            drop_read_only_subs(a, json_object_value_at(obj, i));
+        else if (coerce_in_place(obj, i, a, ext, err) < 0)
+            return -1;
+        i++;
+    }
+    return 0;
+}
+
+/* Bodies with more members go to normalize_members, so that the plan fits
+ * on the stack. A User has 31 attributes, counting the common ones and the
+ * Enterprise User extension's. */
+#define IN_PLACE_MAX_MEMBERS 64
 
 /* 1 when `schemas` is what build_schemas writes for a resource without
  * extension objects: an array of the core schema's URN alone. */
@@ -634,43 +737,65 @@ static int schemas_core_only(const scim_schema_resource *res, const json *schema
            memcmp(json_string_value(urn), res->core->id, json_string_length(urn)) == 0;
 }
 
-/* Normalises a body whose members are all in their normalised form
- * without building a new object. The body must start with "schemas", as
- * the result does. Members that
- * normalize_members would skip are removed. Returns 1 when done, 0 when
- * the body needs normalize_members (it is then unchanged), or -1 with
- * `err` set. */
+/* Normalises a body without building a new object when every member
+ * stays under its key, as they do when a client spells each attribute as
+ * the schema does. Values are coerced where they are, members that
+ * normalize_members would skip are removed, and extension objects keep
+ * their place. The body must start with "schemas", as the result does.
+ * Returns 1 when done, 0 when the body needs normalize_members (it is then
+ * unchanged), or -1 with `err` set. */
 static int normalize_in_place(const scim_schema_resource *res, json *body, scim_error *err)
 {
-    const scim_attr *kept[IN_PLACE_MAX_MEMBERS];
+    unsigned char plan[IN_PLACE_MAX_MEMBERS];
+    const scim_attr *attrs[IN_PLACE_MAX_MEMBERS];
     size_t n = json_object_size(body), removed = 0;
-    int rebuild = 0;
+    int extensions = 0;
     json *schemas;
 
     if (n == 0 || n > IN_PLACE_MAX_MEMBERS || strcmp(json_object_key_at(body, 0), "schemas") != 0)
         return 0;
-    for (size_t i = 1; i < n && !rebuild; i++)
-        kept[i] = attr_in_place(res, body, i, &rebuild);
-    if (rebuild)
-        return 0;
+    for (size_t i = 1; i < n; i++) {
+        plan[i] = plan_member(res, body, i, NULL, &attrs[i]);
+        if (plan[i] == IN_PLACE_REBUILD)
+            return 0;
+        if (plan[i] == IN_PLACE_EXTENSION) {
+            const char *urn = json_object_key_at(body, i);
+            if (!extension_fits_in_place(res, json_object_value_at(body, i),
+                                         exact_extension(res, urn)))
+                return 0;
+            extensions = 1;
+        }
+    }
     for (size_t i = 1; i < n; i++) {
         size_t at = i - removed;
+        const char *key = json_object_key_at(body, at);
+        int rc = 0;
 
-        if (!kept[i]) {
-            json_object_remove(body, json_object_key_at(body, at));
+        if (plan[i] == IN_PLACE_DROP) {
+            json_object_remove(body, key);
             removed++;
             continue;
         }
-        drop_read_only_subs(kept[i], json_object_value_at(body, at));
+        if (plan[i] == IN_PLACE_KEEP)
+            drop_read_only_subs(attrs[i], json_object_value_at(body, at));
+        else if (plan[i] == IN_PLACE_EXTENSION)
+            rc = extension_in_place(res, json_object_value_at(body, at),
+                                    exact_extension(res, key), err);
+        else
+            rc = coerce_in_place(body, at, attrs[i], NULL, err);
+        if (rc < 0)
+            return -1;
     }
     if (check_required(res, body, err) < 0)
         return -1;
     if (default_active(res, body) < 0)
         return scim_error_set(err, 500, NULL, "out of memory");
-    /* Such a body has no extension objects, so a "schemas" of the core
-     * URN alone is already right. */
-    if (schemas_core_only(res, json_object_value_at(body, 0)))
+    /* Without extension objects, a "schemas" of the core URN alone is
+     * already right. */
+    if (!extensions && schemas_core_only(res, json_object_value_at(body, 0)))
         return 1;
+    /* build_schemas also removes extension objects that were left empty,
+     * which normalize_members would not have created. */
     schemas = build_schemas(res, body);
     if (!schemas || json_object_set(body, "schemas", schemas) < 0)
         return scim_error_set(err, 500, NULL, "out of memory");

@@ -137,6 +137,12 @@ static const struct {
     {"{\"schemas\":[],\"userName\":\"a\",\"emails\":[{\"value\":\"x\"},null]}",
      "{\"schemas\":[\"" CORE "\"],\"userName\":\"a\",\"emails\":[{\"value\":\"x\"}],"
      "\"active\":true}"},
+    {"{\"schemas\":[\"" CORE "\",\"" ENT "\"],\"userName\":\"a\",\"active\":\"True\",\"" ENT
+     "\":{\"department\":\"D\",\"manager\":\"m\",\"costCenter\":null},\"title\":\"T\"}",
+     "{\"schemas\":[\"" CORE "\",\"" ENT "\"],\"userName\":\"a\",\"active\":true,\"" ENT
+     "\":{\"department\":\"D\",\"manager\":{\"value\":\"m\"}},\"title\":\"T\"}"},
+    {"{\"schemas\":[\"" CORE "\"],\"userName\":\"a\",\"" ENT "\":{\"nosuch\":1},\"active\":false}",
+     "{\"schemas\":[\"" CORE "\"],\"userName\":\"a\",\"active\":false}"},
 };
 
 START_TEST(normalize_member_order)
@@ -156,6 +162,22 @@ START_TEST(normalize_member_order)
 }
 END_TEST
 
+/* Coercion errors name the attribute, also in an extension object. */
+START_TEST(normalize_error_in_extension)
+{
+    const char *text = "{\"schemas\":[],\"userName\":\"a\",\"" ENT "\":{\"manager\":5}}";
+    json *v = json_parse(text, strlen(text), NULL, 0);
+    scim_error err = {0};
+
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(scim_resource_normalize(scim_schema_user(), v, SCIM_NORMALIZE_CREATE, &err),
+                     -1);
+    ck_assert_int_eq(err.status, 400);
+    ck_assert_str_eq(err.detail, "attribute '" ENT ":manager' must be an object, not a number");
+    json_free(v);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("values");
@@ -165,6 +187,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, utf8_prefix_cases, 0, sizeof prefixes / sizeof prefixes[0]);
     tcase_add_loop_test(tc, string_coercion_cases, 0, sizeof strings / sizeof strings[0]);
     tcase_add_loop_test(tc, normalize_member_order, 0, sizeof normalized / sizeof normalized[0]);
+    tcase_add_test(tc, normalize_error_in_extension);
     suite_add_tcase(s, tc);
     return s;
 }
