@@ -202,20 +202,118 @@ int cli_print_json(const json *j)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* Orders commands by noun, then by registration, so that the help lists
+ * each noun's verbs together whichever source files registered them. */
+static int compare_commands(const void *x, const void *y)
+{
+    const command *a = *(const command *const *)x;
+    const command *b = *(const command *const *)y;
+    int by_noun = strcmp(a->noun, b->noun);
+
+    if (by_noun != 0)
+        return by_noun;
+    return a < b ? -1 : a > b;
+}
+
+/* Prints one command's usage line and description, indented. */
+static void print_command(FILE *out, const command *cmd)
+{
+    fprintf(out, "  %s %s%s%s\n      %s\n", cmd->noun, cmd->verb, *cmd->usage ? " " : "",
+            cmd->usage, cmd->help);
+}
+
+/* Prints the commands of `noun`, or of every noun when it is NULL, grouped
+ * by noun with a blank line between groups. */
+static void print_commands(FILE *out, const char *noun)
+{
+    const command *sorted[MAX_COMMANDS];
+    const char *previous = NULL;
+
+    for (size_t i = 0; i < ncommands; i++)
+        sorted[i] = &commands[i];
+    qsort(sorted, ncommands, sizeof(sorted[0]), compare_commands);
+    for (size_t i = 0; i < ncommands; i++) {
+        if (noun && strcmp(sorted[i]->noun, noun) != 0)
+            continue;
+        if (previous && strcmp(previous, sorted[i]->noun) != 0)
+            fputc('\n', out);
+        print_command(out, sorted[i]);
+        previous = sorted[i]->noun;
+    }
+}
+
 void cli_print_help(void *file)
 {
     FILE *out = file;
     fprintf(out,
-            "usage: idgate <command> [--config FILE]\n\n"
+            "usage: idgate <noun> <verb> [--flags] [--config FILE]\n\n"
             "  serve [--config FILE]   run the service in the foreground\n"
             "  version                 print the version\n"
-            "  help                    print this help\n");
+            "  help [NOUN]             print this help, or the commands of one noun\n"
+            "\n");
+    print_commands(out, NULL);
+    fprintf(out, "\n"
+                 "`idgate NOUN --help` lists a noun's commands, and `idgate NOUN VERB --help`\n"
+                 "prints one command's options. The configuration file can also be given in\n"
+                 "IDGATE_CONFIG, and every key can be overridden by IDGATE_<SECTION>_<KEY>.\n");
+}
+
+/* Prints the usage and commands of one noun to `out`. */
+static void print_noun_help(FILE *out, const char *noun)
+{
+    fprintf(out, "usage: idgate %s <verb> [--flags] [--config FILE]\n\n", noun);
+    print_commands(out, noun);
+}
+
+/* Prints a comma-separated list of the verbs of `noun` to `out`. */
+static void print_verbs(FILE *out, const char *noun)
+{
+    const char *separator = "";
+
     for (size_t i = 0; i < ncommands; i++) {
-        fprintf(out, "  %s %s %s\n      %s\n", commands[i].noun, commands[i].verb,
-                commands[i].usage, commands[i].help);
+        if (strcmp(commands[i].noun, noun) == 0) {
+            fprintf(out, "%s%s", separator, commands[i].verb);
+            separator = ", ";
+        }
     }
-    fprintf(out, "\nThe configuration file can also be given in IDGATE_CONFIG, and every key\n"
-                 "can be overridden by IDGATE_<SECTION>_<KEY>.\n");
+}
+
+static int is_help_request(const char *arg)
+{
+    return strcmp(arg, "help") == 0 || strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+/* Returns 1 when the arguments after the verb ask for help, else 0. A
+ * value of an option such as `--name --help` is not a help request. */
+static int wants_verb_help(const command *cmd, int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int takes_value = 0;
+
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return 1;
+        if (strncmp(a, "--", 2) == 0 && !strchr(a, '=') &&
+            usage_option(cmd->usage, a + 2, strlen(a + 2), &takes_value) && takes_value)
+            i++;
+    }
+    return 0;
+}
+
+/* Handles `idgate help [NOUN]`, `--help` and `-h`. Returns the exit code. */
+static int run_help(int argc, char **argv)
+{
+    if (argc < 3) {
+        cli_print_help(stdout);
+        return 0;
+    }
+    if (!noun_known(argv[2])) {
+        fprintf(stderr, "idgate: unknown command \"%s\"; run \"idgate help\" for the list\n",
+                argv[2]);
+        return 2;
+    }
+    print_noun_help(stdout, argv[2]);
+    return 0;
 }
 
 const char *cli_take_config(int *argc, char **argv)
@@ -281,10 +379,12 @@ int cli_main(int argc, char **argv)
     conf *cf;
     int rc;
 
-    if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
-        cli_print_help(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        cli_print_help(stderr);
+        return 2;
     }
+    if (is_help_request(argv[1]))
+        return run_help(argc, argv);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("idgate %s\n", PACKAGE_VERSION);
         return 0;
@@ -294,10 +394,26 @@ int cli_main(int argc, char **argv)
                 argv[1]);
         return 2;
     }
-    if (argc < 3 || !(cmd = find_command(argv[1], argv[2]))) {
-        fprintf(stderr, "idgate %s: unknown or missing verb; run \"idgate help\" for the list\n",
-                argv[1]);
+    if (argc < 3) {
+        fprintf(stderr, "idgate %s: missing verb\n", argv[1]);
+        print_noun_help(stderr, argv[1]);
         return 2;
+    }
+    if (is_help_request(argv[2])) {
+        print_noun_help(stdout, argv[1]);
+        return 0;
+    }
+    cmd = find_command(argv[1], argv[2]);
+    if (!cmd) {
+        fprintf(stderr, "idgate %s: unknown verb \"%s\"; the verbs are ", argv[1], argv[2]);
+        print_verbs(stderr, argv[1]);
+        fprintf(stderr, " (idgate %s --help describes them)\n", argv[1]);
+        return 2;
+    }
+    if (wants_verb_help(cmd, argc - 3, argv + 3)) {
+        print_usage_line(stdout, cmd->noun, cmd->verb, cmd->usage);
+        fprintf(stdout, "\n  %s\n", cmd->help);
+        return 0;
     }
     rc = check_arguments(cmd->noun, cmd->verb, cmd->usage, argc - 3, argv + 3);
     if (rc != 0)

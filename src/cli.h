@@ -82,10 +82,12 @@ int cli_fail(cli_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 
 int cli_print_json(const struct json *j);
 
 /* Runs the command line. `argv[0]` is the program name. Returns the exit
- * code. Handles `help`, `version` and registered commands; `serve` is
+ * code. Handles `help [NOUN]`, `version`, `--help` or `-h` after the
+ * program, a noun or a verb, and registered commands; `serve` is
  * dispatched by main. */
 int cli_main(int argc, char **argv);
-/* Prints every registered command with its usage and help to `out`. */
+/* Prints every registered command with its usage and help to `file` (a
+ * FILE *), grouped by noun. */
 void cli_print_help(void *file);
 
 /* Finds `--config FILE`/`--config=FILE` in argv, removes it and returns

@@ -238,6 +238,11 @@ int main(int argc, char **argv)
     evthread_use_pthreads();
     if (argc >= 2 && strcmp(argv[1], "serve") == 0) {
         config = cli_take_config(&argc, argv);
+        if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+            printf("usage: idgate serve [--config FILE]\n\n"
+                   "  Runs the service in the foreground until SIGTERM or SIGINT.\n");
+            return 0;
+        }
         if (argc > 2) {
             fprintf(stderr, "usage: idgate serve [--config FILE]\n");
             return 2;
