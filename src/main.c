@@ -1,9 +1,14 @@
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -125,6 +130,66 @@ static int open_store(app *a)
     return 0;
 }
 
+/* Fills `sa` from an address in libevhtp's form: "ipv6:ADDRESS" or an IPv4
+ * address. Returns the address length, or 0 when the text is neither. */
+static socklen_t parse_listen_address(const char *text, int port, struct sockaddr_storage *sa)
+{
+    struct sockaddr_in *v4 = (struct sockaddr_in *)sa;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)sa;
+
+    memset(sa, 0, sizeof(*sa));
+    if (strncmp(text, "ipv6:", 5) == 0) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        return inet_pton(AF_INET6, text + 5, &v6->sin6_addr) == 1 ? sizeof(*v6) : 0;
+    }
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)port);
+    return inet_pton(AF_INET, text, &v4->sin_addr) == 1 ? sizeof(*v4) : 0;
+}
+
+/* Logs why the server could not listen. The HTTP server reports only that
+ * binding failed, so this binds a probe socket to learn the system's error,
+ * closes it at once, and names the setting that fixes it. SO_REUSEADDR
+ * keeps a port in TIME_WAIT from counting as busy. Logs nothing when the
+ * probe binds, because then the cause was something else. */
+static void explain_listen_failure(const conf *c)
+{
+    const char *fix = "set [server] port or IDGATE_SERVER_PORT to a free port";
+    struct sockaddr_storage sa;
+    socklen_t len;
+    char port[16];
+    int fd, one = 1, err = 0;
+
+    if (strncmp(c->listen_address, "unix:", 5) == 0)
+        return;
+    snprintf(port, sizeof(port), "%d", c->port);
+    len = parse_listen_address(c->listen_address, c->port, &sa);
+    if (len == 0) {
+        log_event(LOG_ERROR, "failed to listen", "address", c->listen_address, "port", port,
+                  "error", "invalid address (expected an IPv4 address or ipv6:ADDRESS)", "fix",
+                  "set [server] listen_address or IDGATE_SERVER_LISTEN_ADDRESS", NULL);
+        return;
+    }
+    fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&sa, len) != 0)
+        err = errno;
+    close(fd);
+    if (err == 0)
+        return;
+    if (err == EADDRNOTAVAIL)
+        fix = "set [server] listen_address or IDGATE_SERVER_LISTEN_ADDRESS to an address of "
+              "this host";
+    else if (err == EACCES)
+        fix = "set [server] port or IDGATE_SERVER_PORT to 1024 or above, or grant the binary "
+              "CAP_NET_BIND_SERVICE";
+    log_event(LOG_ERROR, "failed to listen", "address", c->listen_address, "port", port, "error",
+              strerror(err), "fix", fix, NULL);
+}
+
 static int register_routes(app *a)
 {
     const char *errors;
@@ -167,8 +232,12 @@ static int start(runtime *rt)
     a->metrics = metrics_new();
     if (!a->base || !a->metrics)
         return -1;
-    if (open_store(a) != 0 || http_server_start(a, &a->http) != 0)
+    if (open_store(a) != 0)
         return -1;
+    if (http_server_start(a, &a->http) != 0) {
+        explain_listen_failure(a->conf);
+        return -1;
+    }
     if (register_routes(a) != 0)
         return -1;
     rt->sigterm = evsignal_new(a->base, SIGTERM, on_signal, rt);

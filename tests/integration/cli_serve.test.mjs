@@ -1,0 +1,43 @@
+// `idgate serve` start-up failures that an operator fixes in the
+// configuration: the log names the cause and the setting to change.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { iniText, runProcess } from './lib/idgate.mjs';
+
+describe('serve start-up errors', () => {
+  let holder;
+  let port;
+  let dir;
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idgate-serve-'));
+    holder = net.createServer();
+    await new Promise((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    port = holder.address().port;
+  });
+  after(async () => {
+    await new Promise((resolve) => holder.close(resolve));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('busy port names cause and fix', async () => {
+    const config = path.join(dir, 'idgate.ini');
+    fs.writeFileSync(config, iniText({
+      server: { listen_address: '127.0.0.1', port },
+      store: { path: path.join(dir, 'store') },
+    }));
+    const out = await runProcess(['serve', '--config', config], { timeoutMs: 10000 });
+    assert.equal(out.code, 1, out.stderr);
+    const line = out.stderr.split('\n').find((l) => l.includes('msg="failed to listen"'));
+    assert.ok(line, out.stderr);
+    assert.ok(line.includes('address=127.0.0.1'), line);
+    assert.ok(line.includes(`port=${port}`), line);
+    assert.ok(line.includes('error="Address already in use"'), line);
+    assert.ok(line.includes('[server] port'), line);
+    assert.ok(line.includes('IDGATE_SERVER_PORT'), line);
+  });
+});
