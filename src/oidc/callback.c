@@ -137,7 +137,8 @@ static void on_provider(oidc_provider *p, const char *error, void *arg)
 }
 
 /* Opens the login transaction of `state` from the request's cookie into
- * `tx`, and sets `cookie` to the cookie's name. A cookie that does not open
+ * `tx`, and sets `cookie` to the cookie's name (the one of its slot, or the
+ * name an earlier build gave it). A cookie that does not open
  * with the cached keys is tried again with keys read from the store, which
  * another instance may have created since. Returns 0 or a SECRETBOX_ERR_*
  * code (SECRETBOX_ERR_FORMAT when the cookie or the keys are missing). */
@@ -146,6 +147,10 @@ static int open_tx(http_req *r, oidc_state *st, const char *state, char cookie[3
     int64_t now = oidc_now();
     oidc_tx_cookie_name(state, cookie);
     const char *sealed = oidc_get_cookie(r, &st->cfg, cookie);
+    if (sealed == NULL) {
+        oidc_tx_legacy_cookie_name(state, cookie);
+        sealed = oidc_get_cookie(r, &st->cfg, cookie);
+    }
     const oidc_login_keys *keys = oidc_login_keys_cached(st, now, 0);
     memset(tx, 0, sizeof *tx);
     if (sealed == NULL || *sealed == '\0')
@@ -169,7 +174,7 @@ static int check_tx(callback *cb, const char *iss)
         return -1;
     }
     /* RFC 9207: an authorization response naming another issuer is a mix-up. */
-    if (iss != NULL && strcmp(iss, cb->tx.issuer) != 0) {
+    if (iss != NULL && !oidc_tx_issuer_is(&cb->tx, iss)) {
         callback_fail(cb, 400, "Sign-in failed",
                       "The response came from a different identity provider than the one the "
                       "sign-in started with.",
@@ -202,7 +207,7 @@ static int load(callback *cb)
                       used == 1 ? "login transaction replayed" : store_strerror(used));
         return -1;
     }
-    if (idp_rc != 0 || strcmp(s->idp.issuer, cb->tx.issuer) != 0) {
+    if (idp_rc != 0 || !oidc_tx_issuer_is(&cb->tx, s->idp.issuer)) {
         callback_fail(cb, 400, "Sign-in not set up",
                       "Your organization's sign-in settings changed during the sign-in. Please "
                       "sign in again.",

@@ -127,69 +127,72 @@ out:
     return out;
 }
 
-/* Transaction cookies a browser may hold at once, and the bytes their
- * name=value pairs may take together. A sealed transaction is about 350
- * bytes with a short issuer and target, and at most OIDC_TX_SEALED_MAX. The
- * byte limit keeps the browser's Cookie header line well below the
- * HTTP_MAX_HEAD_LINE (8000 bytes) that this service accepts, even when a
- * page starts sign-ins in a loop. */
-#define MAX_TX_COOKIES 5
-#define MAX_TX_COOKIE_BYTES 6000
+/* Draws of a state whose cookie slot the browser does not use yet. With one
+ * free slot of 6, all draws miss with a probability of (5/6)^64, about 1e-5,
+ * and the sign-in then replaces the cookie of an unfinished one. */
+#define STATE_DRAWS 64
 
-/* Calls `fn` with the 8 hex digits of each transaction cookie in the
- * request's Cookie header. Returns how many there are, and the length of
- * their name=value pairs in `*bytes`. */
-static size_t each_tx_cookie(login *l, void (*fn)(login *l, const char *digits), size_t *bytes)
-{
-    char prefix[64];
-    const char *header = http_header(l->r, "Cookie");
-    size_t count = 0;
-    oidc_cookie_name(&l->st->cfg, OIDC_COOKIE_TX, prefix, sizeof prefix);
-    size_t plen = strlen(prefix);
-    *bytes = 0;
-    for (const char *p = header; p != NULL && *p;) {
-        p += strspn(p, " ;");
-        size_t len = strcspn(p, ";");
-        if (strncmp(p, prefix, plen) == 0 && strspn(p + plen, "0123456789abcdef") == 8 &&
-            p[plen + 8] == '=') {
-            if (fn != NULL)
-                fn(l, p + plen);
-            count++;
-            *bytes += len;
-        }
-        p += len;
-    }
-    return count;
-}
-
-static void expire_tx_cookie(login *l, const char *digits)
+static void expire_legacy_tx_cookie(login *l, const char *digits)
 {
     char name[32];
     snprintf(name, sizeof name, "%s%.8s", OIDC_COOKIE_TX, digits);
     oidc_set_cookie(l->r, &l->st->cfg, name, "", 0, 1);
 }
 
-/* Expires every transaction cookie the request carries once the browser
- * would hold more than MAX_TX_COOKIES of them, or more than
- * MAX_TX_COOKIE_BYTES with the new one of `new_bytes`. The sign-ins in
- * other tabs then have to start again, which only happens to a browser with
- * that many unfinished ones. */
-static void expire_tx_cookies(login *l, size_t new_bytes)
+/* Returns a bit mask of the cookie slots that the request's Cookie header
+ * uses (bit i for slot i). Expires each transaction cookie that carries 8
+ * hex digits, as earlier builds named them, because such cookies only take
+ * room in the browser's Cookie header line after an upgrade. */
+static unsigned scan_tx_cookies(login *l)
 {
-    size_t bytes;
-    size_t count = each_tx_cookie(l, NULL, &bytes);
-    if (count < MAX_TX_COOKIES && bytes + new_bytes <= MAX_TX_COOKIE_BYTES)
-        return;
-    each_tx_cookie(l, expire_tx_cookie, &bytes);
-    log_event(LOG_WARN, "too many unfinished sign-ins in one browser; expired their cookies",
-              "request_id", l->r->id, "account", l->account, NULL);
+    char prefix[64];
+    const char *header = http_header(l->r, "Cookie");
+    unsigned used = 0;
+    oidc_cookie_name(&l->st->cfg, OIDC_COOKIE_TX, prefix, sizeof prefix);
+    size_t plen = strlen(prefix);
+    for (const char *p = header; p != NULL && *p;) {
+        p += strspn(p, " ;");
+        size_t len = strcspn(p, ";");
+        if (len > plen + 1 && strncmp(p, prefix, plen) == 0) {
+            const char *suffix = p + plen;
+            if (suffix[0] >= '0' && suffix[0] < '0' + OIDC_TX_SLOTS && suffix[1] == '=')
+                used |= 1u << (suffix[0] - '0');
+            else if (strspn(suffix, "0123456789abcdef") == 8 && suffix[8] == '=')
+                expire_legacy_tx_cookie(l, suffix);
+        }
+        p += len;
+    }
+    return used;
+}
+
+/* Draws a random state, preferring one whose cookie slot is not in `used`.
+ * Returns a malloc'd state, or NULL when out of memory. */
+static char *draw_state(login *l, unsigned used)
+{
+    unsigned all = (1u << OIDC_TX_SLOTS) - 1;
+    for (int i = 1;; i++) {
+        char *state = crypto_token("", 32);
+        if (state == NULL)
+            return NULL;
+        unsigned slot = 1u << oidc_tx_slot(state);
+        if (!(used & slot))
+            return state;
+        if ((used & all) == all || i == STATE_DRAWS) {
+            log_event(LOG_INFO,
+                      "browser holds the maximum number of unfinished sign-ins; the new one "
+                      "replaces one of them",
+                      "request_id", l->r->id, "account", l->account, NULL);
+            return state;
+        }
+        free(state);
+    }
 }
 
 /* Seals the transaction into its cookie and sends the browser to the
  * provider. */
 static void redirect_with_cookie(login *l, const oidc_login_keys *keys)
 {
-    char cookie[32], full_name[64];
+    char cookie[32];
     int rc = oidc_tx_seal(keys, l->state, &l->tx, &l->sealed);
     if (rc != 0) {
         login_fail(l, 500, "Sign-in unavailable", "The sign-in could not be started.",
@@ -204,8 +207,6 @@ static void redirect_with_cookie(login *l, const oidc_login_keys *keys)
         return;
     }
     oidc_tx_cookie_name(l->state, cookie);
-    oidc_cookie_name(&l->st->cfg, cookie, full_name, sizeof full_name);
-    expire_tx_cookies(l, strlen(full_name) + 1 + strlen(l->sealed));
     oidc_set_cookie(l->r, &l->st->cfg, cookie, l->sealed, l->st->cfg.login_timeout, 1);
     oidc_security_headers(l->r);
     log_event(LOG_INFO, "sign-in started", "request_id", l->r->id, "account", l->account, NULL);
@@ -262,14 +263,29 @@ static void seal_and_redirect(login *l)
                    "store closed");
 }
 
+/* Returns the target to keep in the transaction: "" (the start page) when
+ * the requested one is longer than OIDC_TX_TARGET_MAX, so that every
+ * transaction cookie stays small. */
+static const char *kept_target(login *l)
+{
+    if (l->target == NULL || strlen(l->target) <= OIDC_TX_TARGET_MAX)
+        return l->target ? l->target : "";
+    char length[24];
+    snprintf(length, sizeof length, "%zu", strlen(l->target));
+    log_event(LOG_INFO, "sign-in target too long to keep, so the sign-in ends on the start page",
+              "request_id", l->r->id, "account", l->account, "length", length, "max",
+              OIDC_TX_TARGET_MAX_TEXT, NULL);
+    return "";
+}
+
 static int make_tx(login *l)
 {
-    l->state = crypto_token("", 32);
+    l->state = draw_state(l, scan_tx_cookies(l));
     l->tx.nonce = crypto_token("", 32);
     l->tx.verifier = crypto_token("", 32);
-    l->tx.issuer = strdup(l->issuer);
-    l->tx.target = strdup(l->target ? l->target : "");
-    if (!l->state || !l->tx.nonce || !l->tx.verifier || !l->tx.issuer || !l->tx.target)
+    oidc_tx_set_issuer(&l->tx, l->issuer);
+    l->tx.target = strdup(kept_target(l));
+    if (!l->state || !l->tx.nonce || !l->tx.verifier || !l->tx.target)
         return -1;
     memcpy(l->tx.account, l->account, sizeof l->account);
     l->tx.expires = oidc_now() + l->st->cfg.login_timeout;

@@ -16,7 +16,6 @@
 
 void oidc_tx_clear(oidc_tx *tx)
 {
-    free(tx->issuer);
     free(tx->nonce);
     free(tx->verifier);
     free(tx->target);
@@ -28,7 +27,31 @@ void oidc_tx_key(const char *state, uint8_t key[32])
     crypto_sha256(state, strlen(state), key);
 }
 
+void oidc_tx_set_issuer(oidc_tx *tx, const char *issuer)
+{
+    oidc_sha256_hex(issuer, tx->issuer_sha256);
+}
+
+int oidc_tx_issuer_is(const oidc_tx *tx, const char *issuer)
+{
+    char hex[65];
+    oidc_sha256_hex(issuer, hex);
+    return strcmp(hex, tx->issuer_sha256) == 0;
+}
+
+int oidc_tx_slot(const char *state)
+{
+    uint8_t hash[32];
+    crypto_sha256(state, strlen(state), hash);
+    return hash[0] % OIDC_TX_SLOTS;
+}
+
 void oidc_tx_cookie_name(const char *state, char out[32])
+{
+    snprintf(out, 32, "%s%d", OIDC_COOKIE_TX, oidc_tx_slot(state));
+}
+
+void oidc_tx_legacy_cookie_name(const char *state, char out[32])
 {
     char hex[65];
     oidc_sha256_hex(state, hex);
@@ -52,7 +75,7 @@ int oidc_tx_seal(const oidc_login_keys *keys, const char *state, const oidc_tx *
         return rc;
     json *j = json_object();
     if (j == NULL || json_object_set(j, "account", json_string(tx->account)) ||
-        json_object_set(j, "issuer", json_string(tx->issuer)) ||
+        json_object_set(j, "issuer_sha256", json_string(tx->issuer_sha256)) ||
         json_object_set(j, "nonce", json_string(tx->nonce)) ||
         json_object_set(j, "verifier", json_string(tx->verifier)) ||
         json_object_set(j, "target", json_string(tx->target ? tx->target : "")) ||
@@ -86,13 +109,19 @@ static int parse_tx(const uint8_t *text, size_t len, oidc_tx *out)
         return SECRETBOX_ERR_FORMAT;
     }
     memcpy(out->account, account, STORE_ID_LEN + 1);
-    out->issuer = dup_member(j, "issuer");
+    /* Earlier builds sealed the issuer itself. */
+    const char *issuer = json_get_string(j, "issuer");
+    const char *issuer_sha256 = json_get_string(j, "issuer_sha256");
+    if (issuer != NULL)
+        oidc_tx_set_issuer(out, issuer);
+    else if (issuer_sha256 != NULL && strlen(issuer_sha256) == 64)
+        memcpy(out->issuer_sha256, issuer_sha256, 65);
     out->nonce = dup_member(j, "nonce");
     out->verifier = dup_member(j, "verifier");
     out->target = dup_member(j, "target");
     out->expires = json_int_value(json_object_get(j, "expires"));
     json_free(j);
-    if (!out->issuer || !out->nonce || !out->verifier || !out->target) {
+    if (!out->issuer_sha256[0] || !out->nonce || !out->verifier || !out->target) {
         oidc_tx_clear(out);
         return SECRETBOX_ERR_FORMAT;
     }

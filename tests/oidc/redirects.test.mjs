@@ -15,6 +15,11 @@ import { freePort, startIdgate } from '../integration/lib/idgate.mjs';
 // The shortest login_timeout idgate accepts, in seconds.
 const LOGIN_TIMEOUT = 30;
 
+// Transaction cookies a browser can hold (OIDC_TX_SLOTS), and the longest target kept in one
+// (OIDC_TX_TARGET_MAX), in src/oidc/tx.h.
+const TX_SLOTS = 6;
+const TX_TARGET_MAX = 256;
+
 const USER = { sub: 'redirect-sub-1', email: 'rae@acme.test', preferred_username: 'rae@acme.test',
     name: 'Rae Example' };
 
@@ -216,7 +221,7 @@ describe('login transaction and redirect target', () => {
         }
         const txCookies = agent.cookiesFor(stack.publicUrl)
             .filter((c) => c.name.includes('idgate_tx_'));
-        assert.ok(txCookies.length <= 5, `${txCookies.length} binding cookies kept`);
+        assert.ok(txCookies.length <= TX_SLOTS, `${txCookies.length} binding cookies kept`);
         const { callbackUrl } = await untilCallback(agent);
         const res = await agent.request(callbackUrl);
         assert.equal(res.status, 302, `${res.status} ${res.body}\n${tail(stack.srv.logs())}`);
@@ -236,9 +241,43 @@ describe('login transaction and redirect target', () => {
                 .reduce((sum, c) => sum + c.name.length + 1 + c.value.length, 0);
             assert.ok(bytes <= 6000, `start ${i}: ${bytes} bytes of transaction cookies`);
         }
-        const { callbackUrl } = await untilCallback(agent);
-        const res = await agent.request(callbackUrl);
-        assert.equal(res.status, 302, `${res.status} ${res.body}\n${tail(stack.srv.logs())}`);
+        const res = await agent.follow(initiateUrl(stack, { loginHint: USER.email, target }),
+            {}, { maxRedirects: 4, stopAt: (next) => next.startsWith(stack.redirectUri) });
+        const done = await agent.request(res.stoppedAt);
+        assert.equal(done.status, 302, `${done.status} ${done.body}\n${tail(stack.srv.logs())}`);
+        // A target too long to keep in the cookie ends the sign-in on the start page.
+        assert.equal(done.headers.location, '/');
+    });
+
+    test('parallel starts cannot lock browser out', async () => {
+        const agent = newAgent(stack);
+        const target = `/app?q=${'a'.repeat(TX_TARGET_MAX - '/app?q='.length)}`;
+        // Each request carries the same Cookie header, as from tabs restored at once, so no
+        // start finds the cookies of the others.
+        const starts = await Promise.all(Array.from({ length: 20 }, () => agent.request(
+            initiateUrl(stack, { loginHint: USER.email, target }))));
+        for (const res of starts) {
+            assert.equal(res.status, 302, `${res.status} ${res.body}\n${tail(stack.srv.logs())}`);
+        }
+        const txCookies = agent.cookiesFor(stack.publicUrl)
+            .filter((c) => c.name.includes('idgate_tx_'));
+        assert.ok(txCookies.length <= TX_SLOTS, `${txCookies.length} transaction cookies`);
+        const line = agent.cookiesFor(stack.publicUrl).map((c) => `${c.name}=${c.value}`)
+            .join('; ');
+        assert.ok(line.length < 6000, `Cookie line of ${line.length} bytes`);
+        const session = await agent.request(`${stack.publicUrl}/session`);
+        assert.equal(session.status, 401);
+
+        // A start whose cookie the browser kept still finishes with its full target.
+        const kept = new Set(txCookies.map((c) => `${c.name}=${c.value}`));
+        const last = starts.find((res) => res.setCookies.some((l) => kept.has(l.split(';')[0])));
+        assert.ok(last, 'no start set a cookie that the browser kept');
+        const authorize = await agent.follow(last.headers.location, {}, { maxRedirects: 2,
+            stopAt: (next) => next.startsWith(stack.redirectUri) });
+        assert.ok(authorize.stoppedAt, `${authorize.status} ${authorize.body.slice(0, 200)}`);
+        const done = await agent.request(authorize.stoppedAt);
+        assert.equal(done.status, 302, `${done.status} ${done.body}\n${tail(stack.srv.logs())}`);
+        assert.equal(done.headers.location, target);
     });
 
     test('provider error text not shown', async () => {

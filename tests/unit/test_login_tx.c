@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "json.h"
 #include "oidc/login_keys.h"
 #include "oidc/oidc.h"
+#include "oidc/oidc_const.h"
 #include "oidc/tx.h"
 #include "store.h"
 
@@ -46,10 +48,13 @@ static oidc_login_keys test_keys(uint8_t current, uint8_t previous)
     return keys;
 }
 
+#define ISSUER "https://acme.okta.test"
+
 static oidc_tx test_tx(void)
 {
-    oidc_tx tx = {.account = ACC, .issuer = "https://acme.okta.test", .nonce = "nonce-1",
-                  .verifier = "verifier-1", .target = "/app?x=1", .expires = 4000};
+    oidc_tx tx = {.account = ACC, .nonce = "nonce-1", .verifier = "verifier-1",
+                  .target = "/app?x=1", .expires = 4000};
+    oidc_tx_set_issuer(&tx, ISSUER);
     return tx;
 }
 
@@ -63,7 +68,9 @@ START_TEST(sealed_tx_roundtrip)
     ck_assert_ptr_null(strstr(sealed, "okta"));
     ck_assert_int_eq(oidc_tx_open(&keys, "state-1", sealed, &out), 0);
     ck_assert_str_eq(out.account, ACC);
-    ck_assert_str_eq(out.issuer, tx.issuer);
+    ck_assert_str_eq(out.issuer_sha256, tx.issuer_sha256);
+    ck_assert_int_eq(oidc_tx_issuer_is(&out, ISSUER), 1);
+    ck_assert_int_eq(oidc_tx_issuer_is(&out, ISSUER "/"), 0);
     ck_assert_str_eq(out.nonce, tx.nonce);
     ck_assert_str_eq(out.verifier, tx.verifier);
     ck_assert_str_eq(out.target, tx.target);
@@ -117,6 +124,80 @@ START_TEST(long_state_rejected)
     ck_assert_int_eq(oidc_tx_seal(&keys, state, &tx, &sealed), SECRETBOX_ERR_FORMAT);
     ck_assert_ptr_null(sealed);
     ck_assert_int_eq(oidc_tx_open(&keys, state, "v1.AAAA", &out), SECRETBOX_ERR_FORMAT);
+}
+END_TEST
+
+/* Bytes of the name=value pair "__Host-idgate_tx_N=<sealed>" in a Cookie line. */
+static size_t cookie_pair_bytes(const char *state, const char *sealed)
+{
+    char name[32];
+    oidc_tx_cookie_name(state, name);
+    return strlen("__Host-") + strlen(name) + 1 + strlen(sealed);
+}
+
+START_TEST(longest_tx_cookie_is_small)
+{
+    oidc_login_keys keys = test_keys(1, 0);
+    oidc_tx tx = test_tx(), out;
+    char target[OIDC_TX_TARGET_MAX + 1], *sealed = NULL;
+    char *state = crypto_token("", 32);
+    target[0] = '/';
+    memset(target + 1, 'a', OIDC_TX_TARGET_MAX - 1);
+    target[OIDC_TX_TARGET_MAX] = '\0';
+    tx.target = target;
+    tx.expires = INT64_MAX;
+    ck_assert_int_eq(oidc_tx_seal(&keys, state, &tx, &sealed), 0);
+    ck_assert_uint_le(strlen(sealed), OIDC_TX_SEALED_MAX);
+
+    /* Every slot filled with such a cookie leaves room in an 8000-byte line. */
+    size_t pair = cookie_pair_bytes(state, sealed);
+    ck_assert_uint_lt(pair, 1000);
+    ck_assert_uint_lt(OIDC_TX_SLOTS * (pair + 2), 6000);
+    ck_assert_int_eq(oidc_tx_open(&keys, state, sealed, &out), 0);
+    ck_assert_str_eq(out.target, target);
+    oidc_tx_clear(&out);
+    free(sealed);
+    free(state);
+}
+END_TEST
+
+START_TEST(cookie_names_are_bounded)
+{
+    char name[32], legacy[32];
+    int seen[OIDC_TX_SLOTS] = {0};
+    for (int i = 0; i < 200; i++) {
+        char *state = crypto_token("", 32);
+        int slot = oidc_tx_slot(state);
+        ck_assert_int_ge(slot, 0);
+        ck_assert_int_lt(slot, OIDC_TX_SLOTS);
+        seen[slot] = 1;
+        oidc_tx_cookie_name(state, name);
+        ck_assert_int_eq(name[strlen(OIDC_COOKIE_TX)], '0' + slot);
+        ck_assert_uint_eq(strlen(name), strlen(OIDC_COOKIE_TX) + 1);
+        oidc_tx_legacy_cookie_name(state, legacy);
+        ck_assert_uint_eq(strlen(legacy), strlen(OIDC_COOKIE_TX) + 8);
+        free(state);
+    }
+    for (int i = 0; i < OIDC_TX_SLOTS; i++)
+        ck_assert_int_eq(seen[i], 1);
+}
+END_TEST
+
+/* Earlier builds sealed the issuer itself, and their cookies still open. */
+START_TEST(tx_with_plain_issuer_opens)
+{
+    oidc_login_keys keys = test_keys(1, 0);
+    const char *text = "{\"account\":\"" ACC "\",\"issuer\":\"" ISSUER "\",\"nonce\":\"n\","
+                       "\"verifier\":\"v\",\"target\":\"/\",\"expires\":4000}";
+    char *sealed = NULL;
+    oidc_tx out;
+    ck_assert_int_eq(secretbox_seal(&keys.current, "login-tx:state-1", text, strlen(text),
+                                    &sealed), 0);
+    ck_assert_int_eq(oidc_tx_open(&keys, "state-1", sealed, &out), 0);
+    ck_assert_int_eq(oidc_tx_issuer_is(&out, ISSUER), 1);
+    ck_assert_str_eq(out.nonce, "n");
+    oidc_tx_clear(&out);
+    free(sealed);
 }
 END_TEST
 
@@ -519,6 +600,9 @@ int main(void)
     tcase_add_test(tc, sealed_tx_rejects_misuse);
     tcase_add_test(tc, previous_key_still_opens);
     tcase_add_test(tc, long_state_rejected);
+    tcase_add_test(tc, longest_tx_cookie_is_small);
+    tcase_add_test(tc, cookie_names_are_bounded);
+    tcase_add_test(tc, tx_with_plain_issuer_opens);
     tcase_add_test(tc, state_used_once);
     tcase_add_test(tc, keys_created_then_kept);
     tcase_add_test(tc, keys_rotate_after_lifetime);
