@@ -161,6 +161,27 @@ OP(user_unlink, admin_user_unlink, 1, 1, {"user"}, NULL)
 OP(license_counts, admin_license_counts, 0, 1, {0}, NULL)
 OP(audit_list, admin_audit_list, 0, 1, {0}, audit_input)
 
+/* Prints why the TXT lookup for `domain` failed, with the resolver that was
+ * asked and the setting to check, and returns 1. */
+static int fail_lookup(cli_ctx *c, const char *domain, int err)
+{
+    const char *resolver = conf_str(c->conf, "admin", "dns_resolver", "");
+    char where[300];
+
+    if (resolver && *resolver)
+        snprintf(where, sizeof where, "at %s", resolver);
+    else
+        snprintf(where, sizeof where, "at the first nameserver of /etc/resolv.conf");
+    if (err == DNS_TXT_TIMEOUT)
+        return cli_fail(c,
+                        "DNS lookup of %s%s %s failed: no reply within %ld s; check "
+                        "[admin] dns_resolver and [admin] dns_timeout",
+                        ADMIN_CHALLENGE_LABEL, domain, where,
+                        conf_duration(c->conf, "admin", "dns_timeout", 5, 1, 60));
+    return cli_fail(c, "DNS lookup of %s%s %s failed: %s; check [admin] dns_resolver",
+                    ADMIN_CHALLENGE_LABEL, domain, where, dns_txt_strerror(err));
+}
+
 /* `domain verify` looks the TXT record up on a private event loop, then
  * marks the domain verified like the API does. */
 static int cmd_domain_verify(cli_ctx *c)
@@ -198,8 +219,7 @@ static int cmd_domain_verify(cli_ctx *c)
     }
     admin_call_clear(&call);
     if (err && err != DNS_TXT_NXDOMAIN)
-        return cli_fail(c, "DNS lookup of %s%s failed: %s", ADMIN_CHALLENGE_LABEL, domain,
-                        dns_txt_strerror(err));
+        return fail_lookup(c, domain, err);
     if (!matched)
         return cli_fail(c,
                         "verification failed: no TXT record at %s%s contains the expected value; "

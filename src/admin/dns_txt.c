@@ -1,6 +1,8 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #include "admin/dns_txt.h"
 #include "crypto.h"
+#include "log.h"
 
 #define TYPE_CNAME 5
 #define TYPE_TXT 16
@@ -48,9 +51,15 @@ const char *dns_txt_strerror(int err)
     case DNS_TXT_NXDOMAIN:
         return "the name does not exist";
     case DNS_TXT_TIMEOUT:
-        return "the DNS lookup timed out";
+        return "no reply in time";
+    case DNS_TXT_SERVFAIL:
+        return "the server replied SERVFAIL (it could not resolve the name)";
+    case DNS_TXT_REFUSED:
+        return "the server replied REFUSED (it does not answer queries from this host)";
+    case DNS_TXT_CONNREFUSED:
+        return "connection refused (no DNS server listens there)";
     default:
-        return "the DNS lookup failed";
+        return "the reply was malformed, another error code, or a network error";
     }
 }
 
@@ -285,6 +294,10 @@ int dns_txt_decode_reply(const uint8_t *msg, size_t len, uint16_t id, const char
     rcode = msg[3] & 0x0f;
     if (rcode == 3)
         return DNS_TXT_NXDOMAIN;
+    if (rcode == 2)
+        return DNS_TXT_SERVFAIL;
+    if (rcode == 5)
+        return DNS_TXT_REFUSED;
     if (rcode != 0)
         return DNS_TXT_FAILED;
     answers = malloc(MAX_RECORDS * sizeof *answers);
@@ -316,10 +329,35 @@ fail:
     return DNS_TXT_FAILED;
 }
 
+/* Writes the server's address as "IP:port", or "[IPv6]:port", into `buf`. */
+static void format_server(const dns_txt_query *q, char *buf, size_t len)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+
+    if (q->server.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&q->server;
+        inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof ip);
+        snprintf(buf, len, "[%s]:%u", ip, ntohs(v6->sin6_port));
+    } else {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)&q->server;
+        inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
+        snprintf(buf, len, "%s:%u", ip, ntohs(v4->sin_port));
+    }
+}
+
 static void finish(dns_txt_query *q, int err, char **records, size_t n)
 {
     dns_txt_done done = q->done;
     void *arg = q->arg;
+
+    /* The callers' messages name the lookup, and this line adds the server
+     * that was queried. NXDOMAIN is a valid reply, not a failure. */
+    if (err != DNS_TXT_OK && err != DNS_TXT_NXDOMAIN) {
+        char server[INET6_ADDRSTRLEN + 10];
+        format_server(q, server, sizeof server);
+        log_event(LOG_INFO, "DNS lookup failed", "name", q->name, "resolver", server, "error",
+                  dns_txt_strerror(err), NULL);
+    }
 
     dns_txt_cancel(q);
     done(err, records, n, arg);
@@ -356,7 +394,9 @@ static void on_tcp_read(struct bufferevent *bev, void *arg)
 
 static void on_tcp_event(struct bufferevent *bev, short what, void *arg)
 {
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+    if ((what & BEV_EVENT_ERROR) && EVUTIL_SOCKET_ERROR() == ECONNREFUSED)
+        finish(arg, DNS_TXT_CONNREFUSED, NULL, 0);
+    else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
         finish(arg, DNS_TXT_FAILED, NULL, 0);
 }
 
@@ -392,7 +432,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     if (got < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (got < 0) {
-        finish(q, DNS_TXT_FAILED, NULL, 0);
+        finish(q, errno == ECONNREFUSED ? DNS_TXT_CONNREFUSED : DNS_TXT_FAILED, NULL, 0);
         return;
     }
     /* A reply to another query id is ignored, because it may be a spoofing

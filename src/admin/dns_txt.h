@@ -19,8 +19,12 @@ struct event_base;
 #define DNS_TXT_OK 0
 #define DNS_TXT_NXDOMAIN (-1)   /* the name does not exist */
 #define DNS_TXT_TIMEOUT (-2)    /* no reply in time */
-#define DNS_TXT_FAILED (-3)     /* server failure, refusal or a malformed reply */
+#define DNS_TXT_FAILED (-3)     /* a malformed reply, another error code, or a network error */
+#define DNS_TXT_SERVFAIL (-4)   /* the server replied SERVFAIL */
+#define DNS_TXT_REFUSED (-5)    /* the server replied REFUSED */
+#define DNS_TXT_CONNREFUSED (-6) /* nothing listens at the server's address and port */
 
+/* Returns a static description of a DNS_TXT_* code that names the cause. */
 const char *dns_txt_strerror(int err);
 
 /* Called once on the loop thread with the TXT strings found (each record's

@@ -42,7 +42,13 @@ static const struct {
      "\x12\x34\x85\x83\x00\x01\x00\x00\x00\x00\x00\x00" QUESTION, 12 + 15, DNS_TXT_NXDOMAIN, 0,
      NULL},
     {"refused",
-     "\x12\x34\x85\x85\x00\x01\x00\x00\x00\x00\x00\x00" QUESTION, 12 + 15, DNS_TXT_FAILED, 0,
+     "\x12\x34\x85\x85\x00\x01\x00\x00\x00\x00\x00\x00" QUESTION, 12 + 15, DNS_TXT_REFUSED, 0,
+     NULL},
+    {"servfail",
+     "\x12\x34\x85\x82\x00\x01\x00\x00\x00\x00\x00\x00" QUESTION, 12 + 15, DNS_TXT_SERVFAIL,
+     0, NULL},
+    {"not implemented",
+     "\x12\x34\x85\x84\x00\x01\x00\x00\x00\x00\x00\x00" QUESTION, 12 + 15, DNS_TXT_FAILED, 0,
      NULL},
     {"wrong id",
      "\x12\x35\x85\x80\x00\x01\x00\x00\x00\x00\x00\x00" QUESTION, 12 + 15, DNS_TXT_FAILED, 0,
@@ -311,6 +317,52 @@ START_TEST(truncated_reply_retries_over_tcp)
 }
 END_TEST
 
+/* A lookup sent to a UDP port where nothing listens: the kernel's ICMP
+ * port-unreachable reply surfaces as ECONNREFUSED on the next receive. */
+START_TEST(closed_port_is_connection_refused)
+{
+    struct fake f = {0};
+    struct sockaddr_in addr = {.sin_family = AF_INET};
+    socklen_t alen = sizeof addr;
+    dns_txt_query *q;
+    int probe = socket(AF_INET, SOCK_DGRAM, 0);
+
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(probe, (struct sockaddr *)&addr, sizeof addr), 0);
+    ck_assert_int_eq(getsockname(probe, (struct sockaddr *)&addr, &alen), 0);
+    close(probe);
+    f.base = event_base_new();
+    ck_assert_ptr_nonnull(f.base);
+    ck_assert_int_eq(dns_txt_lookup(f.base, (struct sockaddr *)&addr, sizeof addr, "_c.a.test",
+                                    2000, lookup_done, &f, &q),
+                     0);
+    for (int i = 0; i < 1000 && !f.done; i++)
+        event_base_loop(f.base, EVLOOP_ONCE);
+    ck_assert_int_eq(f.done, 1);
+    ck_assert_int_eq(f.err, DNS_TXT_CONNREFUSED);
+    event_base_free(f.base);
+}
+END_TEST
+
+static const struct {
+    int err;
+    const char *text;
+} messages[] = {
+    {DNS_TXT_TIMEOUT, "no reply"},
+    {DNS_TXT_SERVFAIL, "SERVFAIL"},
+    {DNS_TXT_REFUSED, "REFUSED"},
+    {DNS_TXT_CONNREFUSED, "connection refused"},
+};
+
+START_TEST(strerror_names_cause)
+{
+    const char *text = dns_txt_strerror(messages[_i].err);
+
+    ck_assert_msg(strstr(text, messages[_i].text), "%d: \"%s\" lacks \"%s\"", messages[_i].err,
+                  text, messages[_i].text);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("dns_txt");
@@ -325,6 +377,8 @@ int main(void)
     tc = tcase_create("lookup");
     tcase_add_loop_test(tc, truncated_reply_retries_over_tcp, 0,
                         (int)(sizeof tcp_cases / sizeof tcp_cases[0]));
+    tcase_add_test(tc, closed_port_is_connection_refused);
+    tcase_add_loop_test(tc, strerror_names_cause, 0, (int)(sizeof messages / sizeof messages[0]));
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
