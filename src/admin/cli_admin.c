@@ -146,7 +146,6 @@ OP(token_list, admin_token_list, 0, 0, {0}, NULL)
 OP(token_revoke, admin_token_revoke, 1, 0, {"id"}, NULL)
 OP(account_rename, admin_account_rename, 1, 1, {0}, name_input)
 OP(account_delete, admin_account_delete, 1, 1, {0}, NULL)
-OP(account_settings, admin_account_settings, 1, 1, {0}, settings_input)
 OP(domain_add, admin_domain_add, 1, 1, {0}, domain_input)
 OP(domain_list, admin_domain_list, 0, 1, {0}, NULL)
 OP(domain_get, admin_domain_get, 0, 1, {"domain"}, NULL)
@@ -160,6 +159,35 @@ OP(user_links, admin_user_links, 0, 1, {"user"}, NULL)
 OP(user_unlink, admin_user_unlink, 1, 1, {"user"}, NULL)
 OP(license_counts, admin_license_counts, 0, 1, {0}, NULL)
 OP(audit_list, admin_audit_list, 0, 1, {0}, audit_input)
+
+/* `account settings` changes the settings given as flags, or without any
+ * prints every setting, defaults included, as the API's account read does. */
+static int cmd_account_settings(cli_ctx *c)
+{
+    static const cli_op change = {admin_account_settings, 1, 1, {0}, settings_input};
+    static const cli_op read = {admin_account_get, 0, 1, {0}, NULL};
+    admin_call call = {.actor = CLI_ACTOR, .status = 200};
+    const json *settings;
+    store *s;
+    int code;
+
+    for (const flag_map *f = settings_input; f->flag; f++) {
+        if (cli_flag(c, f->flag))
+            return run_op(c, &change);
+    }
+    call.account = cli_flag(c, "account");
+    if (!call.account)
+        return cli_usage(c);
+    if (cli_store(c, &s) != 0 || run_read(c, s, &read, &call))
+        return 1;
+    settings = call.result ? json_object_get(call.result, "settings") : NULL;
+    if (call.status >= 400 || !settings)
+        code = cli_fail(c, "%s", call.error[0] ? call.error : "the account has no settings");
+    else
+        code = cli_print_json(settings);
+    admin_call_clear(&call);
+    return code;
+}
 
 /* Prints why the TXT lookup for `domain` failed, with the resolver that was
  * asked and the setting to check, and returns 1. */
@@ -252,7 +280,9 @@ CLI_COMMAND(admin_account_settings, "account", "settings",
             "--account ID [--default-tier basic|pro|none] [--absolute-lifetime SECONDS] "
             "[--idle-timeout SECONDS] [--refresh-tokens true|false] [--provider-logout true|false] "
             "[--direct-id-token true|false] [--form-post true|false]",
-            "Changes an account's settings.", cmd_account_settings)
+            "Changes the settings given, or without them prints every setting with its "
+            "current value.",
+            cmd_account_settings)
 CLI_COMMAND(admin_domain_add, "domain", "add", "--account ID --domain NAME",
             "Claims an email domain and prints the DNS TXT record to publish.", cmd_domain_add)
 CLI_COMMAND(admin_domain_list, "domain", "list", "--account ID",
