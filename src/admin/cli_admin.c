@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,44 @@ static int run_job(store_txn *t, void *arg)
     return j->op->fn(t, j->call) ? 1 : 0;
 }
 
+/* Returns 1 when `word` occurs in `text` with no letter, digit or '_'
+ * on either side. */
+static int contains_word(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+
+    for (const char *p = strstr(text, word); p; p = strstr(p + 1, word)) {
+        int before = p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        int after = isalnum((unsigned char)p[n]) || p[n] == '_';
+        if (!before && !after)
+            return 1;
+    }
+    return 0;
+}
+
+/* Prints the operation's error. The operations name input members as the
+ * API spells them (default_tier), so for a rejected input (400) this adds
+ * the flags whose member the message names, with the values given. */
+static int fail_call(cli_ctx *c, const cli_op *op, const admin_call *call)
+{
+    char given[512] = "";
+    size_t used = 0;
+
+    if (!call->error[0])
+        return cli_fail(c, "failed");
+    for (const flag_map *f = op->inputs; call->status == 400 && f && f->flag; f++) {
+        const char *v = cli_flag(c, f->flag);
+        int n;
+        if (!v || !contains_word(call->error, f->key) || used >= sizeof given)
+            continue;
+        n = snprintf(given + used, sizeof given - used, "%s--%s %s", used ? ", " : "", f->flag, v);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    if (used == 0)
+        return cli_fail(c, "%s", call->error);
+    return cli_fail(c, "%s (given %s)", call->error, given);
+}
+
 /* Runs `op` with flags from the command line and prints its outcome. */
 static int run_op(cli_ctx *c, const cli_op *op)
 {
@@ -109,7 +148,7 @@ static int run_op(cli_ctx *c, const cli_op *op)
         return 1;
     }
     if (call.status >= 400 || !call.result)
-        code = cli_fail(c, "%s", call.error[0] ? call.error : "failed");
+        code = fail_call(c, op, &call);
     else
         code = cli_print_json(call.result);
     admin_call_clear(&call);

@@ -1,4 +1,5 @@
-// `idgate account settings` as a read of every setting.
+// `idgate account settings` as a read, and validation errors from admin
+// commands that name the flag and the value given.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -7,7 +8,7 @@ import { startIdgate } from './lib/idgate.mjs';
 const SETTINGS = ['absolute_lifetime', 'default_tier', 'direct_id_token', 'form_post',
   'idle_timeout', 'provider_logout', 'refresh_tokens'];
 
-describe('account settings command', () => {
+describe('account settings and flag errors', () => {
   let srv;
   let acc;
   before(async () => {
@@ -40,4 +41,18 @@ describe('account settings command', () => {
     assert.equal(out.code, 1);
     assert.match(out.stderr, /account not found/);
   });
+
+  const invalid = [
+    [['account', 'settings', '--default-tier', 'gold'], '--default-tier gold'],
+    [['account', 'settings', '--idle-timeout', '30'], '--idle-timeout 30'],
+    [['user', 'list', '--limit', '0'], '--limit 0'],
+  ];
+  for (const [args, given] of invalid) {
+    test(`invalid ${given} names flag and value`, async () => {
+      const out = await srv.cli([...args, '--account', acc.id]);
+      assert.equal(out.code, 1, out.stdout);
+      assert.equal(out.stderr.trim().split('\n').length, 1, out.stderr);
+      assert.ok(out.stderr.includes(`(given ${given})`), out.stderr);
+    });
+  }
 });
