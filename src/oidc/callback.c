@@ -207,6 +207,13 @@ static int load(callback *cb)
                       used == 1 ? "login transaction replayed" : store_strerror(used));
         return -1;
     }
+    if (oidc_idp_load_master_key_error(idp_rc)) {
+        callback_fail(cb, 503, "Sign-in unavailable",
+                      "Sign-in is unavailable right now because of a problem with this "
+                      "service's configuration. Please try again later.",
+                      oidc_idp_load_strerror(idp_rc));
+        return -1;
+    }
     if (idp_rc != 0 || !oidc_tx_issuer_is(&cb->tx, s->idp.issuer)) {
         callback_fail(cb, 400, "Sign-in not set up",
                       "Your organization's sign-in settings changed during the sign-in. Please "

@@ -622,6 +622,32 @@ void oidc_idp_clear(oidc_idp *idp)
     memset(idp, 0, sizeof *idp);
 }
 
+/* Operator's fix for a client secret that does not open. */
+#define MASTER_KEY_FIX                                                                         \
+    "set [oidc] master_key_file or IDGATE_OIDC_MASTER_KEY to the key the secret was stored "   \
+    "with, or store the secret again with idp set"
+
+const char *oidc_idp_load_strerror(int rc)
+{
+    switch (rc) {
+    case STORE_NOTFOUND:
+        return "no identity provider settings";
+    case OIDC_IDP_NO_MASTER_KEY:
+        return "no master key, so the client secret cannot be decrypted; set [oidc] "
+               "master_key_file or IDGATE_OIDC_MASTER_KEY";
+    case OIDC_IDP_WRONG_MASTER_KEY:
+        return "client secret cannot be decrypted with this master key; check [oidc] "
+               "master_key_file or IDGATE_OIDC_MASTER_KEY";
+    default:
+        return "identity provider settings incomplete or unreadable";
+    }
+}
+
+int oidc_idp_load_master_key_error(int rc)
+{
+    return rc == OIDC_IDP_NO_MASTER_KEY || rc == OIDC_IDP_WRONG_MASTER_KEY;
+}
+
 int oidc_idp_load(oidc_state *st, store_txn *t, const char *account, oidc_idp *out)
 {
     json *rec = NULL;
@@ -645,16 +671,19 @@ int oidc_idp_load(oidc_state *st, store_txn *t, const char *account, oidc_idp *o
         goto out;
     }
     const secretbox_key *key = oidc_master_key(st);
-    if (key == NULL)
+    if (key == NULL) {
+        rc = OIDC_IDP_NO_MASTER_KEY;
         goto out;
+    }
     char aad[64];
     uint8_t *plain = NULL;
     size_t len = 0;
     snprintf(aad, sizeof aad, "%s%s", OIDC_AAD_SECRET, account);
     int brc = secretbox_open(key, aad, sealed, &plain, &len);
     if (brc != 0) {
-        log_event(LOG_ERROR, "client secret cannot be decrypted", "account", account, "error",
-                  secretbox_strerror(brc), NULL);
+        log_event(LOG_ERROR, "client secret cannot be decrypted with the master key", "account",
+                  account, "error", secretbox_strerror(brc), "fix", MASTER_KEY_FIX, NULL);
+        rc = brc == SECRETBOX_ERR_AUTH ? OIDC_IDP_WRONG_MASTER_KEY : -1;
         goto out;
     }
     out->client_secret = (char *)plain;

@@ -417,11 +417,18 @@ static int load_account(login *l, const char *iss, const char *account)
         return -1;
     }
     int rc = resolve_account(l, t, iss, account);
-    if (rc == 0 && oidc_idp_load(l->st, t, l->account, &idp) != 0) {
+    int idp_rc = rc == 0 ? oidc_idp_load(l->st, t, l->account, &idp) : 0;
+    if (oidc_idp_load_master_key_error(idp_rc)) {
+        login_fail(l, 503, "Sign-in unavailable",
+                   "Sign-in is unavailable right now because of a problem with this service's "
+                   "configuration. Please try again later.",
+                   oidc_idp_load_strerror(idp_rc));
+        rc = -1;
+    } else if (idp_rc != 0) {
         login_fail(l, 400, "Sign-in not set up",
                    "Your organization has not finished setting up sign-in. Ask your "
                    "administrator to connect the identity provider.",
-                   "no usable identity provider settings");
+                   oidc_idp_load_strerror(idp_rc));
         rc = -1;
     }
     if (rc == 0) {

@@ -156,9 +156,23 @@ int oidc_account_by_email(store_txn *t, const char *email, char account[40]);
 /* 1 when the account exists. */
 int oidc_account_exists(store_txn *t, const char *account);
 
+/* Errors of oidc_idp_load beside STORE_* codes: the service has no master
+ * key, or the client secret does not open with its master key. */
+#define OIDC_IDP_NO_MASTER_KEY (-100)
+#define OIDC_IDP_WRONG_MASTER_KEY (-101)
+
 /* Reads and decrypts the account's identity-provider settings. Returns 0,
- * STORE_NOTFOUND, or -1 with the reason logged (no master key, corrupt
- * record). */
+ * STORE_NOTFOUND, OIDC_IDP_NO_MASTER_KEY, OIDC_IDP_WRONG_MASTER_KEY, or -1
+ * for an incomplete record or a store error. Logs an incomplete record and
+ * a secret that does not open. */
 int oidc_idp_load(oidc_state *st, store_txn *t, const char *account, oidc_idp *out);
+
+/* Returns a static phrase for the log that explains an oidc_idp_load error
+ * and, for the master key, names its settings. */
+const char *oidc_idp_load_strerror(int rc);
+
+/* Returns 1 when an oidc_idp_load error is the service's master key, which
+ * the operator must fix, rather than the account's settings. */
+int oidc_idp_load_master_key_error(int rc);
 
 #endif
