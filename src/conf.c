@@ -25,6 +25,11 @@ typedef struct ini {
     size_t count;
     size_t cap;
     char *path;
+    /* The IDGATE_<SECTION>_<KEY> names that getters looked up, so that
+     * conf_warn_unknown can name variables that no getter reads. */
+    char **env_names;
+    size_t env_count;
+    size_t env_cap;
 } ini;
 
 static char *trim(char *s)
@@ -183,6 +188,27 @@ static void env_name(const char *section, const char *key, char *out, size_t out
     out[o] = '\0';
 }
 
+/* Records that a getter looked up the environment variable `name`. A
+ * failed allocation only costs a false warning later. */
+static void note_env_name(ini *f, const char *name)
+{
+    for (size_t i = 0; i < f->env_count; i++) {
+        if (strcmp(f->env_names[i], name) == 0)
+            return;
+    }
+    if (f->env_count == f->env_cap) {
+        size_t cap = f->env_cap ? f->env_cap * 2 : 64;
+        char **grown = realloc(f->env_names, cap * sizeof(*grown));
+        if (!grown)
+            return;
+        f->env_names = grown;
+        f->env_cap = cap;
+    }
+    f->env_names[f->env_count] = strdup(name);
+    if (f->env_names[f->env_count])
+        f->env_count++;
+}
+
 /* Finds the raw value and describes where it came from for error messages. */
 static const char *lookup(conf *c, const char *section, const char *key, char *origin,
                           size_t originlen)
@@ -193,6 +219,7 @@ static const char *lookup(conf *c, const char *section, const char *key, char *o
     entry *e;
 
     env_name(section, key, name, sizeof(name));
+    note_env_name(f, name);
     e = find_entry(f, section, key);
     v = getenv(name);
     if (v) {
@@ -367,9 +394,104 @@ int conf_ok(const conf *c, const char **errors)
     return c->errors == NULL;
 }
 
+/* Environment variables that a module reads with getenv itself rather
+ * than through a getter: the configuration file (cli.c) and the master key
+ * (secretbox.c). */
+static const char *const direct_env_names[] = {"IDGATE_CONFIG", "IDGATE_OIDC_MASTER_KEY", NULL};
+
+/* Returns the edit distance between `a` and `b`, counting insertions,
+ * deletions, substitutions and swaps of adjacent characters, or 99 when a
+ * name is too long to compare. */
+static int edit_distance(const char *a, const char *b)
+{
+    enum { MAX = 64 };
+    int d[MAX + 1][MAX + 1];
+    size_t n = strlen(a), m = strlen(b);
+
+    if (n > MAX || m > MAX)
+        return 99;
+    for (size_t i = 0; i <= n; i++) {
+        for (size_t j = 0; j <= m; j++) {
+            if (i == 0 || j == 0) {
+                d[i][j] = (int)(i + j);
+                continue;
+            }
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    }
+    return d[n][m];
+}
+
+/* Returns 1 when `name` (without "=value") is one that the service reads. */
+static int env_name_known(const ini *f, const char *name, size_t len)
+{
+    for (size_t i = 0; i < f->env_count; i++) {
+        if (strlen(f->env_names[i]) == len && strncmp(f->env_names[i], name, len) == 0)
+            return 1;
+    }
+    for (const char *const *d = direct_env_names; *d; d++) {
+        if (strlen(*d) == len && strncmp(*d, name, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Warns about each IDGATE_<SECTION>_<KEY> variable in the environment that
+ * no getter reads, when <SECTION> is one that getters read. Other IDGATE_
+ * variables (of scripts and tests) are left alone. */
+static void warn_unknown_env(const ini *f)
+{
+    extern char **environ;
+    const size_t prefix = strlen("IDGATE_");
+
+    for (char **v = environ; v && *v; v++) {
+        const char *eq = strchr(*v, '=');
+        size_t len = eq ? (size_t)(eq - *v) : strlen(*v);
+        const char *section_end;
+        const char *closest = NULL;
+        char name[128];
+        int section_known = 0, best = 3;
+
+        if (strncmp(*v, "IDGATE_", prefix) != 0 || len >= sizeof(name))
+            continue;
+        section_end = memchr(*v + prefix, '_', len - prefix);
+        if (!section_end || env_name_known(f, *v, len))
+            continue;
+        snprintf(name, sizeof(name), "%.*s", (int)len, *v);
+        /* IDGATE_<SECTION>_ with its trailing underscore. */
+        size_t section_len = (size_t)(section_end - *v) + 1;
+        for (size_t i = 0; i < f->env_count; i++) {
+            if (strncmp(f->env_names[i], name, section_len) != 0)
+                continue;
+            section_known = 1;
+            int distance = edit_distance(name, f->env_names[i]);
+            if (distance < best) {
+                best = distance;
+                closest = f->env_names[i];
+            }
+        }
+        if (!section_known)
+            continue;
+        if (closest)
+            log_event(LOG_WARN, "unknown environment variable ignored", "variable", name,
+                      "did_you_mean", closest, NULL);
+        else
+            log_event(LOG_WARN, "unknown environment variable ignored", "variable", name, NULL);
+    }
+}
+
 void conf_warn_unknown(conf *c)
 {
     ini *f = c->ini;
+    warn_unknown_env(f);
     for (size_t i = 0; i < f->count; i++) {
         entry *e = &f->entries[i];
         char where[32];
@@ -471,6 +593,9 @@ void conf_free(conf *c)
             free(f->entries[i].value);
         }
         free(f->entries);
+        for (size_t i = 0; i < f->env_count; i++)
+            free(f->env_names[i]);
+        free(f->env_names);
         free(f->path);
         free(f);
     }

@@ -62,8 +62,10 @@ long conf_duration(conf *c, const char *section, const char *key, long def, long
 /* One of `allowed` (NULL-terminated); returns its index, or `def_index`. */
 int conf_enum(conf *c, const char *section, const char *key, int def_index,
               const char *const *allowed);
-/* Logs a warning for each key of the file that no getter has read. Call it
- * after every module has read its keys. */
+/* Logs a warning for each key of the file that no getter has read, and for
+ * each IDGATE_<SECTION>_<KEY> environment variable of a section that
+ * getters read but whose name no getter looked up. Call it after every
+ * module has read its keys. */
 void conf_warn_unknown(conf *c);
 /* Records an error for a value a module validated itself. */
 void conf_error(conf *c, const char *section, const char *key, const char *value,

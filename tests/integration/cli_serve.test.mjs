@@ -1,5 +1,6 @@
-// `idgate serve` start-up failures that an operator fixes in the
-// configuration: the log names the cause and the setting to change.
+// `idgate serve` start-up problems that an operator fixes in the
+// configuration: a busy port and a misspelt environment variable. The log
+// names the cause and the setting to change.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -7,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { iniText, runProcess } from './lib/idgate.mjs';
+import { iniText, runProcess, startIdgate } from './lib/idgate.mjs';
 
 describe('serve start-up errors', () => {
   let holder;
@@ -39,5 +40,25 @@ describe('serve start-up errors', () => {
     assert.ok(line.includes('error="Address already in use"'), line);
     assert.ok(line.includes('[server] port'), line);
     assert.ok(line.includes('IDGATE_SERVER_PORT'), line);
+  });
+
+  test('misspelt variable is warned about', async () => {
+    const srv = await startIdgate({ env: {
+      IDGATE_SERVER_PROT: '5',
+      IDGATE_NOTASECTION: 'x',
+      IDGATE_OIDC_MASTER_KEY: '11'.repeat(32),
+    } });
+    try {
+      await srv.waitForLog(/unknown environment variable ignored/);
+      const line = srv.logs().split('\n').find((l) => l.includes('IDGATE_SERVER_PROT'));
+      assert.ok(line, srv.logs());
+      assert.match(line, /level=warn/);
+      assert.ok(line.includes('IDGATE_SERVER_PORT'), line);
+      assert.ok(!srv.logs().includes('IDGATE_NOTASECTION'), 'only known sections are checked');
+      assert.ok(!srv.logs().includes('variable=IDGATE_OIDC_MASTER_KEY '), srv.logs());
+    } finally {
+      assert.equal(await srv.stop(), 0);
+      await srv.cleanup();
+    }
   });
 });
