@@ -352,6 +352,16 @@ static int run_command(const command *cmd, conf *cf, int argc, char **argv)
     return rc;
 }
 
+void cli_print_conf_errors(const char *errors)
+{
+    const char *newline = strchr(errors, '\n');
+
+    if (!newline || newline[1] == '\0')
+        fprintf(stderr, "idgate: %s%s", errors, newline ? "" : "\n");
+    else
+        fprintf(stderr, "idgate: invalid configuration:\n%s", errors);
+}
+
 /* Loads the configuration for a tool: log lines go to stderr like the
  * service's, at warn level so that they do not mix with results. */
 static conf *load_conf(const char *path)
@@ -364,7 +374,7 @@ static conf *load_conf(const char *path)
         return NULL;
     }
     if (!conf_ok(cf, &errors)) {
-        fprintf(stderr, "idgate: invalid configuration:\n%s", errors);
+        cli_print_conf_errors(errors);
         conf_free(cf);
         return NULL;
     }

@@ -90,6 +90,11 @@ int cli_main(int argc, char **argv);
  * FILE *), grouped by noun. */
 void cli_print_help(void *file);
 
+/* Prints configuration errors (conf_ok's text, one error a line) to
+ * stderr: a single error on one line after "idgate: ", several under an
+ * "idgate: invalid configuration:" heading. */
+void cli_print_conf_errors(const char *errors);
+
 /* Finds `--config FILE`/`--config=FILE` in argv, removes it and returns
  * the file, else IDGATE_CONFIG from the environment, else NULL. */
 const char *cli_take_config(int *argc, char **argv);

@@ -198,7 +198,7 @@ static int register_routes(app *a)
         return -1;
     /* Areas read their own keys while registering; an invalid one stops here. */
     if (!conf_ok(a->conf, &errors)) {
-        fprintf(stderr, "idgate: invalid configuration:\n%s", errors);
+        cli_print_conf_errors(errors);
         return -1;
     }
     conf_warn_unknown(a->conf);
@@ -284,7 +284,7 @@ static int serve(const char *config_path)
         return 1;
     }
     if (!conf_ok(rt.app.conf, &errors)) {
-        fprintf(stderr, "idgate: invalid configuration:\n%s", errors);
+        cli_print_conf_errors(errors);
         goto out;
     }
     log_setup(rt.app.conf->log_level, rt.app.conf->log_format);

@@ -61,4 +61,14 @@ describe('serve start-up errors', () => {
       await srv.cleanup();
     }
   });
+
+  for (const args of [['serve'], ['account', 'list']]) {
+    test(`${args[0]} with missing config is one line`, async () => {
+      const missing = path.join(dir, 'missing.ini');
+      const out = await runProcess([...args, '--config', missing], { timeoutMs: 10000 });
+      assert.equal(out.code, 1);
+      assert.equal(out.stderr,
+        `idgate: cannot open configuration file ${missing}: No such file or directory\n`);
+    });
+  }
 });
