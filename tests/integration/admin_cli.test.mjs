@@ -70,7 +70,8 @@ describe('admin command line', () => {
       /invalid default_tier/);
     await fails(['account', 'settings', '--account', acc.id, '--refresh-tokens', 'maybe'], 1,
       /invalid refresh_tokens/);
-    await fails(['account', 'settings', '--account', acc.id], 1, /no settings given/);
+    const current = await ok(['account', 'settings', '--account', acc.id]);
+    assert.equal(current.idle_timeout, 1800);
     await ok(['account', 'settings', '--account', acc.id, '--default-tier', 'basic']);
   });
 
