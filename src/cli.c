@@ -150,9 +150,44 @@ reject_argument(const char *noun, const char *verb, const char *usage, const cha
     return 2;
 }
 
+/* Returns 1 when `argv` contains the option `--name` (`len` bytes of
+ * `name`), alone or as `--name=VALUE`, else 0. */
+static int has_option(int argc, char **argv, const char *name, size_t len)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) == 0 && strncmp(a + 2, name, len) == 0 &&
+            (a[2 + len] == '\0' || a[2 + len] == '='))
+            return 1;
+    }
+    return 0;
+}
+
+/* Checks that every option outside square brackets in the usage string is
+ * present. Returns 0, or 2 after naming the first one missing. */
+static int check_required(const char *noun, const char *verb, const char *usage, int argc,
+                          char **argv)
+{
+    int depth = 0;
+
+    for (const char *p = usage; p && *p;) {
+        size_t token = strcspn(p, " ");
+        size_t name = strcspn(p + 2, " []");
+
+        if (depth == 0 && strncmp(p, "--", 2) == 0 && !has_option(argc, argv, p + 2, name))
+            return reject_argument(noun, verb, usage, "missing option --%.*s", (int)name, p + 2);
+        for (size_t i = 0; i < token; i++)
+            depth += p[i] == '[' ? 1 : p[i] == ']' ? -1 : 0;
+        p += token;
+        p += strspn(p, " ");
+    }
+    return 0;
+}
+
 /* Checks the arguments after the verb against the options that the
  * command's usage string lists. Returns 0, or 2 after printing the first
- * unknown option, stray argument, missing value or value given to a switch. */
+ * unknown option, stray argument, missing value, value given to a switch
+ * or missing required option. */
 static int check_arguments(const char *noun, const char *verb, const char *usage, int argc,
                            char **argv)
 {
@@ -174,7 +209,7 @@ static int check_arguments(const char *noun, const char *verb, const char *usage
         if (!eq && takes_value && ++i == argc)
             return reject_argument(noun, verb, usage, "option %s needs a value", a);
     }
-    return 0;
+    return check_required(noun, verb, usage, argc, argv);
 }
 
 int cli_fail(cli_ctx *c, const char *fmt, ...)

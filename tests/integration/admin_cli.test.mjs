@@ -59,7 +59,7 @@ describe('admin command line', () => {
   test('account rename and settings', async () => {
     const renamed = await ok(['account', 'rename', '--account', acc.id, '--name', 'Acme Inc']);
     assert.equal(renamed.name, 'Acme Inc');
-    await fails(['account', 'rename', '--account', acc.id], 1, /missing "name"/);
+    await fails(['account', 'rename', '--account', acc.id], 2, /missing option --name/);
     await fails(['account', 'rename', '--name', 'x'], 2);
     const set = await ok(['account', 'settings', '--account', acc.id, '--default-tier', 'pro',
       '--refresh-tokens', 'true', '--idle-timeout', '1800']);
@@ -82,7 +82,7 @@ describe('admin command line', () => {
     await fails(['domain', 'add', '--account', acc.id, '--domain', 'acme.example'], 1,
       /already claimed/);
     await fails(['domain', 'add', '--account', acc.id, '--domain', 'nodots'], 1, /invalid domain/);
-    await fails(['domain', 'add', '--account', acc.id], 1, /missing "domain"/);
+    await fails(['domain', 'add', '--account', acc.id], 2, /missing option --domain/);
     const list = await ok(['domain', 'list', '--account', acc.id]);
     assert.deepEqual(list.map((d) => d.domain), ['acme.example']);
     const got = await ok(['domain', 'get', '--account', acc.id, '--domain', 'acme.example']);

@@ -68,6 +68,20 @@ describe('command-line options', () => {
     assert.match(out.stderr, /option --no-check takes no value/);
   });
 
+  test('missing required option is named', async () => {
+    const cases = [
+      [['account', 'create'], '--name'],
+      [['scim-key', 'revoke', '--account', acc.id], '--key'],
+      [['directory-group', 'add', '--account', acc.id, '--name', 'Sales'], '--tier'],
+    ];
+    for (const [args, flag] of cases) {
+      const out = await srv.cli(args);
+      assert.equal(out.code, 2, `${args.join(' ')}: ${out.stdout}`);
+      assert.ok(out.stderr.startsWith(`idgate ${args[0]} ${args[1]}: missing option ${flag}; usage: `),
+        out.stderr);
+    }
+  });
+
   test('known options in both forms still work', async () => {
     const out = await srv.cli(['user', 'list', '--account=' + acc.id, '--limit', '1']);
     assert.equal(out.code, 0, out.stderr);
