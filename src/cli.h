@@ -27,7 +27,8 @@
  * The dispatcher rejects with exit code 2 any option that the registered
  * usage string does not list, so the usage must name every option the
  * command reads. An option followed there by a placeholder (`--account ID`)
- * takes a value, and one followed by `]` or another option is a switch.
+ * takes a value, and one followed by `]` or another option is a switch. An
+ * option outside square brackets is required, and its absence exits 2.
  *
  * The dispatcher loads the configuration (`--config FILE` anywhere on the
  * command line, else the IDGATE_CONFIG environment variable, else defaults
