@@ -456,7 +456,7 @@ static int read_take_over(api_ctx *ctx, int *take_over)
 static void handle_idp_set(http_req *r, void *arg)
 {
     static const char *const idp_members[] = {"issuer", "client_id", "client_secret",
-                                              "take_over_issuer", NULL};
+                                              "take_over_issuer", "redirect_uri_mode", NULL};
     static const api_route set = {"/admin/v1/accounts/{}/idp", HTTP_PUT, admin_idp_get,
                                   ACCOUNT};
     api_ctx *ctx = begin(r, &set);
@@ -472,7 +472,14 @@ static void handle_idp_set(http_req *r, void *arg)
     in.issuer = json_get_string(ctx->input, "issuer");
     in.client_id = json_get_string(ctx->input, "client_id");
     in.client_secret = json_get_string(ctx->input, "client_secret");
+    in.redirect_uri_mode = json_get_string(ctx->input, "redirect_uri_mode");
     in.actor = ctx->actor;
+    if (json_object_get(ctx->input, "redirect_uri_mode") && !in.redirect_uri_mode) {
+        admin_fail(&ctx->call, 400, "redirect_uri_mode must be the string \"account\" or "
+                                    "\"shared\"");
+        admin_ctx_finish(ctx);
+        return;
+    }
     if (in.client_secret && !*in.client_secret)
         in.client_secret = NULL;
     if (!in.issuer || !*in.issuer || !in.client_id || !*in.client_id) {

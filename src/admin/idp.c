@@ -1,7 +1,9 @@
 #include "config.h"
 
 #include "admin/ops.h"
+#include "app.h"
 #include "audit.h"
+#include "conf.h"
 #include "oidc/idp.h"
 
 /* NOTE: weak until the sign-in module's idp.c is part of every build;
@@ -15,6 +17,12 @@
  * discovery document is fetched to validate it, so the API calls
  * oidc_idp_set from its own handler in api.c. Reading is this operation. */
 
+/* Returns the public base URL that redirect URIs start with, or NULL. */
+static const char *base_url(const admin_call *call)
+{
+    return call->app && call->app->conf ? call->app->conf->base_url : NULL;
+}
+
 int admin_idp_get(store_txn *t, admin_call *call)
 {
     json *idp = NULL;
@@ -24,7 +32,7 @@ int admin_idp_get(store_txn *t, admin_call *call)
         return -1;
     if (!oidc_idp_get)
         return admin_fail(call, 501, "identity-provider settings are not available in this build");
-    rc = oidc_idp_get(t, call->account, &idp);
+    rc = oidc_idp_get(t, base_url(call), call->account, &idp);
     if (rc == STORE_NOTFOUND)
         return admin_fail(call, 404, "no identity provider is set up for this account yet");
     if (rc)
@@ -43,7 +51,7 @@ int admin_idp_delete(store_txn *t, admin_call *call)
         return -1;
     if (!oidc_idp_get || !oidc_idp_delete)
         return admin_fail(call, 501, "identity-provider settings are not available in this build");
-    rc = oidc_idp_get(t, call->account, &idp);
+    rc = oidc_idp_get(t, base_url(call), call->account, &idp);
     if (rc == STORE_NOTFOUND)
         return admin_fail(call, 404, "no identity provider is set up for this account");
     if (rc)

@@ -1,8 +1,18 @@
-/* GET|POST /auth/okta/callback: the authorization response. Opens the login
- * transaction for the response's state from this browser's cookie and checks
- * that it is live and was not used. Then redeems the code at the token
- * endpoint with the PKCE verifier, records the state as used so that it
- * signs in only once, and hands the ID token to the shared sign-in steps. */
+/* GET|POST /auth/okta/callback/<account id> and /auth/okta/callback: the
+ * authorization response. Opens the login transaction for the response's
+ * state from this browser's cookie and checks that it is live, was not used,
+ * and belongs to the account that the path names. Then redeems the code at
+ * the token endpoint with the PKCE verifier, records the state as used so
+ * that it signs in only once, and hands the ID token to the shared sign-in
+ * steps.
+ *
+ * Each account's Okta application registers the account's own path, so a
+ * provider sends its codes only there. A code for one account that arrives
+ * with another account's transaction (a mix-up, which a hostile provider of
+ * that other account can cause, RFC 9207 section 1) is rejected before any
+ * token request, whether or not the response carries `iss`. The shared path
+ * serves only accounts whose settings still use it, and among those the
+ * mix-up is still possible when the provider sends no `iss`. */
 #include "config.h"
 
 #include <stdio.h>
@@ -30,6 +40,7 @@ typedef struct callback {
     char *state;
     char *code;
     int iss_missing;                /* the response carried no `iss` */
+    int shared_path;                /* the response came to OIDC_PATH_CALLBACK */
     oidc_tx tx;
 } callback;
 
@@ -125,8 +136,10 @@ static void on_provider(oidc_provider *p, const char *error, void *arg)
         return;
     }
     s->prov = p;
-    char redirect[1024];
-    snprintf(redirect, sizeof redirect, "%s%s", s->st->cfg.base_url, OIDC_PATH_CALLBACK);
+    /* The token request repeats the redirect URI of the authorization
+     * request, which is the one the response came to. */
+    char redirect[OIDC_REDIRECT_URI_MAX];
+    oidc_redirect_uri(s->st->cfg.base_url, cb->tx.account, cb->shared_path, redirect);
     oidc_token_request req = {.idp = &s->idp, .disc = oidc_provider_discovery(p),
                               .grant_type = "authorization_code", .code = cb->code,
                               .redirect_uri = redirect, .code_verifier = cb->tx.verifier,
@@ -221,6 +234,13 @@ static int load(callback *cb)
                       "identity provider settings missing or changed");
         return -1;
     }
+    if (cb->shared_path && !s->idp.shared_redirect_uri) {
+        callback_fail(cb, 400, "Sign-in failed",
+                      "The sign-in response arrived at an address that your organization does "
+                      "not use. Please sign in again.",
+                      "response at the shared redirect URI for an account with its own");
+        return -1;
+    }
     return 0;
 }
 
@@ -286,6 +306,7 @@ void oidc_handle_callback(http_req *r, void *arg)
     cb->state = strdup(state);
     cb->code = strdup(code);
     cb->iss_missing = iss == NULL;
+    cb->shared_path = r->nparams == 0;
     if (cb->state == NULL || cb->code == NULL) {
         callback_fail(cb, 500, "Sign-in failed", "Please try again.", "out of memory");
         return;
@@ -304,6 +325,20 @@ void oidc_handle_callback(http_req *r, void *arg)
     }
     snprintf(r->account_id, sizeof r->account_id, "%s", cb->tx.account);
     snprintf(cb->s->idp.account, sizeof cb->s->idp.account, "%s", cb->tx.account);
+    if (!cb->shared_path && strcmp(r->params[0], cb->tx.account) != 0) {
+        char path_account[STORE_ID_LEN + 1];
+        snprintf(path_account, sizeof path_account, "%s", r->params[0]);
+        log_event(LOG_WARN,
+                  "authorization response for one account arrived with the sign-in of another, "
+                  "which a provider that mixes up accounts causes",
+                  "request_id", r->id, "account", cb->tx.account, "path_account", path_account,
+                  NULL);
+        callback_fail(cb, 400, "Sign-in failed",
+                      "The sign-in response was meant for another organization than the one "
+                      "this sign-in started with. Please sign in again.",
+                      "redirect URI names another account than the login transaction");
+        return;
+    }
     if (check_tx(cb, iss) != 0 || load(cb) != 0)
         return;
     cb->s->nonce = strdup(cb->tx.nonce);

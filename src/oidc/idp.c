@@ -36,6 +36,7 @@ typedef struct idp_job {
     char *issuer;
     char *client_id;
     char *sealed;                   /* NULL keeps the stored secret */
+    const char *redirect_mode;      /* a static OIDC_REDIRECT_MODE_*, or NULL to keep */
     char *actor;
     int take_over;                  /* oidc_idp_input.take_over_issuer */
     char previous_owner[40];        /* account the issuer was taken from, or "" */
@@ -80,16 +81,38 @@ static void format_time(char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static json *public_view(const json *rec)
+void oidc_redirect_uri(const char *base_url, const char *account, int shared,
+                       char out[OIDC_REDIRECT_URI_MAX])
+{
+    snprintf(out, OIDC_REDIRECT_URI_MAX, "%s%s%s%s", base_url ? base_url : "",
+             OIDC_PATH_CALLBACK, shared ? "" : "/", shared ? "" : account);
+}
+
+/* Returns 1 when the record uses the shared redirect URI: records without
+ * redirect_uri_mode predate per-account URIs. */
+static int record_shared_redirect(const json *rec)
+{
+    const char *mode = json_get_string(rec, "redirect_uri_mode");
+    return mode == NULL || strcmp(mode, OIDC_REDIRECT_MODE_ACCOUNT) != 0;
+}
+
+static json *public_view(const json *rec, const char *base_url)
 {
     json *out = json_object();
-    char masked[16];
+    char masked[16], redirect[OIDC_REDIRECT_URI_MAX];
     const char *hint = json_get_string(rec, "secret_hint");
+    const char *account = json_get_string(rec, "account");
+    int shared = record_shared_redirect(rec);
     snprintf(masked, sizeof masked, "****%s", hint ? hint : "");
+    oidc_redirect_uri(base_url, account ? account : "", shared, redirect);
     if (out == NULL || json_object_set(out, "account", json_copy(json_object_get(rec, "account"))) ||
         json_object_set(out, "issuer", json_copy(json_object_get(rec, "issuer"))) ||
         json_object_set(out, "client_id", json_copy(json_object_get(rec, "client_id"))) ||
         json_object_set(out, "client_secret", json_string(masked)) ||
+        json_object_set(out, "redirect_uri_mode",
+                        json_string(shared ? OIDC_REDIRECT_MODE_SHARED
+                                           : OIDC_REDIRECT_MODE_ACCOUNT)) ||
+        json_object_set(out, "redirect_uri", json_string(redirect)) ||
         json_object_set(out, "updated", json_copy(json_object_get(rec, "updated")))) {
         json_free(out);
         return NULL;
@@ -108,14 +131,14 @@ static int read_record(store_txn *t, const char *account, json **out)
     return *out ? 0 : STORE_IO;
 }
 
-int oidc_idp_get(store_txn *t, const char *account, json **out)
+int oidc_idp_get(store_txn *t, const char *base_url, const char *account, json **out)
 {
     json *rec;
     *out = NULL;
     int rc = read_record(t, account, &rec);
     if (rc != 0)
         return rc;
-    *out = public_view(rec);
+    *out = public_view(rec, base_url);
     json_free(rec);
     return *out ? 0 : STORE_NOMEM;
 }
@@ -157,7 +180,19 @@ int oidc_idp_delete(store_txn *t, const char *account)
     return rc;
 }
 
-/* Builds the new record from the job and the old record (for a kept secret). */
+/* Returns the redirect URI mode of the new record: the requested one, else
+ * the old record's, else (new settings) the account's own URI. */
+static const char *new_redirect_mode(const idp_job *j, const json *old)
+{
+    if (j->redirect_mode != NULL)
+        return j->redirect_mode;
+    if (old != NULL && record_shared_redirect(old))
+        return OIDC_REDIRECT_MODE_SHARED;
+    return OIDC_REDIRECT_MODE_ACCOUNT;
+}
+
+/* Builds the new record from the job and the old record (for a kept secret
+ * and redirect URI mode). */
 static json *new_record(idp_job *j, const json *old)
 {
     char now[32];
@@ -172,6 +207,7 @@ static json *new_record(idp_job *j, const json *old)
         json_object_set(rec, "client_id", json_string(j->client_id)) ||
         json_object_set(rec, "client_secret", json_string(sealed)) ||
         json_object_set(rec, "secret_hint", json_string(hint ? hint : "")) ||
+        json_object_set(rec, "redirect_uri_mode", json_string(new_redirect_mode(j, old))) ||
         json_object_set(rec, "updated", json_string(now))) {
         json_free(rec);
         return NULL;
@@ -270,7 +306,7 @@ static int store_settings(store_txn *t, void *arg)
         job_fail(j, 500, "the settings could not be saved");
         goto out;
     }
-    j->result = public_view(rec);
+    j->result = public_view(rec, j->app->conf ? j->app->conf->base_url : NULL);
     if (j->result && j->warning)
         json_object_set(j->result, "warning", json_string(j->warning));
     j->status = 200;
@@ -348,6 +384,16 @@ static void on_discovery(const http_client_response *res, void *arg)
     write_settings(j);
 }
 
+/* Returns the OIDC_REDIRECT_MODE_* constant equal to `mode`, or NULL. */
+static const char *redirect_mode_constant(const char *mode)
+{
+    if (strcmp(mode, OIDC_REDIRECT_MODE_ACCOUNT) == 0)
+        return OIDC_REDIRECT_MODE_ACCOUNT;
+    if (strcmp(mode, OIDC_REDIRECT_MODE_SHARED) == 0)
+        return OIDC_REDIRECT_MODE_SHARED;
+    return NULL;
+}
+
 static int check_input(const oidc_config *cfg, const oidc_idp_input *in, char *err, size_t len)
 {
     if (in->issuer == NULL || *in->issuer == '\0') {
@@ -367,6 +413,11 @@ static int check_input(const oidc_config *cfg, const oidc_idp_input *in, char *e
     if (in->client_secret != NULL &&
         (*in->client_secret == '\0' || strlen(in->client_secret) > CLIENT_SECRET_MAX)) {
         snprintf(err, len, "the client secret must be 1 to %d characters", CLIENT_SECRET_MAX);
+        return -1;
+    }
+    if (in->redirect_uri_mode != NULL && redirect_mode_constant(in->redirect_uri_mode) == NULL) {
+        snprintf(err, len, "invalid redirect_uri_mode \"%.40s\" (expected \"%s\" or \"%s\")",
+                 in->redirect_uri_mode, OIDC_REDIRECT_MODE_ACCOUNT, OIDC_REDIRECT_MODE_SHARED);
         return -1;
     }
     return 0;
@@ -416,6 +467,7 @@ static void idp_set(struct app *a, int cli, const char *account, const oidc_idp_
     j->client_id = strdup(in->client_id);
     j->actor = strdup(in->actor ? in->actor : "system");
     j->take_over = in->take_over_issuer;
+    j->redirect_mode = in->redirect_uri_mode ? redirect_mode_constant(in->redirect_uri_mode) : NULL;
     if (j->issuer == NULL || j->client_id == NULL || j->actor == NULL ||
         (in->client_secret && seal_secret(st, j, in->client_secret) != 0)) {
         if (j->status == 0)
@@ -532,7 +584,8 @@ static int cmd_idp_set(cli_ctx *c)
     }
     oidc_idp_input in = {.issuer = issuer, .client_id = client_id, .client_secret = secret,
                          .actor = CLI_ACTOR,
-                         .take_over_issuer = cli_has_flag(c, "take-over-issuer")};
+                         .take_over_issuer = cli_has_flag(c, "take-over-issuer"),
+                         .redirect_uri_mode = cli_flag(c, "redirect-uri-mode")};
     res.code = -1;
     idp_set(&a, 1, account, &in, on_cli_done, &res);
     if (res.code == -1 && res.base)
@@ -548,11 +601,14 @@ static int cmd_idp_set(cli_ctx *c)
 
 CLI_COMMAND(idp_set, "idp", "set",
             "--account ID --issuer URL --client-id ID [--client-secret-file FILE] [--no-check] "
-            "[--take-over-issuer]",
+            "[--take-over-issuer] [--redirect-uri-mode account|shared]",
             "Connects an account to its OpenID Connect provider. The secret is read from the "
             "first line of FILE (needed the first time) and stored encrypted; --no-check skips "
             "fetching the issuer's discovery document. --take-over-issuer disconnects another "
-            "account that has the same issuer.",
+            "account that has the same issuer. --redirect-uri-mode account gives the account "
+            "its own redirect URI (the default for new settings), and shared keeps "
+            "/auth/okta/callback, which settings from before per-account URIs use. Register the "
+            "printed redirect_uri in the provider's application.",
             cmd_idp_set)
 
 static int cmd_idp_get(cli_ctx *c)
@@ -568,7 +624,8 @@ static int cmd_idp_get(cli_ctx *c)
     int rc = store_read_begin(s, &t);
     if (rc != 0)
         return cli_fail(c, "cannot read the store: %s", store_strerror(rc));
-    rc = strlen(account) == STORE_ID_LEN ? oidc_idp_get(t, account, &out) : STORE_NOTFOUND;
+    rc = strlen(account) == STORE_ID_LEN ? oidc_idp_get(t, c->conf->base_url, account, &out)
+                                         : STORE_NOTFOUND;
     store_read_end(t);
     if (rc == STORE_NOTFOUND)
         return cli_fail(c, "account %s has no identity provider settings", account);
@@ -580,8 +637,8 @@ static int cmd_idp_get(cli_ctx *c)
 }
 
 CLI_COMMAND(idp_get, "idp", "get", "--account ID",
-            "Shows an account's identity-provider settings; the client secret shows only its "
-            "last four characters.",
+            "Shows an account's identity-provider settings and the redirect URI to register at "
+            "the provider; the client secret shows only its last four characters.",
             cmd_idp_get)
 
 static int delete_job(store_txn *t, void *arg)
@@ -665,6 +722,7 @@ int oidc_idp_load(oidc_state *st, store_txn *t, const char *account, oidc_idp *o
     const char *sealed = json_get_string(rec, "client_secret");
     out->issuer = issuer ? strdup(issuer) : NULL;
     out->client_id = client_id ? strdup(client_id) : NULL;
+    out->shared_redirect_uri = record_shared_redirect(rec);
     rc = -1;
     if (out->issuer == NULL || out->client_id == NULL || sealed == NULL) {
         log_event(LOG_ERROR, "identity provider settings incomplete", "account", account, NULL);

@@ -1,10 +1,14 @@
-/* Identity-provider settings of an account: issuer, client id and client
- * secret, for the command line (`idgate idp set|get|delete`) and the admin
- * API.
+/* Identity-provider settings of an account: issuer, client id, client
+ * secret and redirect URI, for the command line (`idgate idp set|get|delete`)
+ * and the admin API.
  *
  * T_IDPS maps ACC -> {account, issuer, client_id, client_secret (a
  * secretbox box bound to the account), secret_hint (last four characters),
- * updated}. T_ISSUERS maps each issuer, exactly as configured, to its one
+ * redirect_uri_mode, updated}. redirect_uri_mode is "account" for the
+ * account's own redirect URI <base_url>/auth/okta/callback/<account id>, or
+ * "shared" for <base_url>/auth/okta/callback. Records written before the
+ * member existed lack it and mean "shared", because their Okta applications
+ * registered that URI. T_ISSUERS maps each issuer, exactly as configured, to its one
  * account. The secret is never returned, printed or logged: readers get
  * only its last four characters.
  */
@@ -24,6 +28,8 @@ typedef struct oidc_idp_input {
     const char *client_secret;      /* NULL keeps the stored secret */
     const char *actor;              /* actor of the idp.changed audit event; NULL: "system" */
     int take_over_issuer;           /* disconnect another account that has this issuer */
+    const char *redirect_uri_mode;  /* "account", "shared", or NULL to keep the stored mode
+                                     * ("account" for new settings) */
 } oidc_idp_input;
 
 /* Runs once with the outcome: status 200 and the public view of the
@@ -52,9 +58,11 @@ void oidc_idp_set(struct app *a, const char *account, const oidc_idp_input *in,
                   oidc_idp_done done, void *arg);
 
 /* Writes the public view of the account's settings ({account, issuer,
- * client_id, client_secret: "****" + last four, updated}) into `*out`
- * (caller frees). Returns 0, STORE_NOTFOUND or a STORE_* error. */
-int oidc_idp_get(store_txn *t, const char *account, json **out);
+ * client_id, client_secret: "****" + last four, redirect_uri_mode,
+ * redirect_uri: the URI to register at the provider under `base_url`,
+ * updated}) into `*out` (caller frees). Returns 0, STORE_NOTFOUND or a
+ * STORE_* error. */
+int oidc_idp_get(store_txn *t, const char *base_url, const char *account, json **out);
 
 /* Removes the account's settings and its issuer mapping and ends every
  * session of the account (for account deletion, disconnecting the

@@ -37,6 +37,7 @@ typedef struct login {
     char *login_hint;
     char *target;
     oidc_account_settings settings;
+    int shared_redirect_uri;        /* the account is still on OIDC_PATH_CALLBACK */
     char *state;
     char *sealed;                   /* cookie value: the sealed transaction */
     oidc_tx tx;
@@ -93,13 +94,13 @@ static char *authorization_url(login *l, const oidc_discovery *d)
 {
     struct evbuffer *b = evbuffer_new();
     char *challenge = pkce_challenge(l->tx.verifier);
-    char redirect[1024];
+    char redirect[OIDC_REDIRECT_URI_MAX];
     int first = strchr(d->authorization_endpoint, '?') == NULL;
     char *out = NULL;
 
     if (b == NULL || challenge == NULL)
         goto out;
-    snprintf(redirect, sizeof redirect, "%s%s", l->st->cfg.base_url, OIDC_PATH_CALLBACK);
+    oidc_redirect_uri(l->st->cfg.base_url, l->account, l->shared_redirect_uri, redirect);
     evbuffer_add_printf(b, "%s", d->authorization_endpoint);
     add_param(b, &first, "response_type", "code");
     add_param(b, &first, "client_id", l->client_id);
@@ -434,6 +435,7 @@ static int load_account(login *l, const char *iss, const char *account)
     if (rc == 0) {
         l->issuer = idp.issuer;
         l->client_id = idp.client_id;
+        l->shared_redirect_uri = idp.shared_redirect_uri;
         idp.issuer = idp.client_id = NULL;
         oidc_idp_clear(&idp);
         oidc_account_settings_read(t, &l->st->cfg, l->account, &l->settings);

@@ -90,7 +90,18 @@ typedef struct oidc_idp {
     char *issuer;
     char *client_id;
     char *client_secret;            /* wiped by oidc_idp_clear */
+    int shared_redirect_uri;        /* 1 while the account is on OIDC_PATH_CALLBACK */
 } oidc_idp;
+
+/* Room for a redirect URI: base_url, the callback path and an account id.
+ * NOTE: [server] base_url has no length limit, and a redirect URI longer
+ * than this is cut short, so the provider would reject it. */
+#define OIDC_REDIRECT_URI_MAX 2048
+
+/* Writes the redirect URI of `account`: base_url OIDC_PATH_CALLBACK, and
+ * "/" and the account id unless `shared`. */
+void oidc_redirect_uri(const char *base_url, const char *account, int shared,
+                       char out[OIDC_REDIRECT_URI_MAX]);
 
 void oidc_idp_clear(oidc_idp *idp);
 

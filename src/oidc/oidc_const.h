@@ -5,6 +5,8 @@
 
 #define OIDC_PATH_INITIATE "/auth/okta"
 #define OIDC_PATH_CALLBACK "/auth/okta/callback"
+/* The redirect URI of one account: OIDC_PATH_CALLBACK "/" and its id. */
+#define OIDC_PATH_CALLBACK_ACCOUNT OIDC_PATH_CALLBACK "/{}"
 #define OIDC_PATH_LOGOUT "/auth/logout"
 #define OIDC_PATH_SESSION "/session"
 #define OIDC_PATH_SIGNIN "/signin"
@@ -14,10 +16,16 @@
 #define OIDC_SCOPE_OFFLINE "offline_access"
 
 /* Cookie names before the prefix ("__Host-" unless [session] cookie_secure
- * is off). The login transaction cookie name ends with the first 8 hex
- * digits of SHA-256(state) so that logins in two tabs do not collide. */
+ * is off). The login transaction cookie name ends with a digit that the
+ * state picks (see tx.h). */
 #define OIDC_COOKIE_SESSION "idgate_session"
 #define OIDC_COOKIE_TX "idgate_tx_"
+
+/* Values of "redirect_uri_mode" in identity-provider settings: the
+ * account's own redirect URI, or the one that all accounts shared before
+ * per-account URIs existed. */
+#define OIDC_REDIRECT_MODE_ACCOUNT "account"
+#define OIDC_REDIRECT_MODE_SHARED "shared"
 
 /* Authorization request and response parameters. */
 #define OIDC_P_ISS "iss"

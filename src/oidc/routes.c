@@ -41,6 +41,8 @@ static int add_routes(app *a, oidc_state *st)
            http_route(s, OIDC_PATH_SIGNIN, HTTP_GET | HTTP_POST, oidc_handle_signin, st) ||
            http_route(s, OIDC_PATH_INITIATE, HTTP_GET | HTTP_POST, oidc_handle_initiate, st) ||
            http_route(s, OIDC_PATH_CALLBACK, HTTP_GET | HTTP_POST, oidc_handle_callback, st) ||
+           http_route(s, OIDC_PATH_CALLBACK_ACCOUNT, HTTP_GET | HTTP_POST, oidc_handle_callback,
+                      st) ||
            http_route(s, OIDC_PATH_LOGOUT, HTTP_POST, oidc_handle_logout, st) ||
            http_route(s, OIDC_PATH_SESSION, HTTP_GET, oidc_handle_session, st) ||
            http_set_error_renderer(s, "/auth", render_error) ||

@@ -269,12 +269,18 @@ async function loadIdp() {
       ? 'Leave empty to keep the stored secret. A new one is stored encrypted.'
       : 'It is stored encrypted, and only its last four characters are shown.';
     $('idp-delete').hidden = !stored;
+    $('idp-redirect-uri').hidden = !stored;
     if (!stored) {
       $('idp-current').textContent = 'No identity provider is set up yet.';
       return;
     }
     $('idp-current').textContent =
       `Current: issuer ${idp.issuer}, client ID ${idp.client_id}, client secret ${idp.client_secret}`;
+    // Settings from before per-account redirect URIs keep the shared one until an operator
+    // switches them with redirect_uri_mode.
+    $('idp-redirect-uri').textContent = idp.redirect_uri_mode === 'shared'
+      ? `Sign-in redirect URI to register in the provider's application: ${idp.redirect_uri} (shared by all accounts set up before each got its own)`
+      : `Sign-in redirect URI to register in the provider's application: ${idp.redirect_uri}`;
     $('idp-issuer').value = idp.issuer;
     $('idp-client-id').value = idp.client_id;
   });

@@ -100,15 +100,18 @@ async function setUp(stack, { provider, users, config, domain, idpArgs }) {
     stack.cleanups.push(() => stack.srv.cleanup());
     stack.baseUrl = stack.srv.baseUrl;
     stack.publicUrl = stack.srv.config.server.base_url ?? stack.baseUrl;
-    stack.redirectUri = `${stack.publicUrl}/auth/okta/callback`;
+    // The redirect URI that accounts shared before each got its own.
+    stack.sharedRedirectUri = `${stack.publicUrl}/auth/okta/callback`;
 
+    stack.account = await stack.srv.createAccount('Acme', { domain });
+    // New identity-provider settings use the account's own redirect URI.
+    stack.redirectUri = `${stack.sharedRedirectUri}/${stack.account.id}`;
     if (provider === 'real') {
         await stack.op.registerClient({ clientId: stack.clientId,
             clientSecret: stack.clientSecret, redirectUris: [stack.redirectUri],
             postLogoutRedirectUris: [`${stack.publicUrl}/`, `${stack.publicUrl}/signin`] });
     }
 
-    stack.account = await stack.srv.createAccount('Acme', { domain });
     if (domain) {
         await verifyDomain(stack, domain);
     }
