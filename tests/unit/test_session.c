@@ -165,11 +165,17 @@ static int used_rc(const char *state)
 
 START_TEST(tx_cookie_name_from_state)
 {
-    char a[32], b[32];
+    char a[32], again[32], legacy_a[32], legacy_b[32];
     oidc_tx_cookie_name("state-1", a);
-    oidc_tx_cookie_name("state-2", b);
-    ck_assert_uint_eq(strlen(a), strlen("idgate_tx_") + 8);
-    ck_assert_str_ne(a, b);
+    oidc_tx_cookie_name("state-1", again);
+    ck_assert_uint_eq(strlen(a), strlen("idgate_tx_") + 1);
+    ck_assert_str_eq(a, again);
+
+    /* Earlier builds named the cookie with 8 hex digits of the state's hash. */
+    oidc_tx_legacy_cookie_name("state-1", legacy_a);
+    oidc_tx_legacy_cookie_name("state-2", legacy_b);
+    ck_assert_uint_eq(strlen(legacy_a), strlen("idgate_tx_") + 8);
+    ck_assert_str_ne(legacy_a, legacy_b);
 }
 END_TEST
 
