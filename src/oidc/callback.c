@@ -169,7 +169,10 @@ static int open_tx(http_req *r, oidc_state *st, const char *state, char cookie[3
     if (sealed == NULL || *sealed == '\0')
         return SECRETBOX_ERR_FORMAT;
     int rc = keys ? oidc_tx_open(keys, state, sealed, tx) : SECRETBOX_ERR_AUTH;
-    if (rc == SECRETBOX_ERR_AUTH) {
+    /* Only a cookie that names a key newer than the cache's current one, or
+     * no key as earlier builds sealed them, can open with keys read now. */
+    int64_t key_id = oidc_tx_key_id(sealed);
+    if (rc == SECRETBOX_ERR_AUTH && (keys == NULL || key_id == 0 || key_id > keys->created)) {
         keys = oidc_login_keys_cached(st, now, 1);
         rc = keys ? oidc_tx_open(keys, state, sealed, tx) : SECRETBOX_ERR_FORMAT;
     }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -225,11 +226,28 @@ static void warn_damaged(int64_t now)
               "not_logged", left_out, NULL);
 }
 
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Returns 1, and records the time, when a requested reread may run now. */
+static int reread_allowed(oidc_state *st)
+{
+    int64_t ms = monotonic_ms();
+    if (st->login_keys_reread_ms != 0 && ms - st->login_keys_reread_ms < OIDC_LOGIN_KEYS_REREAD_MS)
+        return 0;
+    st->login_keys_reread_ms = ms;
+    return 1;
+}
+
 const oidc_login_keys *oidc_login_keys_cached(oidc_state *st, int64_t now, int reread)
 {
     int64_t age = now - st->login_keys_read_at;
     if (st->login_keys != NULL && age >= 0 && age < OIDC_LOGIN_KEYS_CACHE_SECONDS &&
-        !(reread && age >= 1))
+        !(reread && reread_allowed(st)))
         return st->login_keys;
     store_txn *t;
     oidc_login_keys keys;

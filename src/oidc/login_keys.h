@@ -74,10 +74,18 @@ int oidc_login_keys_due(const oidc_login_keys *keys, int64_t now);
 /* Overwrites the key material. */
 void oidc_login_keys_wipe(oidc_login_keys *keys);
 
+/* Milliseconds between two rereads that the callback requests before the
+ * cache expires. A cookie can name a key newer than the cache, which another
+ * instance created, or a forged one, and the interval bounds the store reads
+ * that forged cookies cause.
+ * NOTE: forged cookies can take every reread, and then a cookie sealed with a
+ * key that another instance created in the last minute fails here. */
+#define OIDC_LOGIN_KEYS_REREAD_MS 100
+
 /* Returns the keys of this instance's cache, reading them with the master
  * key from the store when the cache is empty, older than
- * OIDC_LOGIN_KEYS_CACHE_SECONDS, or `reread` is set and the cache is at
- * least one second old. Returns NULL when the store contains no keys yet,
+ * OIDC_LOGIN_KEYS_CACHE_SECONDS, or `reread` is set and the last such
+ * reread was OIDC_LOGIN_KEYS_REREAD_MS or more ago on the monotonic clock. Returns NULL when the store contains no keys yet,
  * there is no master key, or the store cannot be read. When a read fails,
  * returns the keys cached before, if any. The pointer stays valid until the
  * next call or oidc_login_keys_cache_free. */

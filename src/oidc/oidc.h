@@ -118,6 +118,7 @@ typedef struct oidc_state {
     struct oidc_recheck *rechecks;  /* session re-checks in flight (session_http.c) */
     struct oidc_login_keys *login_keys; /* cookie keys read from the store (login_keys.c) */
     int64_t login_keys_read_at;     /* when login_keys was read, seconds since the epoch */
+    int64_t login_keys_reread_ms;   /* monotonic milliseconds of the last early reread */
     struct oidc_limit *failures;    /* audited sign-in failures per account (signin.c) */
     struct oidc_limit *address_starts; /* sign-in starts per client address (login.c) */
     log_throttle proxy_warnings;    /* warnings about an untrusted X-Forwarded-For sender */

@@ -14,6 +14,10 @@
  * longer states before opening a cookie. */
 #define STATE_MAX 512
 
+/* First character of a cookie value that names its key. A secretbox starts
+ * with "v", so values of earlier builds never start with it. */
+#define KEY_ID_MARK 'k'
+
 void oidc_tx_clear(oidc_tx *tx)
 {
     free(tx->nonce);
@@ -88,9 +92,38 @@ int oidc_tx_seal(const oidc_login_keys *keys, const char *state, const oidc_tx *
     json_free(j);
     if (text == NULL)
         return SECRETBOX_ERR_NOMEM;
-    rc = secretbox_seal(&keys->current, aad, text, len, out);
+    char *box = NULL;
+    rc = secretbox_seal(&keys->current, aad, text, len, &box);
     secretbox_wipe(text, len);
-    return rc;
+    if (rc != 0)
+        return rc;
+    size_t size = strlen(box) + 32;
+    if ((*out = malloc(size)) == NULL) {
+        free(box);
+        return SECRETBOX_ERR_NOMEM;
+    }
+    snprintf(*out, size, "%c%lld.%s", KEY_ID_MARK, (long long)keys->created, box);
+    free(box);
+    return 0;
+}
+
+/* Returns the secretbox part of a cookie value, after its key id if any. */
+static const char *box_of(const char *sealed)
+{
+    if (sealed[0] != KEY_ID_MARK)
+        return sealed;
+    const char *dot = strchr(sealed, '.');
+    return dot ? dot + 1 : sealed;
+}
+
+int64_t oidc_tx_key_id(const char *sealed)
+{
+    if (sealed[0] != KEY_ID_MARK)
+        return 0;
+    size_t digits = strspn(sealed + 1, "0123456789");
+    if (digits == 0 || digits > 18 || sealed[1 + digits] != '.')
+        return 0;
+    return strtoll(sealed + 1, NULL, 10);
 }
 
 static char *dup_member(const json *j, const char *name)
@@ -138,9 +171,10 @@ int oidc_tx_open(const oidc_login_keys *keys, const char *state, const char *sea
     int rc = associated_data(state, aad);
     if (rc != 0)
         return rc;
-    rc = secretbox_open(&keys->current, aad, sealed, &text, &len);
+    const char *box = box_of(sealed);
+    rc = secretbox_open(&keys->current, aad, box, &text, &len);
     if (rc == SECRETBOX_ERR_AUTH && keys->has_previous)
-        rc = secretbox_open(&keys->previous, aad, sealed, &text, &len);
+        rc = secretbox_open(&keys->previous, aad, box, &text, &len);
     if (rc != 0)
         return rc;
     rc = parse_tx(text, len, out);

@@ -66,8 +66,14 @@ void oidc_tx_cookie_name(const char *state, char out[32]);
 void oidc_tx_legacy_cookie_name(const char *state, char out[32]);
 
 /* Seals `tx` for the cookie of `state` with the current key. Returns 0 with
- * a malloc'd cookie value in `*out`, or a SECRETBOX_ERR_* code. */
+ * a malloc'd cookie value in `*out`, or a SECRETBOX_ERR_* code. The value
+ * is "k", the key's `created` in decimal, "." and the secretbox, so that the
+ * callback can tell a key it has not read yet from a forged cookie. */
 int oidc_tx_seal(const oidc_login_keys *keys, const char *state, const oidc_tx *tx, char **out);
+
+/* Returns the key id (the key's `created`) that a cookie value names, or 0
+ * for a value without one, as earlier builds sealed them. */
+int64_t oidc_tx_key_id(const char *sealed);
 
 /* Opens a cookie value sealed for `state` with the current or the previous
  * key. Returns 0, SECRETBOX_ERR_AUTH when no key opens it for this state,

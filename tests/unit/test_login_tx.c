@@ -591,6 +591,54 @@ START_TEST(cache_reads_with_master_key)
 }
 END_TEST
 
+START_TEST(cache_rereads_for_newer_key)
+{
+    app a;
+    oidc_state *state = cache_state(&a, 1);
+    oidc_login_keys first = update_at(1000);
+    const oidc_login_keys *cached = oidc_login_keys_cached(state, 1000, 0);
+    ck_assert_ptr_nonnull(cached);
+    ck_assert_int_eq(cached->created, first.created);
+
+    /* Another instance replaces the key within the same second. A reread
+     * requested then reads it at once. */
+    oidc_login_keys second = update_at(1000 + DAY);
+    ck_assert_int_eq(oidc_login_keys_cached(state, 1000, 0)->created, 1000);
+    cached = oidc_login_keys_cached(state, 1000, 1);
+    ck_assert_int_eq(cached->created, second.created);
+    ck_assert_mem_eq(cached->current.bytes, second.current.bytes, SECRETBOX_KEY_LEN);
+
+    /* A second reread within OIDC_LOGIN_KEYS_REREAD_MS keeps the cache. */
+    update_at(1000 + 2 * DAY);
+    ck_assert_int_eq(oidc_login_keys_cached(state, 1000, 1)->created, second.created);
+    oidc_login_keys_cache_free(state);
+}
+END_TEST
+
+START_TEST(sealed_tx_names_its_key)
+{
+    oidc_login_keys keys = test_keys(1, 0);
+    oidc_tx tx = test_tx(), out;
+    char *sealed = NULL;
+    ck_assert_int_eq(oidc_tx_seal(&keys, "state-1", &tx, &sealed), 0);
+    ck_assert_int_eq(strncmp(sealed, "k1000.v1.", 9), 0);
+    ck_assert_int_eq(oidc_tx_key_id(sealed), 1000);
+    ck_assert_int_eq(oidc_tx_open(&keys, "state-1", sealed, &out), 0);
+    oidc_tx_clear(&out);
+
+    /* Without the key id, as earlier builds sealed them, the value opens too. */
+    ck_assert_int_eq(oidc_tx_key_id(sealed + 6), 0);
+    ck_assert_int_eq(oidc_tx_open(&keys, "state-1", sealed + 6, &out), 0);
+    oidc_tx_clear(&out);
+    free(sealed);
+
+    ck_assert_int_eq(oidc_tx_key_id("k.v1.AAAA"), 0);
+    ck_assert_int_eq(oidc_tx_key_id("k12v1.AAAA"), 0);
+    ck_assert_int_eq(oidc_tx_key_id("k1234567890123456789.v1.AAAA"), 0);
+    ck_assert_int_eq(oidc_tx_key_id(""), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("login_tx");
@@ -616,6 +664,8 @@ int main(void)
     tcase_add_test(tc, plain_keys_rotate_when_due);
     tcase_add_test(tc, no_master_key_no_keys);
     tcase_add_test(tc, cache_reads_with_master_key);
+    tcase_add_test(tc, cache_rereads_for_newer_key);
+    tcase_add_test(tc, sealed_tx_names_its_key);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
