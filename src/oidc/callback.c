@@ -62,7 +62,7 @@ static void callback_fail(callback *cb, int status, const char *title, const cha
 static int mark_used_job(store_txn *t, void *arg)
 {
     callback *cb = arg;
-    return oidc_tx_mark_used(t, cb->state, &cb->tx);
+    return oidc_tx_mark_used(t, cb->state, &cb->tx, cb->s->st->cfg.clock_skew);
 }
 
 static void on_marked_used(int rc, void *arg)

@@ -182,14 +182,14 @@ int oidc_tx_open(const oidc_login_keys *keys, const char *state, const char *sea
     return rc;
 }
 
-int oidc_tx_mark_used(store_txn *t, const char *state, const oidc_tx *tx)
+int oidc_tx_mark_used(store_txn *t, const char *state, const oidc_tx *tx, long clock_skew)
 {
     uint8_t key[32];
     char value[128];
     /* "account" lets account deletion find the record, and "expires" lets
      * the sweep remove it. */
     int len = snprintf(value, sizeof value, "{\"account\":\"%s\",\"expires\":%lld}", tx->account,
-                       (long long)tx->expires);
+                       (long long)(tx->expires + clock_skew));
     oidc_tx_key(state, key);
     return store_put(t, T_LOGINS, key, sizeof key, value, (size_t)len, STORE_NOOVERWRITE);
 }

@@ -5,8 +5,9 @@
  * with AES-256-GCM under a login key (see login_keys.h) with the state as
  * associated data, so it opens only for its own state and cannot be read or
  * altered. It contains the account, the SHA-256 of the issuer, the nonce,
- * the PKCE verifier, the target and the expiry ([oidc] login_timeout). A callback that redeems the code records the state in
- * T_LOGINS until that expiry, so the same state cannot sign in twice. */
+ * the PKCE verifier, the target and the expiry ([oidc] login_timeout). A
+ * callback that redeems the code records the state in T_LOGINS until that
+ * expiry plus [oidc] clock_skew, so the same state cannot sign in twice. */
 #ifndef IDGATE_OIDC_TX_H
 #define IDGATE_OIDC_TX_H
 
@@ -81,9 +82,12 @@ int64_t oidc_tx_key_id(const char *sealed);
 int oidc_tx_open(const oidc_login_keys *keys, const char *state, const char *sealed,
                  oidc_tx *out);
 
-/* Records that the state of `tx` signed in, until tx->expires (write
- * transactions only). Returns 0, or STORE_EXISTS when it already did. */
-int oidc_tx_mark_used(store_txn *t, const char *state, const oidc_tx *tx);
+/* Records that the state of `tx` signed in, until tx->expires plus
+ * `clock_skew` seconds (write transactions only). The margin keeps an
+ * instance whose clock is ahead by up to `clock_skew` from sweeping the
+ * record while an instance that is behind still accepts the cookie. Returns
+ * 0, or STORE_EXISTS when it already did. */
+int oidc_tx_mark_used(store_txn *t, const char *state, const oidc_tx *tx, long clock_skew);
 
 /* Returns 1 when the state was recorded by oidc_tx_mark_used, 0 when not,
  * or a STORE_* error. */

@@ -204,7 +204,24 @@ END_TEST
 static int mark_used_job(store_txn *t, void *arg)
 {
     oidc_tx tx = test_tx();
-    return oidc_tx_mark_used(t, arg, &tx);
+    return oidc_tx_mark_used(t, arg, &tx, 60);
+}
+
+/* Returns the "expires" of the used-state record of `state`. */
+static int64_t used_until(const char *state)
+{
+    store_txn *t;
+    store_val v;
+    uint8_t key[32];
+    oidc_tx_key(state, key);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(store_get(t, T_LOGINS, key, sizeof key, &v), 0);
+    json *j = json_parse(v.data, v.len, NULL, 0);
+    store_read_end(t);
+    ck_assert_ptr_nonnull(j);
+    int64_t expires = json_int_value(json_object_get(j, "expires"));
+    json_free(j);
+    return expires;
 }
 
 static int used(const char *state)
@@ -221,6 +238,8 @@ START_TEST(state_used_once)
     ck_assert_int_eq(used("state-1"), 0);
     ck_assert_int_eq(store_run(st, mark_used_job, "state-1"), 0);
     ck_assert_int_eq(used("state-1"), 1);
+    /* The record outlives the transaction by the clock skew of 60 s. */
+    ck_assert_int_eq(used_until("state-1"), 4000 + 60);
     ck_assert_int_eq(store_run(st, mark_used_job, "state-1"), STORE_EXISTS);
     ck_assert_int_eq(used("state-2"), 0);
 }

@@ -151,7 +151,7 @@ END_TEST
 static int mark_used_job(store_txn *t, void *arg)
 {
     oidc_tx tx = {.account = ACC, .expires = *(int64_t *)arg};
-    return oidc_tx_mark_used(t, "state-1", &tx);
+    return oidc_tx_mark_used(t, "state-1", &tx, 0);
 }
 
 static int used_rc(const char *state)
