@@ -21,6 +21,11 @@
 /* Seconds between warnings about a stored record that cannot be read. */
 #define DAMAGED_WARNING_INTERVAL 60
 
+/* Seconds by which a key may have been created ahead of this instance's
+ * clock before it logs a clock warning, and seconds between such warnings. */
+#define FUTURE_KEY_MARGIN 300
+#define FUTURE_KEY_WARNING_INTERVAL 600
+
 /* Writes the associated data that binds a sealed record to its purpose and
  * to its `created` time, so a box moved to another record or given another
  * time fails to open. */
@@ -143,11 +148,13 @@ static int write_keys(store_txn *t, const secretbox_key *master, const oidc_logi
     return rc;
 }
 
-/* 1 when the current key was created a lifetime or more from `now`. */
+/* 1 when the current key was created a lifetime or more before `now`. A key
+ * from the future is not expired: it comes from an instance whose clock is
+ * ahead, and replacing it would make that instance replace the new key in
+ * turn, so a cookie would outlive only two replacements. */
 static int key_expired(const oidc_login_keys *keys, int64_t now)
 {
-    return now - keys->created >= OIDC_LOGIN_KEY_LIFETIME ||
-           keys->created - now >= OIDC_LOGIN_KEY_LIFETIME;
+    return now - keys->created >= OIDC_LOGIN_KEY_LIFETIME;
 }
 
 /* Turns the stored keys, as oidc_login_keys_read returned them with
@@ -243,6 +250,26 @@ static int reread_allowed(oidc_state *st)
     return 1;
 }
 
+/* Logs that the stored key was created more than FUTURE_KEY_MARGIN seconds
+ * ahead of this instance's clock, so one of the clocks is wrong. Runs only
+ * on the event loop thread, which the throttle requires. */
+static void warn_future_key(int64_t created, int64_t now)
+{
+    static log_throttle throttle;
+    char left_out[24], created_text[24], now_text[24];
+    if (created - now <= FUTURE_KEY_MARGIN ||
+        !log_throttle_allow(&throttle, now, FUTURE_KEY_WARNING_INTERVAL, left_out))
+        return;
+    snprintf(created_text, sizeof created_text, "%" PRId64, created);
+    snprintf(now_text, sizeof now_text, "%" PRId64, now);
+    log_event(LOG_WARN,
+              "the sign-in cookie key was created ahead of this instance's clock; it is kept, "
+              "but the clocks of the instances that share the store differ",
+              "key_created", created_text, "now", now_text, "fix",
+              "synchronize the clocks of every instance, for example with NTP", "not_logged",
+              left_out, NULL);
+}
+
 const oidc_login_keys *oidc_login_keys_cached(oidc_state *st, int64_t now, int reread)
 {
     int64_t age = now - st->login_keys_read_at;
@@ -257,8 +284,10 @@ const oidc_login_keys *oidc_login_keys_cached(oidc_state *st, int64_t now, int r
     store_read_end(t);
     if (rc == STORE_IO)
         warn_damaged(now);
-    if (rc == 0)
+    if (rc == 0) {
+        warn_future_key(keys.created, now);
         oidc_login_keys_cache(st, &keys, now);
+    }
     oidc_login_keys_wipe(&keys);
     return st->login_keys;
 }

@@ -64,11 +64,11 @@ int oidc_login_keys_update(store_txn *t, const secretbox_key *master, int64_t no
                            oidc_login_keys *out);
 
 /* 1 when the keys need oidc_login_keys_update at `now`: the current key was
- * created OIDC_LOGIN_KEY_LIFETIME seconds or more before or after `now`, or
- * the record contains the keys unsealed. A key a few seconds in the future
- * is not due, so an instance whose clock is behind another's does not
- * replace the key that the other has just created (which would drop the key
- * before it). */
+ * created OIDC_LOGIN_KEY_LIFETIME seconds or more before `now`, or the
+ * record contains the keys unsealed. A key from the future is never due, so
+ * an instance whose clock is behind another's does not replace the key that
+ * the other created (which would drop the key before it). The instance that
+ * is ahead replaces the key on its own clock, once a lifetime. */
 int oidc_login_keys_due(const oidc_login_keys *keys, int64_t now);
 
 /* Overwrites the key material. */

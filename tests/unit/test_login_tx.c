@@ -381,9 +381,15 @@ START_TEST(keys_rotate_after_lifetime)
     oidc_login_keys first = update_at(1000);
     ck_assert_int_eq(oidc_login_keys_due(&first, 1000 + DAY - 1), 0);
     ck_assert_int_eq(oidc_login_keys_due(&first, 1000 + DAY), 1);
-    /* An instance whose clock is behind keeps a key from the near future. */
+    /* An instance whose clock is behind keeps a key from the future, however
+     * far ahead it is. */
     ck_assert_int_eq(oidc_login_keys_due(&first, 990), 0);
-    ck_assert_int_eq(oidc_login_keys_due(&first, 1000 - DAY), 1);
+    ck_assert_int_eq(oidc_login_keys_due(&first, 1000 - DAY), 0);
+    ck_assert_int_eq(oidc_login_keys_due(&first, 1000 - 30 * DAY), 0);
+    oidc_login_keys behind = update_at(1000 - 2 * DAY);
+    ck_assert_int_eq(behind.created, 1000);
+    ck_assert_int_eq(behind.has_previous, 0);
+    ck_assert_mem_eq(behind.current.bytes, first.current.bytes, SECRETBOX_KEY_LEN);
 
     oidc_login_keys second = update_at(1000 + DAY);
     ck_assert_int_eq(second.created, 1000 + DAY);
