@@ -82,11 +82,12 @@ void oidc_login_keys_wipe(oidc_login_keys *keys);
  * key that another instance created in the last minute fails here. */
 #define OIDC_LOGIN_KEYS_REREAD_MS 100
 
-/* Returns the keys of this instance's cache, reading them with the master
- * key from the store when the cache is empty, older than
- * OIDC_LOGIN_KEYS_CACHE_SECONDS, or `reread` is set and the last such
- * reread was OIDC_LOGIN_KEYS_REREAD_MS or more ago on the monotonic clock. Returns NULL when the store contains no keys yet,
- * there is no master key, or the store cannot be read. When a read fails,
+/* Returns the keys of this instance's cache. Reads them with the master key
+ * from the store when the cache is empty or older than
+ * OIDC_LOGIN_KEYS_CACHE_SECONDS. Also reads them when `reread` is set and
+ * the last such reread was OIDC_LOGIN_KEYS_REREAD_MS or more ago on the
+ * monotonic clock. Returns NULL when the store contains no keys yet, there
+ * is no master key, or the store cannot be read. When a read fails,
  * returns the keys cached before, if any. The pointer stays valid until the
  * next call or oidc_login_keys_cache_free. */
 const oidc_login_keys *oidc_login_keys_cached(struct oidc_state *st, int64_t now, int reread);
