@@ -689,6 +689,10 @@ const char *json_get_string(const json *obj, const char *key)
 
 /* Parsing: yajl's event callbacks build the tree on an explicit stack. */
 
+#define STRINGIFY(x) #x
+#define TEXT_OF(x) STRINGIFY(x)
+#define JSON_MAX_MEMBERS_TEXT TEXT_OF(JSON_MAX_MEMBERS)
+
 struct parse_state {
     json *stack[JSON_MAX_DEPTH + 1];
     size_t depth;
@@ -717,6 +721,10 @@ static int attach(struct parse_state *st, json *node)
     } else if (!st->key) {
         json_free(node);
         rc = -1;
+    } else if (parent->u.obj.len >= JSON_MAX_MEMBERS) {
+        json_free(node);
+        st->error = "an object has more than " JSON_MAX_MEMBERS_TEXT " members";
+        return 0;
     } else {
         rc = object_set_owned_key(parent, st->key, node);
         st->key = NULL;
@@ -1140,6 +1148,11 @@ static int push_item(struct scanner *s, const unsigned char *key, size_t key_len
 static int put_member(struct scanner *s, size_t base, const unsigned char *key, size_t key_len,
                       json *value)
 {
+    /* The yajl path reports the error for an object over the limit. */
+    if (s->n_items - base >= JSON_MAX_MEMBERS) {
+        json_free(value);
+        return -1;
+    }
     for (size_t i = base; i < s->n_items; i++) {
         struct scan_item *m = &s->items[i];
         if (m->key_len == key_len && memcmp(m->key, key, key_len) == 0) {

@@ -768,6 +768,50 @@ START_TEST(json_replace_and_move)
 }
 END_TEST
 
+/* Builds an object of `n` members "k0".."k<n-1>"; with `escaped`, the last
+ * key is written with a \u escape, which only the yajl path parses. */
+static char *object_of(size_t n, int escaped)
+{
+    size_t cap = n * 16 + 16, len = 0;
+    char *text = malloc(cap);
+
+    ck_assert_ptr_nonnull(text);
+    text[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        int last = i + 1 == n;
+        len += (size_t)snprintf(text + len, cap - len, "%s\"%sk%zu\":1", i ? "," : "",
+                                last && escaped ? "\\u0041" : "", i);
+    }
+    text[len++] = '}';
+    text[len] = '\0';
+    return text;
+}
+
+/* An object of JSON_MAX_MEMBERS members parses, one more is rejected by
+ * every parser, on the fast path and on the yajl path. */
+START_TEST(object_member_limit)
+{
+    for (int escaped = 0; escaped <= 1; escaped++) {
+        char *ok = object_of(JSON_MAX_MEMBERS, escaped);
+        char *over = object_of(JSON_MAX_MEMBERS + 1, escaped);
+        char err[160];
+        json *j;
+
+        j = json_parse(ok, strlen(ok), NULL, 0);
+        ck_assert_ptr_nonnull(j);
+        ck_assert_uint_eq(json_object_size(j), JSON_MAX_MEMBERS);
+        json_free(j);
+        ck_assert_ptr_null(json_parse(over, strlen(over), err, sizeof err));
+        ck_assert_msg(strstr(err, "more than 1000 members") != NULL, "%s", err);
+        ck_assert_ptr_null(json_parse_input(over, strlen(over), err, sizeof err));
+        ck_assert_msg(strstr(err, "more than 1000 members") != NULL, "%s", err);
+        ck_assert_ptr_null(json_parse_with_yajl(over, strlen(over), 1, err, sizeof err));
+        free(ok);
+        free(over);
+    }
+}
+END_TEST
+
 static Suite *json_suite(void)
 {
     Suite *s = suite_create("json");
@@ -780,6 +824,7 @@ static Suite *json_suite(void)
                         (int)(sizeof(input_errors) / sizeof(input_errors[0])));
     tcase_add_loop_test(tc, json_strict_utf8_accepts_edges, 0,
                         (int)(sizeof(valid_strings) / sizeof(valid_strings[0])));
+    tcase_add_test(tc, object_member_limit);
     tcase_add_test(tc, json_depth_limit);
     tcase_add_test(tc, json_numbers);
     tcase_add_test(tc, json_object_operations);
