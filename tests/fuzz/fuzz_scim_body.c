@@ -58,20 +58,42 @@ static void try_patch(const json *body, const scim_schema_resource *res, const j
     scim_patch_free(p);
 }
 
-static void try_normalize(const json *body, const scim_schema_resource *res)
+/* Normalises `tree` (taken) and applies the body's projection. Returns the
+ * result's serialization (malloc'd, or NULL) and sets `*rc`. */
+static char *normalize_dump(json *tree, const json *body, const scim_schema_resource *res, int *rc)
 {
-    json *copy = json_copy(body);
     scim_error err;
+    char *text = NULL;
 
-    if (copy && scim_resource_normalize(res, copy, SCIM_NORMALIZE_CREATE, &err) == 0) {
+    *rc = tree ? scim_resource_normalize(res, tree, SCIM_NORMALIZE_CREATE, &err) : -1;
+    if (*rc == 0) {
         scim_projection *p = NULL;
         if (scim_projection_parse(res, json_get_string(body, "attributes"),
                                   json_get_string(body, "excludedAttributes"), &p, &err) == 0) {
-            scim_projection_apply(p, copy);
+            scim_projection_apply(p, tree);
             scim_projection_free(p);
         }
+        text = json_dump(tree, NULL);
     }
-    json_free(copy);
+    json_free(tree);
+    return text;
+}
+
+/* Normalises the tree the parser returns, as the server does (its
+ * children live in the nodes' own allocations and are changed in place),
+ * and a copy of it, and requires the same outcome. */
+static void try_normalize(const uint8_t *data, size_t size, const json *body,
+                          const scim_schema_resource *res)
+{
+    int rc_parsed, rc_copy;
+    char *parsed = normalize_dump(json_parse_input((const char *)data, size, NULL, 0), body, res,
+                                  &rc_parsed);
+    char *copied = normalize_dump(json_copy(body), body, res, &rc_copy);
+
+    if (rc_parsed != rc_copy || (parsed && copied && strcmp(parsed, copied) != 0))
+        abort();
+    free(parsed);
+    free(copied);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -90,8 +112,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     body = json_parse_input((const char *)data, size, err, sizeof(err));
     if (!body)
         return 0;
-    try_normalize(body, scim_schema_user());
-    try_normalize(body, scim_schema_group());
+    try_normalize(data, size, body, scim_schema_user());
+    try_normalize(data, size, body, scim_schema_group());
     try_patch(body, scim_schema_user(), user, NULL);
     try_patch(body, scim_schema_group(), group, &hooks);
     try_patch(body, scim_schema_group(), group, NULL);
