@@ -802,13 +802,50 @@ static int normalize_in_place(const scim_schema_resource *res, json *body, scim_
     return 1;
 }
 
+/* Rejects a multi-valued core attribute with more than one value marked
+ * primary: RFC 7643 section 2.4 allows "primary": true at most once, and
+ * which of them the client meant is unknown. */
+static int check_primary(const scim_schema_resource *res, const json *resource, scim_error *err)
+{
+    for (size_t i = 0; i < res->core->n_attrs; i++) {
+        const scim_attr *a = &res->core->attrs[i];
+        const json *values = a->multi_valued && a->type == SCIM_TYPE_COMPLEX
+                                 ? json_object_get(resource, a->name)
+                                 : NULL;
+        size_t primaries = 0;
+
+        for (size_t k = 0; k < json_array_size(values); k++) {
+            const json *primary = json_object_get(json_array_get(values, k), "primary");
+            if (json_typeof(primary) == JSON_BOOL && json_bool_value(primary))
+                primaries++;
+        }
+        if (primaries > 1)
+            return scim_error_set(err, 400, SCIM_ERR_INVALID_VALUE,
+                                  "%s has %zu values with \"primary\": true; at most one may "
+                                  "be primary",
+                                  a->name, primaries);
+    }
+    return 0;
+}
+
+static int normalize_resource(const scim_schema_resource *res, json *resource,
+                              scim_error *err);
+
 int scim_resource_normalize(const scim_schema_resource *res, json *resource,
                             scim_normalize_mode mode, scim_error *err)
+{
+    (void)mode;
+    if (normalize_resource(res, resource, err) != 0)
+        return -1;
+    return check_primary(res, resource, err) == 0 ? 0 : -1;
+}
+
+static int normalize_resource(const scim_schema_resource *res, json *resource,
+                              scim_error *err)
 {
     json *out = NULL, *schemas;
     int rc = -1;
 
-    (void)mode;
     if (json_typeof(resource) != JSON_OBJECT)
         return scim_error_set(err, 400, SCIM_ERR_INVALID_SYNTAX,
                               "the request body must be a JSON object");

@@ -7,6 +7,7 @@
 
 #include <check.h>
 
+#include "scim/scim_const.h"
 #include "scim/values.h"
 
 static const struct {
@@ -178,6 +179,53 @@ START_TEST(normalize_error_in_extension)
 }
 END_TEST
 
+/* Bodies with "primary": true on more than one value of one attribute,
+ * given in canonical and in non-canonical form (through both ways of
+ * normalising), and the attribute the error must name. */
+static const struct {
+    const char *input, *attr;
+} two_primaries[] = {
+    {"{\"userName\":\"a\",\"emails\":[{\"value\":\"x@e.com\",\"primary\":true},"
+     "{\"value\":\"y@e.com\",\"primary\":true}]}",
+     "emails"},
+    {"{\"USERNAME\":\"a\",\"phoneNumbers\":[{\"value\":\"1\",\"primary\":\"True\"},"
+     "{\"value\":\"2\",\"primary\":\"true\"}]}",
+     "phoneNumbers"},
+};
+
+START_TEST(two_primaries_rejected)
+{
+    const char *text = two_primaries[_i].input;
+    json *v = json_parse(text, strlen(text), NULL, 0);
+    scim_error err = {0};
+
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(scim_resource_normalize(scim_schema_user(), v, SCIM_NORMALIZE_CREATE, &err),
+                     -1);
+    ck_assert_int_eq(err.status, 400);
+    ck_assert_str_eq(err.scim_type, SCIM_ERR_INVALID_VALUE);
+    ck_assert_msg(strncmp(err.detail, two_primaries[_i].attr, strlen(two_primaries[_i].attr)) == 0,
+                  "%s", err.detail);
+    ck_assert_ptr_nonnull(strstr(err.detail, "at most one may be primary"));
+    json_free(v);
+}
+END_TEST
+
+/* One primary value, or several values none of them primary, pass. */
+START_TEST(one_primary_accepted)
+{
+    const char *text = "{\"userName\":\"a\",\"emails\":[{\"value\":\"x@e.com\",\"primary\":true},"
+                       "{\"value\":\"y@e.com\",\"primary\":false},{\"value\":\"z@e.com\"}]}";
+    json *v = json_parse(text, strlen(text), NULL, 0);
+    scim_error err = {0};
+
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(scim_resource_normalize(scim_schema_user(), v, SCIM_NORMALIZE_CREATE, &err),
+                     0);
+    json_free(v);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("values");
@@ -188,6 +236,9 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, string_coercion_cases, 0, sizeof strings / sizeof strings[0]);
     tcase_add_loop_test(tc, normalize_member_order, 0, sizeof normalized / sizeof normalized[0]);
     tcase_add_test(tc, normalize_error_in_extension);
+    tcase_add_loop_test(tc, two_primaries_rejected, 0,
+                        sizeof two_primaries / sizeof two_primaries[0]);
+    tcase_add_test(tc, one_primary_accepted);
     suite_add_tcase(s, tc);
     return s;
 }
