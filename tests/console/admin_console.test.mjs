@@ -226,6 +226,13 @@ describe('admin console journey', () => {
     await details.waitFor({ state: 'detached' });
     assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
 
+    // Provider settings saved now use the account's own redirect URI, which
+    // the customer registers in the provider's application.
+    const accountId = await page.locator('#account').inputValue();
+    await op.registerClient({
+      clientId, clientSecret,
+      redirectUris: [`${srv.baseUrl}/auth/okta/callback`, `${srv.baseUrl}/auth/okta/callback/${accountId}`],
+    });
     // Alice signs in by verified email, which links the provider's sub to her.
     op.addUser({ login: 'alice@acme.test', sub: 'okta-sub-alice', email: 'alice@acme.test' });
     const context = await browser.newContext();

@@ -149,7 +149,7 @@ describe('admin API', () => {
         ['POST', `/accounts/${acc.id}/groups`, { displayName: 'Engineering', teir: 'pro' }, 'teir', /expected displayName, tier/],
         ['POST', '/tokens', { acount: acc.id }, 'acount', /expected account\)/],
         ['PUT', `/accounts/${acc.id}/idp`, { issuer: 'https://idp.example', client_id: 'a', secret: 'b' },
-          'secret', /expected issuer, client_id, client_secret, take_over_issuer\)/],
+          'secret', /expected issuer, client_id, client_secret, take_over_issuer, redirect_uri_mode\)/],
       ];
       for (const [method, path, body, member, expected] of cases) {
         const res = await op(method, path, body);
