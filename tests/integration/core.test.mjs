@@ -619,8 +619,8 @@ describe('replies the socket does not take at once', () => {
   });
 
   // A reply of 12 MB is more than the socket buffers hold while the client
-  // does not read, so most of it waits in the connection's output and the
-  // pipelined request behind it is answered only after it.
+  // does not read, so most of it waits in the connection's output, and the
+  // reply to the pipelined request behind it must follow it.
   test('a large reply arrives whole before the next pipelined reply', async () => {
     const nickName = 'n'.repeat(12 * 1024 * 1024);
     const res = await srv.fetch('/scim/v2/Users', {
