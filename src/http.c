@@ -62,6 +62,8 @@ struct http_server {
     route_table *routes;
     error_page *pages;
     size_t npages;
+    char *oversize_cookies[HTTP_MAX_OVERSIZE_COOKIES]; /* see http_expire_on_oversize */
+    size_t n_oversize_cookies;
     unsigned inflight;
     req_impl *pool;
     unsigned npool;
@@ -560,6 +562,16 @@ void http_redirect(http_req *r, int status, const char *location)
 
 /* ---- error pages ------------------------------------------------------ */
 
+int http_expire_on_oversize(http_server *s, const char *set_cookie)
+{
+    char *copy;
+
+    if (s->n_oversize_cookies >= HTTP_MAX_OVERSIZE_COOKIES || !(copy = strdup(set_cookie)))
+        return -1;
+    s->oversize_cookies[s->n_oversize_cookies++] = copy;
+    return 0;
+}
+
 int http_set_error_renderer(http_server *s, const char *prefix, http_error_renderer fn)
 {
     error_page *grown = realloc(s->pages, (s->npages + 1) * sizeof(*grown));
@@ -907,8 +919,10 @@ static void reply_early(conn_node *n, int status, const char *detail)
     evhtp_request_t *ev = c->request;
     req_impl *q = n->active && n->active->pub.status == 0 ? n->active : NULL;
     char id[HTTP_REQUEST_ID_MAX + 1];
-    char text[1024];
+    char text[4096];
+    char cookies[2048] = "";
     char sink[4096];
+    size_t cookies_len = 0;
     int len;
 
     /* Replies already queued go first; unread input is dropped so that
@@ -920,10 +934,21 @@ static void reply_early(conn_node *n, int status, const char *detail)
         snprintf(id, sizeof(id), "%s", q->pub.id);
     else
         new_request_id(id, sizeof(id));
+    /* A browser whose cookies are too long for any request can only shed
+     * them through a reply like this one. */
+    for (size_t i = 0; status == 431 && i < n->srv->n_oversize_cookies; i++) {
+        int added = snprintf(cookies + cookies_len, sizeof(cookies) - cookies_len,
+                             "Set-Cookie: %s\r\n", n->srv->oversize_cookies[i]);
+        if (added < 0 || (size_t)added >= sizeof(cookies) - cookies_len) {
+            cookies[cookies_len] = '\0';
+            break;
+        }
+        cookies_len += (size_t)added;
+    }
     len = snprintf(text, sizeof(text),
                    "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                   "Content-Length: %zu\r\nConnection: close\r\nX-Request-Id: %s\r\n\r\n%s\n",
-                   status, http_status_text(status), strlen(detail) + 1, id, detail);
+                   "Content-Length: %zu\r\nConnection: close\r\nX-Request-Id: %s\r\n%s\r\n%s\n",
+                   status, http_status_text(status), strlen(detail) + 1, id, cookies, detail);
     if (len > 0 && (size_t)len < sizeof(text))
         send(fd, text, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
     shutdown(fd, SHUT_WR);
@@ -1500,6 +1525,9 @@ void http_server_free(http_server *s)
     for (size_t i = 0; i < s->npages; i++)
         free(s->pages[i].prefix);
     free(s->pages);
+    for (size_t i = 0; i < s->n_oversize_cookies; i++)
+        free(s->oversize_cookies[i]);
+    s->n_oversize_cookies = 0;
     pool_free(s);
     if (s->log_flusher)
         event_free(s->log_flusher);

@@ -171,6 +171,14 @@ typedef void (*http_error_renderer)(http_req *r, int status, const char *detail)
  * `prefix` is copied. Returns 0, or -1 when out of memory. */
 int http_set_error_renderer(http_server *s, const char *prefix, http_error_renderer fn);
 
+/* Adds a Set-Cookie header value (copied) to every 431 reply for request
+ * header fields that are too large. A browser whose cookies made its Cookie
+ * line too long can then drop the ones the value expires. At most
+ * HTTP_MAX_OVERSIZE_COOKIES values. Returns 0, or -1 when out of memory or
+ * full. */
+#define HTTP_MAX_OVERSIZE_COOKIES 8
+int http_expire_on_oversize(http_server *s, const char *set_cookie);
+
 /* Replies with the error page that applies to the request's path. */
 void http_reply_error(http_req *r, int status, const char *detail);
 

@@ -1,6 +1,7 @@
 /* Start-up and shutdown of the sign-in area (see routes.h). */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 #include "oidc/limit.h"
 #include "oidc/login_keys.h"
 #include "oidc/sweep.h"
+#include "oidc/tx.h"
 #include "routes.h"
 
 static void render_error(http_req *r, int status, const char *detail)
@@ -34,10 +36,30 @@ static int start_client(app *a)
     return http_client_new(a->base, &opt, &a->client);
 }
 
+/* Has every 431 reply for oversized header fields expire the transaction
+ * cookies. Each is bounded, but the application's own cookies on the same
+ * host share the Cookie line, and a browser past the limit could not reach
+ * the sign-in pages that expire them until they time out. */
+static int expire_tx_on_oversize(http_server *s, const oidc_config *cfg)
+{
+    for (int slot = 0; slot < OIDC_TX_SLOTS; slot++) {
+        char name[32], full[128], line[256];
+
+        snprintf(name, sizeof name, "%s%d", OIDC_COOKIE_TX, slot);
+        oidc_cookie_name(cfg, name, full, sizeof full);
+        snprintf(line, sizeof line, "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=%s%s", full,
+                 cfg->cookie_secure ? "None" : "Lax", cfg->cookie_secure ? "; Secure" : "");
+        if (http_expire_on_oversize(s, line) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int add_routes(app *a, oidc_state *st)
 {
     http_server *s = a->http;
-    return http_route(s, "/", HTTP_GET, oidc_handle_home, st) ||
+    return expire_tx_on_oversize(s, &st->cfg) ||
+           http_route(s, "/", HTTP_GET, oidc_handle_home, st) ||
            http_route(s, OIDC_PATH_SIGNIN, HTTP_GET | HTTP_POST, oidc_handle_signin, st) ||
            http_route(s, OIDC_PATH_INITIATE, HTTP_GET | HTTP_POST, oidc_handle_initiate, st) ||
            http_route(s, OIDC_PATH_CALLBACK, HTTP_GET | HTTP_POST, oidc_handle_callback, st) ||

@@ -463,6 +463,20 @@ describe('request heads', () => {
     });
   }
 
+  // A browser whose Cookie line is too long can reach no page that would
+  // expire its sign-in transaction cookies, so the 431 reply expires them.
+  test('431 for a long Cookie line expires the sign-in cookies', async () => {
+    const cookies = Array.from({ length: 6 }, (_, i) => `idgate_tx_${i}=${'v'.repeat(1400)}`);
+    const c = rawSocket(srv.port);
+    await c.connected;
+    c.sock.write(`GET /auth/okta HTTP/1.1\r\nHost: x\r\nCookie: app=1; ${cookies.join('; ')}\r\n\r\n`);
+    await c.closed;
+    assert.match(c.data(), /^HTTP\/1\.1 431 /);
+    const expired = [...c.data().matchAll(/^Set-Cookie: (?:__Host-)?(idgate_tx_\d)=; Path=\/; Max-Age=0;/gm)]
+      .map((m) => m[1]);
+    assert.deepEqual(expired, cookies.map((p) => p.split('=')[0]));
+  });
+
   test('slow head times out with 408', async () => {
     const c = rawSocket(srv.port);
     await c.connected;
