@@ -42,6 +42,26 @@ typedef struct verify_ctx {
     void *arg;
 } verify_ctx;
 
+void admin_dns_failure(struct conf *c, const char *domain, int err, char *out, size_t len)
+{
+    const char *resolver = conf_str(c, "admin", "dns_resolver", "");
+    char where[300];
+
+    if (resolver && *resolver)
+        snprintf(where, sizeof where, "at %s", resolver);
+    else
+        snprintf(where, sizeof where, "at the first nameserver of %s", RESOLV_CONF);
+    if (err == DNS_TXT_TIMEOUT)
+        snprintf(out, len,
+                 "DNS lookup of %s%s %s failed: no reply within %ld s; check "
+                 "[admin] dns_resolver and [admin] dns_timeout",
+                 ADMIN_CHALLENGE_LABEL, domain, where,
+                 conf_duration(c, "admin", "dns_timeout", 5, 1, 60));
+    else
+        snprintf(out, len, "DNS lookup of %s%s %s failed: %s; check [admin] dns_resolver",
+                 ADMIN_CHALLENGE_LABEL, domain, where, dns_txt_strerror(err));
+}
+
 /* Finds the name server: [admin] dns_resolver ("IP" or "IP:port"), else the
  * first name server evdns reads from /etc/resolv.conf. */
 static int pick_resolver(conf *c, struct event_base *base, struct sockaddr_storage *out, int *len)

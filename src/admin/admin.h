@@ -40,4 +40,9 @@ int admin_dns_verify(struct app *a, const char *domain, const char *expected,
 int admin_dns_verify_blocking(struct conf *c, const char *domain, const char *expected,
                               int *err, char *token, size_t token_len, int *matched);
 
+/* Writes into `out` why the TXT lookup for `domain` failed with `err` (a
+ * DNS_TXT_* code other than OK and NXDOMAIN): the name asked for, the
+ * resolver, the cause and the settings to check. */
+void admin_dns_failure(struct conf *c, const char *domain, int err, char *out, size_t len);
+
 #endif

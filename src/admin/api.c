@@ -351,10 +351,10 @@ static void verify_looked_up(int err, const char *expected, int matched, void *a
     char name[300];
 
     snprintf(name, sizeof name, "%s%s", ADMIN_CHALLENGE_LABEL, ctx->call.args[0]);
-    if (err == DNS_TXT_TIMEOUT) {
-        admin_fail(&ctx->call, 504, "DNS lookup of %s timed out; try again", name);
-    } else if (err && err != DNS_TXT_NXDOMAIN) {
-        admin_fail(&ctx->call, 502, "DNS lookup of %s failed: %s", name, dns_txt_strerror(err));
+    if (err && err != DNS_TXT_NXDOMAIN) {
+        char why[700];
+        admin_dns_failure(ctx->req->app->conf, ctx->call.args[0], err, why, sizeof why);
+        admin_fail(&ctx->call, err == DNS_TXT_TIMEOUT ? 504 : 502, "%s", why);
     } else if (!matched) {
         admin_fail(&ctx->call, 400,
                    "verification failed: no TXT record at %s contains the expected value; "

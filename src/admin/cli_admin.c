@@ -232,21 +232,10 @@ static int cmd_account_settings(cli_ctx *c)
  * asked and the setting to check, and returns 1. */
 static int fail_lookup(cli_ctx *c, const char *domain, int err)
 {
-    const char *resolver = conf_str(c->conf, "admin", "dns_resolver", "");
-    char where[300];
+    char why[700];
 
-    if (resolver && *resolver)
-        snprintf(where, sizeof where, "at %s", resolver);
-    else
-        snprintf(where, sizeof where, "at the first nameserver of /etc/resolv.conf");
-    if (err == DNS_TXT_TIMEOUT)
-        return cli_fail(c,
-                        "DNS lookup of %s%s %s failed: no reply within %ld s; check "
-                        "[admin] dns_resolver and [admin] dns_timeout",
-                        ADMIN_CHALLENGE_LABEL, domain, where,
-                        conf_duration(c->conf, "admin", "dns_timeout", 5, 1, 60));
-    return cli_fail(c, "DNS lookup of %s%s %s failed: %s; check [admin] dns_resolver",
-                    ADMIN_CHALLENGE_LABEL, domain, where, dns_txt_strerror(err));
+    admin_dns_failure(c->conf, domain, err, why, sizeof why);
+    return cli_fail(c, "%s", why);
 }
 
 /* `domain verify` looks the TXT record up on a private event loop, then

@@ -314,7 +314,8 @@ describe('admin API', () => {
     test('verify fails cleanly without DNS', async () => {
       const res = await op('POST', `/accounts/${acc.id}/domains/acme.example/verify`);
       assert.ok([502, 504].includes(res.status), `status ${res.status}`);
-      assert.match(res.body.error, /DNS lookup of _idgate-challenge\.acme\.example/);
+      assert.match(res.body.error, /DNS lookup of _idgate-challenge\.acme\.example at \S+ failed: /);
+      assert.match(res.body.error, /; check \[admin\] dns_resolver/);
       const unknown = await op('POST', `/accounts/${acc.id}/domains/nope.example/verify`);
       assert.equal(unknown.status, 404);
     });
