@@ -176,8 +176,12 @@ static int check_required(const char *noun, const char *verb, const char *usage,
 
         if (depth == 0 && strncmp(p, "--", 2) == 0 && !has_option(argc, argv, p + 2, name))
             return reject_argument(noun, verb, usage, "missing option --%.*s", (int)name, p + 2);
-        for (size_t i = 0; i < token; i++)
-            depth += p[i] == '[' ? 1 : p[i] == ']' ? -1 : 0;
+        for (size_t i = 0; i < token; i++) {
+            if (p[i] == '[')
+                depth++;
+            else if (p[i] == ']')
+                depth--;
+        }
         p += token;
         p += strspn(p, " ");
     }

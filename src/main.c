@@ -159,7 +159,7 @@ static void explain_listen_failure(const conf *c)
     struct sockaddr_storage sa;
     socklen_t len;
     char port[16];
-    int fd, one = 1, err = 0;
+    int fd, enable = 1, err = 0;
 
     if (strncmp(c->listen_address, "unix:", 5) == 0)
         return;
@@ -174,7 +174,7 @@ static void explain_listen_failure(const conf *c)
     fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &enable, sizeof(enable));
     if (bind(fd, (struct sockaddr *)&sa, len) != 0)
         err = errno;
     close(fd);

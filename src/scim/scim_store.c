@@ -1544,10 +1544,11 @@ int scim_store_scan(store_txn *t, int users, const char *account, scim_store_sca
  * first resource instead of stepping over every resource before it. A
  * point is used only while the account's count of creates and deletes
  * (moves_key) is what it was, so its position is exact. Per thread, since
- * each read transaction belongs to one. Another build writing the same
- * store without counting moves would make pages shift; the pages stay
- * pages of real resources, which SCIM allows under concurrent changes
- * (RFC 7644, section 3.4.2.4). */
+ * each read transaction belongs to one.
+ * NOTE: an older build writing the same store does not count moves, so its
+ * creates and deletes can shift later pages. The pages still list real
+ * resources, as SCIM allows under concurrent changes (RFC 7644, section
+ * 3.4.2.4). */
 #define RESUME_POINTS 32
 #define RESUME_MIN_SKIP 256
 

@@ -65,8 +65,9 @@ void scim_write_clear(scim_write *w);
 /* Picks a new user's id and writes its stored text into `w->result_text`
  * from `w->input`, with meta.created and meta.lastModified now and version
  * W/"1". The event loop calls this before submitting scim_store_user_create,
- * so that the writer thread, which every write waits for, only stores the
- * text; the job calls it when nobody did. Returns 0 or a STORE_* error. */
+ * because every write waits for the one writer thread, which then only
+ * stores the text. The job calls it when the caller did not. Returns 0 or a
+ * STORE_* error. */
 int scim_store_user_prepare(scim_write *w);
 
 /* Write jobs (store_job_fn); `arg` is a scim_write. Each returns 0,

@@ -802,18 +802,18 @@ static int normalize_in_place(const scim_schema_resource *res, json *body, scim_
     return 1;
 }
 
-/* Rejects a multi-valued core attribute with more than one value marked
- * primary: RFC 7643 section 2.4 allows "primary": true at most once, and
- * which of them the client meant is unknown. */
-static int check_primary(const scim_schema_resource *res, const json *resource, scim_error *err)
+/* Rejects a normalised resource in which one multi-valued core attribute
+ * has more than one value with "primary": true. RFC 7643 section 2.4 allows
+ * it at most once, and which value the client meant is unknown. Only the
+ * resource's arrays are looked at, since this runs on every create. */
+static int check_primary(const json *resource, scim_error *err)
 {
-    for (size_t i = 0; i < res->core->n_attrs; i++) {
-        const scim_attr *a = &res->core->attrs[i];
-        const json *values = a->multi_valued && a->type == SCIM_TYPE_COMPLEX
-                                 ? json_object_get(resource, a->name)
-                                 : NULL;
+    for (size_t i = 0; i < json_object_size(resource); i++) {
+        const json *values = json_object_value_at(resource, i);
         size_t primaries = 0;
 
+        if (json_typeof(values) != JSON_ARRAY)
+            continue;
         for (size_t k = 0; k < json_array_size(values); k++) {
             const json *primary = json_object_get(json_array_get(values, k), "primary");
             if (json_typeof(primary) == JSON_BOOL && json_bool_value(primary))
@@ -823,7 +823,7 @@ static int check_primary(const scim_schema_resource *res, const json *resource, 
             return scim_error_set(err, 400, SCIM_ERR_INVALID_VALUE,
                                   "%s has %zu values with \"primary\": true; at most one may "
                                   "be primary",
-                                  a->name, primaries);
+                                  json_object_key_at(resource, i), primaries);
     }
     return 0;
 }
@@ -837,7 +837,7 @@ int scim_resource_normalize(const scim_schema_resource *res, json *resource,
     (void)mode;
     if (normalize_resource(res, resource, err) != 0)
         return -1;
-    return check_primary(res, resource, err) == 0 ? 0 : -1;
+    return check_primary(resource, err) == 0 ? 0 : -1;
 }
 
 static int normalize_resource(const scim_schema_resource *res, json *resource,

@@ -56,9 +56,9 @@ describe('redirect URI per account', () => {
     test('new settings get own URI', async () => {
         assert.equal(stack.idp.redirect_uri_mode, 'account');
         assert.equal(stack.idp.redirect_uri, stack.redirectUri);
-        const shown = await stack.srv.cliJson(['idp', 'get', '--account', stack.account.id]);
-        assert.equal(shown.redirect_uri_mode, 'account');
-        assert.equal(shown.redirect_uri, stack.redirectUri);
+        const settings = await stack.srv.cliJson(['idp', 'get', '--account', stack.account.id]);
+        assert.equal(settings.redirect_uri_mode, 'account');
+        assert.equal(settings.redirect_uri, stack.redirectUri);
         const api = await admin('GET', `/accounts/${stack.account.id}/idp`);
         assert.equal(api.status, 200);
         assert.equal(api.body.redirect_uri_mode, 'account');
@@ -118,9 +118,9 @@ describe('redirect URI per account', () => {
         assert.equal(sent.get('redirect_uri'), stack.sharedRedirectUri);
 
         // Saving the settings again without the flag keeps the mode.
-        const kept = await setIdp();
-        assert.equal(kept.code, 0, kept.stderr);
-        assert.equal(JSON.parse(kept.stdout).redirect_uri_mode, 'shared');
+        const resaved = await setIdp();
+        assert.equal(resaved.code, 0, resaved.stderr);
+        assert.equal(JSON.parse(resaved.stdout).redirect_uri_mode, 'shared');
 
         const back = await admin('PUT', `/accounts/${stack.account.id}/idp`, {
             issuer: stack.issuer, client_id: stack.clientId, redirect_uri_mode: 'account' });
@@ -139,8 +139,8 @@ describe('redirect URI per account', () => {
         const api = await admin('PUT', `/accounts/${stack.account.id}/idp`, {
             issuer: stack.issuer, client_id: stack.clientId, redirect_uri_mode: true });
         assert.equal(api.status, 400);
-        const shown = await stack.srv.cliJson(['idp', 'get', '--account', stack.account.id]);
-        assert.equal(shown.redirect_uri_mode, 'account');
+        const settings = await stack.srv.cliJson(['idp', 'get', '--account', stack.account.id]);
+        assert.equal(settings.redirect_uri_mode, 'account');
     });
 
     test('settings from earlier builds stay shared', async () => {
@@ -158,9 +158,9 @@ describe('redirect URI per account', () => {
         execFileSync('mdb_load', ['-T', '-s', 'idps', '-f', input, dataDir]);
         await stack.srv.restart();
 
-        const shown = await stack.srv.cliJson(['idp', 'get', '--account', stack.account.id]);
-        assert.equal(shown.redirect_uri_mode, 'shared');
-        assert.equal(shown.redirect_uri, stack.sharedRedirectUri);
+        const settings = await stack.srv.cliJson(['idp', 'get', '--account', stack.account.id]);
+        assert.equal(settings.redirect_uri_mode, 'shared');
+        assert.equal(settings.redirect_uri, stack.sharedRedirectUri);
         const flow = await signIn(stack, { loginHint: USER.email });
         assert.equal(flow.session.status, 200, describeFlow(stack, flow));
         assert.equal(new URLSearchParams(stack.op.authorizations.at(-1)).get('redirect_uri'),
