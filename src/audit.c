@@ -196,15 +196,15 @@ static void buf_free(text_buf *b)
         free(b->data);
 }
 
-static int buf_reserve(text_buf *b, size_t n)
+/* Grows the buffer to hold `n` more bytes. It is kept out of line because
+ * appends almost always fit, and their inlined check stays short. */
+static __attribute__((noinline)) int buf_grow(text_buf *b, size_t n)
 {
     size_t cap = b->cap;
     char *grown;
 
     if (b->failed)
         return -1;
-    if (b->len + n <= b->cap)
-        return 0;
     while (cap < b->len + n)
         cap *= 2;
     grown = b->data == b->stack ? malloc(cap) : realloc(b->data, cap);
@@ -219,7 +219,14 @@ static int buf_reserve(text_buf *b, size_t n)
     return 0;
 }
 
-static void buf_add(text_buf *b, const void *p, size_t n)
+static inline int buf_reserve(text_buf *b, size_t n)
+{
+    if (b->len + n <= b->cap && !b->failed)
+        return 0;
+    return buf_grow(b, n);
+}
+
+static inline void buf_add(text_buf *b, const void *p, size_t n)
 {
     if (buf_reserve(b, n) == 0) {
         memcpy(b->data + b->len, p, n);
@@ -227,10 +234,8 @@ static void buf_add(text_buf *b, const void *p, size_t n)
     }
 }
 
-static void buf_add_str(text_buf *b, const char *s)
-{
-    buf_add(b, s, strlen(s));
-}
+/* Appends a string literal. */
+#define buf_add_literal(b, lit) buf_add((b), (lit), sizeof(lit) - 1)
 
 /* Length of the well-formed UTF-8 sequence that starts `s` (`n` bytes
  * available), or 0 when it is invalid, overlong, a surrogate or past
@@ -264,46 +269,109 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
 }
 
 /* Bytes copied into a JSON string as they are: printable ASCII other than
- * the quote and the backslash. NUL is not among them, so a scan stops there. */
+ * the quote and the backslash. */
 static const unsigned char plain_ascii[256] = {
     [0x20] = 1, [0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1,
 };
 
-/* Appends `s` as a JSON string: quotes, backslashes and control characters
- * escaped, valid UTF-8 copied, and each invalid byte replaced by U+FFFD so
- * that the stored event always parses. */
-static void buf_add_json_string(text_buf *b, const char *s)
+#define BYTES_01 0x0101010101010101ULL
+#define BYTES_80 0x8080808080808080ULL
+
+/* Nonzero when any of the 8 bytes in `x` is not plain_ascii: at or above
+ * 0x80, below 0x20, a quote or a backslash. (v - n * BYTES_01) & ~v sets
+ * the high bit of the lowest byte of v below n (n <= 0x80) and of no byte
+ * when none is below n, so each term is exact. */
+static inline uint64_t word_needs_care(uint64_t x)
+{
+    uint64_t quote = x ^ (BYTES_01 * '"');
+    uint64_t backslash = x ^ (BYTES_01 * '\\');
+    uint64_t control = (x - BYTES_01 * 0x20) & ~x;
+
+    quote = (quote - BYTES_01) & ~quote;
+    backslash = (backslash - BYTES_01) & ~backslash;
+    return (x | control | quote | backslash) & BYTES_80;
+}
+
+/* Length of the run of plain_ascii bytes that starts `s` (`n` bytes), read
+ * 8 bytes at a time. Never reads past `s + n`. */
+static size_t plain_run(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+
+        memcpy(&x, s + i, 8);
+        if (word_needs_care(x))
+            break;
+    }
+    while (i < n && plain_ascii[s[i]])
+        i++;
+    return i;
+}
+
+/* Appends the escaped form of the byte or UTF-8 sequence that starts `p`
+ * (`n` > 0 bytes left, room for 6 bytes reserved) and returns how many
+ * input bytes it used. */
+static size_t escape_one(text_buf *b, const unsigned char *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
+    char *out = b->data + b->len;
+    size_t len;
 
-    buf_add(b, "\"", 1);
-    for (;;) {
-        size_t run = 0;
-
-        while (plain_ascii[p[run]])
-            run++;
-        buf_add(b, p, run);
-        p += run;
-        if (*p == '\0')
-            break;
-        if (*p == '"' || *p == '\\') {
-            char esc[2] = {'\\', (char)*p};
-            buf_add(b, esc, 2);
-            run = 1;
-        } else if (*p < 0x20) {
-            char esc[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-            buf_add(b, esc, 6);
-            run = 1;
-        } else if ((run = utf8_sequence(p, strnlen((const char *)p, 4))) > 0) {
-            buf_add(b, p, run);
-        } else {
-            buf_add_str(b, "\\ufffd");
-            run = 1;
-        }
-        p += run;
+    if (*p == '"' || *p == '\\') {
+        out[0] = '\\';
+        out[1] = (char)*p;
+        b->len += 2;
+        return 1;
     }
-    buf_add(b, "\"", 1);
+    if (*p < 0x20) {
+        memcpy(out, "\\u00", 4);
+        out[4] = hex[*p >> 4];
+        out[5] = hex[*p & 15];
+        b->len += 6;
+        return 1;
+    }
+    len = utf8_sequence(p, n);
+    if (len == 0) {
+        memcpy(out, "\\ufffd", 6);
+        b->len += 6;
+        return 1;
+    }
+    memcpy(out, p, len);
+    b->len += len;
+    return len;
+}
+
+/* Appends `s` as a JSON string: quotes, backslashes and control characters
+ * escaped, valid UTF-8 copied, and each invalid byte replaced by U+FFFD so
+ * that the stored event always parses. The room reserved first is enough
+ * for plain text. An escape takes at most 6 bytes per input byte, so each
+ * escape first reserves 6 bytes per input byte left. */
+static void buf_add_json_string(text_buf *b, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+
+    if (buf_reserve(b, n + 2))
+        return;
+    b->data[b->len++] = '"';
+    for (;;) {
+        size_t run = plain_run(p, n);
+
+        memcpy(b->data + b->len, p, run);
+        b->len += run;
+        p += run;
+        n -= run;
+        if (n == 0)
+            break;
+        if (buf_reserve(b, 6 * n + 1))
+            return;
+        run = escape_one(b, p, n);
+        p += run;
+        n -= run;
+    }
+    b->data[b->len++] = '"';
 }
 
 /* Writes the time as audit_format_time does. The date and time of day are
@@ -346,15 +414,15 @@ static void event_begin(text_buf *b, int64_t usec, const char *account, const ch
     char when[32];
 
     format_time_cached(usec, when);
-    buf_add_str(b, "{\"id\":\"000000000000000000000000\",\"time\":\"");
-    buf_add_str(b, when);
-    buf_add_str(b, "\",\"kind\":");
+    buf_add_literal(b, "{\"id\":\"000000000000000000000000\",\"time\":\"");
+    buf_add(b, when, 27);
+    buf_add_literal(b, "\",\"kind\":");
     buf_add_json_string(b, kind);
-    buf_add_str(b, ",\"actor\":");
+    buf_add_literal(b, ",\"actor\":");
     buf_add_json_string(b, actor ? actor : "system");
-    buf_add_str(b, ",\"account\":");
+    buf_add_literal(b, ",\"account\":");
     buf_add_json_string(b, account);
-    buf_add_str(b, ",\"details\":");
+    buf_add_literal(b, ",\"details\":");
 }
 
 /* Stores the finished event text under a new key of `account` at `usec`.
@@ -423,7 +491,7 @@ int audit_record_fields(store_txn *t, const char *account, const char *kind, con
         if (fields[i].value)
             buf_add_json_string(&b, fields[i].value);
         else
-            buf_add_str(&b, "null");
+            buf_add_literal(&b, "null");
     }
     buf_add(&b, "}}", 2);
     rc = put_event(t, account, now, &b);

@@ -290,6 +290,143 @@ START_TEST(fields_random_bytes_parse)
 }
 END_TEST
 
+/* Appends `s` to `out` as a JSON string the way audit.h promises, one
+ * byte at a time: quote and backslash escaped, control characters as
+ * \u00XX, well-formed UTF-8 copied and every other byte as \ufffd. */
+static size_t reference_string(char *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = 0;
+
+    out[n++] = '"';
+    while (*p) {
+        size_t len = 0;
+        unsigned cp = 0;
+
+        if (*p == '"' || *p == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)*p++;
+            continue;
+        }
+        if (*p < 0x20) {
+            n += (size_t)sprintf(out + n, "\\u%04x", *p++);
+            continue;
+        }
+        if (*p < 0x80) {
+            out[n++] = (char)*p++;
+            continue;
+        }
+        if (*p >= 0xc2 && *p <= 0xdf)
+            len = 2;
+        else if (*p >= 0xe0 && *p <= 0xef)
+            len = 3;
+        else if (*p >= 0xf0 && *p <= 0xf4)
+            len = 4;
+        if (len == 2)
+            cp = *p & 0x1f;
+        else if (len == 3)
+            cp = *p & 0x0f;
+        else
+            cp = *p & 0x07;
+        for (size_t i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80) {
+                len = 0;
+                break;
+            }
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if (len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+            len = 0;
+        if (len == 4 && (cp < 0x10000 || cp > 0x10ffff))
+            len = 0;
+        if (len == 0) {
+            memcpy(out + n, "\\ufffd", 6);
+            n += 6;
+            p++;
+            continue;
+        }
+        memcpy(out + n, p, len);
+        n += len;
+        p += len;
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+    return n;
+}
+
+/* Reads the stored text of ACC1's newest event into `out`. */
+static void newest_text(char *out, size_t size)
+{
+    store_txn *t;
+    store_cursor *c;
+    store_val k, v;
+
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(store_cursor_open(t, T_AUDIT, &c), 0);
+    ck_assert_int_eq(store_cursor_seek_last_prefix(c, ACC1, 36, &k, &v), 0);
+    ck_assert_uint_lt(v.len, size);
+    memcpy(out, v.data, v.len);
+    out[v.len] = '\0';
+    store_cursor_close(c);
+    store_read_end(t);
+}
+
+/* Fills `value` (at least 64 bytes) with case `i` of the byte-exact test.
+ * Cases 0 to 319 put each of 8 bytes that need escaping or checking at each
+ * offset from 0 to 39 of a plain string, followed by 0 to 10 plain bytes.
+ * Later cases are random bytes. */
+static void exact_case(int i, char *value, uint32_t *seed)
+{
+    static const char special[] = {'"', '\\', '\n', '\x1f', '\x7f', '\xc3', '\xff', '\xe6'};
+
+    if (i < 320) {
+        size_t at = (size_t)i / 8, len = at + 1 + (size_t)i % 11;
+
+        memset(value, 'a' + i % 26, len);
+        value[len] = '\0';
+        value[at] = special[i % 8];
+        if (at + 1 < len && value[at] == '\xc3')
+            value[at + 1] = '\xa9';
+        return;
+    }
+    size_t len = 1 + (size_t)i % 60;
+    for (size_t k = 0; k < len; k++) {
+        *seed = *seed * 1103515245u + 12345u;
+        value[k] = (char)(1 + (*seed >> 16) % 255);
+    }
+    value[len] = '\0';
+}
+
+/* The stored text of an event written from fields is the exact bytes the
+ * escaping rules give, for every byte at every offset. */
+START_TEST(fields_text_exact)
+{
+    uint32_t seed = 777;
+
+    for (int i = 0; i < 448; i++) {
+        char value[64], actor[80], stored[1024], expected[1024];
+        audit_field fields[2] = {{"user_id", "u-1"}, {"value", value}};
+        struct fields_job job = {AUDIT_USER_UPDATED, actor, fields, 2, NULL};
+        size_t n, slen;
+
+        exact_case(i, value, &seed);
+        snprintf(actor, sizeof actor, "scim:%s", value);
+        ck_assert_int_eq(store_run(st, record_fields, &job), 0);
+        newest_text(stored, sizeof stored);
+
+        n = (size_t)sprintf(expected, "\",\"kind\":\"user.updated\",\"actor\":");
+        n += reference_string(expected + n, actor);
+        n += (size_t)sprintf(expected + n, ",\"account\":\"%s\",\"details\":{\"user_id\":\"u-1\","
+                                           "\"value\":", ACC1);
+        n += reference_string(expected + n, value);
+        n += (size_t)sprintf(expected + n, "}}");
+        slen = strlen(stored);
+        ck_assert_msg(slen > n && memcmp(stored + slen - n, expected, n) == 0,
+                      "case %d: stored %s, expected it to end with %s", i, stored, expected);
+    }
+}
+END_TEST
+
 static const struct {
     int64_t usec;
     const char *text;
@@ -530,6 +667,7 @@ int main(void)
     tcase_add_test(tc, fields_match_tree_event);
     tcase_add_test(tc, fields_long_value);
     tcase_add_test(tc, fields_random_bytes_parse);
+    tcase_add_test(tc, fields_text_exact);
     tcase_add_loop_test(tc, format_time_cases, 0, sizeof format_cases / sizeof format_cases[0]);
     tcase_add_test(tc, prune_by_age_all_accounts);
     tcase_add_test(tc, prune_in_batches);
