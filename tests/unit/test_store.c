@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <check.h>
 #include <event2/event.h>
+#include <lmdb.h>
 
 #include "store.h"
 #include "store_backend.h"
@@ -1217,14 +1219,14 @@ static void run_loop_until_ordered(struct event_base *base, int count)
     ck_assert_int_eq(ordered_done_count, count);
 }
 
-/* Under load every commit but the last is deferred, and each commit's
- * flush makes the batch before it durable, so 26 commits need no extra
- * flush. */
+/* With a threshold of 1, under load every commit but the last is
+ * deferred, and each commit's flush makes the batch before it durable, so
+ * 26 commits need no extra flush. */
 START_TEST(deferred_flush_orders_completions)
 {
     struct store_backend backend;
     struct event_base *base = event_base_new();
-    store *s = open_recording_store(base, 8, 0, &backend);
+    store *s = open_recording_store(base, 8, 1, &backend);
     struct ordered_job *jobs = make_ordered_jobs(200, "load");
     struct tagged_job gate_job = {.tag = -1};
     store_stats st;
@@ -1265,13 +1267,165 @@ START_TEST(deferred_flush_orders_completions)
 }
 END_TEST
 
-/* One job at a time: nothing is queued at commit time, so no commit is
- * deferred and no completion waits for a second commit. */
+/* ---- written file ahead of the used pages ---- */
+
+/* Writes `count` records of 2,000 bytes, keys "<prefix><i>", into T_USERS. */
+struct bulk_job {
+    const char *prefix;
+    int first, count;
+};
+
+static void bulk_value(const char *key, char out[2000])
+{
+    for (int i = 0; i < 2000; i++)
+        out[i] = key[i % strlen(key)];
+}
+
+static int bulk_fn(store_txn *t, void *arg)
+{
+    struct bulk_job *j = arg;
+    char key[32], val[2000];
+
+    for (int i = j->first; i < j->first + j->count; i++) {
+        int rc;
+
+        snprintf(key, sizeof(key), "%s%06d", j->prefix, i);
+        bulk_value(key, val);
+        if ((rc = store_put(t, T_USERS, key, strlen(key), val, sizeof(val), 0)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Size of data.mdb and the bytes up to the end of its last used page, read
+ * through LMDB with the store closed. */
+static void data_file_sizes(off_t *file, off_t *used)
+{
+    char path[sizeof(dir) + 16];
+    struct stat st;
+    MDB_env *env;
+    MDB_envinfo info;
+    MDB_stat ms;
+
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    ck_assert_int_eq(stat(path, &st), 0);
+    *file = st.st_size;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    ck_assert_int_eq(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+    ck_assert_int_eq(mdb_env_info(env, &info), 0);
+    ck_assert_int_eq(mdb_env_stat(env, &ms), 0);
+    *used = (off_t)(info.me_last_pgno + 1) * ms.ms_psize;
+    mdb_env_close(env);
+}
+
+/* Every commit finds at least 1 MiB of written file past the store's last
+ * used page, so a commit overwrites blocks instead of growing the file.
+ * 6,000 records of 2,000 bytes (one overflow page each) in 120 commits
+ * carry the used end past several refills. Every record reads back whole
+ * after a reopen, so no write ahead landed on a used page. */
+START_TEST(file_written_ahead_of_used_pages)
+{
+    struct event_base *base = event_base_new();
+    store *s = open_store(base, 0);
+    struct bulk_job jobs[120];
+    off_t file, used;
+
+    for (int i = 0; i < 120; i++) {
+        jobs[i] = (struct bulk_job){.prefix = "bulk", .first = i * 50, .count = 50};
+        ck_assert_int_eq(store_run(s, bulk_fn, &jobs[i]), 0);
+    }
+    store_close(s);
+    data_file_sizes(&file, &used);
+    ck_assert_int_gt(used, (off_t)12 << 20);
+    /* The last commit began with at least 1 MiB ahead and used less than
+     * 60 pages of it: 50 overflow pages and the B-tree pages it changed. */
+    ck_assert_int_ge(file, used + ((off_t)1 << 20) - 60 * 4096);
+    ck_assert_int_le(file, used + ((off_t)4 << 20));
+
+    s = open_store(base, 0);
+    store_txn *t;
+    ck_assert_int_eq(store_read_begin(s, &t), 0);
+    for (int i = 0; i < 120 * 50; i++) {
+        char key[32], want[2000];
+        store_val v;
+
+        snprintf(key, sizeof(key), "bulk%06d", i);
+        bulk_value(key, want);
+        ck_assert_int_eq(store_get(t, T_USERS, key, strlen(key), &v), 0);
+        ck_assert_uint_eq(v.len, sizeof(want));
+        ck_assert_int_eq(memcmp(v.data, want, sizeof(want)), 0);
+    }
+    store_read_end(t);
+    store_close(s);
+    event_base_free(base);
+}
+END_TEST
+
+/* The write ahead never grows the file past the map size. */
+START_TEST(file_written_ahead_within_map_size)
+{
+    struct event_base *base = event_base_new();
+    store *s = open_store(base, (size_t)2 << 20);
+    struct bulk_job job = {.prefix = "small", .first = 0, .count = 10};
+    off_t file, used;
+
+    ck_assert_int_eq(store_run(s, bulk_fn, &job), 0);
+    store_close(s);
+    data_file_sizes(&file, &used);
+    ck_assert_int_eq(file, (off_t)2 << 20);
+    ck_assert_int_lt(used, file);
+    event_base_free(base);
+}
+END_TEST
+
+/* By default no commit defers, however many jobs are queued: each commit
+ * is durable when it returns, and its completions need no later flush. */
+START_TEST(default_never_defers)
+{
+    struct store_backend backend;
+    struct event_base *base = event_base_new();
+    store *s = open_recording_store(base, 8, 0, &backend);
+    struct ordered_job *jobs = make_ordered_jobs(200, "never");
+    struct tagged_job gate_job = {.tag = -1};
+    store_stats st;
+
+    done_count = 0;
+    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
+    gate_wait_entered();
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[i]), 0);
+    gate_release();
+    run_loop_until_ordered(base, 200);
+    ck_assert_int_eq(ordered_violations, 0);
+    for (int i = 0; i < 200; i++) {
+        ck_assert_int_eq(jobs[i].rc, 0);
+        ck_assert_uint_eq(jobs[i].commit, (uint64_t)(i / 8 + 2));
+    }
+    pthread_mutex_lock(&order_mu);
+    ck_assert_uint_eq(commits_returned, 26);
+    for (int i = 0; i < 26; i++)
+        ck_assert_int_eq(commit_deferred[i], 0);
+    for (int i = 1; i < 26; i++)
+        ck_assert_int_eq(commit_flushed[i], 1);
+    ck_assert_uint_eq(env_syncs, 0);
+    pthread_mutex_unlock(&order_mu);
+    store_get_stats(s, &st);
+    ck_assert_uint_eq(st.commits, 26);
+    ck_assert_uint_eq(st.syncs, 0);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+}
+END_TEST
+
+/* One job at a time: nothing is queued at commit time, so even with a
+ * threshold of 1 no commit is deferred and no completion waits for a
+ * second commit. */
 START_TEST(lone_job_commits_durably)
 {
     struct store_backend backend;
     struct event_base *base = event_base_new();
-    store *s = open_recording_store(base, 0, 0, &backend);
+    store *s = open_recording_store(base, 0, 1, &backend);
     struct ordered_job *jobs = make_ordered_jobs(4, "idle");
 
     for (int i = 0; i < 3; i++) {
@@ -1308,7 +1462,7 @@ static int hold_fn(store_txn *t, void *arg)
     return 0;
 }
 
-/* By default one queued job is enough to defer a commit. Batch 2 contains
+/* With a threshold of 1, one queued job is enough to defer a commit. Batch 2 contains
  * job 0 and the hold job, and job 1 is queued while it runs. So batch 2's
  * commit defers, and job 1's commit, with nothing queued, is durable and
  * flushes both. */
@@ -1316,7 +1470,7 @@ START_TEST(one_queued_job_defers)
 {
     struct store_backend backend;
     struct event_base *base = event_base_new();
-    store *s = open_recording_store(base, 0, 0, &backend);
+    store *s = open_recording_store(base, 0, 1, &backend);
     struct ordered_job *jobs = make_ordered_jobs(2, "one");
     struct tagged_job gate_job = {.tag = -1}, hold_job = {.tag = -2};
 
@@ -1400,7 +1554,7 @@ START_TEST(empty_commit_not_a_flush)
 {
     struct store_backend backend;
     struct event_base *base = event_base_new();
-    store *s = open_recording_store(base, 1, 0, &backend);
+    store *s = open_recording_store(base, 1, 1, &backend);
     struct ordered_job *jobs = make_ordered_jobs(5, "empty");
     struct tagged_job gate_job = {.tag = -1};
     store_stats st;
@@ -1825,6 +1979,9 @@ static Suite *store_suite(void)
     tcase_add_test(tc, failed_commit_fails_whole_batch);
     tcase_add_test(tc, key_tables_count_changes);
     tcase_add_test(tc, deferred_flush_orders_completions);
+    tcase_add_test(tc, default_never_defers);
+    tcase_add_test(tc, file_written_ahead_of_used_pages);
+    tcase_add_test(tc, file_written_ahead_within_map_size);
     tcase_add_test(tc, lone_job_commits_durably);
     tcase_add_test(tc, short_queue_not_deferred);
     tcase_add_test(tc, one_queued_job_defers);
