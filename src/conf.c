@@ -542,6 +542,8 @@ static void load_core(conf *c)
     c->map_size = conf_size(c, "store", "map_size", (size_t)1 << 30, (size_t)1 << 20,
                             (size_t)1 << 40);
     c->store_max_batch = (unsigned)conf_int(c, "store", "max_batch", 256, 1, 65536);
+    c->store_defer_min_queued =
+        (unsigned)conf_int(c, "store", "defer_min_queued", 0, 0, 65536);
     c->log_level = conf_enum(c, "log", "level", LOG_INFO, levels);
     c->log_format = conf_enum(c, "log", "format", LOG_FORMAT_LOGFMT, formats);
     c->max_page_size = (int)conf_int(c, "scim", "max_page_size", 1000, 1, 100000);

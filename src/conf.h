@@ -28,6 +28,8 @@ struct conf {
     char *store_path;
     size_t map_size;            /* bytes */
     unsigned store_max_batch;   /* most write jobs in one commit, default 256 */
+    unsigned store_defer_min_queued; /* queued jobs from which a commit defers its
+                                      * meta-page flush; 0 (the default) never */
     /* [log] */
     int log_level;              /* enum log_level */
     int log_format;             /* enum log_format */

@@ -121,6 +121,7 @@ static int open_store(app *a)
     opt.path = a->conf->store_path;
     opt.map_size = a->conf->map_size;
     opt.max_batch = a->conf->store_max_batch;
+    opt.defer_min_queued = a->conf->store_defer_min_queued;
     rc = store_open(&opt, a->base, &a->store);
     if (rc != 0) {
         log_event(LOG_ERROR, "cannot open the store", "path", a->conf->store_path, "error",

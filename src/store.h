@@ -84,6 +84,7 @@
 #ifndef IDGATE_STORE_H
 #define IDGATE_STORE_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -129,20 +130,18 @@ enum store_table {
 /* store_options defaults. */
 #define STORE_DEFAULT_MAP_SIZE ((size_t)1 << 30)
 #define STORE_DEFAULT_MAX_BATCH 256
-/* A commit defers its meta-page flush only when at least this many jobs (or
- * a full batch, if max_batch is smaller) are queued, because the next
- * batch's commit then flushes it. Deferring saves the writer one device wait
- * per commit, so the next batch starts sooner and grows, but the deferred
- * batch waits for that next commit. With 1, a commit defers whenever another
- * job waits. bench/store_bench --compare-defer ran jobs of 25 us of CPU in
- * alternating rounds on a shared 2-core VM. With 8 jobs in flight, 1 gave
- * 1.17 and 1.51 times the jobs per second of 16 in two runs of 18 and 10
- * rounds (4.3 to 6.5 jobs per commit), and 1.06 and 1.08 times with 64.
- * NOTE: the disk's flush time moved by a factor of five during those runs,
- * so the ratios are estimates. A third run of 8 rounds drifted too much to
- * count: 16 against never, the same policy at 8 in flight, gave 1.44. Over
- * all 36 rounds, 1 was ahead of 16 in 28 at 8 in flight. */
-#define STORE_DEFAULT_DEFER_MIN_QUEUED 1
+/* A commit may defer its meta-page flush to the next commit when at least
+ * this many jobs (or a full batch, if max_batch is smaller) are queued.
+ * Deferring saves the writer one device wait per commit, but the deferred
+ * batch's replies wait for the whole next commit. By default no commit
+ * defers. With the data file written ahead of its used pages, the meta
+ * page's flush is a single overwrite. Through the whole server, 64 clients
+ * creating users got about 5% more creates a second without deferring (6
+ * alternating pairs, ahead in 5), and the 8-connection sync burst took as
+ * long. bench/store_bench --compare-defer, whose jobs are
+ * resubmitted the moment they complete, still favours deferring from 1
+ * (1.09 times with 64 in flight); docs/store.md has the figures. */
+#define STORE_DEFAULT_DEFER_MIN_QUEUED UINT_MAX
 
 /* Error codes. Functions return 0 on success or one of these. */
 #define STORE_OK 0
@@ -177,8 +176,8 @@ typedef struct store_options {
                               * Every process opening the store should use the same. */
     unsigned max_batch;      /* maximum jobs in one commit; 0 means the default (256) */
     unsigned defer_min_queued; /* queued jobs from which a commit defers its meta-page
-                                * flush to the next commit; 0 means the default (1),
-                                * UINT_MAX never defers */
+                                * flush to the next commit; 0 means the default,
+                                * UINT_MAX (never) */
     int read_only;           /* 1 for tools that only read */
 } store_options;
 

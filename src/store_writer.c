@@ -35,6 +35,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,8 +167,11 @@ static int can_defer(const store *s)
     return s->be->txn_commit_top && s->be->env_sync;
 }
 
+/* Queued jobs from which a commit defers; UINT64_MAX for never. */
 static uint64_t defer_min_queued(const store *s)
 {
+    if (s->defer_min_queued == UINT_MAX)
+        return UINT64_MAX;
     return s->max_batch < s->defer_min_queued ? s->max_batch : s->defer_min_queued;
 }
 

@@ -41,6 +41,7 @@ START_TEST(defaults_without_file)
     ck_assert_int_eq(c->max_page_size, 1000);
     ck_assert_int_eq(c->default_page_size, 100);
     ck_assert_uint_eq(c->store_max_batch, 256);
+    ck_assert_uint_eq(c->store_defer_min_queued, 0);
     conf_free(c);
 }
 END_TEST
@@ -50,7 +51,7 @@ START_TEST(file_values_and_comments)
     conf *c = load_text("; comment\n# another\n[server]\nport = 9090\n"
                         "base_url = https://id.example.com/\nmax_body = 64K\n"
                         "request_timeout = 2m\n[log]\nformat = json\nlevel=debug\n"
-                        "[store]\npath = \"/tmp/x y\"\nmax_batch = 32\n");
+                        "[store]\npath = \"/tmp/x y\"\nmax_batch = 32\ndefer_min_queued = 8\n");
     const char *errors;
     ck_assert_msg(conf_ok(c, &errors), "%s", errors);
     ck_assert_int_eq(c->port, 9090);
@@ -61,6 +62,7 @@ START_TEST(file_values_and_comments)
     ck_assert_int_eq(c->log_level, LOG_DEBUG);
     ck_assert_str_eq(c->store_path, "/tmp/x y");
     ck_assert_uint_eq(c->store_max_batch, 32);
+    ck_assert_uint_eq(c->store_defer_min_queued, 8);
     conf_free(c);
 }
 END_TEST
@@ -77,6 +79,7 @@ static const struct {
     {"[server]\nrequest_timeout = -1\n", "[server] request_timeout"},
     {"[scim]\nmax_page_size = 10\ndefault_page_size = 50\n", "default_page_size"},
     {"[store]\nmax_batch = 0\n", "[store] max_batch"},
+    {"[store]\ndefer_min_queued = -1\n", "[store] defer_min_queued"},
     {"port = 1\n", "before any [section]"},
     {"[server\n", "invalid section header"},
     {"[server]\njunk\n", "expected key = value"},
