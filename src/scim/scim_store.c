@@ -803,6 +803,12 @@ static int total_adjust(store_txn *t, int users, const char *account, int64_t de
     total_key(&k, account, users);
     if ((rc = store_counter_get(t, k.buf, k.len, &n)) != 0)
         return rc;
+    /* The common case writes the new value at once instead of letting
+     * store_counter_add read the counter a second time. */
+    if (n > 0 && (delta >= 0 || (uint64_t)-delta < n)) {
+        n += (uint64_t)delta;
+        return store_put(t, T_COUNTERS, k.buf, k.len, &n, sizeof n, 0);
+    }
     if (n > 0)
         return store_counter_add(t, k.buf, k.len, delta, NULL);
     rc = store_count_prefix(t, users ? T_USERS : T_GROUPS, account, STORE_ID_LEN, &n);
