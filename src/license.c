@@ -416,18 +416,32 @@ static int domain_verified_for(store_txn *t, const char *account, const char *do
     return ok;
 }
 
-int license_domain_allowed(store_txn *t, const char *account, const char *value)
+/* Returns 1 when the part of `value` after its last '@' is `domain` (`len`
+ * bytes), ignoring ASCII case. */
+static int in_domain(const char *value, const char *domain, size_t len)
 {
     const char *at = value ? strrchr(value, '@') : NULL;
+
+    return at && strlen(at + 1) == len && strncasecmp(at + 1, domain, len) == 0;
+}
+
+int license_domains_allowed(store_txn *t, const char *account, const char *const *values,
+                            size_t count, int *allowed)
+{
     store_cursor *c = NULL;
     store_val k, v;
-    int rc, any = 0, match = 0;
+    size_t unmatched = count;
+    int rc, any = 0;
 
+    for (size_t i = 0; i < count; i++)
+        allowed[i] = 0;
+    if (count == 0)
+        return 0;
     rc = store_cursor_open(t, T_ACCOUNT_DOMAINS, &c);
     if (rc)
         return rc;
     for (rc = store_cursor_seek(c, account, ID, &k, &v);
-         rc == 0 && k.len > ID && !memcmp(k.data, account, ID) && !match;
+         rc == 0 && k.len > ID && !memcmp(k.data, account, ID) && unmatched > 0;
          rc = store_cursor_next(c, &k, &v)) {
         const char *domain = (const char *)k.data + ID;
         size_t dlen = k.len - ID;
@@ -435,11 +449,24 @@ int license_domain_allowed(store_txn *t, const char *account, const char *value)
         if (!domain_verified_for(t, account, domain, dlen))
             continue;
         any = 1;
-        if (at && strlen(at + 1) == dlen && strncasecmp(at + 1, domain, dlen) == 0)
-            match = 1;
+        for (size_t i = 0; i < count; i++) {
+            if (!allowed[i] && in_domain(values[i], domain, dlen)) {
+                allowed[i] = 1;
+                unmatched--;
+            }
+        }
     }
     store_cursor_close(c);
     if (rc && rc != STORE_NOTFOUND)
         return rc;
-    return !any || match;
+    for (size_t i = 0; !any && i < count; i++)
+        allowed[i] = 1;
+    return 0;
+}
+
+int license_domain_allowed(store_txn *t, const char *account, const char *value)
+{
+    int allowed, rc = license_domains_allowed(t, account, &value, 1, &allowed);
+
+    return rc ? rc : allowed;
 }

@@ -18,6 +18,7 @@
 #ifndef IDGATE_LICENSE_H
 #define IDGATE_LICENSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store.h"
@@ -92,5 +93,13 @@ int license_delete_account(store_txn *t, const char *account);
  * create and update, and rejects a 0 with 400 invalidValue naming the
  * domain; the sign-in flow checks the signed-in email the same way. */
 int license_domain_allowed(store_txn *t, const char *account, const char *value);
+
+/* Checks `count` values like license_domain_allowed with one walk of the
+ * account's domains, for a caller that checks a userName and an email
+ * together. Sets allowed[i] to 1 when values[i] may be used, else 0 (a NULL
+ * value has no '@'). Returns 0 or a negative STORE_* error, after which
+ * `allowed` is undefined. */
+int license_domains_allowed(store_txn *t, const char *account, const char *const *values,
+                            size_t count, int *allowed);
 
 #endif

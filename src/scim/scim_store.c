@@ -661,23 +661,12 @@ static const char *main_email(const json *user)
     return first;
 }
 
-/* Rejects `value` of `attr` with 400 invalidValue when it lies outside the
- * account's verified domains. A value equal to `old` (ignoring ASCII case)
- * is not checked, so that users stored before a domain was verified can
- * still be updated and deactivated as long as the value stays. */
-static int domain_check(store_txn *t, scim_write *w, const char *attr, const char *value,
-                        const char *old)
+/* Fills `w->err` with 400 invalidValue for a `value` of `attr` that lies
+ * outside the account's verified domains, and returns SCIM_STORE_REJECTED. */
+static int reject_domain(scim_write *w, const char *attr, const char *value)
 {
-    int rc;
-
-    if (!value || (old && strcasecmp(old, value) == 0))
-        return 0;
-    rc = license_domain_allowed(t, w->account, value);
-    if (rc < 0)
-        return rc;
-    if (rc == 1)
-        return 0;
     const char *at = strrchr(value, '@');
+
     w->err.status = 400;
     w->err.scim_type = SCIM_ERR_INVALID_VALUE;
     if (at)
@@ -692,22 +681,50 @@ static int domain_check(store_txn *t, scim_write *w, const char *attr, const cha
     return SCIM_STORE_REJECTED;
 }
 
+/* Returns 1 when the claimed-domain rule applies to `value`. A value equal
+ * to `old` (ignoring ASCII case) is exempt, so that users stored before a
+ * domain was verified can still be updated and deactivated while the value
+ * stays. */
+static int domain_check_needed(const char *value, const char *old)
+{
+    return value && !(old && strcasecmp(old, value) == 0);
+}
+
 /* Applies the claimed-domain rule to a user about to be stored: once the
  * account has a verified domain, a userName that contains '@' and the main
  * email must lie in one of them. A userName without '@' is allowed, because
- * some Okta setups use plain login names. */
+ * some Okta setups use plain login names. Both values are checked in one
+ * walk of the account's domains, and a userName outside them is reported
+ * first. */
 static int user_domains_check(store_txn *t, scim_write *w, const json *before, const json *after)
 {
     const char *name = json_get_string(after, "userName");
+    const char *email = main_email(after);
     const char *old_name = before ? json_get_string(before, "userName") : NULL;
     const char *old_email = before ? main_email(before) : NULL;
-    int rc = 0;
+    const char *values[2], *attrs[2];
+    int allowed[2];
+    size_t n = 0;
+    int rc;
 
-    if (name && strchr(name, '@'))
-        rc = domain_check(t, w, "userName", name, old_name);
-    if (rc == 0)
-        rc = domain_check(t, w, "emails", main_email(after), old_email);
-    return rc;
+    if (name && strchr(name, '@') && domain_check_needed(name, old_name)) {
+        values[n] = name;
+        attrs[n++] = "userName";
+    }
+    if (domain_check_needed(email, old_email)) {
+        values[n] = email;
+        attrs[n++] = "emails";
+    }
+    if (n == 0)
+        return 0;
+    rc = license_domains_allowed(t, w->account, values, n, allowed);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (!allowed[i])
+            return reject_domain(w, attrs[i], values[i]);
+    }
+    return 0;
 }
 
 /* Stores `after` in place of `before` (NULL on create) with every index

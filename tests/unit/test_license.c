@@ -527,6 +527,48 @@ START_TEST(domain_pending_claims_do_not_count)
 }
 END_TEST
 
+/* Values checked together, and whether each may be used once ACC has
+ * verified example.com and beta.test. */
+static const struct {
+    const char *values[3];
+    size_t count;
+    int allowed[3];
+} domains_cases[] = {
+    {{"a@example.com", "b@beta.test"}, 2, {1, 1}},
+    {{"a@other.test", "b@beta.test"}, 2, {0, 1}},
+    {{"a@Example.com", "b@other.test", "c@BETA.TEST"}, 3, {1, 0, 1}},
+    {{"a@example.com", "a@example.com"}, 2, {1, 1}},
+    {{NULL, "no-at-sign"}, 2, {0, 0}},
+    {{"a@sub.example.com"}, 1, {0}},
+    {{NULL}, 0, {0}},
+};
+
+START_TEST(domains_allowed_together)
+{
+    store_txn *t;
+    int allowed[3] = {-1, -1, -1};
+
+    step("domain", "example.com", NULL, ACC, 1);
+    step("domain", "beta.test", NULL, ACC, 1);
+    step("domain", "pending.test", NULL, ACC, 0);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(license_domains_allowed(t, ACC, domains_cases[_i].values,
+                                             domains_cases[_i].count, allowed),
+                     0);
+    for (size_t i = 0; i < domains_cases[_i].count; i++)
+        ck_assert_msg(allowed[i] == domains_cases[_i].allowed[i], "value %zu: allowed %d", i,
+                      allowed[i]);
+
+    /* An account without a verified domain allows every value. */
+    ck_assert_int_eq(license_domains_allowed(t, OTHER, domains_cases[_i].values,
+                                             domains_cases[_i].count, allowed),
+                     0);
+    for (size_t i = 0; i < domains_cases[_i].count; i++)
+        ck_assert_int_eq(allowed[i], 1);
+    store_read_end(t);
+}
+END_TEST
+
 START_TEST(audit_time_parsing)
 {
     int64_t v;
@@ -569,6 +611,8 @@ int main(void)
     tcase_add_test(tc, audit_pages_and_filters);
     tcase_add_test(tc, domain_allowed_rules);
     tcase_add_test(tc, domain_pending_claims_do_not_count);
+    tcase_add_loop_test(tc, domains_allowed_together, 0,
+                        sizeof domains_cases / sizeof domains_cases[0]);
     tcase_add_test(tc, audit_time_parsing);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);

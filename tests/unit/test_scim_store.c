@@ -631,6 +631,16 @@ static const struct {
      "no-domain"},
     /* Only verified domains count: pending.test is claimed but unverified. */
     {"{\"userName\":\"i@pending.test\"}", 0, "pending.test"},
+    /* The userName and the email may lie in different verified domains. */
+    {"{\"userName\":\"k@acme.test\",\"emails\":[{\"value\":\"k@beta.test\",\"primary\":true}]}",
+     1, NULL},
+    {"{\"userName\":\"l@beta.test\",\"emails\":[{\"value\":\"l@acme.test\",\"primary\":true}]}",
+     1, NULL},
+    /* With both outside, the error names the userName. */
+    {"{\"userName\":\"m@first.test\",\"emails\":[{\"value\":\"m@second.test\",\"primary\":true}]}",
+     0, "userName \"m@first.test\""},
+    {"{\"userName\":\"n@acme.test\",\"emails\":[{\"value\":\"n@second.test\",\"primary\":true}]}",
+     0, "emails \"n@second.test\""},
 };
 
 START_TEST(domain_rule_on_create)
@@ -639,6 +649,7 @@ START_TEST(domain_rule_on_create)
     scim_error err = {0};
 
     claim_domain(ACC1, "acme.test", 1);
+    claim_domain(ACC1, "beta.test", 1);
     claim_domain(ACC1, "pending.test", 0);
     int rc = run_job(scim_store_user_create, ACC1, NULL, parse(domain_creates[_i].user), NULL, id,
                      &err);
