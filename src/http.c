@@ -971,36 +971,70 @@ static void on_head_timeout(evutil_socket_t fd, short what, void *arg)
     evhtp_connection_free(n->conn);
 }
 
+/* Number of '\r' bytes in [p, end). */
+static size_t count_cr(const unsigned char *p, const unsigned char *end)
+{
+    size_t n = 0;
+
+    while (p < end && (p = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+        n++;
+        p++;
+    }
+    return n;
+}
+
+/* Adds the `counted` bytes of a piece of the current line to the line and
+ * head lengths. Returns 0, or the status to reject the head with. The
+ * lengths only grow within a line, so checking them after the piece rejects
+ * exactly the heads that a check after every byte would. */
+static int count_line_bytes(conn_node *n, size_t counted, const char **detail)
+{
+    n->line_len += counted;
+    n->head_len += counted;
+    if (n->line_no == 0 && n->line_len > HTTP_MAX_REQUEST_LINE) {
+        *detail = "The request line is longer than 8000 bytes.";
+        return 414;
+    }
+    if (n->line_no > 0 && (n->line_len > HTTP_MAX_HEAD_LINE || n->head_len > HTTP_MAX_HEAD)) {
+        *detail = "The request header fields are too large.";
+        return 431;
+    }
+    return 0;
+}
+
 /* Checks the head bytes in `data` against the limits. Returns 0, or the
- * status to reject the head with and its reason in `*detail`. */
+ * status to reject the head with and its reason in `*detail`. Line and head
+ * lengths leave out '\r' bytes wherever they are. memchr finds the line
+ * ends, NUL bytes and '\r' bytes, in place of a test of every byte. */
 static int scan_head(conn_node *n, const unsigned char *data, size_t len, const char **detail)
 {
-    for (size_t i = 0; i < len && !n->head_done; i++) {
-        unsigned char c = data[i];
-        if (c == '\0') {
+    const unsigned char *p = data, *end = data + len;
+
+    while (p < end && !n->head_done) {
+        const unsigned char *eol = memchr(p, '\n', (size_t)(end - p));
+        const unsigned char *stop = eol ? eol : end;
+        const unsigned char *nul = memchr(p, '\0', (size_t)(stop - p));
+        int status;
+
+        /* The bytes before a NUL count first, so that a line already too
+         * long at the NUL gets the status for its length. */
+        if (nul)
+            stop = nul;
+        status = count_line_bytes(n, (size_t)(stop - p) - count_cr(p, stop), detail);
+        if (status)
+            return status;
+        if (nul) {
             *detail = "The request head contains a NUL byte.";
             return 400;
         }
-        if (c == '\r')
-            continue;
-        if (c == '\n') {
-            if (n->line_len == 0 && n->head_len > 0)
-                n->head_done = 1;
-            else if (n->line_len > 0)
-                n->line_no++;
-            n->line_len = 0;
-            continue;
-        }
-        n->line_len++;
-        n->head_len++;
-        if (n->line_no == 0 && n->line_len > HTTP_MAX_REQUEST_LINE) {
-            *detail = "The request line is longer than 8000 bytes.";
-            return 414;
-        }
-        if (n->line_no > 0 && (n->line_len > HTTP_MAX_HEAD_LINE || n->head_len > HTTP_MAX_HEAD)) {
-            *detail = "The request header fields are too large.";
-            return 431;
-        }
+        if (!eol)
+            break;
+        if (n->line_len == 0 && n->head_len > 0)
+            n->head_done = 1;
+        else if (n->line_len > 0)
+            n->line_no++;
+        n->line_len = 0;
+        p = eol + 1;
     }
     return 0;
 }
