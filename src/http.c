@@ -33,6 +33,41 @@ typedef struct error_page {
 
 typedef struct req_impl req_impl;
 
+/* Request headers that idgate itself looks up. They are found in one pass
+ * over libevhtp's header list per request; any other name is searched for
+ * when it is looked up. */
+enum known_header {
+    H_AUTHORIZATION,
+    H_CONTENT_TYPE,
+    H_COOKIE,
+    H_EXPECT,
+    H_IF_MATCH,
+    H_IF_NONE_MATCH,
+    H_ORIGIN,
+    H_REFERER,
+    H_X_FORWARDED_FOR,
+    H_X_REQUEST_ID,
+    N_KNOWN_HEADERS
+};
+
+#define KNOWN_HEADER(name) {name, sizeof(name) - 1}
+
+static const struct {
+    const char *name;
+    size_t len;
+} known_headers[N_KNOWN_HEADERS] = {
+    [H_AUTHORIZATION] = KNOWN_HEADER("Authorization"),
+    [H_CONTENT_TYPE] = KNOWN_HEADER("Content-Type"),
+    [H_COOKIE] = KNOWN_HEADER("Cookie"),
+    [H_EXPECT] = KNOWN_HEADER("Expect"),
+    [H_IF_MATCH] = KNOWN_HEADER("If-Match"),
+    [H_IF_NONE_MATCH] = KNOWN_HEADER("If-None-Match"),
+    [H_ORIGIN] = KNOWN_HEADER("Origin"),
+    [H_REFERER] = KNOWN_HEADER("Referer"),
+    [H_X_FORWARDED_FOR] = KNOWN_HEADER("X-Forwarded-For"),
+    [H_X_REQUEST_ID] = KNOWN_HEADER("X-Request-Id"),
+};
+
 /* An open client connection. Its read callback wraps libevhtp's so that the
  * request head can be timed and checked before the parser sees it; shutdown
  * uses the list to close idle keep-alive connections. */
@@ -92,6 +127,12 @@ struct req_impl {
     char *raw_query;
     http_kv *headers;           /* copies of request headers looked up so far */
     size_t nheaders;
+    /* Values of the known_headers, found in one pass over libevhtp's list.
+     * They point into libevhtp's request and are valid while `evreq` is set. */
+    const char *known[N_KNOWN_HEADERS];
+    const char *known_copy[N_KNOWN_HEADERS]; /* their copies in `headers` once looked up */
+    unsigned known_found;       /* bit k: known_headers[k] was in the list */
+    evhtp_kv_t *known_last;     /* last header of libevhtp's list that the pass read */
     http_kv headers_inline[6];  /* `headers` while they fit */
     char header_text[512];      /* the copies' text while it fits, else malloc'd */
     size_t header_text_len;
@@ -718,9 +759,50 @@ static void new_request_id(char *out, size_t outlen)
     format_request_id(++id_counter, out, outlen);
 }
 
-static void set_request_id(req_impl *q, evhtp_request_t *ev)
+/* Index of `name`, of `len` bytes, in known_headers, compared without
+ * regard to ASCII case, or -1. Comparing lengths and first letters rules
+ * out most names without a strcasecmp call. Every known name starts with a
+ * letter, and `| 0x20` turns exactly the ASCII letters into lowercase ones. */
+static int known_header_index(const char *name, size_t len)
 {
-    const char *incoming = evhtp_header_find(ev->headers_in, "X-Request-Id");
+    unsigned char first = (unsigned char)name[0] | 0x20;
+
+    for (int k = 0; k < N_KNOWN_HEADERS; k++) {
+        const char *known = known_headers[k].name;
+
+        if (known_headers[k].len == len && ((unsigned char)known[0] | 0x20) == first &&
+            strcasecmp(known, name) == 0)
+            return k;
+    }
+    return -1;
+}
+
+/* Records the first value of each known header in libevhtp's list, as
+ * evhtp_header_find would find it. Each pass reads only the headers added
+ * since the last one, because the trailers of a chunked body come after the
+ * head. */
+static void scan_known_headers(req_impl *q)
+{
+    evhtp_kv_t *kv;
+
+    if (!q->evreq || !q->evreq->headers_in)
+        return;
+    kv = q->known_last ? TAILQ_NEXT(q->known_last, next) : TAILQ_FIRST(q->evreq->headers_in);
+    for (; kv; kv = TAILQ_NEXT(kv, next)) {
+        /* libevhtp sets klen to strlen(key) (evhtp_kv_new in 1.2.18). */
+        int k = kv->key ? known_header_index(kv->key, kv->klen) : -1;
+
+        if (k >= 0 && !(q->known_found & (1u << k))) {
+            q->known_found |= 1u << k;
+            q->known[k] = kv->val;
+        }
+        q->known_last = kv;
+    }
+}
+
+static void set_request_id(req_impl *q)
+{
+    const char *incoming = q->known[H_X_REQUEST_ID];
 
     if (http_request_id_ok(incoming))
         snprintf(q->pub.id, sizeof(q->pub.id), "%s", incoming);
@@ -833,7 +915,8 @@ static req_impl *req_new(http_server *s, evhtp_request_t *ev)
     q->pub.start_usec = now_usec();
     q->pub.method_name = method_name(ev->method, &q->pub.method);
     q->rejected = s->draining;
-    set_request_id(q, ev);
+    scan_known_headers(q);
+    set_request_id(q);
     set_peer(q, ev);
     s->inflight++;
     evhtp_request_set_hook(ev, evhtp_hook_on_request_fini, (evhtp_hook)on_request_fini, q);
@@ -899,7 +982,7 @@ static evhtp_res on_headers(evhtp_request_t *ev, evhtp_headers_t *hdrs, void *ar
         reject_too_large(q);
         return EVHTP_RES_OK;
     }
-    expect = evhtp_header_find(hdrs, "Expect");
+    expect = q->known[H_EXPECT];
     if (expect && strcasecmp(expect, "100-continue") == 0 && !q->rejected)
         evbuffer_add_printf(bufferevent_get_output(ev->conn->bev), "HTTP/1.1 100 Continue\r\n\r\n");
     return EVHTP_RES_OK;
@@ -1381,8 +1464,18 @@ static const char *remember(req_impl *q, const char *name, const char *value)
 const char *http_header(http_req *r, const char *name)
 {
     req_impl *q = impl_of(r);
+    int k = known_header_index(name, strlen(name));
     const char *v;
 
+    if (k >= 0) {
+        if (q->known_copy[k] || !q->evreq)
+            return q->known_copy[k];
+        scan_known_headers(q);
+        if (!q->known[k])
+            return NULL;
+        q->known_copy[k] = remember(q, name, q->known[k]);
+        return q->known_copy[k];
+    }
     for (size_t i = 0; i < q->nheaders; i++) {
         if (strcasecmp(q->headers[i].name, name) == 0)
             return q->headers[i].value;
