@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include "accounts.h"
+#include "admin/ops.h"
 #include "cli.h"
 #include "conf.h"
 #include "scim_keys.h"
@@ -50,6 +51,7 @@ static int cmd_account_create(cli_ctx *c)
     rc = accounts_create(s, CLI_ACTOR, name, domain, &acc);
     if (rc != 0)
         return cli_fail(c, "%s", accounts_strerror(rc));
+    admin_account_complete_settings(acc);
     return print_and_free(acc);
 }
 
@@ -65,6 +67,8 @@ static int cmd_account_list(cli_ctx *c)
     store_read_end(t);
     if (rc != 0)
         return cli_fail(c, "%s", accounts_strerror(rc));
+    for (size_t i = 0; i < json_array_size(list); i++)
+        admin_account_complete_settings(json_array_get(list, i));
     return print_and_free(list);
 }
 
@@ -85,6 +89,7 @@ static int cmd_account_get(cli_ctx *c)
         return cli_fail(c, "account %s not found", id);
     if (rc != 0)
         return cli_fail(c, "%s", accounts_strerror(rc));
+    admin_account_complete_settings(acc);
     return print_and_free(acc);
 }
 

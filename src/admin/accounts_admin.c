@@ -65,8 +65,7 @@ static json *default_value(const struct setting *s)
     }
 }
 
-/* Fills in every setting the account JSON lacks, for display. */
-static void complete_settings(json *acc)
+void admin_account_complete_settings(json *acc)
 {
     json *s = json_object_get(acc, "settings");
 
@@ -94,7 +93,7 @@ int admin_account_create(store_txn *t, admin_call *call)
     rc = accounts_create_txn(t, call->actor, name, domain, &acc);
     if (rc)
         return fail_accounts(call, rc);
-    complete_settings(acc);
+    admin_account_complete_settings(acc);
     return admin_ok(call, 201, acc);
 }
 
@@ -108,7 +107,7 @@ int admin_account_get(store_txn *t, admin_call *call)
     rc = accounts_get(t, call->account, &acc);
     if (rc)
         return fail_accounts(call, rc);
-    complete_settings(acc);
+    admin_account_complete_settings(acc);
     return admin_ok(call, 200, acc);
 }
 
@@ -119,6 +118,8 @@ int admin_account_list(store_txn *t, admin_call *call)
 
     if (rc)
         return fail_accounts(call, rc);
+    for (size_t i = 0; i < json_array_size(all); i++)
+        admin_account_complete_settings(json_array_get(all, i));
     if (!call->account)
         return admin_ok(call, 200, all);
 
@@ -189,7 +190,7 @@ int admin_account_rename(store_txn *t, admin_call *call)
         json_free(acc);
         return admin_store_fail(call, rc, "account");
     }
-    complete_settings(acc);
+    admin_account_complete_settings(acc);
     return admin_ok(call, 200, acc);
 }
 
@@ -286,7 +287,7 @@ int admin_account_settings(store_txn *t, admin_call *call)
         goto out;
     }
 done:
-    complete_settings(acc);
+    admin_account_complete_settings(acc);
     rc = admin_ok(call, 200, acc);
     acc = NULL;
 out:

@@ -65,6 +65,9 @@ int admin_account_list(store_txn *t, admin_call *call);
 int admin_account_rename(store_txn *t, admin_call *call); /* input: {name} */
 int admin_account_delete(store_txn *t, admin_call *call);
 int admin_account_settings(store_txn *t, admin_call *call); /* input: settings to change */
+/* Adds every setting that the account JSON `acc` lacks, with its default,
+ * under "settings", so that each way of showing an account shows all. */
+void admin_account_complete_settings(json *acc);
 
 /* Claimed domains (domains.c). */
 int admin_domain_add(store_txn *t, admin_call *call);     /* input: {domain} */

@@ -245,6 +245,22 @@ describe('admin API', () => {
       const read = await op('GET', `${path}`);
       assert.equal(read.body.settings.provider_logout, true);
     });
+
+    test('list and get show all seven settings alike', async () => {
+      const single = await op('GET', `/accounts/${other.id}`);
+      const list = await op('GET', '/accounts');
+      assert.equal(list.status, 200);
+      const listed = list.body.find((a) => a.id === other.id);
+      assert.deepEqual(Object.keys(single.body.settings).sort(), [
+        'absolute_lifetime', 'default_tier', 'direct_id_token', 'form_post', 'idle_timeout',
+        'provider_logout', 'refresh_tokens',
+      ]);
+      assert.deepEqual(listed.settings, single.body.settings);
+      assert.equal(listed.settings.refresh_tokens, true);
+      assert.equal(listed.settings.default_tier, 'basic');
+      const fresh = list.body.find((a) => a.id === acc.id);
+      assert.equal(Object.keys(fresh.settings).length, 7);
+    });
   });
 
   describe('domains', () => {

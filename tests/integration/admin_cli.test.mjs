@@ -148,6 +148,20 @@ describe('admin command line', () => {
     await fails(['audit', 'list', '--account', acc.id, '--since', 'soon'], 1, /invalid since/);
   });
 
+  test('account create, get and list show every setting', async () => {
+    const created = await ok(['account', 'create', '--name', 'Shown']);
+    const defaults = await ok(['account', 'settings', '--account', created.id]);
+    assert.equal(Object.keys(defaults).length, 7);
+    assert.deepEqual(created.settings, defaults);
+    await ok(['account', 'settings', '--account', created.id, '--form-post', 'true']);
+    const changed = await ok(['account', 'settings', '--account', created.id]);
+    assert.equal(changed.form_post, true);
+    assert.equal(changed.default_tier, 'basic');
+    assert.deepEqual((await ok(['account', 'get', '--account', created.id])).settings, changed);
+    const listed = (await ok(['account', 'list'])).find((a) => a.id === created.id);
+    assert.deepEqual(listed.settings, changed);
+  });
+
   test('account delete', async () => {
     const doomed = await srv.createAccount('Doomed');
     await ok(['account', 'delete', '--account', doomed.id]);
