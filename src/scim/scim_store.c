@@ -13,6 +13,7 @@
 #include "events.h"
 #include "license.h"
 #include "scim/patch.h"
+#include "scim/path.h"
 #include "scim/scim_const.h"
 #include "scim/scim_store.h"
 #include "scim/values.h"
@@ -1176,6 +1177,101 @@ int scim_store_user_replace(store_txn *t, void *arg)
     return rc;
 }
 
+/* Returns 1 when every operation of `patch` has the path "members" (any
+ * case, no schema URN), with or without a filter. The hooks take over such
+ * operations, so the patched group is an unchanged copy of the stored one. */
+static int patch_members_only(const scim_patch *patch)
+{
+    for (size_t i = 0; i < patch->n_ops; i++) {
+        const scim_path *path = patch->ops[i].path;
+
+        if (!path || path->attr.urn || path->attr.sub || strcasecmp(path->attr.attr, "members"))
+            return 0;
+    }
+    return 1;
+}
+
+/* Returns 1 when the stored resource `res` has the layout that build_stored
+ * writes, so that moving its time and version in place stores the same
+ * text as building it anew from a patched copy. That layout is "schemas"
+ * equal to [`core_urn`] (a PATCH of a type without extensions rewrites it
+ * to that), "id" equal to `id`, attributes that skipped_attr keeps, and
+ * last "meta". The meta object has exactly "resourceType" equal to
+ * `resource_type`, a string "created", "lastModified" and "version", in
+ * that order. */
+static int stored_layout(const json *res, const char *id, const char *core_urn,
+                         const char *resource_type)
+{
+    static const char *const meta_keys[] = {"resourceType", "created", "lastModified", "version"};
+    size_t n = json_object_size(res);
+    const json *schemas, *meta;
+    const char *value;
+
+    if (n < 3 || strcmp(json_object_key_at(res, 0), "schemas") ||
+        strcmp(json_object_key_at(res, 1), "id") || strcmp(json_object_key_at(res, n - 1), "meta"))
+        return 0;
+    schemas = json_object_value_at(res, 0);
+    value = json_string_value(json_array_get(schemas, 0));
+    if (json_typeof(schemas) != JSON_ARRAY || json_array_size(schemas) != 1 || !value ||
+        strcmp(value, core_urn))
+        return 0;
+    value = json_string_value(json_object_value_at(res, 1));
+    if (!value || strcmp(value, id))
+        return 0;
+    for (size_t i = 2; i < n - 1; i++) {
+        if (skipped_attr(json_object_key_at(res, i)))
+            return 0;
+    }
+    meta = json_object_value_at(res, n - 1);
+    if (json_typeof(meta) != JSON_OBJECT || json_object_size(meta) != 4)
+        return 0;
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(json_object_key_at(meta, i), meta_keys[i]))
+            return 0;
+    }
+    value = json_string_value(json_object_value_at(meta, 0));
+    if (!value || strcmp(value, resource_type))
+        return 0;
+    return json_typeof(json_object_value_at(meta, 1)) == JSON_STRING;
+}
+
+/* Sets meta.lastModified of `res` (laid out as stored_layout requires) to
+ * now and its version one past the current one, as build_stored would. */
+static int touch_stored(json *res)
+{
+    char now[32], version[32];
+    json *meta = json_object_value_at(res, json_object_size(res) - 1);
+    json *modified, *versioned;
+
+    scim_store_now(now);
+    snprintf(version, sizeof version, "W/\"%ld\"", version_number(res) + 1);
+    modified = json_string(now);
+    versioned = json_string(version);
+    if (!modified || !versioned) {
+        json_free(modified);
+        json_free(versioned);
+        return STORE_NOMEM;
+    }
+    json_free(json_object_replace_at(meta, 2, modified));
+    json_free(json_object_replace_at(meta, 3, versioned));
+    return 0;
+}
+
+/* Stores a group whose PATCH changed only its members. The stored group
+ * `before` gets a new time and version and moves into `w->result`. */
+static int write_members_patch(store_txn *t, scim_write *w, member_ops *ops, json **before)
+{
+    int rc = members_flush(ops);
+
+    if (rc == 0)
+        rc = touch_stored(*before);
+    if (rc)
+        return rc;
+    w->result = *before;
+    *before = NULL;
+    return write_resource(t, w, 0, w->result, w->result);
+}
+
 /* Applies the PATCH to the latest stored state. A PATCH that changes
  * nothing writes nothing and keeps the version. */
 static int patch_job(store_txn *t, scim_write *w, int users)
@@ -1184,14 +1280,24 @@ static int patch_job(store_txn *t, scim_write *w, int users)
     member_ops ops = {.txn = t, .account = w->account, .group_id = w->id, .actor = w->actor};
     scim_patch_hooks hooks = {&ops, hook_add, hook_remove, hook_replace};
     json *before = NULL, *patched = NULL;
-    int rc;
+    int rc, members_only;
 
     write_reset(w, 0);
     rc = load_for_write(t, w, users, &before);
     if (rc)
         return rc;
+    /* A PATCH of a group's members alone, the usual provisioning update,
+     * leaves the group's attributes as they are, so the stored tree is
+     * updated in place instead of being built again from the copy. */
+    members_only = !users && schema->n_extensions == 0 && patch_members_only(w->patch) &&
+                   stored_layout(before, w->id, SCIM_URN_GROUP, "Group");
     if (scim_patch_apply(w->patch, schema, before, users ? NULL : &hooks, &patched, &w->err)) {
         rc = ops.store_rc ? ops.store_rc : SCIM_STORE_REJECTED;
+    } else if (members_only && ops.changed == 0) {
+        w->result = before;
+        before = NULL;
+    } else if (members_only) {
+        rc = write_members_patch(t, w, &ops, &before);
     } else if (!attrs_changed(before, patched) && ops.changed == 0) {
         w->result = before;
         before = NULL;

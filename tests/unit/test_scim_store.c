@@ -1008,6 +1008,82 @@ START_TEST(user_create_text_matches_tree)
 }
 END_TEST
 
+/* Group bodies whose stored text after a PATCH of members alone is
+ * checked against the text of a PATCH that goes through the tree. Each
+ * displayName is "T<case>". */
+static const char *const patched_groups[] = {
+    "{\"displayName\":\"T0\"}",
+    "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\"],\"displayName\":\"T1\","
+    "\"externalId\":\"ext-\\u00fc\\\"1\",\"x\":1.50,\"y\":{\"b\":1,\"a\":[true,null]}}",
+    "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\",\"urn:example:other\"],"
+    "\"displayName\":\"T2\"}",
+    "{\"schemas\":[],\"displayName\":\"T3\",\"externalId\":\"e3\"}",
+};
+
+/* Runs a PATCH of group `g` with the operations `ops` and returns the
+ * group's stored text, which the caller frees. */
+static char *patch_group_text(const char *g, const char *ops)
+{
+    char body[1024], key[72];
+    scim_patch *patch = NULL;
+    scim_error err = {0};
+    store_txn *t;
+    store_val v;
+    char *text;
+    json *j;
+
+    snprintf(body, sizeof body,
+             "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+             "\"Operations\":[%s]}",
+             ops);
+    j = parse(body);
+    ck_assert_int_eq(scim_patch_parse(j, &patch, &err), 0);
+    json_free(j);
+    ck_assert_msg(run_job(scim_store_group_patch, ACC1, g, NULL, patch, NULL, &err) == 0, "%s",
+                  err.detail);
+    scim_patch_free(patch);
+    memcpy(key, ACC1, 36);
+    memcpy(key + 36, g, 36);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(store_get(t, T_GROUPS, key, sizeof key, &v), 0);
+    text = strndup(v.data, v.len);
+    store_read_end(t);
+    return text;
+}
+
+/* A PATCH of members alone stores the same group text as a PATCH that also
+ * replaces displayName with its own value, except for lastModified and
+ * the version. */
+START_TEST(group_members_patch_text_matches_tree)
+{
+    char u1[37], g[37], ops[512], name[8], first_mod[25], second_mod[25];
+    char *first, *second;
+
+    create_user(ACC1, "m1", "m1@example.com", u1);
+    ck_assert_int_eq(run_job(scim_store_group_create, ACC1, NULL, parse(patched_groups[_i]), NULL,
+                             g, NULL),
+                     0);
+    snprintf(ops, sizeof ops, "{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"value\":\"%s\"}]}",
+             u1);
+    first = patch_group_text(g, ops);
+    snprintf(name, sizeof name, "T%d", _i);
+    snprintf(ops, sizeof ops,
+             "{\"op\":\"remove\",\"path\":\"members[value eq \\\"%s\\\"]\"},"
+             "{\"op\":\"replace\",\"path\":\"displayName\",\"value\":\"%s\"}",
+             u1, name);
+    second = patch_group_text(g, ops);
+    ck_assert_int_eq(member_pair(ACC1, g, u1), 0);
+
+    last_modified(first, first_mod);
+    last_modified(second, second_mod);
+    replace_same_length(second, second_mod, first_mod);
+    replace_same_length(first, "\"version\":\"W/\\\"2\\\"\"", "\"version\":\"W/\\\"3\\\"\"");
+    ck_assert_str_eq(first, second);
+    free(first);
+    free(second);
+}
+END_TEST
+
 /* A create that fails (here on a taken userName) rolls back, and a
  * prepared text does not leak into the next job on the same write. */
 START_TEST(prepared_text_belongs_to_create)
@@ -1410,6 +1486,8 @@ static Suite *suite(void)
     tcase_add_test(tc, write_keeps_stored_text);
     tcase_add_loop_test(tc, user_create_text_matches_tree, 0,
                         sizeof created_inputs / sizeof created_inputs[0]);
+    tcase_add_loop_test(tc, group_members_patch_text_matches_tree, 0,
+                        sizeof patched_groups / sizeof patched_groups[0]);
     tcase_add_test(tc, prepared_text_belongs_to_create);
     tcase_add_test(tc, group_delete_rerun_resets_outputs);
     tcase_add_test(tc, totals_follow_creates_and_deletes);
