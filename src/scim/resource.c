@@ -26,6 +26,33 @@ typedef struct write_op {
     int location; /* 1 to send a Location header */
 } write_op;
 
+/* Appends `text` at `*at` in a buffer that ends at `end` and writes the
+ * terminating NUL. Text that does not fit is truncated, as snprintf does. */
+static void append_text(char **at, char *end, const char *text)
+{
+    size_t room = (size_t)(end - *at) - 1;
+    size_t n = strlen(text);
+
+    if (n > room)
+        n = room;
+    memcpy(*at, text, n);
+    *at += n;
+    **at = '\0';
+}
+
+/* Writes the resource's URL, "<base URL><endpoint>/<id>", into `out` of
+ * `size` bytes, truncated as snprintf would truncate it. */
+static void format_location(char *out, size_t size, const char *endpoint, const char *id)
+{
+    char *at = out;
+
+    *at = '\0';
+    append_text(&at, out + size, scim_base_url());
+    append_text(&at, out + size, endpoint);
+    append_text(&at, out + size, "/");
+    append_text(&at, out + size, id);
+}
+
 static void write_op_free(write_op *op)
 {
     scim_write_clear(&op->w);
@@ -59,8 +86,7 @@ static int reply_user_spliced(write_op *op, store_txn *t)
     if (rc == 0 && !(buf = evbuffer_new()))
         rc = STORE_NOMEM;
     if (rc == 0) {
-        snprintf(location, sizeof location, "%s%s/%s", scim_base_url(), op->kind->endpoint,
-                 op->w.id);
+        format_location(location, sizeof location, op->kind->endpoint, op->w.id);
         rc = scim_store_user_splice(op->w.result_text, op->w.result_len, location, groups,
                                     version, buf);
     }
@@ -174,6 +200,7 @@ static write_op *write_op_new(http_req *r, const scim_kind *k, const scim_caller
                               const char *id)
 {
     write_op *op = calloc(1, sizeof *op);
+    size_t actor_len;
 
     if (!op) {
         scim_reply_errorf(r, 500, NULL, "Out of memory.");
@@ -183,7 +210,10 @@ static write_op *write_op_new(http_req *r, const scim_kind *k, const scim_caller
     op->kind = k;
     op->status = 200;
     memcpy(op->w.account, c->account, sizeof op->w.account);
-    snprintf(op->w.actor, sizeof op->w.actor, "%s", c->actor);
+    _Static_assert(sizeof op->w.actor >= sizeof c->actor, "the write's actor holds the caller's");
+    actor_len = strnlen(c->actor, sizeof c->actor - 1);
+    memcpy(op->w.actor, c->actor, actor_len);
+    op->w.actor[actor_len] = '\0';
     if (id)
         memcpy(op->w.id, id, STORE_ID_LEN + 1);
     op->w.if_match = dup_header(r, "If-Match");
@@ -369,7 +399,7 @@ static int get_user_spliced(http_req *r, store_txn *t, const scim_caller *c, con
         rc = STORE_NOMEM;
         goto out;
     }
-    snprintf(location, sizeof location, "%s%s/%s", scim_base_url(), scim_kind_user.endpoint, id);
+    format_location(location, sizeof location, scim_kind_user.endpoint, id);
     if ((rc = scim_store_user_splice(v.data, v.len, location, groups, version, buf)) != 0)
         goto out;
     if (read_preconditions(r, version) == 0) {
