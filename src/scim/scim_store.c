@@ -748,8 +748,10 @@ static int write_resource(store_txn *t, scim_write *w, int users, const json *be
         return rc;
     if ((rc = put_resource(t, tab, w, after)) != 0)
         return rc;
-    if (before && !attrs_changed(before, after))
-        return 0; /* only the version moved, for a membership change */
+    /* Only the version moved, for a membership change. A members-only
+     * PATCH passes the same tree twice. */
+    if (before && (before == after || !attrs_changed(before, after)))
+        return 0;
     if (users)
         return events_user_changed(t, w->actor, w->account, w->id, before, after);
     return events_group_changed(t, w->actor, w->account, w->id, before, after);
