@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -593,11 +594,21 @@ static int name_update(store_txn *t, scim_write *w, enum store_table tab, const 
     return old ? name_release(t, tab, w->account, old) : 0;
 }
 
-/* Writes (put = 1) or deletes the key ACC + value + \0 + id. */
+/* What index_entry does with an entry. */
+enum index_op {
+    INDEX_DELETE,
+    INDEX_PUT,
+    INDEX_KEEP, /* put only when the entry is missing or has a value other than "" */
+};
+
+/* Writes, deletes or keeps the key ACC + value + \0 + id. */
 static int index_entry(store_txn *t, enum store_table tab, const char *account, const char *value,
-                       int lower, const char *id, int put)
+                       int lower, const char *id, enum index_op op)
 {
+    store_val v;
     key k;
+    int rc;
+
     key_init(&k, account);
     if (lower)
         key_add_lower(&k, value);
@@ -607,9 +618,19 @@ static int index_entry(store_txn *t, enum store_table tab, const char *account, 
     key_add(&k, id, STORE_ID_LEN);
     if (k.overflow)
         return STORE_INVALID;
-    if (put)
+    if (op == INDEX_KEEP) {
+        /* A read leaves the entry's page clean, where a delete and a put
+         * would copy it into the commit. */
+        rc = store_get(t, tab, k.buf, k.len, &v);
+        if (rc == 0 && v.len == 0)
+            return 0;
+        if (rc && rc != STORE_NOTFOUND)
+            return rc;
+        op = INDEX_PUT;
+    }
+    if (op == INDEX_PUT)
         return store_put(t, tab, k.buf, k.len, "", 0, 0);
-    int rc = store_del(t, tab, k.buf, k.len);
+    rc = store_del(t, tab, k.buf, k.len);
     return rc == STORE_NOTFOUND ? 0 : rc;
 }
 
@@ -618,16 +639,89 @@ static int index_entry(store_txn *t, enum store_table tab, const char *account, 
 static int index_resource(store_txn *t, int users, const char *account, const char *id,
                           const json *res, int put)
 {
+    enum index_op op = put ? INDEX_PUT : INDEX_DELETE;
     const char *ext = json_get_string(res, "externalId");
     int rc = 0;
 
     if (ext && *ext)
-        rc = index_entry(t, users ? T_USER_EXTIDS : T_GROUP_EXTIDS, account, ext, 0, id, put);
+        rc = index_entry(t, users ? T_USER_EXTIDS : T_GROUP_EXTIDS, account, ext, 0, id, op);
     json *emails = users ? json_object_geti(res, "emails") : NULL;
     for (size_t i = 0; rc == 0 && i < json_array_size(emails); i++) {
         const char *v = json_get_string(json_array_get(emails, i), "value");
         if (v && *v)
-            rc = index_entry(t, T_USER_EMAILS, account, v, 1, id, put);
+            rc = index_entry(t, T_USER_EMAILS, account, v, 1, id, op);
+    }
+    return rc;
+}
+
+/* One externalId or email index entry of a resource. */
+typedef struct index_value {
+    enum store_table tab;
+    const char *value; /* borrowed from the resource */
+    int lower;         /* 1 for emails, whose keys are folded to lower case */
+} index_value;
+
+/* Most index entries per resource that index_update compares pairwise. */
+#define INDEX_COMPARED_MAX 8
+
+/* Lists the index entries of `res` into `out` (INDEX_COMPARED_MAX
+ * elements). Returns how many, or SIZE_MAX when there are more. */
+static size_t index_values(int users, const json *res, index_value *out)
+{
+    const char *ext = json_get_string(res, "externalId");
+    json *emails = users ? json_object_geti(res, "emails") : NULL;
+    size_t n = 0;
+
+    if (ext && *ext)
+        out[n++] = (index_value){users ? T_USER_EXTIDS : T_GROUP_EXTIDS, ext, 0};
+    for (size_t i = 0; i < json_array_size(emails); i++) {
+        const char *v = json_get_string(json_array_get(emails, i), "value");
+
+        if (!v || !*v)
+            continue;
+        if (n == INDEX_COMPARED_MAX)
+            return SIZE_MAX;
+        out[n++] = (index_value){T_USER_EMAILS, v, 1};
+    }
+    return n;
+}
+
+/* Returns 1 when one of the `n` entries in `list` has the same key as `e`.
+ * Email keys fold ASCII case as key_add_lower does. */
+static int index_listed(const index_value *list, size_t n, const index_value *e)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].tab != e->tab)
+            continue;
+        if (e->lower ? !strcasecmp(list[i].value, e->value) : !strcmp(list[i].value, e->value))
+            return 1;
+    }
+    return 0;
+}
+
+/* Moves the index entries of a resource from `before` (NULL on create) to
+ * `after`, with the result of removing every entry of `before` and then
+ * adding every entry of `after`. An entry that both have is only read, so
+ * a replace that keeps its externalId and emails writes no index entry. */
+static int index_update(store_txn *t, int users, const char *account, const char *id,
+                        const json *before, const json *after)
+{
+    index_value old[INDEX_COMPARED_MAX], new[INDEX_COMPARED_MAX];
+    size_t n_old = before ? index_values(users, before, old) : 0;
+    size_t n_new = index_values(users, after, new);
+    int rc = 0;
+
+    if (n_old == SIZE_MAX || n_new == SIZE_MAX) {
+        rc = before ? index_resource(t, users, account, id, before, 0) : 0;
+        return rc ? rc : index_resource(t, users, account, id, after, 1);
+    }
+    for (size_t i = 0; rc == 0 && i < n_old; i++) {
+        if (!index_listed(new, n_new, &old[i]))
+            rc = index_entry(t, old[i].tab, account, old[i].value, old[i].lower, id, INDEX_DELETE);
+    }
+    for (size_t i = 0; rc == 0 && i < n_new; i++) {
+        enum index_op op = index_listed(old, n_old, &new[i]) ? INDEX_KEEP : INDEX_PUT;
+        rc = index_entry(t, new[i].tab, account, new[i].value, new[i].lower, id, op);
     }
     return rc;
 }
@@ -742,9 +836,7 @@ static int write_resource(store_txn *t, scim_write *w, int users, const json *be
         return rc;
     if ((rc = check_index_lengths(w, users, after)) != 0)
         return rc;
-    if (before && (rc = index_resource(t, users, w->account, w->id, before, 0)) != 0)
-        return rc;
-    if ((rc = index_resource(t, users, w->account, w->id, after, 1)) != 0)
+    if ((rc = index_update(t, users, w->account, w->id, before, after)) != 0)
         return rc;
     if ((rc = put_resource(t, tab, w, after)) != 0)
         return rc;

@@ -253,6 +253,55 @@ START_TEST(user_replace_moves_indexes)
 }
 END_TEST
 
+static int drop_extid_entry(store_txn *t, void *arg)
+{
+    char key[128];
+    int n = snprintf(key, sizeof key, "%sext-erin", ACC1);
+
+    key[n] = '\0';
+    memcpy(key + n + 1, arg, 36);
+    return store_del(t, T_USER_EXTIDS, key, (size_t)n + 1 + 36);
+}
+
+/* A replace that keeps some index values leaves their entries, restores
+ * one that went missing, and moves the others, also past the number of
+ * entries compared pairwise. */
+START_TEST(user_replace_keeps_indexes)
+{
+    char id[37], text[1024];
+    size_t len;
+    json *in;
+
+    create_user(ACC1, "erin", "Erin@Example.com", id);
+    ck_assert_int_eq(store_run(st, drop_extid_entry, id), 0);
+    ck_assert(!key_exists(T_USER_EXTIDS, ACC1, "ext-erin\0", 9, id));
+
+    in = parse("{\"userName\":\"erin\",\"externalId\":\"ext-erin\",\"emails\":["
+               "{\"value\":\"erin@EXAMPLE.com\"},{\"value\":\"e2@example.com\"}]}");
+    ck_assert_int_eq(run_job(scim_store_user_replace, ACC1, id, in, NULL, NULL, NULL), 0);
+    ck_assert(key_exists(T_USER_EXTIDS, ACC1, "ext-erin\0", 9, id));
+    ck_assert(key_exists(T_USER_EMAILS, ACC1, "erin@example.com\0", 17, id));
+    ck_assert(key_exists(T_USER_EMAILS, ACC1, "e2@example.com\0", 15, id));
+
+    len = (size_t)snprintf(text, sizeof text, "{\"userName\":\"erin\",\"emails\":[");
+    for (int i = 0; i < 10; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s{\"value\":\"m%d@example.com\"}",
+                                i ? "," : "", i);
+    snprintf(text + len, sizeof text - len, "]}");
+    ck_assert_int_eq(run_job(scim_store_user_replace, ACC1, id, parse(text), NULL, NULL, NULL), 0);
+    ck_assert(!key_exists(T_USER_EXTIDS, ACC1, "ext-erin\0", 9, id));
+    ck_assert(!key_exists(T_USER_EMAILS, ACC1, "erin@example.com\0", 17, id));
+    ck_assert(!key_exists(T_USER_EMAILS, ACC1, "e2@example.com\0", 15, id));
+    ck_assert(key_exists(T_USER_EMAILS, ACC1, "m0@example.com\0", 15, id));
+    ck_assert(key_exists(T_USER_EMAILS, ACC1, "m9@example.com\0", 15, id));
+
+    in = parse("{\"userName\":\"erin\",\"emails\":[{\"value\":\"m9@example.com\"}]}");
+    ck_assert_int_eq(run_job(scim_store_user_replace, ACC1, id, in, NULL, NULL, NULL), 0);
+    ck_assert(!key_exists(T_USER_EMAILS, ACC1, "m0@example.com\0", 15, id));
+    ck_assert(key_exists(T_USER_EMAILS, ACC1, "m9@example.com\0", 15, id));
+}
+END_TEST
+
 START_TEST(user_replace_to_taken_name)
 {
     char a[37], b[37], found[37];
@@ -1458,6 +1507,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, user_name_unique_per_account, 0,
                         sizeof duplicate_names / sizeof duplicate_names[0]);
     tcase_add_test(tc, user_replace_moves_indexes);
+    tcase_add_test(tc, user_replace_keeps_indexes);
     tcase_add_test(tc, user_replace_to_taken_name);
     tcase_add_test(tc, user_replace_stale_version);
     tcase_add_test(tc, unknown_id_is_not_found);
