@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -114,19 +115,53 @@ static void put_json_string(line *l, const char *s)
     putc1(l, '"');
 }
 
+/* 1 when byte `c` stays plain in a logfmt value: printable ASCII other than
+ * '=', '"' and '\\'. */
+static int logfmt_plain_byte(unsigned char c)
+{
+    return (unsigned)(c - 0x21) < 0x5e && c != '=' && c != '"' && c != '\\';
+}
+
+/* 1 when all 8 bytes of `w` stay plain in a logfmt value. The terms test
+ * all bytes at once: they set the high bit of at least one byte when some
+ * byte is below 0x21, above 0x7e, or equal to '=', '"' or '\\', and of none
+ * otherwise. Carries and borrows between bytes arise only above a byte that
+ * is flagged already, so the result is exact. */
+static int logfmt_plain_word(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    const uint64_t high = 0x8080808080808080u;
+    uint64_t below = (w - ones * 0x21) & ~w;
+    uint64_t above = (w + ones) | w;
+    uint64_t equals = w ^ (ones * '=');
+    uint64_t quote = w ^ (ones * '"');
+    uint64_t backslash = w ^ (ones * '\\');
+    uint64_t special = ((equals - ones) & ~equals) | ((quote - ones) & ~quote) |
+                       ((backslash - ones) & ~backslash);
+
+    return ((below | above | special) & high) == 0;
+}
+
 /* Writes a logfmt value. logfmt quotes a value that is empty or contains a
- * space, '=', a quote, a backslash or a control character. */
+ * space, '=', a quote, a backslash or a control character. The check reads
+ * 8 bytes at a time, since access log values are mostly plain. */
 static void put_logfmt_value(line *l, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s), i = 0;
 
-    /* Printable ASCII other than '=', '"' and '\\' stays plain. */
-    while ((unsigned)(*p - 0x21) < 0x5e && *p != '=' && *p != '"' && *p != '\\')
-        p++;
-    if (*p || p == (const unsigned char *)s)
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+
+        memcpy(&w, s + i, sizeof(w));
+        if (!logfmt_plain_word(w))
+            break;
+    }
+    while (i < len && logfmt_plain_byte((unsigned char)s[i]))
+        i++;
+    if (len == 0 || i < len)
         put_json_string(l, s);
     else
-        put(l, s, (size_t)(p - (const unsigned char *)s));
+        put(l, s, len);
 }
 
 static void put_field(line *l, const char *key, const char *value, int first)

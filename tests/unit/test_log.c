@@ -97,6 +97,60 @@ START_TEST(logfmt_quotes_non_ascii)
 }
 END_TEST
 
+/* The byte placed at each position of a 17-byte value, which spans two
+ * 8-byte words and a tail byte. */
+static unsigned char probe_byte;
+
+static void emit_probes(void)
+{
+    char value[18];
+
+    for (int pos = 0; pos < 17; pos++) {
+        memset(value, 'a', 17);
+        value[17] = '\0';
+        value[pos] = (char)probe_byte;
+        log_event(LOG_INFO, "probe", "v", value, NULL);
+    }
+}
+
+/* 1 when logfmt writes byte `c` without quoting the value. */
+static int plain_in_logfmt(unsigned char c)
+{
+    return c >= 0x21 && c <= 0x7e && c != '=' && c != '"' && c != '\\';
+}
+
+START_TEST(logfmt_quotes_each_special_byte)
+{
+    log_setup(LOG_INFO, LOG_FORMAT_LOGFMT);
+    for (int c = 1; c < 256; c++) {
+        probe_byte = (unsigned char)c;
+        char *out = capture(emit_probes);
+        char *v = out;
+
+        for (int pos = 0; pos < 17; pos++) {
+            char raw[19];
+            int written_raw;
+
+            memset(raw, 'a', 17);
+            raw[pos] = (char)c;
+            raw[17] = '\n';
+            raw[18] = '\0';
+            v = strstr(v, " v=");
+            ck_assert_ptr_nonnull(v);
+            v += 3;
+            /* A plain value is written as is, and a quoted one starts
+             * with a quote that the raw value lacks there. */
+            written_raw = strncmp(v, raw, 18) == 0;
+            if (plain_in_logfmt((unsigned char)c))
+                ck_assert_msg(written_raw, "byte 0x%02x at %d was quoted", c, pos);
+            else
+                ck_assert_msg(!written_raw && v[0] == '"', "byte 0x%02x at %d was not quoted", c,
+                              pos);
+        }
+    }
+}
+END_TEST
+
 START_TEST(level_filters_events)
 {
     log_setup(LOG_WARN, LOG_FORMAT_LOGFMT);
@@ -219,6 +273,7 @@ int main(void)
     tcase_add_test(tc, json_lines_are_objects);
     tcase_add_test(tc, json_replaces_invalid_utf8);
     tcase_add_test(tc, logfmt_quotes_non_ascii);
+    tcase_add_test(tc, logfmt_quotes_each_special_byte);
     tcase_add_test(tc, level_filters_events);
     tcase_add_test(tc, level_names_parse);
     tcase_add_test(tc, deferred_waits_for_flush);
