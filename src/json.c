@@ -1012,6 +1012,25 @@ static const unsigned char plain_byte[256] = {
     [0x5d ... 0x7f] = 1,
 };
 
+/* 1 when all 8 bytes at `p` are plain_byte bytes. The terms test all bytes
+ * at once: they set the high bit of at least one byte when some byte is
+ * below 0x20, above 0x7f, a quote or a backslash, and of none otherwise.
+ * Carries and borrows between bytes arise only above a byte that is flagged
+ * already, so the result is exact. */
+static int plain_word(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    const uint64_t high = 0x8080808080808080u;
+    uint64_t w, below, quote, backslash;
+
+    memcpy(&w, p, sizeof(w));
+    below = (w - ones * 0x20) & ~w;
+    quote = w ^ (ones * '"');
+    backslash = w ^ (ones * '\\');
+    return ((below | w | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash)) & high) ==
+           0;
+}
+
 /* Scans a string whose opening quote is just before s->p and moves s->p
  * past the closing quote. `*raw_len` receives the length of the text
  * between the quotes and `*len` the length once escapes are decoded.
@@ -1547,6 +1566,7 @@ static void put_string(writer *w, const char *text, size_t len)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t start = 0, i = 0;
+    size_t words_from = 0;
     char hex[7];
 
     putch(w, '"');
@@ -1554,7 +1574,17 @@ static void put_string(writer *w, const char *text, size_t len)
         const char *esc;
         size_t n;
 
-        if (s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') {
+        /* Runs of plain bytes are passed 8 at a time. After a word with
+         * other bytes, its bytes go one at a time, so that text with many
+         * such bytes is not tested twice. */
+        if (i >= words_from) {
+            while (len - i >= 8 && plain_word(s + i))
+                i += 8;
+            words_from = i + 8;
+            if (i == len)
+                break;
+        }
+        if (plain_byte[s[i]]) {
             i++;
             continue;
         }

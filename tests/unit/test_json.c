@@ -367,6 +367,32 @@ START_TEST(json_dump_every_byte_like_yajl)
 }
 END_TEST
 
+/* Every byte value at every offset of a 19-byte string, which the writer
+ * reads as two 8-byte words and a tail, in a value and in a key. */
+START_TEST(json_dump_every_byte_at_every_offset)
+{
+    char label[48];
+
+    for (int c = 0; c < 256; c++) {
+        for (size_t at = 0; at < 19; at++) {
+            char text[20];
+            json *arr = json_array();
+            json *obj = json_object();
+
+            memcpy(text, "abcdefghijklmnopqrs", 20);
+            text[at] = (char)c;
+            json_array_append(arr, json_stringn(text, 19));
+            json_object_set(obj, c ? text : "a", json_stringn(text, 19));
+            snprintf(label, sizeof(label), "byte 0x%02x at %zu", c, at);
+            assert_dump_matches_reference(arr, label);
+            assert_dump_matches_reference(obj, label);
+            json_free(arr);
+            json_free(obj);
+        }
+    }
+}
+END_TEST
+
 /* Multi-byte sequences, valid and not: yajl_gen checks only their shape. */
 static const char *const utf8_cases[] = {
     "caf\xc3\xa9",     "\xc3",          "\xc3\x28",        "\xe2\x82\xac",
@@ -832,6 +858,7 @@ static Suite *json_suite(void)
     tcase_add_test(tc, json_copy_and_equal);
     tcase_add_test(tc, json_string_with_length);
     tcase_add_test(tc, json_dump_every_byte_like_yajl);
+    tcase_add_test(tc, json_dump_every_byte_at_every_offset);
     tcase_add_loop_test(tc, json_dump_utf8_like_yajl, 0,
                         (int)(sizeof(utf8_cases) / sizeof(utf8_cases[0])));
     tcase_add_test(tc, json_dump_depth_like_yajl);
