@@ -5,8 +5,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <pthread.h>
 
 #include "accounts.h"
@@ -338,14 +340,15 @@ static int copy_id(const json *key, const char *field, char out[37])
 
 #define CACHE_SLOTS 64
 
-/* Keys that authenticated, by token hash, one table per thread (in the
- * server, the loop thread). The table is valid for one store and one value
- * of its key tables' change counter (STORE_SCIM_KEYS_GENERATION): every
- * create, revoke, last-used update or delete of a key, in this process or
- * another, increments the counter, and the next check that reads a new
- * value empties the table. Tokens that fail are not cached. */
+/* Keys that authenticated, by the tag of their token (see siphash_tag),
+ * one table per thread (in the server, the loop thread). The table is valid
+ * for one store and one value of its key tables' change counter
+ * (STORE_SCIM_KEYS_GENERATION). Every create, revoke, last-used update or
+ * delete of a key, in this process or another, increments the counter, and
+ * the next check that reads a new value empties the table. Tokens that fail
+ * are not cached. */
 struct cached_key {
-    uint8_t hash[32];
+    uint8_t tag[32];
     char account[37];
     char key_id[37];
     int used;
@@ -357,9 +360,9 @@ static __thread struct {
     struct cached_key slots[CACHE_SLOTS];
 } key_cache;
 
-/* Returns the slot for `hash` after making sure the cache belongs to this
+/* Returns the slot for `tag` after making sure the cache belongs to this
  * store and generation, or NULL when the counter cannot be read. */
-static struct cached_key *cache_slot(store_txn *t, const uint8_t hash[32])
+static struct cached_key *cache_slot(store_txn *t, const uint8_t tag[32])
 {
     uint64_t store_id = store_txn_store_id(t);
     uint64_t generation;
@@ -371,26 +374,26 @@ static struct cached_key *cache_slot(store_txn *t, const uint8_t hash[32])
         key_cache.store_id = store_id;
         key_cache.generation = generation;
     }
-    /* The hash is uniformly distributed, so its first byte spreads slots. */
-    return &key_cache.slots[hash[0] % CACHE_SLOTS];
+    /* The tag is uniformly distributed, so its first byte spreads slots. */
+    return &key_cache.slots[tag[0] % CACHE_SLOTS];
 }
 
-static int cache_hit(const struct cached_key *slot, const uint8_t hash[32], char account[37],
+static int cache_hit(const struct cached_key *slot, const uint8_t tag[32], char account[37],
                      char key_id[37])
 {
-    if (!slot || !slot->used || !crypto_equal(slot->hash, hash, 32))
+    if (!slot || !slot->used || !crypto_equal(slot->tag, tag, 32))
         return 0;
     memcpy(account, slot->account, sizeof(slot->account));
     memcpy(key_id, slot->key_id, sizeof(slot->key_id));
     return 1;
 }
 
-static void cache_fill(struct cached_key *slot, const uint8_t hash[32], const char account[37],
+static void cache_fill(struct cached_key *slot, const uint8_t tag[32], const char account[37],
                        const char key_id[37])
 {
     if (!slot)
         return;
-    memcpy(slot->hash, hash, 32);
+    memcpy(slot->tag, tag, 32);
     memcpy(slot->account, account, sizeof(slot->account));
     memcpy(slot->key_id, key_id, sizeof(slot->key_id));
     slot->used = 1;
@@ -404,17 +407,38 @@ static EVP_MD *sha256_md;
  * which the store keeps as well. */
 static pthread_key_t sha256_ctx_key;
 static int sha256_ctx_key_ok;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static pthread_once_t algorithms_once = PTHREAD_ONCE_INIT;
 
 static void free_sha256_ctx(void *ctx)
 {
     EVP_MD_CTX_free(ctx);
 }
 
-static void fetch_sha256(void)
+/* The cache tag of a token is SipHash-2-4 with a 128-bit output, keyed
+ * with 16 random bytes drawn once per process. Without the key, which never
+ * leaves the process, a token other than a cached one has its tag with a
+ * chance of about 2^-128. In OpenSSL 3.0 the tag costs about 1,200
+ * instructions against 2,900 for the SHA-256 (callgrind on Debian 12),
+ * which only a cache miss still needs. Without SipHash or the random key,
+ * the tag is the SHA-256. */
+static EVP_MAC *siphash_mac;
+static uint8_t tag_key[16];
+static int tag_key_ok;
+static pthread_key_t mac_ctx_key;
+static int mac_ctx_key_ok;
+
+static void free_mac_ctx(void *ctx)
+{
+    EVP_MAC_CTX_free(ctx);
+}
+
+static void fetch_algorithms(void)
 {
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
     sha256_ctx_key_ok = pthread_key_create(&sha256_ctx_key, free_sha256_ctx) == 0;
+    siphash_mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+    tag_key_ok = crypto_random(tag_key, sizeof(tag_key)) == 0;
+    mac_ctx_key_ok = pthread_key_create(&mac_ctx_key, free_mac_ctx) == 0;
 }
 
 /* Returns this thread's digest context, or NULL when out of memory. */
@@ -445,28 +469,88 @@ static void token_hash(const char *token, size_t len, uint8_t out[32])
     unsigned int n = 0;
     EVP_MD_CTX *ctx;
 
-    pthread_once(&sha256_once, fetch_sha256);
+    pthread_once(&algorithms_once, fetch_algorithms);
     ctx = sha256_md ? sha256_ctx() : NULL;
     if (!ctx || !EVP_DigestInit_ex2(ctx, sha256_md, NULL) || !EVP_DigestUpdate(ctx, token, len) ||
         !EVP_DigestFinal_ex(ctx, out, &n) || n != 32)
         crypto_sha256(token, len, out);
 }
 
+/* Returns this thread's SipHash context, keyed and ready for a token, or
+ * NULL when out of memory. */
+static EVP_MAC_CTX *mac_ctx(void)
+{
+    size_t size = 16;
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+                           OSSL_PARAM_construct_end()};
+    EVP_MAC_CTX *ctx;
+
+    if (!mac_ctx_key_ok)
+        return NULL;
+    ctx = pthread_getspecific(mac_ctx_key);
+    if (ctx)
+        return ctx;
+    ctx = EVP_MAC_CTX_new(siphash_mac);
+    if (ctx && (!EVP_MAC_init(ctx, tag_key, sizeof(tag_key), params) ||
+                pthread_setspecific(mac_ctx_key, ctx) != 0)) {
+        EVP_MAC_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* Writes the SipHash tag of a token of TOKEN_LEN bytes into the first 16
+ * bytes of `out` and zeroes the rest. Returns 0, or -1 when SipHash is not
+ * available or failed. */
+static int siphash_tag(const char *token, uint8_t out[32])
+{
+    EVP_MAC_CTX *ctx;
+    size_t n = 0;
+    int ok;
+
+    /* A whole number of 8-byte blocks leaves no token bytes buffered in
+     * the context (SipHash_Update in OpenSSL 3.0 keeps only a partial
+     * block). */
+    _Static_assert(TOKEN_LEN % 8 == 0, "tokens fill whole SipHash blocks");
+    pthread_once(&algorithms_once, fetch_algorithms);
+    ctx = siphash_mac && tag_key_ok ? mac_ctx() : NULL;
+    if (!ctx)
+        return -1;
+    memset(out, 0, 32);
+    ok = EVP_MAC_update(ctx, (const unsigned char *)token, TOKEN_LEN) &&
+         EVP_MAC_final(ctx, out, &n, 16) && n == 16;
+    /* Keying the context again replaces the state that the token gave it
+     * and readies it for the next token. */
+    if (!EVP_MAC_init(ctx, tag_key, sizeof(tag_key), NULL)) {
+        pthread_setspecific(mac_ctx_key, NULL);
+        EVP_MAC_CTX_free(ctx);
+    }
+    return ok ? 0 : -1;
+}
+
 int scim_key_authenticate(store_txn *t, const char *bearer, char account[37], char key_id[37])
 {
+    uint8_t tag[32];
     uint8_t hash[32];
     char ids[2 * ID];
     store_val v;
     json *key = NULL;
     struct cached_key *slot;
+    int tag_is_hash;
     int rc;
 
     if (!token_shape_ok(bearer))
         return STORE_NOTFOUND;
-    token_hash(bearer, TOKEN_LEN, hash);
-    slot = cache_slot(t, hash);
-    if (cache_hit(slot, hash, account, key_id))
+    tag_is_hash = siphash_tag(bearer, tag) != 0;
+    if (tag_is_hash)
+        token_hash(bearer, TOKEN_LEN, tag);
+    slot = cache_slot(t, tag);
+    if (cache_hit(slot, tag, account, key_id))
         return 0;
+    if (tag_is_hash)
+        memcpy(hash, tag, sizeof(hash));
+    else
+        token_hash(bearer, TOKEN_LEN, hash);
     rc = read_key(t, hash, &key);
     if (rc != 0)
         return rc;
@@ -482,7 +566,7 @@ int scim_key_authenticate(store_txn *t, const char *bearer, char account[37], ch
         !crypto_equal(v.data, hash, 32))
         goto out;
     rc = 0;
-    cache_fill(slot, hash, account, key_id);
+    cache_fill(slot, tag, account, key_id);
 
 out:
     json_free(key);

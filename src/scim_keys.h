@@ -55,10 +55,11 @@ int scim_key_revoke(store *s, const char *actor, const char *account, const char
 /* Checks a bearer token (the value after "Bearer "). Returns 0 and fills
  * `account` and `key_id` (NUL-terminated) for an active key, STORE_NOTFOUND
  * for an unknown, malformed or revoked token, or another STORE_* error.
- * Keys that pass are cached per thread by token hash until the key tables'
- * change counter (store_table_generation) moves, which every create, revoke
- * or delete of a key does in any process. A hit costs the SHA-256, one
- * store_get of the counter and a constant-time hash comparison. */
+ * Keys that pass are cached per thread by a keyed SipHash tag of the token
+ * until the key tables' change counter (store_table_generation) moves,
+ * which every create, revoke or delete of a key does in any process. A hit
+ * costs the SipHash, one store_get of the counter and a constant-time tag
+ * comparison. A miss also computes the SHA-256 that the store is keyed by. */
 int scim_key_authenticate(store_txn *t, const char *bearer, char account[37], char key_id[37]);
 
 /* Records that a key was used now, at most once a minute per key. The

@@ -238,6 +238,42 @@ START_TEST(cached_key_bound_to_store)
 }
 END_TEST
 
+/* Two keys served from the cache each give their own ids, and a token
+ * that differs from a cached one in any single character is rejected. */
+START_TEST(cached_keys_stay_apart)
+{
+    char *acc = new_account("Acme", NULL);
+    char account[37];
+    char key_id[37];
+    json *keys[2];
+    char *tokens[2];
+
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(scim_key_create(st, "test", acc, &keys[i], &tokens[i]), 0);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 2; i++) {
+            ck_assert_int_eq(authenticate(tokens[i], account, key_id), 0);
+            ck_assert_str_eq(account, acc);
+            ck_assert_str_eq(key_id, json_get_string(keys[i], "id"));
+        }
+    }
+    for (size_t at = strlen("scim_"); at < strlen(tokens[0]); at++) {
+        char *changed = strdup(tokens[0]);
+
+        changed[at] = changed[at] == 'A' ? 'B' : 'A';
+        ck_assert_msg(authenticate(changed, account, key_id) == STORE_NOTFOUND,
+                      "accepted a token changed at %zu", at);
+        free(changed);
+    }
+    ck_assert_int_eq(authenticate(tokens[0], account, key_id), 0);
+    for (int i = 0; i < 2; i++) {
+        json_free(keys[i]);
+        free(tokens[i]);
+    }
+    free(acc);
+}
+END_TEST
+
 START_TEST(bad_tokens_rejected)
 {
     static const char *const bad[] = {
@@ -311,6 +347,7 @@ int main(void)
     tcase_add_test(tc, revoke_by_other_process_stops_cached_key);
     tcase_add_test(tc, deleted_key_stops_cached_key);
     tcase_add_test(tc, cached_key_bound_to_store);
+    tcase_add_test(tc, cached_keys_stay_apart);
     tcase_add_test(tc, bad_tokens_rejected);
     tcase_add_test(tc, at_most_two_active_keys);
     suite_add_tcase(s, tc);
