@@ -136,9 +136,12 @@ struct req_impl {
     http_kv headers_inline[6];  /* `headers` while they fit */
     char header_text[512];      /* the copies' text while it fits, else malloc'd */
     size_t header_text_len;
-    http_kv *query;
+    http_kv *query;             /* query parameters, in `query_inline` while they fit */
     size_t nquery;
     int query_parsed;
+    char *query_text;           /* their decoded names and values, inline while they fit */
+    http_kv query_inline[8];
+    char query_text_inline[256];
     http_kv *form;
     size_t nform;
     int form_parsed;
@@ -219,7 +222,10 @@ static void req_free(req_impl *q)
     for (int i = 0; i < q->pub.nparams; i++)
         free(q->pub.params[i]);
     free_headers(q);
-    http_kv_free(q->query, q->nquery);
+    if (q->query != q->query_inline)
+        free(q->query);
+    if (q->query_text != q->query_text_inline)
+        free(q->query_text);
     http_kv_free(q->form, q->nform);
     http_kv_free(q->cookies, q->ncookies);
     if (q->text != q->text_inline)
@@ -1491,11 +1497,56 @@ const char *http_query_string(http_req *r)
     return impl_of(r)->raw_query;
 }
 
+/* Splits the query string into parameters as http_kv_parse does. Pairs are
+ * separated by '&', and empty pairs and pairs whose name does not decode are
+ * skipped. A value that does not decode is NULL, and a pair without '=' has
+ * the value "". The pairs and their decoded text go into the request while
+ * they fit, since most queries have a few short parameters. */
 static void parse_query(req_impl *q)
 {
-    if (!q->query_parsed) {
-        q->nquery = http_kv_parse(q->raw_query, strlen(q->raw_query), '&', 1, &q->query);
-        q->query_parsed = 1;
+    const char *text = q->raw_query;
+    size_t len = strlen(text), pairs = 1, used = 0, i = 0;
+    size_t text_size;
+
+    if (q->query_parsed)
+        return;
+    q->query_parsed = 1;
+    if (len == 0)
+        return;
+    for (const char *amp = text; (amp = strchr(amp, '&')) != NULL; amp++)
+        pairs++;
+    /* Decoding never lengthens text, and each pair adds at most two NULs. */
+    text_size = len + 2 * pairs;
+    q->query = pairs <= sizeof(q->query_inline) / sizeof(q->query_inline[0])
+                   ? q->query_inline
+                   : malloc(pairs * sizeof(*q->query));
+    q->query_text = text_size <= sizeof(q->query_text_inline) ? q->query_text_inline
+                                                              : malloc(text_size);
+    if (!q->query || !q->query_text)
+        return; /* out of memory: the request has no parameters */
+    while (i < len) {
+        const char *part = text + i;
+        const char *end = memchr(part, '&', len - i);
+        size_t plen = end ? (size_t)(end - part) : len - i;
+        const char *eq = memchr(part, '=', plen);
+        size_t nlen = eq ? (size_t)(eq - part) : plen;
+        char *name = q->query_text + used;
+        char *value;
+
+        i += plen + 1;
+        if (plen == 0 || http_percent_decode_to(part, nlen, 1, name) != 0)
+            continue; /* a name that does not decode cannot be requested */
+        used += strlen(name) + 1;
+        value = q->query_text + used;
+        if (!eq)
+            *value = '\0';
+        else if (http_percent_decode_to(eq + 1, plen - nlen - 1, 1, value) != 0)
+            value = NULL;
+        if (value)
+            used += strlen(value) + 1;
+        q->query[q->nquery].name = name;
+        q->query[q->nquery].value = value;
+        q->nquery++;
     }
 }
 
