@@ -327,14 +327,11 @@ static void log_access(req_impl *q)
 /* Returns 1 when `s` contains a byte that would end or split a header line. */
 static int breaks_header_line(const char *s)
 {
-    for (; *s; s++)
-        if (*s == '\r' || *s == '\n')
-            return 1;
-    return 0;
+    return strpbrk(s, "\r\n") != NULL;
 }
 
-/* Appends `n` bytes to the response header lines. Returns 0, or -1 when out
- * of memory. */
+/* Appends `n` bytes to the response header lines, or makes room for them
+ * at the end when `text` is NULL. Returns 0, or -1 when out of memory. */
 static int out_headers_add(req_impl *q, const char *text, size_t n)
 {
     if (!q->out_headers) {
@@ -355,7 +352,8 @@ static int out_headers_add(req_impl *q, const char *text, size_t n)
         q->out_headers = grown;
         q->out_cap = cap;
     }
-    memcpy(q->out_headers + q->out_len, text, n);
+    if (text)
+        memcpy(q->out_headers + q->out_len, text, n);
     q->out_len += n;
     return 0;
 }
@@ -363,7 +361,8 @@ static int out_headers_add(req_impl *q, const char *text, size_t n)
 void http_set_header(http_req *r, const char *name, const char *value)
 {
     req_impl *q = impl_of(r);
-    size_t nlen, vlen, old_len;
+    size_t nlen, vlen;
+    char *line;
 
     if (!r->ev || !name || !value)
         return;
@@ -376,17 +375,20 @@ void http_set_header(http_req *r, const char *name, const char *value)
     }
     nlen = strlen(name);
     vlen = strlen(value);
-    old_len = q->out_len;
-    if (out_headers_add(q, name, nlen) != 0 || out_headers_add(q, ": ", 2) != 0 ||
-        out_headers_add(q, value, vlen) != 0 || out_headers_add(q, "\r\n", 2) != 0) {
-        q->out_len = old_len;
+    /* Room for the whole line comes first, so that a failure adds nothing. */
+    if (out_headers_add(q, NULL, nlen + vlen + 4) != 0) {
         log_event(LOG_ERROR, "response header dropped: out of memory", "request_id", r->id,
                   "header", name, NULL);
         return;
     }
-    if (strcasecmp(name, "Content-Length") == 0)
+    line = q->out_headers + q->out_len - (nlen + vlen + 4);
+    memcpy(line, name, nlen);
+    memcpy(line + nlen, ": ", 2);
+    memcpy(line + nlen + 2, value, vlen);
+    memcpy(line + nlen + 2 + vlen, "\r\n", 2);
+    if (nlen == 14 && strcasecmp(name, "Content-Length") == 0)
         q->out_has_length = q->out_has_body_headers = 1;
-    else if (strcasecmp(name, "Content-Type") == 0)
+    else if (nlen == 12 && strcasecmp(name, "Content-Type") == 0)
         q->out_has_body_headers = 1;
 }
 
