@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,22 +134,17 @@ struct req_impl {
     const char *known_copy[N_KNOWN_HEADERS]; /* their copies in `headers` once looked up */
     unsigned known_found;       /* bit k: known_headers[k] was in the list */
     evhtp_kv_t *known_last;     /* last header of libevhtp's list that the pass read */
-    http_kv headers_inline[6];  /* `headers` while they fit */
-    char header_text[512];      /* the copies' text while it fits, else malloc'd */
     size_t header_text_len;
     http_kv *query;             /* query parameters, in `query_inline` while they fit */
     size_t nquery;
     int query_parsed;
     char *query_text;           /* their decoded names and values, inline while they fit */
-    http_kv query_inline[8];
-    char query_text_inline[256];
     http_kv *form;
     size_t nform;
     int form_parsed;
     http_kv *cookies;
     size_t ncookies;
     int cookies_parsed;
-    char peer[64];
     size_t body_seen;
     int too_large;              /* close the connection after the reply */
     int body_done;
@@ -157,17 +153,28 @@ struct req_impl {
     int paused;                 /* libevhtp reads nothing more until the reply */
     int committing;             /* durable work submitted: no timeout reply */
     char *text;                 /* raw path, raw query and decoded path */
-    char text_inline[256];      /* `text` when they fit, to save a malloc */
     char *out_headers;          /* response header lines set by handlers, "Name: value\r\n" */
     size_t out_len;
     size_t out_cap;
     int out_has_length;         /* a handler set Content-Length */
     int out_has_body_headers;   /* a handler set Content-Type or Content-Length */
-    char out_inline[256];       /* `out_headers` while they fit, to save a malloc */
-    struct sockaddr_storage peer_addr; /* formatted into `peer` on first use */
     int peer_set;               /* `peer` has been filled */
     req_impl *next_free;        /* link in the server's pool of unused requests */
+    /* The buffers from here on are read only through the pointers and
+     * lengths above, so a request taken from the pool does not need them
+     * zeroed (see REQ_ZEROED). */
+    http_kv headers_inline[6];  /* `headers` while they fit */
+    char header_text[512];      /* the copies' text while it fits, else malloc'd */
+    http_kv query_inline[8];
+    char query_text_inline[256];
+    char text_inline[256];      /* `text` when they fit, to save a malloc */
+    char out_inline[256];       /* `out_headers` while they fit, to save a malloc */
+    char peer[64];
+    struct sockaddr_storage peer_addr; /* formatted into `peer` on first use */
 };
+
+/* Size of the part of a req_impl that req_free zeroes for reuse. */
+#define REQ_ZEROED offsetof(req_impl, headers_inline)
 
 /* Unused requests kept for reuse, with their timer, to spare the allocator
  * a few calls per request. */
@@ -236,7 +243,7 @@ static void req_free(req_impl *q)
     if (timer)
         event_del(timer);
     if (!s->freed && timer && s->npool < REQ_POOL_MAX) {
-        memset(q, 0, sizeof(*q));
+        memset(q, 0, REQ_ZEROED);
         q->timer = timer;
         q->next_free = s->pool;
         s->pool = q;
@@ -1596,6 +1603,7 @@ const char *http_peer(http_req *r)
     if (q->peer_set)
         return q->peer;
     q->peer_set = 1;
+    q->peer[0] = '\0';
     if (sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, q->peer, sizeof(q->peer));
     else if (sa->sa_family == AF_INET6)
