@@ -1707,6 +1707,13 @@ static void text_end(json_text *t, const writer *w)
 void json_text_raw(json_text *t, const char *s, size_t n)
 {
     writer w;
+
+    /* Most pieces fit in the buffer already allocated. */
+    if (t->buf && !t->failed && n <= t->cap - t->len) {
+        memcpy(t->buf + t->len, s, n);
+        t->len += n;
+        return;
+    }
     if (text_begin(t, &w) == 0) {
         put(&w, s, n);
         text_end(t, &w);
