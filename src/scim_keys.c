@@ -314,14 +314,18 @@ int scim_key_revoke(store *s, const char *actor, const char *account, const char
     return rc;
 }
 
+/* 1 for the characters of base64url. */
+static const unsigned char base64url_char[256] = {
+    ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['0' ... '9'] = 1, ['-'] = 1, ['_'] = 1,
+};
+
 static int token_shape_ok(const char *bearer)
 {
     size_t plen = strlen(SCIM_KEY_TOKEN_PREFIX);
     if (!bearer || strlen(bearer) != TOKEN_LEN || strncmp(bearer, SCIM_KEY_TOKEN_PREFIX, plen) != 0)
         return 0;
-    for (const char *p = bearer + plen; *p; p++) {
-        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-              *p == '-' || *p == '_'))
+    for (const unsigned char *p = (const unsigned char *)bearer + plen; *p; p++) {
+        if (!base64url_char[*p])
             return 0;
     }
     return 1;
