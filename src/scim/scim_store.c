@@ -1151,6 +1151,15 @@ static int hook_add(void *ctx, const json *values, scim_error *err)
     return members_add_values(ctx, values, err);
 }
 
+/* Returns 1 when `filter` is the single comparison `value eq "<string>"`,
+ * which every member whose id is that string matches. */
+static int filter_is_value_eq(const scim_filter *filter)
+{
+    return filter->kind == SCIM_FILTER_COMPARE && filter->op == SCIM_OP_EQ &&
+           !filter->path.urn && !filter->path.sub && !strcasecmp(filter->path.attr, "value") &&
+           json_typeof(filter->value) == JSON_STRING;
+}
+
 static int remove_if_match(member_ops *ops, const scim_filter *filter, const char *id)
 {
     json *elem = json_object();
@@ -1178,8 +1187,15 @@ static int members_remove_filter(member_ops *ops, const scim_filter *filter, sci
     unsigned long before = ops->changed;
     int rc;
 
-    if (scim_filter_find_eq(filter, "value", &id) == 1)
-        return id_valid(id) ? remove_if_match(ops, filter, id) : 0;
+    if (scim_filter_find_eq(filter, "value", &id) == 1) {
+        if (!id_valid(id))
+            return 0;
+        /* Okta's members[value eq "<id>"] needs no evaluation on a member
+         * object, because the id it finds is the compared string itself. */
+        if (filter_is_value_eq(filter))
+            return member_remove(ops, id);
+        return remove_if_match(ops, filter, id);
+    }
     rc = collect_ids(ops->txn, T_MEMBERS, ops->account, ops->group_id, &ids);
     for (size_t i = 0; rc == 0 && i < ids.n; i++)
         rc = remove_if_match(ops, filter, ids.ids[i]);

@@ -502,6 +502,13 @@ static const patch_case member_patches[] = {
     {"add twice", "{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"value\":\"%1$s\"}]}", 1, 0,
      1},
     {"remove absent", "{\"op\":\"remove\",\"path\":\"members[value eq \\\"%2$s\\\"]\"}", 1, 0, 1},
+    /* The id narrows the candidates, and the whole filter still decides. */
+    {"remove and type",
+     "{\"op\":\"remove\",\"path\":\"members[value eq \\\"%1$s\\\" and type eq \\\"User\\\"]\"}", 0,
+     0, 0},
+    {"remove and other type",
+     "{\"op\":\"remove\",\"path\":\"members[value eq \\\"%1$s\\\" and type eq \\\"Group\\\"]\"}",
+     1, 0, 1},
     {"rename only", "{\"op\":\"replace\",\"value\":{\"id\":\"x\",\"displayName\":\"Renamed\"}}", 1,
      0, 1},
 };
