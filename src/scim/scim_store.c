@@ -707,12 +707,15 @@ static int index_update(store_txn *t, int users, const char *account, const char
                         const json *before, const json *after)
 {
     index_value old[INDEX_COMPARED_MAX], new[INDEX_COMPARED_MAX];
-    size_t n_old = before ? index_values(users, before, old) : 0;
-    size_t n_new = index_values(users, after, new);
+    size_t n_old, n_new;
     int rc = 0;
 
+    if (!before)
+        return index_resource(t, users, account, id, after, 1);
+    n_old = index_values(users, before, old);
+    n_new = index_values(users, after, new);
     if (n_old == SIZE_MAX || n_new == SIZE_MAX) {
-        rc = before ? index_resource(t, users, account, id, before, 0) : 0;
+        rc = index_resource(t, users, account, id, before, 0);
         return rc ? rc : index_resource(t, users, account, id, after, 1);
     }
     for (size_t i = 0; rc == 0 && i < n_old; i++) {
