@@ -528,13 +528,16 @@ static void write_reply(req_impl *q, evhtp_request_t *ev, int status, const char
                         const void *body, size_t len, struct evbuffer *body_buf)
 {
     /* The reply goes straight into the connection's output buffer, which
-     * saves a temporary buffer per reply. */
-    head_buf h = {.out = bufferevent_get_output(ev->conn->bev)};
+     * saves a temporary buffer per reply. The head's 1 KiB stays unset, as
+     * only its first `len` bytes are read. */
+    head_buf h;
     int has_body = status_has_body(status);
     int major = htparser_get_major(ev->conn->parser);
     int minor = htparser_get_minor(ev->conn->parser);
     int keepalive = (ev->flags & EVHTP_REQ_FLAG_KEEPALIVE) != 0;
 
+    h.out = bufferevent_get_output(ev->conn->bev);
+    h.len = 0;
     if (major != 1)
         major = 1, minor = 1;
     head_put(&h, "HTTP/1.", 7);

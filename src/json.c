@@ -1371,14 +1371,15 @@ static json *scan_value(struct scanner *s, int depth)
  * is left to the yajl path. */
 static json *parse_fast(const char *text, size_t len)
 {
-    struct scanner s = {
-        .p = (const unsigned char *)text,
-        .end = (const unsigned char *)text + len,
-        .cap_items = SCAN_STACK_ITEMS,
-    };
+    /* The stack of items stays unset, as only its first n_items are read. */
+    struct scanner s;
     json *root;
 
+    s.p = (const unsigned char *)text;
+    s.end = (const unsigned char *)text + len;
     s.items = s.stack_items;
+    s.n_items = 0;
+    s.cap_items = SCAN_STACK_ITEMS;
     skip_space(&s);
     root = scan_value(&s, 0);
     skip_space(&s);
