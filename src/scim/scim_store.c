@@ -594,7 +594,7 @@ static int name_update(store_txn *t, scim_write *w, enum store_table tab, const 
     return old ? name_release(t, tab, w->account, old) : 0;
 }
 
-/* What index_entry does with an entry. */
+/* Operations of index_entry on one index entry. */
 enum index_op {
     INDEX_DELETE,
     INDEX_PUT,
@@ -619,8 +619,8 @@ static int index_entry(store_txn *t, enum store_table tab, const char *account, 
     if (k.overflow)
         return STORE_INVALID;
     if (op == INDEX_KEEP) {
-        /* A read leaves the entry's page clean, where a delete and a put
-         * would copy it into the commit. */
+        /* A read leaves the entry's page clean, whereas a delete and a put
+         * would dirty it, and the commit would write it again. */
         rc = store_get(t, tab, k.buf, k.len, &v);
         if (rc == 0 && v.len == 0)
             return 0;
