@@ -920,7 +920,7 @@ static int total_adjust(store_txn *t, int users, const char *account, int64_t de
         return rc;
     /* The common case writes the new value at once instead of letting
      * store_counter_add read the counter a second time. */
-    if (n > 0 && (delta >= 0 || (uint64_t)-delta < n)) {
+    if (n > 0 && (delta >= 0 || 0 - (uint64_t)delta < n)) {
         n += (uint64_t)delta;
         return store_put(t, T_COUNTERS, k.buf, k.len, &n, sizeof n, 0);
     }
