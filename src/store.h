@@ -134,13 +134,12 @@ enum store_table {
  * this many jobs (or a full batch, if max_batch is smaller) are queued.
  * Deferring saves the writer one device wait per commit, but the deferred
  * batch's replies wait for the whole next commit. By default no commit
- * defers. With the data file written ahead of its used pages, the meta
- * page's flush is a single overwrite. Through the whole server, 64 clients
- * creating users got about 5% more creates a second without deferring (6
- * alternating pairs, ahead in 5), and the 8-connection sync burst took as
- * long. bench/store_bench --compare-defer, whose jobs are
- * resubmitted the moment they complete, still favours deferring from 1
- * (1.09 times with 64 in flight); docs/store.md has the figures. */
+ * defers. Through the whole server, 64 clients creating users got 1.10
+ * times the creates a second without deferring (geometric mean of 4
+ * alternating rounds, ahead in all), and the 8-connection sync burst took
+ * as long. bench/store_bench --compare-defer, whose jobs are resubmitted
+ * the moment they complete, still favours deferring from 1 (1.09 times
+ * with 64 in flight); docs/store.md has the figures. */
 #define STORE_DEFAULT_DEFER_MIN_QUEUED UINT_MAX
 
 /* Error codes. Functions return 0 on success or one of these. */

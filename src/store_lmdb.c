@@ -13,9 +13,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -61,11 +59,6 @@ static const char *const table_names[T_COUNT] = {
 struct lmdb_env {
     MDB_env *env;
     MDB_dbi dbi[T_COUNT];
-    /* For keep_headroom, in writable environments. */
-    int fd;              /* data.mdb */
-    size_t page_size;
-    off_t written_end;   /* data.mdb holds written blocks up to here */
-    int headroom_failed; /* a write ahead failed; not tried again */
 };
 
 static int map_error(int rc)
@@ -175,13 +168,6 @@ static int lmdb_env_open(const store_options *opt, void **out)
     if (rc)
         goto out;
     mdb_env_set_userctx(le->env, le);
-    if (!opt->read_only) {
-        MDB_stat ms;
-
-        if ((rc = mdb_env_get_fd(le->env, &le->fd)) != 0 || (rc = mdb_env_stat(le->env, &ms)) != 0)
-            goto out;
-        le->page_size = ms.ms_psize;
-    }
 
     /* A process that died inside a read transaction leaves its reader slot
      * behind, which pins old pages until the slot is cleared. */
@@ -215,73 +201,6 @@ static void lmdb_env_close(void *env)
     free(le);
 }
 
-/* Bytes of written file that keep_headroom keeps past the last used page,
- * and the least it lets that fall to before writing more. */
-#define HEADROOM ((off_t)4 << 20)
-#define HEADROOM_REFILL ((off_t)1 << 20)
-
-/* Keeps written blocks in data.mdb ahead of the pages LMDB has used. LMDB
- * appends pages past the end of the file as the store grows. On ext4 an
- * fdatasync after a write that grew the file (or filled a hole or an
- * fallocated block) also commits the journal, a second wait for the
- * device. Overwriting blocks written before changes only data. So when
- * fewer than HEADROOM_REFILL bytes of written file lie past the last used
- * page, this writes zeros up to HEADROOM bytes past it (never past the map
- * size), and starts their writeback at once. The commit's fdatasync
- * finishes flushing them with the pages, and the commits that follow
- * overwrite them. Measured on a virtio disk with ext4, an fdatasync after 30
- * page writes took 0.39 to 0.47 ms when they grew the file and 0.25 ms when
- * they overwrote written blocks (0.39 ms over fallocated ones).
- *
- * It runs at the start of a top-level write transaction, whose writer lock
- * keeps every other writer, in this process or another, from using pages
- * past the last one while the zeros are written. Readers never read past
- * it. When a write fails (a full disk), the store goes on without
- * headroom, and LMDB reports the disk's state at its own next write. */
-static void keep_headroom(struct lmdb_env *le)
-{
-    static const char zeros[256 << 10];
-    MDB_envinfo info;
-    struct stat st;
-    off_t used, target, from;
-
-    if (le->headroom_failed || mdb_env_info(le->env, &info) != 0)
-        return;
-    used = (off_t)(info.me_last_pgno + 1) * (off_t)le->page_size;
-    if (used + HEADROOM_REFILL <= le->written_end)
-        return;
-    /* Another process may have grown the file since. */
-    if (fstat(le->fd, &st) != 0)
-        return;
-    if (st.st_size > le->written_end)
-        le->written_end = st.st_size;
-    if (le->written_end < used)
-        le->written_end = used;
-    target = used + HEADROOM;
-    if (target > (off_t)info.me_mapsize)
-        target = (off_t)info.me_mapsize;
-    from = le->written_end;
-    while (le->written_end < target) {
-        size_t n = sizeof(zeros);
-        ssize_t w;
-
-        if ((off_t)n > target - le->written_end)
-            n = (size_t)(target - le->written_end);
-        w = pwrite(le->fd, zeros, n, le->written_end);
-        if (w <= 0) {
-            log_event(LOG_WARN, "writing ahead in the store file failed; going on without",
-                      "error", w < 0 ? strerror(errno) : "no bytes written", NULL);
-            le->headroom_failed = 1;
-            return;
-        }
-        le->written_end += w;
-    }
-#ifdef SYNC_FILE_RANGE_WRITE
-    if (le->written_end > from)
-        sync_file_range(le->fd, from, le->written_end - from, SYNC_FILE_RANGE_WRITE);
-#endif
-}
-
 /* NOTE: after another process opens the store with a larger map size, LMDB
  * returns MDB_MAP_RESIZED here. That becomes STORE_IO until this process
  * restarts, so every process should use the same map size. */
@@ -293,8 +212,6 @@ static int lmdb_txn_begin(void *env, void *parent, unsigned flags, void **out)
 
     if (rc)
         return map_error(rc);
-    if (!parent && !(flags & STORE_TXN_RDONLY))
-        keep_headroom(le);
     *out = txn;
     return 0;
 }

@@ -8,13 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <check.h>
 #include <event2/event.h>
-#include <lmdb.h>
 
 #include "store.h"
 #include "store_backend.h"
@@ -1267,117 +1265,6 @@ START_TEST(deferred_flush_orders_completions)
 }
 END_TEST
 
-/* ---- written file ahead of the used pages ---- */
-
-/* Writes `count` records of 2,000 bytes, keys "<prefix><i>", into T_USERS. */
-struct bulk_job {
-    const char *prefix;
-    int first, count;
-};
-
-static void bulk_value(const char *key, char out[2000])
-{
-    for (int i = 0; i < 2000; i++)
-        out[i] = key[i % strlen(key)];
-}
-
-static int bulk_fn(store_txn *t, void *arg)
-{
-    struct bulk_job *j = arg;
-    char key[32], val[2000];
-
-    for (int i = j->first; i < j->first + j->count; i++) {
-        int rc;
-
-        snprintf(key, sizeof(key), "%s%06d", j->prefix, i);
-        bulk_value(key, val);
-        if ((rc = store_put(t, T_USERS, key, strlen(key), val, sizeof(val), 0)) != 0)
-            return rc;
-    }
-    return 0;
-}
-
-/* Size of data.mdb and the bytes up to the end of its last used page, read
- * through LMDB with the store closed. */
-static void data_file_sizes(off_t *file, off_t *used)
-{
-    char path[sizeof(dir) + 16];
-    struct stat st;
-    MDB_env *env;
-    MDB_envinfo info;
-    MDB_stat ms;
-
-    snprintf(path, sizeof(path), "%s/data.mdb", dir);
-    ck_assert_int_eq(stat(path, &st), 0);
-    *file = st.st_size;
-    ck_assert_int_eq(mdb_env_create(&env), 0);
-    ck_assert_int_eq(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
-    ck_assert_int_eq(mdb_env_info(env, &info), 0);
-    ck_assert_int_eq(mdb_env_stat(env, &ms), 0);
-    *used = (off_t)(info.me_last_pgno + 1) * ms.ms_psize;
-    mdb_env_close(env);
-}
-
-/* Every commit finds at least 1 MiB of written file past the store's last
- * used page, so a commit overwrites blocks instead of growing the file.
- * 6,000 records of 2,000 bytes (one overflow page each) in 120 commits
- * carry the used end past several refills. Every record reads back whole
- * after a reopen, so no write ahead landed on a used page. */
-START_TEST(file_written_ahead_of_used_pages)
-{
-    struct event_base *base = event_base_new();
-    store *s = open_store(base, 0);
-    struct bulk_job jobs[120];
-    off_t file, used;
-
-    for (int i = 0; i < 120; i++) {
-        jobs[i] = (struct bulk_job){.prefix = "bulk", .first = i * 50, .count = 50};
-        ck_assert_int_eq(store_run(s, bulk_fn, &jobs[i]), 0);
-    }
-    store_close(s);
-    data_file_sizes(&file, &used);
-    ck_assert_int_gt(used, (off_t)12 << 20);
-    /* The last commit began with at least 1 MiB ahead and used less than
-     * 60 pages of it: 50 overflow pages and the B-tree pages it changed. */
-    ck_assert_int_ge(file, used + ((off_t)1 << 20) - 60 * 4096);
-    ck_assert_int_le(file, used + ((off_t)4 << 20));
-
-    s = open_store(base, 0);
-    store_txn *t;
-    ck_assert_int_eq(store_read_begin(s, &t), 0);
-    for (int i = 0; i < 120 * 50; i++) {
-        char key[32], want[2000];
-        store_val v;
-
-        snprintf(key, sizeof(key), "bulk%06d", i);
-        bulk_value(key, want);
-        ck_assert_int_eq(store_get(t, T_USERS, key, strlen(key), &v), 0);
-        ck_assert_uint_eq(v.len, sizeof(want));
-        ck_assert_int_eq(memcmp(v.data, want, sizeof(want)), 0);
-    }
-    store_read_end(t);
-    store_close(s);
-    event_base_free(base);
-}
-END_TEST
-
-/* The write ahead never grows the file past the map size. */
-START_TEST(file_written_ahead_within_map_size)
-{
-    struct event_base *base = event_base_new();
-    store *s = open_store(base, (size_t)2 << 20);
-    struct bulk_job job = {.prefix = "small", .first = 0, .count = 10};
-    off_t file, used;
-
-    ck_assert_int_eq(store_run(s, bulk_fn, &job), 0);
-    store_close(s);
-    data_file_sizes(&file, &used);
-    ck_assert_int_eq(file, (off_t)2 << 20);
-    ck_assert_int_lt(used, file);
-    event_base_free(base);
-}
-END_TEST
-
 /* By default no commit defers, however many jobs are queued: each commit
  * is durable when it returns, and its completions need no later flush. */
 START_TEST(default_never_defers)
@@ -1980,8 +1867,6 @@ static Suite *store_suite(void)
     tcase_add_test(tc, key_tables_count_changes);
     tcase_add_test(tc, deferred_flush_orders_completions);
     tcase_add_test(tc, default_never_defers);
-    tcase_add_test(tc, file_written_ahead_of_used_pages);
-    tcase_add_test(tc, file_written_ahead_within_map_size);
     tcase_add_test(tc, lone_job_commits_durably);
     tcase_add_test(tc, short_queue_not_deferred);
     tcase_add_test(tc, one_queued_job_defers);
