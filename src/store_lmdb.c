@@ -279,6 +279,11 @@ static void lmdb_txn_abort(void *txn)
     mdb_txn_abort(txn);
 }
 
+static uint64_t lmdb_txn_id(void *txn)
+{
+    return mdb_txn_id(txn);
+}
+
 static void lmdb_txn_reset(void *txn)
 {
     mdb_txn_reset(txn);
@@ -423,6 +428,7 @@ const struct store_backend store_lmdb_backend = {
     .txn_abort = lmdb_txn_abort,
     .txn_reset = lmdb_txn_reset,
     .txn_renew = lmdb_txn_renew,
+    .txn_id = lmdb_txn_id,
     .get = lmdb_get,
     .put = lmdb_put,
     .del = lmdb_del,
