@@ -75,8 +75,8 @@ struct store_backend {
      * without allocating. A reset handle is ended with txn_abort. */
     void (*txn_reset)(void *txn);
     int (*txn_renew)(void *txn);
-    /* Optional: the id of the snapshot a read transaction sees. Two read
-     * transactions with the same id see the same data. */
+    /* Optional: the id of the snapshot a read transaction reads. Two read
+     * transactions with the same id read the same data. */
     uint64_t (*txn_id)(void *txn);
 
     /* Point operations. The front end has checked that keys are 1 to

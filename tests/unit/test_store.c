@@ -1217,6 +1217,28 @@ static void run_loop_until_ordered(struct event_base *base, int count)
     ck_assert_int_eq(ordered_done_count, count);
 }
 
+/* Queues `n` ordered jobs behind a gate job on a store with max_batch 8,
+ * so that they form batches of 8 committed after the gate's, and runs the
+ * loop until all have completed in order. */
+static void run_gated_batches(store *s, struct event_base *base, struct ordered_job *jobs, int n)
+{
+    static struct tagged_job gate_job = {.tag = -1};
+
+    done_count = 0;
+    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
+    gate_wait_entered();
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[i]), 0);
+    gate_release();
+    run_loop_until_ordered(base, n);
+    ck_assert_int_eq(done_count, 1);
+    ck_assert_int_eq(ordered_violations, 0);
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(jobs[i].rc, 0);
+        ck_assert_uint_eq(jobs[i].commit, (uint64_t)(i / 8 + 2));
+    }
+}
+
 /* With a threshold of 1, under load every commit but the last is
  * deferred, and each commit's flush makes the batch before it durable, so
  * 26 commits need no extra flush. */
@@ -1226,23 +1248,10 @@ START_TEST(deferred_flush_orders_completions)
     struct event_base *base = event_base_new();
     store *s = open_recording_store(base, 8, 1, &backend);
     struct ordered_job *jobs = make_ordered_jobs(200, "load");
-    struct tagged_job gate_job = {.tag = -1};
     store_stats st;
     char buf[16];
 
-    done_count = 0;
-    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
-    gate_wait_entered();
-    for (int i = 0; i < 200; i++)
-        ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[i]), 0);
-    gate_release();
-    run_loop_until_ordered(base, 200);
-    ck_assert_int_eq(done_count, 1);
-    ck_assert_int_eq(ordered_violations, 0);
-    for (int i = 0; i < 200; i++) {
-        ck_assert_int_eq(jobs[i].rc, 0);
-        ck_assert_uint_eq(jobs[i].commit, (uint64_t)(i / 8 + 2));
-    }
+    run_gated_batches(s, base, jobs, 200);
     pthread_mutex_lock(&order_mu);
     ck_assert_uint_eq(commits_returned, 26);
     /* The gate job writes nothing, so its commit does not flush. */
@@ -1273,21 +1282,9 @@ START_TEST(default_never_defers)
     struct event_base *base = event_base_new();
     store *s = open_recording_store(base, 8, 0, &backend);
     struct ordered_job *jobs = make_ordered_jobs(200, "never");
-    struct tagged_job gate_job = {.tag = -1};
     store_stats st;
 
-    done_count = 0;
-    ck_assert_int_eq(store_submit(s, gate_fn, record_done, &gate_job), 0);
-    gate_wait_entered();
-    for (int i = 0; i < 200; i++)
-        ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[i]), 0);
-    gate_release();
-    run_loop_until_ordered(base, 200);
-    ck_assert_int_eq(ordered_violations, 0);
-    for (int i = 0; i < 200; i++) {
-        ck_assert_int_eq(jobs[i].rc, 0);
-        ck_assert_uint_eq(jobs[i].commit, (uint64_t)(i / 8 + 2));
-    }
+    run_gated_batches(s, base, jobs, 200);
     pthread_mutex_lock(&order_mu);
     ck_assert_uint_eq(commits_returned, 26);
     for (int i = 0; i < 26; i++)
