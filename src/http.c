@@ -1183,10 +1183,21 @@ static void on_conn_read(struct bufferevent *bev, void *arg)
             evhtp_connection_free(c);
             return;
         }
+        /* libevhtp gets a head only once it is whole. Its parser (1.2.18)
+         * mangles a request line that arrives in two reads: a stray or
+         * lost byte in the path or query, so a valid path got 404 and a
+         * userName filter was dropped or misread. The bytes wait in the
+         * input buffer, bounded by the head limits above and the head
+         * timer. */
+        if (!n->head_done) {
+            n->scanned = len;
+            return;
+        }
     }
     /* NOTE: input that libevhtp leaves unparsed after a complete request (a
      * pipelined head) counts as checked without being scanned, so such a head
-     * is held to libevhtp's own 8 KiB token limit rather than to these. */
+     * is held to libevhtp's own 8 KiB token limit rather than to these, and
+     * reaches libevhtp's parser in whatever pieces it arrived. */
     run_evhtp_cb(n, n->parse, bev, arg);
 }
 

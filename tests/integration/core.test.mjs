@@ -463,6 +463,20 @@ describe('request heads', () => {
     });
   }
 
+  test('head sent a byte at a time gets the same reply', async () => {
+    const head = 'GET /healthz?probe=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+    const c = rawSocket(srv.port);
+    await c.connected;
+    for (const byte of Buffer.from(head, 'latin1')) {
+      c.sock.write(Buffer.from([byte]));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await c.closed;
+    const reply = parseReply(c.data());
+    assert.equal(reply.status, 200, c.data());
+    await srv.waitForLog(/path=\/healthz /);
+  });
+
   // A browser whose Cookie line is too long can reach no page that would
   // expire its sign-in transaction cookies, so the 431 reply expires them.
   test('431 for a long Cookie line expires the sign-in cookies', async () => {

@@ -2,6 +2,7 @@
 // parameters, `ne` on absent attributes, bytes that are not UTF-8 in
 // messages, filtered member removes, and numbers given for strings.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
 import { startIdgate } from './lib/idgate.mjs';
@@ -37,6 +38,20 @@ function assertScimError(res, status, scimType) {
 }
 
 const patch = (...Operations) => ({ schemas: [PATCH_URN], Operations });
+
+// Sends `head` in two writes, cut after `cut` bytes, 15 ms apart, and
+// resolves with the whole reply. The head carries Connection: close.
+function sendCut(port, head, cut) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let data = '';
+    sock.on('data', (d) => { data += d; });
+    sock.on('error', reject);
+    sock.on('close', () => resolve(data));
+    sock.write(head.slice(0, cut));
+    setTimeout(() => sock.write(head.slice(cut)), 15);
+  });
+}
 
 describe('SCIM robustness', () => {
   let srv;
@@ -187,5 +202,55 @@ describe('SCIM robustness', () => {
     const active = await scim('PATCH', `/Users/${ann.id}`, patch({ op: 'replace', path: 'active', value: 'False' }));
     assert.equal(active.status, 200, active.text);
     assert.equal(active.json.active, false);
+  });
+});
+
+describe('SCIM requests cut across TCP reads', () => {
+  let srv;
+  let token;
+  let bob;
+
+  before(async () => {
+    srv = await startIdgate();
+    const acc = await srv.createAccount('Acme');
+    token = (await srv.createScimKey(acc.id)).token;
+    bob = (await scimClient(srv, token)('POST', '/Users', { schemas: [USER_URN], userName: 'bob' })).json;
+    assert.ok(bob.id, 'bob was not created');
+  });
+  after(async () => {
+    if (srv) {
+      assert.equal(await srv.stop(), 0);
+      await srv.cleanup();
+    }
+  });
+
+  // A lookup whose request line arrives in two TCP reads must find the same
+  // user wherever the cut falls. A dropped or misread filter would make a
+  // provisioning client link the wrong user or create a duplicate.
+  test('userName filter cut at every byte of the request line', async () => {
+    const line = 'GET /scim/v2/Users?filter=userName%20eq%20%22bob%22&attributes=userName HTTP/1.1';
+    const head = `${line}\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`;
+    for (let cut = 1; cut <= line.length + 2; cut++) {
+      const reply = await sendCut(srv.port, head, cut);
+      assert.match(reply, /^HTTP\/1\.1 200 /, `cut after ${JSON.stringify(head.slice(0, cut))}`);
+      const body = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4));
+      assert.equal(body.totalResults, 1, `cut after ${JSON.stringify(head.slice(0, cut))}`);
+      assert.equal(body.Resources[0].id, bob.id);
+    }
+  });
+
+  test('create whose head and body arrive in pieces', async () => {
+    const body = JSON.stringify({ schemas: [USER_URN], userName: 'cut-in-pieces' });
+    const head = 'POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\n' +
+      `Authorization: Bearer ${token}\r\nContent-Type: application/scim+json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+    for (const cut of [10, head.length - 3, head.length]) {
+      const name = `cut-${cut}`;
+      const text = head.replace(/Content-Length: \d+/, `Content-Length: ${Buffer.byteLength(body.replace('cut-in-pieces', name))}`) +
+        body.replace('cut-in-pieces', name);
+      const reply = await sendCut(srv.port, text, cut);
+      assert.match(reply, /^HTTP\/1\.1 201 /, reply);
+      assert.equal(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)).userName, name);
+    }
   });
 });
