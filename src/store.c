@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "store_internal.h"
@@ -83,10 +84,20 @@ int store_open_backend(const store_options *opt, const struct store_backend *bac
     s->read_only = o.read_only;
     s->max_batch = o.max_batch ? o.max_batch : STORE_DEFAULT_MAX_BATCH;
     s->defer_min_queued = o.defer_min_queued ? o.defer_min_queued : STORE_DEFAULT_DEFER_MIN_QUEUED;
+    s->gather_usec = o.gather_usec ? o.gather_usec : STORE_DEFAULT_GATHER_USEC;
     s->base = base;
     s->wake_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->work_cv, NULL);
+    /* The writer's timed waits for a batch to gather measure time on the
+     * monotonic clock, which a change of the wall clock does not move. */
+    {
+        pthread_condattr_t attr;
+
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&s->work_cv, &attr);
+        pthread_condattr_destroy(&attr);
+    }
     pthread_cond_init(&s->done_cv, NULL);
 
     rc = s->be->env_open(&o, &s->env);

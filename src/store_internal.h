@@ -55,6 +55,7 @@ struct store {
     int read_only;
     unsigned max_batch;
     unsigned defer_min_queued; /* store_options.defer_min_queued, default applied */
+    unsigned gather_usec;      /* store_options.gather_usec, default applied */
     struct event_base *base;
 
     /* Completion hand-off: the writer writes to wake_fd (an eventfd) and

@@ -361,11 +361,36 @@ static void probe_writable(store *s)
                   NULL);
 }
 
+/* Called with `mu` held before a batch is taken, `last` being the size of
+ * the batch before. After a batch of 16 jobs or more, while fewer than half
+ * as many are queued, waits up to gather_usec for more to arrive
+ * (STORE_DEFAULT_GATHER_USEC explains why). A lone client, or a few, never
+ * wait: their batches stay small. */
+static void gather(store *s, unsigned last)
+{
+    struct timespec until;
+
+    if (s->gather_usec == UINT_MAX || last < 16 || s->closing || s->pending_count >= last / 2)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += s->gather_usec / 1000000;
+    until.tv_nsec += (long)(s->gather_usec % 1000000) * 1000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    while (!s->closing && s->pending_count < last / 2) {
+        if (pthread_cond_timedwait(&s->work_cv, &s->mu, &until) != 0)
+            break;
+    }
+}
+
 static void *writer_main(void *arg)
 {
     store *s = arg;
     struct job_list waiting = {NULL, NULL};
     sigset_t all;
+    unsigned last = 0;
 
     /* Signals belong to the event loop thread. */
     sigfillset(&all);
@@ -396,7 +421,9 @@ static void *writer_main(void *arg)
             pthread_mutex_lock(&s->mu);
             continue;
         }
+        gather(s, last);
         batch = take_batch(s, &n);
+        last = n;
         pthread_mutex_unlock(&s->mu);
         run_batch(s, batch, n, &deferred, &flushed);
         pthread_mutex_lock(&s->mu);

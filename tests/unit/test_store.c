@@ -1183,11 +1183,16 @@ static struct ordered_job *make_ordered_jobs(int n, const char *prefix)
     return jobs;
 }
 
+/* store_options.gather_usec for the next open_recording_store. */
+static unsigned recording_gather_usec;
+
 static store *open_recording_store(struct event_base *base, unsigned max_batch,
                                    unsigned defer_min_queued, struct store_backend *backend)
 {
-    store_options opt = {
-        .path = dir, .max_batch = max_batch, .defer_min_queued = defer_min_queued};
+    store_options opt = {.path = dir,
+                         .max_batch = max_batch,
+                         .defer_min_queued = defer_min_queued,
+                         .gather_usec = recording_gather_usec};
     store *s;
 
     *backend = failing_backend;
@@ -1299,6 +1304,65 @@ START_TEST(default_never_defers)
     store_close(s);
     event_base_free(base);
     free(jobs);
+}
+END_TEST
+
+/* Runs a batch of 32 jobs, then submits 16 more one by one, 1 ms apart,
+ * and returns how many commits those 16 took. */
+static int commits_after_large_batch(unsigned gather_usec)
+{
+    struct store_backend backend;
+    struct event_base *base;
+    struct ordered_job *jobs = make_ordered_jobs(48, "gather");
+    uint64_t first;
+    int commits = 1;
+    store *s;
+
+    recording_gather_usec = gather_usec;
+    base = event_base_new();
+    s = open_recording_store(base, 32, 0, &backend);
+    recording_gather_usec = 0;
+    gate.entered = gate.open = 0;
+    ck_assert_int_eq(store_submit(s, gate_fn, NULL, NULL), 0);
+    gate_wait_entered();
+    for (int i = 0; i < 32; i++)
+        ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[i]), 0);
+    gate_release();
+    run_loop_until_ordered(base, 32);
+    ck_assert_uint_eq(jobs[31].commit, jobs[0].commit);
+    for (int i = 32; i < 48; i++) {
+        ck_assert_int_eq(store_submit(s, ordered_fn, ordered_done, &jobs[i]), 0);
+        usleep(1000);
+    }
+    run_loop_until_ordered(base, 48);
+    ck_assert_int_eq(ordered_violations, 0);
+    first = jobs[32].commit;
+    for (int i = 33; i < 48; i++) {
+        ck_assert_int_eq(jobs[i].rc, 0);
+        if (jobs[i].commit != jobs[i - 1].commit)
+            commits++;
+    }
+    ck_assert_uint_gt(first, jobs[31].commit);
+    store_close(s);
+    event_base_free(base);
+    free(jobs);
+    return commits;
+}
+
+/* After a batch of 16 jobs or more, the writer waits for half as many to
+ * queue before it takes the next batch, so the 16 jobs that trickle in
+ * share one commit. The window here is 1 s, so that only a stall of the
+ * test thread could end it early. */
+START_TEST(batch_gathers_after_large_one)
+{
+    ck_assert_int_eq(commits_after_large_batch(1000000), 1);
+}
+END_TEST
+
+/* Without the wait the writer takes the first job that trickles in alone. */
+START_TEST(no_gather_takes_jobs_at_once)
+{
+    ck_assert_int_gt(commits_after_large_batch(UINT_MAX), 1);
 }
 END_TEST
 
@@ -1864,6 +1928,8 @@ static Suite *store_suite(void)
     tcase_add_test(tc, key_tables_count_changes);
     tcase_add_test(tc, deferred_flush_orders_completions);
     tcase_add_test(tc, default_never_defers);
+    tcase_add_test(tc, batch_gathers_after_large_one);
+    tcase_add_test(tc, no_gather_takes_jobs_at_once);
     tcase_add_test(tc, lone_job_commits_durably);
     tcase_add_test(tc, short_queue_not_deferred);
     tcase_add_test(tc, one_queued_job_defers);
