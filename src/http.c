@@ -1188,8 +1188,10 @@ static void on_conn_read(struct bufferevent *bev, void *arg)
          * lost byte in the path or query, so a valid path got 404 and a
          * userName filter was dropped or misread. The bytes wait in the
          * input buffer, bounded by the head limits above and the head
-         * timer. */
-        if (!n->head_done) {
+         * timer. Empty lines before any head byte pass: after a pipelined
+         * request libevhtp may hold the start of the next head already,
+         * and the empty line that ends it is all that is left to come. */
+        if (!n->head_done && n->head_len > 0) {
             n->scanned = len;
             return;
         }

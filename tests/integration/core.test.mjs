@@ -417,6 +417,17 @@ describe('requests held across asynchronous work', () => {
     assert.doesNotMatch(srv.logs(), /ODDITY/);
   });
 
+  test('pipelined head whose empty line comes later is answered at once', async () => {
+    const c = rawSocket(srv.port);
+    await c.connected;
+    c.sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n');
+    await c.waitFor(/HTTP\/1\.1 200/);
+    await new Promise((r) => setTimeout(r, 50));
+    c.sock.write('\r\n');
+    await c.waitFor(/(HTTP\/1\.1 200[^]*){2}/, 2000);
+    c.sock.destroy();
+  });
+
   test('SIGTERM lets a waiting handler reply before exit', async () => {
     const pending = srv.fetch('/debug/sleep?ms=700');
     await new Promise((r) => setTimeout(r, 150));
