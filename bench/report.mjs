@@ -390,10 +390,10 @@ ${targetTable}
   because other load on this machine moves the rates by up to a factor of
   two within minutes. It runs that scenario's own wrk script (its paths,
   query strings and bodies, with 200 as the expected status). wrk shares the
-  two cores with the server, so the scripts do their costly work once: the
-  filter script percent-encodes every path at start-up and then costs wrk
-  about as much per request as the GET script (16.6 against 15.7 us of wrk's
-  CPU against the ceiling). The POST script formats each body, since every
+  two cores with the server, so the scripts do their costly work once. The
+  filter script percent-encodes every path at start-up, and then costs wrk
+  about as much per request as the GET script: 16.6 against 15.7 us of
+  wrk's CPU against the ceiling. The POST script formats each body, since every
   userName is new. Each ratio compares idgate with the framework under the
   same client load.
 - **Peer**: \`bench/peer/server.mjs\`, the npm packages scimmy and
@@ -461,15 +461,15 @@ ${targetTable}
   https module signs in whichever user the benchmark names, with the user's
   externalId as \`sub\`. The account's users' domain (bench.example) is
   claimed with \`idgate domain add\` and verified with \`idgate domain
-  verify\` against dnsmasq on 127.0.0.1 serving its TXT record. idgate
-  allows 1,000 sign-in starts per account and 20,000 in all within the
-  login timeout. So the redirect run (wrk -t2 -c64, \`GET /auth/okta\`, 302
+  verify\` against dnsmasq on 127.0.0.1 serving its TXT record. A sign-in
+  start stores nothing in idgate (the transaction travels in an encrypted
+  cookie). The redirect run (wrk -t2 -c64, \`GET /auth/okta\`, 302
   expected) makes a fixed ${fmtInt(num('signin.redirect.budget') ?? 15000)} redirects, spread at random over 40
-  accounts, each with its own issuer. Its rate is taken over the time from
-  the first request to the last reply. A faster server finishes
-  sooner instead of reaching a cap, so a 429 in this run is a real
-  failure. Every request comes from 127.0.0.1, so the benchmark turns off
-  the limit of sign-in starts per client address. Then 300 initiations
+  accounts, each with its own issuer, so that every run does the same work.
+  Its rate is taken over the time from the first request to the last reply,
+  and a 429 in this run fails the row. Every request comes from 127.0.0.1,
+  so the benchmark turns off the limit of sign-in starts per client
+  address, the only limit on starts. Then 300 initiations
   alone and 300 whole sign-ins one after the other (initiate, authorize,
   callback), each callback required to redirect and set a session cookie;
   CPU per callback is the whole sign-in's CPU minus an initiation's, from
