@@ -6,6 +6,7 @@ src_libidgate_a_SOURCES += \
 	src/conf.c src/conf.h \
 	src/log.c src/log.h \
 	src/crypto.c src/crypto.h \
+	src/casefold.c src/casefold.h \
 	src/http.h \
 	src/http.c src/http_route.c src/http_util.c src/http_internal.h \
 	src/metrics.c src/metrics.h \
@@ -22,9 +23,11 @@ src_idgate_LDFLAGS = -Wl,--whole-archive,src/libidgate.a,--no-whole-archive
 
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_conf tests/unit/test_crypto tests/unit/test_http_route \
-	tests/unit/test_log tests/unit/test_metrics tests/unit/test_scim_keys
+	tests/unit/test_log tests/unit/test_metrics tests/unit/test_scim_keys \
+	tests/unit/test_casefold
 TESTS += tests/unit/test_conf tests/unit/test_crypto tests/unit/test_http_route \
-	tests/unit/test_log tests/unit/test_metrics tests/unit/test_scim_keys
+	tests/unit/test_log tests/unit/test_metrics tests/unit/test_scim_keys \
+	tests/unit/test_casefold
 tests_unit_test_conf_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_conf_LDADD = $(UNIT_TEST_LINK)
 tests_unit_test_crypto_CFLAGS = $(UNIT_TEST_FLAGS)
@@ -37,4 +40,6 @@ tests_unit_test_metrics_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_metrics_LDADD = $(UNIT_TEST_LINK)
 tests_unit_test_scim_keys_CFLAGS = $(UNIT_TEST_FLAGS)
 tests_unit_test_scim_keys_LDADD = $(UNIT_TEST_LINK)
+tests_unit_test_casefold_CFLAGS = $(UNIT_TEST_FLAGS)
+tests_unit_test_casefold_LDADD = $(UNIT_TEST_LINK)
 endif

@@ -46,7 +46,9 @@
  * account id, `+` is concatenation, `\0` a zero byte):
  *   T_META            name -> value; the store itself keeps STORE_SCIM_KEYS_GENERATION
  *                     here (see store_table_generation), sign-in keeps its sealed
- *                     cookie keys under "oidc:login_keys" (src/oidc/login_keys.h)
+ *                     cookie keys under "oidc:login_keys" (src/oidc/login_keys.h),
+ *                     and "scim:index_fold" records the fold of the name and
+ *                     email keys (scim_store_refold)
  *   T_ACCOUNTS        ACC -> account JSON
  *   T_DOMAINS         lowercased domain -> JSON {account, domain, token, verified, ...} of
  *                     the account that verified it. Older stores, and account create
@@ -58,11 +60,11 @@
  *   T_SCIM_KEY_IDS    ACC + key id -> SHA-256(token)
  *   T_ADMIN_TOKENS    SHA-256(token) -> JSON {id, account or null for an operator, created}
  *   T_USERS           ACC + user id -> user JSON (without "groups")
- *   T_USER_NAMES      ACC + lowercased userName -> user id (unique)
+ *   T_USER_NAMES      ACC + folded userName (casefold.h) -> user id (unique)
  *   T_USER_EXTIDS     ACC + externalId + \0 + user id -> ""
- *   T_USER_EMAILS     ACC + lowercased email + \0 + user id -> ""
+ *   T_USER_EMAILS     ACC + folded email + \0 + user id -> ""
  *   T_GROUPS          ACC + group id -> group JSON (without "members")
- *   T_GROUP_NAMES     ACC + lowercased displayName -> group id (unique)
+ *   T_GROUP_NAMES     ACC + folded displayName -> group id (unique)
  *   T_GROUP_EXTIDS    ACC + externalId + \0 + group id -> ""
  *   T_MEMBERS         ACC + group id + user id -> ""
  *   T_MEMBER_OF       ACC + user id + group id -> ""

@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +7,7 @@
 #include "admin/ops.h"
 #include "audit.h"
 #include "license.h"
+#include "scim/scim_store.h"
 
 /* Directory groups: a pushed group mapped to a licence tier. Mappings are
  * keyed by group id (T_TIER_MAPS), so they follow their group's renames;
@@ -63,28 +63,18 @@ static int write_mapping(store_txn *t, const char *account, const char *group_id
     return rc;
 }
 
-/* Finds a group by its exact displayName. The name index is lowercased,
- * so the stored group's own displayName is compared exactly afterwards. */
+/* Finds a group by its exact displayName. The name index contains folded
+ * names, so the stored group's own displayName is compared exactly
+ * afterwards. */
 static int find_group(store_txn *t, const char *account, const char *name, char id[ID + 1])
 {
-    char key[ID + MAX_NAME];
-    size_t n = strlen(name);
-    store_val v;
     json *group = NULL;
     int rc;
 
-    if (n == 0 || n >= MAX_NAME)
+    if (!*name || strlen(name) >= MAX_NAME)
         return STORE_NOTFOUND;
-    memcpy(key, account, ID);
-    for (size_t i = 0; i < n; i++)
-        key[ID + i] = (char)tolower((unsigned char)name[i]);
-    rc = store_get(t, T_GROUP_NAMES, key, ID + n, &v);
-    if (rc)
-        return rc;
-    if (v.len != ID)
-        return STORE_NOTFOUND;
-    memcpy(id, v.data, ID);
-    id[ID] = 0;
+    if ((rc = scim_store_group_by_name(t, account, name, id)) != 0)
+        return rc == STORE_IO ? STORE_NOTFOUND : rc;
     rc = read_json(t, T_GROUPS, account, id, &group);
     if (rc == 0 && (!json_get_string(group, "displayName") ||
                     strcmp(json_get_string(group, "displayName"), name)))

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "casefold.h"
 #include "json.h"
 #include "scim/filter.h"
 #include "scim/filter_parse.h"
@@ -83,16 +84,6 @@ static int instant_cmp(const struct instant *a, const struct instant *b)
     return (a->nsec > b->nsec) - (a->nsec < b->nsec);
 }
 
-/* Case-insensitive substring search for ASCII. */
-static const char *strcasestr_ascii(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (; *hay; hay++) {
-        if (strncasecmp(hay, needle, n) == 0)
-            return hay;
-    }
-    return n == 0 ? hay : NULL;
-}
 
 static int ordering(scim_filter_op op, int cmp)
 {
@@ -114,21 +105,68 @@ static int ordering(scim_filter_op op, int cmp)
     }
 }
 
-static int compare_strings(const char *a, const char *b, scim_filter_op op, int case_exact)
+static int compare_exact(const char *a, const char *b, scim_filter_op op)
 {
     size_t la = strlen(a), lb = strlen(b);
 
     switch (op) {
     case SCIM_OP_CO:
-        return case_exact ? strstr(a, b) != NULL : strcasestr_ascii(a, b) != NULL;
+        return strstr(a, b) != NULL;
     case SCIM_OP_SW:
-        return la >= lb && (case_exact ? strncmp(a, b, lb) : strncasecmp(a, b, lb)) == 0;
+        return la >= lb && strncmp(a, b, lb) == 0;
     case SCIM_OP_EW:
-        return la >= lb &&
-               (case_exact ? strcmp(a + la - lb, b) : strcasecmp(a + la - lb, b)) == 0;
+        return la >= lb && strcmp(a + la - lb, b) == 0;
     default:
-        return ordering(op, case_exact ? strcmp(a, b) : strcasecmp(a, b));
+        return ordering(op, strcmp(a, b));
     }
+}
+
+/* Case-insensitive substring search for ASCII. */
+static const char *strcasestr_ascii(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        if (strncasecmp(hay, needle, n) == 0)
+            return hay;
+    }
+    return n == 0 ? hay : NULL;
+}
+
+/* compare_exact on the ASCII case folds of `a` and `b`, without making
+ * them. */
+static int compare_ascii_nocase(const char *a, const char *b, scim_filter_op op)
+{
+    size_t la = strlen(a), lb = strlen(b);
+
+    switch (op) {
+    case SCIM_OP_CO:
+        return strcasestr_ascii(a, b) != NULL;
+    case SCIM_OP_SW:
+        return la >= lb && strncasecmp(a, b, lb) == 0;
+    case SCIM_OP_EW:
+        return la >= lb && strcasecmp(a + la - lb, b) == 0;
+    default:
+        return ordering(op, strcasecmp(a, b));
+    }
+}
+
+/* Compares without regard to case: the folded forms (casefold.h) compare
+ * exactly. */
+static int compare_strings(const char *a, const char *b, scim_filter_op op, int case_exact)
+{
+    char *fa, *fb;
+    int r;
+
+    if (case_exact)
+        return compare_exact(a, b, op);
+    if (casefold_is_ascii(a) && casefold_is_ascii(b))
+        return compare_ascii_nocase(a, b, op);
+    fa = casefold_dup(a);
+    fb = casefold_dup(b);
+    r = fa && fb ? compare_exact(fa, fb, op) : 0;
+    free(fa);
+    free(fb);
+    return r;
 }
 
 static int is_ordering(scim_filter_op op)

@@ -9,6 +9,7 @@
 #include <event2/buffer.h>
 
 #include "app.h"
+#include "casefold.h"
 #include "conf.h"
 #include "scim/filter.h"
 #include "scim/query.h"
@@ -390,8 +391,9 @@ static int collect_page(list_run *run)
 
 /* 1 when the whole filter is `attr eq "value"` on a core attribute. The
  * indexes of id and externalId compare exactly, as their caseExact filter
- * does, and those of userName and displayName fold ASCII case, as
- * strcasecmp does, so every resource such a lookup finds matches. */
+ * does, and those of userName and displayName hold folded values, as the
+ * filter compares them (casefold.h), so every resource such a lookup finds
+ * matches. */
 static int whole_filter_is(const scim_filter *f, const char *attr)
 {
     return f->kind == SCIM_FILTER_COMPARE && f->op == SCIM_OP_EQ && !f->path.urn &&
@@ -480,7 +482,7 @@ static int compare_values(const json *a, const json *b, int case_exact)
         return json_bool_value(a) - json_bool_value(b);
     if (json_typeof(a) == JSON_STRING && json_typeof(b) == JSON_STRING)
         return case_exact ? strcmp(json_string_value(a), json_string_value(b))
-                          : strcasecmp(json_string_value(a), json_string_value(b));
+                          : casefold_cmp(json_string_value(a), json_string_value(b));
     return (int)json_typeof(a) - (int)json_typeof(b);
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "casefold.h"
 #include "json.h"
 #include "scim/filter_parse.h"
 #include "scim/patch.h"
@@ -454,7 +455,7 @@ static int element_listed(const scim_attr *attr, const json *e, const json *list
         const json *l = json_array_get(listed, i);
         const char *a = json_get_string(e, "value"), *b = json_get_string(l, "value");
         if (vdef && a && b) {
-            if (vdef->case_exact ? strcmp(a, b) == 0 : strcasecmp(a, b) == 0)
+            if (vdef->case_exact ? strcmp(a, b) == 0 : casefold_cmp(a, b) == 0)
                 return 1;
         } else if (json_equal(e, l)) {
             return 1;

@@ -301,6 +301,42 @@ static int kind_routes(struct http_server *s, const scim_kind *k)
     return 0;
 }
 
+/* Brings the name and email indexes of a store written by an earlier build
+ * to the current case fold, and logs what that changed. */
+static int refold_indexes(struct app *a)
+{
+    scim_refold_report r;
+    char moved[24], clashes[24];
+    int rc = scim_store_refold(a->store, &r);
+
+    if (rc) {
+        log_msgf(LOG_ERROR, "scim: refolding the name and email indexes failed: %s",
+                 store_strerror(rc));
+        return -1;
+    }
+    if (!r.ran || (!r.moved && !r.clashes_total && !r.unfoldable))
+        return 0;
+    snprintf(moved, sizeof moved, "%lu", r.moved);
+    snprintf(clashes, sizeof clashes, "%lu", r.clashes_total);
+    log_event(LOG_INFO, "scim indexes refolded to Unicode case", "moved", moved, "clashes", clashes,
+              NULL);
+    if (r.unfoldable) {
+        char n[24];
+        snprintf(n, sizeof n, "%lu", r.unfoldable);
+        log_event(LOG_WARN, "scim index entries kept under their old keys: the folded value is too long",
+                  "entries", n, NULL);
+    }
+    for (size_t i = 0; i < r.n_clashes; i++) {
+        const scim_refold_clash *c = &r.clashes[i];
+        log_event(LOG_WARN,
+                  c->users ? "two users' userNames differ only in case; rename one of them"
+                           : "two groups' displayNames differ only in case; rename one of them",
+                  "account", c->account, "found_by_name", c->owner, "not_found_by_name",
+                  c->dropped, NULL);
+    }
+    return 0;
+}
+
 int scim_routes(struct app *a)
 {
     conf *c = a->conf;
@@ -312,6 +348,8 @@ int scim_routes(struct app *a)
         log_msgf(LOG_ERROR, "scim: registering the /scim/v2 routes failed");
         return -1;
     }
+    if (refold_indexes(a) != 0)
+        return -1;
     scim_cleanup_configure(c);
     int rc = scim_cleanup_resume(a);
     if (rc) {

@@ -10,7 +10,9 @@
 
 #include <event2/buffer.h>
 
+#include "casefold.h"
 #include "crypto.h"
+#include "log.h"
 #include "events.h"
 #include "license.h"
 #include "scim/patch.h"
@@ -66,17 +68,15 @@ static void key_add(key *k, const void *p, size_t n)
 }
 
 /* SCIM compares userName, displayName and email values without regard to
- * case. NOTE: only ASCII letters are folded, so "Ä" and "ä" are different
- * index keys. */
-static void key_add_lower(key *k, const char *s)
+ * case, so their index keys hold the folded value (casefold.h). */
+static void key_add_folded(key *k, const char *s)
 {
-    size_t n = strlen(s);
-    if (k->len + n >= sizeof k->buf) {
+    size_t n = casefold(s, strlen(s), k->buf + k->len, sizeof k->buf - k->len);
+
+    if (n == SIZE_MAX || k->len + n >= sizeof k->buf) {
         k->overflow = 1;
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        k->buf[k->len + i] = (char)tolower((unsigned char)s[i]);
     k->len += n;
 }
 
@@ -551,18 +551,35 @@ static int name_claim(store_txn *t, enum store_table tab, const char *account, c
 {
     key k;
     key_init(&k, account);
-    key_add_lower(&k, name);
+    key_add_folded(&k, name);
     if (k.overflow)
         return STORE_INVALID;
     return store_put(t, tab, k.buf, k.len, id, STORE_ID_LEN, STORE_NOOVERWRITE);
 }
 
-static int name_release(store_txn *t, enum store_table tab, const char *account, const char *name)
+/* Releases `name` in a unique name index when `id` holds it. Another
+ * resource may hold the same folded name: the index was built with a
+ * narrower fold, and the entry went to the other resource when the store
+ * was refolded (scim_store_refold). */
+static int name_release(store_txn *t, enum store_table tab, const char *account, const char *name,
+                        const char *id)
 {
+    store_val v;
     key k;
+    int rc;
+
     key_init(&k, account);
-    key_add_lower(&k, name);
-    int rc = store_del(t, tab, k.buf, k.len);
+    key_add_folded(&k, name);
+    if (k.overflow)
+        return 0;
+    rc = store_get(t, tab, k.buf, k.len, &v);
+    if (rc == STORE_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if (v.len != STORE_ID_LEN || memcmp(v.data, id, STORE_ID_LEN) != 0)
+        return 0;
+    rc = store_del(t, tab, k.buf, k.len);
     return rc == STORE_NOTFOUND ? 0 : rc;
 }
 
@@ -579,7 +596,7 @@ static int name_update(store_txn *t, scim_write *w, enum store_table tab, const 
         return reject(w, 400, SCIM_ERR_INVALID_VALUE, "%s is required", attr);
     if ((rc = check_length(w, attr, new)) != 0)
         return rc;
-    if (old && strcasecmp(old, new) == 0)
+    if (old && casefold_cmp(old, new) == 0)
         return 0;
     rc = name_claim(t, tab, w->account, new, w->id);
     if (rc == STORE_EXISTS) {
@@ -591,7 +608,7 @@ static int name_update(store_txn *t, scim_write *w, enum store_table tab, const 
     }
     if (rc)
         return rc;
-    return old ? name_release(t, tab, w->account, old) : 0;
+    return old ? name_release(t, tab, w->account, old, w->id) : 0;
 }
 
 /* Operations of index_entry on one index entry. */
@@ -611,7 +628,7 @@ static int index_entry(store_txn *t, enum store_table tab, const char *account, 
 
     key_init(&k, account);
     if (lower)
-        key_add_lower(&k, value);
+        key_add_folded(&k, value);
     else
         key_add_str(&k, value);
     key_add_byte(&k, '\0');
@@ -687,13 +704,13 @@ static size_t index_values(int users, const json *res, index_value *out)
 }
 
 /* Returns 1 when one of the `n` entries in `list` has the same key as `e`.
- * Email keys fold ASCII case as key_add_lower does. */
+ * Email keys are folded as key_add_folded folds them. */
 static int index_listed(const index_value *list, size_t n, const index_value *e)
 {
     for (size_t i = 0; i < n; i++) {
         if (list[i].tab != e->tab)
             continue;
-        if (e->lower ? !strcasecmp(list[i].value, e->value) : !strcmp(list[i].value, e->value))
+        if (e->lower ? !casefold_cmp(list[i].value, e->value) : !strcmp(list[i].value, e->value))
             return 1;
     }
     return 0;
@@ -780,12 +797,12 @@ static int reject_domain(scim_write *w, const char *attr, const char *value)
 }
 
 /* Returns 1 when the claimed-domain rule applies to `value`. A value equal
- * to `old` (ignoring ASCII case) is exempt, so that users stored before a
+ * to `old` (ignoring case) is exempt, so that users stored before a
  * domain was verified can still be updated and deactivated while the value
  * stays. */
 static int domain_check_needed(const char *value, const char *old)
 {
-    return value && !(old && strcasecmp(old, value) == 0);
+    return value && !(old && casefold_cmp(old, value) == 0);
 }
 
 /* Applies the claimed-domain rule to a user about to be stored: once the
@@ -859,7 +876,7 @@ static int erase_resource(store_txn *t, scim_write *w, int users, const json *be
     int rc = 0;
 
     if (name)
-        rc = name_release(t, users ? T_USER_NAMES : T_GROUP_NAMES, w->account, name);
+        rc = name_release(t, users ? T_USER_NAMES : T_GROUP_NAMES, w->account, name, w->id);
     if (rc == 0)
         rc = index_resource(t, users, w->account, w->id, before, 0);
     if (rc == 0)
@@ -1682,7 +1699,7 @@ static int by_name(store_txn *t, enum store_table tab, const char *account, cons
     key k;
     store_val v;
     key_init(&k, account);
-    key_add_lower(&k, name);
+    key_add_folded(&k, name);
     if (k.overflow)
         return STORE_NOTFOUND;
     int rc = store_get(t, tab, k.buf, k.len, &v);
@@ -1739,7 +1756,7 @@ static int ids_by_index(store_txn *t, enum store_table tab, const char *account,
 
     key_init(&prefix, account);
     if (lower)
-        key_add_lower(&prefix, value);
+        key_add_folded(&prefix, value);
     else
         key_add_str(&prefix, value);
     key_add_byte(&prefix, '\0');
@@ -2195,5 +2212,177 @@ int scim_store_member_count(store_txn *t, const char *account, const char *group
         *out = 0;
         rc = 0;
     }
+    return rc;
+}
+
+/* ---- refolding the name and email indexes ---- */
+
+/* T_META name whose value names the fold of the name and email index keys.
+ * Stores written before it existed folded ASCII letters only. */
+#define REFOLD_META "scim:index_fold"
+#define REFOLD_DONE "unicode-full"
+
+/* One index entry whose key changes, or a name entry dropped because
+ * another resource has the folded name. */
+typedef struct refold_entry {
+    enum store_table tab;
+    size_t old_len, new_len;
+    char old_key[512];
+    char new_key[512];
+    char val[STORE_ID_LEN];
+    size_t val_len;
+} refold_entry;
+
+typedef struct refold_run {
+    refold_entry *list;
+    size_t n, cap;
+    scim_refold_report *report;
+} refold_run;
+
+/* 1 when one of the `n` bytes at `p` is above 0x7f. */
+static int memchr_high(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)p[i] & 0x80)
+            return 1;
+    }
+    return 0;
+}
+
+/* Lists the entries of `tab` whose keys hold a byte above 0x7f in their
+ * value part, with the key that the fold of casefold.h gives them. Keys
+ * of the email index end in \0 and the user id; the others hold only the
+ * account id and the value. */
+static int refold_collect(store_txn *t, enum store_table tab, refold_run *run)
+{
+    size_t tail = tab == T_USER_EMAILS ? 1 + STORE_ID_LEN : 0;
+    store_cursor *c;
+    store_val k, v;
+    int rc;
+
+    if ((rc = store_cursor_open(t, tab, &c)) != 0)
+        return rc;
+    rc = store_cursor_seek(c, "", 0, &k, &v);
+    for (; rc == 0; rc = store_cursor_next(c, &k, &v)) {
+        const char *kp = k.data;
+        size_t part, n;
+        refold_entry *e;
+
+        if (k.len <= STORE_ID_LEN + tail || k.len > sizeof e->old_key || v.len > STORE_ID_LEN)
+            continue;
+        part = k.len - STORE_ID_LEN - tail;
+        if (!memchr_high(kp + STORE_ID_LEN, part))
+            continue;
+        if (run->n == run->cap) {
+            size_t cap = run->cap ? run->cap * 2 : 16;
+            void *p = realloc(run->list, cap * sizeof *run->list);
+            if (!p) {
+                rc = STORE_NOMEM;
+                break;
+            }
+            run->list = p;
+            run->cap = cap;
+        }
+        e = &run->list[run->n];
+        memcpy(e->new_key, kp, STORE_ID_LEN);
+        n = casefold(kp + STORE_ID_LEN, part, e->new_key + STORE_ID_LEN,
+                     sizeof e->new_key - STORE_ID_LEN - tail);
+        if (n == SIZE_MAX) {
+            run->report->unfoldable++;
+            continue;
+        }
+        memcpy(e->new_key + STORE_ID_LEN + n, kp + k.len - tail, tail);
+        e->new_len = STORE_ID_LEN + n + tail;
+        if (e->new_len == k.len && memcmp(e->new_key, kp, k.len) == 0)
+            continue;
+        e->tab = tab;
+        memcpy(e->old_key, kp, k.len);
+        e->old_len = k.len;
+        memcpy(e->val, v.data, v.len);
+        e->val_len = v.len;
+        run->n++;
+    }
+    store_cursor_close(c);
+    return rc == STORE_NOTFOUND ? 0 : rc;
+}
+
+/* Records that the name entry `e` was dropped because the resource in
+ * `owner` has its new key. */
+static void refold_clash(scim_refold_report *report, const refold_entry *e, const store_val *owner)
+{
+    scim_refold_clash *c;
+
+    report->clashes_total++;
+    if (report->n_clashes == SCIM_REFOLD_CLASHES_MAX)
+        return;
+    c = &report->clashes[report->n_clashes++];
+    memcpy(c->account, e->old_key, STORE_ID_LEN);
+    c->account[STORE_ID_LEN] = '\0';
+    memcpy(c->dropped, e->val, e->val_len);
+    c->dropped[e->val_len] = '\0';
+    c->owner[0] = '\0';
+    if (owner->len == STORE_ID_LEN) {
+        memcpy(c->owner, owner->data, STORE_ID_LEN);
+        c->owner[STORE_ID_LEN] = '\0';
+    }
+    c->users = e->tab == T_USER_NAMES;
+}
+
+/* Moves one entry to its new key. When another resource already has the
+ * new key of a unique name, it keeps it, and the entry is dropped. */
+static int refold_apply(store_txn *t, refold_entry *e, scim_refold_report *report)
+{
+    int rc = store_put(t, e->tab, e->new_key, e->new_len, e->val, e->val_len,
+                       e->tab == T_USER_EMAILS ? 0 : STORE_NOOVERWRITE);
+
+    if (rc == STORE_EXISTS) {
+        store_val owner;
+        if ((rc = store_get(t, e->tab, e->new_key, e->new_len, &owner)) != 0)
+            return rc;
+        if (owner.len == e->val_len && memcmp(owner.data, e->val, e->val_len) == 0)
+            report->moved++;
+        else
+            refold_clash(report, e, &owner);
+    } else if (rc) {
+        return rc;
+    } else {
+        report->moved++;
+    }
+    rc = store_del(t, e->tab, e->old_key, e->old_len);
+    return rc == STORE_NOTFOUND ? 0 : rc;
+}
+
+static int refold_job(store_txn *t, void *arg)
+{
+    static const enum store_table tables[] = {T_USER_NAMES, T_GROUP_NAMES, T_USER_EMAILS};
+    refold_run *run = arg;
+    store_val v;
+    int rc = store_get(t, T_META, REFOLD_META, strlen(REFOLD_META), &v);
+
+    run->n = 0;
+    memset(run->report, 0, sizeof *run->report);
+    if (rc == 0 && v.len == strlen(REFOLD_DONE) && memcmp(v.data, REFOLD_DONE, v.len) == 0)
+        return 0;
+    if (rc && rc != STORE_NOTFOUND)
+        return rc;
+    run->report->ran = 1;
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        if ((rc = refold_collect(t, tables[i], run)) != 0)
+            return rc;
+    }
+    for (size_t i = 0; i < run->n; i++) {
+        if ((rc = refold_apply(t, &run->list[i], run->report)) != 0)
+            return rc;
+    }
+    return store_put(t, T_META, REFOLD_META, strlen(REFOLD_META), REFOLD_DONE,
+                     strlen(REFOLD_DONE), 0);
+}
+
+int scim_store_refold(store *s, scim_refold_report *report)
+{
+    refold_run run = {.report = report};
+    int rc = store_run(s, refold_job, &run);
+
+    free(run.list);
     return rc;
 }

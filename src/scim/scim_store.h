@@ -207,4 +207,32 @@ void scim_store_now(char out[32]);
  * or "*") matches `version` under weak comparison, else 0. */
 int scim_etag_matches(const char *header, const char *version);
 
+/* Maximum number of clashes that a refold report names one by one. */
+#define SCIM_REFOLD_CLASHES_MAX 16
+
+/* Two resources whose names became the same under the wider fold. */
+typedef struct scim_refold_clash {
+    char account[STORE_ID_LEN + 1];
+    char owner[STORE_ID_LEN + 1];  /* keeps the name index entry */
+    char dropped[STORE_ID_LEN + 1]; /* is no longer found by its name */
+    int users;                      /* 1 for userName, 0 for displayName */
+} scim_refold_clash;
+
+typedef struct scim_refold_report {
+    int ran;                   /* 0 when the store was refolded before */
+    unsigned long moved;       /* entries moved to their new keys */
+    unsigned long unfoldable;  /* entries left alone: the folded key is too long */
+    unsigned long clashes_total;
+    size_t n_clashes;
+    scim_refold_clash clashes[SCIM_REFOLD_CLASHES_MAX];
+} scim_refold_report;
+
+/* Rewrites the userName, displayName and email index keys that a store
+ * written by an earlier build folded in ASCII letters only, so that they
+ * hold the fold of casefold.h, and records in T_META that it did. Runs
+ * once per store, in one write transaction, through store_run. When two
+ * resources' names fold to the same key, the one already at that key keeps
+ * it and the other is reported. Returns 0 or a STORE_* error. */
+int scim_store_refold(store *s, scim_refold_report *report);
+
 #endif

@@ -32,7 +32,7 @@ fi
 
 PKGS="libevent libevent_pthreads libevent_openssl evhtp openssl yajl libcurl cjose jansson lmdb"
 CFLAGS_DEPS=$(pkg-config --cflags $PKGS 2>/dev/null)
-LIBS_DEPS="$(pkg-config --libs $PKGS 2>/dev/null) -levhtp -pthread -lm"
+LIBS_DEPS="$(pkg-config --libs $PKGS 2>/dev/null) -levhtp -lunistring -pthread -lm"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-std=gnu11 -g -O1 $SAN -I$ROOT/src -I$BUILD_DIR $CFLAGS_DEPS -pthread"
 

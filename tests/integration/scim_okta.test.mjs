@@ -167,6 +167,36 @@ describe('Okta provisioning', () => {
     assert.equal(res.status, 204);
   });
 
+  test('names beyond ASCII compare without regard to case', async () => {
+    let res = await scim('POST', '/Users', oktaUser('ärzte.müller@example.com'));
+    assert.equal(res.status, 201, res.text);
+    const user = res.json;
+
+    for (const other of ['ÄRZTE.MÜLLER@example.com', 'Ärzte.Müller@Example.com']) {
+      res = await scim('POST', '/Users', oktaUser(other));
+      assert.equal(res.status, 409, other);
+      assert.deepEqual(res.json.schemas, [ERROR_URN]);
+      assert.equal(res.json.scimType, 'uniqueness');
+      res = await scim('GET', `/Users?${filterQuery(`userName eq "${other}"`)}`);
+      assert.equal(res.json.totalResults, 1, other);
+      assert.equal(res.json.Resources[0].id, user.id);
+    }
+    res = await scim('GET', `/Users?${filterQuery('userName sw "ÄRZTE."')}`);
+    assert.equal(res.json.totalResults, 1);
+    res = await scim('GET', `/Users?${filterQuery('emails.value eq "ÄRZTE.MÜLLER@EXAMPLE.COM"')}`);
+    assert.equal(res.json.totalResults, 1);
+
+    // "ß" folds to "ss".
+    res = await scim('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'Straße', members: [] });
+    assert.equal(res.status, 201, res.text);
+    res = await scim('POST', '/Groups', { schemas: [GROUP_URN], displayName: 'STRASSE', members: [] });
+    assert.equal(res.status, 409);
+    assert.equal(res.json.scimType, 'uniqueness');
+    res = await scim('GET', `/Groups?${filterQuery('displayName eq "strasse"')}`);
+    assert.equal(res.json.totalResults, 1);
+    assert.equal(res.json.Resources[0].displayName, 'Straße');
+  });
+
   test('group push with PUT and PATCH', async () => {
     const ids = [];
     for (const n of ['g1', 'g2', 'g3']) {

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +150,45 @@ START_TEST(filter_match_table)
                   err);
     ck_assert_msg(scim_filter_check(f, scim_schema_user(), err, sizeof(err)) == 0, "%s: %s",
                   c->filter, err);
+    ck_assert_msg(scim_filter_match(f, user, scim_schema_user()) == c->expected,
+                  "%s: expected %d", c->filter, c->expected);
+    scim_filter_free(f);
+    json_free(user);
+}
+END_TEST
+
+/* A user with letters beyond ASCII: attributes whose caseExact is false
+ * compare by Unicode case folding, the others exactly. */
+static const char *const unicode_text =
+    "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],"
+    "\"userName\":\"Émile@example.com\",\"externalId\":\"Äx\","
+    "\"title\":\"Ärztin in der Straße\",\"displayName\":\"ΌΣΟΣ\"}";
+
+static const struct match_case unicode_cases[] = {
+    {"userName eq \"émile@EXAMPLE.com\"", 1},
+    {"userName eq \"emile@example.com\"", 0},
+    {"title co \"ÄRZTIN\"", 1},
+    {"title sw \"ärztin in\"", 1},
+    {"title ew \"STRASSE\"", 1},
+    {"title eq \"ärztin in der strasse\"", 1},
+    {"title ne \"ÄRZTIN IN DER STRASSE\"", 0},
+    {"title gt \"ärztin\"", 1},
+    {"title lt \"ärztin\"", 0},
+    {"displayName eq \"όσος\"", 1},
+    {"displayName co \"ς\"", 1},
+    {"externalId eq \"äx\"", 0},
+    {"externalId eq \"Äx\"", 1},
+};
+
+START_TEST(filter_unicode_case)
+{
+    const struct match_case *c = &unicode_cases[_i];
+    json *user = load(unicode_text);
+    scim_filter *f = NULL;
+    char err[256] = "";
+
+    ck_assert_msg(scim_filter_parse(c->filter, &f, err, sizeof(err)) == 0, "%s: %s", c->filter,
+                  err);
     ck_assert_msg(scim_filter_match(f, user, scim_schema_user()) == c->expected,
                   "%s: expected %d", c->filter, c->expected);
     scim_filter_free(f);
@@ -458,6 +498,8 @@ static Suite *filter_suite(void)
 
     tcase_add_loop_test(tc, filter_match_table, 0,
                         (int)(sizeof(match_cases) / sizeof(match_cases[0])));
+    tcase_add_loop_test(tc, filter_unicode_case, 0,
+                        sizeof(unicode_cases) / sizeof(unicode_cases[0]));
     tcase_add_loop_test(tc, filter_error_table, 0,
                         (int)(sizeof(error_cases) / sizeof(error_cases[0])));
     tcase_add_test(tc, filter_depth_limit);

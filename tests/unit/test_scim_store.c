@@ -237,6 +237,193 @@ START_TEST(user_name_unique_per_account)
 }
 END_TEST
 
+/* Pairs of userNames that differ only in case beyond ASCII: the second
+ * is taken once the first exists, and either finds the user. */
+static const char *const unicode_case_pairs[][2] = {
+    {"ärzte@example.com", "ÄRZTE@example.com"},
+    {"straße@example.com", "STRASSE@example.com"},
+    {"όσος@example.com", "ΌΣΟΣ@example.com"},
+    {"kelvin@example.com", "\xe2\x84\xaa" "elvin@example.com"}, /* U+212A KELVIN SIGN */
+    {"ǆemal@example.com", "ǅemal@example.com"},
+};
+
+START_TEST(user_name_unique_ignoring_unicode_case)
+{
+    char id[37], found[37];
+    scim_error err = {0};
+
+    create_user(ACC1, unicode_case_pairs[_i][0], "u@example.com", id);
+    json *dup = parse("{}");
+    json_object_set(dup, "userName", json_string(unicode_case_pairs[_i][1]));
+    ck_assert_int_eq(run_job(scim_store_user_create, ACC1, NULL, dup, NULL, NULL, &err),
+                     SCIM_STORE_REJECTED);
+    ck_assert_int_eq(err.status, 409);
+    ck_assert_str_eq(err.scim_type, "uniqueness");
+    ck_assert_int_eq(find_user(ACC1, unicode_case_pairs[_i][1], found), 0);
+    ck_assert_str_eq(found, id);
+}
+END_TEST
+
+static int count_id(const char *id, void *ctx)
+{
+    (void)id;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* A rename that changes only case keeps the name entry, and emails are
+ * found in any case. */
+START_TEST(unicode_case_rename_and_email)
+{
+    char id[37], found[37];
+    store_txn *t;
+    int n = 0;
+
+    create_user(ACC1, "émile@example.com", "Émile@Example.com", id);
+    ck_assert_int_eq(run_job(scim_store_user_replace, ACC1, id,
+                             parse("{\"userName\":\"ÉMILE@example.com\"}"), NULL, NULL, NULL),
+                     0);
+    ck_assert_int_eq(find_user(ACC1, "émile@EXAMPLE.com", found), 0);
+    ck_assert_str_eq(found, id);
+    ck_assert_int_eq(run_job(scim_store_user_replace, ACC1, id,
+                             parse("{\"userName\":\"émile@example.com\","
+                                   "\"emails\":[{\"value\":\"ÉMILE@example.com\"}]}"),
+                             NULL, NULL, NULL),
+                     0);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(scim_store_ids_by_email(t, ACC1, "émile@example.com", count_id, &n), 0);
+    store_read_end(t);
+    ck_assert_int_eq(n, 1);
+}
+END_TEST
+
+START_TEST(group_name_unique_ignoring_unicode_case)
+{
+    char g[37];
+    scim_error err = {0};
+
+    ck_assert_int_eq(create_group(ACC1, "Ärzte", NULL, 0, g, NULL), 0);
+    ck_assert_int_eq(create_group(ACC1, "ÄRZTE", NULL, 0, NULL, &err), SCIM_STORE_REJECTED);
+    ck_assert_int_eq(err.status, 409);
+}
+END_TEST
+
+/* Writes index entries as a build that folded ASCII letters only wrote
+ * them, for the user `arg` named "ÄRZTE@example.com", and removes the
+ * refold marker. */
+static int make_ascii_folded(store_txn *t, void *arg)
+{
+    const char *id = arg;
+    char key[128];
+    int rc;
+
+    if ((rc = store_del(t, T_META, "scim:index_fold", 15)) != 0)
+        return rc;
+    snprintf(key, sizeof key, "%särzte@example.com", ACC1);
+    if ((rc = store_del(t, T_USER_NAMES, key, strlen(key))) != 0)
+        return rc;
+    snprintf(key, sizeof key, "%sÄrzte@example.com", ACC1);
+    if ((rc = store_put(t, T_USER_NAMES, key, strlen(key), id, 36, 0)) != 0)
+        return rc;
+    size_t n = strlen(key);
+    key[n] = '\0';
+    memcpy(key + n + 1, id, 36);
+    if ((rc = store_put(t, T_USER_EMAILS, key, n + 37, "", 0, 0)) != 0)
+        return rc;
+    snprintf(key, sizeof key, "%särzte@example.com", ACC1);
+    n = strlen(key);
+    memcpy(key + n + 1, id, 36);
+    return store_del(t, T_USER_EMAILS, key, n + 37);
+}
+
+START_TEST(refold_moves_ascii_folded_keys)
+{
+    char id[37], found[37];
+    scim_refold_report r;
+    store_txn *t;
+    int n = 0;
+
+    ck_assert_int_eq(scim_store_refold(st, &r), 0);
+    ck_assert_int_eq(r.ran, 1);
+    ck_assert_uint_eq(r.moved, 0);
+    create_user(ACC1, "ÄRZTE@example.com", "ÄRZTE@example.com", id);
+    ck_assert_int_eq(store_run(st, make_ascii_folded, id), 0);
+    ck_assert_int_ne(find_user(ACC1, "ärzte@example.com", found), 0);
+    ck_assert(key_exists(T_USER_NAMES, ACC1, "Ärzte@example.com", 18, NULL));
+
+    ck_assert_int_eq(scim_store_refold(st, &r), 0);
+    ck_assert_int_eq(r.ran, 1);
+    ck_assert_uint_eq(r.moved, 2);
+    ck_assert_uint_eq(r.clashes_total, 0);
+    ck_assert_int_eq(find_user(ACC1, "ärzte@example.com", found), 0);
+    ck_assert_str_eq(found, id);
+    ck_assert(!key_exists(T_USER_NAMES, ACC1, "Ärzte@example.com", 18, NULL));
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(scim_store_ids_by_email(t, ACC1, "Ärzte@example.com", count_id, &n), 0);
+    store_read_end(t);
+    ck_assert_int_eq(n, 1);
+
+    ck_assert_int_eq(scim_store_refold(st, &r), 0);
+    ck_assert_int_eq(r.ran, 0);
+}
+END_TEST
+
+static void replace_same_length(char *text, const char *from, const char *to);
+
+/* Turns the user `arg`, stored as "bbbbbb@example.com", into one named
+ * "ÄRZTE@example.com" with the name entry an ASCII-only fold gave it. */
+static int rename_raw(store_txn *t, void *arg)
+{
+    const char *id = arg;
+    char key[128], text[4096];
+    store_val v;
+    int rc;
+
+    snprintf(key, sizeof key, "%s%s", ACC1, id);
+    if ((rc = store_get(t, T_USERS, key, 72, &v)) != 0)
+        return rc;
+    ck_assert_uint_lt(v.len, sizeof text);
+    memcpy(text, v.data, v.len);
+    text[v.len] = '\0';
+    replace_same_length(text, "bbbbbb@example.com", "ÄRZTE@example.com");
+    if ((rc = store_put(t, T_USERS, key, 72, text, v.len, 0)) != 0)
+        return rc;
+    snprintf(key, sizeof key, "%sbbbbbb@example.com", ACC1);
+    if ((rc = store_del(t, T_USER_NAMES, key, strlen(key))) != 0)
+        return rc;
+    snprintf(key, sizeof key, "%sÄrzte@example.com", ACC1);
+    if ((rc = store_put(t, T_USER_NAMES, key, strlen(key), id, 36, 0)) != 0)
+        return rc;
+    rc = store_del(t, T_META, "scim:index_fold", 15);
+    return rc == STORE_NOTFOUND ? 0 : rc;
+}
+
+/* Two users whose names fold alike: the one at the folded key keeps it,
+ * the other is reported, and deleting the other leaves the entry. */
+START_TEST(refold_clash_keeps_owner)
+{
+    char a[37], b[37], found[37];
+    scim_refold_report r;
+
+    create_user(ACC1, "ärzte@example.com", "a@example.com", a);
+    create_user(ACC1, "bbbbbb@example.com", "b@example.com", b);
+    ck_assert_int_eq(store_run(st, rename_raw, b), 0);
+
+    ck_assert_int_eq(scim_store_refold(st, &r), 0);
+    ck_assert_uint_eq(r.clashes_total, 1);
+    ck_assert_uint_eq(r.n_clashes, 1);
+    ck_assert_str_eq(r.clashes[0].account, ACC1);
+    ck_assert_str_eq(r.clashes[0].owner, a);
+    ck_assert_str_eq(r.clashes[0].dropped, b);
+    ck_assert_int_eq(r.clashes[0].users, 1);
+    ck_assert(!key_exists(T_USER_NAMES, ACC1, "Ärzte@example.com", 18, NULL));
+
+    ck_assert_int_eq(run_job(scim_store_user_delete, ACC1, b, NULL, NULL, NULL, NULL), 0);
+    ck_assert_int_eq(find_user(ACC1, "ÄRZTE@example.com", found), 0);
+    ck_assert_str_eq(found, a);
+}
+END_TEST
+
 START_TEST(user_replace_moves_indexes)
 {
     char id[37], found[37];
@@ -1549,6 +1736,12 @@ static Suite *suite(void)
     tcase_add_test(tc, group_delete_rerun_resets_outputs);
     tcase_add_test(tc, totals_follow_creates_and_deletes);
     tcase_add_test(tc, totals_recounted_when_missing);
+    tcase_add_loop_test(tc, user_name_unique_ignoring_unicode_case, 0,
+                        sizeof unicode_case_pairs / sizeof unicode_case_pairs[0]);
+    tcase_add_test(tc, unicode_case_rename_and_email);
+    tcase_add_test(tc, group_name_unique_ignoring_unicode_case);
+    tcase_add_test(tc, refold_moves_ascii_folded_keys);
+    tcase_add_test(tc, refold_clash_keeps_owner);
     tcase_add_loop_test(tc, scan_page_skips_and_stops, 0, sizeof pages / sizeof pages[0]);
     tcase_add_test(tc, scan_page_resumes_exactly);
     tcase_add_loop_test(tc, user_splice_matches_tree, 0,

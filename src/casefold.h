@@ -1,0 +1,35 @@
+#ifndef IDGATE_CASEFOLD_H
+#define IDGATE_CASEFOLD_H
+
+#include <stddef.h>
+
+/*
+ * Case folding for the values SCIM compares without regard to case:
+ * userName, displayName, emails and every attribute whose caseExact is
+ * false. The fold is Unicode's full case folding (CaseFolding.txt, statuses
+ * C and F, no language rules) of UTF-8 text, by libunistring, so "Ä" matches
+ * "ä" and "STRASSE" matches "straße". ASCII text takes a fast path with the
+ * same result. Text that is not well-formed UTF-8 (older builds stored
+ * some) has its ASCII letters folded and every other byte kept. Index keys
+ * hold folded text, so two values match exactly when their folded forms
+ * are equal.
+ */
+
+/* Writes the folded form of the `len` bytes at `s` to `out`, a buffer of
+ * `cap` bytes, without a terminating NUL, and returns its length, or
+ * SIZE_MAX when it does not fit. */
+size_t casefold(const char *s, size_t len, char *out, size_t cap);
+
+/* Returns the folded form of the string `s` as a new NUL-terminated string,
+ * or NULL when memory runs out. */
+char *casefold_dup(const char *s);
+
+/* 1 when every byte of the string `s` is ASCII, so that its fold is its
+ * ASCII lowercase. */
+int casefold_is_ascii(const char *s);
+
+/* Compares the folded forms of the strings `a` and `b` byte by byte and
+ * returns a value below, equal to or above 0, as strcmp does. */
+int casefold_cmp(const char *a, const char *b);
+
+#endif
