@@ -1150,6 +1150,47 @@ static int in_head(const conn_node *n)
 static void run_evhtp_cb(conn_node *n, bufferevent_data_cb cb, struct bufferevent *bev,
                          void *arg);
 
+/* Checks the input bytes from n->scanned on as head bytes, starting the
+ * head timer. Returns 0 when libevhtp may parse the input, 1 when it is
+ * held until the head is whole, or -1 when the head was rejected and the
+ * connection freed. */
+static int scan_input(conn_node *n, struct evbuffer *in, size_t len)
+{
+    struct evbuffer_iovec vec[8];
+    struct evbuffer_ptr pos;
+    const char *detail = NULL;
+    int status = 0;
+    int nvec;
+
+    if (!evtimer_pending(n->head_timer, NULL)) {
+        struct timeval tv = {n->srv->app->conf->request_timeout, 0};
+        n->head_start_usec = now_usec();
+        evtimer_add(n->head_timer, &tv);
+    }
+    evbuffer_ptr_set(in, &pos, n->scanned, EVBUFFER_PTR_SET);
+    nvec = evbuffer_peek(in, -1, &pos, vec, 8);
+    for (int i = 0; i < nvec && i < 8 && status == 0; i++)
+        status = scan_head(n, vec[i].iov_base, vec[i].iov_len, &detail);
+    if (status) {
+        reply_early(n, status, detail);
+        evhtp_connection_free(n->conn);
+        return -1;
+    }
+    /* libevhtp gets a head only once it is whole. Its parser (1.2.18)
+     * mangles a request line that arrives in two reads: a stray or lost
+     * byte in the path or query, so a valid path got 404 and a userName
+     * filter was dropped or misread. The bytes wait in the input buffer,
+     * bounded by the head limits above and the head timer. Empty lines
+     * before any head byte pass: after a pipelined request libevhtp may
+     * hold the start of the next head already, and the empty line that
+     * ends it is all that is left to come. */
+    if (!n->head_done && n->head_len > 0) {
+        n->scanned = len;
+        return 1;
+    }
+    return 0;
+}
+
 /* Read callback of every connection. The bytes of a request head start the
  * head timer and are checked against the limits before libevhtp parses
  * them. */
@@ -1162,44 +1203,12 @@ static void on_conn_read(struct bufferevent *bev, void *arg)
 
     if (n->scanned > len)
         n->scanned = 0;
-    if (in_head(n) && !n->head_done && len > n->scanned) {
-        struct evbuffer_iovec vec[8];
-        struct evbuffer_ptr pos;
-        const char *detail = NULL;
-        int status = 0;
-        int nvec;
-
-        if (!evtimer_pending(n->head_timer, NULL)) {
-            struct timeval tv = {n->srv->app->conf->request_timeout, 0};
-            n->head_start_usec = now_usec();
-            evtimer_add(n->head_timer, &tv);
-        }
-        evbuffer_ptr_set(in, &pos, n->scanned, EVBUFFER_PTR_SET);
-        nvec = evbuffer_peek(in, -1, &pos, vec, 8);
-        for (int i = 0; i < nvec && i < 8 && status == 0; i++)
-            status = scan_head(n, vec[i].iov_base, vec[i].iov_len, &detail);
-        if (status) {
-            reply_early(n, status, detail);
-            evhtp_connection_free(c);
-            return;
-        }
-        /* libevhtp gets a head only once it is whole. Its parser (1.2.18)
-         * mangles a request line that arrives in two reads: a stray or
-         * lost byte in the path or query, so a valid path got 404 and a
-         * userName filter was dropped or misread. The bytes wait in the
-         * input buffer, bounded by the head limits above and the head
-         * timer. Empty lines before any head byte pass: after a pipelined
-         * request libevhtp may hold the start of the next head already,
-         * and the empty line that ends it is all that is left to come. */
-        if (!n->head_done && n->head_len > 0) {
-            n->scanned = len;
-            return;
-        }
-    }
-    /* NOTE: input that libevhtp leaves unparsed after a complete request (a
-     * pipelined head) counts as checked without being scanned, so such a head
-     * is held to libevhtp's own 8 KiB token limit rather than to these, and
-     * reaches libevhtp's parser in whatever pieces it arrived. */
+    if (in_head(n) && !n->head_done && len > n->scanned && scan_input(n, in, len) != 0)
+        return;
+    /* NOTE: a whole head that libevhtp leaves unparsed after a complete
+     * request (a pipelined one) counts as checked without being scanned, so
+     * it is held to libevhtp's own 8 KiB token limit rather than to these.
+     * run_written scans a partial one. */
     run_evhtp_cb(n, n->parse, bev, arg);
 }
 
@@ -1218,11 +1227,71 @@ static void run_evhtp_cb(conn_node *n, bufferevent_data_cb cb, struct buffereven
     n->scanned = evbuffer_get_length(bufferevent_get_input(bev));
 }
 
+/* 1 when `in` contains a whole request head: a line that ends the head
+ * after at least one byte of head, by the rules of scan_head. */
+static int whole_head_buffered(const conn_node *n, struct evbuffer *in)
+{
+    struct evbuffer_iovec vec[8];
+    const char *detail = NULL;
+    conn_node probe = *n;
+    int nvec = evbuffer_peek(in, -1, NULL, vec, 8);
+
+    head_scan_reset(&probe);
+    for (int i = 0; i < nvec && i < 8; i++) {
+        if (scan_head(&probe, vec[i].iov_base, vec[i].iov_len, &detail) != 0)
+            return 0;
+        if (probe.head_done)
+            return 1;
+    }
+    return 0;
+}
+
+/* Runs libevhtp's write callback. Once a request's reply is written, that
+ * callback finishes the request and parses the input already received: a
+ * pipelined request. A pipelined head that has not fully arrived is kept
+ * from it, because libevhtp (1.2.18) mangles a request line that it parses
+ * in two pieces. The bytes go back into the input buffer afterwards as the
+ * start of the next head, which on_conn_read keeps from libevhtp until it
+ * is whole. */
+static void run_written(conn_node *n, struct bufferevent *bev, void *arg)
+{
+    struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer *pending = NULL;
+    size_t len;
+    int gone = 0;
+
+    if (n->active && in_head(n) && evbuffer_get_length(in) > 0 && !whole_head_buffered(n, in)) {
+        pending = evbuffer_new();
+        if (pending && evbuffer_add_buffer(pending, in) != 0) {
+            evbuffer_free(pending);
+            pending = NULL;
+        }
+    }
+    n->gone = &gone;
+    n->written(bev, arg);
+    if (gone) {
+        if (pending)
+            evbuffer_free(pending);
+        return;
+    }
+    n->gone = NULL;
+    if (pending) {
+        evbuffer_prepend_buffer(in, pending);
+        evbuffer_free(pending);
+        head_scan_reset(n);
+        n->scanned = 0;
+        len = evbuffer_get_length(in);
+        if (in_head(n) && scan_input(n, in, len) != 0)
+            return;
+    }
+    n->scanned = evbuffer_get_length(in);
+}
+
 static void on_conn_write(struct bufferevent *bev, void *arg)
 {
     evhtp_connection_t *c = arg;
     conn_node *n = c->hooks->on_connection_fini_arg;
-    run_evhtp_cb(n, n->written, bev, arg);
+    run_written(n, bev, arg);
 }
 
 /* Resumes a connection paused for a request that now has its reply. This
@@ -1252,7 +1321,7 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
     }
     /* A reply already written while paused made libevhtp's write callback
      * return early, so it runs here instead. */
-    run_evhtp_cb(n, n->written, c->bev, c);
+    run_written(n, c->bev, c);
 }
 
 /* A parse error libevhtp found (it frees the connection right after) gets

@@ -239,6 +239,48 @@ describe('SCIM requests cut across TCP reads', () => {
     }
   });
 
+  // The same with a request ahead of it on the connection: the cut request
+  // follows a create (head and body) in the first write.
+  test('pipelined lookup cut at every byte of its request line', async () => {
+    const line = 'GET /scim/v2/Users?filter=userName%20eq%20%22bob%22&attributes=userName HTTP/1.1';
+    const lookup = `${line}\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`;
+    for (let cut = 1; cut <= line.length + 2; cut++) {
+      const body = JSON.stringify({ schemas: [USER_URN], userName: `pipelined-${cut}` });
+      const create = 'POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\n' +
+        `Authorization: Bearer ${token}\r\nContent-Type: application/scim+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      const reply = await sendCut(srv.port, create + lookup, create.length + cut);
+      const where = `cut after ${JSON.stringify(lookup.slice(0, cut))}`;
+      const replies = reply.split(/(?=HTTP\/1\.1 )/);
+      assert.equal(replies.length, 2, `${where}: ${reply}`);
+      assert.match(replies[0], /^HTTP\/1\.1 201 /, where);
+      assert.match(replies[1], /^HTTP\/1\.1 200 /, where);
+      const found = JSON.parse(replies[1].slice(replies[1].indexOf('\r\n\r\n') + 4));
+      assert.equal(found.totalResults, 1, where);
+      assert.equal(found.Resources[0].id, bob.id, where);
+    }
+  });
+
+  // The create's empty line comes with its body, after a lookup and the
+  // rest of the create's head went in the first write.
+  test('pipelined create whose empty line arrives with its body', async () => {
+    const lookup = 'GET /scim/v2/Users?filter=userName%20eq%20%22bob%22 HTTP/1.1\r\nHost: x\r\n' +
+      `Authorization: Bearer ${token}\r\n\r\n`;
+    for (const size of [10, 9000]) {
+      const body = JSON.stringify({ schemas: [USER_URN], userName: `late-line-${size}`, nickName: 'n'.repeat(size) });
+      const head = 'POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\n' +
+        `Authorization: Bearer ${token}\r\nContent-Type: application/scim+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+      const started = Date.now();
+      const reply = await sendCut(srv.port, lookup + head + body, lookup.length + head.length - 2);
+      const replies = reply.split(/(?=HTTP\/1\.1 )/);
+      assert.equal(replies.length, 2, reply);
+      assert.match(replies[0], /^HTTP\/1\.1 200 /);
+      assert.match(replies[1], /^HTTP\/1\.1 201 /, replies[1]);
+      assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    }
+  });
+
   test('create whose head and body arrive in pieces', async () => {
     const body = JSON.stringify({ schemas: [USER_URN], userName: 'cut-in-pieces' });
     const head = 'POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\n' +
