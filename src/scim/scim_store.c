@@ -204,10 +204,12 @@ static const char *next_etag(const char *p, size_t *len)
     if (*p == '"') {
         const char *end = strchr(p + 1, '"');
         p = end ? end + 1 : p + strlen(p);
-    } else {
-        while (*p && *p != ',' && *p != ' ' && *p != '\t')
-            p++;
     }
+    /* Bytes up to the next separator belong to the element, so that a
+     * quoted tag followed by junk (W/"1"x) is not a valid tag and matches
+     * nothing. */
+    while (*p && *p != ',' && *p != ' ' && *p != '\t')
+        p++;
     *len = (size_t)(p - start);
     return start;
 }
