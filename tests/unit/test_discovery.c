@@ -133,12 +133,20 @@ static const struct issuer_case issuers[] = {
 };
 
 static oidc_config cfg;
+static conf *cfg_conf; /* cfg points into it */
 
 static void setup(void)
 {
     setenv("IDGATE_OIDC_ALLOWED_HOSTS", "login.acme.example, 127.0.0.1:8443,*.corp.example", 1);
-    conf *c = conf_load(NULL);
-    ck_assert_int_eq(oidc_config_load(c, &cfg), 0);
+    cfg_conf = conf_load(NULL);
+    ck_assert_int_eq(oidc_config_load(cfg_conf, &cfg), 0);
+}
+
+static void teardown(void)
+{
+    oidc_config_clear(&cfg);
+    conf_free(cfg_conf);
+    cfg_conf = NULL;
 }
 
 START_TEST(issuer_allowed_table)
@@ -190,7 +198,7 @@ int main(void)
     tcase_add_test(tc, discovery_url_strips_slash);
     suite_add_tcase(s, tc);
     TCase *hosts = tcase_create("issuer hosts");
-    tcase_add_unchecked_fixture(hosts, setup, NULL);
+    tcase_add_unchecked_fixture(hosts, setup, teardown);
     tcase_add_loop_test(hosts, issuer_allowed_table, 0, (int)(sizeof issuers / sizeof issuers[0]));
     tcase_add_loop_test(hosts, endpoint_allowed_table, 0,
                         (int)(sizeof endpoints / sizeof endpoints[0]));

@@ -323,7 +323,9 @@ START_TEST(at_most_two_active_keys)
         ck_assert_str_eq(json_get_string(json_array_get(list, i), "id"),
                          json_get_string(k[i], "id"));
     }
-    ck_assert_int_eq(scim_key_create(st, "test", "nope", &k[0], &tok[0]) , SCIM_KEYS_NO_ACCOUNT);
+    json_free(k[0]);
+    free(tok[0]);
+    ck_assert_int_eq(scim_key_create(st, "test", "nope", &k[0], &tok[0]), SCIM_KEYS_NO_ACCOUNT);
     json_free(list);
     for (int i = 1; i < 3; i++) {
         json_free(k[i]);
