@@ -1191,6 +1191,31 @@ static int scan_input(conn_node *n, struct evbuffer *in, size_t len)
     return 0;
 }
 
+/* Drops the CR and LF bytes at the start of `in`, which holds `len` bytes,
+ * and returns how many bytes are left. RFC 9112 (section 2.2) lets a server
+ * ignore empty lines before a request line, and libevhtp (1.2.18) answered
+ * none after a lone leading CRLF. */
+static size_t drop_empty_lines(struct evbuffer *in, size_t len)
+{
+    struct evbuffer_iovec vec[8];
+    int nvec = evbuffer_peek(in, -1, NULL, vec, 8);
+    size_t n = 0;
+
+    for (int i = 0; i < nvec && i < 8; i++) {
+        const unsigned char *p = vec[i].iov_base;
+        size_t j = 0;
+
+        while (j < vec[i].iov_len && (p[j] == '\r' || p[j] == '\n'))
+            j++;
+        n += j;
+        if (j < vec[i].iov_len)
+            break;
+    }
+    if (n)
+        evbuffer_drain(in, n);
+    return len - n;
+}
+
 /* Read callback of every connection. The bytes of a request head start the
  * head timer and are checked against the limits before libevhtp parses
  * them. */
@@ -1203,6 +1228,12 @@ static void on_conn_read(struct bufferevent *bev, void *arg)
 
     if (n->scanned > len)
         n->scanned = 0;
+    if (!n->active && !c->request && n->head_len == 0) {
+        len = drop_empty_lines(in, len);
+        n->scanned = 0;
+        if (len == 0)
+            return;
+    }
     if (in_head(n) && !n->head_done && len > n->scanned && scan_input(n, in, len) != 0)
         return;
     /* NOTE: a whole head that libevhtp leaves unparsed after a complete

@@ -474,6 +474,24 @@ describe('request heads', () => {
     });
   }
 
+  // RFC 9112 lets a server ignore empty lines before a request line.
+  for (const [name, writes] of [
+    ['one CRLF', ['\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n']],
+    ['one LF', ['\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n']],
+    ['CRLFs in their own writes', ['\r\n', '\r\n', 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n']],
+  ]) {
+    test(`empty lines before the request line are ignored: ${name}`, async () => {
+      const c = rawSocket(srv.port);
+      await c.connected;
+      for (const w of writes) {
+        c.sock.write(w);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await c.closed;
+      assert.equal(parseReply(c.data()).status, 200, c.data());
+    });
+  }
+
   test('head sent a byte at a time gets the same reply', async () => {
     const head = 'GET /healthz?probe=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
     const c = rawSocket(srv.port);
