@@ -1191,7 +1191,7 @@ static int scan_input(conn_node *n, struct evbuffer *in, size_t len)
     return 0;
 }
 
-/* Drops the CR and LF bytes at the start of `in`, which holds `len` bytes,
+/* Drops the CR and LF bytes at the start of `in`, of `len` bytes in all,
  * and returns how many bytes are left. RFC 9112 (section 2.2) lets a server
  * ignore empty lines before a request line, and libevhtp (1.2.18) answered
  * none after a lone leading CRLF. */
