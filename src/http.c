@@ -1150,6 +1150,16 @@ static int in_head(const conn_node *n)
 static void run_evhtp_cb(conn_node *n, bufferevent_data_cb cb, struct bufferevent *bev,
                          void *arg);
 
+/* Starts the timer that bounds the request head, unless it runs. */
+static void start_head_timer(conn_node *n)
+{
+    if (!evtimer_pending(n->head_timer, NULL)) {
+        struct timeval tv = {n->srv->app->conf->request_timeout, 0};
+        n->head_start_usec = now_usec();
+        evtimer_add(n->head_timer, &tv);
+    }
+}
+
 /* Checks the input bytes from n->scanned on as head bytes, starting the
  * head timer. Returns 0 when libevhtp may parse the input, 1 when it is
  * held until the head is whole, or -1 when the head was rejected and the
@@ -1162,11 +1172,7 @@ static int scan_input(conn_node *n, struct evbuffer *in, size_t len)
     int status = 0;
     int nvec;
 
-    if (!evtimer_pending(n->head_timer, NULL)) {
-        struct timeval tv = {n->srv->app->conf->request_timeout, 0};
-        n->head_start_usec = now_usec();
-        evtimer_add(n->head_timer, &tv);
-    }
+    start_head_timer(n);
     evbuffer_ptr_set(in, &pos, n->scanned, EVBUFFER_PTR_SET);
     nvec = evbuffer_peek(in, -1, &pos, vec, 8);
     for (int i = 0; i < nvec && i < 8 && status == 0; i++)
@@ -1229,7 +1235,12 @@ static void on_conn_read(struct bufferevent *bev, void *arg)
     if (n->scanned > len)
         n->scanned = 0;
     if (!n->active && !c->request && n->head_len == 0) {
-        len = drop_empty_lines(in, len);
+        size_t left = drop_empty_lines(in, len);
+        /* Empty lines count toward the head's time, so that a client
+         * sending only those is closed like one that sends a head slowly. */
+        if (left < len)
+            start_head_timer(n);
+        len = left;
         n->scanned = 0;
         if (len == 0)
             return;

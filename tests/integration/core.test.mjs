@@ -492,6 +492,17 @@ describe('request heads', () => {
     });
   }
 
+  test('only empty lines time out with 408', async () => {
+    const c = rawSocket(srv.port);
+    await c.connected;
+    const started = Date.now();
+    const timer = setInterval(() => c.sock.write('\r\n'), 100);
+    await c.closed;
+    clearInterval(timer);
+    assert.equal(parseReply(c.data()).status, 408, c.data());
+    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+  });
+
   test('head sent a byte at a time gets the same reply', async () => {
     const head = 'GET /healthz?probe=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
     const c = rawSocket(srv.port);
