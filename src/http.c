@@ -1199,8 +1199,8 @@ static int scan_input(conn_node *n, struct evbuffer *in, size_t len)
 
 /* Drops the CR and LF bytes at the start of `in`, of `len` bytes in all,
  * and returns how many bytes are left. RFC 9112 (section 2.2) lets a server
- * ignore empty lines before a request line, and libevhtp (1.2.18) answered
- * none after a lone leading CRLF. */
+ * ignore empty lines before a request line, and libevhtp (1.2.18) sent no
+ * reply after a lone leading CRLF. */
 static size_t drop_empty_lines(struct evbuffer *in, size_t len)
 {
     struct evbuffer_iovec vec[8];
