@@ -1204,8 +1204,13 @@ static int scan_input(conn_node *n, struct evbuffer *in, size_t len)
 static size_t drop_empty_lines(struct evbuffer *in, size_t len)
 {
     struct evbuffer_iovec vec[8];
-    int nvec = evbuffer_peek(in, -1, NULL, vec, 8);
+    int nvec = evbuffer_peek(in, -1, NULL, vec, 1);
     size_t n = 0;
+
+    if (nvec < 1 || vec[0].iov_len == 0 ||
+        (((const char *)vec[0].iov_base)[0] != '\r' && ((const char *)vec[0].iov_base)[0] != '\n'))
+        return len;
+    nvec = evbuffer_peek(in, -1, NULL, vec, 8);
 
     for (int i = 0; i < nvec && i < 8; i++) {
         const unsigned char *p = vec[i].iov_base;
