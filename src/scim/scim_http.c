@@ -306,7 +306,7 @@ static int kind_routes(struct http_server *s, const scim_kind *k)
 static int refold_indexes(struct app *a)
 {
     scim_refold_report r;
-    char moved[24], clashes[24];
+    char moved[24], clashes[24], dropped[24];
     int rc = scim_store_refold(a->store, &r);
 
     if (rc) {
@@ -318,21 +318,24 @@ static int refold_indexes(struct app *a)
         return 0;
     snprintf(moved, sizeof moved, "%lu", r.moved);
     snprintf(clashes, sizeof clashes, "%lu", r.clashes_total);
+    snprintf(dropped, sizeof dropped, "%lu", r.unfoldable);
     log_event(LOG_INFO, "scim indexes refolded to Unicode case", "moved", moved, "clashes", clashes,
-              NULL);
-    if (r.unfoldable) {
-        char n[24];
-        snprintf(n, sizeof n, "%lu", r.unfoldable);
-        log_event(LOG_WARN, "scim index entries kept under their old keys: the folded value is too long",
-                  "entries", n, NULL);
-    }
+              "too_long", dropped, NULL);
     for (size_t i = 0; i < r.n_clashes; i++) {
         const scim_refold_clash *c = &r.clashes[i];
-        log_event(LOG_WARN,
-                  c->users ? "two users' userNames differ only in case; rename one of them"
-                           : "two groups' displayNames differ only in case; rename one of them",
-                  "account", c->account, "found_by_name", c->owner, "not_found_by_name",
-                  c->dropped, NULL);
+        if (!c->owner[0])
+            log_event(LOG_WARN, "value too long once its case is folded, so no longer found; "
+                                "change it", "account", c->account, "attr", c->attr,
+                      "not_found_by_value", c->dropped, NULL);
+        else
+            log_event(LOG_WARN, "two resources' names differ only in case; rename one of them",
+                      "account", c->account, "attr", c->attr, "found_by_name", c->owner,
+                      "not_found_by_name", c->dropped, NULL);
+    }
+    if (r.clashes_total + r.unfoldable > r.n_clashes) {
+        char more[24];
+        snprintf(more, sizeof more, "%lu", (unsigned long)(r.clashes_total + r.unfoldable - r.n_clashes));
+        log_event(LOG_WARN, "more refold clashes than logged", "not_logged", more, NULL);
     }
     return 0;
 }

@@ -523,12 +523,21 @@ static int attrs_changed(const json *a, const json *b)
     return 0;
 }
 
-static int check_length(scim_write *w, const char *attr, const char *value)
+/* Rejects a value whose index key would be too long. The key of a
+ * `folded` value contains its case fold, up to three times as long. */
+static int check_length(scim_write *w, const char *attr, const char *value, int folded)
 {
-    char detail[64];
-    if (!value || strlen(value) <= SCIM_STORE_MAX_KEY_VALUE)
+    char buf[SCIM_STORE_MAX_KEY_VALUE], detail[96];
+    size_t len;
+
+    if (!value)
         return 0;
-    snprintf(detail, sizeof detail, "%s is longer than %d bytes", attr, SCIM_STORE_MAX_KEY_VALUE);
+    len = strlen(value);
+    if (len <= SCIM_STORE_MAX_KEY_VALUE &&
+        (!folded || casefold(value, len, buf, sizeof buf) != SIZE_MAX))
+        return 0;
+    snprintf(detail, sizeof detail, "%s is longer than %d bytes%s", attr, SCIM_STORE_MAX_KEY_VALUE,
+             len <= SCIM_STORE_MAX_KEY_VALUE ? " once its case is folded" : "");
     return reject(w, 400, SCIM_ERR_INVALID_VALUE, "%s", detail);
 }
 
@@ -557,6 +566,19 @@ static int name_claim(store_txn *t, enum store_table tab, const char *account, c
     if (k.overflow)
         return STORE_INVALID;
     return store_put(t, tab, k.buf, k.len, id, STORE_ID_LEN, STORE_NOOVERWRITE);
+}
+
+/* 1 when the entry of `name` in a unique name index is `id`'s. */
+static int name_owned(store_txn *t, enum store_table tab, const char *account, const char *name,
+                      const char *id)
+{
+    store_val v;
+    key k;
+
+    key_init(&k, account);
+    key_add_folded(&k, name);
+    return !k.overflow && store_get(t, tab, k.buf, k.len, &v) == 0 && v.len == STORE_ID_LEN &&
+           memcmp(v.data, id, STORE_ID_LEN) == 0;
 }
 
 /* Releases `name` in a unique name index when `id` holds it. Another
@@ -592,15 +614,20 @@ static int name_update(store_txn *t, scim_write *w, enum store_table tab, const 
 {
     const char *old = before ? json_get_string(before, attr) : NULL;
     const char *new = json_get_string(after, attr);
-    int rc;
+    int same_key, rc;
 
     if (!new || !*new)
         return reject(w, 400, SCIM_ERR_INVALID_VALUE, "%s is required", attr);
-    if ((rc = check_length(w, attr, new)) != 0)
-        return rc;
-    if (old && casefold_cmp(old, new) == 0)
+    if (old && strcmp(old, new) == 0)
         return 0;
+    if ((rc = check_length(w, attr, new, 1)) != 0)
+        return rc;
+    same_key = old && casefold_cmp(old, new) == 0;
     rc = name_claim(t, tab, w->account, new, w->id);
+    /* A change of case only keeps the entry, when it is this resource's.
+     * After a refold clash it may be another's, which keeps the name. */
+    if (rc == STORE_EXISTS && same_key && name_owned(t, tab, w->account, new, w->id))
+        return 0;
     if (rc == STORE_EXISTS) {
         w->err.status = 409;
         w->err.scim_type = SCIM_ERR_UNIQUENESS;
@@ -610,7 +637,7 @@ static int name_update(store_txn *t, scim_write *w, enum store_table tab, const 
     }
     if (rc)
         return rc;
-    return old ? name_release(t, tab, w->account, old, w->id) : 0;
+    return old && !same_key ? name_release(t, tab, w->account, old, w->id) : 0;
 }
 
 /* Operations of index_entry on one index entry. */
@@ -635,8 +662,10 @@ static int index_entry(store_txn *t, enum store_table tab, const char *account, 
         key_add_str(&k, value);
     key_add_byte(&k, '\0');
     key_add(&k, id, STORE_ID_LEN);
+    /* No entry can have a key that does not fit, so there is none to
+     * delete or keep. check_length rejects new values that would need one. */
     if (k.overflow)
-        return STORE_INVALID;
+        return op == INDEX_PUT ? STORE_INVALID : 0;
     if (op == INDEX_KEEP) {
         /* A read leaves the entry's page clean, whereas a delete and a put
          * would dirty it, and the commit would write it again. */
@@ -748,12 +777,36 @@ static int index_update(store_txn *t, int users, const char *account, const char
     return rc;
 }
 
-static int check_index_lengths(scim_write *w, int users, const json *res)
+/* 1 when `value` is one of the email values of `res`. */
+static int has_email(const json *res, const char *value)
 {
-    int rc = check_length(w, "externalId", json_get_string(res, "externalId"));
+    json *emails = res ? json_object_geti(res, "emails") : NULL;
+
+    for (size_t i = 0; value && i < json_array_size(emails); i++) {
+        const char *v = json_get_string(json_array_get(emails, i), "value");
+        if (v && strcmp(v, value) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Checks the lengths of the index values of `res` that `before` does not
+ * have already, so that a resource stored with a value that is too long
+ * now can still be updated, deactivated in particular. */
+static int check_index_lengths(scim_write *w, int users, const json *before, const json *res)
+{
+    const char *ext = json_get_string(res, "externalId");
+    const char *old_ext = before ? json_get_string(before, "externalId") : NULL;
     json *emails = users ? json_object_geti(res, "emails") : NULL;
-    for (size_t i = 0; rc == 0 && i < json_array_size(emails); i++)
-        rc = check_length(w, "emails.value", json_get_string(json_array_get(emails, i), "value"));
+    int rc = 0;
+
+    if (!(ext && old_ext && strcmp(ext, old_ext) == 0))
+        rc = check_length(w, "externalId", ext, 0);
+    for (size_t i = 0; rc == 0 && i < json_array_size(emails); i++) {
+        const char *v = json_get_string(json_array_get(emails, i), "value");
+        if (!has_email(before, v))
+            rc = check_length(w, "emails.value", v, 1);
+    }
     return rc;
 }
 
@@ -856,7 +909,7 @@ static int write_resource(store_txn *t, scim_write *w, int users, const json *be
 
     if ((rc = name_update(t, w, names, name_attr, before, after)) != 0)
         return rc;
-    if ((rc = check_index_lengths(w, users, after)) != 0)
+    if ((rc = check_index_lengths(w, users, before, after)) != 0)
         return rc;
     if ((rc = index_update(t, users, w->account, w->id, before, after)) != 0)
         return rc;
@@ -2290,13 +2343,13 @@ static int refold_collect(store_txn *t, enum store_table tab, refold_run *run)
         n = casefold(kp + STORE_ID_LEN, part, e->new_key + STORE_ID_LEN,
                      sizeof e->new_key - STORE_ID_LEN - tail);
         if (n == SIZE_MAX) {
-            run->report->unfoldable++;
-            continue;
+            e->new_len = 0; /* dropped: no key fits */
+        } else {
+            memcpy(e->new_key + STORE_ID_LEN + n, kp + k.len - tail, tail);
+            e->new_len = STORE_ID_LEN + n + tail;
+            if (e->new_len == k.len && memcmp(e->new_key, kp, k.len) == 0)
+                continue;
         }
-        memcpy(e->new_key + STORE_ID_LEN + n, kp + k.len - tail, tail);
-        e->new_len = STORE_ID_LEN + n + tail;
-        if (e->new_len == k.len && memcmp(e->new_key, kp, k.len) == 0)
-            continue;
         e->tab = tab;
         memcpy(e->old_key, kp, k.len);
         e->old_len = k.len;
@@ -2308,35 +2361,51 @@ static int refold_collect(store_txn *t, enum store_table tab, refold_run *run)
     return rc == STORE_NOTFOUND ? 0 : rc;
 }
 
-/* Records that the name entry `e` was dropped because the resource in
- * `owner` has its new key. */
+/* Records that the entry `e` was dropped, because the resource in `owner`
+ * has its new key or, with `owner` NULL, because no key fits. */
 static void refold_clash(scim_refold_report *report, const refold_entry *e, const store_val *owner)
 {
     scim_refold_clash *c;
 
-    report->clashes_total++;
+    if (owner)
+        report->clashes_total++;
+    else
+        report->unfoldable++;
     if (report->n_clashes == SCIM_REFOLD_CLASHES_MAX)
         return;
     c = &report->clashes[report->n_clashes++];
     memcpy(c->account, e->old_key, STORE_ID_LEN);
     c->account[STORE_ID_LEN] = '\0';
-    memcpy(c->dropped, e->val, e->val_len);
-    c->dropped[e->val_len] = '\0';
+    /* An email entry's key ends in the user id; a name entry's value is it. */
+    if (e->tab == T_USER_EMAILS)
+        memcpy(c->dropped, e->old_key + e->old_len - STORE_ID_LEN, STORE_ID_LEN);
+    else
+        memcpy(c->dropped, e->val, STORE_ID_LEN);
+    c->dropped[STORE_ID_LEN] = '\0';
     c->owner[0] = '\0';
-    if (owner->len == STORE_ID_LEN) {
+    if (owner && owner->len == STORE_ID_LEN) {
         memcpy(c->owner, owner->data, STORE_ID_LEN);
         c->owner[STORE_ID_LEN] = '\0';
     }
-    c->users = e->tab == T_USER_NAMES;
+    c->attr = e->tab == T_USER_NAMES ? "userName"
+              : e->tab == T_GROUP_NAMES ? "displayName"
+                                        : "emails.value";
 }
 
 /* Moves one entry to its new key. When another resource already has the
- * new key of a unique name, it keeps it, and the entry is dropped. */
+ * new key of a unique name, it keeps it, and the entry is dropped, as is an
+ * entry for which no key fits. */
 static int refold_apply(store_txn *t, refold_entry *e, scim_refold_report *report)
 {
-    int rc = store_put(t, e->tab, e->new_key, e->new_len, e->val, e->val_len,
-                       e->tab == T_USER_EMAILS ? 0 : STORE_NOOVERWRITE);
+    int rc;
 
+    if (e->new_len == 0) {
+        refold_clash(report, e, NULL);
+        rc = store_del(t, e->tab, e->old_key, e->old_len);
+        return rc == STORE_NOTFOUND ? 0 : rc;
+    }
+    rc = store_put(t, e->tab, e->new_key, e->new_len, e->val, e->val_len,
+                   e->tab == T_USER_EMAILS ? 0 : STORE_NOOVERWRITE);
     if (rc == STORE_EXISTS) {
         store_val owner;
         if ((rc = store_get(t, e->tab, e->new_key, e->new_len, &owner)) != 0)

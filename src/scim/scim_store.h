@@ -210,20 +210,21 @@ int scim_etag_matches(const char *header, const char *version);
 /* Maximum number of clashes that a refold report names one by one. */
 #define SCIM_REFOLD_CLASHES_MAX 16
 
-/* Two resources whose names became the same under the wider fold. */
+/* An index entry that the refold dropped: two resources whose names
+ * became the same under the wider fold, or a value too long once folded. */
 typedef struct scim_refold_clash {
     char account[STORE_ID_LEN + 1];
-    char owner[STORE_ID_LEN + 1];  /* keeps the name index entry */
-    char dropped[STORE_ID_LEN + 1]; /* is no longer found by its name */
-    int users;                      /* 1 for userName, 0 for displayName */
+    char owner[STORE_ID_LEN + 1];   /* keeps the name index entry; "" for a long value */
+    char dropped[STORE_ID_LEN + 1]; /* is no longer found by the value */
+    const char *attr;               /* "userName", "displayName" or "emails.value" */
 } scim_refold_clash;
 
 typedef struct scim_refold_report {
     int ran;                   /* 0 when the store was refolded before */
     unsigned long moved;       /* entries moved to their new keys */
-    unsigned long unfoldable;  /* entries left alone: the folded key is too long */
     unsigned long clashes_total;
-    size_t n_clashes;
+    unsigned long unfoldable;  /* entries dropped: the folded value does not fit a key */
+    size_t n_clashes;          /* both kinds */
     scim_refold_clash clashes[SCIM_REFOLD_CLASHES_MAX];
 } scim_refold_report;
 
@@ -232,7 +233,8 @@ typedef struct scim_refold_report {
  * hold the fold of casefold.h, and records in T_META that it did. Runs
  * once per store, in one write transaction, through store_run. When two
  * resources' names fold to the same key, the one already at that key keeps
- * it and the other is reported. Returns 0 or a STORE_* error. */
+ * it and the other is reported. An entry whose folded value does not fit a
+ * key is dropped and reported. Returns 0 or a STORE_* error. */
 int scim_store_refold(store *s, scim_refold_report *report);
 
 #endif

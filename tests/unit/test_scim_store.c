@@ -297,6 +297,35 @@ START_TEST(unicode_case_rename_and_email)
 }
 END_TEST
 
+/* 200 x "ΐ" is 400 bytes and folds to 1,200: too long for an index key,
+ * which gets 400 naming the attribute, never a store error. */
+START_TEST(value_too_long_once_folded)
+{
+    char name[512] = "", text[1400];
+    scim_error err = {0};
+
+    for (int i = 0; i < 200; i++)
+        strcat(name, "\xce\x90");
+    ck_assert_uint_eq(strlen(name), 400);
+    snprintf(text, sizeof text, "{\"userName\":\"%s\"}", name);
+    ck_assert_int_eq(run_job(scim_store_user_create, ACC1, NULL, parse(text), NULL, NULL, &err),
+                     SCIM_STORE_REJECTED);
+    ck_assert_int_eq(err.status, 400);
+    ck_assert_str_eq(err.scim_type, "invalidValue");
+    ck_assert_str_eq(err.detail, "userName is longer than 400 bytes once its case is folded");
+
+    snprintf(text, sizeof text, "{\"userName\":\"ok\",\"emails\":[{\"value\":\"%s\"}]}", name);
+    ck_assert_int_eq(run_job(scim_store_user_create, ACC1, NULL, parse(text), NULL, NULL, &err),
+                     SCIM_STORE_REJECTED);
+    ck_assert_int_eq(err.status, 400);
+    ck_assert_str_eq(err.detail, "emails.value is longer than 400 bytes once its case is folded");
+
+    ck_assert_int_eq(create_group(ACC1, name, NULL, 0, NULL, &err), SCIM_STORE_REJECTED);
+    ck_assert_int_eq(err.status, 400);
+    ck_assert_str_eq(err.detail, "displayName is longer than 400 bytes once its case is folded");
+}
+END_TEST
+
 START_TEST(group_name_unique_ignoring_unicode_case)
 {
     char g[37];
@@ -415,12 +444,98 @@ START_TEST(refold_clash_keeps_owner)
     ck_assert_str_eq(r.clashes[0].account, ACC1);
     ck_assert_str_eq(r.clashes[0].owner, a);
     ck_assert_str_eq(r.clashes[0].dropped, b);
-    ck_assert_int_eq(r.clashes[0].users, 1);
+    ck_assert_str_eq(r.clashes[0].attr, "userName");
     ck_assert(!key_exists(T_USER_NAMES, ACC1, "Ärzte@example.com", 18, NULL));
+
+    /* The other keeps its name but cannot take the owner's exact one. */
+    scim_error err = {0};
+    ck_assert_int_eq(run_job(scim_store_user_replace, ACC1, b,
+                             parse("{\"userName\":\"ärzte@example.com\"}"), NULL, NULL, &err),
+                     SCIM_STORE_REJECTED);
+    ck_assert_int_eq(err.status, 409);
+    ck_assert_int_eq(run_job(scim_store_user_replace, ACC1, b,
+                             parse("{\"userName\":\"ÄRZTE@example.com\",\"active\":false}"),
+                             NULL, NULL, NULL),
+                     0);
 
     ck_assert_int_eq(run_job(scim_store_user_delete, ACC1, b, NULL, NULL, NULL, NULL), 0);
     ck_assert_int_eq(find_user(ACC1, "ÄRZTE@example.com", found), 0);
     ck_assert_str_eq(found, a);
+}
+END_TEST
+
+/* 200 x "ΐ": 400 bytes, 1,200 once folded. */
+static void long_folding_value(char out[401])
+{
+    out[0] = '\0';
+    for (int i = 0; i < 200; i++)
+        strcat(out, "\xce\x90");
+}
+
+/* Gives the user `arg`, created with an email of 400 "a", an email of 200
+ * "ΐ" instead, with the key an ASCII-only fold gave it. */
+static int long_email_raw(store_txn *t, void *arg)
+{
+    const char *id = arg;
+    char key[600], text[4096], a400[401], value[401];
+    store_val v;
+    size_t n;
+    int rc;
+
+    memset(a400, 'a', 400);
+    a400[400] = '\0';
+    long_folding_value(value);
+    snprintf(key, sizeof key, "%s%s", ACC1, id);
+    if ((rc = store_get(t, T_USERS, key, 72, &v)) != 0)
+        return rc;
+    ck_assert_uint_lt(v.len, sizeof text);
+    memcpy(text, v.data, v.len);
+    text[v.len] = '\0';
+    replace_same_length(text, a400, value);
+    if ((rc = store_put(t, T_USERS, key, 72, text, v.len, 0)) != 0)
+        return rc;
+    n = (size_t)snprintf(key, sizeof key, "%s%s", ACC1, a400);
+    memcpy(key + n + 1, id, 36);
+    key[n] = '\0';
+    if ((rc = store_del(t, T_USER_EMAILS, key, n + 37)) != 0)
+        return rc;
+    n = (size_t)snprintf(key, sizeof key, "%s%s", ACC1, value);
+    key[n] = '\0';
+    memcpy(key + n + 1, id, 36);
+    if ((rc = store_put(t, T_USER_EMAILS, key, n + 37, "", 0, 0)) != 0)
+        return rc;
+    rc = store_del(t, T_META, "scim:index_fold", 15);
+    return rc == STORE_NOTFOUND ? 0 : rc;
+}
+
+/* An email whose fold fits no key is dropped and reported, and the user
+ * can still be deactivated and deleted. */
+START_TEST(refold_drops_value_too_long)
+{
+    char id[37], a400[401], value[401], text[1024];
+    scim_refold_report r;
+
+    memset(a400, 'a', 400);
+    a400[400] = '\0';
+    snprintf(text, sizeof text, "{\"userName\":\"long@example.com\",\"emails\":[{\"value\":\"%s\"}]}",
+             a400);
+    ck_assert_int_eq(run_job(scim_store_user_create, ACC1, NULL, parse(text), NULL, id, NULL), 0);
+    ck_assert_int_eq(store_run(st, long_email_raw, id), 0);
+
+    ck_assert_int_eq(scim_store_refold(st, &r), 0);
+    ck_assert_uint_eq(r.unfoldable, 1);
+    ck_assert_uint_eq(r.clashes_total, 0);
+    ck_assert_uint_eq(r.n_clashes, 1);
+    ck_assert_str_eq(r.clashes[0].owner, "");
+    ck_assert_str_eq(r.clashes[0].dropped, id);
+    ck_assert_str_eq(r.clashes[0].attr, "emails.value");
+
+    long_folding_value(value);
+    snprintf(text, sizeof text,
+             "{\"userName\":\"long@example.com\",\"active\":false,"
+             "\"emails\":[{\"value\":\"%s\"}]}", value);
+    ck_assert_int_eq(run_job(scim_store_user_replace, ACC1, id, parse(text), NULL, NULL, NULL), 0);
+    ck_assert_int_eq(run_job(scim_store_user_delete, ACC1, id, NULL, NULL, NULL, NULL), 0);
 }
 END_TEST
 
@@ -1741,8 +1856,10 @@ static Suite *suite(void)
                         sizeof unicode_case_pairs / sizeof unicode_case_pairs[0]);
     tcase_add_test(tc, unicode_case_rename_and_email);
     tcase_add_test(tc, group_name_unique_ignoring_unicode_case);
+    tcase_add_test(tc, value_too_long_once_folded);
     tcase_add_test(tc, refold_moves_ascii_folded_keys);
     tcase_add_test(tc, refold_clash_keeps_owner);
+    tcase_add_test(tc, refold_drops_value_too_long);
     tcase_add_loop_test(tc, scan_page_skips_and_stops, 0, sizeof pages / sizeof pages[0]);
     tcase_add_test(tc, scan_page_resumes_exactly);
     tcase_add_loop_test(tc, user_splice_matches_tree, 0,
