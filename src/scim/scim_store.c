@@ -190,27 +190,29 @@ void scim_store_now(char out[32])
     out[24] = '\0';
 }
 
-/* Skips optional whitespace and commas; returns the start of the next entity
- * tag and its length through `len`, or NULL at the end. */
+/* Returns the next element of an entity-tag list and its length through
+ * `len`, or NULL at the end. Elements are separated by commas outside
+ * quotes, with optional whitespace around them, so an element with junk
+ * inside or after its tag (W/ "1", "1" x, W/"1"x) is not a valid tag and
+ * matches nothing. */
 static const char *next_etag(const char *p, size_t *len)
 {
+    const char *start, *end;
+    int quoted = 0;
+
     while (*p == ' ' || *p == '\t' || *p == ',')
         p++;
     if (!*p)
         return NULL;
-    const char *start = p;
-    if (p[0] == 'W' && p[1] == '/')
-        p += 2;
-    if (*p == '"') {
-        const char *end = strchr(p + 1, '"');
-        p = end ? end + 1 : p + strlen(p);
+    start = p;
+    for (; *p && (quoted || *p != ','); p++) {
+        if (*p == '"')
+            quoted = !quoted;
     }
-    /* Bytes up to the next separator belong to the element, so that a
-     * quoted tag followed by junk (W/"1"x) is not a valid tag and matches
-     * nothing. */
-    while (*p && *p != ',' && *p != ' ' && *p != '\t')
-        p++;
-    *len = (size_t)(p - start);
+    end = p;
+    while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    *len = (size_t)(end - start);
     return start;
 }
 
