@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unicase.h>
+#include <uninorm.h>
 #include <unistr.h>
 
 static int ascii_fold(int c)
@@ -50,10 +51,14 @@ size_t casefold(const char *s, size_t len, char *out, size_t cap)
         return SIZE_MAX; /* out is full */
     if (u8_check((const uint8_t *)s + done, len - done))
         return fold_ascii_only(s, len, out, cap);
-    /* Each code point folds on its own, so the rest can start at the first
-     * byte above 0x7f, which begins a code point in well-formed text. */
+    /* The rest starts at the last ASCII character, since the combining
+     * marks that may follow compose with it under NFC. An ASCII character
+     * composes with nothing before it. */
+    if (done > 0)
+        done--;
     n = cap - done;
-    r = u8_casefold((const uint8_t *)s + done, len - done, NULL, NULL, (uint8_t *)out + done, &n);
+    r = u8_casefold((const uint8_t *)s + done, len - done, NULL, UNINORM_NFC, (uint8_t *)out + done,
+                    &n);
     if (!r)
         return SIZE_MAX;
     if (r != (uint8_t *)out + done) {
@@ -81,7 +86,7 @@ char *casefold_dup(const char *s)
         return out;
     }
     free(out);
-    if (!(r = u8_casefold((const uint8_t *)s, len, NULL, NULL, NULL, &n)))
+    if (!(r = u8_casefold((const uint8_t *)s, len, NULL, UNINORM_NFC, NULL, &n)))
         return NULL;
     if (!(out = realloc(r, n + 1))) {
         free(r);

@@ -6,10 +6,12 @@
 /*
  * Case folding for the values SCIM compares without regard to case:
  * userName, displayName, emails and every attribute whose caseExact is
- * false. The fold is Unicode's full case folding (CaseFolding.txt, statuses
- * C and F, no language rules) of UTF-8 text, by libunistring, so "Ä" matches
- * "ä" and "STRASSE" matches "straße". ASCII text takes a fast path with the
- * same result. Text that is not well-formed UTF-8 (older builds stored
+ * false. The fold is Unicode's canonical caseless form of UTF-8 text: full
+ * case folding (CaseFolding.txt, statuses C and F, no language rules) of the
+ * text's NFD, then NFC, by libunistring. So "Ä" matches "ä", "STRASSE"
+ * matches "straße", and "é" as one code point matches "e" followed by a
+ * combining acute accent. ASCII text takes a fast path with the same
+ * result. Text that is not well-formed UTF-8 (older builds stored
  * some) has its ASCII letters folded and every other byte kept. Index keys
  * hold folded text, so two values match exactly when their folded forms
  * are equal.

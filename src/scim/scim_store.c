@@ -526,7 +526,7 @@ static int attrs_changed(const json *a, const json *b)
 }
 
 /* Rejects a value whose index key would be too long. The key of a
- * `folded` value contains its case fold, up to three times as long. */
+ * `folded` value contains its case fold, which can be longer than the value. */
 static int check_length(scim_write *w, const char *attr, const char *value, int folded)
 {
     char buf[SCIM_STORE_MAX_KEY_VALUE], detail[96];
@@ -2277,7 +2277,7 @@ int scim_store_member_count(store_txn *t, const char *account, const char *group
 /* T_META name whose value names the fold of the name and email index keys.
  * Stores written before it existed folded ASCII letters only. */
 #define REFOLD_META "scim:index_fold"
-#define REFOLD_DONE "unicode-full"
+#define REFOLD_DONE "unicode-casefold-nfc"
 
 /* One index entry whose key changes, or a name entry dropped because
  * another resource has the folded name. */

@@ -24,6 +24,12 @@ static const struct {
     {"\xe2\x84\xaa", "k"},   /* KELVIN SIGN */
     {"\xc7\x85", "\xc7\x86"}, /* Dž to dž */
     {"İ", "i\xcc\x87"},       /* full folding, no Turkish rule */
+    {"E\xcc\x81", "é"},       /* E + COMBINING ACUTE ACCENT composes */
+    {"\xe2\x84\xab", "å"},   /* ANGSTROM SIGN */
+    {"A\xcc\x8a", "å"},
+    {"ΐ", "ΐ"},                /* ι + two marks recompose */
+    {"և", "եւ"},               /* 2 bytes folding to 4 */
+    {"Aa\xcc\x81" "c", "a\xc3\xa1" "c"}, /* the mark composes with the ASCII a */
     {"Ǆ@X.org", "ǆ@x.org"},
     {"日本", "日本"},
 };
@@ -62,9 +68,10 @@ START_TEST(fold_that_does_not_fit)
     ck_assert_uint_eq(casefold("ABCDEFGHI", 9, out, 8), SIZE_MAX);
     ck_assert_uint_eq(casefold("ABCDEFGH", 8, out, 8), 8);
     ck_assert_mem_eq(out, "abcdefgh", 8);
-    /* "ß" is 2 bytes and folds to "ss"; "ΐ" is 2 bytes and folds to 6. */
+    /* "ß" is 2 bytes and folds to "ss"; "և" is 2 bytes and folds to 4. */
     ck_assert_uint_eq(casefold("abcdeß", 7, out, 7), 7);
-    ck_assert_uint_eq(casefold("abcΐ", 5, out, 8), SIZE_MAX);
+    ck_assert_uint_eq(casefold("abcdև", 6, out, 7), SIZE_MAX);
+    ck_assert_uint_eq(casefold("abcdև", 6, out, 8), 8);
     ck_assert_uint_eq(casefold("abcΐ", 5, out, 0), SIZE_MAX);
 }
 END_TEST
@@ -106,6 +113,8 @@ static const struct {
     {"Ä", "z", 1},
     {"z", "Ä", -1},
     {"ΌΣΟΣ", "όσος", 0},
+    {"É", "e\xcc\x81", 0},
+    {"\xe2\x84\xab", "A\xcc\x8a", 0},
 };
 
 START_TEST(compares_folded)
