@@ -328,7 +328,7 @@ static int refold_indexes(struct app *a)
                                 "change it", "account", c->account, "attr", c->attr,
                       "not_found_by_value", c->dropped, NULL);
         else
-            log_event(LOG_WARN, "two resources' names differ only in case; rename one of them",
+            log_event(LOG_WARN, "two resources' names are the same once folded; rename one of them",
                       "account", c->account, "attr", c->attr, "found_by_name", c->owner,
                       "not_found_by_name", c->dropped, NULL);
     }
