@@ -133,6 +133,7 @@ struct req_impl {
     const char *known[N_KNOWN_HEADERS];
     const char *known_copy[N_KNOWN_HEADERS]; /* their copies in `headers` once looked up */
     unsigned known_found;       /* bit k: known_headers[k] was in the list */
+    unsigned known_repeated;    /* bit k: known_headers[k] was in it more than once */
     evhtp_kv_t *known_last;     /* last header of libevhtp's list that the pass read */
     size_t header_text_len;
     http_kv *query;             /* query parameters, in `query_inline` while they fit */
@@ -813,6 +814,8 @@ static void scan_known_headers(req_impl *q)
         if (k >= 0 && !(q->known_found & (1u << k))) {
             q->known_found |= 1u << k;
             q->known[k] = kv->val;
+        } else if (k >= 0) {
+            q->known_repeated |= 1u << k;
         }
         q->known_last = kv;
     }
@@ -1612,6 +1615,39 @@ static const char *remember(req_impl *q, const char *name, const char *value)
     return entry->value;
 }
 
+/* Remembers the values of every line of the list header `name`, joined
+ * with ", " as RFC 9110 (section 5.3) combines repeated field lines. */
+static const char *remember_joined(req_impl *q, const char *name)
+{
+    evhtp_kv_t *kv;
+    size_t len = 0;
+    char *joined, *p;
+    const char *kept;
+
+    TAILQ_FOREACH(kv, q->evreq->headers_in, next) {
+        if (kv->key && kv->val && strcasecmp(kv->key, name) == 0)
+            len += strlen(kv->val) + 2;
+    }
+    if (!(joined = malloc(len + 1)))
+        return NULL;
+    p = joined;
+    TAILQ_FOREACH(kv, q->evreq->headers_in, next) {
+        if (kv->key && kv->val && strcasecmp(kv->key, name) == 0) {
+            size_t n = strlen(kv->val);
+            if (p != joined) {
+                memcpy(p, ", ", 2);
+                p += 2;
+            }
+            memcpy(p, kv->val, n);
+            p += n;
+        }
+    }
+    *p = '\0';
+    kept = remember(q, name, joined);
+    free(joined);
+    return kept;
+}
+
 const char *http_header(http_req *r, const char *name)
 {
     req_impl *q = impl_of(r);
@@ -1624,7 +1660,10 @@ const char *http_header(http_req *r, const char *name)
         scan_known_headers(q);
         if (!q->known[k])
             return NULL;
-        q->known_copy[k] = remember(q, name, q->known[k]);
+        if ((q->known_repeated & (1u << k)) && (k == H_IF_MATCH || k == H_IF_NONE_MATCH))
+            q->known_copy[k] = remember_joined(q, name);
+        else
+            q->known_copy[k] = remember(q, name, q->known[k]);
         return q->known_copy[k];
     }
     for (size_t i = 0; i < q->nheaders; i++) {

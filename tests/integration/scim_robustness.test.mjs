@@ -281,6 +281,22 @@ describe('SCIM requests cut across TCP reads', () => {
     }
   });
 
+  // A list header may come in several lines, which count as one list.
+  test('repeated If-Match and If-None-Match lines count as one list', async () => {
+    const version = (await scimClient(srv, token)('GET', `/Users/${bob.id}`)).json.meta.version;
+    const body = JSON.stringify({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', value: { nickName: 'b' } }],
+    });
+    const patch = (conditions) => `PATCH /scim/v2/Users/${bob.id} HTTP/1.1\r\nHost: x\r\n` +
+      `Authorization: Bearer ${token}\r\nContent-Type: application/scim+json\r\n${conditions}` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+    let reply = await sendCut(srv.port, patch(`If-None-Match: W/"999"\r\nIf-None-Match: ${version}\r\n`), 5);
+    assert.match(reply, /^HTTP\/1\.1 412 /, reply);
+    reply = await sendCut(srv.port, patch(`If-Match: W/"999"\r\nIf-Match: ${version}\r\n`), 5);
+    assert.match(reply, /^HTTP\/1\.1 200 /, reply);
+  });
+
   test('create whose head and body arrive in pieces', async () => {
     const body = JSON.stringify({ schemas: [USER_URN], userName: 'cut-in-pieces' });
     const head = 'POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\n' +
