@@ -1622,7 +1622,7 @@ static const char *remember_joined(req_impl *q, const char *name)
     evhtp_kv_t *kv;
     size_t len = 0;
     char *joined, *p;
-    const char *kept;
+    const char *copy;
 
     TAILQ_FOREACH(kv, q->evreq->headers_in, next) {
         if (kv->key && kv->val && strcasecmp(kv->key, name) == 0)
@@ -1643,9 +1643,9 @@ static const char *remember_joined(req_impl *q, const char *name)
         }
     }
     *p = '\0';
-    kept = remember(q, name, joined);
+    copy = remember(q, name, joined);
     free(joined);
-    return kept;
+    return copy;
 }
 
 const char *http_header(http_req *r, const char *name)
