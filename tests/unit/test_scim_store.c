@@ -337,32 +337,77 @@ START_TEST(group_name_unique_ignoring_unicode_case)
 }
 END_TEST
 
+/* Raw store edits that recreate what an earlier build wrote. Each returns
+ * 0 or a STORE_* error. */
+
+/* Removes the marker of a refolded store, if it is there. */
+static int forget_refold(store_txn *t)
+{
+    int rc = store_del(t, T_META, "scim:index_fold", 15);
+    return rc == STORE_NOTFOUND ? 0 : rc;
+}
+
+/* Moves ACC1's name entry of `id` from the key of `from` to that of `to`. */
+static int move_name_key(store_txn *t, const char *id, const char *from, const char *to)
+{
+    char key[512];
+    int rc;
+
+    snprintf(key, sizeof key, "%s%s", ACC1, from);
+    if ((rc = store_del(t, T_USER_NAMES, key, strlen(key))) != 0)
+        return rc;
+    snprintf(key, sizeof key, "%s%s", ACC1, to);
+    return store_put(t, T_USER_NAMES, key, strlen(key), id, 36, 0);
+}
+
+/* Moves ACC1's email entry of `id` from the key of `from` to that of `to`. */
+static int move_email_key(store_txn *t, const char *id, const char *from, const char *to)
+{
+    char key[600];
+    size_t n;
+    int rc;
+
+    n = (size_t)snprintf(key, sizeof key, "%s%s", ACC1, from);
+    memcpy(key + n + 1, id, 36);
+    if ((rc = store_del(t, T_USER_EMAILS, key, n + 37)) != 0)
+        return rc;
+    n = (size_t)snprintf(key, sizeof key, "%s%s", ACC1, to);
+    memcpy(key + n + 1, id, 36);
+    return store_put(t, T_USER_EMAILS, key, n + 37, "", 0, 0);
+}
+
+static void replace_same_length(char *text, const char *from, const char *to);
+
+/* Replaces `from` by `to`, of the same length, in the stored text of ACC1's
+ * user `id`. */
+static int rewrite_user_text(store_txn *t, const char *id, const char *from, const char *to)
+{
+    char key[128], text[4096];
+    store_val v;
+    int rc;
+
+    snprintf(key, sizeof key, "%s%s", ACC1, id);
+    if ((rc = store_get(t, T_USERS, key, 72, &v)) != 0)
+        return rc;
+    ck_assert_uint_lt(v.len, sizeof text);
+    memcpy(text, v.data, v.len);
+    text[v.len] = '\0';
+    replace_same_length(text, from, to);
+    return store_put(t, T_USERS, key, 72, text, v.len, 0);
+}
+
 /* Writes index entries as a build that folded ASCII letters only wrote
  * them, for the user `arg` named "ÄRZTE@example.com", and removes the
  * refold marker. */
 static int make_ascii_folded(store_txn *t, void *arg)
 {
     const char *id = arg;
-    char key[128];
     int rc;
 
-    if ((rc = store_del(t, T_META, "scim:index_fold", 15)) != 0)
+    if ((rc = forget_refold(t)) != 0 ||
+        (rc = move_name_key(t, id, "ärzte@example.com", "Ärzte@example.com")) != 0)
         return rc;
-    snprintf(key, sizeof key, "%särzte@example.com", ACC1);
-    if ((rc = store_del(t, T_USER_NAMES, key, strlen(key))) != 0)
-        return rc;
-    snprintf(key, sizeof key, "%sÄrzte@example.com", ACC1);
-    if ((rc = store_put(t, T_USER_NAMES, key, strlen(key), id, 36, 0)) != 0)
-        return rc;
-    size_t n = strlen(key);
-    key[n] = '\0';
-    memcpy(key + n + 1, id, 36);
-    if ((rc = store_put(t, T_USER_EMAILS, key, n + 37, "", 0, 0)) != 0)
-        return rc;
-    snprintf(key, sizeof key, "%särzte@example.com", ACC1);
-    n = strlen(key);
-    memcpy(key + n + 1, id, 36);
-    return store_del(t, T_USER_EMAILS, key, n + 37);
+    return move_email_key(t, id, "ärzte@example.com", "Ärzte@example.com");
 }
 
 START_TEST(refold_moves_ascii_folded_keys)
@@ -397,34 +442,17 @@ START_TEST(refold_moves_ascii_folded_keys)
 }
 END_TEST
 
-static void replace_same_length(char *text, const char *from, const char *to);
-
 /* Turns the user `arg`, stored as "bbbbbb@example.com", into one named
  * "ÄRZTE@example.com" with the name entry an ASCII-only fold gave it. */
 static int rename_raw(store_txn *t, void *arg)
 {
     const char *id = arg;
-    char key[128], text[4096];
-    store_val v;
     int rc;
 
-    snprintf(key, sizeof key, "%s%s", ACC1, id);
-    if ((rc = store_get(t, T_USERS, key, 72, &v)) != 0)
+    if ((rc = rewrite_user_text(t, id, "bbbbbb@example.com", "ÄRZTE@example.com")) != 0 ||
+        (rc = move_name_key(t, id, "bbbbbb@example.com", "Ärzte@example.com")) != 0)
         return rc;
-    ck_assert_uint_lt(v.len, sizeof text);
-    memcpy(text, v.data, v.len);
-    text[v.len] = '\0';
-    replace_same_length(text, "bbbbbb@example.com", "ÄRZTE@example.com");
-    if ((rc = store_put(t, T_USERS, key, 72, text, v.len, 0)) != 0)
-        return rc;
-    snprintf(key, sizeof key, "%sbbbbbb@example.com", ACC1);
-    if ((rc = store_del(t, T_USER_NAMES, key, strlen(key))) != 0)
-        return rc;
-    snprintf(key, sizeof key, "%sÄrzte@example.com", ACC1);
-    if ((rc = store_put(t, T_USER_NAMES, key, strlen(key), id, 36, 0)) != 0)
-        return rc;
-    rc = store_del(t, T_META, "scim:index_fold", 15);
-    return rc == STORE_NOTFOUND ? 0 : rc;
+    return forget_refold(t);
 }
 
 /* Two users whose names fold alike: the one at the folded key keeps it,
@@ -477,35 +505,16 @@ static void long_folding_value(char out[401])
 static int long_email_raw(store_txn *t, void *arg)
 {
     const char *id = arg;
-    char key[600], text[4096], a400[401], value[401];
-    store_val v;
-    size_t n;
+    char a400[401], value[401];
     int rc;
 
     memset(a400, 'a', 400);
     a400[400] = '\0';
     long_folding_value(value);
-    snprintf(key, sizeof key, "%s%s", ACC1, id);
-    if ((rc = store_get(t, T_USERS, key, 72, &v)) != 0)
+    if ((rc = rewrite_user_text(t, id, a400, value)) != 0 ||
+        (rc = move_email_key(t, id, a400, value)) != 0)
         return rc;
-    ck_assert_uint_lt(v.len, sizeof text);
-    memcpy(text, v.data, v.len);
-    text[v.len] = '\0';
-    replace_same_length(text, a400, value);
-    if ((rc = store_put(t, T_USERS, key, 72, text, v.len, 0)) != 0)
-        return rc;
-    n = (size_t)snprintf(key, sizeof key, "%s%s", ACC1, a400);
-    memcpy(key + n + 1, id, 36);
-    key[n] = '\0';
-    if ((rc = store_del(t, T_USER_EMAILS, key, n + 37)) != 0)
-        return rc;
-    n = (size_t)snprintf(key, sizeof key, "%s%s", ACC1, value);
-    key[n] = '\0';
-    memcpy(key + n + 1, id, 36);
-    if ((rc = store_put(t, T_USER_EMAILS, key, n + 37, "", 0, 0)) != 0)
-        return rc;
-    rc = store_del(t, T_META, "scim:index_fold", 15);
-    return rc == STORE_NOTFOUND ? 0 : rc;
+    return forget_refold(t);
 }
 
 /* An email whose fold fits no key is dropped and reported, and the user
