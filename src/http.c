@@ -1255,10 +1255,9 @@ static void on_conn_read(struct bufferevent *bev, void *arg)
     }
     if (in_head(n) && !n->head_done && len > n->scanned && scan_input(n, in, len) != 0)
         return;
-    /* NOTE: a whole head that libevhtp leaves unparsed after a complete
-     * request (a pipelined one) counts as checked without being scanned, so
-     * it is held to libevhtp's own 8 KiB token limit rather than to these.
-     * run_written scans a partial one. */
+    /* Input that libevhtp leaves unparsed after a complete request (a
+     * pipelined head) counts as checked here; run_written checks it against
+     * the same limits before libevhtp parses it. */
     run_evhtp_cb(n, n->parse, bev, arg);
 }
 
@@ -1277,8 +1276,10 @@ static void run_evhtp_cb(conn_node *n, bufferevent_data_cb cb, struct buffereven
     n->scanned = evbuffer_get_length(bufferevent_get_input(bev));
 }
 
-/* 1 when `in` contains a whole request head: a line that ends the head
- * after at least one byte of head, by the rules of scan_head. */
+/* 1 when `in` contains a whole request head within the head limits: a
+ * line that ends the head after at least one byte of head, by the rules of
+ * scan_head. A head over a limit gives 0, so that run_written holds it back
+ * and scan_input rejects it. */
 static int whole_head_buffered(const conn_node *n, struct evbuffer *in)
 {
     struct evbuffer_iovec vec[8];

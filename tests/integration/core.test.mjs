@@ -503,6 +503,16 @@ describe('request heads', () => {
     assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
   });
 
+  test('pipelined head over the limits gets 431 after the reply before it', async () => {
+    const c = rawSocket(srv.port);
+    await c.connected;
+    c.sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' +
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(8100)}\r\n\r\n`);
+    await c.closed;
+    const statuses = [...c.data().matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((m) => m[1]);
+    assert.deepEqual(statuses, ['200', '431']);
+  });
+
   test('head sent a byte at a time gets the same reply', async () => {
     const head = 'GET /healthz?probe=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
     const c = rawSocket(srv.port);
