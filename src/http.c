@@ -1256,7 +1256,7 @@ static void on_conn_read(struct bufferevent *bev, void *arg)
     if (in_head(n) && !n->head_done && len > n->scanned && scan_input(n, in, len) != 0)
         return;
     /* Input that libevhtp leaves unparsed after a complete request (a
-     * pipelined head) counts as checked here; run_written checks it against
+     * pipelined head) counts as checked here. run_written checks it against
      * the same limits before libevhtp parses it. */
     run_evhtp_cb(n, n->parse, bev, arg);
 }
@@ -1278,8 +1278,8 @@ static void run_evhtp_cb(conn_node *n, bufferevent_data_cb cb, struct buffereven
 
 /* 1 when `in` contains a whole request head within the head limits: a
  * line that ends the head after at least one byte of head, by the rules of
- * scan_head. A head over a limit gives 0, so that run_written holds it back
- * and scan_input rejects it. */
+ * scan_head. A head over a limit gives 0, so that run_written keeps it
+ * from libevhtp and scan_input rejects it. */
 static int whole_head_buffered(const conn_node *n, struct evbuffer *in)
 {
     struct evbuffer_iovec vec[8];
