@@ -96,10 +96,10 @@ char *casefold_dup(const char *s)
     return out;
 }
 
-int casefold_is_ascii(const char *s)
+int casefold_is_ascii(const char *s, size_t len)
 {
-    for (; *s; s++) {
-        if ((unsigned char)*s & 0x80)
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)s[i] & 0x80)
             return 0;
     }
     return 1;
@@ -110,7 +110,7 @@ int casefold_cmp(const char *a, const char *b)
     char *fa, *fb;
     int cmp;
 
-    if (casefold_is_ascii(a) && casefold_is_ascii(b))
+    if (casefold_is_ascii(a, strlen(a)) && casefold_is_ascii(b, strlen(b)))
         return strcasecmp(a, b);
     fa = casefold_dup(a);
     fb = casefold_dup(b);

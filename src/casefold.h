@@ -26,9 +26,9 @@ size_t casefold(const char *s, size_t len, char *out, size_t cap);
  * or NULL when memory runs out. */
 char *casefold_dup(const char *s);
 
-/* 1 when every byte of the string `s` is ASCII, so that its fold is its
- * ASCII lowercase. */
-int casefold_is_ascii(const char *s);
+/* Returns 1 when each of the `len` bytes at `s` is ASCII, so that their
+ * fold is their ASCII lowercase. */
+int casefold_is_ascii(const char *s, size_t len);
 
 /* Compares the folded forms of the strings `a` and `b` byte by byte and
  * returns a value below, equal to or above 0, as strcmp does. */

@@ -105,22 +105,6 @@ static int ordering(scim_filter_op op, int cmp)
     }
 }
 
-static int compare_exact(const char *a, const char *b, scim_filter_op op)
-{
-    size_t la = strlen(a), lb = strlen(b);
-
-    switch (op) {
-    case SCIM_OP_CO:
-        return strstr(a, b) != NULL;
-    case SCIM_OP_SW:
-        return la >= lb && strncmp(a, b, lb) == 0;
-    case SCIM_OP_EW:
-        return la >= lb && strcmp(a + la - lb, b) == 0;
-    default:
-        return ordering(op, strcmp(a, b));
-    }
-}
-
 /* Case-insensitive substring search for ASCII. */
 static const char *strcasestr_ascii(const char *hay, const char *needle)
 {
@@ -132,38 +116,38 @@ static const char *strcasestr_ascii(const char *hay, const char *needle)
     return n == 0 ? hay : NULL;
 }
 
-/* compare_exact on the ASCII case folds of `a` and `b`, without making
- * them. */
-static int compare_ascii_nocase(const char *a, const char *b, scim_filter_op op)
+/* Compares `a` and `b` with `op`, exactly or, with `ascii_nocase`, without
+ * regard to the case of ASCII letters. */
+static int compare_text(const char *a, const char *b, scim_filter_op op, int ascii_nocase)
 {
     size_t la = strlen(a), lb = strlen(b);
 
     switch (op) {
     case SCIM_OP_CO:
-        return strcasestr_ascii(a, b) != NULL;
+        return (ascii_nocase ? strcasestr_ascii(a, b) : strstr(a, b)) != NULL;
     case SCIM_OP_SW:
-        return la >= lb && strncasecmp(a, b, lb) == 0;
+        return la >= lb && (ascii_nocase ? strncasecmp(a, b, lb) : strncmp(a, b, lb)) == 0;
     case SCIM_OP_EW:
-        return la >= lb && strcasecmp(a + la - lb, b) == 0;
+        return la >= lb && (ascii_nocase ? strcasecmp(a + la - lb, b) : strcmp(a + la - lb, b)) == 0;
     default:
-        return ordering(op, strcasecmp(a, b));
+        return ordering(op, ascii_nocase ? strcasecmp(a, b) : strcmp(a, b));
     }
 }
 
-/* Compares without regard to case: the folded forms (casefold.h) compare
- * exactly. */
+/* Compares without regard to case unless `case_exact`: the folded forms
+ * (casefold.h) compare exactly, and ASCII text needs no folded copy. */
 static int compare_strings(const char *a, const char *b, scim_filter_op op, int case_exact)
 {
     char *fa, *fb;
     int r;
 
     if (case_exact)
-        return compare_exact(a, b, op);
-    if (casefold_is_ascii(a) && casefold_is_ascii(b))
-        return compare_ascii_nocase(a, b, op);
+        return compare_text(a, b, op, 0);
+    if (casefold_is_ascii(a, strlen(a)) && casefold_is_ascii(b, strlen(b)))
+        return compare_text(a, b, op, 1);
     fa = casefold_dup(a);
     fb = casefold_dup(b);
-    r = fa && fb ? compare_exact(fa, fb, op) : 0;
+    r = fa && fb ? compare_text(fa, fb, op, 0) : 0;
     free(fa);
     free(fb);
     return r;

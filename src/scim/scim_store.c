@@ -536,7 +536,8 @@ static int check_length(scim_write *w, const char *attr, const char *value, int 
         return 0;
     len = strlen(value);
     if (len <= SCIM_STORE_MAX_KEY_VALUE &&
-        (!folded || casefold(value, len, buf, sizeof buf) != SIZE_MAX))
+        (!folded || casefold_is_ascii(value, len) ||
+         casefold(value, len, buf, sizeof buf) != SIZE_MAX))
         return 0;
     snprintf(detail, sizeof detail, "%s is longer than %d bytes%s", attr, SCIM_STORE_MAX_KEY_VALUE,
              len <= SCIM_STORE_MAX_KEY_VALUE ? " once its case is folded" : "");
@@ -2296,17 +2297,7 @@ typedef struct refold_run {
     scim_refold_report *report;
 } refold_run;
 
-/* 1 when one of the `n` bytes at `p` is above 0x7f. */
-static int memchr_high(const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)p[i] & 0x80)
-            return 1;
-    }
-    return 0;
-}
-
-/* Lists the entries of `tab` whose keys hold a byte above 0x7f in their
+/* Lists the entries of `tab` whose keys contain a byte above 0x7f in their
  * value part, with the key that the fold of casefold.h gives them. Keys
  * of the email index end in \0 and the user id; the others hold only the
  * account id and the value. */
@@ -2328,7 +2319,7 @@ static int refold_collect(store_txn *t, enum store_table tab, refold_run *run)
         if (k.len <= STORE_ID_LEN + tail || k.len > sizeof e->old_key || v.len > STORE_ID_LEN)
             continue;
         part = k.len - STORE_ID_LEN - tail;
-        if (!memchr_high(kp + STORE_ID_LEN, part))
+        if (casefold_is_ascii(kp + STORE_ID_LEN, part))
             continue;
         if (run->n == run->cap) {
             size_t cap = run->cap ? run->cap * 2 : 16;
