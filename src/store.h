@@ -188,9 +188,9 @@ typedef struct store_options {
     unsigned defer_min_queued; /* queued jobs from which a commit defers its meta-page
                                 * flush to the next commit; 0 means the default,
                                 * UINT_MAX (never) */
-    unsigned gather_usec;      /* most microseconds the writer waits for a batch to
+    unsigned gather_usec;      /* maximum microseconds the writer waits for a batch to
                                 * gather after a large one; 0 means the default (200),
-                                * UINT_MAX never waits */
+                                * and UINT_MAX means it never waits */
     int read_only;           /* 1 for tools that only read */
 } store_options;
 

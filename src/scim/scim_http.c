@@ -324,11 +324,13 @@ static int refold_indexes(struct app *a)
     for (size_t i = 0; i < r.n_clashes; i++) {
         const scim_refold_clash *c = &r.clashes[i];
         if (!c->owner[0])
-            log_event(LOG_WARN, "value too long once its case is folded, so no longer found; "
-                                "change it", "account", c->account, "attr", c->attr,
-                      "not_found_by_value", c->dropped, NULL);
+            log_event(LOG_WARN,
+                      "value too long once its case is folded, so it is no longer found; "
+                      "change the value",
+                      "account", c->account, "attr", c->attr, "not_found_by_value", c->dropped,
+                      NULL);
         else
-            log_event(LOG_WARN, "two resources' names are the same once folded; rename one of them",
+            log_event(LOG_WARN, "two resources' names are the same once folded: rename one of them",
                       "account", c->account, "attr", c->attr, "found_by_name", c->owner,
                       "not_found_by_name", c->dropped, NULL);
     }

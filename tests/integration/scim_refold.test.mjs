@@ -63,7 +63,7 @@ test('start-up refolds name keys and reports clashes', async () => {
   await srv.restart();
   const logs = srv.logs();
   assert.match(logs, /msg="scim indexes refolded to Unicode case" moved=0 clashes=1 too_long=0/);
-  assert.match(logs, new RegExp(`level=warn msg="two resources' names are the same once folded; rename one of them" `
+  assert.match(logs, new RegExp(`level=warn msg="two resources' names are the same once folded: rename one of them" `
     + `account=${account.id} attr=userName found_by_name=${a.json.id} not_found_by_name=${b.json.id}`));
   const found = await scim('GET', `/Users?filter=${encodeURIComponent('userName eq "ÄRZTE@example.com"')}`);
   assert.equal(found.json.totalResults, 1);
