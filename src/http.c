@@ -1311,15 +1311,17 @@ static void run_written(conn_node *n, struct bufferevent *bev, void *arg)
     size_t len;
     int gone = 0;
 
-    /* Empty lines after a request (some clients send CRLF after a body)
-     * go, as before a first request: libevhtp has not parsed any of it. */
-    if (n->active && in_head(n))
-        drop_empty_lines(in, evbuffer_get_length(in));
-    if (n->active && in_head(n) && evbuffer_get_length(in) > 0 && !whole_head_buffered(n, in)) {
-        pending = evbuffer_new();
-        if (pending && evbuffer_add_buffer(pending, in) != 0) {
-            evbuffer_free(pending);
-            pending = NULL;
+    if (n->active && in_head(n) && evbuffer_get_length(in) > 0) {
+        /* Empty lines after a request (some clients send CRLF after a body)
+         * are dropped as before a first request, since libevhtp has parsed
+         * none of this input. */
+        len = drop_empty_lines(in, evbuffer_get_length(in));
+        if (len > 0 && !whole_head_buffered(n, in)) {
+            pending = evbuffer_new();
+            if (pending && evbuffer_add_buffer(pending, in) != 0) {
+                evbuffer_free(pending);
+                pending = NULL;
+            }
         }
     }
     n->gone = &gone;
