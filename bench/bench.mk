@@ -7,7 +7,7 @@ EXTRA_PROGRAMS = bench/baseline bench/synclient bench/lookup_latency
 CLEANFILES += $(EXTRA_PROGRAMS)
 
 bench_baseline_SOURCES = bench/baseline.c
-bench_baseline_LDADD = $(EVHTP_LIBS) $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+bench_baseline_LDADD = $(EVHTP_LIBS) $(LIBEVENT_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS) $(MALLOC_LIBS)
 
 bench_synclient_SOURCES = bench/synclient.c
 bench_synclient_LDADD = $(CURL_LIBS) $(YAJL_LIBS)

@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 # pkg-config files name, so those are listed explicitly.
 PACKAGES="build-essential autoconf automake libtool pkg-config
   libevent-dev libevhtp-dev libssl-dev libyajl-dev liblmdb-dev lmdb-utils
-  libcurl4-openssl-dev libcjose-dev libjansson-dev libunistring-dev ca-certificates
+  libcurl4-openssl-dev libcjose-dev libjansson-dev libunistring-dev libmimalloc-dev ca-certificates
   curl openssl"
 
 # Skip apt when everything is installed already, so that a second run of the

@@ -12,6 +12,9 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
+#ifdef HAVE_MIMALLOC
+#include <mimalloc.h>
+#endif
 
 #include "app.h"
 #include "cli.h"
@@ -224,6 +227,22 @@ static struct event_base *new_event_base(void)
     return base;
 }
 
+/* Returns the name of the allocator that malloc reaches. It is "mimalloc"
+ * only when a block from malloc lies in mimalloc's heap, so the start-up log
+ * shows a link order that left glibc's malloc in place. */
+static const char *malloc_name(void)
+{
+#ifdef HAVE_MIMALLOC
+    void *block = malloc(16);
+    int in_heap = block && mi_is_in_heap_region(block);
+
+    free(block);
+    if (in_heap)
+        return "mimalloc";
+#endif
+    return "glibc";
+}
+
 static int start(runtime *rt)
 {
     app *a = &rt->app;
@@ -248,7 +267,7 @@ static int start(runtime *rt)
         return -1;
     snprintf(port, sizeof(port), "%d", a->conf->port);
     log_event(LOG_INFO, "listening", "address", a->conf->listen_address, "port", port, "base_url",
-              a->conf->base_url, "version", PACKAGE_VERSION, NULL);
+              a->conf->base_url, "version", PACKAGE_VERSION, "malloc", malloc_name(), NULL);
     return 0;
 }
 

@@ -13,7 +13,7 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
 
 BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
   libevent-dev libevhtp-dev libssl-dev libyajl-dev liblmdb-dev
-  libcurl4-openssl-dev libcjose-dev libjansson-dev libunistring-dev"
+  libcurl4-openssl-dev libcjose-dev libjansson-dev libunistring-dev libmimalloc-dev"
 TEST_PACKAGES="check clang libclang-rt-14-dev lmdb-utils curl ca-certificates openssl
   chromium dnsmasq nginx-light wrk hyperfine"
 

@@ -1,6 +1,7 @@
 // `idgate serve` start-up problems that an operator fixes in the
 // configuration: a busy port and a misspelt environment variable. The log
-// names the cause and the setting to change.
+// names the cause and the setting to change. The start-up log also names
+// the allocator that malloc reaches.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -8,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { iniText, runProcess, startIdgate } from './lib/idgate.mjs';
+import { idgateBin, iniText, runProcess, startIdgate } from './lib/idgate.mjs';
 
 describe('serve start-up errors', () => {
   let holder;
@@ -40,6 +41,21 @@ describe('serve start-up errors', () => {
     assert.ok(line.includes('error="Address already in use"'), line);
     assert.ok(line.includes('[server] port'), line);
     assert.ok(line.includes('IDGATE_SERVER_PORT'), line);
+  });
+
+  test('start-up log names the allocator', async () => {
+    // The build's config.h defines HAVE_MIMALLOC unless the build was
+    // configured --without-mimalloc.
+    const configHeader = path.join(path.dirname(path.dirname(idgateBin)), 'config.h');
+    const linked = /^#define HAVE_MIMALLOC 1$/m.test(fs.readFileSync(configHeader, 'utf8'));
+    const srv = await startIdgate({ env: { IDGATE_OIDC_MASTER_KEY: '11'.repeat(32) } });
+    try {
+      await srv.waitForLog(/msg=listening/);
+      const line = srv.logs().split('\n').find((l) => l.includes('msg=listening'));
+      assert.ok(line.includes(linked ? ' malloc=mimalloc' : ' malloc=glibc'), line);
+    } finally {
+      assert.equal(await srv.stop(), 0);
+    }
   });
 
   test('misspelt variable is warned about', async () => {
