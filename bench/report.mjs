@@ -385,7 +385,8 @@ ${targetTable}
 ## Method
 
 - **Framework ceiling**: \`bench/baseline.c\`, a libevhtp server on one event
-  loop that replies to every request with a fixed 200 JSON body. It is
+  loop that replies to every request with a fixed 200 JSON body, linked with
+  the same allocator as idgate. It is
   measured right before each idgate scenario that has a target against it,
   because other load on this machine moves the rates by up to a factor of
   two within minutes. It runs that scenario's own wrk script (its paths,
@@ -404,7 +405,8 @@ ${targetTable}
   and POST in the same rounds as idgate, right after idgate's run of the
   round, and the PATCH scenarios after all of idgate's. Its sync burst runs
   on a fresh process with a time limit.
-- **idgate**: built with the project's default flags (\`-g -O2\`), a fresh
+- **idgate**: built with the project's default flags (\`-g -O2\`) and
+  linked with ${raw['idgate.malloc'] || 'an allocator the log did not name'} (the start-up log's \`malloc\` field), a fresh
   temporary store, default configuration (log level info, stderr to a file)
   except the port and a 16 GiB map size. The account and SCIM key are made
   with \`idgate account create\` and \`idgate scim-key create\`; users are loaded
