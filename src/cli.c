@@ -9,7 +9,6 @@
 #include "conf.h"
 #include "json.h"
 #include "log.h"
-#include "scim/scim_store.h"
 #include "store.h"
 
 #define MAX_COMMANDS 128
@@ -92,12 +91,6 @@ int cli_store(cli_ctx *c, store **out)
     rc = store_open(&opt, NULL, &c->store);
     if (rc != 0) {
         cli_fail(c, "cannot open the store at %s: %s", c->conf->store_path, store_strerror(rc));
-        return -1;
-    }
-    /* A store of an earlier build gets the current name fold before a
-     * command looks a name up in it, as it would at the server's start. */
-    if (scim_refold_indexes(c->store) != 0) {
-        cli_fail(c, "cannot update the name indexes of the store at %s", c->conf->store_path);
         return -1;
     }
     *out = c->store;

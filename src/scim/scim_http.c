@@ -301,11 +301,13 @@ static int kind_routes(struct http_server *s, const scim_kind *k)
     return 0;
 }
 
-int scim_refold_indexes(store *s)
+/* Brings the name and email indexes of a store written by an earlier build
+ * to the current case fold, and logs what that changed. */
+static int refold_indexes(struct app *a)
 {
     scim_refold_report r;
     char moved[24], clashes[24], dropped[24];
-    int rc = scim_store_refold(s, &r);
+    int rc = scim_store_refold(a->store, &r);
 
     if (rc) {
         log_msgf(LOG_ERROR, "scim: refolding the name and email indexes failed: %s",
@@ -351,7 +353,7 @@ int scim_routes(struct app *a)
         log_msgf(LOG_ERROR, "scim: registering the /scim/v2 routes failed");
         return -1;
     }
-    if (scim_refold_indexes(a->store) != 0)
+    if (refold_indexes(a) != 0)
         return -1;
     scim_cleanup_configure(c);
     int rc = scim_cleanup_resume(a);

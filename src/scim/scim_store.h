@@ -237,9 +237,4 @@ typedef struct scim_refold_report {
  * key is dropped and reported. Returns 0 or a STORE_* error. */
 int scim_store_refold(store *s, scim_refold_report *report);
 
-/* Runs scim_store_refold and logs what it changed: the counts, and a
- * warning for each clash. The server runs it at start-up and the CLI when
- * it opens a store. Returns 0, or -1 after logging the failure. */
-int scim_refold_indexes(store *s);
-
 #endif

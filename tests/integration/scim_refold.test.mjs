@@ -1,7 +1,6 @@
 // A store written by a build that folded only ASCII letters in its name
-// index keys is brought to the Unicode fold when the server starts, or
-// when a CLI command opens it before that. The tests write such entries with
-// mdb_load while the server is stopped.
+// index keys is brought to the Unicode fold when the server starts. The
+// test writes such an entry with mdb_load while the server is stopped.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -75,31 +74,4 @@ test('start-up refolds name keys and reports clashes', async () => {
   assert.equal(srv.logs().split('scim indexes refolded').length, 2);
   await srv.stop();
   assert.ok(!keys('user_names').includes(`${account.id}\\c3\\84rzte@example.com`));
-});
-
-test('CLI command refolds name keys first', async () => {
-  await srv.restart();
-  const group = await scim('POST', '/Groups', {
-    schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Örtlich',
-  });
-  assert.equal(group.status, 201);
-  await srv.stop();
-
-  // An earlier build stored "Örtlich" under the key "Örtlich", where the
-  // current fold gives "örtlich", and had no marker.
-  const dataDir = srv.config.store.path;
-  const names = join(srv.dir, 'group-names.txt');
-  writeFileSync(names, `${account.id}Örtlich\n${group.json.id}\n`);
-  execFileSync('mdb_load', ['-T', '-s', 'group_names', '-f', names, dataDir]);
-  const meta = join(srv.dir, 'meta.txt');
-  writeFileSync(meta, 'scim:index_fold\nascii\n');
-  execFileSync('mdb_load', ['-T', '-s', 'meta', '-f', meta, dataDir]);
-  assert.ok(keys('group_names').includes(`${account.id}\\c3\\96rtlich`));
-
-  const out = await srv.cli(['directory-group', 'add', '--account', account.id, '--name', 'Örtlich',
-    '--tier', 'pro']);
-  assert.equal(out.code, 0, out.stderr);
-  assert.equal(out.json.group_id, group.json.id);
-  assert.ok(keys('group_names').includes(`${account.id}\\c3\\b6rtlich`));
-  assert.ok(!keys('group_names').includes(`${account.id}\\c3\\96rtlich`));
 });
