@@ -80,6 +80,23 @@ static void key_add_folded(key *k, const char *s)
     k->len += n;
 }
 
+/* Adds `s` with its ASCII letters in lower case and every other byte as it
+ * is: the fold of the index keys that earlier builds wrote. */
+static void key_add_ascii_folded(key *k, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (k->len + n >= sizeof k->buf) {
+        k->overflow = 1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        k->buf[k->len + i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    k->len += n;
+}
+
 static void key_add_byte(key *k, char c)
 {
     key_add(k, &c, 1);
@@ -1751,6 +1768,26 @@ int scim_store_pending_cleanups(store_txn *t, scim_store_cleanup_fn fn, void *ct
 
 /* ---- reads ---- */
 
+/* T_META name whose value names the fold of the name and email index keys.
+ * Stores written before it existed folded ASCII letters only. */
+#define REFOLD_META "scim:index_fold"
+#define REFOLD_DONE "unicode-casefold-nfc"
+
+/* Returns 1 when the store's name and email index keys hold the current
+ * fold (scim_store_refold marked it), 0 when they may not, or a negative
+ * STORE_* error. */
+static int fold_is_current(store_txn *t)
+{
+    store_val v;
+    int rc = store_get(t, T_META, REFOLD_META, strlen(REFOLD_META), &v);
+
+    if (rc == STORE_NOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    return v.len == strlen(REFOLD_DONE) && memcmp(v.data, REFOLD_DONE, v.len) == 0;
+}
+
 static int by_name(store_txn *t, enum store_table tab, const char *account, const char *name,
                    char id[STORE_ID_LEN + 1])
 {
@@ -1761,6 +1798,23 @@ static int by_name(store_txn *t, enum store_table tab, const char *account, cons
     if (k.overflow)
         return STORE_NOTFOUND;
     int rc = store_get(t, tab, k.buf, k.len, &v);
+    /* A CLI command may open a store of an earlier build that no server of
+     * this build has refolded yet, while the earlier server may still serve
+     * it. The command must not rewrite its keys, so it looks a non-ASCII
+     * name up in the earlier fold too (ASCII names fold alike in both). */
+    if (rc == STORE_NOTFOUND && !casefold_is_ascii(name, strlen(name))) {
+        int current = fold_is_current(t);
+
+        if (current < 0)
+            return current;
+        if (!current) {
+            key_init(&k, account);
+            key_add_ascii_folded(&k, name);
+            if (k.overflow)
+                return STORE_NOTFOUND;
+            rc = store_get(t, tab, k.buf, k.len, &v);
+        }
+    }
     if (rc)
         return rc;
     if (v.len != STORE_ID_LEN)
@@ -2275,11 +2329,6 @@ int scim_store_member_count(store_txn *t, const char *account, const char *group
 
 /* ---- refolding the name and email indexes ---- */
 
-/* T_META name whose value names the fold of the name and email index keys.
- * Stores written before it existed folded ASCII letters only. */
-#define REFOLD_META "scim:index_fold"
-#define REFOLD_DONE "unicode-casefold-nfc"
-
 /* One index entry whose key changes, or a name entry dropped because
  * another resource has the folded name. */
 typedef struct refold_entry {
@@ -2420,15 +2469,12 @@ static int refold_job(store_txn *t, void *arg)
 {
     static const enum store_table tables[] = {T_USER_NAMES, T_GROUP_NAMES, T_USER_EMAILS};
     refold_run *run = arg;
-    store_val v;
-    int rc = store_get(t, T_META, REFOLD_META, strlen(REFOLD_META), &v);
+    int rc = fold_is_current(t);
 
     run->n = 0;
     memset(run->report, 0, sizeof *run->report);
-    if (rc == 0 && v.len == strlen(REFOLD_DONE) && memcmp(v.data, REFOLD_DONE, v.len) == 0)
-        return 0;
-    if (rc && rc != STORE_NOTFOUND)
-        return rc;
+    if (rc)
+        return rc < 0 ? rc : 0;
     run->report->ran = 1;
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         if ((rc = refold_collect(t, tables[i], run)) != 0)
