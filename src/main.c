@@ -229,9 +229,10 @@ static struct event_base *new_event_base(void)
     return base;
 }
 
-/* Returns the name of the allocator that malloc reaches. It is "mimalloc"
- * only when a block from malloc lies in mimalloc's heap, so the start-up log
- * shows a link order that left glibc's malloc in place. */
+/* Returns the name of the allocator that malloc reaches: "mimalloc" only
+ * when a block from malloc lies in mimalloc's heap, else "system" (glibc's
+ * malloc, or whatever LD_PRELOAD put in its place). So the start-up log
+ * shows a link order that left another malloc in place. */
 static const char *malloc_name(void)
 {
 #ifdef HAVE_MIMALLOC
@@ -242,7 +243,7 @@ static const char *malloc_name(void)
     if (in_heap)
         return "mimalloc";
 #endif
-    return "glibc";
+    return "system";
 }
 
 static int start(runtime *rt)
