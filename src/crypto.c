@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <endian.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,82 @@ int crypto_uuid7(char out[37])
 void crypto_sha256(const void *data, size_t len, uint8_t out[32])
 {
     SHA256(data, len, out);
+}
+
+static uint64_t load_le64(const uint8_t *p)
+{
+    uint64_t v;
+
+    memcpy(&v, p, sizeof v);
+    return le64toh(v);
+}
+
+static void store_le64(uint8_t *p, uint64_t v)
+{
+    v = htole64(v);
+    memcpy(p, &v, sizeof v);
+}
+
+#define ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+
+#define SIPROUND                                                                                 \
+    do {                                                                                         \
+        v0 += v1;                                                                                \
+        v1 = ROTL64(v1, 13);                                                                     \
+        v1 ^= v0;                                                                                \
+        v0 = ROTL64(v0, 32);                                                                     \
+        v2 += v3;                                                                                \
+        v3 = ROTL64(v3, 16);                                                                     \
+        v3 ^= v2;                                                                                \
+        v0 += v3;                                                                                \
+        v3 = ROTL64(v3, 21);                                                                     \
+        v3 ^= v0;                                                                                \
+        v2 += v1;                                                                                \
+        v1 = ROTL64(v1, 17);                                                                     \
+        v1 ^= v2;                                                                                \
+        v2 = ROTL64(v2, 32);                                                                     \
+    } while (0)
+
+void crypto_siphash128(const uint8_t key[16], const void *data, size_t len, uint8_t out[16])
+{
+    const uint8_t *in = data;
+    uint64_t k0 = load_le64(key);
+    uint64_t k1 = load_le64(key + 8);
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL;
+    uint64_t v1 = k1 ^ 0x646f72616e646f6dULL ^ 0xee; /* 0xee: the 128-bit variant */
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL;
+    uint64_t v3 = k1 ^ 0x7465646279746573ULL;
+    uint64_t last = (uint64_t)(len & 0xff) << 56;
+    size_t whole = len - len % 8;
+
+    for (size_t i = 0; i < whole; i += 8) {
+        uint64_t m = load_le64(in + i);
+
+        v3 ^= m;
+        SIPROUND;
+        SIPROUND;
+        v0 ^= m;
+    }
+    /* The last block holds the bytes after the whole blocks, little-endian,
+     * with the length's low byte on top. */
+    for (size_t i = whole; i < len; i++)
+        last |= (uint64_t)in[i] << (8 * (i - whole));
+    v3 ^= last;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= last;
+    v2 ^= 0xee;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    store_le64(out, v0 ^ v1 ^ v2 ^ v3);
+    v1 ^= 0xdd;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    store_le64(out + 8, v0 ^ v1 ^ v2 ^ v3);
 }
 
 int crypto_equal(const void *a, const void *b, size_t len)

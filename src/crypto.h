@@ -13,6 +13,10 @@ int crypto_random(void *buf, size_t len);
 int crypto_uuid4(char out[37]);
 int crypto_uuid7(char out[37]);
 void crypto_sha256(const void *data, size_t len, uint8_t out[32]);
+/* Writes into `out` the SipHash-2-4 (Aumasson and Bernstein) of `len` bytes
+ * under the 16-byte `key`, with a 128-bit output. It is a keyed hash for
+ * lookup tags, cheaper than OpenSSL's EVP_MAC for short inputs. */
+void crypto_siphash128(const uint8_t key[16], const void *data, size_t len, uint8_t out[16]);
 /* Compares in time that depends only on `len`. Returns 1 when equal. */
 int crypto_equal(const void *a, const void *b, size_t len);
 /* Encodings into malloc'd NUL-terminated strings; NULL when out of memory. */

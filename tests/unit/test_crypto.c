@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 
 #include "crypto.h"
 
@@ -53,6 +55,63 @@ START_TEST(sha256_known_vector)
     hex = crypto_hex(out, sizeof(out));
     ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     free(hex);
+}
+END_TEST
+
+/* Key 00..0f and message 00 01 02 ..., the inputs of SipHash's reference
+ * vectors. The expected outputs are those of OpenSSL's SIPHASH with a
+ * 16-byte size. */
+START_TEST(siphash128_known_vectors)
+{
+    static const struct {
+        size_t len;
+        const char *hex;
+    } cases[] = {
+        {0, "a3817f04ba25a8e66df67214c7550293"},
+        {1, "da87c1d86b99af44347659119b22fc45"},
+        {15, "5493e99933b0a8117e08ec0f97cfc3d9"},
+    };
+    uint8_t key[16], msg[16], out[16];
+
+    for (int i = 0; i < 16; i++) {
+        key[i] = (uint8_t)i;
+        msg[i] = (uint8_t)i;
+    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        crypto_siphash128(key, msg, cases[i].len, out);
+        char *hex = crypto_hex(out, sizeof out);
+        ck_assert_str_eq(hex, cases[i].hex);
+        free(hex);
+    }
+}
+END_TEST
+
+/* Random keys and messages of every length up to 80 bytes (several whole
+ * blocks and each remainder) against OpenSSL's SipHash. */
+START_TEST(siphash128_matches_openssl)
+{
+    size_t size = 16;
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+                           OSSL_PARAM_construct_end()};
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    uint8_t key[16], msg[80], ours[16], theirs[16];
+
+    ck_assert_ptr_nonnull(ctx);
+    for (size_t len = 0; len <= sizeof msg; len++) {
+        size_t n = 0;
+
+        ck_assert_int_eq(crypto_random(key, sizeof key), 0);
+        ck_assert_int_eq(crypto_random(msg, sizeof msg), 0);
+        crypto_siphash128(key, msg, len, ours);
+        ck_assert_int_eq(EVP_MAC_init(ctx, key, sizeof key, params), 1);
+        ck_assert_int_eq(EVP_MAC_update(ctx, msg, len), 1);
+        ck_assert_int_eq(EVP_MAC_final(ctx, theirs, &n, sizeof theirs), 1);
+        ck_assert_uint_eq(n, 16);
+        ck_assert_mem_eq(ours, theirs, 16);
+    }
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
 }
 END_TEST
 
@@ -182,6 +241,8 @@ int main(void)
     tcase_add_loop_test(tc, b64url_roundtrip, 0, sizeof(b64_cases) / sizeof(b64_cases[0]));
     tcase_add_test(tc, b64url_decode_rejects_invalid);
     tcase_add_test(tc, sha256_known_vector);
+    tcase_add_test(tc, siphash128_known_vectors);
+    tcase_add_test(tc, siphash128_matches_openssl);
     tcase_add_test(tc, equal_compares_bytes);
     tcase_add_test(tc, uuid4_format);
     tcase_add_test(tc, uuid7_sorts_in_creation_order);
