@@ -28,10 +28,7 @@ static size_t fold_ascii_prefix(const char *s, size_t len, char *out, size_t cap
     return i;
 }
 
-/* Folds the ASCII letters of the `len` bytes at `s` into `out` and leaves
- * every other byte as it is: the fold of text that is not well-formed
- * UTF-8, which libunistring would replace in part by U+FFFD. */
-static size_t fold_ascii_only(const char *s, size_t len, char *out, size_t cap)
+size_t casefold_ascii(const char *s, size_t len, char *out, size_t cap)
 {
     if (len > cap)
         return SIZE_MAX;
@@ -50,7 +47,7 @@ size_t casefold(const char *s, size_t len, char *out, size_t cap)
     if (!((unsigned char)s[done] & 0x80))
         return SIZE_MAX; /* out is full */
     if (u8_check((const uint8_t *)s + done, len - done))
-        return fold_ascii_only(s, len, out, cap);
+        return casefold_ascii(s, len, out, cap);
     /* The rest starts at the last ASCII character, since the combining
      * marks that may follow compose with it under NFC. An ASCII character
      * composes with nothing before it. */
@@ -81,7 +78,7 @@ char *casefold_dup(const char *s)
         return out;
     }
     if (u8_check((const uint8_t *)s, len)) {
-        fold_ascii_only(s, len, out, len);
+        casefold_ascii(s, len, out, len);
         out[len] = '\0';
         return out;
     }

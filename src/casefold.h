@@ -22,6 +22,10 @@
  * SIZE_MAX when it does not fit. */
 size_t casefold(const char *s, size_t len, char *out, size_t cap);
 
+/* Like casefold, but folds only ASCII letters: the fold of text that is not
+ * well-formed UTF-8, and of every index key that earlier builds wrote. */
+size_t casefold_ascii(const char *s, size_t len, char *out, size_t cap);
+
 /* Returns the folded form of the string `s` as a new NUL-terminated string,
  * or NULL when memory runs out. */
 char *casefold_dup(const char *s);

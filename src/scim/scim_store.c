@@ -80,19 +80,14 @@ static void key_add_folded(key *k, const char *s)
     k->len += n;
 }
 
-/* Adds `s` with its ASCII letters in lower case and every other byte as it
- * is: the fold of the index keys that earlier builds wrote. */
+/* Adds `s` in the fold of the index keys that earlier builds wrote. */
 static void key_add_ascii_folded(key *k, const char *s)
 {
-    size_t n = strlen(s);
+    size_t n = casefold_ascii(s, strlen(s), k->buf + k->len, sizeof k->buf - k->len);
 
-    if (k->len + n >= sizeof k->buf) {
+    if (n == SIZE_MAX || k->len + n >= sizeof k->buf) {
         k->overflow = 1;
         return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        k->buf[k->len + i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
     }
     k->len += n;
 }
