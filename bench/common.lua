@@ -43,6 +43,42 @@ function common.read_ids(path)
    return ids, names
 end
 
+-- Request texts. The load generator shares the two cores with the server
+-- under test, so a request should cost wrk as little as possible.
+-- wrk.format builds each header line with string.format and joins a table
+-- on every call. Against the framework ceiling, the filter script cost wrk
+-- 13.8 us of CPU per request that way. With its requests built once in init,
+-- it cost 10.8 us, init included. Scripts whose requests repeat build them
+-- in init with wrk.format, and a script with a new body per request uses
+-- common.format.
+
+-- Returns the Host line and the lines of common.headers, built on first
+-- use (wrk sets the Host header before it calls init). wrk.format adds Host
+-- and Content-Length to the headers table it is given, so both are skipped.
+local header_lines
+local function headers_text()
+   if not header_lines then
+      local lines = { "Host: " .. wrk.headers["Host"] }
+      for name, value in pairs(common.headers) do
+         if name ~= "Host" and name ~= "Content-Length" then
+            lines[#lines + 1] = name .. ": " .. value
+         end
+      end
+      header_lines = table.concat(lines, "\r\n") .. "\r\n"
+   end
+   return header_lines
+end
+
+-- Returns the text of wrk.format(method, path, common.headers, body), with
+-- the header lines built once.
+function common.format(method, path, body)
+   local head = method .. " " .. path .. " HTTP/1.1\r\n" .. headers_text()
+   if body then
+      return head .. "Content-Length: " .. #body .. "\r\n\r\n" .. body
+   end
+   return head .. "\r\n"
+end
+
 function common.urlencode(s)
    return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
 end

@@ -1,9 +1,8 @@
 -- GET /scim/v2/Users?filter=userName eq "..." for a random existing user, as a
--- provisioning client looks a user up before creating it. The paths are
--- percent-encoded once at start-up, so that a request costs wrk no more
--- than one of get_user.lua: wrk shares the two cores with the server.
+-- provisioning client looks a user up before creating it. The requests are
+-- built once at start-up (see common.lua).
 local common = dofile(os.getenv("BENCH_LUA") .. "/common.lua")
-local paths
+local requests
 
 setup = common.setup
 done = common.done
@@ -11,13 +10,14 @@ response = common.response
 
 function init(args)
    local _, names = common.read_ids()
-   paths = {}
+   requests = {}
    for i, name in ipairs(names) do
-      paths[i] = common.base .. "/Users?filter=" .. common.urlencode('userName eq "' .. name .. '"')
+      local filter = common.urlencode('userName eq "' .. name .. '"')
+      requests[i] = wrk.format("GET", common.base .. "/Users?filter=" .. filter, common.headers)
    end
    math.randomseed(os.time() + tid)
 end
 
 function request()
-   return wrk.format("GET", paths[math.random(#paths)], common.headers)
+   return requests[math.random(#requests)]
 end

@@ -9,7 +9,7 @@ local common = dofile(os.getenv("BENCH_LUA") .. "/common.lua")
 local POOL_PER_THREAD = 48
 local group = os.getenv("BENCH_GROUP")
 local path = common.base .. "/Groups/" .. group
-local pool
+local adds, removes = {}, {}
 local counter = 0
 
 setup = common.setup
@@ -17,23 +17,24 @@ done = common.done
 response = common.response
 common.expect = { [200] = true, [204] = true }
 
-function init(args)
-   local ids = common.read_ids(os.getenv("BENCH_POOL"))
-   pool = {}
-   for i = 1, POOL_PER_THREAD do
-      pool[i] = assert(ids[tid * POOL_PER_THREAD + i], "BENCH_POOL has too few users")
-   end
-end
-
 local ADD = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],' ..
    '"Operations":[{"op":"add","path":"members","value":[{"value":"%s"}]}]}'
 local REMOVE = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],' ..
    '"Operations":[{"op":"remove","path":"members[value eq \\"%s\\"]"}]}'
 
+-- Builds the thread's requests once (see common.lua).
+function init(args)
+   local ids = common.read_ids(os.getenv("BENCH_POOL"))
+   for i = 1, POOL_PER_THREAD do
+      local id = assert(ids[tid * POOL_PER_THREAD + i], "BENCH_POOL has too few users")
+      adds[i] = wrk.format("PATCH", path, common.headers, string.format(ADD, id))
+      removes[i] = wrk.format("PATCH", path, common.headers, string.format(REMOVE, id))
+   end
+end
+
 function request()
    local slot = counter % POOL_PER_THREAD
    local adding = math.floor(counter / POOL_PER_THREAD) % 2 == 0
    counter = counter + 1
-   local body = string.format(adding and ADD or REMOVE, pool[slot + 1])
-   return wrk.format("PATCH", path, common.headers, body)
+   return (adding and adds or removes)[slot + 1]
 end

@@ -16,5 +16,5 @@ function request()
       '"externalId":"ext-%s","name":{"givenName":"Given","familyName":"Family%d"},' ..
       '"displayName":"Given Family%d","emails":[{"primary":true,"value":"%s","type":"work"}],' ..
       '"active":true}', name, name, counter, counter, name)
-   return wrk.format("POST", common.base .. "/Users", common.headers, body)
+   return common.format("POST", common.base .. "/Users", body)
 end

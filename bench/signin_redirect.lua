@@ -12,7 +12,7 @@
 -- thread stops (at most one per connection) are not counted, but the
 -- server still starts their sign-ins.
 local common = dofile(os.getenv("BENCH_LUA") .. "/common.lua")
-local paths = {}
+local requests = {}
 local share, answered = 0, 0
 
 setup = common.setup
@@ -25,9 +25,9 @@ last_reply_at = 0
 
 function init(args)
    for line in io.lines(os.getenv("BENCH_ACCOUNTS")) do
-      paths[#paths + 1] = "/auth/okta?account=" .. common.urlencode(line)
+      requests[#requests + 1] = wrk.format("GET", "/auth/okta?account=" .. common.urlencode(line))
    end
-   assert(#paths > 0, "BENCH_ACCOUNTS lists no accounts")
+   assert(#requests > 0, "BENCH_ACCOUNTS lists no accounts")
    local total = tonumber(os.getenv("BENCH_REDIRECTS"))
    local threads = tonumber(os.getenv("BENCH_THREADS"))
    assert(total and total > 0, "BENCH_REDIRECTS must be a positive number of redirects")
@@ -40,7 +40,7 @@ function request()
    if first_request_at == 0 then
       first_request_at = common.now()
    end
-   return wrk.format("GET", paths[math.random(#paths)])
+   return requests[math.random(#requests)]
 end
 
 function response(status, headers, body)
