@@ -81,6 +81,7 @@ typedef struct conn_node {
     size_t scanned;             /* input bytes left unparsed that were checked already */
     struct event *head_timer;   /* bounds the request head */
     struct event *resume;       /* resumes reading after a reply */
+    int timeouts_off;           /* pause_timeouts ran and on_resume has not yet */
     req_impl *active;           /* request from its complete head to its end */
     uint64_t head_start_usec;
     size_t line_len;            /* head scan: bytes in the current line */
@@ -1370,7 +1371,10 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
     }
     if (c->request)
         c->request->status = EVHTP_RES_OK;
-    evhtp_connection_set_timeouts(c, &n->srv->idle, &n->srv->idle);
+    if (n->timeouts_off) {
+        n->timeouts_off = 0;
+        evhtp_connection_set_timeouts(c, &n->srv->idle, &n->srv->idle);
+    }
     c->flags |= EVHTP_CONN_FLAG_WAITING;
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
         bufferevent_enable(c->bev, EV_WRITE);
@@ -1531,18 +1535,29 @@ static void dispatch(req_impl *q)
 /* Stops libevhtp from parsing further input (a pipelined request) until
  * this request has its reply: libevhtp 1.2.18 parses one message per read
  * and would leave the next one unread, or fail on it while this one waits.
- * Reading stays on to notice a client that disconnects; the read timeout
- * is off while the handler works, since request_timeout bounds it. */
+ * This is evhtp_request_pause of libevhtp 1.2.18 (read from its
+ * disassembly) without its bufferevent_disable of reads, so that reading
+ * stays on to notice a client that disconnects, and without its timeout
+ * change, which pause_timeouts makes for a handler that replies later. */
 static void pause_reading(req_impl *q, evhtp_request_t *ev)
 {
     if (!q->node)
         return;
-    /* This is evhtp_request_pause of libevhtp 1.2.18 (read from its
-     * disassembly) without its bufferevent_disable of reads: the enable
-     * below would undo that at the cost of an epoll_ctl call per request. */
     ev->status = EVHTP_RES_PAUSE;
     ev->conn->flags |= EVHTP_CONN_FLAG_PAUSED;
     q->paused = 1;
+}
+
+/* Turns the read timeout off for a handler that returned without a reply,
+ * since request_timeout bounds it. A handler that replied at once leaves
+ * the idle timeouts as they are: they cannot expire while it runs, and
+ * turning them off and on costs about 800 instructions (callgrind), 2% of a
+ * GET. The enable keeps reading on, as pause_reading does. */
+static void pause_timeouts(req_impl *q, evhtp_request_t *ev)
+{
+    if (!q->paused || !q->node || q->pub.status != 0)
+        return;
+    q->node->timeouts_off = 1;
     evhtp_connection_set_timeouts(ev->conn, NULL, NULL);
     bufferevent_enable(ev->conn->bev, EV_READ);
 }
@@ -1566,6 +1581,7 @@ static void on_request(evhtp_request_t *ev, void *arg)
     }
     http_req_hold(&q->pub);
     dispatch(q);
+    pause_timeouts(q, ev);
     http_req_release(&q->pub);
 }
 
