@@ -103,6 +103,11 @@ struct store_backend {
      * the entry after the deleted one. */
     int (*cursor_del)(void *cursor);
     void (*cursor_close)(void *cursor);
+    /* Optional: binds a cursor opened in a read transaction to the read
+     * transaction `txn`, unpositioned, so that it serves again without a
+     * new open. Such a cursor may stay open after its transaction ends
+     * while it waits for this, and is still closed with cursor_close. */
+    int (*cursor_renew)(void *txn, void *cursor);
 
     /* Reverse iteration; optional (NULL when the engine lacks it, and the
      * front end then returns STORE_INVALID). cursor_seek_before positions

@@ -28,6 +28,9 @@ struct store_txn {
     uint64_t gen_snapshot;
     uint64_t gen_value;
     pthread_t owner;        /* cached only: the thread that uses it */
+    /* Cached only: a closed cursor per table, kept for the next open in
+     * this transaction or a renewal of it (see store_cursor_open). */
+    struct store_cursor *spare[T_COUNT];
     struct store_txn *next; /* cached only: next in store->readers */
 };
 

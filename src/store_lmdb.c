@@ -417,6 +417,13 @@ static void lmdb_cursor_close(void *cursor)
     mdb_cursor_close(cursor);
 }
 
+/* LMDB lets a read-only cursor outlive its transaction and be renewed in
+ * another one. */
+static int lmdb_cursor_renew(void *txn, void *cursor)
+{
+    return map_error(mdb_cursor_renew(txn, cursor));
+}
+
 const struct store_backend store_lmdb_backend = {
     .name = "lmdb",
     .env_open = lmdb_env_open,
@@ -437,6 +444,7 @@ const struct store_backend store_lmdb_backend = {
     .cursor_next = lmdb_cursor_next,
     .cursor_del = lmdb_cursor_del,
     .cursor_close = lmdb_cursor_close,
+    .cursor_renew = lmdb_cursor_renew,
     .cursor_seek_before = lmdb_cursor_seek_before,
     .cursor_prev = lmdb_cursor_prev,
 };

@@ -479,6 +479,63 @@ START_TEST(read_txn_reused)
 }
 END_TEST
 
+/* Seeks `c` to the first key with prefix "a/" and returns how many such
+ * keys follow. */
+static int count_a_keys(store_cursor *c)
+{
+    store_val k, v;
+    int n = 0;
+
+    for (int rc = store_cursor_seek(c, "a/", 2, &k, &v); rc == 0 && k.len > 2 &&
+                                                          memcmp(k.data, "a/", 2) == 0;
+         rc = store_cursor_next(c, &k, &v))
+        n++;
+    return n;
+}
+
+/* A closed cursor of the thread's cached read transaction serves the next
+ * open on its table, unpositioned, and after a renewal it reads the new
+ * snapshot. */
+START_TEST(cursor_reused_across_reads)
+{
+    store *s = open_store(NULL, 0);
+    store_txn *t, *inner;
+    store_cursor *first, *c, *other;
+    store_val k, v;
+
+    put_sync(s, T_MEMBERS, "a/1", "");
+    ck_assert_int_eq(store_read_begin(s, &t), 0);
+    ck_assert_int_eq(store_cursor_open(t, T_MEMBERS, &first), 0);
+    ck_assert_int_eq(count_a_keys(first), 1);
+    store_cursor_close(first);
+    ck_assert_int_eq(store_cursor_open(t, T_MEMBERS, &c), 0);
+    ck_assert_ptr_eq(c, first);
+    ck_assert_int_eq(store_cursor_next(c, &k, &v), 0);
+    ck_assert_uint_eq(k.len, 3);
+    ck_assert_int_eq(memcmp(k.data, "a/1", 3), 0);
+    /* A second cursor open at the same time is another one. */
+    ck_assert_int_eq(store_cursor_open(t, T_MEMBERS, &other), 0);
+    ck_assert_ptr_ne(other, c);
+    store_cursor_close(other);
+    store_cursor_close(c);
+    store_read_end(t);
+
+    put_sync(s, T_MEMBERS, "a/2", "");
+    ck_assert_int_eq(store_read_begin(s, &t), 0);
+    ck_assert_int_eq(store_cursor_open(t, T_MEMBERS, &c), 0);
+    ck_assert_int_eq(count_a_keys(c), 2);
+    /* A nested read's cursor is its own and is not kept. */
+    ck_assert_int_eq(store_read_begin(s, &inner), 0);
+    ck_assert_int_eq(store_cursor_open(inner, T_MEMBERS, &other), 0);
+    ck_assert_int_eq(count_a_keys(other), 2);
+    store_cursor_close(other);
+    store_read_end(inner);
+    store_cursor_close(c);
+    store_read_end(t);
+    store_close(s);
+}
+END_TEST
+
 static void *reader_thread(void *arg)
 {
     store *s = arg;
@@ -1910,6 +1967,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, cursor_del_moves_to_next);
     tcase_add_test(tc, counter_add_and_get);
     tcase_add_test(tc, read_txn_reused);
+    tcase_add_test(tc, cursor_reused_across_reads);
     tcase_add_test(tc, read_txn_per_thread);
     tcase_add_test(tc, read_cache_across_stores);
     tcase_add_test(tc, failing_job_rolls_back_alone);
