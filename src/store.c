@@ -359,6 +359,14 @@ uint64_t store_txn_store_id(const store_txn *t)
     return t ? t->store->id : 0;
 }
 
+int store_txn_snapshot(const store_txn *t, uint64_t *out)
+{
+    if (!t || !out || t->write || !t->store->be->txn_id)
+        return STORE_INVALID;
+    *out = t->store->be->txn_id(t->handle);
+    return 0;
+}
+
 int store_get(store_txn *t, enum store_table tab, const void *key, size_t klen, store_val *out)
 {
     store_val k = {key, klen};

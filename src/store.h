@@ -299,6 +299,13 @@ int store_table_generation(store_txn *t, enum store_table tab, uint64_t *out);
  * and never reused, so that a cache can tell stores apart. */
 uint64_t store_txn_store_id(const store_txn *t);
 
+/* Sets `*out` to the id of the committed state that the read transaction
+ * `t` reads. Two read transactions of one store with the same id see the
+ * same data, in this process or another, so a cache of what one read can
+ * serve the other. Returns 0, or STORE_INVALID for a write transaction
+ * (whose changes may still roll back) or a backend without ids. */
+int store_txn_snapshot(const store_txn *t, uint64_t *out);
+
 /* Counts keys that start with `prefix` (a cursor walk). */
 int store_count_prefix(store_txn *t, enum store_table tab, const void *prefix, size_t plen,
                        uint64_t *out);

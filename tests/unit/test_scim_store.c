@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 
 #include "scim/patch.h"
+#include "scim/related_text.h"
 #include "scim/scim_store.h"
 
 #define ACC1 "0191a000-0000-7000-8000-000000000001"
@@ -1794,6 +1795,79 @@ START_TEST(user_splice_matches_tree)
 }
 END_TEST
 
+/* Renders the groups of user `id` in `t` and checks that the text names
+ * the group as `display`. */
+static void check_group_display(store_txn *t, const char *id, const char *display)
+{
+    struct evbuffer *buf = evbuffer_new();
+    char expected[64];
+
+    snprintf(expected, sizeof expected, "\"display\":\"%s\"", display);
+    ck_assert_int_eq(scim_user_groups_text(t, ACC1, id, "\"g/", 3, buf), 0);
+    ck_assert_int_eq(evbuffer_add(buf, "", 1), 0);
+    ck_assert_msg(strstr((const char *)evbuffer_pullup(buf, -1), expected), "%s not in %s",
+                  expected, (const char *)evbuffer_pullup(buf, -1));
+    evbuffer_free(buf);
+}
+
+/* The group display cache serves only the snapshot it was filled from: a
+ * read that began before a rename keeps the old name, one that began after
+ * reads the new one, and the two can alternate. */
+START_TEST(group_display_follows_snapshot)
+{
+    char u[37], g[37], text[256];
+    store_txn *before, *after;
+
+    create_user(ACC1, "cached", "cached@example.com", u);
+    const char *members[] = {u};
+    ck_assert_int_eq(create_group(ACC1, "Before", members, 1, g, NULL), 0);
+    ck_assert_int_eq(store_read_begin(st, &before), 0);
+    check_group_display(before, u, "Before");
+
+    snprintf(text, sizeof text, "{\"displayName\":\"After\",\"members\":[{\"value\":\"%s\"}]}",
+             u);
+    ck_assert_int_eq(run_job(scim_store_group_replace, ACC1, g, parse(text), NULL, NULL, NULL), 0);
+    ck_assert_int_eq(store_read_begin(st, &after), 0);
+    check_group_display(after, u, "After");
+    check_group_display(before, u, "Before");
+    check_group_display(after, u, "After");
+    store_read_end(after);
+    store_read_end(before);
+
+    ck_assert_int_eq(run_job(scim_store_group_delete, ACC1, g, NULL, NULL, NULL, NULL), 0);
+    ck_assert_int_eq(store_read_begin(st, &after), 0);
+    struct evbuffer *buf = evbuffer_new();
+    ck_assert_int_eq(scim_user_groups_text(after, ACC1, u, "\"g/", 3, buf), 0);
+    ck_assert_uint_eq(evbuffer_get_length(buf), 2); /* [] */
+    evbuffer_free(buf);
+    store_read_end(after);
+}
+END_TEST
+
+static int snapshot_in_job(store_txn *t, void *arg)
+{
+    uint64_t id;
+
+    *(int *)arg = store_txn_snapshot(t, &id);
+    return 0;
+}
+
+/* A write transaction has no snapshot to cache under, since its changes
+ * may still roll back. */
+START_TEST(write_txn_has_no_snapshot)
+{
+    int rc = 0;
+    uint64_t id = 0;
+    store_txn *t;
+
+    ck_assert_int_eq(store_run(st, snapshot_in_job, &rc), 0);
+    ck_assert_int_eq(rc, STORE_INVALID);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    ck_assert_int_eq(store_txn_snapshot(t, &id), 0);
+    store_read_end(t);
+}
+END_TEST
+
 static const char *const unspliceable[] = {
     "{\"id\":\"x\"}",
     "{\"id\":\"x\",\"meta\":{\"resourceType\":\"User\",\"created\":\"c\",\"version\":\"W/"
@@ -1876,6 +1950,8 @@ static Suite *suite(void)
                         sizeof splice_users / sizeof splice_users[0]);
     tcase_add_loop_test(tc, user_splice_rejects_other_forms, 0,
                         sizeof unspliceable / sizeof unspliceable[0]);
+    tcase_add_test(tc, group_display_follows_snapshot);
+    tcase_add_test(tc, write_txn_has_no_snapshot);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
     return s;
