@@ -126,6 +126,9 @@ describe('SCIM protocol', () => {
     const pages = scimClient(srv, (await srv.createScimKey(acc.id)).token);
     const ids = [];
     for (let i = 0; i < 7; i++) {
+      // meta.created counts milliseconds and ties sort in id order, so the
+      // last user is created in a later millisecond to be the newest alone.
+      if (i === 6) await new Promise((resolve) => setTimeout(resolve, 5));
       const res = await pages('POST', '/Users', user(`page${i}@example.com`));
       assert.equal(res.status, 201);
       ids.push(res.json.id);
