@@ -584,6 +584,16 @@ static const location_prefix *location_for(const scim_kind *k)
     return p;
 }
 
+const char *scim_location_prefix(const scim_kind *k, size_t *len)
+{
+    const location_prefix *p = location_for(k);
+
+    if (!p)
+        return NULL;
+    *len = p->len;
+    return p->json;
+}
+
 static int prepare_splice(list_run *run)
 {
     const location_prefix *p = location_for(run->k);

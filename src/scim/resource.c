@@ -11,7 +11,9 @@
 #include "scim/cleanup.h"
 #include "scim/patch.h"
 #include "scim/scim_const.h"
+#include "scim/related_text.h"
 #include "scim/scim_http.h"
+#include "scim/splice.h"
 
 /* One write request in flight: the request is held until the store job's
  * completion has replied. The job and its completion get the same pointer,
@@ -85,36 +87,39 @@ static int reply_user_spliced(write_op *op, store_txn *t)
 {
     http_req *r = op->r;
     char location[512], version[32];
+    const char *users, *groups;
+    size_t users_len = 0, groups_len = 0;
     struct evbuffer *buf = NULL;
-    json *groups = NULL;
     const char *stored_version = op->w.result ? scim_store_version(op->w.result) : NULL;
     int rc;
 
     if (!op->kind->users || op->proj || !op->w.result_text || (op->w.result && !stored_version))
         return 1;
-    if (t)
-        rc = scim_store_user_groups(t, op->w.account, op->w.id, scim_base_url(), &groups);
-    else
-        rc = (groups = json_array()) ? 0 : STORE_NOMEM;
-    if (rc == 0 && !(buf = splice_buffer()))
+    /* The text must be that of the tree, when there is one. */
+    if (scim_splice_version(op->w.result_text, op->w.result_len, version) != 0 ||
+        (stored_version && strcmp(version, stored_version) != 0))
+        return 1;
+    users = scim_location_prefix(&scim_kind_user, &users_len);
+    groups = scim_location_prefix(&scim_kind_group, &groups_len);
+    rc = users && groups && (buf = splice_buffer()) ? 0 : STORE_NOMEM;
+    if (rc == 0)
+        rc = scim_splice_resource(op->w.result_text, op->w.result_len, "User", users, users_len,
+                                  op->w.id, "groups", buf);
+    if (rc == 0)
+        rc = t ? scim_user_groups_text(t, op->w.account, op->w.id, groups, groups_len, buf)
+               : (evbuffer_add(buf, "[]", 2) == 0 ? 0 : STORE_NOMEM);
+    if (rc == 0 && evbuffer_add(buf, "}", 1) != 0)
         rc = STORE_NOMEM;
     if (rc == 0) {
-        format_location(location, sizeof location, op->kind->endpoint, op->w.id);
-        rc = scim_store_user_splice(op->w.result_text, op->w.result_len, location, groups,
-                                    version, buf);
-    }
-    /* The text must be that of the tree, when there is one. */
-    if (rc == 0 && stored_version && strcmp(version, stored_version) != 0)
-        rc = 1;
-    if (rc == 0) {
         http_set_header(r, "ETag", version);
-        if (op->location)
+        if (op->location) {
+            format_location(location, sizeof location, op->kind->endpoint, op->w.id);
             http_set_header(r, "Location", location);
+        }
         http_reply_buffer(r, op->status, SCIM_CONTENT_TYPE, buf);
     }
     if (buf)
         evbuffer_drain(buf, evbuffer_get_length(buf));
-    json_free(groups);
     return rc;
 }
 
@@ -394,39 +399,40 @@ static int read_preconditions(http_req *r, const char *version)
 }
 
 /* Replies to a GET of a user without a projection by splicing the derived
- * parts into the stored text, which skips the parse and the dump. Returns 1
+ * parts into the stored text, which skips the parse and the dump: the
+ * location, and the groups written as text as on a list page. Returns 1
  * when the stored text needs the general path, having replied nothing. */
 static int get_user_spliced(http_req *r, store_txn *t, const scim_caller *c, const char *id)
 {
-    char location[512], version[32];
+    const char *users, *groups;
+    size_t users_len = 0, groups_len = 0;
+    char version[32];
     struct evbuffer *buf = NULL;
-    json *groups = NULL;
     store_val v;
     int rc = scim_store_user_text(t, c->account, id, &v);
 
-    if (rc == 0)
-        rc = scim_store_user_groups(t, c->account, id, scim_base_url(), &groups);
-    if (rc)
-        goto out;
-    if (!(buf = splice_buffer())) {
+    if (rc == 0 && scim_splice_version(v.data, v.len, version) != 0)
+        return 1;
+    users = scim_location_prefix(&scim_kind_user, &users_len);
+    groups = scim_location_prefix(&scim_kind_group, &groups_len);
+    if (rc == 0 && (!users || !groups || !(buf = splice_buffer())))
         rc = STORE_NOMEM;
-        goto out;
-    }
-    format_location(location, sizeof location, scim_kind_user.endpoint, id);
-    if ((rc = scim_store_user_splice(v.data, v.len, location, groups, version, buf)) != 0)
-        goto out;
-    if (read_preconditions(r, version) == 0) {
+    if (rc == 0)
+        rc = scim_splice_resource(v.data, v.len, "User", users, users_len, id, "groups", buf);
+    if (rc == 0)
+        rc = scim_user_groups_text(t, c->account, id, groups, groups_len, buf);
+    if (rc == 0 && evbuffer_add(buf, "}", 1) != 0)
+        rc = STORE_NOMEM;
+    if (rc == 0 && read_preconditions(r, version) == 0) {
         http_set_header(r, "ETag", version);
         http_reply_buffer(r, 200, SCIM_CONTENT_TYPE, buf);
     }
-out:
     if (rc == STORE_NOTFOUND)
         scim_reply_errorf(r, 404, NULL, "User %s not found.", id);
     else if (rc < 0)
         scim_reply_store_error(r, rc, "read");
     if (buf)
         evbuffer_drain(buf, evbuffer_get_length(buf));
-    json_free(groups);
     return rc == 1;
 }
 

@@ -48,6 +48,12 @@ extern const scim_kind scim_kind_group;
  * Static; valid for the life of the process. */
 const char *scim_base_url(void);
 
+/* Returns the location of kind `k`'s resources up to the id, as the start
+ * of a JSON string: the opening quote and the escaped URL ending in "/",
+ * `*len` bytes without a closing quote. NULL when out of memory. The text
+ * is kept for later calls and belongs to the event loop's thread. */
+const char *scim_location_prefix(const scim_kind *k, size_t *len);
+
 /* Checks the request's bearer key inside read transaction `t` and fills
  * `out`. On failure replies 401 with WWW-Authenticate and returns -1. */
 int scim_authenticate(http_req *r, store_txn *t, scim_caller *out);

@@ -295,64 +295,6 @@ int scim_store_user_text(store_txn *t, const char *account, const char *id, stor
     return store_get(t, T_USERS, k.buf, k.len, out);
 }
 
-/* Finds the last occurrence of `needle` in `text`. Returns NULL when it is
- * absent. */
-static const char *find_last(const char *text, size_t len, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (size_t i = len >= n ? len - n + 1 : 0; i-- > 0;) {
-        if (memcmp(text + i, needle, n) == 0)
-            return text + i;
-    }
-    return NULL;
-}
-
-int scim_store_user_splice(const char *text, size_t len, const char *location, const json *groups,
-                           char version[32], struct evbuffer *out)
-{
-    static const char meta_start[] = ",\"meta\":{\"resourceType\":\"User\",\"created\":\"";
-    static const char version_key[] = "\"version\":\"W/\\\"";
-    size_t vkey = sizeof version_key - 1;
-    const char *meta;
-    json *loc;
-    size_t end, digits;
-    int rc;
-
-    /* The stored form ends with meta, and meta with its version W/"n". */
-    if (len < vkey + 6 || memcmp(text + len - 5, "\\\"\"}}", 5) != 0)
-        return 1;
-    end = len - 5;
-    for (digits = 0; digits < end && digits < 20 && isdigit((unsigned char)text[end - digits - 1]);)
-        digits++;
-    if (digits == 0 || end - digits < vkey ||
-        memcmp(text + end - digits - vkey, version_key, vkey) != 0)
-        return 1;
-    /* Splices only when meta's members are plain strings and none is a location. */
-    meta = find_last(text, end - digits - vkey, meta_start);
-    if (!meta)
-        return 1;
-    meta += sizeof meta_start - 1;
-    if (memchr(meta, '{', (size_t)(text + end - meta)) ||
-        memchr(meta, '}', (size_t)(text + end - meta)) ||
-        find_last(meta, (size_t)(text + end - meta), "\"location\""))
-        return 1;
-    snprintf(version, 32, "W/\"%.*s\"", (int)digits, text + end - digits);
-
-    if (!(loc = json_string(location)))
-        return STORE_NOMEM;
-    rc = evbuffer_add(out, text, len - 2) == 0 && evbuffer_add(out, ",\"location\":", 12) == 0 &&
-                 json_dump_evbuffer(loc, out) == 0 && evbuffer_add(out, "}", 1) == 0
-             ? 0
-             : STORE_NOMEM;
-    json_free(loc);
-    if (rc == 0 && groups &&
-        (evbuffer_add(out, ",\"groups\":", 10) != 0 || json_dump_evbuffer(groups, out) != 0))
-        rc = STORE_NOMEM;
-    if (rc == 0 && evbuffer_add(out, "}", 1) != 0)
-        rc = STORE_NOMEM;
-    return rc;
-}
-
 int scim_store_group_load(store_txn *t, const char *account, const char *id, json **out)
 {
     return load_resource(t, T_GROUPS, account, id, out);

@@ -146,15 +146,6 @@ int scim_store_ids_by_email(store_txn *t, const char *account, const char *value
  * transaction ends). STORE_NOTFOUND when there is no such user. */
 int scim_store_user_text(store_txn *t, const char *account, const char *id, store_val *out);
 
-/* Appends to `out` the reply form of the stored user `text` without a parse:
- * the text with meta.location set to `location` and `groups` (NULL to leave
- * it out) added, the same bytes as parsing, rendering and dumping it. Copies
- * the user's version (W/"n") into `version`. Returns 0 or STORE_NOMEM. Returns
- * 1 and writes nothing when the text is not in the expected stored form, and
- * the caller then renders it from a tree. */
-int scim_store_user_splice(const char *text, size_t len, const char *location, const json *groups,
-                           char version[32], struct evbuffer *out);
-
 /* Walks the account's users or groups in id order, calling `fn` with each
  * id and stored JSON text (borrowed, valid during the call). Stops when
  * `fn` returns nonzero and returns that value. */

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -8,27 +9,39 @@
 #include "scim/splice.h"
 #include "store.h"
 
-/* Checks that `text` ends with meta in the stored form: the members of
- * meta are strings, the last one is the version W/"n", and none is a
- * location. Returns 1 when it does. */
-static int stored_form(const char *text, size_t len, const char *resource_type)
-{
-    static const char version_key[] = "\"version\":\"W/\\\"";
-    static const char tail[] = "\\\"\"}}";
-    static const char meta_key[] = ",\"meta\":";
-    static const char type_key[] = "\"resourceType\":\"";
-    size_t vkey = sizeof version_key - 1, ntail = sizeof tail - 1;
-    size_t nmeta = sizeof meta_key - 1, ntype = sizeof type_key - 1;
-    size_t ntype_value = strlen(resource_type);
-    size_t end, digits = 0, open;
+static const char version_key[] = "\"version\":\"W/\\\"";
+static const char version_tail[] = "\\\"\"}}";
 
-    if (len < vkey + ntail + 1 || memcmp(text + len - ntail, tail, ntail) != 0)
+/* Returns the number of digits of the version W/"n" that ends the stored
+ * form of a resource, or 0 when `text` does not end that way. */
+static size_t version_digits(const char *text, size_t len)
+{
+    size_t vkey = sizeof version_key - 1, ntail = sizeof version_tail - 1, end, digits = 0;
+
+    if (len < vkey + ntail + 1 || memcmp(text + len - ntail, version_tail, ntail) != 0)
         return 0;
     end = len - ntail;
     while (digits < end && digits < 20 && isdigit((unsigned char)text[end - digits - 1]))
         digits++;
     if (digits == 0 || end - digits < vkey ||
         memcmp(text + end - digits - vkey, version_key, vkey) != 0)
+        return 0;
+    return digits;
+}
+
+/* Checks that `text` ends with meta in the stored form: the members of
+ * meta are strings, the last one is the version W/"n", and none is a
+ * location. Returns 1 when it does. */
+static int stored_form(const char *text, size_t len, const char *resource_type)
+{
+    static const char meta_key[] = ",\"meta\":";
+    static const char type_key[] = "\"resourceType\":\"";
+    size_t vkey = sizeof version_key - 1, ntail = sizeof version_tail - 1;
+    size_t nmeta = sizeof meta_key - 1, ntype = sizeof type_key - 1;
+    size_t ntype_value = strlen(resource_type);
+    size_t digits = version_digits(text, len), end = len - ntail, open;
+
+    if (digits == 0)
         return 0;
 
     /* The nearest brace before the version must open meta, so meta
@@ -45,6 +58,16 @@ static int stored_form(const char *text, size_t len, const char *resource_type)
         memcmp(text + open + 1 + ntype + ntype_value, "\",", 2) != 0)
         return 0;
     return memmem(text + open, end - open, "\"location\"", 10) == NULL;
+}
+
+int scim_splice_version(const char *text, size_t len, char version[32])
+{
+    size_t digits = version_digits(text, len), end = len - (sizeof version_tail - 1);
+
+    if (digits == 0)
+        return 1;
+    snprintf(version, 32, "W/\"%.*s\"", (int)digits, text + end - digits);
+    return 0;
 }
 
 /* Copies `n` bytes to `p` and returns the byte after them. */

@@ -28,4 +28,8 @@ int scim_splice_resource(const char *text, size_t len, const char *resource_type
                          const char *location_prefix, size_t prefix_len, const char *id,
                          const char *extra_name, struct evbuffer *out);
 
+/* Sets `version` to the ETag W/"n" of a text that ends with the stored
+ * form's version. Returns 0, or 1 when the text does not end that way. */
+int scim_splice_version(const char *text, size_t len, char version[32]);
+
 #endif

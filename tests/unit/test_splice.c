@@ -1,4 +1,4 @@
-/* Unit tests of scim_splice_resource. The spliced reply form of a stored
+/* Unit tests of scim_splice_resource and scim_splice_version. The spliced reply form of a stored
  * resource must be the same bytes as parsing the text, setting
  * meta.location and the extra member on the tree, and dumping it. Texts not
  * in the stored form must be left to the tree path. */
@@ -125,6 +125,9 @@ START_TEST(splice_matches_tree)
     char *got;
 
     ck_assert_int_eq(rc, 0);
+    char version[32];
+    ck_assert_int_eq(scim_splice_version(text, len, version), 0);
+    ck_assert_str_eq(version, "W/\"17\"");
     n = evbuffer_get_length(out);
     got = (char *)evbuffer_pullup(out, -1);
     ck_assert_uint_eq(n, strlen(want));
@@ -182,6 +185,26 @@ START_TEST(splice_rejects_other_forms)
 }
 END_TEST
 
+/* Texts whose end is not a version W/"n" have none for the ETag. */
+static const char *const no_version[] = {
+    "",
+    "{\"id\":\"x\"}",
+    "{\"meta\":{\"version\":\"W/\\\"\\\"\"}}",
+    "{\"meta\":{\"version\":\"W/\\\"1a\\\"\"}}",
+    "{\"meta\":{\"version\":\"\\\"1\\\"\"}}",
+    "{\"meta\":{\"version\":\"W/\\\"1\\\"\"},\"b\":1}",
+};
+
+START_TEST(version_needs_stored_tail)
+{
+    char version[32] = "unset";
+    const char *text = no_version[_i];
+
+    ck_assert_int_eq(scim_splice_version(text, strlen(text), version), 1);
+    ck_assert_str_eq(version, "unset");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("splice");
@@ -189,6 +212,7 @@ static Suite *suite(void)
 
     tcase_add_loop_test(tc, splice_matches_tree, 0, sizeof accepted / sizeof accepted[0]);
     tcase_add_loop_test(tc, splice_rejects_other_forms, 0, sizeof rejected / sizeof rejected[0]);
+    tcase_add_loop_test(tc, version_needs_stored_tail, 0, sizeof no_version / sizeof no_version[0]);
     suite_add_tcase(s, tc);
     return s;
 }
