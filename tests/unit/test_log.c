@@ -151,6 +151,45 @@ START_TEST(logfmt_quotes_each_special_byte)
 }
 END_TEST
 
+/* Writes into `out` how a JSON line writes byte `c` on its own. */
+static void json_form(unsigned char c, char *out)
+{
+    if (c == '"' || c == '\\')
+        sprintf(out, "\\%c", c);
+    else if (c == '\n')
+        strcpy(out, "\\n");
+    else if (c < 0x20 || c == 0x7f)
+        sprintf(out, "\\u%04x", c);
+    else if (c >= 0x80)
+        strcpy(out, "\\ufffd"); /* a lone byte is not UTF-8 */
+    else
+        sprintf(out, "%c", c);
+}
+
+START_TEST(json_escapes_each_byte)
+{
+    log_setup(LOG_INFO, LOG_FORMAT_JSON);
+    for (int c = 1; c < 256; c++) {
+        probe_byte = (unsigned char)c;
+        char *out = capture(emit_probes);
+        char *v = out;
+
+        for (int pos = 0; pos < 17; pos++) {
+            char expected[48], form[8];
+
+            json_form((unsigned char)c, form);
+            snprintf(expected, sizeof expected, "\"v\":\"%.*s%s%.*s\"}", pos,
+                     "aaaaaaaaaaaaaaaaa", form, 16 - pos, "aaaaaaaaaaaaaaaaa");
+            v = strstr(v, "\"v\":");
+            ck_assert_ptr_nonnull(v);
+            ck_assert_msg(strncmp(v, expected, strlen(expected)) == 0,
+                          "byte 0x%02x at %d: wanted %s, got %.40s", c, pos, expected, v);
+            v += 4;
+        }
+    }
+}
+END_TEST
+
 START_TEST(level_filters_events)
 {
     log_setup(LOG_WARN, LOG_FORMAT_LOGFMT);
@@ -274,6 +313,7 @@ int main(void)
     tcase_add_test(tc, json_replaces_invalid_utf8);
     tcase_add_test(tc, logfmt_quotes_non_ascii);
     tcase_add_test(tc, logfmt_quotes_each_special_byte);
+    tcase_add_test(tc, json_escapes_each_byte);
     tcase_add_test(tc, level_filters_events);
     tcase_add_test(tc, level_names_parse);
     tcase_add_test(tc, deferred_waits_for_flush);
