@@ -5,8 +5,10 @@
 
 #include <event2/buffer.h>
 
+#include "casefold.h"
 #include "scim/related_text.h"
 #include "scim/scim_store.h"
+#include "scim/values.h"
 
 /* Returns the index of the quote that closes the string starting at
  * `start`, or `len` when it is not closed, and sets `*escaped` when the
@@ -85,13 +87,17 @@ static const ref_kind group_ref = {T_GROUPS, "\",\"type\":\"direct\"}", 18, 0, 1
 
 /* Finds the display of a reference as stored: the displayName, else for a
  * member the userName. Returns 1 with the value, 0 when there is none, or
- * -1 when the text must be parsed. */
+ * -1 when the text must be parsed. A value that is not well-formed UTF-8
+ * (earlier builds stored some) counts as none, since the reply copies it
+ * into JSON as it is. */
 static int stored_display(const ref_kind *kind, const char *text, size_t len, const char **value,
                           size_t *n)
 {
     int rc = stored_string(text, len, "displayName", value, n);
     if (rc == 0 && kind->user_name)
         rc = stored_string(text, len, "userName", value, n);
+    if (rc == 1 && !casefold_is_ascii(*value, *n) && !scim_utf8_valid(*value, *n))
+        rc = 0;
     return rc;
 }
 
@@ -183,7 +189,7 @@ static __thread struct {
 
 /* Returns the slot of group `id` of the walk's account and sets `*hit` when
  * it contains that group. The cache is emptied first when the transaction
- * sees another snapshot or store than the one it was filled from. Returns
+ * reads another snapshot or store than the one it was filled from. Returns
  * NULL for a transaction whose reads must not be kept (a write). */
 static display_slot *display_slot_of(const ref_walk *w, const char *id, int *hit)
 {

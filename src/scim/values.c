@@ -69,6 +69,20 @@ size_t scim_utf8_repair(char *s)
     return len;
 }
 
+int scim_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < len) {
+        int n = utf8_sequence(p + i, len - i);
+        if (n <= 0)
+            return 0;
+        i += (size_t)n;
+    }
+    return 1;
+}
+
 int scim_utf8_prefix(const char *s, int max)
 {
     int n = 0;

@@ -30,6 +30,10 @@ int scim_value_coerce(const scim_attr *attr, const char *name, json **value, sci
  * above U+10FFFF count as invalid. Returns the new length. */
 size_t scim_utf8_repair(char *s);
 
+/* Returns 1 when the `len` bytes at `s` are well-formed UTF-8 (RFC 3629),
+ * else 0. */
+int scim_utf8_valid(const char *s, size_t len);
+
 /* Returns the length of the longest prefix of `s` of at most `max` bytes
  * that does not end inside a UTF-8 sequence, for "%.*s" in messages. */
 int scim_utf8_prefix(const char *s, int max);

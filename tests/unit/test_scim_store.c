@@ -1865,6 +1865,36 @@ START_TEST(group_display_follows_snapshot)
 }
 END_TEST
 
+/* A group display that is not well-formed UTF-8 (earlier builds stored
+ * some) is left out, so that the groups stay valid JSON. */
+START_TEST(malformed_group_display_left_out)
+{
+    char u[37], g[37];
+    struct evbuffer *buf = evbuffer_new();
+    store_txn *t;
+
+    create_user(ACC1, "member", "member@example.com", u);
+    const char *members[] = {u};
+    ck_assert_int_eq(create_group(ACC1, "bad\xc0\xaf", members, 1, g, NULL), 0);
+    ck_assert_int_eq(store_read_begin(st, &t), 0);
+    for (int round = 0; round < 2; round++) {
+        ck_assert_int_eq(scim_user_groups_text(t, ACC1, u, "\"g/", 3, buf), 0);
+        size_t len = evbuffer_get_length(buf);
+        const char *text = (const char *)evbuffer_pullup(buf, -1);
+        json *groups = json_parse_input(text, len, NULL, 0);
+
+        ck_assert_ptr_nonnull(groups);
+        ck_assert_uint_eq(json_array_size(groups), 1);
+        ck_assert_str_eq(json_get_string(json_array_get(groups, 0), "value"), g);
+        ck_assert_ptr_null(json_object_get(json_array_get(groups, 0), "display"));
+        json_free(groups);
+        evbuffer_drain(buf, len);
+    }
+    store_read_end(t);
+    evbuffer_free(buf);
+}
+END_TEST
+
 static int snapshot_in_job(store_txn *t, void *arg)
 {
     uint64_t id;
@@ -1972,6 +2002,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, user_splice_rejects_other_forms, 0,
                         sizeof unspliceable / sizeof unspliceable[0]);
     tcase_add_test(tc, group_display_follows_snapshot);
+    tcase_add_test(tc, malformed_group_display_left_out);
     tcase_add_test(tc, write_txn_has_no_snapshot);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
