@@ -1824,10 +1824,12 @@ void http_set_observer(http_server *s, http_observer fn, void *arg)
 int http_server_start(app *a, http_server **out)
 {
     http_server *s = calloc(1, sizeof(*s));
-    /* libevhtp's read timeout also runs while a handler waits, so it must
-     * not be shorter than request_timeout. */
+    /* libevhtp's read timeout also runs while a body arrives. It counts
+     * from the last read and the request timer from the end of the head, so
+     * with equal values the read timeout could close the connection before
+     * the timer replies 408. It therefore ends a second after the timer. */
     int idle_sec = a->conf->idle_timeout > a->conf->request_timeout ? a->conf->idle_timeout
-                                                                     : a->conf->request_timeout;
+                                                                     : a->conf->request_timeout + 1;
     struct timeval idle = {idle_sec, 0};
     char port[16];
 

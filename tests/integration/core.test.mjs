@@ -606,6 +606,28 @@ describe('request heads', () => {
   });
 });
 
+describe('idle_timeout equal to request_timeout', () => {
+  let srv;
+  before(async () => {
+    srv = await startIdgate({ config: { server: { request_timeout: '1s', idle_timeout: '1s' } } });
+  });
+  after(async () => {
+    assert.equal(await srv.stop(), 0);
+    await srv.cleanup();
+  });
+
+  // The connection's idle timeout runs from the last read, as the request
+  // timer does, so with equal settings it must not win the race and close
+  // without the 408.
+  test('body that stops arriving gets 408', async () => {
+    const c = rawSocket(srv.port);
+    await c.connected;
+    c.sock.write('POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc');
+    await c.closed;
+    assert.equal(parseReply(c.data()).status, 408, c.data());
+  });
+});
+
 describe('json access log with invalid UTF-8 in the path', () => {
   test('every line stays valid JSON', async () => {
     const srv = await startIdgate({ config: { log: { format: 'json' } } });
