@@ -274,6 +274,8 @@ static int append_ref(ref_walk *w, const char *id)
             if (rc < 0 && parsed_display(w->kind, v.data, v.len, &parsed, &name) != 0 &&
                 w->kind->skip_missing)
                 return 0;
+            if (name && !scim_utf8_valid(name, strlen(name)))
+                name = NULL;
         }
     }
 

@@ -2000,7 +2000,9 @@ int scim_store_count(store_txn *t, int users, const char *account, uint64_t *out
 }
 
 /* Appends {value, display, $ref, type} for one related resource; `display`
- * has `dlen` bytes and may be NULL. */
+ * has `dlen` bytes and may be NULL. A display that is not well-formed UTF-8
+ * (earlier builds stored some) is left out, as on the text path, since the
+ * reply could not be dumped with it. */
 static int append_ref(json *arr, const char *id, const char *display, size_t dlen,
                       const char *base_url, const char *endpoint, const char *type)
 {
@@ -2010,7 +2012,7 @@ static int append_ref(json *arr, const char *id, const char *display, size_t dle
 
     snprintf(ref, sizeof ref, "%s%s/%s", base_url, endpoint, id);
     ok = ok && json_object_set(o, "value", json_string(id)) == 0;
-    if (ok && display)
+    if (ok && display && (casefold_is_ascii(display, dlen) || scim_utf8_valid(display, dlen)))
         ok = json_object_set(o, "display", json_stringn(display, dlen)) == 0;
     ok = ok && json_object_set(o, "$ref", json_string(ref)) == 0 &&
          json_object_set(o, "type", json_string(type)) == 0;

@@ -1890,6 +1890,15 @@ START_TEST(malformed_group_display_left_out)
         json_free(groups);
         evbuffer_drain(buf, len);
     }
+    /* The tree path, for replies with a projection, leaves it out too. */
+    json *tree = NULL;
+    ck_assert_int_eq(scim_store_user_groups(t, ACC1, u, "http://h.example/scim/v2", &tree), 0);
+    ck_assert_uint_eq(json_array_size(tree), 1);
+    ck_assert_ptr_null(json_object_get(json_array_get(tree, 0), "display"));
+    char *dumped = json_dump(tree, NULL);
+    ck_assert_ptr_nonnull(dumped);
+    free(dumped);
+    json_free(tree);
     store_read_end(t);
     evbuffer_free(buf);
 }
