@@ -84,20 +84,31 @@ static int utf8_sequence(const unsigned char *p)
     return n;
 }
 
+/* Word tests for the 8 bytes of a uint64_t at once. Each sets the high bit
+ * of at least one byte when some byte matches, and of none otherwise.
+ * Carries and borrows between bytes arise only above a byte that matches
+ * already, so a test is exact about whether any byte matches. */
+#define WORD_ONES 0x0101010101010101u
+#define WORD_HIGH 0x8080808080808080u
+
+/* Flags the bytes of `w` below `low` or above 0x7e. */
+static uint64_t word_outside(uint64_t w, unsigned char low)
+{
+    return ((w - WORD_ONES * low) & ~w) | ((w + WORD_ONES) | w);
+}
+
+/* Flags the bytes of `w` equal to `c`. */
+static uint64_t word_equal(uint64_t w, unsigned char c)
+{
+    uint64_t x = w ^ (WORD_ONES * c);
+    return (x - WORD_ONES) & ~x;
+}
+
 /* 1 when all 8 bytes of `w` stay as they are in a JSON string: printable
- * ASCII other than '"' and '\\'. The terms work as in logfmt_plain_word
- * below, so the result is exact. */
+ * ASCII other than '"' and '\\'. */
 static int json_plain_word(uint64_t w)
 {
-    const uint64_t ones = 0x0101010101010101u;
-    const uint64_t high = 0x8080808080808080u;
-    uint64_t below = (w - ones * 0x20) & ~w;
-    uint64_t above = (w + ones) | w;
-    uint64_t quote = w ^ (ones * '"');
-    uint64_t backslash = w ^ (ones * '\\');
-    uint64_t special = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash);
-
-    return ((below | above | special) & high) == 0;
+    return ((word_outside(w, 0x20) | word_equal(w, '"') | word_equal(w, '\\')) & WORD_HIGH) == 0;
 }
 
 /* Writes the character at `p` of a JSON string, escaped where needed, and
@@ -165,24 +176,12 @@ static int logfmt_plain_byte(unsigned char c)
     return (unsigned)(c - 0x21) < 0x5e && c != '=' && c != '"' && c != '\\';
 }
 
-/* 1 when all 8 bytes of `w` stay plain in a logfmt value. The terms test
- * all bytes at once: they set the high bit of at least one byte when some
- * byte is below 0x21, above 0x7e, or equal to '=', '"' or '\\', and of none
- * otherwise. Carries and borrows between bytes arise only above a byte that
- * is flagged already, so the result is exact. */
+/* 1 when all 8 bytes of `w` stay plain in a logfmt value. */
 static int logfmt_plain_word(uint64_t w)
 {
-    const uint64_t ones = 0x0101010101010101u;
-    const uint64_t high = 0x8080808080808080u;
-    uint64_t below = (w - ones * 0x21) & ~w;
-    uint64_t above = (w + ones) | w;
-    uint64_t equals = w ^ (ones * '=');
-    uint64_t quote = w ^ (ones * '"');
-    uint64_t backslash = w ^ (ones * '\\');
-    uint64_t special = ((equals - ones) & ~equals) | ((quote - ones) & ~quote) |
-                       ((backslash - ones) & ~backslash);
-
-    return ((below | above | special) & high) == 0;
+    return ((word_outside(w, 0x21) | word_equal(w, '=') | word_equal(w, '"') |
+             word_equal(w, '\\')) &
+            WORD_HIGH) == 0;
 }
 
 /* Writes a logfmt value. logfmt quotes a value that is empty or contains a

@@ -113,41 +113,53 @@ static void emit_probes(void)
     }
 }
 
+/* Logs every byte value but NUL at every position of a 17-byte value in
+ * `format`, and calls `check` with the byte, its position and the line's
+ * text after `key`. */
+static void each_probe(enum log_format format, const char *key,
+                       void (*check)(int c, int pos, const char *v))
+{
+    log_setup(LOG_INFO, format);
+    for (int c = 1; c < 256; c++) {
+        probe_byte = (unsigned char)c;
+        const char *v = capture(emit_probes);
+
+        for (int pos = 0; pos < 17; pos++) {
+            v = strstr(v, key);
+            ck_assert_ptr_nonnull(v);
+            v += strlen(key);
+            check(c, pos, v);
+        }
+    }
+}
+
 /* 1 when logfmt writes byte `c` without quoting the value. */
 static int plain_in_logfmt(unsigned char c)
 {
     return c >= 0x21 && c <= 0x7e && c != '=' && c != '"' && c != '\\';
 }
 
+/* A plain value is written as is, and a quoted one starts with a quote that
+ * the raw value lacks there. */
+static void check_logfmt(int c, int pos, const char *v)
+{
+    char raw[19];
+    int written_raw;
+
+    memset(raw, 'a', 17);
+    raw[pos] = (char)c;
+    raw[17] = '\n';
+    raw[18] = '\0';
+    written_raw = strncmp(v, raw, 18) == 0;
+    if (plain_in_logfmt((unsigned char)c))
+        ck_assert_msg(written_raw, "byte 0x%02x at %d was quoted", c, pos);
+    else
+        ck_assert_msg(!written_raw && v[0] == '"', "byte 0x%02x at %d was not quoted", c, pos);
+}
+
 START_TEST(logfmt_quotes_each_special_byte)
 {
-    log_setup(LOG_INFO, LOG_FORMAT_LOGFMT);
-    for (int c = 1; c < 256; c++) {
-        probe_byte = (unsigned char)c;
-        char *out = capture(emit_probes);
-        char *v = out;
-
-        for (int pos = 0; pos < 17; pos++) {
-            char raw[19];
-            int written_raw;
-
-            memset(raw, 'a', 17);
-            raw[pos] = (char)c;
-            raw[17] = '\n';
-            raw[18] = '\0';
-            v = strstr(v, " v=");
-            ck_assert_ptr_nonnull(v);
-            v += 3;
-            /* A plain value is written as is, and a quoted one starts
-             * with a quote that the raw value lacks there. */
-            written_raw = strncmp(v, raw, 18) == 0;
-            if (plain_in_logfmt((unsigned char)c))
-                ck_assert_msg(written_raw, "byte 0x%02x at %d was quoted", c, pos);
-            else
-                ck_assert_msg(!written_raw && v[0] == '"', "byte 0x%02x at %d was not quoted", c,
-                              pos);
-        }
-    }
+    each_probe(LOG_FORMAT_LOGFMT, " v=", check_logfmt);
 }
 END_TEST
 
@@ -166,27 +178,20 @@ static void json_form(unsigned char c, char *out)
         sprintf(out, "%c", c);
 }
 
+static void check_json(int c, int pos, const char *v)
+{
+    char expected[48], form[8];
+
+    json_form((unsigned char)c, form);
+    snprintf(expected, sizeof expected, "\"%.*s%s%.*s\"}", pos, "aaaaaaaaaaaaaaaaa", form,
+             16 - pos, "aaaaaaaaaaaaaaaaa");
+    ck_assert_msg(strncmp(v, expected, strlen(expected)) == 0,
+                  "byte 0x%02x at %d: wanted %s, got %.40s", c, pos, expected, v);
+}
+
 START_TEST(json_escapes_each_byte)
 {
-    log_setup(LOG_INFO, LOG_FORMAT_JSON);
-    for (int c = 1; c < 256; c++) {
-        probe_byte = (unsigned char)c;
-        char *out = capture(emit_probes);
-        char *v = out;
-
-        for (int pos = 0; pos < 17; pos++) {
-            char expected[48], form[8];
-
-            json_form((unsigned char)c, form);
-            snprintf(expected, sizeof expected, "\"v\":\"%.*s%s%.*s\"}", pos,
-                     "aaaaaaaaaaaaaaaaa", form, 16 - pos, "aaaaaaaaaaaaaaaaa");
-            v = strstr(v, "\"v\":");
-            ck_assert_ptr_nonnull(v);
-            ck_assert_msg(strncmp(v, expected, strlen(expected)) == 0,
-                          "byte 0x%02x at %d: wanted %s, got %.40s", c, pos, expected, v);
-            v += 4;
-        }
-    }
+    each_probe(LOG_FORMAT_JSON, "\"v\":", check_json);
 }
 END_TEST
 
