@@ -1827,7 +1827,8 @@ int http_server_start(app *a, http_server **out)
     /* libevhtp's read timeout also runs while a body arrives. It counts
      * from the last read and the request timer from the end of the head, so
      * with equal values the read timeout could close the connection before
-     * the timer replies 408. It therefore ends a second after the timer. */
+     * the timer replies 408. So when idle_timeout is not longer, the read
+     * timeout ends a second after request_timeout. */
     int idle_sec = a->conf->idle_timeout > a->conf->request_timeout ? a->conf->idle_timeout
                                                                      : a->conf->request_timeout + 1;
     struct timeval idle = {idle_sec, 0};

@@ -5,7 +5,6 @@
 
 #include <event2/buffer.h>
 
-#include "casefold.h"
 #include "scim/related_text.h"
 #include "scim/scim_store.h"
 #include "scim/values.h"
@@ -96,7 +95,7 @@ static int stored_display(const ref_kind *kind, const char *text, size_t len, co
     int rc = stored_string(text, len, "displayName", value, n);
     if (rc == 0 && kind->user_name)
         rc = stored_string(text, len, "userName", value, n);
-    if (rc == 1 && !casefold_is_ascii(*value, *n) && !scim_utf8_valid(*value, *n))
+    if (rc == 1 && !scim_utf8_valid(*value, *n))
         rc = 0;
     return rc;
 }

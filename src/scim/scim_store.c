@@ -67,11 +67,10 @@ static void key_add(key *k, const void *p, size_t n)
     k->len += n;
 }
 
-/* SCIM compares userName, displayName and email values without regard to
- * case, so their index keys hold the folded value (casefold.h). */
-static void key_add_folded(key *k, const char *s)
+/* Adds `s` folded by `fold` (casefold or casefold_ascii). */
+static void key_add_fold(key *k, const char *s, size_t (*fold)(const char *, size_t, char *, size_t))
 {
-    size_t n = casefold(s, strlen(s), k->buf + k->len, sizeof k->buf - k->len);
+    size_t n = fold(s, strlen(s), k->buf + k->len, sizeof k->buf - k->len);
 
     if (n == SIZE_MAX || k->len + n >= sizeof k->buf) {
         k->overflow = 1;
@@ -80,16 +79,17 @@ static void key_add_folded(key *k, const char *s)
     k->len += n;
 }
 
+/* SCIM compares userName, displayName and email values without regard to
+ * case, so their index keys hold the folded value (casefold.h). */
+static void key_add_folded(key *k, const char *s)
+{
+    key_add_fold(k, s, casefold);
+}
+
 /* Adds `s` in the fold of the index keys that earlier builds wrote. */
 static void key_add_ascii_folded(key *k, const char *s)
 {
-    size_t n = casefold_ascii(s, strlen(s), k->buf + k->len, sizeof k->buf - k->len);
-
-    if (n == SIZE_MAX || k->len + n >= sizeof k->buf) {
-        k->overflow = 1;
-        return;
-    }
-    k->len += n;
+    key_add_fold(k, s, casefold_ascii);
 }
 
 static void key_add_byte(key *k, char c)
@@ -2012,7 +2012,7 @@ static int append_ref(json *arr, const char *id, const char *display, size_t dle
 
     snprintf(ref, sizeof ref, "%s%s/%s", base_url, endpoint, id);
     ok = ok && json_object_set(o, "value", json_string(id)) == 0;
-    if (ok && display && (casefold_is_ascii(display, dlen) || scim_utf8_valid(display, dlen)))
+    if (ok && display && scim_utf8_valid(display, dlen))
         ok = json_object_set(o, "display", json_stringn(display, dlen)) == 0;
     ok = ok && json_object_set(o, "$ref", json_string(ref)) == 0 &&
          json_object_set(o, "type", json_string(type)) == 0;

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +76,18 @@ int scim_utf8_valid(const char *s, size_t len)
     size_t i = 0;
 
     while (i < len) {
-        int n = utf8_sequence(p + i, len - i);
+        uint64_t word;
+        int n;
+
+        /* ASCII, the common case, is checked 8 bytes at a time. */
+        if (len - i >= 8) {
+            memcpy(&word, p + i, sizeof word);
+            if ((word & 0x8080808080808080u) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        n = utf8_sequence(p + i, len - i);
         if (n <= 0)
             return 0;
         i += (size_t)n;

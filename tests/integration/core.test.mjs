@@ -616,9 +616,10 @@ describe('idle_timeout equal to request_timeout', () => {
     await srv.cleanup();
   });
 
-  // The connection's idle timeout runs from the last read, as the request
-  // timer does, so with equal settings it must not win the race and close
-  // without the 408.
+  // The connection's idle timeout counts from the last read and the request
+  // timer from the end of the head, here the same moment, so with equal
+  // settings the idle timeout must not win the race and close without the
+  // 408.
   test('body that stops arriving gets 408', async () => {
     const c = rawSocket(srv.port);
     await c.connected;

@@ -37,6 +37,33 @@ START_TEST(utf8_repair_cases)
 }
 END_TEST
 
+/* A text is valid exactly when the repair leaves it as it is. */
+START_TEST(utf8_valid_cases)
+{
+    const char *in = repairs[_i].in;
+
+    ck_assert_int_eq(scim_utf8_valid(in, strlen(in)), strcmp(in, repairs[_i].out) == 0);
+}
+END_TEST
+
+/* A bad byte, and a valid 2-byte sequence, at each position of ASCII text
+ * that spans two 8-byte words and a tail. */
+START_TEST(utf8_valid_each_position)
+{
+    char text[20];
+
+    for (int pos = 0; pos < 18; pos++) {
+        memset(text, 'a', 19);
+        text[pos] = (char)0xff;
+        ck_assert_msg(!scim_utf8_valid(text, 19), "0xff at %d passed", pos);
+        text[pos] = (char)0xc3;
+        text[pos + 1] = (char)0xa9;
+        ck_assert_msg(scim_utf8_valid(text, 19), "\\xc3\\xa9 at %d failed", pos);
+        ck_assert_msg(!scim_utf8_valid(text, (size_t)pos + 1), "cut \\xc3 at %d passed", pos);
+    }
+}
+END_TEST
+
 static const struct {
     const char *s;
     int max;
@@ -232,6 +259,8 @@ static Suite *suite(void)
     TCase *tc = tcase_create("utf8");
 
     tcase_add_loop_test(tc, utf8_repair_cases, 0, sizeof repairs / sizeof repairs[0]);
+    tcase_add_loop_test(tc, utf8_valid_cases, 0, sizeof repairs / sizeof repairs[0]);
+    tcase_add_test(tc, utf8_valid_each_position);
     tcase_add_loop_test(tc, utf8_prefix_cases, 0, sizeof prefixes / sizeof prefixes[0]);
     tcase_add_loop_test(tc, string_coercion_cases, 0, sizeof strings / sizeof strings[0]);
     tcase_add_loop_test(tc, normalize_member_order, 0, sizeof normalized / sizeof normalized[0]);
