@@ -19,9 +19,11 @@
  *   - Read transactions work on any thread. Each thread keeps one cached
  *     read transaction per store: store_read_end resets it and the thread's
  *     next store_read_begin renews it, so reads allocate nothing after the
- *     first. A nested store_read_begin on the same thread gets a separate,
- *     uncached transaction. Each cached transaction keeps one LMDB reader
- *     slot until store_close.
+ *     first. On the loop thread store_read_end leaves it open until the end
+ *     of the loop iteration, and a store_read_begin before then keeps its
+ *     snapshot when no commit landed since. A nested store_read_begin on
+ *     the same thread gets a separate, uncached transaction. Each cached
+ *     transaction keeps one LMDB reader slot until store_close.
  *   - Job functions run on the writer thread; store_run blocks its caller
  *     until the job's batch has committed. store_writable and
  *     store_get_stats are safe on any thread.

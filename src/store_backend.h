@@ -78,6 +78,10 @@ struct store_backend {
     /* Optional: the id of the snapshot a read transaction reads. Two read
      * transactions with the same id read the same data. */
     uint64_t (*txn_id)(void *txn);
+    /* Optional: the id of the latest committed transaction in the store,
+     * in any process, which is the id of the snapshot that a read
+     * transaction beginning now would read. */
+    uint64_t (*env_last_txn)(void *env);
 
     /* Point operations. The front end has checked that keys are 1 to
      * STORE_MAX_KEY bytes and that writes use a write transaction. Values

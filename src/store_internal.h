@@ -19,6 +19,7 @@ struct store_txn {
     unsigned char write;    /* 1 for a job's nested write transaction */
     unsigned char cached;   /* 1 when owned by a thread's read cache */
     unsigned char active;   /* cached only: 1 between read_begin and read_end */
+    unsigned char parked;   /* cached only: ended but not yet reset (see store_read_end) */
     int error;              /* first backend failure in a write transaction */
     unsigned writes;        /* write: successful puts and deletes of this job */
     unsigned char generation_bumped; /* write: the key tables' change counter was incremented */
@@ -65,6 +66,13 @@ struct store {
      * wake_ev, registered on `base`, runs the completions on the loop. */
     int wake_fd;
     struct event *wake_ev;
+
+    /* The loop thread's cached read transaction stays open after
+     * store_read_end ("parked"). unpark_ev, activated when it parks, resets
+     * it at the end of the loop iteration. Used by the loop thread alone. */
+    pthread_t loop_thread;
+    struct event *unpark_ev; /* NULL without `base` or backend support */
+    store_txn *parked;
 
     pthread_t writer;
     int writer_started;

@@ -279,6 +279,20 @@ static void lmdb_txn_abort(void *txn)
     mdb_txn_abort(txn);
 }
 
+/* The meta page with the higher transaction id names the latest commit. A
+ * commit writes it before it returns (through the page cache, also when its
+ * flush is deferred), so a caller that has seen a commit return reads that
+ * commit's id or a later one. */
+static uint64_t lmdb_env_last_txn(void *env)
+{
+    struct lmdb_env *le = env;
+    MDB_envinfo info;
+
+    if (mdb_env_info(le->env, &info) != 0)
+        return 0;
+    return info.me_last_txnid;
+}
+
 static uint64_t lmdb_txn_id(void *txn)
 {
     return mdb_txn_id(txn);
@@ -436,6 +450,7 @@ const struct store_backend store_lmdb_backend = {
     .txn_reset = lmdb_txn_reset,
     .txn_renew = lmdb_txn_renew,
     .txn_id = lmdb_txn_id,
+    .env_last_txn = lmdb_env_last_txn,
     .get = lmdb_get,
     .put = lmdb_put,
     .del = lmdb_del,

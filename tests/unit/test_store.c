@@ -884,6 +884,10 @@ START_TEST(second_process_reads_and_writes)
     pid_t pid;
 
     put_sync(s, T_ACCOUNTS, "from-parent", "p");
+    /* The loop thread's read transaction stays open with this snapshot
+     * until the loop runs, and the read after the child's commit must still
+     * see that commit. */
+    ck_assert_int_eq(read_value(s, T_ACCOUNTS, "from-child", buf, sizeof(buf)), 0);
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -1009,6 +1013,132 @@ static const struct store_backend failing_backend = {
     .del = wrap_del,
     .cursor_open = wrap_cursor_open,
 };
+
+/* ---- the loop thread's parked read transaction ---- */
+
+static int txn_resets, txn_renews;
+
+static void counting_txn_reset(void *txn)
+{
+    txn_resets++;
+    wrap_txn_reset(txn);
+}
+
+static int counting_txn_renew(void *txn)
+{
+    txn_renews++;
+    return wrap_txn_renew(txn);
+}
+
+static uint64_t wrap_txn_id(void *txn)
+{
+    return store_lmdb_backend.txn_id(inner_txn(txn));
+}
+
+static struct store_backend counting_backend(void)
+{
+    struct store_backend b = failing_backend;
+
+    b.name = "counting";
+    b.env_open = store_lmdb_backend.env_open;
+    b.env_close = store_lmdb_backend.env_close;
+    b.cursor_seek = store_lmdb_backend.cursor_seek;
+    b.cursor_next = store_lmdb_backend.cursor_next;
+    b.cursor_del = store_lmdb_backend.cursor_del;
+    b.cursor_close = store_lmdb_backend.cursor_close;
+    b.txn_reset = counting_txn_reset;
+    b.txn_renew = counting_txn_renew;
+    b.txn_id = wrap_txn_id;
+    b.env_last_txn = store_lmdb_backend.env_last_txn;
+    return b;
+}
+
+static void *one_read_thread(void *arg)
+{
+    store *s = arg;
+    store_txn *t;
+
+    if (store_read_begin(s, &t) != 0)
+        return (void *)1;
+    store_read_end(t);
+    return NULL;
+}
+
+START_TEST(loop_read_parked_until_loop_runs)
+{
+    struct store_backend backend = counting_backend();
+    struct event_base *base = event_base_new();
+    store_options opt = {.path = dir};
+    store_txn *t1, *t2;
+    pthread_t th;
+    void *ret;
+    store *s;
+
+    ck_assert_int_eq(store_open_backend(&opt, &backend, base, &s), 0);
+    put_sync(s, T_META, "k", "1");
+    txn_resets = txn_renews = 0;
+    ck_assert_int_eq(store_read_begin(s, &t1), 0);
+    store_read_end(t1);
+    /* Ended on the loop thread, the transaction keeps its snapshot, and the
+     * next read takes it over without a renew. */
+    ck_assert_int_eq(txn_resets, 0);
+    ck_assert_int_eq(store_read_begin(s, &t2), 0);
+    ck_assert_ptr_eq(t2, t1);
+    ck_assert_int_eq(txn_renews, 0);
+    store_read_end(t2);
+    /* The loop's next iteration resets it, and the read after renews it. */
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    ck_assert_int_eq(txn_resets, 1);
+    ck_assert_int_eq(store_read_begin(s, &t2), 0);
+    ck_assert_int_eq(txn_renews, 1);
+    store_read_end(t2);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    ck_assert_int_eq(txn_resets, 2);
+    /* After a commit the parked transaction is renewed. */
+    ck_assert_int_eq(store_read_begin(s, &t2), 0);
+    store_read_end(t2);
+    put_sync(s, T_META, "k", "2");
+    ck_assert_int_eq(store_read_begin(s, &t2), 0);
+    ck_assert_int_eq(txn_resets, 3);
+    ck_assert_int_eq(txn_renews, 3);
+    store_read_end(t2);
+    /* Another thread's transaction is reset at once. */
+    ck_assert_int_eq(pthread_create(&th, NULL, one_read_thread, s), 0);
+    ck_assert_int_eq(pthread_join(th, &ret), 0);
+    ck_assert_ptr_null(ret);
+    ck_assert_int_eq(txn_resets, 4);
+    store_close(s);
+    event_base_free(base);
+}
+END_TEST
+
+START_TEST(parked_read_sees_new_commit)
+{
+    struct event_base *base = event_base_new();
+    store *s = open_store(base, 0);
+    uint64_t before, after;
+    store_txn *t;
+    char buf[16];
+
+    put_sync(s, T_META, "k", "old");
+    ck_assert_int_eq(store_read_begin(s, &t), 0);
+    ck_assert_int_eq(store_txn_snapshot(t, &before), 0);
+    store_read_end(t);
+    ck_assert_int_eq(read_value(s, T_META, "k", buf, sizeof(buf)), 1);
+    ck_assert_str_eq(buf, "old");
+    /* No loop iteration runs in between, so the transaction is still
+     * parked when the commit lands. */
+    put_sync(s, T_META, "k", "new");
+    ck_assert_int_eq(store_read_begin(s, &t), 0);
+    ck_assert_int_eq(store_txn_snapshot(t, &after), 0);
+    store_read_end(t);
+    ck_assert_uint_gt(after, before);
+    ck_assert_int_eq(read_value(s, T_META, "k", buf, sizeof(buf)), 1);
+    ck_assert_str_eq(buf, "new");
+    store_close(s);
+    event_base_free(base);
+}
+END_TEST
 
 START_TEST(failed_commit_fails_whole_batch)
 {
@@ -1983,6 +2113,8 @@ static Suite *store_suite(void)
     tcase_add_test(tc, second_process_reads_and_writes);
     tcase_add_test(tc, sigkill_keeps_confirmed_writes);
     tcase_add_test(tc, failed_commit_fails_whole_batch);
+    tcase_add_test(tc, loop_read_parked_until_loop_runs);
+    tcase_add_test(tc, parked_read_sees_new_commit);
     tcase_add_test(tc, key_tables_count_changes);
     tcase_add_test(tc, deferred_flush_orders_completions);
     tcase_add_test(tc, default_never_defers);
