@@ -79,7 +79,11 @@ typedef struct conn_node {
     bufferevent_data_cb written; /* libevhtp's write callback */
     int *gone;                  /* set when the connection is freed inside a callback */
     size_t scanned;             /* input bytes left unparsed that were checked already */
-    struct event *head_timer;   /* bounds the request head */
+    /* Bounds the request head. It stays armed after a head completes and,
+     * when it fires, re-arms itself for the head in progress or lapses
+     * (on_head_timeout), so that a request does not add and delete it. */
+    struct event *head_timer;
+    int head_timing;            /* a head is in progress since head_start_usec */
     struct event *resume;       /* resumes reading after a reply */
     int timeouts_off;           /* pause_timeouts ran and on_resume has not yet */
     req_impl *active;           /* request from its complete head to its end */
@@ -124,7 +128,7 @@ struct req_impl {
     http_server *srv;
     conn_node *node;            /* NULL once the connection is gone */
     evhtp_request_t *evreq;
-    struct event *timer;
+    struct event *timer;        /* bounds the time to the reply (on_timeout) */
     char *raw_path;
     char *raw_query;
     http_kv *headers;           /* copies of request headers looked up so far */
@@ -242,8 +246,8 @@ static void req_free(req_impl *q)
     if (q->out_headers != q->out_inline)
         free(q->out_headers);
     free(q->pub.body);
-    if (timer)
-        event_del(timer);
+    /* A pooled request's timer may stay pending: on_timeout ignores a
+     * request that is not alive. */
     if (!s->freed && timer && s->npool < REQ_POOL_MAX) {
         memset(q, 0, REQ_ZEROED);
         q->timer = timer;
@@ -288,9 +292,7 @@ int http_req_alive(const http_req *r)
 void http_req_set_committing(http_req *r)
 {
     req_impl *q = impl_of(r);
-    q->committing = 1;
-    if (q->timer)
-        event_del(q->timer);
+    q->committing = 1; /* on_timeout leaves it alone */
 }
 
 /* ---- access log and replies ------------------------------------------- */
@@ -587,8 +589,6 @@ static void send_reply(req_impl *q, int status, const char *content_type, const 
         return;
     q->pub.status = status;
     q->pub.ev = NULL;
-    if (q->timer)
-        event_del(q->timer);
     if (q->srv->app->stopping || q->too_large)
         ev->flags &= ~EVHTP_REQ_FLAG_KEEPALIVE;
     write_reply(q, ev, status, content_type, body, len, body_buf);
@@ -718,8 +718,19 @@ static void on_request_error(evhtp_request_t *ev, evhtp_error_flags what, void *
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
     req_impl *q = arg;
+    uint64_t limit, elapsed;
+
     if (!http_req_alive(&q->pub) || q->committing)
         return;
+    limit = (uint64_t)q->srv->app->conf->request_timeout * 1000000;
+    elapsed = now_usec() - q->pub.start_usec;
+    if (elapsed < limit) {
+        /* The timer was armed for an earlier use of this request. */
+        uint64_t left = limit - elapsed;
+        struct timeval tv = {(time_t)(left / 1000000), (suseconds_t)(left % 1000000)};
+        evtimer_add(q->timer, &tv);
+        return;
+    }
     log_event(LOG_WARN, "request timed out", "request_id", q->pub.id, "path", q->raw_path, NULL);
     q->too_large = 1; /* close the connection after the reply */
     if (!q->body_done)
@@ -945,12 +956,14 @@ static req_impl *req_new(http_server *s, evhtp_request_t *ev)
     evhtp_request_set_hook(ev, evhtp_hook_on_error, (evhtp_hook)(void (*)(void))on_request_error,
                            q);
     if (n) {
-        event_del(n->head_timer);
+        n->head_timing = 0;
         head_scan_reset(n);
         n->active = q;
         q->node = n;
     }
-    if (q->timer) {
+    /* A timer still pending from the request's earlier use fires before
+     * this request's limit and re-arms itself (on_timeout). */
+    if (q->timer && !evtimer_pending(q->timer, NULL)) {
         struct timeval tv = {s->app->conf->request_timeout, 0};
         evtimer_add(q->timer, &tv);
     }
@@ -1071,6 +1084,18 @@ static void reply_early(conn_node *n, int status, const char *detail)
 static void on_head_timeout(evutil_socket_t fd, short what, void *arg)
 {
     conn_node *n = arg;
+    uint64_t limit = (uint64_t)n->srv->app->conf->request_timeout * 1000000;
+    uint64_t elapsed = now_usec() - n->head_start_usec;
+
+    if (!n->head_timing)
+        return;
+    if (elapsed < limit) {
+        /* The timer was armed for an earlier head. */
+        uint64_t left = limit - elapsed;
+        struct timeval tv = {(time_t)(left / 1000000), (suseconds_t)(left % 1000000)};
+        evtimer_add(n->head_timer, &tv);
+        return;
+    }
     log_event(LOG_WARN, "request head timed out", NULL);
     reply_early(n, 408, "The request head was not received in time.");
     evhtp_connection_free(n->conn);
@@ -1154,12 +1179,17 @@ static int in_head(const conn_node *n)
 static void run_evhtp_cb(conn_node *n, bufferevent_data_cb cb, struct bufferevent *bev,
                          void *arg);
 
-/* Starts the timer that bounds the request head, unless it runs. */
+/* Starts timing the request head, unless a head is in progress. The timer
+ * is armed only when it is not pending from an earlier head. A pending one
+ * fires before this head's limit and re-arms itself. */
 static void start_head_timer(conn_node *n)
 {
+    if (n->head_timing)
+        return;
+    n->head_timing = 1;
+    n->head_start_usec = now_usec();
     if (!evtimer_pending(n->head_timer, NULL)) {
         struct timeval tv = {n->srv->app->conf->request_timeout, 0};
-        n->head_start_usec = now_usec();
         evtimer_add(n->head_timer, &tv);
     }
 }
@@ -1882,7 +1912,7 @@ void http_server_close_idle(http_server *s)
     conn_node *n = s ? s->conns : NULL;
     while (n) {
         conn_node *next = n->next;
-        if (!n->active && !n->conn->request && !evtimer_pending(n->head_timer, NULL))
+        if (!n->active && !n->conn->request && !n->head_timing)
             evhtp_connection_free(n->conn); /* unlinks n */
         n = next;
     }

@@ -363,6 +363,22 @@ describe('requests held across asynchronous work', () => {
     assert.ok(Date.now() - started < 2900, 'timeout reply came after the handler finished');
   });
 
+  test('request after a quick one gets its full timeout', async () => {
+    // Requests reuse pooled state whose timer may still be pending from the
+    // quick request; the slow one must still get its own two seconds.
+    const quick = await srv.fetch('/debug/sleep?ms=1');
+    assert.equal(quick.status, 200);
+    await quick.text();
+    await new Promise((r) => setTimeout(r, 1000));
+    const started = Date.now();
+    const res = await srv.fetch('/debug/sleep?ms=3000');
+    assert.equal(res.status, 503);
+    await res.text();
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 1900, `503 after ${elapsed} ms`);
+    assert.ok(elapsed < 2900, `503 after ${elapsed} ms`);
+  });
+
   test('shutdown closes idle, rejects new requests', async () => {
     // A slow request keeps the server draining. A keep-alive connection that
     // is idle at SIGTERM is closed; one whose request head is still arriving
@@ -554,6 +570,27 @@ describe('request heads', () => {
     assert.ok(elapsed < 2500, `closed after ${elapsed} ms`);
     assert.equal(parseReply(c.data()).status, 408);
     await srv.waitForLog('status=408');
+  });
+
+  test('slow second head gets its own time', async () => {
+    // The head timer armed for the first head fires while the second head
+    // arrives, which starts 600 ms later. The 408 must still wait for the
+    // second head's full second.
+    const c = rawSocket(srv.port);
+    await c.connected;
+    c.sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await c.waitFor('ok\n');
+    await new Promise((r) => setTimeout(r, 600));
+    const head = `GET /healthz HTTP/1.1\r\nHost: x\r\n${'X-a: b\r\n'.repeat(20)}\r\n`;
+    const started = Date.now();
+    let i = 0;
+    const timer = setInterval(() => { if (i < head.length) c.sock.write(head[i++]); }, 100);
+    await c.closed;
+    clearInterval(timer);
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 900, `closed after ${elapsed} ms`);
+    assert.ok(elapsed < 2500, `closed after ${elapsed} ms`);
+    assert.match(c.data(), /HTTP\/1\.1 408/);
   });
 
   test('idle keep-alive outlasts request_timeout', async () => {
