@@ -144,6 +144,7 @@ struct req_impl {
     http_kv *query;             /* query parameters, in `query_inline` while they fit */
     size_t nquery;
     int query_parsed;
+    int query_undecodable;      /* a value did not decode (http_query_invalid) */
     char *query_text;           /* their decoded names and values, inline while they fit */
     http_kv *form;
     size_t nform;
@@ -1773,8 +1774,10 @@ static void parse_query(req_impl *q)
         value = q->query_text + used;
         if (!eq)
             *value = '\0';
-        else if (http_percent_decode_to(eq + 1, plen - nlen - 1, 1, value) != 0)
+        else if (http_percent_decode_to(eq + 1, plen - nlen - 1, 1, value) != 0) {
             value = NULL;
+            q->query_undecodable = 1;
+        }
         if (value)
             used += strlen(value) + 1;
         q->query[q->nquery].name = name;
@@ -1794,6 +1797,10 @@ int http_query_invalid(http_req *r, const char *name)
 {
     req_impl *q = impl_of(r);
     parse_query(q);
+    /* Handlers ask for every parameter they know of, most of them absent,
+     * so the usual query is not scanned again. */
+    if (!q->query_undecodable)
+        return 0;
     return http_kv_invalid(q->query, q->nquery, name);
 }
 

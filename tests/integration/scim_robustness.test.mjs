@@ -128,6 +128,25 @@ describe('SCIM robustness', () => {
     }
   });
 
+  test('query values that do not decode are rejected', async () => {
+    // A percent sign without two hex digits after it, or an encoded NUL.
+    const cases = [
+      ['/Users?filter=userName%20eq%20%22%G1%22', 'invalidFilter', 'filter'],
+      ['/Users?count=1&filter=userName%20pr%2', 'invalidFilter', 'filter'],
+      ['/Users?filter=userName%20pr&sortBy=user%00Name', 'invalidValue', 'sortBy'],
+      ['/Groups?count=%zz', 'invalidValue', 'count'],
+      [`/Users/${bob.id}?attributes=%`, 'invalidValue', 'attributes'],
+    ];
+    for (const [path, type, name] of cases) {
+      const res = await scim('GET', path);
+      assertScimError(res, 400, type);
+      assert.match(res.json.detail, new RegExp(`parameter ${name} is not valid percent-encoded UTF-8`), path);
+    }
+    // An undecodable parameter that no handler reads changes nothing.
+    const other = await scim('GET', '/Users?count=1&x=%FF');
+    assert.equal(other.status, 200, other.text);
+  });
+
   test('bodies that are not well-formed UTF-8 are rejected', async () => {
     const before = await scim('GET', '/Users?startIndex=1&count=1');
     const bodies = {
