@@ -298,6 +298,14 @@ void store_read_end(store_txn *t)
         /* On the loop thread the snapshot stays open until the end of the
          * loop iteration, for the next request's read (txn_resume). */
         if (s->unpark_ev && pthread_equal(t->owner, s->loop_thread)) {
+            /* At most one transaction stays parked. The loop thread has a
+             * second cached one of this store when a read of another store
+             * sat between two nested reads of this one. */
+            store_txn *old = s->parked;
+            if (old && old != t && old->parked) {
+                old->parked = 0;
+                s->be->txn_reset(old->handle);
+            }
             t->parked = 1;
             s->parked = t;
             event_active(s->unpark_ev, EV_TIMEOUT, 1);

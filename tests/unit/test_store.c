@@ -1112,6 +1112,44 @@ START_TEST(loop_read_parked_until_loop_runs)
 }
 END_TEST
 
+START_TEST(nested_reads_of_two_stores_unpark)
+{
+    struct store_backend backend = counting_backend();
+    struct event_base *base = event_base_new();
+    char other_dir[] = "/tmp/test_store_b.XXXXXX";
+    char path[sizeof(other_dir) + 16];
+    store_options opt = {.path = dir};
+    store_options other_opt = {.path = other_dir};
+    store_txn *ta, *tb, *ta2;
+    store *a, *b;
+
+    ck_assert_ptr_nonnull(mkdtemp(other_dir));
+    ck_assert_int_eq(store_open_backend(&opt, &backend, base, &a), 0);
+    ck_assert_int_eq(store_open(&other_opt, base, &b), 0);
+    ck_assert_int_eq(store_read_begin(a, &ta), 0);
+    ck_assert_int_eq(store_read_begin(b, &tb), 0);
+    /* The thread's cache now names b and a's transaction is active, so
+     * this read gets a second cached transaction of a. */
+    ck_assert_int_eq(store_read_begin(a, &ta2), 0);
+    ck_assert_ptr_ne(ta2, ta);
+    txn_resets = 0;
+    store_read_end(ta2);
+    store_read_end(tb);
+    store_read_end(ta);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    /* Both of a's transactions were reset, so neither pins a snapshot. */
+    ck_assert_int_eq(txn_resets, 2);
+    store_close(b);
+    store_close(a);
+    event_base_free(base);
+    snprintf(path, sizeof(path), "%s/data.mdb", other_dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/lock.mdb", other_dir);
+    unlink(path);
+    ck_assert_int_eq(rmdir(other_dir), 0);
+}
+END_TEST
+
 START_TEST(parked_read_sees_new_commit)
 {
     struct event_base *base = event_base_new();
@@ -2115,6 +2153,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, failed_commit_fails_whole_batch);
     tcase_add_test(tc, loop_read_parked_until_loop_runs);
     tcase_add_test(tc, parked_read_sees_new_commit);
+    tcase_add_test(tc, nested_reads_of_two_stores_unpark);
     tcase_add_test(tc, key_tables_count_changes);
     tcase_add_test(tc, deferred_flush_orders_completions);
     tcase_add_test(tc, default_never_defers);
