@@ -215,8 +215,17 @@ static int read_input(http_req *r, api_ctx *ctx)
         ctx->input = json_object();
         for (int i = 0; ctx->input && query_names[i]; i++) {
             const char *v = http_query(r, query_names[i]);
-            if (v)
+            if (v) {
                 json_object_set(ctx->input, query_names[i], json_string(v));
+            } else if (http_query_invalid(r, query_names[i])) {
+                char msg[120];
+                snprintf(msg, sizeof msg,
+                         "invalid %s: not valid percent-encoding (a %% must be followed by two "
+                         "hex digits, and %%00 is not allowed)",
+                         query_names[i]);
+                admin_reply_error(r, 400, msg);
+                return -1;
+            }
         }
         return ctx->input ? 0 : -1;
     }

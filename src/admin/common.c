@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "admin/ops.h"
+#include "scim/values.h"
 #include "store.h"
 
 int admin_fail(admin_call *call, int status, const char *fmt, ...)
@@ -14,6 +15,9 @@ int admin_fail(admin_call *call, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(call->error, sizeof call->error, fmt, ap);
     va_end(ap);
+    /* Messages repeat request values, which may be any bytes, and the reply
+     * is JSON, which must be UTF-8. */
+    scim_utf8_repair(call->error);
     call->status = status;
     json_free(call->result);
     call->result = NULL;

@@ -628,6 +628,19 @@ describe('admin API', () => {
       assert.ok(asc2.body.events[0].id > asc1.body.events[2].id);
       assert.equal((await op('GET', `${path}?since=yesterday`)).status, 400);
       assert.equal((await op('GET', `${path}?after=zz`)).status, 400);
+      // The error repeats the value, with bytes that are not UTF-8 replaced,
+      // so that the reply stays JSON.
+      for (const query of ['since=%C3%28', 'until=x%FF', 'order=%E0%80%80', 'after=%FF%FE']) {
+        const bad = await op('GET', `${path}?${query}`);
+        assert.equal(bad.status, 400, query);
+        assert.match(bad.body.error, new RegExp(`^invalid ${query.split('=')[0]}: `), query);
+      }
+      // A value whose percent-encoding is broken is rejected too.
+      for (const query of ['limit=%zz', 'since=%', 'kind=user%00', 'order=%4']) {
+        const bad = await op('GET', `${path}?${query}`);
+        assert.equal(bad.status, 400, query);
+        assert.match(bad.body.error, new RegExp(`^invalid ${query.split('=')[0]}: not valid percent-encoding`), query);
+      }
     });
   });
 
