@@ -1014,6 +1014,18 @@ static const struct store_backend failing_backend = {
     .cursor_open = wrap_cursor_open,
 };
 
+/* Returns `b` with the operations it does not wrap taken from LMDB. */
+static struct store_backend with_lmdb_rest(struct store_backend b)
+{
+    b.env_open = store_lmdb_backend.env_open;
+    b.env_close = store_lmdb_backend.env_close;
+    b.cursor_seek = store_lmdb_backend.cursor_seek;
+    b.cursor_next = store_lmdb_backend.cursor_next;
+    b.cursor_del = store_lmdb_backend.cursor_del;
+    b.cursor_close = store_lmdb_backend.cursor_close;
+    return b;
+}
+
 /* ---- the loop thread's parked read transaction ---- */
 
 static int txn_resets, txn_renews;
@@ -1037,15 +1049,9 @@ static uint64_t wrap_txn_id(void *txn)
 
 static struct store_backend counting_backend(void)
 {
-    struct store_backend b = failing_backend;
+    struct store_backend b = with_lmdb_rest(failing_backend);
 
     b.name = "counting";
-    b.env_open = store_lmdb_backend.env_open;
-    b.env_close = store_lmdb_backend.env_close;
-    b.cursor_seek = store_lmdb_backend.cursor_seek;
-    b.cursor_next = store_lmdb_backend.cursor_next;
-    b.cursor_del = store_lmdb_backend.cursor_del;
-    b.cursor_close = store_lmdb_backend.cursor_close;
     b.txn_reset = counting_txn_reset;
     b.txn_renew = counting_txn_renew;
     b.txn_id = wrap_txn_id;
@@ -1180,7 +1186,7 @@ END_TEST
 
 START_TEST(failed_commit_fails_whole_batch)
 {
-    struct store_backend backend = failing_backend;
+    struct store_backend backend = with_lmdb_rest(failing_backend);
     struct event_base *base = event_base_new();
     store_options opt = {.path = dir};
     struct tagged_job *jobs = make_jobs(4, "io");
@@ -1189,12 +1195,6 @@ START_TEST(failed_commit_fails_whole_batch)
     char buf[16];
     store *s;
 
-    backend.env_open = store_lmdb_backend.env_open;
-    backend.env_close = store_lmdb_backend.env_close;
-    backend.cursor_seek = store_lmdb_backend.cursor_seek;
-    backend.cursor_next = store_lmdb_backend.cursor_next;
-    backend.cursor_del = store_lmdb_backend.cursor_del;
-    backend.cursor_close = store_lmdb_backend.cursor_close;
     ck_assert_int_eq(store_open_backend(&opt, &backend, base, &s), 0);
 
     done_count = 0;
@@ -1420,14 +1420,8 @@ static store *open_recording_store(struct event_base *base, unsigned max_batch,
                          .gather_usec = recording_gather_usec};
     store *s;
 
-    *backend = failing_backend;
+    *backend = with_lmdb_rest(failing_backend);
     backend->name = "recording";
-    backend->env_open = store_lmdb_backend.env_open;
-    backend->env_close = store_lmdb_backend.env_close;
-    backend->cursor_seek = store_lmdb_backend.cursor_seek;
-    backend->cursor_next = store_lmdb_backend.cursor_next;
-    backend->cursor_del = store_lmdb_backend.cursor_del;
-    backend->cursor_close = store_lmdb_backend.cursor_close;
     backend->txn_commit_top = record_txn_commit_top;
     backend->env_sync = record_env_sync;
     pthread_mutex_lock(&order_mu);
