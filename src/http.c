@@ -194,6 +194,26 @@ static uint64_t now_usec(void)
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* Arms `timer` for what is left of `limit_sec` seconds from `start_usec`
+ * and returns 1, or returns 0 when that time is up. The head and request
+ * timers stay armed between requests, so they may fire before the limit of
+ * the head or request in progress. */
+static int rearm_for_rest(struct event *timer, uint64_t start_usec, int limit_sec)
+{
+    uint64_t limit = (uint64_t)limit_sec * 1000000;
+    uint64_t elapsed = now_usec() - start_usec;
+    uint64_t left;
+    struct timeval tv;
+
+    if (elapsed >= limit)
+        return 0;
+    left = limit - elapsed;
+    tv.tv_sec = (time_t)(left / 1000000);
+    tv.tv_usec = (suseconds_t)(left % 1000000);
+    evtimer_add(timer, &tv);
+    return 1;
+}
+
 static req_impl *impl_of(http_req *r)
 {
     return (req_impl *)r;
@@ -719,19 +739,12 @@ static void on_request_error(evhtp_request_t *ev, evhtp_error_flags what, void *
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
     req_impl *q = arg;
-    uint64_t limit, elapsed;
 
     if (!http_req_alive(&q->pub) || q->committing)
         return;
-    limit = (uint64_t)q->srv->app->conf->request_timeout * 1000000;
-    elapsed = now_usec() - q->pub.start_usec;
-    if (elapsed < limit) {
-        /* The timer was armed for an earlier use of this request. */
-        uint64_t left = limit - elapsed;
-        struct timeval tv = {(time_t)(left / 1000000), (suseconds_t)(left % 1000000)};
-        evtimer_add(q->timer, &tv);
+    /* The timer may have been armed for an earlier use of this request. */
+    if (rearm_for_rest(q->timer, q->pub.start_usec, q->srv->app->conf->request_timeout))
         return;
-    }
     log_event(LOG_WARN, "request timed out", "request_id", q->pub.id, "path", q->raw_path, NULL);
     q->too_large = 1; /* close the connection after the reply */
     if (!q->body_done)
@@ -1085,18 +1098,12 @@ static void reply_early(conn_node *n, int status, const char *detail)
 static void on_head_timeout(evutil_socket_t fd, short what, void *arg)
 {
     conn_node *n = arg;
-    uint64_t limit = (uint64_t)n->srv->app->conf->request_timeout * 1000000;
-    uint64_t elapsed = now_usec() - n->head_start_usec;
 
     if (!n->head_timing)
         return;
-    if (elapsed < limit) {
-        /* The timer was armed for an earlier head. */
-        uint64_t left = limit - elapsed;
-        struct timeval tv = {(time_t)(left / 1000000), (suseconds_t)(left % 1000000)};
-        evtimer_add(n->head_timer, &tv);
+    /* The timer may have been armed for an earlier head. */
+    if (rearm_for_rest(n->head_timer, n->head_start_usec, n->srv->app->conf->request_timeout))
         return;
-    }
     log_event(LOG_WARN, "request head timed out", NULL);
     reply_early(n, 408, "The request head was not received in time.");
     evhtp_connection_free(n->conn);

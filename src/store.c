@@ -300,7 +300,7 @@ void store_read_end(store_txn *t)
         if (s->unpark_ev && pthread_equal(t->owner, s->loop_thread)) {
             /* At most one transaction stays parked. The loop thread has a
              * second cached one of this store when a read of another store
-             * sat between two nested reads of this one. */
+             * sits between two nested reads of this one. */
             store_txn *old = s->parked;
             if (old && old != t && old->parked) {
                 old->parked = 0;

@@ -58,6 +58,29 @@ function rawSocket(port) {
   };
 }
 
+// Opens a connection, gets one reply on it and then waits `idleMs`, so that
+// the connection is kept alive and idle for that long.
+async function idleAfterOneRequest(port, idleMs) {
+  const c = rawSocket(port);
+  await c.connected;
+  c.sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  await c.waitFor('ok\n');
+  await new Promise((r) => setTimeout(r, idleMs));
+  return c;
+}
+
+// Sends a 194-byte request head one byte every 100 ms until the server
+// closes the connection, and returns the milliseconds that took.
+async function sendHeadSlowly(c) {
+  const head = `GET /healthz HTTP/1.1\r\nHost: x\r\n${'X-a: b\r\n'.repeat(20)}\r\n`;
+  const started = Date.now();
+  let i = 0;
+  const timer = setInterval(() => { if (i < head.length) c.sock.write(head[i++]); }, 100);
+  await c.closed;
+  clearInterval(timer);
+  return Date.now() - started;
+}
+
 // Splits a raw HTTP/1.1 reply into its status, lower-cased headers and body.
 function parseReply(text) {
   const end = text.indexOf('\r\n\r\n');
@@ -363,7 +386,7 @@ describe('requests held across asynchronous work', () => {
     assert.ok(Date.now() - started < 2900, 'timeout reply came after the handler finished');
   });
 
-  test('request after a quick one gets its full timeout', async () => {
+  test('slow request after quick one', async () => {
     // Requests reuse pooled state whose timer may still be pending from the
     // quick request; the slow one must still get its own two seconds.
     const quick = await srv.fetch('/debug/sleep?ms=1');
@@ -560,13 +583,7 @@ describe('request heads', () => {
   test('slow head times out with 408', async () => {
     const c = rawSocket(srv.port);
     await c.connected;
-    const head = `GET /healthz HTTP/1.1\r\nHost: x\r\n${'X-a: b\r\n'.repeat(20)}\r\n`;
-    const started = Date.now();
-    let i = 0;
-    const timer = setInterval(() => { if (i < head.length) c.sock.write(head[i++]); }, 100);
-    await c.closed;
-    clearInterval(timer);
-    const elapsed = Date.now() - started;
+    const elapsed = await sendHeadSlowly(c);
     assert.ok(elapsed < 2500, `closed after ${elapsed} ms`);
     assert.equal(parseReply(c.data()).status, 408);
     await srv.waitForLog('status=408');
@@ -576,29 +593,15 @@ describe('request heads', () => {
     // The head timer armed for the first head fires while the second head
     // arrives, which starts 600 ms later. The 408 must still wait for the
     // second head's full second.
-    const c = rawSocket(srv.port);
-    await c.connected;
-    c.sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
-    await c.waitFor('ok\n');
-    await new Promise((r) => setTimeout(r, 600));
-    const head = `GET /healthz HTTP/1.1\r\nHost: x\r\n${'X-a: b\r\n'.repeat(20)}\r\n`;
-    const started = Date.now();
-    let i = 0;
-    const timer = setInterval(() => { if (i < head.length) c.sock.write(head[i++]); }, 100);
-    await c.closed;
-    clearInterval(timer);
-    const elapsed = Date.now() - started;
+    const c = await idleAfterOneRequest(srv.port, 600);
+    const elapsed = await sendHeadSlowly(c);
     assert.ok(elapsed >= 900, `closed after ${elapsed} ms`);
     assert.ok(elapsed < 2500, `closed after ${elapsed} ms`);
     assert.match(c.data(), /HTTP\/1\.1 408/);
   });
 
   test('idle keep-alive outlasts request_timeout', async () => {
-    const c = rawSocket(srv.port);
-    await c.connected;
-    c.sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
-    await c.waitFor('ok\n');
-    await new Promise((r) => setTimeout(r, 1300));
+    const c = await idleAfterOneRequest(srv.port, 1300);
     c.sock.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
     await c.waitFor(/ok\n[^]*ok\n/);
     c.sock.destroy();
